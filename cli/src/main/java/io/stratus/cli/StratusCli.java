@@ -1,0 +1,66 @@
+package io.stratus.cli;
+
+import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.vm.VmConfigException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code stratus} command. Errors a user can act on are one line on stderr with a non-zero
+ * exit code; stack traces only with {@code --debug}.
+ */
+@Command(name = "stratus", mixinStandardHelpOptions = true, versionProvider = StratusCli.Version.class,
+        description = "Stratus: a compute service whose hypervisor runs inside the JVM.",
+        subcommands = {VmCommand.class})
+public final class StratusCli {
+    /** Exit code for bad input: unknown flags, invalid values, unusable files. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit code when the VMM or the host failed. */
+    public static final int EXIT_FAILURE = 1;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (for tests). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new StratusCli());
+        cli.setParameterExceptionHandler(StratusCli::badUsage);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> failure(e, commandLine,
+                parseResult.matchedOptionValue("--debug", false)));
+        return cli.execute(args);
+    }
+
+    private static int badUsage(CommandLine.ParameterException e, String[] args) {
+        PrintWriter err = e.getCommandLine().getErr();
+        err.println("stratus: error: " + e.getMessage());
+        err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+        err.flush();
+        return EXIT_USAGE;
+    }
+
+    private static int failure(Exception e, CommandLine commandLine, boolean debug) {
+        PrintWriter err = commandLine.getErr();
+        if (debug) {
+            e.printStackTrace(err);
+        }
+        err.println("stratus: error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+        err.flush();
+        return isBadInput(e) ? EXIT_USAGE : EXIT_FAILURE;
+    }
+
+    static boolean isBadInput(Exception e) {
+        return e instanceof VmConfigException || e instanceof KernelLoadException
+                || e instanceof IllegalArgumentException;
+    }
+
+    /** Project version from the jar manifest, when there is one. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = StratusCli.class.getPackage().getImplementationVersion();
+            return new String[] {"stratus " + (v == null ? "development build" : v)};
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.stratus.cli;
+
+import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmConfig;
+import io.stratus.kvm.vm.VmExit;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code stratus vm run}: boots one guest in the foreground. The guest's serial console is
+ * stdout and reads stdin; Ctrl-C stops the guest.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Boot one guest in the foreground: its serial console on stdout, stdin as its input.",
+                "Exit code: 0 when the guest powers off (or halts, or resets), 3 when it triple-faults,",
+                "1 when the VMM fails, 2 for bad input, 130 when stopped with Ctrl-C."})
+final class VmRunCommand implements Callable<Integer> {
+    static final int EXIT_GUEST_FAULT = 3;
+    static final int EXIT_INTERRUPTED = 130;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--kernel", required = true, paramLabel = "FILE",
+            description = "Kernel to boot: an ELF vmlinux (PVH entry) or a bzImage.")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "Initial ramdisk.")
+    Path initrd;
+
+    @Option(names = "--memory", paramLabel = "SIZE", defaultValue = "256M", converter = MemorySize.class,
+            description = "Guest memory, for example 256M or 2G (default: ${DEFAULT-VALUE}).")
+    long memory;
+
+    @Option(names = "--cpus", paramLabel = "N", defaultValue = "1", description = "vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = "--cmdline", paramLabel = "ARGS", defaultValue = "",
+            description = "Kernel command line; the VMM adds what its devices need (console=ttyS0).")
+    String cmdline;
+
+    @Option(names = "--no-ksm", description = "Do not let KSM merge this guest's memory.")
+    boolean noKsm;
+
+    @Option(names = "--debug", description = "Log what the VMM does, and print stack traces with errors.")
+    boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        configureLogging(debug);
+        VmConfig config = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
+                .cmdline(cmdline).mergeableMemory(!noKsm).build();
+        OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+        ConsoleSink console = (bytes, offset, length) -> {
+            try {
+                stdout.write(bytes, offset, length);
+            } catch (IOException e) {
+                // stdout is gone (a closed pipe): the guest keeps running, its output is dropped.
+            }
+        };
+        AtomicBoolean interrupted = new AtomicBoolean();
+        CountDownLatch finished = new CountDownLatch(1);
+        VmExit exit;
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            Thread hook = new Thread(() -> {
+                interrupted.set(true);
+                vm.stop();
+                try {
+                    finished.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "stratus-vm-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            startInputPump(vm);
+            vm.start();
+            exit = vm.awaitExit();
+            if (!interrupted.get()) {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+        } finally {
+            finished.countDown();
+        }
+        return report(exit, interrupted.get());
+    }
+
+    private int report(VmExit exit, boolean interrupted) {
+        PrintWriter err = spec.commandLine().getErr();
+        int code;
+        switch (exit.reason()) {
+            case POWER_OFF, HALTED, RESET -> code = 0;
+            case STOPPED -> {
+                err.println("stratus: guest stopped");
+                code = interrupted ? EXIT_INTERRUPTED : 0;
+            }
+            case TRIPLE_FAULT, CRASH -> {
+                err.println("stratus: guest ended with a " + (exit.reason() == VmExit.Reason.CRASH ? "crash" : "triple fault")
+                        + " (" + exit.detail() + ")");
+                code = EXIT_GUEST_FAULT;
+            }
+            default -> {
+                if (debug) {
+                    exit.error().ifPresent(e -> e.printStackTrace(err));
+                }
+                err.println("stratus: error: " + exit.detail());
+                code = StratusCli.EXIT_FAILURE;
+            }
+        }
+        if (debug) {
+            err.println("stratus: guest exit: " + exit.reason() + " (" + exit.detail() + ")");
+        }
+        err.flush();
+        return code;
+    }
+
+    /** Feeds stdin to the guest's UART until EOF, waiting while the UART's buffer is full. */
+    private static void startInputPump(VirtualMachine vm) {
+        Thread pump = new Thread(() -> {
+            byte[] buf = new byte[256];
+            try (InputStream in = new FileInputStream(FileDescriptor.in)) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    int sent = 0;
+                    while (sent < n && vm.state() == VirtualMachine.State.RUNNING) {
+                        int taken = vm.sendConsoleInput(buf, sent, n - sent);
+                        sent += taken;
+                        if (taken == 0) {
+                            Thread.sleep(10);
+                        }
+                    }
+                }
+            } catch (IOException | InterruptedException | IllegalStateException e) {
+                // stdin closed or the VM gone: nothing more to feed.
+            }
+        }, "stratus-vm-stdin");
+        pump.setDaemon(true);
+        pump.start();
+    }
+
+    private static void configureLogging(boolean debug) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "stratus: %4$s: %5$s%6$s%n");
+        LogManager.getLogManager().reset();
+        Logger root = Logger.getLogger("");
+        ConsoleHandler handler = new ConsoleHandler();
+        handler.setFormatter(new SimpleFormatter());
+        handler.setLevel(debug ? Level.ALL : Level.SEVERE);
+        root.addHandler(handler);
+        root.setLevel(debug ? Level.ALL : Level.SEVERE);
+        Logger.getLogger("io.stratus").setLevel(debug ? Level.FINE : Level.SEVERE);
+    }
+}

@@ -1,0 +1,165 @@
+package io.stratus.kvm.memory;
+
+import io.stratus.kvm.sys.HostMapping;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Guest RAM: one host mapping, presented to the guest as one or more regions. Every access is
+ * bounds-checked against the regions; an access that starts in a region but runs past its end
+ * fails instead of reaching the host memory behind it.
+ */
+public final class GuestMemory implements AutoCloseable {
+    /** Start of the 1 GiB hole below 4 GiB that holds device MMIO (IOAPIC, LAPIC, virtio). */
+    public static final long MMIO_GAP_START = 0xC000_0000L;
+    /** First address above the MMIO hole. */
+    public static final long MMIO_GAP_END = 0x1_0000_0000L;
+    public static final long PAGE_SIZE = 4096;
+
+    private final HostMapping mapping;
+    private final List<GuestRegion> regions;
+
+    private GuestMemory(HostMapping mapping, List<GuestRegion> regions) {
+        this.mapping = mapping;
+        this.regions = List.copyOf(regions);
+    }
+
+    /**
+     * The x86 PC layout for {@code ramBytes} of RAM: from 0 up to the MMIO hole, and the rest
+     * above 4 GiB.
+     *
+     * @param mergeable let KSM merge identical guest pages
+     */
+    public static GuestMemory x86(long ramBytes, boolean mergeable) {
+        if (ramBytes <= 0 || ramBytes % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("guest RAM must be a positive multiple of 4 KiB, not " + ramBytes);
+        }
+        List<GuestRegion> regions = new ArrayList<>(2);
+        long low = Math.min(ramBytes, MMIO_GAP_START);
+        regions.add(new GuestRegion(GuestAddress.of(0), low, 0));
+        if (ramBytes > low) {
+            regions.add(new GuestRegion(GuestAddress.of(MMIO_GAP_END), ramBytes - low, low));
+        }
+        HostMapping mapping = HostMapping.anonymous(ramBytes);
+        try {
+            mapping.advise(0, ramBytes, HostMapping.Advice.DONTDUMP);
+            if (mergeable) {
+                mapping.advise(0, ramBytes, HostMapping.Advice.MERGEABLE);
+            }
+        } catch (RuntimeException e) {
+            mapping.close();
+            throw e;
+        }
+        return new GuestMemory(mapping, regions);
+    }
+
+    public List<GuestRegion> regions() {
+        return regions;
+    }
+
+    /** The host virtual address of a region's first byte, for KVM memory slots. */
+    public long hostAddress(GuestRegion region) {
+        return mapping.address() + region.mappingOffset();
+    }
+
+    public long totalBytes() {
+        return mapping.size();
+    }
+
+    /** The first address above all RAM. */
+    public GuestAddress end() {
+        return regions.get(regions.size() - 1).end();
+    }
+
+    /** Whether {@code [address, address + length)} lies inside one RAM region. */
+    public boolean isValidRange(GuestAddress address, long length) {
+        return regionOf(address, length) != null;
+    }
+
+    private GuestRegion regionOf(GuestAddress address, long length) {
+        if (length < 0) {
+            return null;
+        }
+        for (GuestRegion r : regions) {
+            if (r.contains(address)) {
+                return address.value() - r.start().value() <= r.size() - length ? r : null;
+            }
+        }
+        return null;
+    }
+
+    private long offsetOf(GuestAddress address, long length) {
+        GuestRegion r = regionOf(address, length);
+        if (r == null) {
+            throw new GuestMemoryException("guest range " + address + " +" + length + " is not in guest RAM");
+        }
+        return r.mappingOffset() + (address.value() - r.start().value());
+    }
+
+    public byte readByte(GuestAddress address) {
+        return mapping.getByte(offsetOf(address, 1));
+    }
+
+    public short readShort(GuestAddress address) {
+        return mapping.getShort(offsetOf(address, 2));
+    }
+
+    public int readInt(GuestAddress address) {
+        return mapping.getInt(offsetOf(address, 4));
+    }
+
+    public long readLong(GuestAddress address) {
+        return mapping.getLong(offsetOf(address, 8));
+    }
+
+    public void writeByte(GuestAddress address, byte value) {
+        mapping.putByte(offsetOf(address, 1), value);
+    }
+
+    public void writeShort(GuestAddress address, short value) {
+        mapping.putShort(offsetOf(address, 2), value);
+    }
+
+    public void writeInt(GuestAddress address, int value) {
+        mapping.putInt(offsetOf(address, 4), value);
+    }
+
+    public void writeLong(GuestAddress address, long value) {
+        mapping.putLong(offsetOf(address, 8), value);
+    }
+
+    public void read(GuestAddress address, byte[] dst) {
+        read(address, dst, 0, dst.length);
+    }
+
+    public void read(GuestAddress address, byte[] dst, int offset, int length) {
+        mapping.read(offsetOf(address, length), dst, offset, length);
+    }
+
+    public void write(GuestAddress address, byte[] src) {
+        write(address, src, 0, src.length);
+    }
+
+    public void write(GuestAddress address, byte[] src, int offset, int length) {
+        mapping.write(offsetOf(address, length), src, offset, length);
+    }
+
+    /** Sets {@code length} bytes to {@code value}. */
+    public void fill(GuestAddress address, long length, byte value) {
+        mapping.fill(offsetOf(address, length), length, value);
+    }
+
+    /**
+     * A little-endian direct buffer over guest RAM, for zero-copy I/O. The range must lie inside
+     * one region. Valid until {@link #close()}.
+     */
+    public ByteBuffer slice(GuestAddress address, int length) {
+        return mapping.buffer(offsetOf(address, length), length);
+    }
+
+    @Override
+    public void close() {
+        mapping.close();
+    }
+}

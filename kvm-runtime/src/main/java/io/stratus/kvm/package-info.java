@@ -1,0 +1,11 @@
+/**
+ * Stratus kvm-runtime: a virtual machine monitor on Linux {@code /dev/kvm}.
+ *
+ * <p>Packages, from the bottom up: {@code sys} (the only code that touches native memory
+ * layouts: libc and KVM ioctls), {@code memory} (guest RAM), {@code boot} (kernel loaders and
+ * boot protocols), {@code acpi} (the tables the VMM generates and an AML encoder), {@code cpu}
+ * (CPUID and MSR set-up), {@code devices} (port and MMIO buses, UART, reset and power control),
+ * {@code vcpu} (vCPU threads and exit dispatch) and {@code vm} ({@link io.stratus.kvm.vm.VirtualMachine},
+ * the public entry point).
+ */
+package io.stratus.kvm;

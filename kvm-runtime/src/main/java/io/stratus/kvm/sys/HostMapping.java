@@ -1,0 +1,162 @@
+package io.stratus.kvm.sys;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A private anonymous mapping of host memory, the backing of guest RAM. Offsets are checked
+ * here too, so that a caller's mistake is an exception and never a write outside the mapping.
+ */
+public final class HostMapping implements AutoCloseable {
+    /** madvise(2) advice the VMM uses on guest memory. */
+    public enum Advice {
+        /** Let KSM merge identical pages. */
+        MERGEABLE(LibC.MADV_MERGEABLE),
+        /** Stop KSM merging (and unshare merged pages). */
+        UNMERGEABLE(LibC.MADV_UNMERGEABLE),
+        /** Drop the pages: the host gets the memory back, the next read sees zeros. */
+        DONTNEED(LibC.MADV_DONTNEED),
+        /** Leave guest memory out of core dumps of the VMM. */
+        DONTDUMP(LibC.MADV_DONTDUMP);
+
+        private final int value;
+
+        Advice(int value) {
+            this.value = value;
+        }
+    }
+
+    private final Pointer base;
+    private final long size;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private HostMapping(Pointer base, long size) {
+        this.base = base;
+        this.size = size;
+    }
+
+    /**
+     * Maps {@code size} bytes of zeroed, private, anonymous memory. No swap is reserved for it:
+     * the host commits pages as the guest touches them.
+     */
+    public static HostMapping anonymous(long size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("mapping size must be positive, not " + size);
+        }
+        try {
+            Pointer p = LibC.mmap(null, size, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+            return new HostMapping(p, size);
+        } catch (LastErrorException e) {
+            throw new KvmException("mmap of " + size + " bytes of guest memory", e.getErrorCode());
+        }
+    }
+
+    /** The host virtual address of the first byte, for {@code KVM_SET_USER_MEMORY_REGION}. */
+    public long address() {
+        return Pointer.nativeValue(base);
+    }
+
+    public long size() {
+        return size;
+    }
+
+    private void check(long offset, long length) {
+        if (closed.get()) {
+            throw new IllegalStateException("host mapping is unmapped");
+        }
+        if (offset < 0 || length < 0 || offset > size - length) {
+            throw new IndexOutOfBoundsException("range [" + offset + ", +" + length + ") outside mapping of "
+                    + size + " bytes");
+        }
+    }
+
+    public byte getByte(long offset) {
+        check(offset, 1);
+        return base.getByte(offset);
+    }
+
+    public void putByte(long offset, byte value) {
+        check(offset, 1);
+        base.setByte(offset, value);
+    }
+
+    public short getShort(long offset) {
+        check(offset, 2);
+        return base.getShort(offset);
+    }
+
+    public void putShort(long offset, short value) {
+        check(offset, 2);
+        base.setShort(offset, value);
+    }
+
+    public int getInt(long offset) {
+        check(offset, 4);
+        return base.getInt(offset);
+    }
+
+    public void putInt(long offset, int value) {
+        check(offset, 4);
+        base.setInt(offset, value);
+    }
+
+    public long getLong(long offset) {
+        check(offset, 8);
+        return base.getLong(offset);
+    }
+
+    public void putLong(long offset, long value) {
+        check(offset, 8);
+        base.setLong(offset, value);
+    }
+
+    public void read(long offset, byte[] dst, int dstOffset, int length) {
+        check(offset, length);
+        base.read(offset, dst, dstOffset, length);
+    }
+
+    public void write(long offset, byte[] src, int srcOffset, int length) {
+        check(offset, length);
+        base.write(offset, src, srcOffset, length);
+    }
+
+    /** Sets {@code length} bytes to zero. */
+    public void fill(long offset, long length, byte value) {
+        check(offset, length);
+        base.setMemory(offset, length, value);
+    }
+
+    /**
+     * A little-endian direct buffer over {@code [offset, offset + length)}, for zero-copy I/O
+     * between files or sockets and guest memory. Valid until {@link #close()}.
+     */
+    public ByteBuffer buffer(long offset, int length) {
+        check(offset, length);
+        return base.getByteBuffer(offset, length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** madvise(2) over a page-aligned range. */
+    public void advise(long offset, long length, Advice advice) {
+        check(offset, length);
+        try {
+            LibC.madvise(base.share(offset), length, advice.value);
+        } catch (LastErrorException e) {
+            throw new KvmException("madvise(" + advice + ")", e.getErrorCode());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                LibC.munmap(base, size);
+            } catch (LastErrorException ignored) {
+                // Safe to ignore: munmap of a mapping this object created cannot fail for its arguments.
+            }
+        }
+    }
+}

@@ -1,0 +1,500 @@
+package io.stratus.kvm.vm;
+
+import io.stratus.kvm.VmmException;
+import io.stratus.kvm.acpi.AcpiPlatform;
+import io.stratus.kvm.acpi.AcpiTables;
+import io.stratus.kvm.boot.BootLayout;
+import io.stratus.kvm.boot.E820Entry;
+import io.stratus.kvm.boot.EntryState;
+import io.stratus.kvm.boot.InitrdLoader;
+import io.stratus.kvm.boot.InitrdRange;
+import io.stratus.kvm.boot.KernelCmdline;
+import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.boot.KernelLoader;
+import io.stratus.kvm.boot.LinuxBootParams;
+import io.stratus.kvm.boot.LoadedKernel;
+import io.stratus.kvm.boot.MemoryMap;
+import io.stratus.kvm.boot.MpTable;
+import io.stratus.kvm.boot.PvhStartInfo;
+import io.stratus.kvm.cpu.CpuidSetup;
+import io.stratus.kvm.cpu.HostProfile;
+import io.stratus.kvm.cpu.MsrSetup;
+import io.stratus.kvm.devices.AcpiPowerControl;
+import io.stratus.kvm.devices.Bus;
+import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.devices.GuestPowerEvents;
+import io.stratus.kvm.devices.I8042;
+import io.stratus.kvm.devices.IgnoredPorts;
+import io.stratus.kvm.devices.InterruptLine;
+import io.stratus.kvm.devices.Serial8250;
+import io.stratus.kvm.memory.GuestAddress;
+import io.stratus.kvm.memory.GuestMemory;
+import io.stratus.kvm.memory.GuestRegion;
+import io.stratus.kvm.sys.CpuidEntry;
+import io.stratus.kvm.sys.EventFd;
+import io.stratus.kvm.sys.Kvm;
+import io.stratus.kvm.sys.KvmCapability;
+import io.stratus.kvm.sys.MsrEntry;
+import io.stratus.kvm.sys.VcpuExit;
+import io.stratus.kvm.sys.VcpuFd;
+import io.stratus.kvm.sys.VmFd;
+import io.stratus.kvm.vcpu.Vcpu;
+import io.stratus.kvm.vcpu.VcpuListener;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A guest on KVM: created from a {@link VmConfig}, started, run until it powers off, resets,
+ * fails, or the host stops it, then closed.
+ *
+ * <pre>{@code
+ * try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+ *     vm.start();
+ *     VmExit exit = vm.awaitExit();
+ * }
+ * }</pre>
+ *
+ * <p>The first event that ends the run wins (a power-off racing a host stop reports whichever
+ * came first); every vCPU is then taken out of the guest.
+ */
+public final class VirtualMachine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
+    private static final int LAPIC_LVT_LINT0 = 0x350;
+    private static final int LAPIC_LVT_LINT1 = 0x360;
+    private static final int APIC_MODE_NMI = 0x4;
+    private static final int APIC_MODE_EXTINT = 0x7;
+    private static final int FPU_CONTROL_WORD = 0x37f;
+    private static final int MXCSR_DEFAULT = 0x1f80;
+    private static final Duration HALT_PROBE_INTERVAL = Duration.ofSeconds(1);
+
+    /** Where a VM is in its life. */
+    public enum State {
+        CREATED,
+        RUNNING,
+        EXITED,
+        CLOSED
+    }
+
+    private final VmConfig config;
+    private final HostProfile host;
+    private final Kvm kvm;
+    private final VmFd vmFd;
+    private final GuestMemory memory;
+    private final List<VcpuFd> vcpuFds = new ArrayList<>();
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<EventFd> interruptFds = new ArrayList<>();
+    private final Bus pio = new Bus("port I/O");
+    private final Bus mmio = new Bus("MMIO");
+    private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
+    private final String effectiveCmdline;
+    private Serial8250 serial;
+    private boolean[] stuck;
+    private Thread haltWatch;
+    private volatile boolean running;
+    private volatile State state = State.CREATED;
+
+    private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
+                           String effectiveCmdline) {
+        this.config = config;
+        this.host = host;
+        this.kvm = kvm;
+        this.vmFd = vmFd;
+        this.memory = memory;
+        this.effectiveCmdline = effectiveCmdline;
+    }
+
+    /**
+     * Builds the VM: KVM objects, guest memory, the loaded kernel and initrd, boot structures,
+     * ACPI and MP tables, devices and vCPUs. Nothing runs until {@link #start()}.
+     *
+     * @param console receives the guest's serial output
+     * @throws VmConfigException the host cannot give what the config asks for
+     * @throws KernelLoadException the kernel or initrd cannot be loaded
+     * @throws io.stratus.kvm.sys.KvmException KVM refused a step
+     */
+    public static VirtualMachine create(VmConfig config, ConsoleSink console) {
+        checkHostMemory(config);
+        HostProfile host = HostProfile.detect();
+        Kvm kvm = Kvm.open();
+        VmFd vmFd = null;
+        GuestMemory memory = null;
+        VirtualMachine vm = null;
+        try {
+            kvm.requireExtensions(KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY, KvmCapability.SET_TSS_ADDR,
+                    KvmCapability.EXT_CPUID, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.IOEVENTFD,
+                    KvmCapability.MP_STATE);
+            int maxVcpus = kvm.checkExtension(KvmCapability.MAX_VCPUS);
+            if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
+                throw new VmConfigException("this host's KVM runs at most " + maxVcpus + " vCPUs per guest, not "
+                        + config.vcpus());
+            }
+            vmFd = kvm.createVm();
+            // Intel hosts need these two ranges for real-mode emulation; they sit just below the BIOS.
+            vmFd.setTssAddress(BootLayout.KVM_TSS);
+            if (kvm.checkExtension(KvmCapability.SET_IDENTITY_MAP_ADDR) > 0) {
+                vmFd.setIdentityMapAddress(BootLayout.KVM_IDENTITY_MAP);
+            }
+            vmFd.createIrqchip();
+            vmFd.createPit2(VmFd.PIT_SPEAKER_DUMMY);
+
+            memory = GuestMemory.x86(config.memoryBytes(), config.mergeableMemory());
+            int slot = 0;
+            for (GuestRegion region : memory.regions()) {
+                vmFd.setUserMemoryRegion(slot++, 0, region.start().value(), region.size(), memory.hostAddress(region));
+            }
+
+            LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
+            InitrdRange initrd = config.initrd().isPresent()
+                    ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
+            KernelCmdline cmdline = buildCmdline(config, kernel);
+            GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
+            memory.write(cmdlineAt, cmdline.toBytes());
+
+            AcpiPlatform platform = new AcpiPlatform(config.vcpus(), MpTable.ioapicId(config.vcpus()),
+                    AcpiPowerControl.SLEEP_CONTROL_PORT, AcpiPowerControl.SLEEP_STATUS_PORT,
+                    AcpiPowerControl.RESET_PORT, AcpiPowerControl.RESET_VALUE, Serial8250.COM1_PORT,
+                    Serial8250.COM1_IRQ, List.of());
+            AcpiTables.Layout acpi = AcpiTables.write(memory, platform, BootLayout.ACPI_TABLES,
+                    BootLayout.ACPI_TABLES_END);
+            MpTable.write(memory, config.vcpus());
+            List<E820Entry> e820 = MemoryMap.of(memory);
+            GuestAddress rsdp = GuestAddress.of(acpi.rsdp());
+
+            vm = new VirtualMachine(config, host, kvm, vmFd, memory, cmdline.toString());
+            vm.createDevices(console);
+
+            EntryState.Registers boot;
+            VcpuFd bsp = vm.createVcpus();
+            if (kernel.protocol() == LoadedKernel.BootProtocol.PVH) {
+                GuestAddress startInfo = PvhStartInfo.write(memory, e820, cmdlineAt, initrd, rsdp);
+                boot = EntryState.pvh(memory, bsp.getSregs(), kernel.entry(), startInfo);
+            } else {
+                byte[] zeroPage = LinuxBootParams.build(kernel.setupHeader(), e820, cmdlineAt, initrd, rsdp);
+                GuestAddress bootParams = LinuxBootParams.write(memory, zeroPage);
+                boot = EntryState.linux64(memory, bsp.getSregs(), kernel.entry(), bootParams);
+            }
+            bsp.setSregs(boot.sregs());
+            bsp.setRegs(boot.regs());
+            LOG.log(Level.DEBUG, "{0}: {1} kernel {2} entered at {3}, cmdline \"{4}\"", config.name(),
+                    kernel.protocol(), config.kernel(), kernel.entry(), cmdline);
+            return vm;
+        } catch (RuntimeException e) {
+            if (vm != null) {
+                vm.release();
+            } else {
+                if (memory != null) {
+                    memory.close();
+                }
+                if (vmFd != null) {
+                    vmFd.close();
+                }
+                kvm.close();
+            }
+            if (e instanceof IllegalArgumentException) {
+                throw new VmConfigException(e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    private static void checkHostMemory(VmConfig config) {
+        OptionalLong available = HostResources.availableMemory();
+        if (available.isPresent() && config.memoryBytes() > available.getAsLong()) {
+            throw new VmConfigException("guest memory of " + VmConfig.describeBytes(config.memoryBytes())
+                    + " is more than this host can give (" + (available.getAsLong() >> 20) + " MiB available)");
+        }
+    }
+
+    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel) {
+        KernelCmdline cmdline = new KernelCmdline(Math.min(kernel.cmdlineMax(), BootLayout.CMDLINE_MAX - 1));
+        try {
+            cmdline.append(config.cmdline());
+            cmdline.addIfAbsent("console", "ttyS0");
+        } catch (IllegalArgumentException e) {
+            throw new VmConfigException(e.getMessage());
+        }
+        return cmdline;
+    }
+
+    private void createDevices(ConsoleSink console) {
+        GuestPowerEvents power = new GuestPowerEvents() {
+            @Override
+            public void powerOff(String source) {
+                finish(VmExit.of(VmExit.Reason.POWER_OFF, source));
+            }
+
+            @Override
+            public void reset(String source) {
+                finish(VmExit.of(VmExit.Reason.RESET, source));
+            }
+        };
+        serial = new Serial8250(console, interruptLine(Serial8250.COM1_IRQ));
+        pio.register(Serial8250.COM1_PORT, Serial8250.PORT_COUNT, serial);
+        pio.register(I8042.DATA_PORT, 1, I8042.dataPort());
+        pio.register(I8042.COMMAND_PORT, 1, new I8042(power));
+        AcpiPowerControl acpiPower = new AcpiPowerControl(power, AcpiTables.S5_SLEEP_TYPE);
+        pio.register(AcpiPowerControl.SLEEP_CONTROL_PORT, 2, acpiPower.sleepRegisters());
+        pio.register(AcpiPowerControl.RESET_PORT, 1, acpiPower.resetRegister());
+        IgnoredPorts ignored = new IgnoredPorts();
+        pio.register(IgnoredPorts.POST_PORT, 1, ignored);
+        pio.register(IgnoredPorts.ALT_DELAY_PORT, 1, ignored);
+    }
+
+    /** An irqfd on {@code gsi}: each trigger is one edge into the in-kernel IOAPIC (and PIC below 16). */
+    private InterruptLine interruptLine(int gsi) {
+        EventFd fd = EventFd.create(false);
+        interruptFds.add(fd);
+        vmFd.registerIrqfd(fd, gsi);
+        return () -> fd.write(1);
+    }
+
+    /** Creates and configures every vCPU; returns the boot vCPU. */
+    private VcpuFd createVcpus() {
+        List<CpuidEntry> supported = kvm.supportedCpuid();
+        boolean tscDeadline = kvm.checkExtension(KvmCapability.TSC_DEADLINE_TIMER) > 0;
+        List<MsrEntry> msrs = MsrSetup.bootMsrs(kvm.msrIndexList());
+        VcpuListener listener = new VcpuEvents();
+        for (int id = 0; id < config.vcpus(); id++) {
+            VcpuFd fd = vmFd.createVcpu(id);
+            vcpuFds.add(fd);
+            fd.setCpuid(CpuidSetup.forVcpu(supported, id, config.vcpus(), tscDeadline, host));
+            fd.setMsrs(msrs);
+            fd.setFpu(FPU_CONTROL_WORD, MXCSR_DEFAULT);
+            configureLocalInterrupts(fd);
+            vcpus.add(new Vcpu(fd, pio, mmio, memory, listener, host, config.name()));
+        }
+        return vcpuFds.get(0);
+    }
+
+    /** LINT0 as ExtINT (the PIC's virtual wire) and LINT1 as NMI, as a PC BIOS leaves them. */
+    private static void configureLocalInterrupts(VcpuFd fd) {
+        byte[] lapic = fd.getLapic();
+        setDeliveryMode(lapic, LAPIC_LVT_LINT0, APIC_MODE_EXTINT);
+        setDeliveryMode(lapic, LAPIC_LVT_LINT1, APIC_MODE_NMI);
+        fd.setLapic(lapic);
+    }
+
+    private static void setDeliveryMode(byte[] lapic, int register, int mode) {
+        int value = (lapic[register] & 0xff) | (lapic[register + 1] & 0xff) << 8 | (lapic[register + 2] & 0xff) << 16
+                | (lapic[register + 3] & 0xff) << 24;
+        value = (value & ~0x700) | (mode << 8);
+        for (int i = 0; i < 4; i++) {
+            lapic[register + i] = (byte) (value >>> (8 * i));
+        }
+    }
+
+    /** Reports from the vCPU threads. */
+    private final class VcpuEvents implements VcpuListener {
+        @Override
+        public boolean running() {
+            return running;
+        }
+
+        @Override
+        public void tripleFault(int vcpu) {
+            finish(VmExit.of(VmExit.Reason.TRIPLE_FAULT, "triple fault on vCPU " + vcpu));
+        }
+
+        @Override
+        public void systemEvent(int vcpu, int type) {
+            switch (type) {
+                case VcpuExit.SystemEvent.SHUTDOWN -> finish(VmExit.of(VmExit.Reason.POWER_OFF, "system event"));
+                case VcpuExit.SystemEvent.RESET -> finish(VmExit.of(VmExit.Reason.RESET, "system event"));
+                case VcpuExit.SystemEvent.CRASH -> finish(VmExit.of(VmExit.Reason.CRASH, "system event on vCPU "
+                        + vcpu));
+                default -> finish(VmExit.failed(new VmmException("vCPU " + vcpu + ": unknown system event " + type)));
+            }
+        }
+
+        @Override
+        public void haltProbed(int vcpu, boolean isStuck) {
+            boolean all;
+            synchronized (VirtualMachine.this) {
+                stuck[vcpu] = isStuck;
+                all = true;
+                for (boolean s : stuck) {
+                    all &= s;
+                }
+            }
+            if (all) {
+                finish(VmExit.of(VmExit.Reason.HALTED, "all vCPUs halted with interrupts disabled"));
+            }
+        }
+
+        @Override
+        public void failed(int vcpu, VmmException error) {
+            finish(VmExit.failed(error));
+        }
+    }
+
+    /** Probes the vCPUs every {@link #HALT_PROBE_INTERVAL} until the run ends. */
+    private void watchForHalt() {
+        try {
+            while (!exit.isDone()) {
+                try {
+                    exit.get(HALT_PROBE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    synchronized (this) {
+                        Arrays.fill(stuck, false);
+                    }
+                    for (Vcpu v : vcpus) {
+                        v.probeHalted();
+                    }
+                } catch (ExecutionException e) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Starts the vCPUs. */
+    public synchronized void start() {
+        if (state != State.CREATED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not CREATED");
+        }
+        running = true;
+        state = State.RUNNING;
+        stuck = new boolean[vcpus.size()];
+        for (Vcpu v : vcpus) {
+            v.start();
+        }
+        haltWatch = new Thread(this::watchForHalt, config.name() + "-halt-watch");
+        haltWatch.setDaemon(true);
+        haltWatch.start();
+        LOG.log(Level.INFO, "{0}: started with {1} vCPU(s) and {2}", config.name(), config.vcpus(),
+                VmConfig.describeBytes(config.memoryBytes()));
+    }
+
+    /** Ends the run from the host side (the guest does not shut down; it simply stops). Idempotent. */
+    public void stop() {
+        finish(VmExit.of(VmExit.Reason.STOPPED, "stopped by the host"));
+    }
+
+    private void finish(VmExit result) {
+        if (exit.complete(result)) {
+            if (result.reason() == VmExit.Reason.FAILED) {
+                LOG.log(Level.WARNING, "{0}: {1}", config.name(), result.detail());
+            } else {
+                LOG.log(Level.INFO, "{0}: {1} ({2})", config.name(), result.reason(), result.detail());
+            }
+        }
+        running = false;
+        for (Vcpu v : vcpus) {
+            v.kick();
+        }
+    }
+
+    /** Waits until the run ends and every vCPU has left the guest. */
+    public VmExit awaitExit() throws InterruptedException {
+        try {
+            VmExit result = exit.get();
+            joinVcpus();
+            return result;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Like {@link #awaitExit()}, giving up after {@code timeout}. */
+    public Optional<VmExit> awaitExit(Duration timeout) throws InterruptedException {
+        try {
+            VmExit result = exit.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            joinVcpus();
+            return Optional.of(result);
+        } catch (TimeoutException e) {
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void joinVcpus() throws InterruptedException {
+        for (Vcpu v : vcpus) {
+            while (!v.join(1, TimeUnit.SECONDS)) {
+                // A vCPU that has not left yet missed nothing: kicks are never lost, but repeat them
+                // in case it had not yet published its kick handle.
+                v.kick();
+            }
+        }
+        synchronized (this) {
+            if (state == State.RUNNING) {
+                state = State.EXITED;
+            }
+        }
+    }
+
+    /** Offers console input to the guest's UART; returns how many bytes it took. */
+    public int sendConsoleInput(byte[] bytes, int offset, int length) {
+        return serial.enqueueInput(bytes, offset, length);
+    }
+
+    public VmConfig config() {
+        return config;
+    }
+
+    /** The command line the guest kernel received, with what the VMM added. */
+    public String effectiveCmdline() {
+        return effectiveCmdline;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    /** Guest RAM, for tests and snapshot code. */
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    /** Stops the guest if it runs, waits for its vCPUs and frees every host resource. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (state == State.CLOSED) {
+                return;
+            }
+        }
+        if (state != State.CREATED) {
+            stop();
+            // Guest memory and kvm_run pages must outlive every vCPU thread that can touch them,
+            // so wait them out even if interrupted.
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    joinVcpus();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        release();
+    }
+
+    private synchronized void release() {
+        state = State.CLOSED;
+        for (VcpuFd fd : vcpuFds) {
+            fd.close();
+        }
+        for (EventFd fd : interruptFds) {
+            fd.close();
+        }
+        vmFd.close();
+        memory.close();
+        kvm.close();
+    }
+}

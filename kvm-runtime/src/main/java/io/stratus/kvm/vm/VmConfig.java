@@ -1,0 +1,107 @@
+package io.stratus.kvm.vm;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything that describes a guest: kernel, initrd, command line, memory and vCPUs.
+ *
+ * @param name used in thread names and log lines (an instance id, say)
+ * @param cmdline the kernel command line; the VMM adds what its devices need (for example
+ *                {@code console=ttyS0} when no console is named)
+ * @param mergeableMemory let KSM merge identical guest pages ({@code MADV_MERGEABLE})
+ */
+public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
+                       int vcpus, boolean mergeableMemory) {
+    /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
+    public static final long MIN_MEMORY = 16L << 20;
+    /** The VMM's xAPIC, MP table and MADT limit. */
+    public static final int MAX_VCPUS = 254;
+
+    public VmConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(cmdline, "cmdline");
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new VmConfigException("a guest has 1 to " + MAX_VCPUS + " vCPUs, not " + vcpus);
+        }
+        if (memoryBytes < MIN_MEMORY) {
+            throw new VmConfigException("guest memory must be at least " + (MIN_MEMORY >> 20) + " MiB, not "
+                    + describeBytes(memoryBytes));
+        }
+        if (memoryBytes % 4096 != 0) {
+            throw new VmConfigException("guest memory must be a multiple of 4 KiB, not " + memoryBytes + " bytes");
+        }
+    }
+
+    public static Builder builder(Path kernel) {
+        return new Builder(kernel);
+    }
+
+    static String describeBytes(long bytes) {
+        if (bytes >= 1L << 30 && bytes % (1L << 30) == 0) {
+            return (bytes >> 30) + " GiB";
+        }
+        if (bytes >= 1L << 20) {
+            return (bytes >> 20) + " MiB";
+        }
+        return bytes + " bytes";
+    }
+
+    /** Builds a {@link VmConfig} with defaults: 256 MiB, one vCPU, KSM merging on, empty command line. */
+    public static final class Builder {
+        private String name = "vm";
+        private final Path kernel;
+        private Path initrd;
+        private String cmdline = "";
+        private long memoryBytes = 256L << 20;
+        private int vcpus = 1;
+        private boolean mergeableMemory = true;
+
+        private Builder(Path kernel) {
+            this.kernel = kernel;
+        }
+
+        public Builder name(String value) {
+            this.name = value;
+            return this;
+        }
+
+        public Builder initrd(Path value) {
+            this.initrd = value;
+            return this;
+        }
+
+        public Builder cmdline(String value) {
+            this.cmdline = value;
+            return this;
+        }
+
+        public Builder memoryBytes(long value) {
+            this.memoryBytes = value;
+            return this;
+        }
+
+        public Builder memoryMiB(long value) {
+            this.memoryBytes = value << 20;
+            return this;
+        }
+
+        public Builder vcpus(int value) {
+            this.vcpus = value;
+            return this;
+        }
+
+        public Builder mergeableMemory(boolean value) {
+            this.mergeableMemory = value;
+            return this;
+        }
+
+        public VmConfig build() {
+            return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
+                    mergeableMemory);
+        }
+    }
+}
