@@ -34,6 +34,8 @@ void kernel_main(const struct hvm_start_info *si)
     put_dec(b >> 24);
     puts(" logical=");
     put_dec((b >> 16) & 0xff);
+    puts(" ecx=0x");
+    put_hex(c);
     puts("\n");
 }
 

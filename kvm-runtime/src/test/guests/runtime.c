@@ -27,7 +27,6 @@ extern u64 gdt[];
 extern void (*isr_table[32])(void);
 extern void pio_gate(void);
 
-#define PIO_GATE_MAGIC 0x50494f47ul /* "PIOG" */
 extern u8 kernel_stack_top[];
 extern u8 user_stack_top[];
 extern void user_start(void);
@@ -35,61 +34,6 @@ extern void user_start(void);
 #define PIO_GATE_VECTOR 3
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
-
-static int at_cpl0(void)
-{
-    u16 cs;
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    return (cs & 3) == 0;
-}
-
-void pio_write8(u16 port, u8 value)
-{
-    if (at_cpl0())
-        outb(port, value);
-    else
-        __asm__ volatile("int3" : : "a"(PIO_GATE_MAGIC), "D"(port), "S"(value) : "memory");
-}
-
-void putc(char c) { pio_write8(COM1, (u8)c); }
-
-void puts(const char *s)
-{
-    while (*s)
-        putc(*s++);
-}
-
-void put_hex(u64 v)
-{
-    static const char digits[] = "0123456789abcdef";
-    char buf[17];
-    int i = 16;
-    buf[16] = 0;
-    do {
-        buf[--i] = digits[v & 0xf];
-        v >>= 4;
-    } while (v && i > 0);
-    puts(&buf[i]);
-}
-
-void put_dec(u64 v)
-{
-    char buf[21];
-    int i = 20;
-    buf[20] = 0;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && i > 0);
-    puts(&buf[i]);
-}
-
-void poweroff(void)
-{
-    pio_write8(ACPI_SLEEP_CONTROL, ACPI_SLEEP_S5);
-    for (;;)
-        __asm__ volatile("pause");
-}
 
 /* Called from isr_common at CPL0 with the vector and the interrupted RIP. */
 void guest_exception(u64 vector, u64 rip)

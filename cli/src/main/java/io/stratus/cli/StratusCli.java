@@ -23,9 +23,16 @@ public final class StratusCli {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (for tests). */
+    /** Runs the command line and returns the exit code. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with its own output and error writers (the guest console still goes to fd 1). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new StratusCli());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setParameterExceptionHandler(StratusCli::badUsage);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> failure(e, commandLine,
                 parseResult.matchedOptionValue("--debug", false)));

@@ -79,8 +79,8 @@ final class VmRunCommand implements Callable<Integer> {
             }
         };
         AtomicBoolean interrupted = new AtomicBoolean();
+        // The shutdown hook (Ctrl-C) waits for this, so that the exit is reported before the JVM ends.
         CountDownLatch finished = new CountDownLatch(1);
-        VmExit exit;
         try (VirtualMachine vm = VirtualMachine.create(config, console)) {
             Thread hook = new Thread(() -> {
                 interrupted.set(true);
@@ -94,14 +94,14 @@ final class VmRunCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             startInputPump(vm);
             vm.start();
-            exit = vm.awaitExit();
+            VmExit exit = vm.awaitExit();
             if (!interrupted.get()) {
                 Runtime.getRuntime().removeShutdownHook(hook);
             }
+            return report(exit, interrupted.get());
         } finally {
             finished.countDown();
         }
-        return report(exit, interrupted.get());
     }
 
     private int report(VmExit exit, boolean interrupted) {

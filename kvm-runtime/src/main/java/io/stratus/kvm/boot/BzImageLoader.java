@@ -48,7 +48,8 @@ final class BzImageLoader {
         }
         long kernelSize = fileSize - kernelOffset;
         long syssize = (head.getInt(0x1f4) & 0xffffffffL) * 16;
-        if (syssize > kernelSize) {
+        // syssize counts 16-byte paragraphs, rounded up: up to 15 bytes past the end are padding.
+        if (syssize - kernelSize >= 16) {
             throw bad(path, "truncated: header says " + syssize + " bytes of kernel, file has " + kernelSize);
         }
         long prefAddress = head.getLong(0x258);

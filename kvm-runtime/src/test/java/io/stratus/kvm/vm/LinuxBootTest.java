@@ -1,0 +1,70 @@
+package io.stratus.kvm.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.stratus.kvm.cpu.HostProfile;
+import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.testing.GuestKit;
+import io.stratus.kvm.vcpu.GuestEmulationException;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Real Linux boots of the kit's kernels. About a minute each where KVM emulates guest kernel
+ * code; the boots through {@code stratus vm run} with ACPI are in the CLI module's tests.
+ */
+@Tag("linux")
+class LinuxBootTest {
+    private static final Pattern MARKER = Pattern.compile("STRATUS-GUEST-READY cpus=(\\d+) memkb=(\\d+)");
+
+    @Test
+    @Timeout(400)
+    void testKernelWithAcpiOffFindsTwoVcpusThroughTheMpTableAndHaltsAtPowerOff() throws InterruptedException {
+        VmConfig config = VmConfig.builder(GuestKit.file("test-kernel/vmlinux"))
+                .name("mptable").initrd(GuestKit.file("initramfs.cpio")).vcpus(2).memoryMiB(256)
+                .cmdline("acpi=off panic=-1").build();
+        ConsoleBuffer console = new ConsoleBuffer(1 << 20);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(Duration.ofSeconds(360)).orElseThrow(
+                    () -> new AssertionError("no exit; console:\n" + console.text()));
+            Matcher m = MARKER.matcher(console.text());
+            assertThat(m.find()).as(console.text()).isTrue();
+            assertThat(m.group(1)).isEqualTo("2");
+            assertThat(console.text()).contains("Intel MultiProcessor Specification", "ACPI: Interpreter disabled");
+            // Without ACPI, poweroff halts every CPU with interrupts off: the VMM notices and ends the run.
+            assertThat(exit.reason()).as(console.text()).isEqualTo(VmExit.Reason.HALTED);
+        }
+    }
+
+    @Test
+    @Timeout(400)
+    void stockDebianKernelRunsThroughTheVmmsAcpiTables() throws InterruptedException {
+        VmConfig config = VmConfig.builder(GuestKit.file("stock/vmlinux")).name("stock")
+                .initrd(GuestKit.file("initramfs-stock.cpio")).vcpus(1).memoryMiB(512).cmdline("panic=-1").build();
+        ConsoleBuffer console = new ConsoleBuffer(1 << 20);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(Duration.ofSeconds(360)).orElseThrow(
+                    () -> new AssertionError("no exit; console:\n" + console.text()));
+            String text = console.text();
+            assertThat(text).contains("Linux version 6.1", "ACPI: RSDP 0x00000000000E0000", "ACPI: XSDT",
+                    "ACPI: FACP", "ACPI: APIC", "ACPI: DSDT", "STRTUS KVMRTIME");
+            if (HostProfile.detect().emulatesGuestKernel()) {
+                // Debian's kernel runs instructions KVM's emulator cannot (XRSTOR, INT3): the VMM must stop
+                // by itself with an error naming the instruction, never hang.
+                assertThat(exit.reason()).as(text).isEqualTo(VmExit.Reason.FAILED);
+                assertThat(exit.error()).get().isInstanceOf(GuestEmulationException.class);
+                assertThat(exit.detail()).contains("could not emulate", "code bytes");
+            } else {
+                Matcher m = MARKER.matcher(text);
+                assertThat(m.find()).as(text).isTrue();
+                assertThat(exit.reason()).isEqualTo(VmExit.Reason.POWER_OFF);
+            }
+        }
+    }
+}

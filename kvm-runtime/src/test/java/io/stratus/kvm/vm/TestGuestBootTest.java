@@ -1,0 +1,174 @@
+package io.stratus.kvm.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.testing.TestGuests;
+import io.stratus.kvm.vcpu.GuestEmulationException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real guests on real KVM: the tiny test guests, seconds each even where guest kernel code is emulated. */
+@Timeout(120)
+class TestGuestBootTest {
+    private static final Duration RUN_LIMIT = Duration.ofSeconds(60);
+
+    record Run(VmExit exit, String console) {
+    }
+
+    private static Run boot(String image, int vcpus, long memoryMiB, String cmdline) throws InterruptedException {
+        VmConfig config = VmConfig.builder(TestGuests.image(image)).name(image).vcpus(vcpus).memoryMiB(memoryMiB)
+                .cmdline(cmdline).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(image + " did not finish; console:\n"
+                    + console.text()));
+            return new Run(exit, console.text());
+        }
+    }
+
+    @Test
+    void guestPowerOffThroughAcpiEndsTheRunCleanly() throws InterruptedException {
+        Run run = boot("hello.elf", 1, 32, "");
+        assertThat(run.console()).contains("Hello from a Stratus test guest");
+        assertThat(run.exit().reason()).isEqualTo(VmExit.Reason.POWER_OFF);
+        assertThat(run.exit().detail()).isEqualTo("ACPI S5");
+        assertThat(run.exit().isClean()).isTrue();
+    }
+
+    @Test
+    void pvhGuestReceivesStartInfoCmdlineMemoryMapRsdpAndCpuid() throws InterruptedException {
+        Run run = boot("bootinfo.elf", 3, 48, "stratus.test=1");
+        assertThat(run.exit().reason()).as(run.console()).isEqualTo(VmExit.Reason.POWER_OFF);
+        assertThat(run.console())
+                .contains("magic=336ec578 version=1")
+                .contains("cmdline=stratus.test=1 console=ttyS0")
+                .contains("rsdp=ok")
+                .contains("hypervisor=KVMKVMKVM hvbit=1 apicid=0 logical=3");
+        Matcher ram = Pattern.compile("ramkb=(\\d+)").matcher(run.console());
+        assertThat(ram.find()).isTrue();
+        // All of the 48 MiB but the EBDA-to-1-MiB hole.
+        assertThat(Long.parseLong(ram.group(1))).isEqualTo((48L << 10) - (0x100000 - 0x9fc00) / 1024);
+    }
+
+    @Test
+    void bzImageGuestEntersThroughTheLinux64BitBootProtocol() throws InterruptedException {
+        Run run = boot("bzboot.bzimage", 1, 64, "via=bzimage");
+        assertThat(run.exit().reason()).as(run.console()).isEqualTo(VmExit.Reason.POWER_OFF);
+        assertThat(run.console()).contains("bzboot loader=0xff hdr=HdrS", "cmdline=via=bzimage console=ttyS0",
+                "rsdp=ok", "STRATUS-BZBOOT-END");
+        assertThat(run.console()).contains("e820=4 ramkb=" + ((64L << 10) - 385));
+    }
+
+    @Test
+    void elfWithoutPvhNoteEntersThroughTheLinux64BitBootProtocol() throws InterruptedException {
+        Run run = boot("bzboot.elf", 2, 64, "via=elf");
+        assertThat(run.exit().reason()).as(run.console()).isEqualTo(VmExit.Reason.POWER_OFF);
+        assertThat(run.console()).contains("cmdline=via=elf console=ttyS0", "STRATUS-BZBOOT-END");
+    }
+
+    @Test
+    void tripleFaultEndsTheRun() throws InterruptedException {
+        Run run = boot("triple.elf", 1, 32, "");
+        assertThat(run.console()).contains("STRATUS-TRIPLE");
+        assertThat(run.exit().reason()).isEqualTo(VmExit.Reason.TRIPLE_FAULT);
+    }
+
+    @Test
+    void keyboardControllerResetEndsTheRunAsReset() throws InterruptedException {
+        Run run = boot("reset.elf", 2, 32, "");
+        assertThat(run.console()).contains("STRATUS-RESET");
+        assertThat(run.exit().reason()).isEqualTo(VmExit.Reason.RESET);
+        assertThat(run.exit().detail()).isEqualTo("i8042 reset");
+    }
+
+    @Test
+    void allVcpusHaltedWithInterruptsOffEndsTheRun() throws InterruptedException {
+        Run run = boot("halt.elf", 2, 32, "");
+        assertThat(run.console()).contains("STRATUS-HALT");
+        assertThat(run.exit().reason()).isEqualTo(VmExit.Reason.HALTED);
+    }
+
+    @Test
+    void instructionKvmCannotEmulateIsAClearErrorWithRipAndCode() throws InterruptedException {
+        Run run = boot("emulfail.elf", 1, 32, "");
+        assertThat(run.console()).contains("STRATUS-EMULFAIL").doesNotContain("SURVIVED");
+        assertThat(run.exit().reason()).isEqualTo(VmExit.Reason.FAILED);
+        assertThat(run.exit().error()).get().isInstanceOf(GuestEmulationException.class);
+        GuestEmulationException e = (GuestEmulationException) run.exit().error().orElseThrow();
+        assertThat(e.code()).startsWith((byte) 0xd9, (byte) 0x00);
+        assertThat(e.rip()).isBetween(0x100000L, 0x200000L);
+        assertThat(e.getMessage()).contains("could not emulate", "RIP 0x" + Long.toHexString(e.rip()), "d9 00");
+    }
+
+    @Test
+    void hostStopsARunningGuest() throws InterruptedException {
+        VmConfig config = VmConfig.builder(TestGuests.image("spin.elf")).name("spin").vcpus(2).memoryMiB(32).build();
+        ConsoleBuffer console = new ConsoleBuffer(4096);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            assertThat(console.await(Pattern.compile("STRATUS-SPIN"), RUN_LIMIT)).isPresent();
+            assertThat(vm.awaitExit(Duration.ofMillis(300))).as("still spinning").isEmpty();
+            long start = System.nanoTime();
+            vm.stop();
+            VmExit exit = vm.awaitExit(Duration.ofSeconds(10)).orElseThrow();
+            assertThat(exit.reason()).isEqualTo(VmExit.Reason.STOPPED);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+            assertThat(vm.state()).isEqualTo(VirtualMachine.State.EXITED);
+        }
+    }
+
+    @Test
+    void guestsInOneJvmRunSideBySideAndReleaseEveryDescriptor() throws Exception {
+        long before = openDescriptors();
+        for (int round = 0; round < 3; round++) {
+            VmConfig a = VmConfig.builder(TestGuests.image("hello.elf")).name("a").memoryMiB(32).build();
+            VmConfig b = VmConfig.builder(TestGuests.image("spin.elf")).name("b").vcpus(2).memoryMiB(32).build();
+            ConsoleBuffer ca = new ConsoleBuffer(4096);
+            try (VirtualMachine va = VirtualMachine.create(a, ca);
+                 VirtualMachine vb = VirtualMachine.create(b, new ConsoleBuffer(4096))) {
+                vb.start();
+                va.start();
+                assertThat(va.awaitExit(RUN_LIMIT).orElseThrow().reason()).isEqualTo(VmExit.Reason.POWER_OFF);
+                assertThat(vb.awaitExit(Duration.ofMillis(100))).as("the other guest is unaffected").isEmpty();
+            }
+            assertThat(ca.text()).contains("Hello from a Stratus test guest");
+        }
+        assertThat(openDescriptors()).isLessThanOrEqualTo(before);
+    }
+
+    private static long openDescriptors() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
+    void unusableConfigurationsFailBeforeAnythingRuns(@TempDir Path dir) throws IOException {
+        Path text = dir.resolve("notes.txt");
+        Files.writeString(text, "not a kernel");
+        assertThatThrownBy(() -> VirtualMachine.create(VmConfig.builder(text).build(), new ConsoleBuffer(16)))
+                .isInstanceOf(KernelLoadException.class);
+        assertThatThrownBy(() -> VmConfig.builder(text).vcpus(0).build()).isInstanceOf(VmConfigException.class)
+                .hasMessageContaining("1 to 254 vCPUs");
+        assertThatThrownBy(() -> VmConfig.builder(text).memoryMiB(4).build()).isInstanceOf(VmConfigException.class)
+                .hasMessageContaining("at least 16 MiB");
+        assertThatThrownBy(() -> VirtualMachine.create(VmConfig.builder(TestGuests.image("hello.elf"))
+                .memoryBytes(1L << 50).build(), new ConsoleBuffer(16)))
+                .isInstanceOf(VmConfigException.class).hasMessageContaining("more than this host can give");
+        assertThatThrownBy(() -> VirtualMachine.create(VmConfig.builder(TestGuests.image("hello.elf"))
+                .cmdline("bad\u00ffchar").build(), new ConsoleBuffer(16)))
+                .isInstanceOf(VmConfigException.class).hasMessageContaining("non-ASCII");
+    }
+}
