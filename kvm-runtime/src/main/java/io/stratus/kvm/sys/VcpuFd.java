@@ -313,6 +313,21 @@ public final class VcpuFd extends NativeFd {
         return buf.getByte(16) != 0 ? OptionalLong.of(buf.getLong(8)) : OptionalLong.empty();
     }
 
+    /**
+     * Injects exception {@code vector} (without error code) for delivery through the guest's
+     * IDT at the next entry ({@code KVM_GET/SET_VCPU_EVENTS}); other pending events are kept.
+     */
+    public void injectException(int vector) {
+        Memory events = new Memory(64);
+        ioctl("KVM_GET_VCPU_EVENTS", Ioctls.KVM_GET_VCPU_EVENTS, events);
+        events.setByte(0, (byte) 1); // exception.injected
+        events.setByte(1, (byte) vector); // exception.nr
+        events.setByte(2, (byte) 0); // exception.has_error_code
+        events.setByte(3, (byte) 0); // exception.pending
+        events.setInt(4, 0); // exception.error_code
+        ioctl("KVM_SET_VCPU_EVENTS", Ioctls.KVM_SET_VCPU_EVENTS, events);
+    }
+
     /** {@code KVM_GET_TSC_KHZ}: the guest TSC frequency. */
     public int getTscKhz() {
         return ioctl("KVM_GET_TSC_KHZ", Ioctls.KVM_GET_TSC_KHZ, 0L);

@@ -30,6 +30,10 @@ public final class Vcpu {
     private static final int MP_STATE_INIT_RECEIVED = 2;
     private static final int MP_STATE_HALTED = 3;
     private static final long RFLAGS_IF = 1 << 9;
+    private static final long EFER_LMA = 1 << 10;
+    private static final long CR0_PG = 1L << 31;
+    private static final int INT3 = 0xcc;
+    private static final int BREAKPOINT_VECTOR = 3;
 
     private final VcpuFd fd;
     private final Bus pio;
@@ -42,6 +46,7 @@ public final class Vcpu {
     private volatile VcpuKick kick;
     private volatile Thread thread;
     private volatile boolean haltProbe;
+    private long breakpointsReflected;
 
     public Vcpu(VcpuFd fd, Bus pio, Bus mmio, GuestMemory memory, VcpuListener listener, HostProfile host,
                 String vmName) {
@@ -171,6 +176,10 @@ public final class Vcpu {
             return false;
         }
         if (exit instanceof VcpuExit.InternalError error) {
+            if (error.suberror() == VcpuExit.InternalError.EMULATION && host.emulatesGuestKernel()
+                    && reflectBreakpoint()) {
+                return true;
+            }
             listener.failed(id(), describeInternalError(error));
             return false;
         }
@@ -188,6 +197,34 @@ public final class Vcpu {
         return false;
     }
 
+    /**
+     * On hosts whose KVM emulates guest kernel code, its emulator cannot run INT3 outside real
+     * mode; yet INT3 has one meaning, a #BP trap, that KVM can deliver. So the VMM steps over the
+     * instruction and injects #BP, which the guest handles as on hardware (Linux's
+     * int3_selftest(), kprobes, jump-label patching all use it).
+     */
+    private boolean reflectBreakpoint() {
+        Regs regs = fd.getRegs();
+        OptionalLong physical = physicalAddressOfRip(regs.rip(), fd.getSregs());
+        if (physical.isEmpty() || !memory.isValidRange(GuestAddress.of(physical.getAsLong()), 1)
+                || (memory.readByte(GuestAddress.of(physical.getAsLong())) & 0xff) != INT3) {
+            return false;
+        }
+        fd.setRegs(regs.withRip(regs.rip() + 1));
+        fd.injectException(BREAKPOINT_VECTOR);
+        breakpointsReflected++;
+        if (breakpointsReflected == 1) {
+            LOG.log(Level.DEBUG, "{0}: vCPU {1}: INT3 at 0x{2} delivered as #BP (KVM's emulator cannot run it)",
+                    vmName, id(), Long.toHexString(regs.rip()));
+        }
+        return true;
+    }
+
+    private OptionalLong physicalAddressOfRip(long rip, SpecialRegisters sregs) {
+        long linear = (sregs.efer() & EFER_LMA) != 0 ? rip : sregs.cs().base() + (rip & 0xffffffffL);
+        return (sregs.cr0() & CR0_PG) != 0 ? fd.translate(linear) : OptionalLong.of(linear);
+    }
+
     private boolean isStuck() {
         int state = fd.getMpState();
         if (state == MP_STATE_UNINITIALIZED || state == MP_STATE_INIT_RECEIVED) {
@@ -200,11 +237,8 @@ public final class Vcpu {
         long rip = -1;
         byte[] code = new byte[0];
         try {
-            Regs regs = fd.getRegs();
-            SpecialRegisters sregs = fd.getSregs();
-            rip = regs.rip();
-            long linear = (sregs.efer() & (1 << 10)) != 0 ? rip : sregs.cs().base() + (rip & 0xffffffffL);
-            OptionalLong physical = (sregs.cr0() & (1L << 31)) != 0 ? fd.translate(linear) : OptionalLong.of(linear);
+            rip = fd.getRegs().rip();
+            OptionalLong physical = physicalAddressOfRip(rip, fd.getSregs());
             if (physical.isPresent()) {
                 code = readCode(physical.getAsLong());
             }

@@ -155,7 +155,7 @@ public final class VirtualMachine implements AutoCloseable {
             LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
             InitrdRange initrd = config.initrd().isPresent()
                     ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
-            KernelCmdline cmdline = buildCmdline(config, kernel);
+            KernelCmdline cmdline = buildCmdline(config, kernel, host);
             GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
             memory.write(cmdlineAt, cmdline.toBytes());
 
@@ -214,11 +214,16 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel) {
+    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel, HostProfile host) {
         KernelCmdline cmdline = new KernelCmdline(Math.min(kernel.cmdlineMax(), BootLayout.CMDLINE_MAX - 1));
         try {
             cmdline.append(config.cmdline());
             cmdline.addIfAbsent("console", "ttyS0");
+            if (host.emulatesGuestKernel() && !cmdline.has("noxsave")) {
+                // Such a host's CPUID shows the guest XSAVE whatever the VMM sets, and its emulator
+                // cannot run XRSTOR in kernel mode: tell Linux not to use it.
+                cmdline.append("noxsave");
+            }
         } catch (IllegalArgumentException e) {
             throw new VmConfigException(e.getMessage());
         }

@@ -113,6 +113,15 @@ class TestGuestBootTest {
     }
 
     @Test
+    void breakpointAtCpl0ReachesTheGuestsHandlerWithTheRipAfterIt() throws InterruptedException {
+        Run run = boot("breakpoint.elf", 1, 32, "");
+        Matcher expected = Pattern.compile("expect rip=(0x[0-9a-f]+)").matcher(run.console());
+        assertThat(expected.find()).as(run.console()).isTrue();
+        assertThat(run.console()).contains("GUEST-EXCEPTION vector=3 rip=" + expected.group(1));
+        assertThat(run.exit().reason()).as(run.console()).isEqualTo(VmExit.Reason.POWER_OFF);
+    }
+
+    @Test
     void hostStopsARunningGuest() throws InterruptedException {
         VmConfig config = VmConfig.builder(TestGuests.image("spin.elf")).name("spin").vcpus(2).memoryMiB(32).build();
         ConsoleBuffer console = new ConsoleBuffer(4096);
