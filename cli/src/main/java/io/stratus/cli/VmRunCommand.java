@@ -141,7 +141,12 @@ final class VmRunCommand implements Callable<Integer> {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                     int sent = 0;
-                    while (sent < n && vm.state() == VirtualMachine.State.RUNNING) {
+                    while (sent < n) {
+                        VirtualMachine.State state = vm.state();
+                        if (state == VirtualMachine.State.EXITED || state == VirtualMachine.State.CLOSED) {
+                            return;
+                        }
+                        // Input read before the guest starts waits in the UART's buffer.
                         int taken = vm.sendConsoleInput(buf, sent, n - sent);
                         sent += taken;
                         if (taken == 0) {
