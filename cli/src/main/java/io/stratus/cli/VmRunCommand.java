@@ -1,6 +1,7 @@
 package io.stratus.cli;
 
 import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.vm.DiskConfig;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmConfig;
 import io.stratus.kvm.vm.VmExit;
@@ -12,6 +13,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +62,10 @@ final class VmRunCommand implements Callable<Integer> {
             description = "Kernel command line; the VMM adds what its devices need (console=ttyS0).")
     String cmdline;
 
+    @Option(names = "--disk", paramLabel = "FILE[,ro]", converter = DiskArgument.class,
+            description = "Attach a raw disk image as virtio-blk (vda, vdb, ... in order); ',ro' makes it read-only.")
+    List<DiskConfig> disks = new ArrayList<>();
+
     @Option(names = "--no-ksm", description = "Do not let KSM merge this guest's memory.")
     boolean noKsm;
 
@@ -68,8 +75,10 @@ final class VmRunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         configureLogging(debug);
-        VmConfig config = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
-                .cmdline(cmdline).mergeableMemory(!noKsm).build();
+        VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
+                .cmdline(cmdline).mergeableMemory(!noKsm);
+        disks.forEach(builder::disk);
+        VmConfig config = builder.build();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         ConsoleSink console = (bytes, offset, length) -> {
             try {

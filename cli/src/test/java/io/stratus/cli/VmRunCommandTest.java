@@ -47,6 +47,23 @@ class VmRunCommandTest {
     }
 
     @Test
+    void diskLockedByARunningGuestIsRefused(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("disk.img");
+        Files.write(image, new byte[1 << 20]);
+        Process first = VmRunProcess.start("vm", "run", "--kernel", guest("spin.elf"), "--memory", "32M",
+                "--disk", image.toString());
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8))) {
+            assertThat(out.readLine()).isEqualTo("STRATUS-SPIN");
+            VmRunProcess second = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", guest("hello.elf"), "--memory", "32M",
+                    "--disk", image.toString());
+            assertOneLineError(second, 2, "is in use by another guest");
+        } finally {
+            first.destroyForcibly();
+            first.waitFor();
+        }
+    }
+
+    @Test
     void tripleFaultExitsThree() throws Exception {
         VmRunProcess r = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", guest("triple.elf"));
         assertThat(r.exitCode()).isEqualTo(3);
@@ -93,6 +110,11 @@ class VmRunCommandTest {
         VmRunProcess unknown = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--turbo");
         assertThat(unknown.exitCode()).isEqualTo(2);
         assertThat(unknown.stderr()).startsWith("stratus: error: Unknown option: '--turbo'");
+        assertOneLineError(VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--disk",
+                dir.resolve("absent.img").toString()), 2, "does not exist");
+        VmRunProcess badOption = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--disk", text + ",rx");
+        assertThat(badOption.exitCode()).isEqualTo(2);
+        assertThat(badOption.stderr()).contains("unknown disk option 'rx'");
         VmRunProcess noKernel = VmRunProcess.run(LIMIT, "vm", "run");
         assertThat(noKernel.exitCode()).isEqualTo(2);
         assertThat(noKernel.stderr()).contains("Missing required option: '--kernel=FILE'");

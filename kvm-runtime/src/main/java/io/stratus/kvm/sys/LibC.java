@@ -16,7 +16,12 @@ final class LibC {
         Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
     }
 
+    static final int O_RDONLY = 0x0;
     static final int O_RDWR = 0x2;
+
+    static final int F_OFD_SETLK = 37;
+    static final short F_RDLCK = 0;
+    static final short F_WRLCK = 1;
     static final int O_CLOEXEC = 0x80000;
 
     static final int PROT_READ = 0x1;
@@ -30,6 +35,10 @@ final class LibC {
     static final int MADV_MERGEABLE = 12;
     static final int MADV_UNMERGEABLE = 13;
     static final int MADV_DONTDUMP = 16;
+
+    static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
     static final int EFD_CLOEXEC = 0x80000;
     static final int EFD_NONBLOCK = 0x800;
@@ -62,6 +71,10 @@ final class LibC {
     static native int madvise(Pointer addr, long length, int advice) throws LastErrorException;
 
     static native int eventfd(int initval, int flags) throws LastErrorException;
+
+    static native int fallocate(int fd, int mode, long offset, long len) throws LastErrorException;
+
+    static native int fcntl(int fd, int cmd, Pointer arg) throws LastErrorException;
 
     static native long read(int fd, Pointer buf, long count) throws LastErrorException;
 

@@ -118,6 +118,11 @@ public final class Vcpu {
         } catch (RuntimeException | Error e) {
             listener.failed(id(), new VmmException("vCPU " + id() + " of " + vmName + " crashed: " + e, e));
         } finally {
+            if (listener.running()) {
+                // Every way out of the loop above reports why; a silent end would leave the guest waiting
+                // forever for this vCPU.
+                listener.failed(id(), new VmmException("vCPU " + id() + " of " + vmName + " stopped unexpectedly"));
+            }
             VcpuKick k = kick;
             if (k != null) {
                 k.retire();

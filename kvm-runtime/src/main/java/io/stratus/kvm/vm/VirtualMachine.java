@@ -1,6 +1,7 @@
 package io.stratus.kvm.vm;
 
 import io.stratus.kvm.VmmException;
+import io.stratus.kvm.acpi.AcpiMmioDevice;
 import io.stratus.kvm.acpi.AcpiPlatform;
 import io.stratus.kvm.acpi.AcpiTables;
 import io.stratus.kvm.boot.BootLayout;
@@ -39,6 +40,12 @@ import io.stratus.kvm.sys.VcpuExit;
 import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.vcpu.Vcpu;
+import io.stratus.kvm.virtio.VirtioDevice;
+import io.stratus.kvm.virtio.VirtioInterrupt;
+import io.stratus.kvm.virtio.VirtioMmioTransport;
+import io.stratus.kvm.virtio.block.BlockMetrics;
+import io.stratus.kvm.virtio.block.DiskImage;
+import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.vcpu.VcpuListener;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -75,6 +82,9 @@ public final class VirtualMachine implements AutoCloseable {
     private static final int FPU_CONTROL_WORD = 0x37f;
     private static final int MXCSR_DEFAULT = 0x1f80;
     private static final Duration HALT_PROBE_INTERVAL = Duration.ofSeconds(1);
+    private static final String VIRTIO_MMIO_HID = "LNRO0005";
+    /** Queues (and I/O threads) per disk: one per vCPU up to this many. */
+    private static final int MAX_BLOCK_QUEUES = 4;
 
     /** Where a VM is in its life. */
     public enum State {
@@ -92,6 +102,9 @@ public final class VirtualMachine implements AutoCloseable {
     private final List<VcpuFd> vcpuFds = new ArrayList<>();
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<EventFd> interruptFds = new ArrayList<>();
+    private final List<VirtioMmioTransport> transports = new ArrayList<>();
+    private final List<VirtioBlock> blockDevices = new ArrayList<>();
+    private final List<DiskImage> diskImages;
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
@@ -103,8 +116,9 @@ public final class VirtualMachine implements AutoCloseable {
     private volatile State state = State.CREATED;
 
     private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
-                           String effectiveCmdline) {
+                           String effectiveCmdline, List<DiskImage> diskImages) {
         this.config = config;
+        this.diskImages = diskImages;
         this.host = host;
         this.kvm = kvm;
         this.vmFd = vmFd;
@@ -124,7 +138,14 @@ public final class VirtualMachine implements AutoCloseable {
     public static VirtualMachine create(VmConfig config, ConsoleSink console) {
         checkHostMemory(config);
         HostProfile host = HostProfile.detect();
-        Kvm kvm = Kvm.open();
+        List<DiskImage> disks = openDisks(config);
+        Kvm kvm;
+        try {
+            kvm = Kvm.open();
+        } catch (RuntimeException e) {
+            disks.forEach(DiskImage::close);
+            throw e;
+        }
         VmFd vmFd = null;
         GuestMemory memory = null;
         VirtualMachine vm = null;
@@ -147,30 +168,35 @@ public final class VirtualMachine implements AutoCloseable {
             vmFd.createPit2(VmFd.PIT_SPEAKER_DUMMY);
 
             memory = GuestMemory.x86(config.memoryBytes(), config.mergeableMemory());
-            int slot = 0;
+            int memorySlot = 0;
             for (GuestRegion region : memory.regions()) {
-                vmFd.setUserMemoryRegion(slot++, 0, region.start().value(), region.size(), memory.hostAddress(region));
+                vmFd.setUserMemoryRegion(memorySlot++, 0, region.start().value(), region.size(), memory.hostAddress(region));
             }
 
             LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
             InitrdRange initrd = config.initrd().isPresent()
                     ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
-            KernelCmdline cmdline = buildCmdline(config, kernel, host);
+            List<MmioSlot> slots = MmioSlot.allocate(disks.size());
+            KernelCmdline cmdline = buildCmdline(config, kernel, host, slots);
             GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
             memory.write(cmdlineAt, cmdline.toBytes());
 
             AcpiPlatform platform = new AcpiPlatform(config.vcpus(), MpTable.ioapicId(config.vcpus()),
                     AcpiPowerControl.SLEEP_CONTROL_PORT, AcpiPowerControl.SLEEP_STATUS_PORT,
                     AcpiPowerControl.RESET_PORT, AcpiPowerControl.RESET_VALUE, Serial8250.COM1_PORT,
-                    Serial8250.COM1_IRQ, List.of());
+                    Serial8250.COM1_IRQ, slots.stream()
+                            .map(s -> new AcpiMmioDevice(VIRTIO_MMIO_HID, s.base(), VirtioMmioTransport.WINDOW_SIZE,
+                                    s.gsi()))
+                            .toList());
             AcpiTables.Layout acpi = AcpiTables.write(memory, platform, BootLayout.ACPI_TABLES,
                     BootLayout.ACPI_TABLES_END);
             MpTable.write(memory, config.vcpus());
             List<E820Entry> e820 = MemoryMap.of(memory);
             GuestAddress rsdp = GuestAddress.of(acpi.rsdp());
 
-            vm = new VirtualMachine(config, host, kvm, vmFd, memory, cmdline.toString());
+            vm = new VirtualMachine(config, host, kvm, vmFd, memory, cmdline.toString(), disks);
             vm.createDevices(console);
+            vm.createBlockDevices(slots);
 
             EntryState.Registers boot;
             VcpuFd bsp = vm.createVcpus();
@@ -198,6 +224,7 @@ public final class VirtualMachine implements AutoCloseable {
                     vmFd.close();
                 }
                 kvm.close();
+                disks.forEach(DiskImage::close);
             }
             if (e instanceof IllegalArgumentException) {
                 throw new VmConfigException(e.getMessage());
@@ -214,11 +241,33 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel, HostProfile host) {
+    private static List<DiskImage> openDisks(VmConfig config) {
+        List<DiskImage> opened = new ArrayList<>();
+        try {
+            for (DiskConfig d : config.disks()) {
+                opened.add(DiskImage.open(d.path(), d.readOnly()));
+            }
+        } catch (RuntimeException e) {
+            opened.forEach(DiskImage::close);
+            throw e;
+        }
+        return opened;
+    }
+
+    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel, HostProfile host,
+                                              List<MmioSlot> slots) {
         KernelCmdline cmdline = new KernelCmdline(Math.min(kernel.cmdlineMax(), BootLayout.CMDLINE_MAX - 1));
         try {
             cmdline.append(config.cmdline());
             cmdline.addIfAbsent("console", "ttyS0");
+            if (cmdline.hasWord("acpi=off")) {
+                // Without ACPI the guest cannot read the DSDT; kernels built with
+                // VIRTIO_MMIO_CMDLINE_DEVICES find the devices here instead.
+                for (MmioSlot slot : slots) {
+                    cmdline.append(String.format("virtio_mmio.device=%d@0x%x:%d", VirtioMmioTransport.WINDOW_SIZE,
+                            slot.base(), slot.gsi()));
+                }
+            }
             if (host.emulatesGuestKernel() && !cmdline.has("noxsave")) {
                 // Such a host's CPUID shows the guest XSAVE whatever the VMM sets, and its emulator
                 // cannot run XRSTOR in kernel mode: tell Linux not to use it.
@@ -252,6 +301,36 @@ public final class VirtualMachine implements AutoCloseable {
         IgnoredPorts ignored = new IgnoredPorts();
         pio.register(IgnoredPorts.POST_PORT, 1, ignored);
         pio.register(IgnoredPorts.ALT_DELAY_PORT, 1, ignored);
+    }
+
+    private void createBlockDevices(List<MmioSlot> slots) {
+        int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
+        for (int i = 0; i < diskImages.size(); i++) {
+            MmioSlot slot = slots.get(i);
+            DiskConfig disk = config.disks().get(i);
+            VirtioBlock block = new VirtioBlock(config.name() + "-vd" + (char) ('a' + i), diskImages.get(i), disk.id(),
+                    queues);
+            blockDevices.add(block);
+            addVirtioDevice(block, slot);
+        }
+    }
+
+    private void addVirtioDevice(VirtioDevice device, MmioSlot slot) {
+        VirtioMmioTransport transport = new VirtioMmioTransport(device, memory,
+                new VirtioInterrupt(interruptLine(slot.gsi())));
+        transports.add(transport);
+        mmio.register(slot.base(), VirtioMmioTransport.WINDOW_SIZE, transport);
+        List<EventFd> notifiers = transport.notifiers();
+        for (int q = 0; q < notifiers.size(); q++) {
+            // KVM signals the queue's eventfd on QueueNotify writes without a trip through user space.
+            vmFd.registerIoeventfd(notifiers.get(q), slot.base() + VirtioMmioTransport.QUEUE_NOTIFY, 4, (long) q,
+                    false);
+        }
+    }
+
+    /** Counters of the virtio-blk devices, in disk order. */
+    public List<BlockMetrics.Snapshot> blockMetrics() {
+        return blockDevices.stream().map(VirtioBlock::metrics).toList();
     }
 
     /** An irqfd on {@code gsi}: each trigger is one edge into the in-kernel IOAPIC (and PIC below 16). */
@@ -492,6 +571,13 @@ public final class VirtualMachine implements AutoCloseable {
 
     private synchronized void release() {
         state = State.CLOSED;
+        // Device threads touch guest memory: stop them before anything they use goes away.
+        for (VirtioMmioTransport t : transports) {
+            t.close();
+        }
+        for (DiskImage d : diskImages) {
+            d.close();
+        }
         for (VcpuFd fd : vcpuFds) {
             fd.close();
         }

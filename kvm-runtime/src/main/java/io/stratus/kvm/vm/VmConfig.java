@@ -1,6 +1,8 @@
 package io.stratus.kvm.vm;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -11,19 +13,26 @@ import java.util.Optional;
  * @param cmdline the kernel command line; the VMM adds what its devices need (for example
  *                {@code console=ttyS0} when no console is named)
  * @param mergeableMemory let KSM merge identical guest pages ({@code MADV_MERGEABLE})
+ * @param disks virtio-blk disks, in the order the guest sees them (vda, vdb, ...)
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
-                       int vcpus, boolean mergeableMemory) {
+                       int vcpus, boolean mergeableMemory, List<DiskConfig> disks) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
     public static final int MAX_VCPUS = 254;
+    /** virtio-mmio devices each take an IOAPIC pin; this leaves room for network and balloon devices. */
+    public static final int MAX_DISKS = 8;
 
     public VmConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(cmdline, "cmdline");
+        disks = List.copyOf(disks);
+        if (disks.size() > MAX_DISKS) {
+            throw new VmConfigException("a guest has at most " + MAX_DISKS + " disks, not " + disks.size());
+        }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new VmConfigException("a guest has 1 to " + MAX_VCPUS + " vCPUs, not " + vcpus);
         }
@@ -59,6 +68,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private long memoryBytes = 256L << 20;
         private int vcpus = 1;
         private boolean mergeableMemory = true;
+        private final List<DiskConfig> disks = new ArrayList<>();
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -99,9 +109,15 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /** Attaches a disk; the first becomes vda. */
+        public Builder disk(DiskConfig value) {
+            this.disks.add(value);
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory);
+                    mergeableMemory, disks);
         }
     }
 }

@@ -122,6 +122,52 @@ class TestGuestBootTest {
     }
 
     @Test
+    void virtioBlockServesATinyDriverAndSurvivesHostileChains(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("disk.img");
+        byte[] content = new byte[1 << 20];
+        byte[] marker = "SECTOR-ZERO-FROM-THE-HOST".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(marker, 0, content, 0, marker.length);
+        Files.write(image, content);
+        VmConfig config = VmConfig.builder(TestGuests.image("blkdrv.elf")).name("blkdrv").vcpus(2).memoryMiB(64)
+                .disk(DiskConfig.of(image, false)).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        String text;
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+            text = console.text();
+            assertThat(exit.reason()).as(text).isEqualTo(VmExit.Reason.POWER_OFF);
+            assertThat(vm.blockMetrics().get(0).invalidChains()).as("four hostile chains, one broken queue").isEqualTo(5);
+        }
+        assertThat(text).contains("blkdrv capacity=2048 ro=0 queues=2",
+                "blkdrv read0 len=513 status=0", "blkdrv sector0=SECTOR-ZERO-FROM-THE-HOST",
+                "blkdrv write2 len=1 status=0", "blkdrv flush len=1 status=0", "blkdrv readback=match",
+                "blkdrv getid len=21 status=0", "blkdrv id=disk.img",
+                "blkdrv beyond-end len=1 status=1", "blkdrv unsupported len=1 status=2",
+                "blkdrv bad-index len=0", "blkdrv loop len=0", "blkdrv outside-ram len=0", "blkdrv huge-length len=0",
+                "blkdrv after-hostile len=513 status=0", "blkdrv needs-reset=1", "blkdrv queue1 len=513 status=0",
+                "STRATUS-BLKDRV-END");
+        byte[] written = java.util.Arrays.copyOfRange(Files.readAllBytes(image), 1024, 1049);
+        assertThat(new String(written, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("STRATUS-BLK-WRITE-PATTERN");
+    }
+
+    @Test
+    void readOnlyDiskRefusesGuestWrites(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("ro.img");
+        Files.write(image, new byte[1 << 20]);
+        VmConfig config = VmConfig.builder(TestGuests.image("blkdrv.elf")).name("blkdrv-ro").memoryMiB(64)
+                .disk(DiskConfig.of(image, true)).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+        }
+        assertThat(console.text()).contains("blkdrv capacity=2048 ro=1 queues=1", "blkdrv write2 len=1 status=1",
+                "blkdrv readback=differs");
+        assertThat(Files.readAllBytes(image)).containsOnly(0);
+    }
+
+    @Test
     void hostStopsARunningGuest() throws InterruptedException {
         VmConfig config = VmConfig.builder(TestGuests.image("spin.elf")).name("spin").vcpus(2).memoryMiB(32).build();
         ConsoleBuffer console = new ConsoleBuffer(4096);
@@ -160,6 +206,24 @@ class TestGuestBootTest {
     private static long openDescriptors() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();
+        }
+    }
+
+    @Test
+    void diskInUseByAnotherGuestIsRefusedBeforeBoot(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("shared.img");
+        Files.write(image, new byte[1 << 20]);
+        VmConfig first = VmConfig.builder(TestGuests.image("spin.elf")).name("first").memoryMiB(32)
+                .disk(DiskConfig.of(image, false)).build();
+        try (VirtualMachine vm = VirtualMachine.create(first, new ConsoleBuffer(4096))) {
+            vm.start();
+            long fds = openDescriptors();
+            assertThatThrownBy(() -> VirtualMachine.create(VmConfig.builder(TestGuests.image("hello.elf")).name("second")
+                    .memoryMiB(32).disk(DiskConfig.of(image, true)).build(), new ConsoleBuffer(16)))
+                    .isInstanceOf(io.stratus.kvm.virtio.block.DiskImageException.class)
+                    .hasMessageContaining("in use by another guest");
+            assertThat(openDescriptors()).as("nothing leaked by the refused guest").isLessThanOrEqualTo(fds);
+            assertThat(vm.awaitExit(Duration.ofMillis(100))).as("the first guest runs on").isEmpty();
         }
     }
 

@@ -8,7 +8,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.Size;
 
-class ElfNoteFuzzTest {
+class ElfNotePropertyTest {
 
     @Property(tries = 2000)
     void noteWalkerNeverReadsOutsideTheSegment(@ForAll @Size(max = 256) byte[] notes) {

@@ -1,0 +1,335 @@
+package io.stratus.kvm.virtio.block;
+
+import io.stratus.kvm.memory.GuestMemory;
+import io.stratus.kvm.sys.EventFd;
+import io.stratus.kvm.virtio.DescriptorChain;
+import io.stratus.kvm.virtio.GuestSegments;
+import io.stratus.kvm.virtio.QueueWorker;
+import io.stratus.kvm.virtio.VirtQueue;
+import io.stratus.kvm.virtio.VirtQueueException;
+import io.stratus.kvm.virtio.VirtioDevice;
+import io.stratus.kvm.virtio.VirtioFeatures;
+import io.stratus.kvm.virtio.VirtioInterrupt;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * virtio-blk over a raw {@link DiskImage} (virtio 1.2, section 5.2): read, write, flush, device id,
+ * discard and write-zeroes, a read-only flag, and one I/O thread per queue. Data moves between the
+ * file and guest memory through direct buffers over guest RAM, without a copy in between.
+ *
+ * <p>A request the guest got wrong (a malformed chain, a sector beyond the disk, a write to a
+ * read-only disk) fails with an error status or is returned empty; it never stops the device for
+ * well-formed requests on this or other queues.
+ */
+public final class VirtioBlock implements VirtioDevice {
+    public static final int DEVICE_TYPE = 2;
+    public static final int QUEUE_SIZE = 256;
+    /** Bytes of the device id that GET_ID returns. */
+    public static final int ID_BYTES = 20;
+
+    static final long F_SEG_MAX = 1L << 2;
+    static final long F_RO = 1L << 5;
+    static final long F_BLK_SIZE = 1L << 6;
+    static final long F_FLUSH = 1L << 9;
+    static final long F_MQ = 1L << 12;
+    static final long F_DISCARD = 1L << 13;
+    static final long F_WRITE_ZEROES = 1L << 14;
+
+    static final int T_IN = 0;
+    static final int T_OUT = 1;
+    static final int T_FLUSH = 4;
+    static final int T_GET_ID = 8;
+    static final int T_DISCARD = 11;
+    static final int T_WRITE_ZEROES = 13;
+
+    static final byte S_OK = 0;
+    static final byte S_IOERR = 1;
+    static final byte S_UNSUPP = 2;
+
+    static final int HEADER_SIZE = 16;
+    static final int DISCARD_SEGMENT_SIZE = 16;
+    static final int MAX_DISCARD_SEGMENTS = 32;
+    static final int CONFIG_SIZE = 60;
+
+    private static final System.Logger LOG = System.getLogger(VirtioBlock.class.getName());
+
+    private final String name;
+    private final DiskImage disk;
+    private final byte[] id;
+    private final int queueCount;
+    private final byte[] config;
+    private final BlockMetrics metrics = new BlockMetrics();
+    private final List<QueueWorker> workers = new ArrayList<>();
+
+    /**
+     * @param id the serial GET_ID reports (ASCII, up to 20 bytes)
+     * @param queueCount queues, each served by its own thread (VIRTIO_BLK_F_MQ when more than one)
+     */
+    public VirtioBlock(String name, DiskImage disk, String id, int queueCount) {
+        if (queueCount < 1 || queueCount > 16) {
+            throw new IllegalArgumentException("a block device has 1 to 16 queues, not " + queueCount);
+        }
+        this.name = name;
+        this.disk = disk;
+        this.queueCount = queueCount;
+        this.id = new byte[ID_BYTES];
+        byte[] ascii = id.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(ascii, 0, this.id, 0, Math.min(ascii.length, ID_BYTES));
+        this.config = buildConfig(disk.capacity(), queueCount);
+    }
+
+    private static byte[] buildConfig(long capacity, int queues) {
+        ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        c.putLong(0, capacity / DiskImage.SECTOR_SIZE);
+        c.putInt(12, QUEUE_SIZE - 2); // seg_max: a header and a status descriptor besides the data
+        c.putInt(20, DiskImage.SECTOR_SIZE);
+        c.putShort(34, (short) queues);
+        c.putInt(36, Integer.MAX_VALUE / DiskImage.SECTOR_SIZE); // max_discard_sectors
+        c.putInt(40, MAX_DISCARD_SEGMENTS);
+        c.putInt(44, 1); // discard_sector_alignment
+        c.putInt(48, Integer.MAX_VALUE / DiskImage.SECTOR_SIZE); // max_write_zeroes_sectors
+        c.putInt(52, MAX_DISCARD_SEGMENTS);
+        c.put(56, (byte) 1); // write_zeroes_may_unmap
+        return c.array();
+    }
+
+    @Override
+    public int deviceType() {
+        return DEVICE_TYPE;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long offeredFeatures() {
+        long f = VirtioFeatures.VERSION_1 | VirtioFeatures.RING_EVENT_IDX | VirtioFeatures.RING_INDIRECT_DESC
+                | F_SEG_MAX | F_BLK_SIZE | F_FLUSH | (queueCount > 1 ? F_MQ : 0);
+        return disk.readOnly() ? f | F_RO : f | F_DISCARD | F_WRITE_ZEROES;
+    }
+
+    @Override
+    public int queueCount() {
+        return queueCount;
+    }
+
+    @Override
+    public int queueMaxSize() {
+        return QUEUE_SIZE;
+    }
+
+    public DiskImage disk() {
+        return disk;
+    }
+
+    public BlockMetrics.Snapshot metrics() {
+        return metrics.snapshot();
+    }
+
+    @Override
+    public void readConfig(long offset, ByteBuffer data) {
+        for (int i = 0; i < data.remaining(); i++) {
+            long at = offset + i;
+            data.put(data.position() + i, at >= 0 && at < config.length ? config[(int) at] : 0);
+        }
+    }
+
+    @Override
+    public void writeConfig(long offset, ByteBuffer data) {
+        // Every field the VMM offers is read-only (no VIRTIO_BLK_F_CONFIG_WCE).
+    }
+
+    @Override
+    public synchronized void activate(GuestMemory memory, long ackedFeatures, List<VirtQueue> queues,
+                                      List<EventFd> notifiers, VirtioInterrupt interrupt, Runnable needsReset) {
+        for (int i = 0; i < queues.size(); i++) {
+            VirtQueue queue = queues.get(i);
+            if (!queue.isReady()) {
+                continue;
+            }
+            QueueHandler handler = new QueueHandler(memory, queue, interrupt, needsReset);
+            workers.add(QueueWorker.start(name + "-q" + i, notifiers.get(i), handler::drain));
+        }
+    }
+
+    @Override
+    public synchronized void reset() {
+        for (QueueWorker w : workers) {
+            w.stop();
+        }
+        workers.clear();
+    }
+
+    /** Serves one queue; runs on that queue's worker thread only. */
+    private final class QueueHandler {
+        private final GuestMemory memory;
+        private final VirtQueue queue;
+        private final VirtioInterrupt interrupt;
+        private final Runnable needsReset;
+        private boolean broken;
+
+        QueueHandler(GuestMemory memory, VirtQueue queue, VirtioInterrupt interrupt, Runnable needsReset) {
+            this.memory = memory;
+            this.queue = queue;
+            this.interrupt = interrupt;
+            this.needsReset = needsReset;
+        }
+
+        /** Serves every available chain, then re-arms notifications and checks again. */
+        void drain() {
+            if (broken) {
+                return;
+            }
+            try {
+                do {
+                    boolean used = false;
+                    while (true) {
+                        DescriptorChain chain;
+                        try {
+                            chain = queue.pop(memory);
+                        } catch (VirtQueueException e) {
+                            if (e.kind().fatalForQueue() || e.head() < 0) {
+                                throw e;
+                            }
+                            metrics.invalidChains.increment();
+                            LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage());
+                            queue.addUsed(memory, e.head(), 0);
+                            used = true;
+                            continue;
+                        }
+                        if (chain == null) {
+                            break;
+                        }
+                        int written;
+                        try {
+                            written = execute(chain);
+                        } catch (RuntimeException e) {
+                            // A request the VMM cannot make sense of fails alone; the queue goes on.
+                            metrics.invalidChains.increment();
+                            LOG.log(Level.WARNING, "{0}: request {1} failed: {2}", name, chain.head(), e.toString());
+                            written = 0;
+                        }
+                        queue.addUsed(memory, chain.head(), written);
+                        used = true;
+                    }
+                    if (used && queue.shouldNotify(memory)) {
+                        interrupt.raise(VirtioInterrupt.USED_BUFFER);
+                    }
+                } while (queue.enableNotification(memory));
+            } catch (VirtQueueException e) {
+                broken = true;
+                metrics.invalidChains.increment();
+                LOG.log(Level.WARNING, "{0}: queue unusable, device needs reset: {1}", name, e.getMessage());
+                needsReset.run();
+            }
+        }
+
+        /** Performs one request and returns the bytes written into the chain (data and status). */
+        private int execute(DescriptorChain chain) {
+            GuestSegments in = GuestSegments.of(chain, false);
+            GuestSegments out = GuestSegments.of(chain, true);
+            if (in.length() < HEADER_SIZE || out.length() < 1) {
+                // No header to act on or no byte to report status in: the request fails empty.
+                metrics.invalidChains.increment();
+                return 0;
+            }
+            GuestSegments status = out.skip(out.length() - 1);
+            GuestSegments data = out.dropLast(1);
+            byte[] header = new byte[HEADER_SIZE];
+            in.read(memory, header);
+            ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+            int type = h.getInt(0);
+            long sector = h.getLong(8);
+            GuestSegments payload = in.skip(HEADER_SIZE);
+            int written = 0;
+            byte result;
+            try {
+                switch (type) {
+                    case T_IN -> {
+                        result = transfer(sector, data, false);
+                        written = result == S_OK ? (int) data.length() : 0;
+                    }
+                    case T_OUT -> result = disk.readOnly() ? S_IOERR : transfer(sector, payload, true);
+                    case T_FLUSH -> {
+                        disk.flush();
+                        metrics.flushes.increment();
+                        result = S_OK;
+                    }
+                    case T_GET_ID -> {
+                        int n = (int) Math.min(ID_BYTES, data.length());
+                        data.range(0, n).write(memory, Arrays.copyOf(id, n));
+                        written = n;
+                        result = S_OK;
+                    }
+                    case T_DISCARD, T_WRITE_ZEROES -> result = disk.readOnly() ? S_IOERR : zeroRanges(payload);
+                    default -> result = S_UNSUPP;
+                }
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "{0}: I/O error on {1}: {2}", name, disk.path(), e.getMessage());
+                result = S_IOERR;
+            }
+            if (result != S_OK) {
+                metrics.failedRequests.increment();
+            }
+            status.write(memory, new byte[] {result});
+            return written + 1;
+        }
+
+        private byte transfer(long sector, GuestSegments data, boolean write) throws IOException {
+            long offset = sector * DiskImage.SECTOR_SIZE;
+            if (sector < 0 || sector > Long.MAX_VALUE / DiskImage.SECTOR_SIZE || data.length() % DiskImage.SECTOR_SIZE != 0
+                    || offset > disk.capacity() - data.length()) {
+                return S_IOERR;
+            }
+            long position = offset;
+            for (ByteBuffer buffer : data.buffers(memory)) {
+                int n = buffer.remaining();
+                if (write) {
+                    disk.write(buffer, position);
+                } else {
+                    disk.read(buffer, position);
+                }
+                position += n;
+            }
+            if (write) {
+                metrics.writeOps.increment();
+                metrics.writeBytes.add(data.length());
+            } else {
+                metrics.readOps.increment();
+                metrics.readBytes.add(data.length());
+            }
+            return S_OK;
+        }
+
+        private byte zeroRanges(GuestSegments payload) throws IOException {
+            long count = payload.length() / DISCARD_SEGMENT_SIZE;
+            if (count == 0 || count > MAX_DISCARD_SEGMENTS || payload.length() % DISCARD_SEGMENT_SIZE != 0) {
+                return S_IOERR;
+            }
+            byte[] raw = new byte[(int) payload.length()];
+            payload.read(memory, raw);
+            ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                long sector = b.getLong(i * DISCARD_SEGMENT_SIZE);
+                long sectors = b.getInt(i * DISCARD_SEGMENT_SIZE + 8) & 0xffffffffL;
+                long offset = sector * DiskImage.SECTOR_SIZE;
+                long length = sectors * DiskImage.SECTOR_SIZE;
+                if (sector < 0 || sector > Long.MAX_VALUE / DiskImage.SECTOR_SIZE || offset > disk.capacity() - length) {
+                    return S_IOERR;
+                }
+                disk.zero(offset, length);
+            }
+            metrics.discards.increment();
+            return S_OK;
+        }
+    }
+}
