@@ -19,11 +19,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.logging.ConsoleHandler;
-import java.util.logging.Level;
-import java.util.logging.LogManager;
-import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -74,7 +69,7 @@ final class VmRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        configureLogging(debug);
+        CliLogging.configure(debug);
         VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
                 .cmdline(cmdline).mergeableMemory(!noKsm);
         disks.forEach(builder::disk);
@@ -169,17 +164,5 @@ final class VmRunCommand implements Callable<Integer> {
         }, "stratus-vm-stdin");
         pump.setDaemon(true);
         pump.start();
-    }
-
-    private static void configureLogging(boolean debug) {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "stratus: %4$s: %5$s%6$s%n");
-        LogManager.getLogManager().reset();
-        Logger root = Logger.getLogger("");
-        ConsoleHandler handler = new ConsoleHandler();
-        handler.setFormatter(new SimpleFormatter());
-        handler.setLevel(debug ? Level.ALL : Level.SEVERE);
-        root.addHandler(handler);
-        root.setLevel(debug ? Level.ALL : Level.SEVERE);
-        Logger.getLogger("io.stratus").setLevel(debug ? Level.FINE : Level.SEVERE);
     }
 }

@@ -42,6 +42,9 @@ public final class VcpuFd extends NativeFd {
     private final Pointer run;
     private final ByteBuffer runView;
     private final ByteBuffer mmioData;
+    /** A view of the port-I/O data area, reused while KVM keeps it at the same offset (it always does). */
+    private ByteBuffer ioData;
+    private long ioDataOffset = -1;
 
     VcpuFd(int fd, int id, int mmapSize) {
         super(fd);
@@ -82,28 +85,34 @@ public final class VcpuFd extends NativeFd {
             }
             throw new KvmException("KVM_RUN on vCPU " + id, e.getErrorCode());
         }
-        int reason = run.getInt(RUN_EXIT_REASON);
+        // Reads go through the direct buffer over kvm_run: plain Java memory accesses, where JNA's
+        // Pointer getters would cost a JNI call each on the exit path.
+        ByteBuffer r = runView;
+        int reason = r.getInt(RUN_EXIT_REASON);
         switch (reason) {
             case KVM_EXIT_IO: {
-                int direction = run.getByte(RUN_UNION) & 0xFF;
-                int size = run.getByte(RUN_UNION + 1) & 0xFF;
-                int port = run.getShort(RUN_UNION + 2) & 0xFFFF;
-                int count = run.getInt(RUN_UNION + 4);
-                long dataOffset = run.getLong(RUN_UNION + 8);
+                int direction = r.get(RUN_UNION) & 0xFF;
+                int size = r.get(RUN_UNION + 1) & 0xFF;
+                int port = r.getShort(RUN_UNION + 2) & 0xFFFF;
+                int count = r.getInt(RUN_UNION + 4);
+                long dataOffset = r.getLong(RUN_UNION + 8);
                 long length = (long) size * count;
                 if (dataOffset < 0 || length <= 0 || dataOffset + length > mmapSize) {
                     throw new KvmException("KVM_RUN on vCPU " + id + " returned an I/O exit outside kvm_run (offset "
                             + dataOffset + ", " + length + " bytes)");
                 }
-                ByteBuffer data = runView.duplicate().position((int) dataOffset).limit((int) (dataOffset + length))
-                        .slice().order(ByteOrder.LITTLE_ENDIAN);
+                if (dataOffset != ioDataOffset) {
+                    ioData = runView.duplicate().position((int) dataOffset).slice().order(ByteOrder.LITTLE_ENDIAN);
+                    ioDataOffset = dataOffset;
+                }
+                ByteBuffer data = ioData.clear().limit((int) length);
                 return direction == 1 ? new VcpuExit.IoOut(port, size, count, data)
                         : new VcpuExit.IoIn(port, size, count, data);
             }
             case KVM_EXIT_MMIO: {
-                long address = run.getLong(RUN_UNION);
-                int len = Math.min(run.getInt(RUN_MMIO_LEN), 8);
-                boolean write = run.getByte(RUN_MMIO_IS_WRITE) != 0;
+                long address = r.getLong(RUN_UNION);
+                int len = Math.min(r.getInt(RUN_MMIO_LEN), 8);
+                boolean write = r.get(RUN_MMIO_IS_WRITE) != 0;
                 ByteBuffer data = mmioData.clear().limit(len);
                 return write ? new VcpuExit.MmioWrite(address, data) : new VcpuExit.MmioRead(address, data);
             }
@@ -114,19 +123,19 @@ public final class VcpuFd extends NativeFd {
             case KVM_EXIT_INTR:
                 return new VcpuExit.Interrupted();
             case KVM_EXIT_FAIL_ENTRY:
-                return new VcpuExit.FailEntry(run.getLong(RUN_UNION), run.getInt(RUN_UNION + 8));
+                return new VcpuExit.FailEntry(r.getLong(RUN_UNION), r.getInt(RUN_UNION + 8));
             case KVM_EXIT_INTERNAL_ERROR: {
-                int suberror = run.getInt(RUN_UNION);
-                int n = Math.min(Math.max(run.getInt(RUN_UNION + 4), 0), 16);
+                int suberror = r.getInt(RUN_UNION);
+                int n = Math.min(Math.max(r.getInt(RUN_UNION + 4), 0), 16);
                 return new VcpuExit.InternalError(suberror, run.getLongArray(RUN_UNION + 8, n));
             }
             case KVM_EXIT_SYSTEM_EVENT: {
-                int type = run.getInt(RUN_UNION);
-                int n = Math.min(Math.max(run.getInt(RUN_UNION + 4), 0), 16);
+                int type = r.getInt(RUN_UNION);
+                int n = Math.min(Math.max(r.getInt(RUN_UNION + 4), 0), 16);
                 return new VcpuExit.SystemEvent(type, run.getLongArray(RUN_UNION + 8, n));
             }
             default:
-                return new VcpuExit.Other(reason, run.getLong(RUN_UNION));
+                return new VcpuExit.Other(reason, r.getLong(RUN_UNION));
         }
     }
 

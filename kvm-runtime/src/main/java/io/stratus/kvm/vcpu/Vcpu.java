@@ -279,6 +279,10 @@ public final class Vcpu {
     }
 
     private void logUnknown(String what, long address) {
+        // Guests probe absent devices constantly; keep the miss path free of work unless someone listens.
+        if (!LOG.isLoggable(Level.DEBUG)) {
+            return;
+        }
         if (unknownAccesses.size() < MAX_LOGGED_UNKNOWN && unknownAccesses.add(address)) {
             LOG.log(Level.DEBUG, "{0}: vCPU {1}: {2} at 0x{3} has no device", vmName, id(), what,
                     Long.toHexString(address));

@@ -6,12 +6,15 @@ import io.stratus.kvm.cpu.HostProfile;
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.testing.GuestKit;
 import io.stratus.kvm.vcpu.GuestEmulationException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real Linux boots of the kit's kernels. About a minute each where KVM emulates guest kernel
@@ -23,10 +26,11 @@ class LinuxBootTest {
 
     @Test
     @Timeout(400)
-    void testKernelWithAcpiOffFindsTwoVcpusThroughTheMpTableAndHaltsAtPowerOff() throws InterruptedException {
+    void testKernelWithAcpiOffFindsVcpusAndDisksWithoutTheDsdt(@TempDir Path dir) throws Exception {
+        Path disk = Files.copy(GuestKit.file("disk.img"), dir.resolve("disk.img"));
         VmConfig config = VmConfig.builder(GuestKit.file("test-kernel/vmlinux"))
                 .name("mptable").initrd(GuestKit.file("initramfs.cpio")).vcpus(2).memoryMiB(256)
-                .cmdline("acpi=off panic=-1").build();
+                .cmdline("acpi=off panic=-1").disk(DiskConfig.of(disk, false)).build();
         ConsoleBuffer console = new ConsoleBuffer(1 << 20);
         try (VirtualMachine vm = VirtualMachine.create(config, console)) {
             vm.start();
@@ -36,6 +40,9 @@ class LinuxBootTest {
             assertThat(m.find()).as(console.text()).isTrue();
             assertThat(m.group(1)).isEqualTo("2");
             assertThat(console.text()).contains("Intel MultiProcessor Specification", "ACPI: Interpreter disabled");
+            // The disk is found through virtio_mmio.device= on the command line the VMM wrote.
+            assertThat(vm.effectiveCmdline()).contains("virtio_mmio.device=512@0xd0000000:5");
+            assertThat(console.text()).contains("virtio_blk virtio0: [vda]", "STRATUS-DISK-MOUNTED /dev/vda");
             // Without ACPI, poweroff halts every CPU with interrupts off: the VMM notices and ends the run.
             assertThat(exit.reason()).as(console.text()).isEqualTo(VmExit.Reason.HALTED);
         }

@@ -1,0 +1,52 @@
+package io.stratus.bench;
+
+import io.stratus.kvm.cpu.HostProfile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Debian's QEMU as the peer: {@code -M microvm} with KVM, virtio-mmio disks, the guest's serial
+ * console on stdout. On hosts whose KVM emulates guest kernel code it takes the CPU flags this
+ * host needs (guest-kernel.md): no IA32_ARCH_CAPABILITIES, no CX16, no XSAVE.
+ */
+public final class Qemu {
+    public static final Path BINARY = Path.of("/usr/bin/qemu-system-x86_64");
+
+    private Qemu() {
+    }
+
+    /** Fails with a clear message when QEMU is missing (bin/stratus bench installs it). */
+    public static void require() {
+        if (!Files.isExecutable(BINARY)) {
+            throw new IllegalStateException("QEMU is not installed (" + BINARY + "); install Debian's qemu-system-x86");
+        }
+    }
+
+    /** The QEMU command line for {@code guest}. */
+    public static List<String> command(GuestSpec guest) {
+        List<String> c = new ArrayList<>(List.of(BINARY.toString(),
+                "-M", "microvm,acpi=on,rtc=off", "-enable-kvm",
+                "-cpu", HostProfile.detect().emulatesGuestKernel() ? "host,-arch-capabilities,-cx16,-xsave" : "host",
+                "-m", guest.memoryMiB() + "M", "-smp", Integer.toString(guest.vcpus()),
+                "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
+                // The tiny guests power off by writing the Stratus ACPI sleep port; here it ends QEMU.
+                "-device", "isa-debug-exit,iobase=0x600,iosize=1",
+                "-kernel", guest.kernel().toString(),
+                "-append", ("console=ttyS0 " + guest.cmdline()).trim()));
+        if (guest.initrd() != null) {
+            c.addAll(List.of("-initrd", guest.initrd().toString()));
+        }
+        for (int i = 0; i < guest.disks().size(); i++) {
+            GuestSpec.Disk d = guest.disks().get(i);
+            c.addAll(List.of("-drive", "id=d" + i + ",file=" + d.path() + ",format=raw,if=none"
+                    + (d.readOnly() ? ",readonly=on" : ""), "-device", "virtio-blk-device,drive=d" + i));
+        }
+        return c;
+    }
+
+    public static ProcessVmm vmm() {
+        return new ProcessVmm("qemu-microvm", Qemu::command);
+    }
+}

@@ -1,0 +1,190 @@
+package io.stratus.cli;
+
+import io.stratus.bench.BenchReport;
+import io.stratus.bench.BlockBenchmark;
+import io.stratus.bench.BootBenchmark;
+import io.stratus.bench.ExitRateBenchmark;
+import io.stratus.bench.GuestSpec;
+import io.stratus.bench.MemoryBenchmark;
+import io.stratus.bench.ProcessVmm;
+import io.stratus.bench.Qemu;
+import io.stratus.bench.StratusVmm;
+import io.stratus.bench.Vmm;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code stratus bench}: Stratus against QEMU (microvm) on the same guests in the same run,
+ * printed as a table or, with {@code --json}, as one JSON object.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks against QEMU microvm on the same guests, in the same run.",
+        subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
+                BenchCommand.Memory.class})
+final class BenchCommand {
+    private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
+
+    @Option(names = "--kit", paramLabel = "DIR", description = "Guest kit directory (bin/stratus kit).")
+    Path kit = defaultKit();
+
+    @Option(names = "--guests", paramLabel = "DIR", description = "Built test guests (make -C guests all blkbench).")
+    Path guests = Path.of(System.getProperty("user.home"), ".cache", "stratus", "guests");
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    boolean json;
+
+    @Option(names = "--debug", description = "Log what the VMM does.")
+    boolean debug;
+
+    @Spec
+    CommandSpec spec;
+
+    private static Path defaultKit() {
+        String env = System.getenv("STRATUS_KIT_DIR");
+        return env != null && !env.isBlank() ? Path.of(env)
+                : Path.of(System.getProperty("user.home"), ".cache", "stratus", "kit");
+    }
+
+    int print(BenchReport report) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.println(json ? report.json() : report.table());
+        out.flush();
+        return 0;
+    }
+
+    Path workDir() throws java.io.IOException {
+        return Files.createTempDirectory("stratus-bench-");
+    }
+
+    void require(Path file, String how) {
+        CliLogging.configure(debug);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(file + " is missing: " + how);
+        }
+    }
+
+    /** The java launcher with this process's class path, for running Stratus in a fresh JVM. */
+    static List<String> java(String... options) {
+        List<String> c = new ArrayList<>();
+        c.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        c.addAll(List.of(options));
+        c.add("-cp");
+        c.add(System.getProperty("java.class.path"));
+        return c;
+    }
+
+    /** {@code stratus vm run} in its own JVM: Stratus as a user starts it, JVM start-up included. */
+    static ProcessVmm stratusCli() {
+        return new ProcessVmm("stratus-cli", guest -> {
+            List<String> c = java("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto");
+            c.addAll(List.of(StratusCli.class.getName(), "vm", "run", "--kernel", guest.kernel().toString(),
+                    "--memory", guest.memoryMiB() + "M", "--cpus", Integer.toString(guest.vcpus()),
+                    "--cmdline", guest.cmdline()));
+            if (guest.initrd() != null) {
+                c.addAll(List.of("--initrd", guest.initrd().toString()));
+            }
+            for (GuestSpec.Disk d : guest.disks()) {
+                c.addAll(List.of("--disk", d.path() + (d.readOnly() ? ",ro" : "")));
+            }
+            return c;
+        });
+    }
+
+    @Command(name = "boot", mixinStandardHelpOptions = true,
+            description = "Start to guest userspace and start to exit, kit test kernel with initramfs and a disk.")
+    static final class Boot implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--runs", defaultValue = "3", description = "Boots per VMM (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--cpus", defaultValue = "1", description = "vCPUs (default: ${DEFAULT-VALUE}).")
+        int cpus;
+
+        @Option(names = "--memory-mib", defaultValue = "256", description = "Guest memory (default: ${DEFAULT-VALUE}).")
+        int memory;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            List<Vmm> vmms = List.of(new StratusVmm(), stratusCli(), Qemu.vmm());
+            return parent.print(BootBenchmark.run(parent.kit, parent.workDir(), vmms, runs, cpus, memory, GUEST_LIMIT));
+        }
+    }
+
+    @Command(name = "exits", mixinStandardHelpOptions = true,
+            description = "Exits per second for port and MMIO writes from the exitloop test guest.")
+    static final class Exits implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--runs", defaultValue = "5", description = "Runs per VMM (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--iterations", defaultValue = "100000", description = "Writes per loop (default: ${DEFAULT-VALUE}).")
+        long iterations;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("exitloop.elf"), "run make -C guests OUT=" + parent.guests);
+            return parent.print(ExitRateBenchmark.run(parent.guests, List.of(new StratusVmm(), Qemu.vmm()), runs,
+                    iterations, GUEST_LIMIT));
+        }
+    }
+
+    @Command(name = "blk", mixinStandardHelpOptions = true,
+            description = "virtio-blk throughput measured inside the guest (sequential and random, read and write).")
+    static final class Blk implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--runs", defaultValue = "1", description = "Runs per VMM (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            parent.require(parent.guests.resolve("blkbench"), "run make -C guests OUT=" + parent.guests + " blkbench");
+            return parent.print(BlockBenchmark.run(parent.kit, parent.guests, parent.workDir(),
+                    List.of(new StratusVmm(), Qemu.vmm()), runs, GUEST_LIMIT));
+        }
+    }
+
+    @Command(name = "memory", mixinStandardHelpOptions = true,
+            description = "VMM memory overhead (RSS minus guest memory) for one guest and per extra guest.")
+    static final class Memory implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--count", defaultValue = "8", description = "Guests in the larger set (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("idle.elf"), "run make -C guests OUT=" + parent.guests);
+            if (count < 2) {
+                throw new IllegalArgumentException("--count must be at least 2");
+            }
+            // A JVM sized for a host agent running guests, not for throughput: small heap, serial GC,
+            // client compiler, small thread stacks.
+            List<String> javaCommand = java("-XX:+UseSerialGC", "-Xms8m", "-Xmx48m", "-XX:TieredStopAtLevel=1",
+                    "-XX:CICompilerCount=1", "-XX:ReservedCodeCacheSize=16m", "-Xss256k", "-XX:MaxMetaspaceSize=48m");
+            return parent.print(MemoryBenchmark.run(parent.guests, javaCommand, count));
+        }
+    }
+}
