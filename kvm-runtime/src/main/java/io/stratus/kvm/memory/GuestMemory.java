@@ -151,6 +151,14 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
+     * The host virtual address of {@code [address, address + length)}, which must lie in one RAM
+     * region; for handing guest buffers to system calls (preadv/pwritev) without a copy.
+     */
+    public long hostAddress(GuestAddress address, long length) {
+        return mapping.address() + offsetOf(address, length);
+    }
+
+    /**
      * A little-endian direct buffer over guest RAM, for zero-copy I/O. The range must lie inside
      * one region. Valid until {@link #close()}.
      */

@@ -2,6 +2,8 @@ package io.stratus.kvm.sys;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
@@ -40,6 +42,76 @@ public final class HostFile extends NativeFd {
                 return false;
             }
             throw new KvmException("fcntl(F_OFD_SETLK)", e.getErrorCode());
+        }
+    }
+
+    /** Most buffers one preadv/pwritev takes (Linux's IOV_MAX). */
+    public static final int MAX_SEGMENTS = 1024;
+
+    /**
+     * Reads into {@code count} host buffers ({@code addresses[i]}, {@code lengths[i]}) from file
+     * {@code offset} with as few preadv calls as the kernel allows. Bytes past the end of the
+     * file read as zero. The caller guarantees the buffers are mapped and writable.
+     */
+    public void readVectored(long[] addresses, long[] lengths, int count, long offset) throws IOException {
+        transfer(addresses, lengths, count, offset, false);
+    }
+
+    /** Writes {@code count} host buffers at file {@code offset} (pwritev until all is written). */
+    public void writeVectored(long[] addresses, long[] lengths, int count, long offset) throws IOException {
+        transfer(addresses, lengths, count, offset, true);
+    }
+
+    private void transfer(long[] addresses, long[] lengths, int count, long offset, boolean write)
+            throws IOException {
+        long[] base = addresses.clone();
+        long[] left = lengths.clone();
+        int first = 0;
+        Memory iov = new Memory(16L * Math.max(1, Math.min(count, MAX_SEGMENTS)));
+        while (first < count) {
+            int n = Math.min(count - first, MAX_SEGMENTS);
+            for (int i = 0; i < n; i++) {
+                iov.setLong(16L * i, base[first + i]);
+                iov.setLong(16L * i + 8, left[first + i]);
+            }
+            long done;
+            try {
+                // Safe because: every iovec names guest RAM the caller validated, mapped until the VM closes.
+                done = write ? LibC.pwritev(fd(), iov, n, offset) : LibC.preadv(fd(), iov, n, offset);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.EINTR) {
+                    continue;
+                }
+                throw new IOException((write ? "pwritev" : "preadv") + ": " + Errno.describe(e.getErrorCode()));
+            }
+            if (done == 0 && write) {
+                throw new IOException("pwritev wrote nothing at offset " + offset);
+            }
+            if (done == 0) {
+                // End of file: what is left reads as zero.
+                for (int i = first; i < count; i++) {
+                    new Pointer(base[i]).setMemory(0, left[i], (byte) 0);
+                }
+                return;
+            }
+            offset += done;
+            while (first < count && done >= left[first]) {
+                done -= left[first];
+                first++;
+            }
+            if (first < count) {
+                base[first] += done;
+                left[first] -= done;
+            }
+        }
+    }
+
+    /** fdatasync(2). */
+    public void sync() throws IOException {
+        try {
+            LibC.fdatasync(fd());
+        } catch (LastErrorException e) {
+            throw new IOException("fdatasync: " + Errno.describe(e.getErrorCode()));
         }
     }
 

@@ -76,6 +76,12 @@ final class LibC {
 
     static native int fcntl(int fd, int cmd, Pointer arg) throws LastErrorException;
 
+    static native long preadv(int fd, Pointer iov, int iovcnt, long offset) throws LastErrorException;
+
+    static native long pwritev(int fd, Pointer iov, int iovcnt, long offset) throws LastErrorException;
+
+    static native int fdatasync(int fd) throws LastErrorException;
+
     static native long read(int fd, Pointer buf, long count) throws LastErrorException;
 
     static native long write(int fd, Pointer buf, long count) throws LastErrorException;

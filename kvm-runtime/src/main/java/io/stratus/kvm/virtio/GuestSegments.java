@@ -2,7 +2,6 @@ package io.stratus.kvm.virtio;
 
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -104,14 +103,5 @@ public final class GuestSegments {
         if (done < src.length) {
             throw new IndexOutOfBoundsException("stream has " + length + " bytes, " + src.length + " given");
         }
-    }
-
-    /** Direct buffers over each segment, for zero-copy I/O. */
-    public List<ByteBuffer> buffers(GuestMemory memory) {
-        List<ByteBuffer> out = new ArrayList<>(segments.size());
-        for (Segment s : segments) {
-            out.add(memory.slice(s.address, s.length));
-        }
-        return out;
     }
 }

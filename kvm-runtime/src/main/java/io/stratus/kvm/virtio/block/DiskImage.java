@@ -97,25 +97,17 @@ public final class DiskImage implements AutoCloseable {
         return capacity;
     }
 
-    /** Fills {@code target} from {@code position}; bytes past the end of a shorter file read as zero. */
-    public void read(ByteBuffer target, long position) throws IOException {
-        while (target.hasRemaining()) {
-            int n = channel.read(target, position);
-            if (n < 0) {
-                while (target.hasRemaining()) {
-                    target.put((byte) 0);
-                }
-                return;
-            }
-            position += n;
-        }
+    /**
+     * Reads into host buffers (guest RAM, by host address) from {@code position}, in one preadv
+     * where the kernel allows; bytes past the end of the file read as zero.
+     */
+    public void read(long[] addresses, long[] lengths, int count, long position) throws IOException {
+        host.readVectored(addresses, lengths, count, position);
     }
 
-    /** Writes all of {@code source} at {@code position}. */
-    public void write(ByteBuffer source, long position) throws IOException {
-        while (source.hasRemaining()) {
-            position += channel.write(source, position);
-        }
+    /** Writes host buffers (guest RAM, by host address) at {@code position}, gathering them in one pwritev. */
+    public void write(long[] addresses, long[] lengths, int count, long position) throws IOException {
+        host.writeVectored(addresses, lengths, count, position);
     }
 
     /** Makes written data durable (fdatasync). */
@@ -132,8 +124,9 @@ public final class DiskImage implements AutoCloseable {
         long done = 0;
         while (done < length) {
             zeros.clear().limit((int) Math.min(zeros.capacity(), length - done));
-            write(zeros, position + done);
-            done += zeros.limit();
+            while (zeros.hasRemaining()) {
+                done += channel.write(zeros, position + done);
+            }
         }
     }
 

@@ -290,15 +290,20 @@ public final class VirtioBlock implements VirtioDevice {
                     || offset > disk.capacity() - data.length()) {
                 return S_IOERR;
             }
-            long position = offset;
-            for (ByteBuffer buffer : data.buffers(memory)) {
-                int n = buffer.remaining();
-                if (write) {
-                    disk.write(buffer, position);
-                } else {
-                    disk.read(buffer, position);
-                }
-                position += n;
+            List<GuestSegments.Segment> segments = data.segments();
+            int n = segments.size();
+            long[] addresses = new long[n];
+            long[] lengths = new long[n];
+            for (int i = 0; i < n; i++) {
+                GuestSegments.Segment s = segments.get(i);
+                addresses[i] = memory.hostAddress(s.address(), s.length());
+                lengths[i] = s.length();
+            }
+            // One preadv/pwritev for the whole request, straight between the file and guest RAM.
+            if (write) {
+                disk.write(addresses, lengths, n, offset);
+            } else {
+                disk.read(addresses, lengths, n, offset);
             }
             if (write) {
                 metrics.writeOps.increment();
