@@ -27,6 +27,7 @@ public final class MemoryHost {
         Path kernel = Path.of(args[1]);
         int memoryMiB = Integer.parseInt(args[2]);
         List<VirtualMachine> vms = new ArrayList<>();
+        // With COUNT 0 this is the baseline: the same JVM before any guest (or VMM class) is loaded.
         try {
             for (int i = 0; i < count; i++) {
                 ConsoleBuffer console = new ConsoleBuffer(4096);
