@@ -100,6 +100,32 @@ public final class Serial8250 implements BusDevice {
         return taken;
     }
 
+    /** The UART's state, for a snapshot of a paused guest. */
+    public synchronized SerialState state() {
+        byte[] input = new byte[rx.size()];
+        int i = 0;
+        for (Byte b : rx) {
+            input[i++] = b;
+        }
+        return new SerialState(ier, lcr, mcr, scr, dll, dlm, fifoEnabled, thrInterruptPending, input);
+    }
+
+    /** Restores a {@link #state()}; the guest must not run meanwhile. */
+    public synchronized void restore(SerialState s) {
+        ier = s.ier();
+        lcr = s.lcr();
+        mcr = s.mcr();
+        scr = s.scr();
+        dll = s.dll();
+        dlm = s.dlm();
+        fifoEnabled = s.fifoEnabled();
+        thrInterruptPending = s.thrInterruptPending();
+        rx.clear();
+        for (byte b : s.pendingInput()) {
+            rx.add(b);
+        }
+    }
+
     private int readRegister(int reg) {
         boolean dlab = (lcr & LCR_DLAB) != 0;
         switch (reg) {

@@ -1,7 +1,11 @@
 package io.stratus.kvm.memory;
 
 import io.stratus.kvm.sys.HostMapping;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,15 +36,7 @@ public final class GuestMemory implements AutoCloseable {
      * @param mergeable let KSM merge identical guest pages
      */
     public static GuestMemory x86(long ramBytes, boolean mergeable) {
-        if (ramBytes <= 0 || ramBytes % PAGE_SIZE != 0) {
-            throw new IllegalArgumentException("guest RAM must be a positive multiple of 4 KiB, not " + ramBytes);
-        }
-        List<GuestRegion> regions = new ArrayList<>(2);
-        long low = Math.min(ramBytes, MMIO_GAP_START);
-        regions.add(new GuestRegion(GuestAddress.of(0), low, 0));
-        if (ramBytes > low) {
-            regions.add(new GuestRegion(GuestAddress.of(MMIO_GAP_END), ramBytes - low, low));
-        }
+        List<GuestRegion> regions = layout(ramBytes);
         HostMapping mapping = HostMapping.anonymous(ramBytes);
         try {
             mapping.advise(0, ramBytes, HostMapping.Advice.DONTDUMP);
@@ -52,6 +48,83 @@ public final class GuestMemory implements AutoCloseable {
             throw e;
         }
         return new GuestMemory(mapping, regions);
+    }
+
+    /**
+     * The x86 layout for {@code ramBytes}, backed by {@code file} (a memory image written by
+     * {@link #saveTo}): mapped privately, so pages load when the guest first touches them and the
+     * guest's writes never reach the file.
+     */
+    public static GuestMemory x86FromFile(Path file, long ramBytes, boolean mergeable) {
+        List<GuestRegion> regions = layout(ramBytes);
+        HostMapping mapping = HostMapping.privateFile(file, ramBytes);
+        try {
+            mapping.advise(0, ramBytes, HostMapping.Advice.DONTDUMP);
+            if (mergeable) {
+                mapping.advise(0, ramBytes, HostMapping.Advice.MERGEABLE);
+            }
+        } catch (RuntimeException e) {
+            mapping.close();
+            throw e;
+        }
+        return new GuestMemory(mapping, regions);
+    }
+
+    private static List<GuestRegion> layout(long ramBytes) {
+        if (ramBytes <= 0 || ramBytes % PAGE_SIZE != 0) {
+            throw new IllegalArgumentException("guest RAM must be a positive multiple of 4 KiB, not " + ramBytes);
+        }
+        List<GuestRegion> regions = new ArrayList<>(2);
+        long low = Math.min(ramBytes, MMIO_GAP_START);
+        regions.add(new GuestRegion(GuestAddress.of(0), low, 0));
+        if (ramBytes > low) {
+            regions.add(new GuestRegion(GuestAddress.of(MMIO_GAP_END), ramBytes - low, low));
+        }
+        return regions;
+    }
+
+    /**
+     * Writes all of guest RAM, in mapping order, to {@code file}, leaving all-zero pages as holes
+     * so that a mostly idle guest makes a small file. The guest must not run meanwhile.
+     */
+    public void saveTo(Path file) throws IOException {
+        long size = mapping.size();
+        try (FileChannel out = FileChannel.open(file,
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            final int chunk = 1 << 21;
+            for (long offset = 0; offset < size; offset += chunk) {
+                int length = (int) Math.min(chunk, size - offset);
+                ByteBuffer buffer = mapping.buffer(offset, length);
+                int runStart = -1;
+                for (int page = 0; page <= length; page += (int) PAGE_SIZE) {
+                    boolean zero = page == length || isZeroPage(buffer, page);
+                    if (!zero && runStart < 0) {
+                        runStart = page;
+                    } else if (zero && runStart >= 0) {
+                        ByteBuffer run = buffer.duplicate().position(runStart).limit(page);
+                        while (run.hasRemaining()) {
+                            out.write(run, offset + run.position());
+                        }
+                        runStart = -1;
+                    }
+                }
+            }
+            if (out.size() < size) {
+                // The last page may be a hole: write its final byte so the file has the full length.
+                out.write(ByteBuffer.wrap(new byte[1]), size - 1);
+            }
+            out.force(true);
+        }
+    }
+
+    private static boolean isZeroPage(ByteBuffer buffer, int page) {
+        for (int i = page; i < page + PAGE_SIZE; i += 8) {
+            if (buffer.getLong(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public List<GuestRegion> regions() {

@@ -55,6 +55,36 @@ public final class HostMapping implements AutoCloseable {
         }
     }
 
+    /**
+     * Maps {@code size} bytes of {@code file} privately: pages are read from the file when first
+     * touched, and writes stay in memory (copy-on-write), never reaching the file.
+     */
+    public static HostMapping privateFile(java.nio.file.Path file, long size) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("mapping size must be positive, not " + size);
+        }
+        int fd;
+        try {
+            fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        } catch (LastErrorException e) {
+            throw new KvmException("open " + file, e.getErrorCode());
+        }
+        try {
+            Pointer p = LibC.mmap(null, size, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, 0);
+            return new HostMapping(p, size);
+        } catch (LastErrorException e) {
+            throw new KvmException("mmap of " + file, e.getErrorCode());
+        } finally {
+            try {
+                // Safe because: the mapping keeps its own reference to the file.
+                LibC.close(fd);
+            } catch (LastErrorException ignored) {
+                // The descriptor is released either way.
+            }
+        }
+    }
+
     /** The host virtual address of the first byte, for {@code KVM_SET_USER_MEMORY_REGION}. */
     public long address() {
         return Pointer.nativeValue(base);

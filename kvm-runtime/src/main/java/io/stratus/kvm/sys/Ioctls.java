@@ -72,4 +72,11 @@ final class Ioctls {
     static final long KVM_GET_VCPU_EVENTS = ior(0x9f, 64);
     static final long KVM_SET_VCPU_EVENTS = iow(0xa0, 64);
     static final long KVM_GET_TSC_KHZ = io(0xa3);
+    static final long KVM_GET_XSAVE = ior(0xa4, 4096);
+    static final long KVM_SET_XSAVE = iow(0xa5, 4096);
+    static final long KVM_GET_XCRS = ior(0xa6, 392);
+    static final long KVM_SET_XCRS = iow(0xa7, 392);
+    static final long KVM_GET_DEBUGREGS = ior(0xa1, 128);
+    static final long KVM_SET_DEBUGREGS = iow(0xa2, 128);
+    static final long KVM_KVMCLOCK_CTRL = io(0xad);
 }

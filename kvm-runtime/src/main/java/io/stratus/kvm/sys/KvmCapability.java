@@ -16,6 +16,9 @@ public enum KvmCapability {
     SET_IDENTITY_MAP_ADDR(37),
     ADJUST_CLOCK(39),
     VCPU_EVENTS(41),
+    DEBUGREGS(50),
+    XSAVE(55),
+    XCRS(56),
     MAX_VCPUS(66),
     TSC_DEADLINE_TIMER(72),
     IMMEDIATE_EXIT(136);

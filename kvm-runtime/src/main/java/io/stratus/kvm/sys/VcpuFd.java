@@ -337,6 +337,86 @@ public final class VcpuFd extends NativeFd {
         ioctl("KVM_SET_VCPU_EVENTS", Ioctls.KVM_SET_VCPU_EVENTS, events);
     }
 
+    /** {@code KVM_GET_FPU}: the legacy x87/SSE state as the kernel's 416-byte struct. */
+    public byte[] getFpuState() {
+        return getBlob("KVM_GET_FPU", Ioctls.KVM_GET_FPU, FPU_SIZE);
+    }
+
+    /** {@code KVM_SET_FPU} from {@link #getFpuState()}. */
+    public void setFpuState(byte[] state) {
+        setBlob("KVM_SET_FPU", Ioctls.KVM_SET_FPU, FPU_SIZE, state);
+    }
+
+    /** {@code KVM_GET_XSAVE}: the 4 KiB XSAVE area (needs {@link KvmCapability#XSAVE}). */
+    public byte[] getXsave() {
+        return getBlob("KVM_GET_XSAVE", Ioctls.KVM_GET_XSAVE, 4096);
+    }
+
+    /** {@code KVM_SET_XSAVE}. */
+    public void setXsave(byte[] state) {
+        setBlob("KVM_SET_XSAVE", Ioctls.KVM_SET_XSAVE, 4096, state);
+    }
+
+    /** {@code KVM_GET_XCRS} (needs {@link KvmCapability#XCRS}). */
+    public byte[] getXcrs() {
+        return getBlob("KVM_GET_XCRS", Ioctls.KVM_GET_XCRS, 392);
+    }
+
+    /** {@code KVM_SET_XCRS}. */
+    public void setXcrs(byte[] state) {
+        setBlob("KVM_SET_XCRS", Ioctls.KVM_SET_XCRS, 392, state);
+    }
+
+    /** {@code KVM_GET_VCPU_EVENTS}: pending exceptions, interrupts, NMI and SIPI state. */
+    public byte[] getVcpuEvents() {
+        return getBlob("KVM_GET_VCPU_EVENTS", Ioctls.KVM_GET_VCPU_EVENTS, 64);
+    }
+
+    /** {@code KVM_SET_VCPU_EVENTS} from {@link #getVcpuEvents()}. */
+    public void setVcpuEvents(byte[] state) {
+        setBlob("KVM_SET_VCPU_EVENTS", Ioctls.KVM_SET_VCPU_EVENTS, 64, state);
+    }
+
+    /** {@code KVM_GET_DEBUGREGS} (needs {@link KvmCapability#DEBUGREGS}). */
+    public byte[] getDebugRegs() {
+        return getBlob("KVM_GET_DEBUGREGS", Ioctls.KVM_GET_DEBUGREGS, 128);
+    }
+
+    /** {@code KVM_SET_DEBUGREGS}. */
+    public void setDebugRegs(byte[] state) {
+        setBlob("KVM_SET_DEBUGREGS", Ioctls.KVM_SET_DEBUGREGS, 128, state);
+    }
+
+    /**
+     * {@code KVM_KVMCLOCK_CTRL}: tells the guest's kvm-clock that the vCPU was stopped by the host,
+     * so its soft-lockup watchdog does not count the pause. Returns false where the guest has no
+     * kvm-clock page (EINVAL).
+     */
+    public boolean kvmclockCtrl() {
+        try {
+            LibC.ioctl(fd(), Ioctls.KVM_KVMCLOCK_CTRL, 0L);
+            return true;
+        } catch (LastErrorException e) {
+            return false;
+        }
+    }
+
+    private byte[] getBlob(String name, long request, int size) {
+        Memory buf = new Memory(size);
+        buf.clear();
+        ioctl(name, request, buf);
+        return buf.getByteArray(0, size);
+    }
+
+    private void setBlob(String name, long request, int size, byte[] state) {
+        if (state.length != size) {
+            throw new IllegalArgumentException(name + " takes " + size + " bytes, not " + state.length);
+        }
+        Memory buf = new Memory(size);
+        buf.write(0, state, 0, size);
+        ioctl(name, request, buf);
+    }
+
     /** {@code KVM_GET_TSC_KHZ}: the guest TSC frequency. */
     public int getTscKhz() {
         return ioctl("KVM_GET_TSC_KHZ", Ioctls.KVM_GET_TSC_KHZ, 0L);

@@ -79,16 +79,25 @@ public final class VcpuKick {
         consume();
     }
 
-    /** On the vCPU thread, after {@code KVM_RUN} returned EINTR: takes back the pending kick. */
+    /**
+     * On the vCPU thread, after {@code KVM_RUN} returned EINTR: takes back every pending kick.
+     * Real-time signals queue, so several kicks sent while the thread was busy are several
+     * pending signals; all of them go.
+     */
     public void consume() {
         Memory zeroTimeout = new Memory(16);
         zeroTimeout.clear();
-        try {
-            LibC.sigtimedwait(signalSet, null, zeroTimeout);
-        } catch (LastErrorException e) {
-            // EAGAIN: no kick was pending (the exit had another cause).
-            if (e.getErrorCode() != Errno.EAGAIN && e.getErrorCode() != Errno.EINTR) {
-                throw new KvmException("sigtimedwait", e.getErrorCode());
+        while (true) {
+            try {
+                LibC.sigtimedwait(signalSet, null, zeroTimeout);
+            } catch (LastErrorException e) {
+                // EAGAIN: none left (or none was pending: the exit had another cause).
+                if (e.getErrorCode() == Errno.EAGAIN) {
+                    return;
+                }
+                if (e.getErrorCode() != Errno.EINTR) {
+                    throw new KvmException("sigtimedwait", e.getErrorCode());
+                }
             }
         }
     }

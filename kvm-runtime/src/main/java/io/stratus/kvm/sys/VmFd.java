@@ -124,6 +124,64 @@ public final class VmFd extends NativeFd {
         return buf;
     }
 
+    /** In-kernel irqchip parts for {@link #getIrqchip}: the two 8259 PICs and the IOAPIC. */
+    public static final int IRQCHIP_PIC_MASTER = 0;
+    public static final int IRQCHIP_PIC_SLAVE = 1;
+    public static final int IRQCHIP_IOAPIC = 2;
+
+    /** {@code KVM_GET_IRQCHIP}: one part's state as the kernel's 520-byte struct. */
+    public byte[] getIrqchip(int chip) {
+        Memory buf = new Memory(520);
+        buf.clear();
+        buf.setInt(0, chip);
+        ioctl("KVM_GET_IRQCHIP", Ioctls.KVM_GET_IRQCHIP, buf);
+        return buf.getByteArray(0, 520);
+    }
+
+    /** {@code KVM_SET_IRQCHIP} from {@link #getIrqchip}. */
+    public void setIrqchip(byte[] state) {
+        if (state.length != 520) {
+            throw new IllegalArgumentException("irqchip state is 520 bytes, not " + state.length);
+        }
+        Memory buf = new Memory(520);
+        buf.write(0, state, 0, 520);
+        ioctl("KVM_SET_IRQCHIP", Ioctls.KVM_SET_IRQCHIP, buf);
+    }
+
+    /** {@code KVM_GET_PIT2}: the in-kernel PIT's 112-byte state. */
+    public byte[] getPit2() {
+        Memory buf = new Memory(112);
+        buf.clear();
+        ioctl("KVM_GET_PIT2", Ioctls.KVM_GET_PIT2, buf);
+        return buf.getByteArray(0, 112);
+    }
+
+    /** {@code KVM_SET_PIT2}. */
+    public void setPit2(byte[] state) {
+        if (state.length != 112) {
+            throw new IllegalArgumentException("PIT state is 112 bytes, not " + state.length);
+        }
+        Memory buf = new Memory(112);
+        buf.write(0, state, 0, 112);
+        ioctl("KVM_SET_PIT2", Ioctls.KVM_SET_PIT2, buf);
+    }
+
+    /** {@code KVM_GET_CLOCK}: the kvm-clock value, in nanoseconds. */
+    public long getClock() {
+        Memory buf = new Memory(48);
+        buf.clear();
+        ioctl("KVM_GET_CLOCK", Ioctls.KVM_GET_CLOCK, buf);
+        return buf.getLong(0);
+    }
+
+    /** {@code KVM_SET_CLOCK}: sets kvm-clock to {@code nanoseconds}, so that guest time goes on from there. */
+    public void setClock(long nanoseconds) {
+        Memory buf = new Memory(48);
+        buf.clear();
+        buf.setLong(0, nanoseconds);
+        ioctl("KVM_SET_CLOCK", Ioctls.KVM_SET_CLOCK, buf);
+    }
+
     /** {@code KVM_CREATE_VCPU} with the given vCPU (and initial APIC) id. */
     public VcpuFd createVcpu(int id) {
         int vcpuFd = ioctl("KVM_CREATE_VCPU", Ioctls.KVM_CREATE_VCPU, id);

@@ -42,6 +42,7 @@ public final class Vcpu {
     private final VcpuListener listener;
     private final HostProfile host;
     private final String vmName;
+    private final PauseGate gate;
     private final Set<Long> unknownAccesses = ConcurrentHashMap.newKeySet();
     private volatile VcpuKick kick;
     private volatile Thread thread;
@@ -49,7 +50,8 @@ public final class Vcpu {
     private long breakpointsReflected;
 
     public Vcpu(VcpuFd fd, Bus pio, Bus mmio, GuestMemory memory, VcpuListener listener, HostProfile host,
-                String vmName) {
+                String vmName, PauseGate gate) {
+        this.gate = gate;
         this.fd = fd;
         this.pio = pio;
         this.mmio = mmio;
@@ -61,6 +63,11 @@ public final class Vcpu {
 
     public int id() {
         return fd.id();
+    }
+
+    /** The vCPU's file descriptor, for reading and writing its state while it waits at the gate. */
+    public VcpuFd fd() {
+        return fd;
     }
 
     /** Starts the vCPU thread. */
@@ -108,6 +115,10 @@ public final class Vcpu {
             // Reading running() after publishing `kick` pairs with stop(): either the stopper sees the
             // kick handle, or this thread sees the stop.
             while (listener.running()) {
+                gate.pass();
+                if (!listener.running()) {
+                    break;
+                }
                 VcpuExit exit = fd.run();
                 if (!handle(exit)) {
                     return;
@@ -115,6 +126,8 @@ public final class Vcpu {
             }
         } catch (VmmException e) {
             listener.failed(id(), e);
+        } catch (InterruptedException e) {
+            listener.failed(id(), new VmmException("vCPU " + id() + " of " + vmName + " was interrupted"));
         } catch (RuntimeException | Error e) {
             listener.failed(id(), new VmmException("vCPU " + id() + " of " + vmName + " crashed: " + e, e));
         } finally {

@@ -41,4 +41,10 @@ public interface VirtioDevice {
 
     /** The driver reset the device: stop serving the queues and forget them. Blocks until stopped. */
     void reset();
+
+    /** Stop serving the queues, finishing requests in progress, but keep them: the VM is pausing. */
+    void pause();
+
+    /** Serve the queues again after {@link #pause()}, including what arrived meanwhile. */
+    void resume();
 }

@@ -36,4 +36,8 @@ public final class VirtioInterrupt {
     void clear() {
         status.set(0);
     }
+
+    void restore(int bits) {
+        status.set(bits);
+    }
 }

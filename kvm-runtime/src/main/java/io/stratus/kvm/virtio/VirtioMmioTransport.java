@@ -284,6 +284,50 @@ public final class VirtioMmioTransport implements BusDevice {
         }
     }
 
+    /** Quiesces the device (the VM is pausing): requests in progress finish, no new ones start. */
+    public synchronized void pause() {
+        if (active) {
+            device.pause();
+        }
+    }
+
+    /** Undoes {@link #pause()}. */
+    public synchronized void resume() {
+        if (active) {
+            device.resume();
+        }
+    }
+
+    /** The transport's state; take it while the device is paused. */
+    public synchronized VirtioTransportState state() {
+        return new VirtioTransportState(status, driverFeatures, deviceFeaturesSel, driverFeaturesSel, queueSel,
+                interrupt.status(), needsReset.get(), queues.stream().map(VirtQueue::state).toList());
+    }
+
+    /**
+     * Restores a {@link #state()} into a fresh transport and, if the driver had started the device,
+     * starts it again on the restored queues.
+     */
+    public synchronized void restore(VirtioTransportState s) {
+        if (s.queues().size() != queues.size()) {
+            throw new IllegalArgumentException(device.name() + " has " + queues.size() + " queues, the snapshot "
+                    + s.queues().size());
+        }
+        status = s.status();
+        driverFeatures = s.driverFeatures();
+        deviceFeaturesSel = s.deviceFeaturesSel();
+        driverFeaturesSel = s.driverFeaturesSel();
+        queueSel = s.queueSel();
+        interrupt.restore(s.interruptStatus());
+        needsReset.set(s.needsReset());
+        for (int i = 0; i < queues.size(); i++) {
+            queues.get(i).restore(s.queues().get(i));
+        }
+        if ((status & STATUS_DRIVER_OK) != 0 && !s.needsReset()) {
+            activate();
+        }
+    }
+
     /** Device reset: stops the device, then forgets every negotiated setting. */
     public synchronized void reset() {
         if (active) {

@@ -39,6 +39,10 @@ import io.stratus.kvm.sys.MsrEntry;
 import io.stratus.kvm.sys.VcpuExit;
 import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
+import io.stratus.kvm.snapshot.SnapshotCodec;
+import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.snapshot.VmSnapshot;
+import io.stratus.kvm.vcpu.PauseGate;
 import io.stratus.kvm.vcpu.Vcpu;
 import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioInterrupt;
@@ -47,7 +51,10 @@ import io.stratus.kvm.virtio.block.BlockMetrics;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.vcpu.VcpuListener;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,6 +65,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * A guest on KVM: created from a {@link VmConfig}, started, run until it powers off, resets,
@@ -85,11 +94,14 @@ public final class VirtualMachine implements AutoCloseable {
     private static final String VIRTIO_MMIO_HID = "LNRO0005";
     /** Queues (and I/O threads) per disk: one per vCPU up to this many. */
     private static final int MAX_BLOCK_QUEUES = 4;
+    private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
 
     /** Where a VM is in its life. */
     public enum State {
         CREATED,
         RUNNING,
+        /** vCPUs out of the guest and waiting, devices quiesced: state can be read (snapshots). */
+        PAUSED,
         EXITED,
         CLOSED
     }
@@ -108,7 +120,9 @@ public final class VirtualMachine implements AutoCloseable {
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
-    private final String effectiveCmdline;
+    private final List<MmioSlot> slots;
+    private final PauseGate gate;
+    private String effectiveCmdline;
     private Serial8250 serial;
     private boolean[] stuck;
     private Thread haltWatch;
@@ -116,14 +130,15 @@ public final class VirtualMachine implements AutoCloseable {
     private volatile State state = State.CREATED;
 
     private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
-                           String effectiveCmdline, List<DiskImage> diskImages) {
+                           List<DiskImage> diskImages) {
         this.config = config;
         this.diskImages = diskImages;
         this.host = host;
         this.kvm = kvm;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.effectiveCmdline = effectiveCmdline;
+        this.slots = MmioSlot.allocate(diskImages.size());
+        this.gate = new PauseGate(config.vcpus());
     }
 
     /**
@@ -136,6 +151,50 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws io.stratus.kvm.sys.KvmException KVM refused a step
      */
     public static VirtualMachine create(VmConfig config, ConsoleSink console) {
+        return assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()),
+                VirtualMachine::loadAndEnter);
+    }
+
+    /**
+     * Builds a VM from a snapshot written by {@link #snapshot}: guest RAM is mapped from the
+     * snapshot's memory file (pages load as the guest touches them), every vCPU, interrupt
+     * controller, timer, clock and device goes back to where it was, and the same disks are
+     * attached again. {@link #start()} then continues the guest; it does not boot again.
+     *
+     * @throws SnapshotException the snapshot is missing, truncated, corrupt or of another version
+     */
+    public static VirtualMachine restore(Path snapshotDir, ConsoleSink console) {
+        VmSnapshot snapshot = SnapshotCodec.read(snapshotDir);
+        Path memoryFile = snapshotDir.resolve(SnapshotCodec.MEMORY_FILE);
+        long memorySize;
+        try {
+            memorySize = Files.size(memoryFile);
+        } catch (IOException e) {
+            throw new SnapshotException("snapshot " + snapshotDir + " has no readable " + SnapshotCodec.MEMORY_FILE
+                    + ": " + e.getMessage(), e);
+        }
+        if (memorySize != snapshot.memoryBytes()) {
+            throw new SnapshotException("snapshot " + snapshotDir + " is truncated: " + SnapshotCodec.MEMORY_FILE
+                    + " has " + memorySize + " bytes, the guest had " + snapshot.memoryBytes());
+        }
+        VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
+                .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
+                .mergeableMemory(snapshot.mergeableMemory());
+        for (VmSnapshot.Disk d : snapshot.disks()) {
+            b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
+        }
+        return assemble(b.build(), console,
+                c -> GuestMemory.x86FromFile(memoryFile, c.memoryBytes(), c.mergeableMemory()),
+                vm -> {
+                    vm.effectiveCmdline = snapshot.cmdline();
+                    SnapshotState.apply(vm, snapshot);
+                });
+    }
+
+    /** The KVM objects, memory, devices and vCPUs every VM has; {@code finish} then loads a kernel or a snapshot. */
+    private static VirtualMachine assemble(VmConfig config, ConsoleSink console,
+                                           Function<VmConfig, GuestMemory> memoryFactory,
+                                           Consumer<VirtualMachine> finish) {
         checkHostMemory(config);
         HostProfile host = HostProfile.detect();
         List<DiskImage> disks = openDisks(config);
@@ -167,51 +226,17 @@ public final class VirtualMachine implements AutoCloseable {
             vmFd.createIrqchip();
             vmFd.createPit2(VmFd.PIT_SPEAKER_DUMMY);
 
-            memory = GuestMemory.x86(config.memoryBytes(), config.mergeableMemory());
+            memory = memoryFactory.apply(config);
             int memorySlot = 0;
             for (GuestRegion region : memory.regions()) {
-                vmFd.setUserMemoryRegion(memorySlot++, 0, region.start().value(), region.size(), memory.hostAddress(region));
+                vmFd.setUserMemoryRegion(memorySlot++, 0, region.start().value(), region.size(),
+                        memory.hostAddress(region));
             }
-
-            LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
-            InitrdRange initrd = config.initrd().isPresent()
-                    ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
-            List<MmioSlot> slots = MmioSlot.allocate(disks.size());
-            KernelCmdline cmdline = buildCmdline(config, kernel, host, slots);
-            GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
-            memory.write(cmdlineAt, cmdline.toBytes());
-
-            AcpiPlatform platform = new AcpiPlatform(config.vcpus(), MpTable.ioapicId(config.vcpus()),
-                    AcpiPowerControl.SLEEP_CONTROL_PORT, AcpiPowerControl.SLEEP_STATUS_PORT,
-                    AcpiPowerControl.RESET_PORT, AcpiPowerControl.RESET_VALUE, Serial8250.COM1_PORT,
-                    Serial8250.COM1_IRQ, slots.stream()
-                            .map(s -> new AcpiMmioDevice(VIRTIO_MMIO_HID, s.base(), VirtioMmioTransport.WINDOW_SIZE,
-                                    s.gsi()))
-                            .toList());
-            AcpiTables.Layout acpi = AcpiTables.write(memory, platform, BootLayout.ACPI_TABLES,
-                    BootLayout.ACPI_TABLES_END);
-            MpTable.write(memory, config.vcpus());
-            List<E820Entry> e820 = MemoryMap.of(memory);
-            GuestAddress rsdp = GuestAddress.of(acpi.rsdp());
-
-            vm = new VirtualMachine(config, host, kvm, vmFd, memory, cmdline.toString(), disks);
+            vm = new VirtualMachine(config, host, kvm, vmFd, memory, disks);
             vm.createDevices(console);
-            vm.createBlockDevices(slots);
-
-            EntryState.Registers boot;
-            VcpuFd bsp = vm.createVcpus();
-            if (kernel.protocol() == LoadedKernel.BootProtocol.PVH) {
-                GuestAddress startInfo = PvhStartInfo.write(memory, e820, cmdlineAt, initrd, rsdp);
-                boot = EntryState.pvh(memory, bsp.getSregs(), kernel.entry(), startInfo);
-            } else {
-                byte[] zeroPage = LinuxBootParams.build(kernel.setupHeader(), e820, cmdlineAt, initrd, rsdp);
-                GuestAddress bootParams = LinuxBootParams.write(memory, zeroPage);
-                boot = EntryState.linux64(memory, bsp.getSregs(), kernel.entry(), bootParams);
-            }
-            bsp.setSregs(boot.sregs());
-            bsp.setRegs(boot.regs());
-            LOG.log(Level.DEBUG, "{0}: {1} kernel {2} entered at {3}, cmdline \"{4}\"", config.name(),
-                    kernel.protocol(), config.kernel(), kernel.entry(), cmdline);
+            vm.createBlockDevices();
+            vm.createVcpus();
+            finish.accept(vm);
             return vm;
         } catch (RuntimeException e) {
             if (vm != null) {
@@ -231,6 +256,43 @@ public final class VirtualMachine implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Loads the kernel and initrd, writes the boot structures and tables, and sets the boot vCPU at the entry. */
+    private void loadAndEnter() {
+        LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
+        InitrdRange initrd = config.initrd().isPresent()
+                ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
+        KernelCmdline cmdline = buildCmdline(config, kernel, host, slots);
+        effectiveCmdline = cmdline.toString();
+        GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
+        memory.write(cmdlineAt, cmdline.toBytes());
+
+        AcpiPlatform platform = new AcpiPlatform(config.vcpus(), MpTable.ioapicId(config.vcpus()),
+                AcpiPowerControl.SLEEP_CONTROL_PORT, AcpiPowerControl.SLEEP_STATUS_PORT,
+                AcpiPowerControl.RESET_PORT, AcpiPowerControl.RESET_VALUE, Serial8250.COM1_PORT,
+                Serial8250.COM1_IRQ, slots.stream()
+                        .map(s -> new AcpiMmioDevice(VIRTIO_MMIO_HID, s.base(), VirtioMmioTransport.WINDOW_SIZE, s.gsi()))
+                        .toList());
+        AcpiTables.Layout acpi = AcpiTables.write(memory, platform, BootLayout.ACPI_TABLES, BootLayout.ACPI_TABLES_END);
+        MpTable.write(memory, config.vcpus());
+        List<E820Entry> e820 = MemoryMap.of(memory);
+        GuestAddress rsdp = GuestAddress.of(acpi.rsdp());
+
+        VcpuFd bsp = vcpuFds.get(0);
+        EntryState.Registers boot;
+        if (kernel.protocol() == LoadedKernel.BootProtocol.PVH) {
+            GuestAddress startInfo = PvhStartInfo.write(memory, e820, cmdlineAt, initrd, rsdp);
+            boot = EntryState.pvh(memory, bsp.getSregs(), kernel.entry(), startInfo);
+        } else {
+            byte[] zeroPage = LinuxBootParams.build(kernel.setupHeader(), e820, cmdlineAt, initrd, rsdp);
+            GuestAddress bootParams = LinuxBootParams.write(memory, zeroPage);
+            boot = EntryState.linux64(memory, bsp.getSregs(), kernel.entry(), bootParams);
+        }
+        bsp.setSregs(boot.sregs());
+        bsp.setRegs(boot.regs());
+        LOG.log(Level.DEBUG, "{0}: {1} kernel {2} entered at {3}, cmdline \"{4}\"", config.name(),
+                kernel.protocol(), config.kernel(), kernel.entry(), cmdline);
     }
 
     private static void checkHostMemory(VmConfig config) {
@@ -303,7 +365,7 @@ public final class VirtualMachine implements AutoCloseable {
         pio.register(IgnoredPorts.ALT_DELAY_PORT, 1, ignored);
     }
 
-    private void createBlockDevices(List<MmioSlot> slots) {
+    private void createBlockDevices() {
         int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
         for (int i = 0; i < diskImages.size(); i++) {
             MmioSlot slot = slots.get(i);
@@ -341,8 +403,8 @@ public final class VirtualMachine implements AutoCloseable {
         return () -> fd.write(1);
     }
 
-    /** Creates and configures every vCPU; returns the boot vCPU. */
-    private VcpuFd createVcpus() {
+    /** Creates and configures every vCPU. */
+    private void createVcpus() {
         List<CpuidEntry> supported = kvm.supportedCpuid();
         boolean tscDeadline = kvm.checkExtension(KvmCapability.TSC_DEADLINE_TIMER) > 0;
         List<MsrEntry> msrs = MsrSetup.bootMsrs(kvm.msrIndexList());
@@ -354,9 +416,8 @@ public final class VirtualMachine implements AutoCloseable {
             fd.setMsrs(msrs);
             fd.setFpu(FPU_CONTROL_WORD, MXCSR_DEFAULT);
             configureLocalInterrupts(fd);
-            vcpus.add(new Vcpu(fd, pio, mmio, memory, listener, host, config.name()));
+            vcpus.add(new Vcpu(fd, pio, mmio, memory, listener, host, config.name(), gate));
         }
-        return vcpuFds.get(0);
     }
 
     /** LINT0 as ExtINT (the PIC's virtual wire) and LINT1 as NMI, as a PC BIOS leaves them. */
@@ -428,6 +489,10 @@ public final class VirtualMachine implements AutoCloseable {
                     exit.get(HALT_PROBE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
                     synchronized (this) {
+                        if (state != State.RUNNING) {
+                            // Paused vCPUs wait at the gate and cannot answer; nothing to probe.
+                            continue;
+                        }
                         Arrays.fill(stuck, false);
                     }
                     for (Vcpu v : vcpus) {
@@ -460,6 +525,66 @@ public final class VirtualMachine implements AutoCloseable {
                 VmConfig.describeBytes(config.memoryBytes()));
     }
 
+    /**
+     * Pauses the guest: every vCPU leaves the guest and waits, the devices finish the requests in
+     * progress and take no new ones, and kvm-clock is told the vCPUs were stopped. Guest time stands
+     * still for the guest's watchdogs; {@link #resume()} continues it.
+     */
+    public void pause() throws InterruptedException {
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
+            }
+            gate.close();
+        }
+        if (!gate.awaitAll(() -> vcpus.forEach(Vcpu::kick), PAUSE_TIMEOUT_MILLIS)) {
+            gate.open();
+            throw new VmmException("VM " + config.name() + ": vCPUs did not leave the guest within "
+                    + PAUSE_TIMEOUT_MILLIS + " ms; not paused");
+        }
+        synchronized (this) {
+            for (VirtioMmioTransport t : transports) {
+                t.pause();
+            }
+            for (VcpuFd fd : vcpuFds) {
+                fd.kvmclockCtrl();
+            }
+            state = State.PAUSED;
+        }
+        LOG.log(Level.INFO, "{0}: paused", config.name());
+    }
+
+    /** Continues a paused guest. */
+    public synchronized void resume() {
+        if (state != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not PAUSED");
+        }
+        for (VirtioMmioTransport t : transports) {
+            t.resume();
+        }
+        state = State.RUNNING;
+        gate.open();
+        LOG.log(Level.INFO, "{0}: resumed", config.name());
+    }
+
+    /**
+     * Writes a snapshot of the paused guest to {@code dir} (created if needed): guest RAM in
+     * {@code memory.bin} (all-zero pages left as holes) and every other piece of state in the
+     * versioned {@code state.bin}. The guest stays paused; resume it or close it afterwards.
+     */
+    public synchronized void snapshot(Path dir) throws IOException {
+        if (state != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before a snapshot");
+        }
+        Files.createDirectories(dir);
+        VmSnapshot snapshot = SnapshotState.capture(this);
+        // Memory first, state last: a state file only ever names a complete memory file.
+        Files.deleteIfExists(dir.resolve(SnapshotCodec.STATE_FILE));
+        memory.saveTo(dir.resolve(SnapshotCodec.MEMORY_FILE));
+        SnapshotCodec.write(snapshot, dir);
+        LOG.log(Level.INFO, "{0}: snapshot written to {1}", config.name(), dir);
+    }
+
     /** Ends the run from the host side (the guest does not shut down; it simply stops). Idempotent. */
     public void stop() {
         finish(VmExit.of(VmExit.Reason.STOPPED, "stopped by the host"));
@@ -474,6 +599,8 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         running = false;
+        // Paused vCPUs wait at the gate; let them out so that they see the run is over.
+        gate.release();
         for (Vcpu v : vcpus) {
             v.kick();
         }
@@ -512,7 +639,7 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         synchronized (this) {
-            if (state == State.RUNNING) {
+            if (state == State.RUNNING || state == State.PAUSED) {
                 state = State.EXITED;
             }
         }
@@ -539,6 +666,26 @@ public final class VirtualMachine implements AutoCloseable {
     /** Guest RAM, for tests and snapshot code. */
     public GuestMemory memory() {
         return memory;
+    }
+
+    VmFd vmFd() {
+        return vmFd;
+    }
+
+    Kvm kvm() {
+        return kvm;
+    }
+
+    List<VcpuFd> vcpuFds() {
+        return vcpuFds;
+    }
+
+    Serial8250 serial() {
+        return serial;
+    }
+
+    List<VirtioMmioTransport> transports() {
+        return transports;
     }
 
     /** Stops the guest if it runs, waits for its vCPUs and frees every host resource. */

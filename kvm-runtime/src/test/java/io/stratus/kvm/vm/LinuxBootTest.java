@@ -79,4 +79,52 @@ class LinuxBootTest {
             }
         }
     }
+
+    @Test
+    @Timeout(400)
+    void restoredLinuxGuestAnswersOnItsConsoleWithItsUptimeContinued(@TempDir Path dir) throws Exception {
+        Path disk = Files.copy(GuestKit.file("disk.img"), dir.resolve("disk.img"));
+        Path snapshot = dir.resolve("snapshot");
+        VmConfig config = VmConfig.builder(GuestKit.file("test-kernel/vmlinux")).name("snap")
+                .initrd(GuestKit.file("initramfs.cpio")).vcpus(1).memoryMiB(256)
+                .cmdline("panic=-1 stratus.run=/bin/sh").disk(DiskConfig.of(disk, false)).build();
+        double uptimeBefore;
+        ConsoleBuffer first = new ConsoleBuffer(1 << 20);
+        try (VirtualMachine vm = VirtualMachine.create(config, first)) {
+            vm.start();
+            assertThat(first.await(Pattern.compile("STRATUS-RUN-BEGIN /bin/sh"), Duration.ofSeconds(300)))
+                    .as(first.text()).isPresent();
+            uptimeBefore = uptime(vm, first, "UPTIME-A");
+            vm.pause();
+            vm.snapshot(snapshot);
+        }
+        Thread.sleep(2000);
+        ConsoleBuffer second = new ConsoleBuffer(1 << 20);
+        try (VirtualMachine vm = VirtualMachine.restore(snapshot, second)) {
+            vm.start();
+            double uptimeAfter = uptime(vm, second, "UPTIME-B");
+            assertThat(uptimeAfter).as("uptime goes on from the snapshot").isGreaterThan(uptimeBefore)
+                    .isLessThan(uptimeBefore + 60);
+            send(vm, "cat /mnt/hello.txt; echo DISK-READ\n");
+            assertThat(second.await(Pattern.compile("hello from the stratus kit disk\\s+DISK-READ"),
+                    Duration.ofSeconds(60))).as("the disk works after restore").isPresent();
+            send(vm, "exit\n");
+            VmExit exit = vm.awaitExit(Duration.ofSeconds(120)).orElseThrow(() -> new AssertionError(second.text()));
+            assertThat(exit.reason()).isEqualTo(VmExit.Reason.POWER_OFF);
+            assertThat(second.text()).as("no second boot").doesNotContain("Linux version");
+        }
+    }
+
+    private static void send(VirtualMachine vm, String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(vm.sendConsoleInput(bytes, 0, bytes.length)).isEqualTo(bytes.length);
+    }
+
+    /** Asks the guest's shell for /proc/uptime, with a marker to wait for. */
+    private static double uptime(VirtualMachine vm, ConsoleBuffer console, String marker) throws InterruptedException {
+        send(vm, "cat /proc/uptime; echo " + marker + "\n");
+        Matcher m = console.await(Pattern.compile("\n(\\d+\\.\\d+) \\d+\\.\\d+\\s+" + marker), Duration.ofSeconds(60))
+                .orElseThrow(() -> new AssertionError("no uptime; console:\n" + console.text()));
+        return Double.parseDouble(m.group(1));
+    }
 }

@@ -67,6 +67,8 @@ public final class VirtioBlock implements VirtioDevice {
     private final byte[] config;
     private final BlockMetrics metrics = new BlockMetrics();
     private final List<QueueWorker> workers = new ArrayList<>();
+    private final List<QueueHandler> handlers = new ArrayList<>();
+    private final List<EventFd> handlerNotifiers = new ArrayList<>();
 
     /**
      * @param id the serial GET_ID reports (ASCII, up to 20 bytes)
@@ -153,20 +155,44 @@ public final class VirtioBlock implements VirtioDevice {
                                       List<EventFd> notifiers, VirtioInterrupt interrupt, Runnable needsReset) {
         for (int i = 0; i < queues.size(); i++) {
             VirtQueue queue = queues.get(i);
-            if (!queue.isReady()) {
-                continue;
+            if (queue.isReady()) {
+                handlers.add(new QueueHandler(memory, queue, interrupt, needsReset));
+                handlerNotifiers.add(notifiers.get(i));
             }
-            QueueHandler handler = new QueueHandler(memory, queue, interrupt, needsReset);
-            workers.add(QueueWorker.start(name + "-q" + i, notifiers.get(i), handler::drain));
+        }
+        startWorkers();
+    }
+
+    private void startWorkers() {
+        for (int i = 0; i < handlers.size(); i++) {
+            workers.add(QueueWorker.start(name + "-q" + i, handlerNotifiers.get(i), handlers.get(i)::drain));
         }
     }
 
-    @Override
-    public synchronized void reset() {
+    private void stopWorkers() {
         for (QueueWorker w : workers) {
             w.stop();
         }
         workers.clear();
+    }
+
+    @Override
+    public synchronized void reset() {
+        stopWorkers();
+        handlers.clear();
+        handlerNotifiers.clear();
+    }
+
+    @Override
+    public synchronized void pause() {
+        stopWorkers();
+    }
+
+    @Override
+    public synchronized void resume() {
+        if (workers.isEmpty()) {
+            startWorkers();
+        }
     }
 
     /** Serves one queue; runs on that queue's worker thread only. */

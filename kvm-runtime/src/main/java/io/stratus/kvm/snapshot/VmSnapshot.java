@@ -1,0 +1,27 @@
+package io.stratus.kvm.snapshot;
+
+import io.stratus.kvm.devices.SerialState;
+import io.stratus.kvm.virtio.VirtioTransportState;
+import java.util.List;
+
+/**
+ * The state file of a snapshot: what the guest was (its configuration) and where it was (vCPUs,
+ * interrupt controllers, timers, clock, devices). Guest RAM is beside it in {@code memory.bin}.
+ *
+ * @param kernel the kernel it was booted from (informational: restore does not reload it)
+ * @param disks in guest order; restore reattaches the same files
+ */
+public record VmSnapshot(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
+                         boolean mergeableMemory, List<Disk> disks, List<VcpuState> vcpuStates,
+                         MachineState machine, SerialState serial, List<VirtioTransportState> transports) {
+
+    /** A disk as the guest had it attached. */
+    public record Disk(String path, boolean readOnly, String id) {
+    }
+
+    public VmSnapshot {
+        disks = List.copyOf(disks);
+        vcpuStates = List.copyOf(vcpuStates);
+        transports = List.copyOf(transports);
+    }
+}

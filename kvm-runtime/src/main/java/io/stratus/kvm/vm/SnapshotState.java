@@ -1,0 +1,113 @@
+package io.stratus.kvm.vm;
+
+import io.stratus.kvm.VmmException;
+import io.stratus.kvm.snapshot.MachineState;
+import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.snapshot.VcpuState;
+import io.stratus.kvm.snapshot.VmSnapshot;
+import io.stratus.kvm.sys.KvmCapability;
+import io.stratus.kvm.sys.MsrEntry;
+import io.stratus.kvm.sys.VcpuFd;
+import io.stratus.kvm.sys.VmFd;
+import io.stratus.kvm.virtio.VirtioMmioTransport;
+import io.stratus.kvm.virtio.VirtioTransportState;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Moves a paused VM's state into a {@link VmSnapshot} and back into a freshly assembled VM, in
+ * the order KVM needs it restored: special registers before general ones, the local APIC before
+ * the MSRs that depend on its mode, events and MP state last; the irqchips, PIT and kvm-clock after
+ * the vCPUs exist.
+ */
+final class SnapshotState {
+    /** IA32_ARCH_CAPABILITIES: readable, but KVM refuses writes of it on some hosts. */
+    private static final int MSR_ARCH_CAPABILITIES = 0x10a;
+
+    private SnapshotState() {
+    }
+
+    static VmSnapshot capture(VirtualMachine vm) {
+        boolean xsave = vm.kvm().checkExtension(KvmCapability.XSAVE) > 0;
+        boolean xcrs = vm.kvm().checkExtension(KvmCapability.XCRS) > 0;
+        boolean debugRegs = vm.kvm().checkExtension(KvmCapability.DEBUGREGS) > 0;
+        int[] msrIndices = Arrays.stream(vm.kvm().msrIndexList()).filter(i -> i != MSR_ARCH_CAPABILITIES).toArray();
+        List<VcpuState> vcpus = new ArrayList<>();
+        for (VcpuFd fd : vm.vcpuFds()) {
+            vcpus.add(new VcpuState(fd.id(), fd.getRegs(), fd.getSregs(), xsave,
+                    xsave ? fd.getXsave() : fd.getFpuState(), xcrs ? fd.getXcrs() : new byte[0],
+                    readMsrs(fd, msrIndices), fd.getLapic(), fd.getMpState(), fd.getVcpuEvents(),
+                    debugRegs ? fd.getDebugRegs() : new byte[0]));
+        }
+        VmFd vmFd = vm.vmFd();
+        MachineState machine = new MachineState(List.of(vmFd.getIrqchip(VmFd.IRQCHIP_PIC_MASTER),
+                vmFd.getIrqchip(VmFd.IRQCHIP_PIC_SLAVE), vmFd.getIrqchip(VmFd.IRQCHIP_IOAPIC)),
+                vmFd.getPit2(), vmFd.getClock());
+        VmConfig c = vm.config();
+        List<VmSnapshot.Disk> disks = c.disks().stream()
+                .map(d -> new VmSnapshot.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id())).toList();
+        List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::state).toList();
+        return new VmSnapshot(c.name(), c.kernel().toString(), vm.effectiveCmdline(), c.memoryBytes(), c.vcpus(),
+                c.mergeableMemory(), disks, vcpus, machine, vm.serial().state(), transports);
+    }
+
+    /** Reads every MSR KVM lists; one it cannot read for this vCPU is skipped, not fatal. */
+    private static List<MsrEntry> readMsrs(VcpuFd fd, int[] indices) {
+        List<MsrEntry> out = new ArrayList<>();
+        int next = 0;
+        while (next < indices.length) {
+            List<MsrEntry> got = fd.getMsrs(Arrays.copyOfRange(indices, next, indices.length));
+            out.addAll(got);
+            // KVM stops at the first MSR it cannot read: skip that one and go on.
+            next += got.size() + 1;
+        }
+        return out;
+    }
+
+    static void apply(VirtualMachine vm, VmSnapshot snapshot) {
+        List<VcpuFd> fds = vm.vcpuFds();
+        if (snapshot.vcpuStates().size() != fds.size()) {
+            throw new SnapshotException("snapshot has " + snapshot.vcpuStates().size() + " vCPU states for "
+                    + fds.size() + " vCPUs");
+        }
+        if (snapshot.transports().size() != vm.transports().size()) {
+            throw new SnapshotException("snapshot has " + snapshot.transports().size() + " virtio devices, the guest "
+                    + vm.transports().size());
+        }
+        try {
+            for (VcpuState s : snapshot.vcpuStates()) {
+                VcpuFd fd = fds.get(s.id());
+                fd.setSregs(s.sregs());
+                fd.setRegs(s.regs());
+                if (s.xsave()) {
+                    fd.setXsave(s.fpu());
+                } else {
+                    fd.setFpuState(s.fpu());
+                }
+                if (s.xcrs().length > 0) {
+                    fd.setXcrs(s.xcrs());
+                }
+                fd.setLapic(s.lapic());
+                fd.setMsrs(s.msrs());
+                fd.setVcpuEvents(s.events());
+                fd.setMpState(s.mpState());
+                if (s.debugRegs().length > 0) {
+                    fd.setDebugRegs(s.debugRegs());
+                }
+            }
+            VmFd vmFd = vm.vmFd();
+            for (byte[] chip : snapshot.machine().irqchips()) {
+                vmFd.setIrqchip(chip);
+            }
+            vmFd.setPit2(snapshot.machine().pit());
+            vmFd.setClock(snapshot.machine().clockNanos());
+            vm.serial().restore(snapshot.serial());
+            for (int i = 0; i < snapshot.transports().size(); i++) {
+                vm.transports().get(i).restore(snapshot.transports().get(i));
+            }
+        } catch (VmmException | IllegalArgumentException e) {
+            throw new SnapshotException("snapshot state does not fit this guest: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package io.stratus.kvm.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.snapshot.SnapshotCodec;
+import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.testing.TestGuests;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Pause, resume, snapshot and restore with the counting test guest: seconds, real KVM. */
+@Timeout(120)
+class SnapshotTest {
+    private static final Pattern COUNT = Pattern.compile("COUNT (\\d+)\n");
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    private static VmConfig counter(int vcpus) {
+        return VmConfig.builder(TestGuests.image("counter.elf")).name("counter").vcpus(vcpus).memoryMiB(64).build();
+    }
+
+    private static long lastCount(String text) {
+        Matcher m = COUNT.matcher(text);
+        long last = -1;
+        while (m.find()) {
+            last = Long.parseLong(m.group(1));
+        }
+        return last;
+    }
+
+    /** Boots the counter, lets it count to 3, pauses and writes a snapshot; returns the console so far. */
+    private static String snapshotCounter(Path dir, int vcpus) throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine vm = VirtualMachine.create(counter(vcpus), console)) {
+            vm.start();
+            assertThat(console.await(Pattern.compile("COUNT 3\n"), LIMIT)).isPresent();
+            vm.pause();
+            assertThat(vm.state()).isEqualTo(VirtualMachine.State.PAUSED);
+            vm.snapshot(dir);
+            return console.text();
+        }
+    }
+
+    @Test
+    void pausedGuestMakesNoProgressAndResumes() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine vm = VirtualMachine.create(counter(2), console)) {
+            vm.start();
+            assertThat(console.await(Pattern.compile("COUNT 2\n"), LIMIT)).isPresent();
+            vm.pause();
+            long atPause = console.totalBytes();
+            Thread.sleep(600);
+            assertThat(console.totalBytes()).as("no output while paused").isEqualTo(atPause);
+            vm.resume();
+            long before = lastCount(console.text());
+            assertThat(console.await(Pattern.compile("COUNT " + (before + 2) + "\n"), LIMIT)).isPresent();
+            assertThat(vm.state()).isEqualTo(VirtualMachine.State.RUNNING);
+        }
+    }
+
+    @Test
+    void restoredGuestContinuesWhereItStoppedInsteadOfBooting(@TempDir Path dir) throws Exception {
+        String before = snapshotCounter(dir, 2);
+        long last = lastCount(before);
+        assertThat(Files.size(dir.resolve(SnapshotCodec.MEMORY_FILE))).isEqualTo(64L << 20);
+        assertThat(Files.readAttributes(dir.resolve(SnapshotCodec.MEMORY_FILE),
+                java.nio.file.attribute.BasicFileAttributes.class).size()).isPositive();
+
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine vm = VirtualMachine.restore(dir, console)) {
+            assertThat(vm.config().vcpus()).isEqualTo(2);
+            vm.start();
+            assertThat(console.await(Pattern.compile("COUNT " + (last + 3) + "\n"), LIMIT)).isPresent();
+        }
+        String after = console.text();
+        // The restored guest neither boots again nor repeats: its first complete count is the next one.
+        assertThat(after).doesNotContain("COUNT 0\n");
+        Matcher first = COUNT.matcher(after);
+        assertThat(first.find()).isTrue();
+        assertThat(Long.parseLong(first.group(1))).isEqualTo(last + 1);
+    }
+
+    @Test
+    void snapshotNeedsAPausedGuest(@TempDir Path dir) throws Exception {
+        try (VirtualMachine vm = VirtualMachine.create(counter(1), new ConsoleBuffer(4096))) {
+            vm.start();
+            assertThatThrownBy(() -> vm.snapshot(dir)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("pause it");
+        }
+    }
+
+    @Test
+    void truncatedCorruptForeignOrMissingSnapshotsAreClearErrors(@TempDir Path dir) throws Exception {
+        Path good = Files.createDirectory(dir.resolve("good"));
+        snapshotCounter(good, 1);
+        ConsoleBuffer running = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine other = VirtualMachine.create(counter(1), running)) {
+            other.start();
+
+            assertThatThrownBy(() -> VirtualMachine.restore(dir.resolve("absent"), new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("state.bin is missing");
+
+            Path truncated = copy(good, dir.resolve("truncated"));
+            try (RandomAccessFile f = new RandomAccessFile(truncated.resolve(SnapshotCodec.MEMORY_FILE).toFile(), "rw")) {
+                f.setLength(32L << 20);
+            }
+            assertThatThrownBy(() -> VirtualMachine.restore(truncated, new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("truncated");
+
+            Path shortState = copy(good, dir.resolve("short-state"));
+            byte[] state = Files.readAllBytes(shortState.resolve(SnapshotCodec.STATE_FILE));
+            Files.write(shortState.resolve(SnapshotCodec.STATE_FILE), java.util.Arrays.copyOf(state, state.length / 2));
+            assertThatThrownBy(() -> VirtualMachine.restore(shortState, new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("corrupt or truncated");
+
+            Path corrupt = copy(good, dir.resolve("corrupt"));
+            state[state.length / 3] ^= 0x40;
+            Files.write(corrupt.resolve(SnapshotCodec.STATE_FILE), state);
+            assertThatThrownBy(() -> VirtualMachine.restore(corrupt, new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("checksum");
+
+            Path future = copy(good, dir.resolve("future"));
+            byte[] versioned = Files.readAllBytes(good.resolve(SnapshotCodec.STATE_FILE));
+            versioned[11] = 9;
+            Files.write(future.resolve(SnapshotCodec.STATE_FILE), versioned);
+            assertThatThrownBy(() -> VirtualMachine.restore(future, new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("format version 9");
+
+            Path foreign = copy(good, dir.resolve("foreign"));
+            Files.writeString(foreign.resolve(SnapshotCodec.STATE_FILE), "{\"not\":\"a snapshot\"}");
+            assertThatThrownBy(() -> VirtualMachine.restore(foreign, new ConsoleBuffer(16)))
+                    .isInstanceOf(SnapshotException.class).hasMessageContaining("not a Stratus snapshot");
+
+            long before = lastCount(running.text());
+            assertThat(running.await(Pattern.compile("COUNT " + (before + 1) + "\n"), LIMIT))
+                    .as("the running guest is untouched by the failed restores").isPresent();
+        }
+    }
+
+    private static Path copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String name : new String[] {SnapshotCodec.STATE_FILE, SnapshotCodec.MEMORY_FILE}) {
+            Files.copy(from.resolve(name), to.resolve(name));
+        }
+        return to;
+    }
+}
