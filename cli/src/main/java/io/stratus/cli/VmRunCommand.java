@@ -2,6 +2,7 @@ package io.stratus.cli;
 
 import io.stratus.kvm.devices.ConsoleSink;
 import io.stratus.kvm.vm.DiskConfig;
+import io.stratus.kvm.vm.NetConfig;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmConfig;
 import io.stratus.kvm.vm.VmExit;
@@ -61,6 +62,10 @@ final class VmRunCommand implements Callable<Integer> {
             description = "Attach a raw disk image as virtio-blk (vda, vdb, ... in order); ',ro' makes it read-only.")
     List<DiskConfig> disks = new ArrayList<>();
 
+    @Option(names = "--net", paramLabel = "tap=NAME[,mac=..]", converter = NetArgument.class,
+            description = "Attach a virtio-net device on a TAP (created if missing; eth0, eth1, ... in order).")
+    List<NetConfig> nets = new ArrayList<>();
+
     @Option(names = "--no-ksm", description = "Do not let KSM merge this guest's memory.")
     boolean noKsm;
 
@@ -73,6 +78,7 @@ final class VmRunCommand implements Callable<Integer> {
         VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
                 .cmdline(cmdline).mergeableMemory(!noKsm);
         disks.forEach(builder::disk);
+        nets.forEach(builder::net);
         VmConfig config = builder.build();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         ConsoleSink console = (bytes, offset, length) -> {

@@ -111,6 +111,11 @@ public final class SnapshotCodec {
             out.writeBoolean(d.readOnly());
             out.writeUTF(d.id());
         }
+        out.writeInt(s.nets().size());
+        for (VmSnapshot.Net n : s.nets()) {
+            out.writeUTF(n.tap());
+            out.writeUTF(n.mac());
+        }
         out.writeInt(s.vcpuStates().size());
         for (VcpuState v : s.vcpuStates()) {
             writeVcpu(out, v);
@@ -162,6 +167,10 @@ public final class SnapshotCodec {
         for (int i = count(in); i > 0; i--) {
             disks.add(new VmSnapshot.Disk(in.readUTF(), in.readBoolean(), in.readUTF()));
         }
+        List<VmSnapshot.Net> nets = new ArrayList<>();
+        for (int i = count(in); i > 0; i--) {
+            nets.add(new VmSnapshot.Net(in.readUTF(), in.readUTF()));
+        }
         List<VcpuState> states = new ArrayList<>();
         for (int i = count(in); i > 0; i--) {
             states.add(readVcpu(in));
@@ -192,7 +201,7 @@ public final class SnapshotCodec {
         if (vcpus != states.size()) {
             throw new IllegalArgumentException(vcpus + " vCPUs but " + states.size() + " vCPU states");
         }
-        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, disks, states, machine, serial,
+        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, disks, nets, states, machine, serial,
                 transports);
     }
 

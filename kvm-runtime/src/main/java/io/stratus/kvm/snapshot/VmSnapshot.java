@@ -12,15 +12,20 @@ import java.util.List;
  * @param disks in guest order; restore reattaches the same files
  */
 public record VmSnapshot(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
-                         boolean mergeableMemory, List<Disk> disks, List<VcpuState> vcpuStates,
+                         boolean mergeableMemory, List<Disk> disks, List<Net> nets, List<VcpuState> vcpuStates,
                          MachineState machine, SerialState serial, List<VirtioTransportState> transports) {
 
     /** A disk as the guest had it attached. */
     public record Disk(String path, boolean readOnly, String id) {
     }
 
+    /** A network device: its TAP (opened again on restore) and MAC address. */
+    public record Net(String tap, String mac) {
+    }
+
     public VmSnapshot {
         disks = List.copyOf(disks);
+        nets = List.copyOf(nets);
         vcpuStates = List.copyOf(vcpuStates);
         transports = List.copyOf(transports);
     }

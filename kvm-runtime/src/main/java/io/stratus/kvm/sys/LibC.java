@@ -18,6 +18,7 @@ final class LibC {
 
     static final int O_RDONLY = 0x0;
     static final int O_RDWR = 0x2;
+    static final int O_NONBLOCK = 0x800;
 
     static final int F_OFD_SETLK = 37;
     static final short F_RDLCK = 0;
@@ -81,6 +82,16 @@ final class LibC {
     static native long pwritev(int fd, Pointer iov, int iovcnt, long offset) throws LastErrorException;
 
     static native int fdatasync(int fd) throws LastErrorException;
+
+    static native long readv(int fd, Pointer iov, int iovcnt) throws LastErrorException;
+
+    static native long writev(int fd, Pointer iov, int iovcnt) throws LastErrorException;
+
+    static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
+
+    static native int socketpair(int domain, int type, int protocol, int[] sv) throws LastErrorException;
+
+    static native int setns(int fd, int nstype) throws LastErrorException;
 
     static native long read(int fd, Pointer buf, long count) throws LastErrorException;
 

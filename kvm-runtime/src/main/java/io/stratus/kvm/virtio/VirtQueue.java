@@ -259,6 +259,18 @@ public final class VirtQueue {
         return new VirtQueueException(kind, head, "chain " + head + ": " + message);
     }
 
+    /**
+     * Gives back the last {@code count} chains taken by {@link #pop} and not yet used: they will be
+     * popped again. For devices that must see several buffers before they can use any (a received
+     * frame spread over mergeable buffers).
+     */
+    public void unpop(int count) {
+        if (count < 0 || count > size) {
+            throw new IllegalArgumentException("cannot give back " + count + " chains");
+        }
+        nextAvail = (nextAvail - count) & 0xffff;
+    }
+
     /** Returns chain {@code head} to the guest with {@code written} bytes written into its buffers. */
     public void addUsed(GuestMemory memory, int head, int written) {
         int n = size;

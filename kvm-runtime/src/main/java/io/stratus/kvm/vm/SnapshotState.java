@@ -47,9 +47,10 @@ final class SnapshotState {
         VmConfig c = vm.config();
         List<VmSnapshot.Disk> disks = c.disks().stream()
                 .map(d -> new VmSnapshot.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id())).toList();
+        List<VmSnapshot.Net> nets = c.nets().stream().map(n -> new VmSnapshot.Net(n.tap(), n.mac())).toList();
         List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::state).toList();
         return new VmSnapshot(c.name(), c.kernel().toString(), vm.effectiveCmdline(), c.memoryBytes(), c.vcpus(),
-                c.mergeableMemory(), disks, vcpus, machine, vm.serial().state(), transports);
+                c.mergeableMemory(), disks, nets, vcpus, machine, vm.serial().state(), transports);
     }
 
     /** Reads every MSR KVM lists; one it cannot read for this vCPU is skipped, not fatal. */

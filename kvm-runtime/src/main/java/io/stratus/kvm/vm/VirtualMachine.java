@@ -50,6 +50,10 @@ import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.block.BlockMetrics;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.VirtioBlock;
+import io.stratus.kvm.virtio.net.NetMetrics;
+import io.stratus.kvm.virtio.net.VirtioNet;
+import io.stratus.kvm.sys.KvmException;
+import io.stratus.kvm.sys.PacketChannel;
 import io.stratus.kvm.vcpu.VcpuListener;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -116,6 +120,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final List<EventFd> interruptFds = new ArrayList<>();
     private final List<VirtioMmioTransport> transports = new ArrayList<>();
     private final List<VirtioBlock> blockDevices = new ArrayList<>();
+    private final List<VirtioNet> netDevices = new ArrayList<>();
     private final List<DiskImage> diskImages;
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
@@ -137,7 +142,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.kvm = kvm;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.slots = MmioSlot.allocate(diskImages.size());
+        this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size());
         this.gate = new PauseGate(config.vcpus());
     }
 
@@ -182,6 +187,9 @@ public final class VirtualMachine implements AutoCloseable {
                 .mergeableMemory(snapshot.mergeableMemory());
         for (VmSnapshot.Disk d : snapshot.disks()) {
             b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
+        }
+        for (VmSnapshot.Net n : snapshot.nets()) {
+            b.net(new NetConfig(n.tap(), n.mac()));
         }
         return assemble(b.build(), console,
                 c -> GuestMemory.x86FromFile(memoryFile, c.memoryBytes(), c.mergeableMemory()),
@@ -235,6 +243,7 @@ public final class VirtualMachine implements AutoCloseable {
             vm = new VirtualMachine(config, host, kvm, vmFd, memory, disks);
             vm.createDevices(console);
             vm.createBlockDevices();
+            vm.createNetDevices();
             vm.createVcpus();
             finish.accept(vm);
             return vm;
@@ -375,6 +384,27 @@ public final class VirtualMachine implements AutoCloseable {
             blockDevices.add(block);
             addVirtioDevice(block, slot);
         }
+    }
+
+    /** virtio-net devices take the slots after the disks. */
+    private void createNetDevices() {
+        for (int i = 0; i < config.nets().size(); i++) {
+            NetConfig net = config.nets().get(i);
+            PacketChannel tap;
+            try {
+                tap = PacketChannel.openTap(net.tap(), VirtioNet.HEADER_SIZE);
+            } catch (KvmException e) {
+                throw new VmConfigException("network device " + net.tap() + ": " + e.getMessage());
+            }
+            VirtioNet device = new VirtioNet(config.name() + "-eth" + i, tap, net.macBytes());
+            netDevices.add(device);
+            addVirtioDevice(device, slots.get(diskImages.size() + i));
+        }
+    }
+
+    /** Counters of the virtio-net devices, in device order. */
+    public List<NetMetrics.Snapshot> netMetrics() {
+        return netDevices.stream().map(VirtioNet::metrics).toList();
     }
 
     private void addVirtioDevice(VirtioDevice device, MmioSlot slot) {
@@ -724,6 +754,9 @@ public final class VirtualMachine implements AutoCloseable {
         }
         for (DiskImage d : diskImages) {
             d.close();
+        }
+        for (VirtioNet n : netDevices) {
+            n.close();
         }
         for (VcpuFd fd : vcpuFds) {
             fd.close();

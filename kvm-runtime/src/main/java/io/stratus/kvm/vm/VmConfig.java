@@ -14,15 +14,17 @@ import java.util.Optional;
  *                {@code console=ttyS0} when no console is named)
  * @param mergeableMemory let KSM merge identical guest pages ({@code MADV_MERGEABLE})
  * @param disks virtio-blk disks, in the order the guest sees them (vda, vdb, ...)
+ * @param nets virtio-net devices, in the order the guest sees them (eth0, eth1, ...)
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
-                       int vcpus, boolean mergeableMemory, List<DiskConfig> disks) {
+                       int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
     public static final int MAX_VCPUS = 254;
     /** virtio-mmio devices each take an IOAPIC pin; this leaves room for network and balloon devices. */
     public static final int MAX_DISKS = 8;
+    public static final int MAX_NETS = 4;
 
     public VmConfig {
         Objects.requireNonNull(name, "name");
@@ -30,6 +32,10 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(cmdline, "cmdline");
         disks = List.copyOf(disks);
+        nets = List.copyOf(nets);
+        if (nets.size() > MAX_NETS) {
+            throw new VmConfigException("a guest has at most " + MAX_NETS + " network devices, not " + nets.size());
+        }
         if (disks.size() > MAX_DISKS) {
             throw new VmConfigException("a guest has at most " + MAX_DISKS + " disks, not " + disks.size());
         }
@@ -69,6 +75,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private int vcpus = 1;
         private boolean mergeableMemory = true;
         private final List<DiskConfig> disks = new ArrayList<>();
+        private final List<NetConfig> nets = new ArrayList<>();
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -115,9 +122,15 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /** Attaches a network device; the first becomes eth0. */
+        public Builder net(NetConfig value) {
+            this.nets.add(value);
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory, disks);
+                    mergeableMemory, disks, nets);
         }
     }
 }
