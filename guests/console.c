@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #define PIO_GATE_MAGIC 0x50494f47ul /* "PIOG", checked by start.S's pio_gate */
+#define IDLE_GATE_MAGIC 0x49444c47ul /* "IDLG", likewise */
 
 static int at_cpl0(void)
 {
@@ -16,6 +17,15 @@ void pio_write8(u16 port, u8 value)
         outb(port, value);
     else
         __asm__ volatile("int3" : : "a"(PIO_GATE_MAGIC), "D"(port), "S"(value) : "memory");
+}
+
+void idle(void)
+{
+    if (at_cpl0())
+        for (;;)
+            __asm__ volatile("sti; hlt");
+    __asm__ volatile("int3" : : "a"(IDLE_GATE_MAGIC) : "memory");
+    __builtin_unreachable();
 }
 
 void putc(char c) { pio_write8(COM1, (u8)c); }

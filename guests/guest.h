@@ -55,6 +55,8 @@ void puts(const char *s);
 void put_hex(u64 v);
 void put_dec(u64 v);
 void poweroff(void) __attribute__((noreturn));
+/* Halts with interrupts enabled for good, from either privilege level. */
+void idle(void) __attribute__((noreturn));
 
 /* Provided by each guest: runs at CPL3 (use pio_write8 for port I/O). */
 void user_main(const struct hvm_start_info *start_info);

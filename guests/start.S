@@ -62,11 +62,14 @@ user_start:
 
     /*
      * INT3 with RAX = "PIOG": out %sil -> port %di at CPL0, then back after the
-     * INT3 (a trap: the saved RIP is the next instruction). Any other INT3 is
-     * reported as exception 3.
+     * INT3 (a trap: the saved RIP is the next instruction). RAX = "IDLG": halt
+     * with interrupts on for good, as an idle kernel does (user mode cannot HLT).
+     * Any other INT3 is reported as exception 3.
      */
     .globl pio_gate
 pio_gate:
+    cmpq $0x49444c47, %rax
+    je idle_forever
     cmpq $0x50494f47, %rax
     jne isr3
     pushq %rax
@@ -77,6 +80,11 @@ pio_gate:
     popq %rdx
     popq %rax
     iretq
+
+idle_forever:
+    sti
+    hlt
+    jmp idle_forever
 
     /* Exception stubs: push the vector and report it. */
     .macro isr vector, has_error

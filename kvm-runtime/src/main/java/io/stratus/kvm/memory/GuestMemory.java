@@ -232,6 +232,31 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
+     * Returns a page-aligned guest range to the host (balloon inflation, free page reporting):
+     * the memory is freed, and the guest reads zeros there afterwards.
+     */
+    public void discard(GuestAddress address, long length) {
+        if (address.value() % PAGE_SIZE != 0 || length % PAGE_SIZE != 0) {
+            throw new GuestMemoryException("discard of " + address + " +" + length + " is not page-aligned");
+        }
+        mapping.discard(offsetOf(address, length), length);
+    }
+
+    /** Bytes of guest RAM resident in host memory. */
+    public long residentBytes() {
+        return mapping.residentBytes(0, mapping.size());
+    }
+
+    /**
+     * Where guest RAM is in host memory: resident, merged by KSM, mapped to the zero page.
+     *
+     * @throws MemoryAccountingException when the host hides page frame numbers (not root)
+     */
+    public PageFootprint footprint(HostPageFlags flags) {
+        return flags.footprint(mapping.address(), mapping.size());
+    }
+
+    /**
      * A little-endian direct buffer over guest RAM, for zero-copy I/O. The range must lie inside
      * one region. Valid until {@link #close()}.
      */

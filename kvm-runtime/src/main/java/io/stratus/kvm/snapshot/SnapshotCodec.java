@@ -105,6 +105,7 @@ public final class SnapshotCodec {
         out.writeLong(s.memoryBytes());
         out.writeInt(s.vcpus());
         out.writeBoolean(s.mergeableMemory());
+        out.writeLong(s.balloonStatsMillis());
         out.writeInt(s.disks().size());
         for (VmSnapshot.Disk d : s.disks()) {
             out.writeUTF(d.path());
@@ -153,6 +154,7 @@ public final class SnapshotCodec {
                 out.writeInt(q.nextAvail());
                 out.writeInt(q.nextUsed());
             }
+            blob(out, t.deviceState());
         }
     }
 
@@ -163,6 +165,7 @@ public final class SnapshotCodec {
         long memory = in.readLong();
         int vcpus = in.readInt();
         boolean mergeable = in.readBoolean();
+        long balloonMillis = in.readLong();
         List<VmSnapshot.Disk> disks = new ArrayList<>();
         for (int i = count(in); i > 0; i--) {
             disks.add(new VmSnapshot.Disk(in.readUTF(), in.readBoolean(), in.readUTF()));
@@ -196,13 +199,14 @@ public final class SnapshotCodec {
                 queues.add(new VirtQueueState(in.readInt(), in.readBoolean(), in.readLong(), in.readLong(),
                         in.readLong(), in.readBoolean(), in.readInt(), in.readInt()));
             }
-            transports.add(new VirtioTransportState(status, features, dsel, fsel, qsel, interrupt, needsReset, queues));
+            transports.add(new VirtioTransportState(status, features, dsel, fsel, qsel, interrupt, needsReset, queues,
+                    blob(in)));
         }
         if (vcpus != states.size()) {
             throw new IllegalArgumentException(vcpus + " vCPUs but " + states.size() + " vCPU states");
         }
-        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, disks, nets, states, machine, serial,
-                transports);
+        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, balloonMillis, disks, nets, states,
+                machine, serial, transports);
     }
 
     private static void writeVcpu(DataOutputStream out, VcpuState v) throws IOException {

@@ -9,10 +9,12 @@ import java.util.List;
  * interrupt controllers, timers, clock, devices). Guest RAM is beside it in {@code memory.bin}.
  *
  * @param kernel the kernel it was booted from (informational: restore does not reload it)
+ * @param balloonStatsMillis the balloon's statistics interval, or 0 for a guest without a balloon
  * @param disks in guest order; restore reattaches the same files
  */
 public record VmSnapshot(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
-                         boolean mergeableMemory, List<Disk> disks, List<Net> nets, List<VcpuState> vcpuStates,
+                         boolean mergeableMemory, long balloonStatsMillis, List<Disk> disks, List<Net> nets,
+                         List<VcpuState> vcpuStates,
                          MachineState machine, SerialState serial, List<VirtioTransportState> transports) {
 
     /** A disk as the guest had it attached. */

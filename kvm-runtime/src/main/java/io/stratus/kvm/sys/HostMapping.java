@@ -1,6 +1,7 @@
 package io.stratus.kvm.sys;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,11 +32,14 @@ public final class HostMapping implements AutoCloseable {
 
     private final Pointer base;
     private final long size;
+    private final boolean fileBacked;
+    private volatile boolean mergeable;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private HostMapping(Pointer base, long size) {
+    private HostMapping(Pointer base, long size, boolean fileBacked) {
         this.base = base;
         this.size = size;
+        this.fileBacked = fileBacked;
     }
 
     /**
@@ -49,7 +53,7 @@ public final class HostMapping implements AutoCloseable {
         try {
             Pointer p = LibC.mmap(null, size, LibC.PROT_READ | LibC.PROT_WRITE,
                     LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
-            return new HostMapping(p, size);
+            return new HostMapping(p, size, false);
         } catch (LastErrorException e) {
             throw new KvmException("mmap of " + size + " bytes of guest memory", e.getErrorCode());
         }
@@ -72,7 +76,7 @@ public final class HostMapping implements AutoCloseable {
         try {
             Pointer p = LibC.mmap(null, size, LibC.PROT_READ | LibC.PROT_WRITE,
                     LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, 0);
-            return new HostMapping(p, size);
+            return new HostMapping(p, size, true);
         } catch (LastErrorException e) {
             throw new KvmException("mmap of " + file, e.getErrorCode());
         } finally {
@@ -174,9 +178,60 @@ public final class HostMapping implements AutoCloseable {
         check(offset, length);
         try {
             LibC.madvise(base.share(offset), length, advice.value);
+            if (advice == Advice.MERGEABLE) {
+                mergeable = true;
+            }
         } catch (LastErrorException e) {
             throw new KvmException("madvise(" + advice + ")", e.getErrorCode());
         }
+    }
+
+    /**
+     * Gives the pages of a page-aligned range back to the host; the next read of any of them sees
+     * zeros. For an anonymous mapping that is MADV_DONTNEED; for a private file mapping (a
+     * restored snapshot), where MADV_DONTNEED would bring back the file's bytes, fresh anonymous
+     * memory is mapped over the range instead.
+     */
+    public void discard(long offset, long length) {
+        check(offset, length);
+        try {
+            if (fileBacked) {
+                // Safe because: MAP_FIXED replaces exactly [offset, offset + length) inside this mapping,
+                // with the same protection; KVM follows the change through its MMU notifier.
+                LibC.mmap(base.share(offset), length, LibC.PROT_READ | LibC.PROT_WRITE,
+                        LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_FIXED | LibC.MAP_NORESERVE, -1, 0);
+                if (mergeable) {
+                    // The new mapping starts without the old one's advice; KSM must keep seeing it.
+                    LibC.madvise(base.share(offset), length, LibC.MADV_MERGEABLE);
+                }
+            } else {
+                LibC.madvise(base.share(offset), length, LibC.MADV_DONTNEED);
+            }
+        } catch (LastErrorException e) {
+            throw new KvmException("discarding guest pages", e.getErrorCode());
+        }
+    }
+
+    /** How many bytes of {@code [offset, offset + length)} are resident in host RAM (mincore). */
+    public long residentBytes(long offset, long length) {
+        check(offset, length);
+        long pages = (length + 4095) / 4096;
+        long resident = 0;
+        final long chunkPages = 1 << 18;
+        Memory vec = new Memory(Math.min(pages, chunkPages));
+        for (long first = 0; first < pages; first += chunkPages) {
+            long n = Math.min(chunkPages, pages - first);
+            try {
+                LibC.mincore(base.share(offset + first * 4096), n * 4096, vec);
+            } catch (LastErrorException e) {
+                throw new KvmException("mincore", e.getErrorCode());
+            }
+            byte[] bits = vec.getByteArray(0, (int) n);
+            for (byte b : bits) {
+                resident += b & 1;
+            }
+        }
+        return resident * 4096;
     }
 
     @Override

@@ -31,6 +31,7 @@ final class LibC {
     static final int MAP_PRIVATE = 0x02;
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
+    static final int MAP_FIXED = 0x10;
 
     static final int MADV_DONTNEED = 4;
     static final int MADV_MERGEABLE = 12;
@@ -68,6 +69,8 @@ final class LibC {
             throws LastErrorException;
 
     static native int munmap(Pointer addr, long length) throws LastErrorException;
+
+    static native int mincore(Pointer addr, long length, Pointer vec) throws LastErrorException;
 
     static native int madvise(Pointer addr, long length, int advice) throws LastErrorException;
 

@@ -47,4 +47,13 @@ public interface VirtioDevice {
 
     /** Serve the queues again after {@link #pause()}, including what arrived meanwhile. */
     void resume();
+
+    /** Device-specific state a snapshot keeps beyond the queues (for example a balloon's target). */
+    default byte[] saveState() {
+        return new byte[0];
+    }
+
+    /** Restores {@link #saveState()} into a fresh device, before it is activated. */
+    default void restoreState(byte[] state) {
+    }
 }

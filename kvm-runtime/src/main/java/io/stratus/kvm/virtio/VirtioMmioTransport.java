@@ -301,7 +301,8 @@ public final class VirtioMmioTransport implements BusDevice {
     /** The transport's state; take it while the device is paused. */
     public synchronized VirtioTransportState state() {
         return new VirtioTransportState(status, driverFeatures, deviceFeaturesSel, driverFeaturesSel, queueSel,
-                interrupt.status(), needsReset.get(), queues.stream().map(VirtQueue::state).toList());
+                interrupt.status(), needsReset.get(), queues.stream().map(VirtQueue::state).toList(),
+                device.saveState());
     }
 
     /**
@@ -323,6 +324,7 @@ public final class VirtioMmioTransport implements BusDevice {
         for (int i = 0; i < queues.size(); i++) {
             queues.get(i).restore(s.queues().get(i));
         }
+        device.restoreState(s.deviceState());
         if ((status & STATUS_DRIVER_OK) != 0 && !s.needsReset()) {
             activate();
         }

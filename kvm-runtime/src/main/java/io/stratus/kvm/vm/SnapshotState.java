@@ -11,6 +11,7 @@ import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.VirtioTransportState;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -50,7 +51,8 @@ final class SnapshotState {
         List<VmSnapshot.Net> nets = c.nets().stream().map(n -> new VmSnapshot.Net(n.tap(), n.mac())).toList();
         List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::state).toList();
         return new VmSnapshot(c.name(), c.kernel().toString(), vm.effectiveCmdline(), c.memoryBytes(), c.vcpus(),
-                c.mergeableMemory(), disks, nets, vcpus, machine, vm.serial().state(), transports);
+                c.mergeableMemory(), c.balloonStatsInterval().map(Duration::toMillis).orElse(0L), disks, nets, vcpus,
+                machine, vm.serial().state(), transports);
     }
 
     /** Reads every MSR KVM lists; one it cannot read for this vCPU is skipped, not fatal. */

@@ -47,6 +47,7 @@ import io.stratus.kvm.vcpu.Vcpu;
 import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioInterrupt;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
+import io.stratus.kvm.virtio.balloon.VirtioBalloon;
 import io.stratus.kvm.virtio.block.BlockMetrics;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.VirtioBlock;
@@ -121,6 +122,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final List<VirtioMmioTransport> transports = new ArrayList<>();
     private final List<VirtioBlock> blockDevices = new ArrayList<>();
     private final List<VirtioNet> netDevices = new ArrayList<>();
+    private VirtioBalloon balloon;
     private final List<DiskImage> diskImages;
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
@@ -142,7 +144,8 @@ public final class VirtualMachine implements AutoCloseable {
         this.kvm = kvm;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size());
+        this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size()
+                + (config.balloonStatsInterval().isPresent() ? 1 : 0));
         this.gate = new PauseGate(config.vcpus());
     }
 
@@ -185,6 +188,11 @@ public final class VirtualMachine implements AutoCloseable {
         VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
                 .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
                 .mergeableMemory(snapshot.mergeableMemory());
+        if (snapshot.balloonStatsMillis() > 0) {
+            b.balloon(Duration.ofMillis(snapshot.balloonStatsMillis()));
+        } else {
+            b.noBalloon();
+        }
         for (VmSnapshot.Disk d : snapshot.disks()) {
             b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
         }
@@ -244,6 +252,7 @@ public final class VirtualMachine implements AutoCloseable {
             vm.createDevices(console);
             vm.createBlockDevices();
             vm.createNetDevices();
+            vm.createBalloon();
             vm.createVcpus();
             finish.accept(vm);
             return vm;
@@ -400,6 +409,19 @@ public final class VirtualMachine implements AutoCloseable {
             netDevices.add(device);
             addVirtioDevice(device, slots.get(diskImages.size() + i));
         }
+    }
+
+    /** The balloon takes the slot after the network devices. */
+    private void createBalloon() {
+        config.balloonStatsInterval().ifPresent(interval -> {
+            balloon = new VirtioBalloon(config.name() + "-balloon", config.memoryBytes(), interval);
+            addVirtioDevice(balloon, slots.get(diskImages.size() + config.nets().size()));
+        });
+    }
+
+    /** The balloon device, if the guest has one: set targets, read the guest's memory statistics. */
+    public Optional<VirtioBalloon> balloon() {
+        return Optional.ofNullable(balloon);
     }
 
     /** Counters of the virtio-net devices, in device order. */

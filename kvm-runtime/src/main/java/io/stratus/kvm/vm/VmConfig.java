@@ -1,6 +1,7 @@
 package io.stratus.kvm.vm;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -15,9 +16,12 @@ import java.util.Optional;
  * @param mergeableMemory let KSM merge identical guest pages ({@code MADV_MERGEABLE})
  * @param disks virtio-blk disks, in the order the guest sees them (vda, vdb, ...)
  * @param nets virtio-net devices, in the order the guest sees them (eth0, eth1, ...)
+ * @param balloonStatsInterval a virtio-balloon device, asking the guest for memory statistics this
+ *                             often; empty for none
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
-                       int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets) {
+                       int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets,
+                       Optional<Duration> balloonStatsInterval) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
@@ -31,6 +35,10 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(cmdline, "cmdline");
+        Objects.requireNonNull(balloonStatsInterval, "balloonStatsInterval");
+        if (balloonStatsInterval.isPresent() && balloonStatsInterval.get().toMillis() < 100) {
+            throw new VmConfigException("balloon statistics interval must be at least 100 ms");
+        }
         disks = List.copyOf(disks);
         nets = List.copyOf(nets);
         if (nets.size() > MAX_NETS) {
@@ -65,7 +73,10 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         return bytes + " bytes";
     }
 
-    /** Builds a {@link VmConfig} with defaults: 256 MiB, one vCPU, KSM merging on, empty command line. */
+    /**
+     * Builds a {@link VmConfig} with defaults: 256 MiB, one vCPU, KSM merging on, a balloon,
+     * empty command line.
+     */
     public static final class Builder {
         private String name = "vm";
         private final Path kernel;
@@ -76,6 +87,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private boolean mergeableMemory = true;
         private final List<DiskConfig> disks = new ArrayList<>();
         private final List<NetConfig> nets = new ArrayList<>();
+        private Duration balloonStatsInterval = Duration.ofSeconds(5);
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -128,9 +140,21 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /** A balloon asking for statistics every {@code statsInterval} (the default: a balloon, every 5 s). */
+        public Builder balloon(Duration statsInterval) {
+            this.balloonStatsInterval = statsInterval;
+            return this;
+        }
+
+        /** No balloon device. */
+        public Builder noBalloon() {
+            this.balloonStatsInterval = null;
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory, disks, nets);
+                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval));
         }
     }
 }

@@ -3,7 +3,9 @@ package io.stratus.kvm.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GuestMemoryTest {
 
@@ -28,6 +30,52 @@ class GuestMemoryTest {
                     .isInstanceOf(GuestMemoryException.class);
             assertThat(m.isValidRange(GuestAddress.of(end - 10), 10)).isTrue();
             assertThat(m.isValidRange(GuestAddress.of(0), -1)).isFalse();
+        }
+    }
+
+    @Test
+    void discardedPagesReadAsZeroAndLeaveHostMemory() {
+        try (GuestMemory m = GuestMemory.x86(16L << 20, true)) {
+            m.fill(GuestAddress.of(1L << 20), 4L << 20, (byte) 7);
+            long before = m.residentBytes();
+            m.discard(GuestAddress.of(1L << 20), 4L << 20);
+            assertThat(before - m.residentBytes()).isEqualTo(4L << 20);
+            assertThat(m.readLong(GuestAddress.of(3L << 20))).isZero();
+            assertThatThrownBy(() -> m.discard(GuestAddress.of(100), 4096)).isInstanceOf(GuestMemoryException.class);
+            assertThatThrownBy(() -> m.discard(GuestAddress.of(15L << 20), 2L << 20))
+                    .isInstanceOf(GuestMemoryException.class);
+        }
+    }
+
+    @Test
+    void discardedPagesOfARestoredImageReadAsZeroNotAsTheFile(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("memory.bin");
+        try (GuestMemory m = GuestMemory.x86(16L << 20, false)) {
+            m.fill(GuestAddress.of(0), 16L << 20, (byte) 9);
+            m.saveTo(image);
+        }
+        try (GuestMemory m = GuestMemory.x86FromFile(image, 16L << 20, true)) {
+            m.discard(GuestAddress.of(2L << 20), 1L << 20);
+            assertThat(m.readByte(GuestAddress.of(2L << 20))).isZero();
+            assertThat(m.readByte(GuestAddress.of((3L << 20) - 1))).isZero();
+            assertThat(m.readByte(GuestAddress.of(3L << 20))).isEqualTo((byte) 9);
+            m.writeByte(GuestAddress.of(2L << 20), (byte) 1);
+            assertThat(m.readByte(GuestAddress.of(2L << 20))).isEqualTo((byte) 1);
+        }
+    }
+
+    @Test
+    void footprintCountsResidentAndZeroPages() {
+        try (GuestMemory m = GuestMemory.x86(16L << 20, false)) {
+            HostPageFlags flags = HostPageFlags.ofThisProcess();
+            long before = m.footprint(flags).residentBytes();
+            m.fill(GuestAddress.of(8L << 20), 4L << 20, (byte) 3);
+            PageFootprint after = m.footprint(flags);
+            assertThat(after.residentBytes() - before).isGreaterThanOrEqualTo(4L << 20);
+            assertThat(after.ksmBytes()).isZero();
+            assertThat(after.mappedBytes()).isEqualTo(16L << 20);
+            m.readByte(GuestAddress.of(13L << 20));
+            assertThat(m.footprint(flags).zeroPageBytes()).as("a page only read maps the zero page").isPositive();
         }
     }
 
