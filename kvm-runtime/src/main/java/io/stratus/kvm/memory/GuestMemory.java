@@ -4,7 +4,9 @@ import io.stratus.kvm.sys.HostMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,9 +87,17 @@ public final class GuestMemory implements AutoCloseable {
 
     /**
      * Writes all of guest RAM, in mapping order, to {@code file}, leaving all-zero pages as holes
-     * so that a mostly idle guest makes a small file. The guest must not run meanwhile.
+     * so that a mostly idle guest makes a small file. The guest must not run meanwhile. The file
+     * is written beside and then renamed over {@code file}: a guest restored from {@code file}
+     * maps it, and must go on seeing the old contents.
      */
     public void saveTo(Path file) throws IOException {
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        writeTo(partial);
+        Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void writeTo(Path file) throws IOException {
         long size = mapping.size();
         try (FileChannel out = FileChannel.open(file,
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -254,6 +264,11 @@ public final class GuestMemory implements AutoCloseable {
      */
     public PageFootprint footprint(HostPageFlags flags) {
         return flags.footprint(mapping.address(), mapping.size());
+    }
+
+    /** The host page frames behind guest RAM's resident pages: guests sharing a frame share memory. */
+    public long[] hostFrames(HostPageFlags flags) {
+        return flags.frames(mapping.address(), mapping.size());
     }
 
     /**

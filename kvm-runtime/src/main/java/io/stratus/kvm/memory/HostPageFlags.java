@@ -36,26 +36,47 @@ public final class HostPageFlags {
         return new HostPageFlags(Path.of("/proc/self/pagemap"), Path.of("/proc/kpageflags"));
     }
 
+    /** Another process's pages (for comparing with other VMMs). */
+    public static HostPageFlags ofProcess(long pid) {
+        return new HostPageFlags(Path.of("/proc", Long.toString(pid), "pagemap"), Path.of("/proc/kpageflags"));
+    }
+
+    /**
+     * The host page frames backing the present pages of {@code [address, address + length)}, in
+     * address order: two ranges that share a frame (KSM) share host memory.
+     *
+     * @throws MemoryAccountingException when the kernel hides frame numbers
+     */
+    public long[] frames(long address, long length) {
+        if (address % PAGE != 0 || length % PAGE != 0 || length < 0) {
+            throw new IllegalArgumentException("range " + Long.toHexString(address) + " +" + length
+                    + " is not page-aligned");
+        }
+        long[] frames = presentFrames(address, length / PAGE);
+        for (long f : frames) {
+            if (f != 0) {
+                return frames;
+            }
+        }
+        if (frames.length > 0) {
+            throw new MemoryAccountingException(pagemap + " hides page frame numbers: "
+                    + "page accounting needs CAP_SYS_ADMIN (run the VMM as root)");
+        }
+        return frames;
+    }
+
     /**
      * The footprint of {@code [address, address + length)} of this process's address space.
      *
      * @throws MemoryAccountingException when the kernel hides frame numbers or flags
      */
     public PageFootprint footprint(long address, long length) {
-        if (address % PAGE != 0 || length % PAGE != 0 || length < 0) {
-            throw new IllegalArgumentException("range " + Long.toHexString(address) + " +" + length
-                    + " is not page-aligned");
-        }
-        long[] frames = presentFrames(address, length / PAGE);
+        long[] frames = frames(address, length);
         long resident = frames.length;
         if (resident == 0) {
             return new PageFootprint(length, 0, 0, 0);
         }
         Arrays.sort(frames);
-        if (frames[frames.length - 1] == 0) {
-            throw new MemoryAccountingException("/proc/self/pagemap hides page frame numbers: "
-                    + "per-guest KSM accounting needs CAP_SYS_ADMIN (run the VMM as root)");
-        }
         long ksm = 0;
         long zero = 0;
         try (FileChannel flags = FileChannel.open(kpageflags, StandardOpenOption.READ)) {
