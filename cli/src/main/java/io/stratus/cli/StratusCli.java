@@ -1,6 +1,7 @@
 package io.stratus.cli;
 
 import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.virtio.block.DiskImageException;
 import io.stratus.kvm.vm.VmConfigException;
 import java.io.PrintWriter;
@@ -60,7 +61,7 @@ public final class StratusCli {
 
     static boolean isBadInput(Exception e) {
         return e instanceof VmConfigException || e instanceof KernelLoadException || e instanceof DiskImageException
-                || e instanceof IllegalArgumentException;
+                || e instanceof SnapshotException || e instanceof IllegalArgumentException;
     }
 
     /** Project version from the jar manifest, when there is one. */

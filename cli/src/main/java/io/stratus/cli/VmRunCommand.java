@@ -14,12 +14,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -40,9 +42,14 @@ final class VmRunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--kernel", required = true, paramLabel = "FILE",
+    @Option(names = "--kernel", paramLabel = "FILE",
             description = "Kernel to boot: an ELF vmlinux (PVH entry) or a bzImage.")
     Path kernel;
+
+    @Option(names = "--restore", paramLabel = "DIR",
+            description = "Continue a guest from a snapshot directory instead of booting one "
+                    + "(its memory, devices and kernel come from the snapshot).")
+    Path restore;
 
     @Option(names = "--initrd", paramLabel = "FILE", description = "Initial ramdisk.")
     Path initrd;
@@ -69,17 +76,25 @@ final class VmRunCommand implements Callable<Integer> {
     @Option(names = "--no-ksm", description = "Do not let KSM merge this guest's memory.")
     boolean noKsm;
 
+    @Option(names = "--no-balloon", description = "No virtio-balloon device.")
+    boolean noBalloon;
+
+    @Option(names = "--balloon-stats", paramLabel = "SECONDS", defaultValue = "5",
+            description = "How often the balloon asks the guest for memory statistics (default: ${DEFAULT-VALUE}).")
+    double balloonStatsSeconds;
+
+    @Option(names = "--control", paramLabel = "SOCKET",
+            description = "Listen on this Unix socket for control commands (see `stratus vm control`): "
+                    + "status, pause, resume, snapshot DIR, balloon SIZE, stop.")
+    Path control;
+
     @Option(names = "--debug", description = "Log what the VMM does, and print stack traces with errors.")
     boolean debug;
 
     @Override
     public Integer call() throws Exception {
         CliLogging.configure(debug);
-        VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
-                .cmdline(cmdline).mergeableMemory(!noKsm);
-        disks.forEach(builder::disk);
-        nets.forEach(builder::net);
-        VmConfig config = builder.build();
+        checkBootOrRestore();
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         ConsoleSink console = (bytes, offset, length) -> {
             try {
@@ -91,7 +106,9 @@ final class VmRunCommand implements Callable<Integer> {
         AtomicBoolean interrupted = new AtomicBoolean();
         // The shutdown hook (Ctrl-C) waits for this, so that the exit is reported before the JVM ends.
         CountDownLatch finished = new CountDownLatch(1);
-        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+        try (VirtualMachine vm = restore != null ? VirtualMachine.restore(restore, console)
+                : VirtualMachine.create(config(), console);
+             VmControlSocket controlSocket = control != null ? VmControlSocket.open(control, vm) : null) {
             Thread hook = new Thread(() -> {
                 interrupted.set(true);
                 vm.stop();
@@ -112,6 +129,36 @@ final class VmRunCommand implements Callable<Integer> {
         } finally {
             finished.countDown();
         }
+    }
+
+    /** Either a kernel to boot, or a snapshot to continue; a snapshot already fixes the rest. */
+    private void checkBootOrRestore() {
+        if ((kernel == null) == (restore == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "give either --kernel FILE (boot a guest) or --restore DIR (continue a snapshot)");
+        }
+        if (restore != null) {
+            for (String option : List.of("--initrd", "--memory", "--cpus", "--cmdline", "--disk", "--net", "--no-ksm",
+                    "--no-balloon", "--balloon-stats")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+                    throw new CommandLine.ParameterException(spec.commandLine(),
+                            option + " cannot be used with --restore: the snapshot fixes the guest's configuration");
+                }
+            }
+        }
+    }
+
+    private VmConfig config() {
+        VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
+                .cmdline(cmdline).mergeableMemory(!noKsm);
+        disks.forEach(builder::disk);
+        nets.forEach(builder::net);
+        if (noBalloon) {
+            builder.noBalloon();
+        } else {
+            builder.balloon(Duration.ofMillis(Math.round(balloonStatsSeconds * 1000)));
+        }
+        return builder.build();
     }
 
     private int report(VmExit exit, boolean interrupted) {
