@@ -64,7 +64,7 @@ public final class PacketChannel extends NativeFd {
             } catch (LastErrorException e) {
                 throw new KvmException("cannot attach TAP " + name + ": " + Errno.describe(e.getErrorCode())
                         + (e.getErrorCode() == Errno.EPERM ? " (creating or attaching a TAP needs CAP_NET_ADMIN)"
-                        : e.getErrorCode() == Errno.EBUSY ? " (another process has it open)"
+                        : e.getErrorCode() == Errno.EBUSY ? " (another guest or process has it open)"
                         : e.getErrorCode() == Errno.EINVAL ? " (an interface of that name exists and is not a TAP)"
                         : ""));
             }
