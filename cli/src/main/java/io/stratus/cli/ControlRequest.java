@@ -48,7 +48,8 @@ sealed interface ControlRequest {
                 if (arg.isEmpty()) {
                     throw new ControlException("balloon needs a size: balloon 128M (0 gives everything back)");
                 }
-                yield new Balloon(arg.equals("0") ? 0 : parseSize(arg));
+                // Zero in any unit deflates; MemorySize itself refuses zero, which is no guest size.
+                yield new Balloon(arg.matches("0+[A-Za-z]*") ? 0 : parseSize(arg));
             }
             default -> throw new ControlException("unknown command '" + words[0] + "'; " + USAGE);
         };

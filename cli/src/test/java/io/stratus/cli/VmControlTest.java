@@ -81,6 +81,8 @@ class VmControlTest {
             assertThat(control(socket, "pause").err()).contains("is PAUSED, not RUNNING");
             assertThat(control(socket, "balloon", "16M").code()).isZero();
             assertThat(control(socket, "status").out()).contains("balloon_target_mib=16");
+            assertThat(control(socket, "balloon", "0M").code()).isZero();
+            assertThat(control(socket, "status").out()).contains("balloon_target_mib=0");
 
             assertThat(control(socket, "stop").code()).isZero();
             assertThat(run.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
