@@ -80,7 +80,9 @@ public final class HostPageFlags {
         long ksm = 0;
         long zero = 0;
         try (FileChannel flags = FileChannel.open(kpageflags, StandardOpenOption.READ)) {
-            ByteBuffer window = ByteBuffer.allocateDirect(FLAG_WINDOW * 8).order(ByteOrder.nativeOrder());
+            // Heap buffers: a direct buffer per call would hold native memory until a GC that a
+            // process polling footprints (and allocating little else) may not run for a long time.
+            ByteBuffer window = ByteBuffer.allocate(FLAG_WINDOW * 8).order(ByteOrder.nativeOrder());
             int i = 0;
             while (i < frames.length) {
                 long first = frames[i];
@@ -112,7 +114,7 @@ public final class HostPageFlags {
         long[] out = new long[(int) Math.min(pages, 1 << 20)];
         int n = 0;
         final int chunk = 1 << 16;
-        ByteBuffer buf = ByteBuffer.allocateDirect(chunk * 8).order(ByteOrder.nativeOrder());
+        ByteBuffer buf = ByteBuffer.allocate(chunk * 8).order(ByteOrder.nativeOrder());
         try (FileChannel map = FileChannel.open(pagemap, StandardOpenOption.READ)) {
             for (long done = 0; done < pages; done += chunk) {
                 int count = (int) Math.min(chunk, pages - done);
