@@ -121,10 +121,7 @@ public final class MemoryBenchmark {
             long guestBytes = (long) MEMORY_MIB << 20;
             for (Process p : processes) {
                 Smaps smaps = Smaps.of(p.pid());
-                // QEMU's guest RAM is the anonymous mapping closest in size to the guest memory.
-                Smaps.Mapping ram = smaps.mappings().stream().filter(m -> m.size() >= guestBytes)
-                        .min((a, b) -> Long.compare(a.size(), b.size())).orElse(new Smaps.Mapping(0, 0, 0));
-                total += smaps.totalRss() - ram.rss();
+                total += smaps.totalRss() - smaps.guestRam(guestBytes).rss();
             }
             return total;
         } finally {

@@ -36,6 +36,15 @@ record Smaps(List<Mapping> mappings) {
         return Long.parseLong(parts[1]) * 1024;
     }
 
+    /**
+     * The guest RAM mapping of a VMM process running one guest of {@code guestBytes}: the mapping
+     * closest in size to it (QEMU may add alignment; heaps and code caches are reserved larger).
+     */
+    Mapping guestRam(long guestBytes) {
+        return mappings.stream().filter(m -> m.size() >= guestBytes).min((a, b) -> Long.compare(a.size(), b.size()))
+                .orElseThrow(() -> new IllegalStateException("no mapping of " + (guestBytes >> 20) + " MiB or more"));
+    }
+
     long totalRss() {
         return mappings.stream().mapToLong(Mapping::rss).sum();
     }

@@ -1,15 +1,20 @@
 package io.stratus.cli;
 
+import io.stratus.bench.BalloonBenchmark;
 import io.stratus.bench.BenchReport;
 import io.stratus.bench.BlockBenchmark;
 import io.stratus.bench.BootBenchmark;
 import io.stratus.bench.ExitRateBenchmark;
 import io.stratus.bench.GuestSpec;
+import io.stratus.bench.KsmBenchmark;
 import io.stratus.bench.MemoryBenchmark;
+import io.stratus.bench.NetBenchmark;
 import io.stratus.bench.ProcessVmm;
 import io.stratus.bench.Qemu;
+import io.stratus.bench.SnapshotBenchmark;
 import io.stratus.bench.StratusVmm;
 import io.stratus.bench.Vmm;
+import io.stratus.kvm.cpu.HostProfile;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +35,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks against QEMU microvm on the same guests, in the same run.",
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
-                BenchCommand.Memory.class})
+                BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
+                BenchCommand.Net.class, BenchCommand.Balloon.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -185,6 +191,97 @@ final class BenchCommand {
             List<String> javaCommand = java("-XX:+UseSerialGC", "-Xms8m", "-Xmx48m", "-XX:TieredStopAtLevel=1",
                     "-XX:CICompilerCount=1", "-XX:ReservedCodeCacheSize=16m", "-Xss256k", "-XX:MaxMetaspaceSize=48m");
             return parent.print(MemoryBenchmark.run(parent.guests, javaCommand, count));
+        }
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Snapshot and restore-to-running of guests whose RAM is full, per size.")
+    static final class Snapshot implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--sizes-mib", split = ",", defaultValue = "256,1024",
+                description = "Guest sizes (default: ${DEFAULT-VALUE}).")
+        List<Integer> sizes;
+
+        @Option(names = "--runs", defaultValue = "3", description = "Runs per VMM and size (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("pages.elf"), "run make -C guests OUT=" + parent.guests);
+            return parent.print(SnapshotBenchmark.run(parent.guests, parent.workDir(), sizes, runs));
+        }
+    }
+
+    @Command(name = "ksm", mixinStandardHelpOptions = true,
+            description = "Host memory of identical idle guests with KSM merging off and on.")
+    static final class Ksm implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--count", defaultValue = "8", description = "Guests (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--memory-mib", defaultValue = "128", description = "Memory per guest (default: ${DEFAULT-VALUE}).")
+        int memory;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("pages.elf"), "run make -C guests OUT=" + parent.guests);
+            return parent.print(KsmBenchmark.run(parent.guests, count, memory));
+        }
+    }
+
+    @Command(name = "net", mixinStandardHelpOptions = true,
+            description = "TCP throughput over virtio-net on a TAP, guest to host and host to guest (busybox nc).")
+    static final class Net implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--size-mib", description = "MiB per transfer (default: 64; 2 where KVM emulates guest kernel"
+                + " code, which moves about 0.1 MiB/s through the guest's TCP stack).")
+        Integer size;
+
+        @Option(names = "--rounds", defaultValue = "3", description = "Transfers each way per VMM (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            int mib = size != null ? size : HostProfile.detect().emulatesGuestKernel() ? 2 : 64;
+            return parent.print(NetBenchmark.run(parent.kit, parent.workDir(), stratusCli()::command, mib, rounds));
+        }
+    }
+
+    @Command(name = "balloon", mixinStandardHelpOptions = true,
+            description = "virtio-balloon inflate and deflate rates and the host memory returned, Linux guest.")
+    static final class Balloon implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--memory-mib", defaultValue = "128", description = "Guest memory (default: ${DEFAULT-VALUE}).")
+        int memory;
+
+        @Option(names = "--fill-mib", defaultValue = "48",
+                description = "Page cache the guest fills and frees first (default: ${DEFAULT-VALUE}).")
+        int fill;
+
+        @Option(names = "--inflate-mib", defaultValue = "64", description = "Balloon size (default: ${DEFAULT-VALUE}).")
+        int inflate;
+
+        @Option(names = "--runs", defaultValue = "1", description = "Boots per VMM (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            return parent.print(BalloonBenchmark.run(parent.kit, parent.workDir(), stratusCli()::command, memory, fill,
+                    inflate, runs));
         }
     }
 }
