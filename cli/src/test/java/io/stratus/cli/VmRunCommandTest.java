@@ -117,7 +117,7 @@ class VmRunCommandTest {
         assertThat(badOption.stderr()).contains("unknown disk option 'rx'");
         VmRunProcess noKernel = VmRunProcess.run(LIMIT, "vm", "run");
         assertThat(noKernel.exitCode()).isEqualTo(2);
-        assertThat(noKernel.stderr()).contains("Missing required option: '--kernel=FILE'");
+        assertThat(noKernel.stderr()).contains("give either --kernel FILE (boot a guest) or --restore DIR");
     }
 
     @Test
