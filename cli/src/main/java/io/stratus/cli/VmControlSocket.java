@@ -76,9 +76,9 @@ final class VmControlSocket implements AutoCloseable {
         BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(client),
                 StandardCharsets.UTF_8));
         OutputStream out = Channels.newOutputStream(client);
-        String line = readLine(in);
         List<String> reply = new ArrayList<>();
         try {
+            String line = readLine(in);
             if (line == null) {
                 throw new ControlRequest.ControlException("empty request; " + ControlRequest.USAGE);
             }
@@ -87,6 +87,9 @@ final class VmControlSocket implements AutoCloseable {
             reply.addAll(data);
         } catch (ControlRequest.ControlException | VmmException | IllegalArgumentException | IllegalStateException e) {
             reply.add("error: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // Whatever one request breaks, the socket keeps serving the next ones.
+            reply.add("error: " + e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             reply.add("error: interrupted");

@@ -79,6 +79,10 @@ class VmControlTest {
             assertThat(unknown.code()).isEqualTo(2);
             assertThat(unknown.err()).contains("unknown command 'reboot'", "status | pause");
             assertThat(control(socket, "pause").err()).contains("is PAUSED, not RUNNING");
+            Answer tooLong = control(socket, "x".repeat(5000));
+            assertThat(tooLong.code()).isEqualTo(2);
+            assertThat(tooLong.err()).contains("request longer than 4096 characters");
+            assertThat(control(socket, "status").out()).as("the socket still serves").contains("state=PAUSED");
             assertThat(control(socket, "balloon", "16M").code()).isZero();
             assertThat(control(socket, "status").out()).contains("balloon_target_mib=16");
             assertThat(control(socket, "balloon", "0M").code()).isZero();
