@@ -101,7 +101,7 @@ public final class BalloonBenchmark {
                 + " MiB read into the page cache and dropped before the balloon moves");
         setup.put("host memory", "resident part of the guest RAM mapping (/proc/PID/smaps), and the VMM process's"
                 + " RSS (Stratus: its whole JVM, default heap settings)");
-        setup.put("stratus", "bin/stratus vm run --control SOCKET, `balloon SIZE`, polled with `status`");
+        setup.put("stratus", "bin/stratus vm run --control SOCKET, `balloon SIZE`, polled with `balloon`");
         setup.put("qemu", "-device virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on, QMP balloon,"
                 + " polled with query-balloon");
         return new BenchReport("balloon", setup, List.of(samples.measurement(inflate, "MiB/s", true),
@@ -157,7 +157,7 @@ public final class BalloonBenchmark {
 
             @Override
             public long inflatedMiB() throws IOException {
-                for (String line : request(socket, "status").split("\n")) {
+                for (String line : request(socket, "balloon").split("\n")) {
                     if (line.startsWith("balloon_actual_mib=")) {
                         return Long.parseLong(line.substring(line.indexOf('=') + 1));
                     }

@@ -5,7 +5,7 @@ import java.util.Locale;
 
 /** What a client may ask of a running {@code stratus vm run} through its control socket: one line each. */
 sealed interface ControlRequest {
-    String USAGE = "commands: status | pause | resume | snapshot DIR | balloon SIZE | stop";
+    String USAGE = "commands: status | pause | resume | snapshot DIR | balloon [SIZE] | stop";
 
     /** State, memory, balloon and host memory figures as key=value lines. */
     record Status() implements ControlRequest {
@@ -23,6 +23,10 @@ sealed interface ControlRequest {
 
     /** Sets the balloon target: the guest gives this much of its memory back to the host. */
     record Balloon(long bytes) implements ControlRequest {
+    }
+
+    /** The balloon's figures alone: cheap enough to poll, unlike status, which walks guest RAM's page tables. */
+    record BalloonQuery() implements ControlRequest {
     }
 
     record Stop() implements ControlRequest {
@@ -46,7 +50,7 @@ sealed interface ControlRequest {
             }
             case "balloon" -> {
                 if (arg.isEmpty()) {
-                    throw new ControlException("balloon needs a size: balloon 128M (0 gives everything back)");
+                    yield new BalloonQuery();
                 }
                 // Zero in any unit deflates; MemorySize itself refuses zero, which is no guest size.
                 yield new Balloon(arg.matches("0+[A-Za-z]*") ? 0 : parseSize(arg));

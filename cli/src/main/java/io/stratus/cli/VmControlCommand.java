@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 /** {@code stratus vm control SOCKET COMMAND...}: one request to a guest started with {@code vm run --control}. */
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = {"Send one command to a running `stratus vm run --control SOCKET` and print its answer.",
-                "Commands: status | pause | resume | snapshot DIR | balloon SIZE | stop.",
+                "Commands: status | pause | resume | snapshot DIR | balloon [SIZE] | stop.",
                 "Exit code: 0 done, 2 refused (bad command or state), 1 no answer."})
 final class VmControlCommand implements Callable<Integer> {
     @Spec

@@ -122,6 +122,8 @@ final class VmControlSocket implements AutoCloseable {
             vm.stop();
         } else if (request instanceof ControlRequest.Balloon b) {
             balloon().setTarget(b.bytes());
+        } else if (request instanceof ControlRequest.BalloonQuery) {
+            return balloonFigures(balloon());
         } else if (request instanceof ControlRequest.Snapshot s) {
             Path dir = s.dir().toAbsolutePath();
             boolean wasRunning = vm.state() == VirtualMachine.State.RUNNING;
@@ -145,15 +147,18 @@ final class VmControlSocket implements AutoCloseable {
                 "this guest has no balloon (it was started with --no-balloon)"));
     }
 
+    private static List<String> balloonFigures(VirtioBalloon b) {
+        return List.of("balloon_target_mib=" + b.targetBytes() / MIB, "balloon_actual_mib=" + b.actualBytes() / MIB,
+                "balloon_reported_mib=" + b.reportedBytes() / MIB);
+    }
+
     private List<String> status() {
         List<String> lines = new ArrayList<>();
         lines.add("state=" + vm.state());
         lines.add("memory_mib=" + vm.config().memoryBytes() / MIB);
         lines.add("vcpus=" + vm.config().vcpus());
         vm.balloon().ifPresent(b -> {
-            lines.add("balloon_target_mib=" + b.targetBytes() / MIB);
-            lines.add("balloon_actual_mib=" + b.actualBytes() / MIB);
-            lines.add("balloon_reported_mib=" + b.reportedBytes() / MIB);
+            lines.addAll(balloonFigures(b));
             b.stats().ifPresent(s -> {
                 lines.add("guest_total_mib=" + s.total() / MIB);
                 lines.add("guest_free_mib=" + s.free() / MIB);

@@ -85,7 +85,7 @@ final class VmRunCommand implements Callable<Integer> {
 
     @Option(names = "--control", paramLabel = "SOCKET",
             description = "Listen on this Unix socket for control commands (see `stratus vm control`): "
-                    + "status, pause, resume, snapshot DIR, balloon SIZE, stop.")
+                    + "status, pause, resume, snapshot DIR, balloon [SIZE], stop.")
     Path control;
 
     @Option(names = "--debug", description = "Log what the VMM does, and print stack traces with errors.")

@@ -85,6 +85,8 @@ class VmControlTest {
             assertThat(control(socket, "status").out()).as("the socket still serves").contains("state=PAUSED");
             assertThat(control(socket, "balloon", "16M").code()).isZero();
             assertThat(control(socket, "status").out()).contains("balloon_target_mib=16");
+            assertThat(control(socket, "balloon").out()).contains("balloon_target_mib=16", "balloon_actual_mib=")
+                    .doesNotContain("host_resident_mib");
             assertThat(control(socket, "balloon", "0M").code()).isZero();
             assertThat(control(socket, "status").out()).contains("balloon_target_mib=0");
 
