@@ -12,6 +12,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Semaphore;
 
 /**
  * The control socket of {@code stratus vm run --control PATH}: a Unix socket that takes one
@@ -30,11 +32,13 @@ import java.util.List;
 final class VmControlSocket implements AutoCloseable {
     private static final long MIB = 1L << 20;
     private static final int MAX_LINE = 4096;
+    private static final int MAX_CLIENTS = 16;
 
     private final Path path;
     private final ServerSocketChannel server;
     private final VirtualMachine vm;
     private final Thread thread;
+    private final Semaphore clients = new Semaphore(MAX_CLIENTS);
 
     private VmControlSocket(Path path, ServerSocketChannel server, VirtualMachine vm) {
         this.path = path;
@@ -64,11 +68,34 @@ final class VmControlSocket implements AutoCloseable {
 
     private void serve() {
         while (server.isOpen()) {
-            try (SocketChannel client = server.accept()) {
-                handle(client);
+            SocketChannel client;
+            try {
+                client = server.accept();
             } catch (IOException e) {
-                // The server closed (the guest ended) or one client went away mid-request: go on or stop.
+                continue; // the server closed (the guest ended): the loop ends
             }
+            // Each client is read on its own thread, so one that connects and sends nothing holds
+            // only that thread; requests themselves are carried out one at a time (execute).
+            if (!clients.tryAcquire()) {
+                try (client) {
+                    client.write(ByteBuffer.wrap(("error: more than " + MAX_CLIENTS
+                            + " clients are connected; try again\n").getBytes(StandardCharsets.UTF_8)));
+                } catch (IOException e) {
+                    // That client went away.
+                }
+                continue;
+            }
+            Thread reader = new Thread(() -> {
+                try (client) {
+                    handle(client);
+                } catch (IOException e) {
+                    // The client went away mid-request.
+                } finally {
+                    clients.release();
+                }
+            }, "stratus-vm-control-client");
+            reader.setDaemon(true);
+            reader.start();
         }
     }
 
@@ -111,7 +138,7 @@ final class VmControlSocket implements AutoCloseable {
         return sb.isEmpty() && c < 0 ? null : sb.toString();
     }
 
-    private List<String> execute(ControlRequest request) throws IOException, InterruptedException {
+    private synchronized List<String> execute(ControlRequest request) throws IOException, InterruptedException {
         if (request instanceof ControlRequest.Status) {
             return status();
         } else if (request instanceof ControlRequest.Pause) {

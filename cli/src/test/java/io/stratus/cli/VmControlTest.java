@@ -64,6 +64,12 @@ class VmControlTest {
             assertThat(first).isEqualTo("COUNT 0");
             assertThat(Files.exists(socket)).isTrue();
             assertThat(control(socket, "status").out()).contains("state=RUNNING", "memory_mib=64", "balloon_target_mib=0");
+            try (java.nio.channels.SocketChannel silent = java.nio.channels.SocketChannel.open(
+                    java.net.UnixDomainSocketAddress.of(socket))) {
+                assertThat(silent.isConnected()).isTrue();
+                assertThat(control(socket, "status").out()).as("a client that sends nothing blocks no one")
+                        .contains("state=RUNNING");
+            }
 
             Answer pause = control(socket, "pause");
             assertThat(pause.code()).as(pause.err()).isZero();
