@@ -50,6 +50,15 @@ public final class QueueWorker {
     public void stop() {
         running = false;
         notifier.write(1);
+        joinUninterruptibly(thread);
+    }
+
+    /**
+     * Waits for a device thread to end even if this thread is interrupted meanwhile (the
+     * interrupt is kept for the caller): what the device thread touches, guest memory among it,
+     * must not be released while it still runs.
+     */
+    public static void joinUninterruptibly(Thread thread) {
         boolean interrupted = false;
         while (thread.isAlive()) {
             try {

@@ -5,6 +5,7 @@ import io.stratus.kvm.memory.GuestMemory;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A split virtqueue (virtio 1.2, section 2.7), read as hostile input. The guest owns the
@@ -183,6 +184,29 @@ public final class VirtQueue {
                     "available ring names descriptor " + head + " of a queue of size " + n);
         }
         return new DescriptorChain(head, walk(memory, head, n));
+    }
+
+    /**
+     * Takes the next available chain, or returns null when there is none. A broken chain after
+     * which the queue goes on (a bad descriptor index, a loop, a buffer outside guest memory) is
+     * returned to the driver at once as used with length 0, reported to {@code onReturned}, and
+     * the next chain is tried: devices treat every such chain alike.
+     *
+     * @throws VirtQueueException when the queue itself is unusable (the device needs a reset)
+     */
+    public DescriptorChain popOrReturnBroken(GuestMemory memory, Consumer<VirtQueueException> onReturned)
+            throws VirtQueueException {
+        while (true) {
+            try {
+                return pop(memory);
+            } catch (VirtQueueException e) {
+                if (e.kind().fatalForQueue() || e.head() < 0) {
+                    throw e;
+                }
+                addUsed(memory, e.head(), 0);
+                onReturned.accept(e);
+            }
+        }
     }
 
     private List<Descriptor> walk(GuestMemory memory, int head, int n) throws VirtQueueException {

@@ -28,6 +28,17 @@ public interface VirtioDevice {
     /** A read of {@code data.remaining()} bytes of configuration space at {@code offset}; bytes beyond it read 0. */
     void readConfig(long offset, ByteBuffer data);
 
+    /**
+     * A {@link #readConfig} of a device whose configuration space is {@code config}: the bytes at
+     * {@code offset}, and 0 for any the driver reads beyond it (or before it).
+     */
+    static void readConfigBytes(byte[] config, long offset, ByteBuffer data) {
+        for (int i = 0; i < data.remaining(); i++) {
+            long at = offset + i;
+            data.put(data.position() + i, at >= 0 && at < config.length ? config[(int) at] : 0);
+        }
+    }
+
     /** A write into configuration space; devices ignore fields that are read-only. */
     void writeConfig(long offset, ByteBuffer data);
 

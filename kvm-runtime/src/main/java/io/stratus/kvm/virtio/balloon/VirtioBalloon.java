@@ -161,10 +161,7 @@ public final class VirtioBalloon implements VirtioDevice {
         ByteBuffer config = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         config.putInt(0, targetPages);
         config.putInt(4, actualPages);
-        for (int i = 0; i < data.remaining(); i++) {
-            long at = offset + i;
-            data.put(data.position() + i, at >= 0 && at < 16 ? config.get((int) at) : 0);
-        }
+        VirtioDevice.readConfigBytes(config.array(), offset, data);
     }
 
     @Override
@@ -230,18 +227,8 @@ public final class VirtioBalloon implements VirtioDevice {
         if (statsPoller != null) {
             polling = false;
             statsPoller.interrupt();
-            boolean interrupted = false;
-            while (statsPoller.isAlive()) {
-                try {
-                    statsPoller.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
+            QueueWorker.joinUninterruptibly(statsPoller);
             statsPoller = null;
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
@@ -297,29 +284,16 @@ public final class VirtioBalloon implements VirtioDevice {
     private void serve(VirtQueue queue, ChainHandler handler) {
         try {
             do {
-                boolean used = false;
-                while (true) {
-                    DescriptorChain chain;
-                    try {
-                        chain = queue.pop(memory);
-                    } catch (VirtQueueException e) {
-                        if (e.kind().fatalForQueue() || e.head() < 0) {
-                            throw e;
-                        }
-                        queue.addUsed(memory, e.head(), 0);
-                        used = true;
-                        continue;
-                    }
-                    if (chain == null) {
-                        break;
-                    }
+                int usedBefore = queue.nextUsed();
+                DescriptorChain chain;
+                while ((chain = queue.popOrReturnBroken(memory,
+                        e -> LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage()))) != null) {
                     int written = handler.handle(chain);
                     if (written >= 0) {
                         queue.addUsed(memory, chain.head(), written);
-                        used = true;
                     }
                 }
-                if (used && queue.shouldNotify(memory)) {
+                if (queue.nextUsed() != usedBefore && queue.shouldNotify(memory)) {
                     interrupt.raise(VirtioInterrupt.USED_BUFFER);
                 }
             } while (queue.enableNotification(memory));

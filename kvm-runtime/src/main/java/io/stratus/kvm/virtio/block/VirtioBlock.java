@@ -139,10 +139,7 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public void readConfig(long offset, ByteBuffer data) {
-        for (int i = 0; i < data.remaining(); i++) {
-            long at = offset + i;
-            data.put(data.position() + i, at >= 0 && at < config.length ? config[(int) at] : 0);
-        }
+        VirtioDevice.readConfigBytes(config, offset, data);
     }
 
     @Override
@@ -217,24 +214,12 @@ public final class VirtioBlock implements VirtioDevice {
             }
             try {
                 do {
-                    boolean used = false;
-                    while (true) {
-                        DescriptorChain chain;
-                        try {
-                            chain = queue.pop(memory);
-                        } catch (VirtQueueException e) {
-                            if (e.kind().fatalForQueue() || e.head() < 0) {
-                                throw e;
-                            }
-                            metrics.invalidChains.increment();
-                            LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage());
-                            queue.addUsed(memory, e.head(), 0);
-                            used = true;
-                            continue;
-                        }
-                        if (chain == null) {
-                            break;
-                        }
+                    int usedBefore = queue.nextUsed();
+                    DescriptorChain chain;
+                    while ((chain = queue.popOrReturnBroken(memory, e -> {
+                        metrics.invalidChains.increment();
+                        LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage());
+                    })) != null) {
                         int written;
                         try {
                             written = execute(chain);
@@ -245,9 +230,8 @@ public final class VirtioBlock implements VirtioDevice {
                             written = 0;
                         }
                         queue.addUsed(memory, chain.head(), written);
-                        used = true;
                     }
-                    if (used && queue.shouldNotify(memory)) {
+                    if (queue.nextUsed() != usedBefore && queue.shouldNotify(memory)) {
                         interrupt.raise(VirtioInterrupt.USED_BUFFER);
                     }
                 } while (queue.enableNotification(memory));

@@ -116,10 +116,7 @@ public final class VirtioNet implements VirtioDevice {
     @Override
     public void readConfig(long offset, ByteBuffer data) {
         byte[] config = {mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (byte) STATUS_LINK_UP, 0};
-        for (int i = 0; i < data.remaining(); i++) {
-            long at = offset + i;
-            data.put(data.position() + i, at >= 0 && at < config.length ? config[(int) at] : 0);
-        }
+        VirtioDevice.readConfigBytes(config, offset, data);
     }
 
     @Override
@@ -179,18 +176,8 @@ public final class VirtioNet implements VirtioDevice {
         if (rxThread != null) {
             rxRunning = false;
             rxNotifier.write(1);
-            boolean interrupted = false;
-            while (rxThread.isAlive()) {
-                try {
-                    rxThread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
+            QueueWorker.joinUninterruptibly(rxThread);
             rxThread = null;
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
         }
     }
 
@@ -218,14 +205,13 @@ public final class VirtioNet implements VirtioDevice {
     private void transmit() {
         try {
             do {
-                boolean used = false;
+                int usedBefore = txQueue.nextUsed();
                 DescriptorChain chain;
-                while ((chain = popOrFail(txQueue)) != null) {
+                while ((chain = nextChain(txQueue)) != null) {
                     send(chain);
                     txQueue.addUsed(memory, chain.head(), 0);
-                    used = true;
                 }
-                if (used && txQueue.shouldNotify(memory)) {
+                if (txQueue.nextUsed() != usedBefore && txQueue.shouldNotify(memory)) {
                     interrupt.raise(VirtioInterrupt.USED_BUFFER);
                 }
             } while (txQueue.enableNotification(memory));
@@ -304,7 +290,7 @@ public final class VirtioNet implements VirtioDevice {
         List<DescriptorChain> chains = new ArrayList<>();
         long capacity = 0;
         while (capacity < length) {
-            DescriptorChain chain = popOrFail(rxQueue);
+            DescriptorChain chain = nextChain(rxQueue);
             if (chain == null) {
                 rxQueue.unpop(chains.size());
                 return false;
@@ -347,18 +333,9 @@ public final class VirtioNet implements VirtioDevice {
         return true;
     }
 
-    private DescriptorChain popOrFail(VirtQueue queue) throws VirtQueueException {
-        while (true) {
-            try {
-                return queue.pop(memory);
-            } catch (VirtQueueException e) {
-                if (e.kind().fatalForQueue() || e.head() < 0) {
-                    throw e;
-                }
-                metrics.invalidChains.increment();
-                queue.addUsed(memory, e.head(), 0);
-            }
-        }
+    /** The next chain; broken ones are returned to the driver and counted. */
+    private DescriptorChain nextChain(VirtQueue queue) throws VirtQueueException {
+        return queue.popOrReturnBroken(memory, e -> metrics.invalidChains.increment());
     }
 
     private void queueBroken(VirtQueueException e) {
