@@ -39,17 +39,7 @@ public final class GuestMemory implements AutoCloseable {
      */
     public static GuestMemory x86(long ramBytes, boolean mergeable) {
         List<GuestRegion> regions = layout(ramBytes);
-        HostMapping mapping = HostMapping.anonymous(ramBytes);
-        try {
-            mapping.advise(0, ramBytes, HostMapping.Advice.DONTDUMP);
-            if (mergeable) {
-                mapping.advise(0, ramBytes, HostMapping.Advice.MERGEABLE);
-            }
-        } catch (RuntimeException e) {
-            mapping.close();
-            throw e;
-        }
-        return new GuestMemory(mapping, regions);
+        return advised(HostMapping.anonymous(ramBytes), regions, ramBytes, mergeable);
     }
 
     /**
@@ -59,7 +49,12 @@ public final class GuestMemory implements AutoCloseable {
      */
     public static GuestMemory x86FromFile(Path file, long ramBytes, boolean mergeable) {
         List<GuestRegion> regions = layout(ramBytes);
-        HostMapping mapping = HostMapping.privateFile(file, ramBytes);
+        return advised(HostMapping.privateFile(file, ramBytes), regions, ramBytes, mergeable);
+    }
+
+    /** Guest RAM is left out of core dumps, and offered to KSM where asked; a failure unmaps it. */
+    private static GuestMemory advised(HostMapping mapping, List<GuestRegion> regions, long ramBytes,
+                                       boolean mergeable) {
         try {
             mapping.advise(0, ramBytes, HostMapping.Advice.DONTDUMP);
             if (mergeable) {
