@@ -102,32 +102,27 @@ public final class MemoryBenchmark {
 
     private static double qemuOverhead(Path idle, int n, List<String> notes) throws Exception {
         GuestSpec guest = new GuestSpec(idle, null, "", MEMORY_MIB, 1, List.of());
-        List<Process> processes = new ArrayList<>();
+        List<ProcessGuest> processes = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {
-                Process p = new ProcessBuilder(Qemu.command(guest)).redirectErrorStream(true).start();
+                ProcessGuest p = ProcessGuest.start(BenchReport.PEER, Qemu.command(guest));
                 processes.add(p);
-                ConsoleTimeline console = new ConsoleTimeline(System.nanoTime());
-                Thread t = new Thread(() -> ProcessVmm.pump(p.getInputStream(), console));
-                t.setDaemon(true);
-                t.start();
-                if (!console.await("STRATUS-IDLE", Duration.ofSeconds(60).toMillis())) {
-                    notes.add("qemu guest " + i + " did not start: " + console.tail(3));
+                if (!p.console().await("STRATUS-IDLE", Duration.ofSeconds(60).toMillis())) {
+                    notes.add("qemu guest " + i + " did not start: " + p.console().tail(3));
                     return Double.NaN;
                 }
             }
             Thread.sleep(2000);
             double total = 0;
             long guestBytes = (long) MEMORY_MIB << 20;
-            for (Process p : processes) {
+            for (ProcessGuest p : processes) {
                 Smaps smaps = Smaps.of(p.pid());
                 total += smaps.totalRss() - smaps.guestRam(guestBytes).rss();
             }
             return total;
         } finally {
-            for (Process p : processes) {
-                p.destroyForcibly();
-                p.waitFor();
+            for (ProcessGuest p : processes) {
+                p.close();
             }
         }
     }
