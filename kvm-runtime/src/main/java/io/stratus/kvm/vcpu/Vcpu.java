@@ -12,6 +12,7 @@ import io.stratus.kvm.sys.VcpuExit;
 import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VcpuKick;
 import java.lang.System.Logger.Level;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -47,6 +48,8 @@ public final class Vcpu {
     private volatile VcpuKick kick;
     private volatile Thread thread;
     private volatile boolean haltProbe;
+    /** CPU time of the thread when it ended; -1 while it runs. */
+    private volatile long finalCpuNanos = -1;
     private long breakpointsReflected;
 
     public Vcpu(VcpuFd fd, Bus pio, Bus mmio, GuestMemory memory, VcpuListener listener, HostProfile host,
@@ -99,6 +102,24 @@ public final class Vcpu {
         kick();
     }
 
+    /**
+     * CPU time the vCPU thread has used so far, guest time included (KVM_RUN runs the guest on
+     * this thread); 0 before it starts, frozen once it ends.
+     */
+    public long cpuTimeNanos() {
+        long done = finalCpuNanos;
+        if (done >= 0) {
+            return done;
+        }
+        Thread t = thread;
+        if (t == null) {
+            return 0;
+        }
+        long now = ManagementFactory.getThreadMXBean().getThreadCpuTime(t.getId());
+        // -1 once the thread died between the two reads: its final figure is recorded by then.
+        return now >= 0 ? now : Math.max(0, finalCpuNanos);
+    }
+
     /** Waits for the vCPU thread to end; returns false on timeout. */
     public boolean join(long timeout, TimeUnit unit) throws InterruptedException {
         Thread t = thread;
@@ -131,6 +152,7 @@ public final class Vcpu {
         } catch (RuntimeException | Error e) {
             listener.failed(id(), new VmmException("vCPU " + id() + " of " + vmName + " crashed: " + e, e));
         } finally {
+            finalCpuNanos = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
             if (listener.running()) {
                 // Every way out of the loop above reports why; a silent end would leave the guest waiting
                 // forever for this vCPU.

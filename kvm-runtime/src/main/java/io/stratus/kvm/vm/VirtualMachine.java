@@ -442,6 +442,15 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
+    /** CPU time the guest's vCPU threads have used (guest and VMM exit handling together). */
+    public Duration vcpuTime() {
+        long nanos = 0;
+        for (Vcpu v : vcpus) {
+            nanos += v.cpuTimeNanos();
+        }
+        return Duration.ofNanos(nanos);
+    }
+
     /** Counters of the virtio-blk devices, in disk order. */
     public List<BlockMetrics.Snapshot> blockMetrics() {
         return blockDevices.stream().map(VirtioBlock::metrics).toList();

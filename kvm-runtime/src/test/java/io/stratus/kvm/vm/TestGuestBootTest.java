@@ -175,10 +175,16 @@ class TestGuestBootTest {
             vm.start();
             assertThat(console.await(Pattern.compile("STRATUS-SPIN"), RUN_LIMIT)).isPresent();
             assertThat(vm.awaitExit(Duration.ofMillis(300))).as("still spinning").isEmpty();
+            Duration busy = vm.vcpuTime();
+            assertThat(vm.awaitExit(Duration.ofMillis(300))).isEmpty();
+            // One vCPU spins in user mode: its thread's CPU time grows with the wall clock.
+            assertThat(vm.vcpuTime().minus(busy)).isGreaterThan(Duration.ofMillis(100));
             long start = System.nanoTime();
             vm.stop();
             VmExit exit = vm.awaitExit(Duration.ofSeconds(10)).orElseThrow();
             assertThat(exit.reason()).isEqualTo(VmExit.Reason.STOPPED);
+            Duration total = vm.vcpuTime();
+            assertThat(vm.vcpuTime()).as("frozen once the vCPUs ended").isEqualTo(total).isGreaterThan(busy);
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
             assertThat(vm.state()).isEqualTo(VirtualMachine.State.EXITED);
         }
