@@ -1,0 +1,447 @@
+package io.stratus.agent.command;
+
+import com.google.protobuf.Timestamp;
+import io.stratus.agent.guest.Guest;
+import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.store.AgentStore;
+import io.stratus.kvm.vm.VmConfig;
+import io.stratus.kvm.vm.VmExit;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.Fault;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Reboot;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.TaskState;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * Applies commands to this host's instances: the state machine of Nova's compute manager over
+ * kvm-runtime guests. Each command ends in exactly one final event, recorded with the request it
+ * answers in the same transaction as the instance record; a redelivered request is answered with
+ * the recorded events again and changes nothing.
+ *
+ * <p>One command at a time (and guest exits in between): the agent's records have one writer.
+ */
+public final class CommandHandler {
+    private static final Logger LOG = Logger.getLogger(CommandHandler.class);
+    private static final Set<InstanceState> STOPPABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.ERROR);
+    private static final Set<InstanceState> HARD_REBOOTABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.PAUSED,
+            InstanceState.SHUTOFF, InstanceState.ERROR);
+    private static final Set<InstanceState> RESIZABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF);
+
+    private final String host;
+    private final AgentStore store;
+    private final GuestSupervisor guests;
+    private final Resources capacity;
+    private final EventSink events;
+    private final Clock clock;
+    private volatile Consumer<InstanceRecord> changes = r -> { };
+
+    public CommandHandler(String host, AgentStore store, GuestSupervisor guests, Resources capacity, EventSink events,
+                          Clock clock) {
+        this.host = host;
+        this.store = store;
+        this.guests = guests;
+        this.capacity = capacity;
+        this.events = events;
+        this.clock = clock;
+        guests.onExit(this::guestExited);
+    }
+
+    /** Hears every record the handler writes (meters follow instances this way). */
+    public void onRecordChange(Consumer<InstanceRecord> listener) {
+        this.changes = listener;
+    }
+
+    /** Applies one valid envelope (the consumer has checked its shape). */
+    public synchronized void handle(CommandEnvelope env) {
+        String req = env.getRequestId();
+        Optional<List<InstanceEvent>> earlier = store.appliedEvents(req);
+        if (earlier.isPresent()) {
+            LOG.infof("request %s for instance %s was applied before; answering again", req, env.getInstanceId());
+            earlier.get().forEach(events::publish);
+            return;
+        }
+        Optional<InstanceRecord> found = store.find(env.getInstanceId());
+        if (env.hasDeadline() && instant(env.getDeadline()).isBefore(clock.instant())) {
+            reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its deadline "
+                    + instant(env.getDeadline()) + " before host " + host + " received it"));
+            return;
+        }
+        if (env.getCommandCase() == CommandEnvelope.CommandCase.BOOT) {
+            boot(env, found);
+            return;
+        }
+        if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
+            reject(env, found, Faults.of("InstanceNotFound", "instance " + env.getInstanceId() + " is not on host "
+                    + host));
+            return;
+        }
+        InstanceRecord rec = found.get();
+        try {
+            switch (env.getCommandCase()) {
+                case STOP -> stop(env, rec);
+                case START -> start(env, rec);
+                case REBOOT -> reboot(env, rec);
+                case PAUSE -> pause(env, rec);
+                case UNPAUSE -> unpause(env, rec);
+                case RESIZE -> resize(env, rec);
+                case CONFIRM_RESIZE -> confirmResize(env, rec);
+                case REVERT_RESIZE -> revertResize(env, rec);
+                case DELETE -> delete(env, rec);
+                default -> reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
+                        + commandName(env) + " commands yet"));
+            }
+        } catch (RuntimeException e) {
+            // A failure in the middle of a command leaves the instance in ERROR with the reason, never the
+            // agent down. Infrastructure failures (store, bus) are not caught here: the consumer retries them.
+            if (e instanceof io.stratus.agent.store.StoreException || e instanceof PublishException) {
+                throw e;
+            }
+            LOG.errorf(e, "instance %s: %s (request %s) failed", rec.id(), commandName(env), req);
+            InstanceRecord now = store.find(rec.id()).orElse(rec);
+            finish(now.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(Faults.of(e))), req);
+        }
+    }
+
+    private void boot(CommandEnvelope env, Optional<InstanceRecord> found) {
+        String req = env.getRequestId();
+        if (found.isPresent()) {
+            InstanceRecord rec = found.get();
+            if (rec.pendingRequest().equals(Optional.of(req))) {
+                // This boot was under way when the agent died; the restart may already have booted the guest.
+                if (guests.running(rec.id()).isPresent()) {
+                    finish(rec.with(InstanceState.ACTIVE, TaskState.NONE), req);
+                } else {
+                    spawn(rec, req);
+                }
+                return;
+            }
+            reject(env, found, Faults.of("InstanceExists", "instance " + rec.id() + " already exists on host " + host
+                    + " (" + rec.state() + "); instance ids are never reused"));
+            return;
+        }
+        Resources wanted = env.getBoot().getResources();
+        Optional<String> invalid = invalidResources(wanted);
+        if (invalid.isEmpty()) {
+            invalid = shortfall(wanted, Optional.empty());
+        }
+        if (invalid.isPresent()) {
+            reject(env, found, Faults.of(invalid.get().startsWith("host") ? "InsufficientResources"
+                    : "InvalidResources", invalid.get()), InstanceState.ERROR);
+            return;
+        }
+        InstanceRecord rec = InstanceRecord.building(env.getInstanceId(), env.getTenantId(), env.getBoot(), req);
+        spawn(emit(rec, req), req);
+    }
+
+    private void spawn(InstanceRecord rec, String req) {
+        try {
+            guests.launch(rec);
+            finish(rec.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty())
+                    .withLaunchedAt(clock.instant()), req);
+        } catch (RuntimeException e) {
+            LOG.errorf("instance %s: boot failed (request %s): %s", rec.id(), req, e.getMessage());
+            finish(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(Faults.of(e))), req);
+        }
+    }
+
+    private void stop(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, STOPPABLE)) {
+            return;
+        }
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.POWERING_OFF), env.getRequestId());
+        // No ACPI power button yet: the guest is stopped, not asked to shut down (the timeout is not used).
+        guests.stop(r.id());
+        finish(r.with(InstanceState.SHUTOFF, TaskState.NONE), env.getRequestId());
+    }
+
+    private void start(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.SHUTOFF))) {
+            return;
+        }
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.POWERING_ON), env.getRequestId());
+        guests.launch(r);
+        finish(r.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+    }
+
+    private void reboot(CommandEnvelope env, InstanceRecord rec) {
+        boolean hard = env.getReboot().getKind() == Reboot.Kind.HARD;
+        if (!allowed(env, rec, hard ? HARD_REBOOTABLE : EnumSet.of(InstanceState.ACTIVE))) {
+            return;
+        }
+        // A soft reboot needs the guest's cooperation (an ACPI power button, not there yet): both kinds
+        // restart the VM, which a guest sees as a reset.
+        InstanceRecord r = emit(rec.with(InstanceState.REBOOT, hard ? TaskState.REBOOTING_HARD
+                : TaskState.REBOOTING), env.getRequestId());
+        guests.stop(r.id());
+        guests.launch(r);
+        finish(r.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+    }
+
+    private void pause(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.ACTIVE))) {
+            return;
+        }
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.PAUSING), env.getRequestId());
+        Guest guest = guestOf(r);
+        try {
+            guest.vm().pause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while pausing instance " + r.id(), e);
+        }
+        finish(r.with(InstanceState.PAUSED, TaskState.NONE), env.getRequestId());
+    }
+
+    private void unpause(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.PAUSED))) {
+            return;
+        }
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.UNPAUSING), env.getRequestId());
+        guestOf(r).vm().resume();
+        finish(r.with(InstanceState.ACTIVE, TaskState.NONE), env.getRequestId());
+    }
+
+    /** Cold resize on this host: the guest restarts with the new size and waits in VERIFY_RESIZE. */
+    private void resize(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, RESIZABLE)) {
+            return;
+        }
+        Resources wanted = env.getResize().getResources();
+        Optional<String> invalid = invalidResources(wanted);
+        if (invalid.isEmpty()) {
+            invalid = shortfall(wanted, Optional.of(rec.id()));
+        }
+        if (invalid.isPresent()) {
+            reject(env, Optional.of(rec), Faults.of(invalid.get().startsWith("host") ? "InsufficientResources"
+                    : "InvalidResources", invalid.get()));
+            return;
+        }
+        boolean running = rec.state() == InstanceState.ACTIVE;
+        InstanceRecord r = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_PREP), env.getRequestId());
+        guests.stop(r.id());
+        r = emit(r.with(InstanceState.RESIZE, TaskState.RESIZE_FINISH).withResources(wanted,
+                Optional.of(rec.resources())), env.getRequestId());
+        if (running) {
+            guests.launch(r);
+        }
+        finish(r.with(InstanceState.VERIFY_RESIZE, TaskState.NONE), env.getRequestId());
+    }
+
+    private void confirmResize(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.VERIFY_RESIZE))) {
+            return;
+        }
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_CONFIRMING), env.getRequestId());
+        InstanceState after = guests.running(r.id()).isPresent() ? InstanceState.ACTIVE : InstanceState.SHUTOFF;
+        finish(r.with(after, TaskState.NONE).withResources(r.resources(), Optional.empty()), env.getRequestId());
+    }
+
+    private void revertResize(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.VERIFY_RESIZE))) {
+            return;
+        }
+        boolean running = guests.running(rec.id()).isPresent();
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_REVERTING), env.getRequestId());
+        guests.stop(r.id());
+        r = r.withResources(r.previousResources().orElse(r.resources()), Optional.empty());
+        if (running) {
+            guests.launch(r);
+        }
+        finish(r.with(running ? InstanceState.ACTIVE : InstanceState.SHUTOFF, TaskState.NONE), env.getRequestId());
+    }
+
+    private void delete(CommandEnvelope env, InstanceRecord rec) {
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.DELETING), env.getRequestId());
+        guests.forget(r.id());
+        finish(r.with(InstanceState.DELETED, TaskState.NONE).withSnapshotted(false), env.getRequestId());
+    }
+
+    /** A run that ended without the agent asking: the guest powered off, reset, or failed. */
+    synchronized void guestExited(Guest guest, VmExit exit) {
+        String id = guest.instanceId();
+        Optional<InstanceRecord> found = store.find(id);
+        if (found.isEmpty() || guests.running(id).isPresent()) {
+            return;
+        }
+        InstanceRecord rec = found.get();
+        if (rec.state() == InstanceState.DELETED || rec.state() == InstanceState.SHUTOFF) {
+            return;
+        }
+        switch (exit.reason()) {
+            case POWER_OFF, HALTED -> {
+                LOG.infof("instance %s: the guest shut down (%s)", id, exit.detail());
+                publishChange(rec.with(InstanceState.SHUTOFF, TaskState.NONE));
+            }
+            case RESET, TRIPLE_FAULT -> {
+                // A PC resets on both: the guest rebooted itself and comes back in a fresh VM.
+                LOG.infof("instance %s: the guest reset (%s); booting it again", id, exit.detail());
+                try {
+                    guests.launch(rec);
+                } catch (RuntimeException e) {
+                    publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(Faults.of(e))));
+                }
+            }
+            case STOPPED -> {
+                // Stops come from the agent, which takes the guest off the books first.
+            }
+            default -> {
+                LOG.warnf("instance %s: the guest ended: %s", id, exit.detail());
+                publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(
+                        Faults.of(exit.reason() == VmExit.Reason.CRASH ? "GuestCrashed" : "HypervisorError",
+                                exit.detail()))));
+            }
+        }
+    }
+
+    /**
+     * Publishes a change no request asked for (guest exits, recovery after an agent restart) and
+     * keeps it.
+     */
+    public synchronized InstanceRecord publishChange(InstanceRecord changed) {
+        InstanceRecord next = changed.withSequence(changed.sequence() + 1);
+        store.save(next);
+        changes.accept(next);
+        events.publish(event(next, "", next.fault()));
+        return next;
+    }
+
+    private boolean allowed(CommandEnvelope env, InstanceRecord rec, Set<InstanceState> states) {
+        if (states.contains(rec.state()) && rec.task() == TaskState.NONE) {
+            return true;
+        }
+        if (rec.pendingRequest().equals(Optional.of(env.getRequestId())) && states.contains(rec.state())) {
+            return true;
+        }
+        reject(env, Optional.of(rec), Faults.of("InstanceInvalidState", "cannot " + commandName(env) + " instance "
+                + rec.id() + " while it is " + rec.state() + (rec.task() == TaskState.NONE ? ""
+                : " (" + rec.task() + ")") + "; allowed in " + states));
+        return false;
+    }
+
+    private Guest guestOf(InstanceRecord rec) {
+        return guests.running(rec.id()).orElseThrow(() -> new IllegalStateException("instance " + rec.id()
+                + " is " + rec.state() + " but has no guest running on host " + host));
+    }
+
+    /** Records an intermediate state and publishes it; the request stays pending. */
+    private InstanceRecord emit(InstanceRecord rec, String req) {
+        InstanceRecord next = rec.withSequence(rec.sequence() + 1).withPendingRequest(Optional.of(req));
+        store.save(next);
+        changes.accept(next);
+        events.publish(event(next, req, next.fault()));
+        return next;
+    }
+
+    /** Records the final state with the request's answer, then publishes it. */
+    private void finish(InstanceRecord rec, String req) {
+        InstanceRecord next = rec.withSequence(rec.sequence() + 1).withPendingRequest(Optional.empty());
+        InstanceEvent e = event(next, req, next.fault());
+        store.saveApplied(next, req, List.of(e));
+        changes.accept(next);
+        events.publish(e);
+    }
+
+    private void reject(CommandEnvelope env, Optional<InstanceRecord> rec, Fault fault) {
+        reject(env, rec, fault, rec.map(InstanceRecord::state).orElse(InstanceState.INSTANCE_STATE_UNSPECIFIED));
+    }
+
+    /** Answers a command that changes nothing; the instance keeps its state, the event carries the fault. */
+    private void reject(CommandEnvelope env, Optional<InstanceRecord> rec, Fault fault, InstanceState state) {
+        LOG.warnf("instance %s: %s (request %s) refused: %s", env.getInstanceId(), commandName(env),
+                env.getRequestId(), fault.getMessage());
+        InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setInstanceId(env.getInstanceId()).setTenantId(env.getTenantId()).setHost(host).setState(state)
+                .setTaskState(TaskState.NONE).setRequestId(env.getRequestId()).setFault(fault)
+                .setOccurredAt(timestamp(clock.instant()));
+        rec.ifPresent(r -> {
+            e.setTenantId(r.tenantId()).setResources(r.resources()).setSequence(r.sequence()).setTaskState(r.task());
+            r.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
+        });
+        if (rec.isEmpty() && env.hasBoot()) {
+            e.setResources(env.getBoot().getResources());
+        }
+        InstanceEvent event = e.build();
+        store.markApplied(env.getRequestId(), env.getInstanceId(), List.of(event));
+        events.publish(event);
+    }
+
+    private InstanceEvent event(InstanceRecord rec, String req, Optional<Fault> fault) {
+        InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setInstanceId(rec.id()).setTenantId(rec.tenantId()).setHost(host).setState(rec.state())
+                .setTaskState(rec.task()).setRequestId(req).setOccurredAt(timestamp(clock.instant()))
+                .setResources(rec.resources()).setSequence(rec.sequence());
+        rec.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
+        fault.ifPresent(e::setFault);
+        return e.build();
+    }
+
+    private static Optional<String> invalidResources(Resources r) {
+        if (r.getVcpus() < 1 || r.getVcpus() > VmConfig.MAX_VCPUS) {
+            return Optional.of("a guest has 1 to " + VmConfig.MAX_VCPUS + " vCPUs, not " + r.getVcpus());
+        }
+        if (r.getMemoryMib() < (VmConfig.MIN_MEMORY >> 20)) {
+            return Optional.of("a guest needs at least " + (VmConfig.MIN_MEMORY >> 20) + " MiB of memory, not "
+                    + r.getMemoryMib());
+        }
+        return Optional.empty();
+    }
+
+    /** What the host lacks to also hold {@code wanted} (the instance {@code replacing} gives its share back). */
+    private Optional<String> shortfall(Resources wanted, Optional<String> replacing) {
+        long vcpus = 0;
+        long memory = 0;
+        long disk = 0;
+        for (InstanceRecord r : store.all()) {
+            if (!r.holdsResources() || replacing.equals(Optional.of(r.id()))) {
+                continue;
+            }
+            Resources held = largest(r.resources(), r.previousResources().orElse(r.resources()));
+            vcpus += held.getVcpus();
+            memory += held.getMemoryMib();
+            disk += held.getDiskGib();
+        }
+        if (vcpus + wanted.getVcpus() > capacity.getVcpus()) {
+            return Optional.of("host " + host + " has " + (capacity.getVcpus() - vcpus) + " of " + capacity.getVcpus()
+                    + " vCPUs free, the guest needs " + wanted.getVcpus());
+        }
+        if (memory + wanted.getMemoryMib() > capacity.getMemoryMib()) {
+            return Optional.of("host " + host + " has " + (capacity.getMemoryMib() - memory) + " of "
+                    + capacity.getMemoryMib() + " MiB free, the guest needs " + wanted.getMemoryMib());
+        }
+        if (capacity.getDiskGib() > 0 && disk + wanted.getDiskGib() > capacity.getDiskGib()) {
+            return Optional.of("host " + host + " has " + (capacity.getDiskGib() - disk) + " of "
+                    + capacity.getDiskGib() + " GiB of disk free, the guest needs " + wanted.getDiskGib());
+        }
+        return Optional.empty();
+    }
+
+    private static Resources largest(Resources a, Resources b) {
+        return Resources.newBuilder().setVcpus(Math.max(a.getVcpus(), b.getVcpus()))
+                .setMemoryMib(Math.max(a.getMemoryMib(), b.getMemoryMib()))
+                .setDiskGib(Math.max(a.getDiskGib(), b.getDiskGib())).build();
+    }
+
+    static String commandName(CommandEnvelope env) {
+        return env.getCommandCase().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+    }
+
+    static Timestamp timestamp(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+
+    static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+}

@@ -1,0 +1,50 @@
+package io.stratus.agent.command;
+
+import io.stratus.agent.image.ImageException;
+import io.stratus.kvm.VmmException;
+import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.virtio.block.DiskImageException;
+import io.stratus.kvm.vm.VmConfigException;
+import io.stratus.proto.v1.Fault;
+import java.io.UncheckedIOException;
+
+/** Fault codes for what can go wrong while applying a command; the message is for the user. */
+final class Faults {
+    private Faults() {
+    }
+
+    static Fault of(String code, String message) {
+        return Fault.newBuilder().setCode(code).setMessage(message).build();
+    }
+
+    static Fault of(RuntimeException e) {
+        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        return of(code(e), message);
+    }
+
+    private static String code(RuntimeException e) {
+        if (e instanceof ImageException) {
+            return ((ImageException) e).code();
+        }
+        if (e instanceof VmConfigException) {
+            return "InvalidResources";
+        }
+        if (e instanceof KernelLoadException) {
+            return "ImageNotBootable";
+        }
+        if (e instanceof DiskImageException) {
+            return "DiskUnusable";
+        }
+        if (e instanceof SnapshotException) {
+            return "SnapshotUnusable";
+        }
+        if (e instanceof VmmException) {
+            return "HypervisorError";
+        }
+        if (e instanceof UncheckedIOException) {
+            return "HostIOError";
+        }
+        return "InternalError";
+    }
+}

@@ -1,0 +1,105 @@
+package io.stratus.agent.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.stratus.agent.guest.ConsoleLog;
+import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.lifecycle.HostReports;
+import io.stratus.agent.store.AgentStore;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.DescribeRequest;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.InstanceInfo;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.ListInstancesRequest;
+import io.stratus.proto.v1.ListInstancesResponse;
+import io.stratus.proto.v1.StreamConsoleRequest;
+import jakarta.inject.Inject;
+import java.util.Optional;
+
+/** gRPC {@code AgentService}: what this host is and runs, and the guests' serial consoles. */
+@GrpcService
+public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
+    /** Console output sent before live streaming starts, when the request names no tail. */
+    private static final int DEFAULT_TAIL = 64 * 1024;
+
+    @Inject
+    AgentStore store;
+
+    @Inject
+    GuestSupervisor guests;
+
+    @Inject
+    HostReports reports;
+
+    @Override
+    public void describe(DescribeRequest request, StreamObserver<HostReport> response) {
+        response.onNext(reports.current());
+        response.onCompleted();
+    }
+
+    @Override
+    public void listInstances(ListInstancesRequest request, StreamObserver<ListInstancesResponse> response) {
+        ListInstancesResponse.Builder out = ListInstancesResponse.newBuilder();
+        for (InstanceRecord r : store.all()) {
+            if (r.state() == InstanceState.DELETED
+                    || (!request.getTenantId().isEmpty() && !request.getTenantId().equals(r.tenantId()))) {
+                continue;
+            }
+            InstanceInfo.Builder info = InstanceInfo.newBuilder().setInstanceId(r.id()).setTenantId(r.tenantId())
+                    .setName(r.name()).setState(r.state()).setTaskState(r.task()).setResources(r.resources());
+            r.fault().ifPresent(info::setFault);
+            out.addInstances(info);
+        }
+        response.onNext(out.build());
+        response.onCompleted();
+    }
+
+    /**
+     * The console's held tail, then live output until the client cancels or the instance is
+     * deleted. A client that reads slower than the guest writes misses output rather than holding
+     * memory: gRPC buffers what it must, the guest never waits.
+     */
+    @Override
+    public void streamConsole(StreamConsoleRequest request, StreamObserver<ConsoleChunk> response) {
+        Optional<InstanceRecord> rec = store.find(request.getInstanceId());
+        if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
+            response.onError(Status.NOT_FOUND.withDescription("instance " + request.getInstanceId()
+                    + " is not on this host").asRuntimeException());
+            return;
+        }
+        ServerCallStreamObserver<ConsoleChunk> call = (ServerCallStreamObserver<ConsoleChunk>) response;
+        ConsoleLog console = guests.console(request.getInstanceId());
+        boolean[] first = {true};
+        ConsoleLog.Subscriber live = new ConsoleLog.Subscriber() {
+            // Called under the console's lock, so calls never overlap.
+            @Override
+            public void output(long offset, byte[] bytes) {
+                if (!call.isCancelled() && (first[0] || call.isReady())) {
+                    first[0] = false;
+                    call.onNext(chunk(offset, bytes));
+                }
+            }
+
+            @Override
+            public void closed() {
+                if (!call.isCancelled()) {
+                    call.onCompleted();
+                }
+            }
+        };
+        call.setOnCancelHandler(() -> console.unsubscribe(live));
+        int tail = request.getTailBytes() == 0 ? DEFAULT_TAIL : (int) Math.min(Integer.MAX_VALUE,
+                request.getTailBytes() & 0xffffffffL);
+        console.subscribe(live, tail);
+    }
+
+    private static ConsoleChunk chunk(long offset, byte[] bytes) {
+        return ConsoleChunk.newBuilder().setOffset(offset).setData(ByteString.copyFrom(bytes)).build();
+    }
+}

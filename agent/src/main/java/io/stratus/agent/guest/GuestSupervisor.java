@@ -1,0 +1,247 @@
+package io.stratus.agent.guest;
+
+import io.stratus.agent.image.ImageException;
+import io.stratus.agent.image.ImageLibrary;
+import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.kvm.vm.DiskConfig;
+import io.stratus.kvm.vm.NetConfig;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmConfig;
+import io.stratus.kvm.vm.VmExit;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.NetworkInterface;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * The guests of this host in kvm-runtime: builds a VM from an instance record, watches it, stops
+ * it, and keeps what outlives a single VM (console output, usage counters) per instance.
+ * Ends of a run the agent did not ask for (the guest powered off, reset or failed) go to the
+ * exit listener.
+ */
+public final class GuestSupervisor {
+    private static final Logger LOG = Logger.getLogger(GuestSupervisor.class);
+    private static final long GIB = 1L << 30;
+    static final String DISK_FILE = "disk.raw";
+    private static final String SNAPSHOT_DIR = "snapshot";
+
+    private final ImageLibrary images;
+    private final Path instancesDir;
+    private final int consoleBytes;
+    private final Map<String, Guest> guests = new ConcurrentHashMap<>();
+    private final Map<String, ConsoleLog> consoles = new ConcurrentHashMap<>();
+    private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
+    private volatile BiConsumer<Guest, VmExit> exitListener = (g, e) -> { };
+
+    public GuestSupervisor(ImageLibrary images, Path instancesDir, int consoleBytes) {
+        this.images = images;
+        this.instancesDir = instancesDir;
+        this.consoleBytes = consoleBytes;
+    }
+
+    /** Hears runs that ended without the agent stopping them. */
+    public void onExit(BiConsumer<Guest, VmExit> listener) {
+        this.exitListener = listener;
+    }
+
+    /**
+     * Boots the instance's guest: its kernel and initrd images, its disk (a copy of the image the
+     * first time, grown to the flavor's size), its size and network.
+     *
+     * @throws ImageException an image is missing or not what the spec says
+     * @throws io.stratus.kvm.VmmException the VMM cannot build or start the guest
+     */
+    public Guest launch(InstanceRecord rec) {
+        BootSource source = rec.boot().getSource();
+        if (source.getKernelImageId().isEmpty()) {
+            throw new ImageException("ImageNotBootable", "instance " + rec.id()
+                    + " names no kernel_image_id: guests boot their kernel directly (there is no firmware)");
+        }
+        VmConfig.Builder b = VmConfig.builder(images.file(source.getKernelImageId())).name(rec.id())
+                .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
+                .memoryMiB(rec.resources().getMemoryMib());
+        if (!source.getRamdiskImageId().isEmpty()) {
+            b.initrd(images.file(source.getRamdiskImageId()));
+        }
+        if (!source.getImageId().isEmpty()) {
+            b.disk(DiskConfig.of(instanceDisk(rec, source), false));
+        }
+        for (NetworkInterface n : rec.boot().getNetworksList()) {
+            if (!n.getTap().isEmpty()) {
+                b.net(n.getMac().isEmpty() ? NetConfig.of(n.getTap()) : new NetConfig(n.getTap(), n.getMac()));
+            }
+        }
+        return started(rec.id(), VirtualMachine.create(b.build(), console(rec.id())), false);
+    }
+
+    /** Continues the guest saved in {@code snapshotDir}; left paused when {@code paused}. */
+    public Guest restore(InstanceRecord rec, Path snapshotDir, boolean paused) {
+        return started(rec.id(), VirtualMachine.restore(snapshotDir, console(rec.id())), paused);
+    }
+
+    private Guest started(String id, VirtualMachine vm, boolean paused) {
+        Guest guest = new Guest(id, vm, console(id));
+        try {
+            vm.start();
+            if (paused) {
+                vm.pause();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            vm.close();
+            throw new IllegalStateException("interrupted while starting instance " + id, e);
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+        Guest previous = guests.put(id, guest);
+        if (previous != null) {
+            // The agent never runs two VMs of one instance; a caller that lost track is a bug to see.
+            LOG.errorf("instance %s: a second VM was started while one ran; stopping the older", id);
+            end(previous);
+        }
+        Thread watch = new Thread(() -> watch(guest), id + "-watch");
+        watch.setDaemon(true);
+        watch.start();
+        return guest;
+    }
+
+    private void watch(Guest guest) {
+        try {
+            VmExit exit = guest.vm().awaitExit();
+            // A guest the agent stopped is no longer in the map: only unrequested ends are reported.
+            if (guests.remove(guest.instanceId(), guest)) {
+                end(guest);
+                exitListener.accept(guest, exit);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "instance %s: watching the guest failed", guest.instanceId());
+        }
+    }
+
+    public Optional<Guest> running(String id) {
+        return Optional.ofNullable(guests.get(id));
+    }
+
+    public Map<String, Guest> all() {
+        return Map.copyOf(guests);
+    }
+
+    /** Stops the instance's VM (the guest does not shut down: it ends) and frees it. */
+    public void stop(String id) {
+        Guest guest = guests.remove(id);
+        if (guest != null) {
+            end(guest);
+        }
+    }
+
+    /** Pauses the guest and writes its snapshot; the VM stays paused. */
+    public void snapshot(String id, Path dir) throws IOException, InterruptedException {
+        Guest guest = guests.get(id);
+        if (guest == null) {
+            throw new IllegalStateException("instance " + id + " has no running guest to snapshot");
+        }
+        if (!guest.paused()) {
+            guest.vm().pause();
+        }
+        guest.vm().snapshot(dir);
+    }
+
+    private void end(Guest guest) {
+        VirtualMachine vm = guest.vm();
+        vm.stop();
+        vm.close();
+        earlier.merge(guest.instanceId(), guest.usage().countersOnly(), GuestUsage::after);
+    }
+
+    /** Usage of the instance's guests so far (the running one's and those that ended). */
+    public GuestUsage usage(String id) {
+        GuestUsage before = earlier.getOrDefault(id, GuestUsage.NONE);
+        Guest guest = guests.get(id);
+        return guest == null ? before : guest.usage().after(before);
+    }
+
+    /** The instance's console, created on first use; it lives as long as the instance. */
+    public ConsoleLog console(String id) {
+        return consoles.computeIfAbsent(id, k -> new ConsoleLog(consoleBytes));
+    }
+
+    /** Stops the guest and drops everything kept for the instance, its directory included. */
+    public void forget(String id) {
+        stop(id);
+        ConsoleLog console = consoles.remove(id);
+        if (console != null) {
+            console.close();
+        }
+        earlier.remove(id);
+        deleteTree(instanceDir(id));
+    }
+
+    public Path instanceDir(String id) {
+        return instancesDir.resolve(id);
+    }
+
+    /** Where a graceful agent stop saves the instance's guest. */
+    public Path snapshotDir(String id) {
+        return instanceDir(id).resolve(SNAPSHOT_DIR);
+    }
+
+    public void discardSnapshot(String id) {
+        deleteTree(snapshotDir(id));
+    }
+
+    /** The instance's own disk: a copy of the image made on first boot, never the shared image itself. */
+    private Path instanceDisk(InstanceRecord rec, BootSource source) {
+        Path disk = instanceDir(rec.id()).resolve(DISK_FILE);
+        if (Files.exists(disk)) {
+            return disk;
+        }
+        Path image = images.verified(source.getImageId(), source.getImageSha256());
+        try {
+            Files.createDirectories(disk.getParent());
+            Path partial = disk.resolveSibling(DISK_FILE + ".partial");
+            Files.copy(image, partial, StandardCopyOption.REPLACE_EXISTING);
+            long wanted = rec.resources().getDiskGib() * GIB;
+            if (wanted > Files.size(partial)) {
+                try (RandomAccessFile f = new RandomAccessFile(partial.toFile(), "rw")) {
+                    // Sparse growth: the flavor's size costs nothing until the guest writes.
+                    f.setLength(wanted);
+                }
+            }
+            Files.move(partial, disk, StandardCopyOption.ATOMIC_MOVE);
+            return disk;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the disk of instance " + rec.id() + " in " + disk, e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warnf("cannot delete %s: %s", dir, e.getMessage());
+        }
+    }
+}

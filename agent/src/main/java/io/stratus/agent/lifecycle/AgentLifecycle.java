@@ -1,0 +1,122 @@
+package io.stratus.agent.lifecycle;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.stratus.agent.bus.CommandConsumer;
+import io.stratus.agent.bus.EventPublisher;
+import io.stratus.agent.bus.TopicSetup;
+import io.stratus.agent.bus.Topics;
+import io.stratus.agent.command.CommandHandler;
+import io.stratus.agent.config.AgentConfig;
+import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.store.AgentStore;
+import io.stratus.agent.telemetry.InstanceMeters;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
+import org.jboss.logging.Logger;
+
+/**
+ * Start: topics, guests back (restored or booted again), then the command loop. Stop: the loop
+ * ends after the command in hand, then every guest is saved (or stopped) before the process goes.
+ * Ready (for {@code /q/health/ready}) once the loop polls the broker.
+ */
+@Singleton
+@Readiness
+public class AgentLifecycle implements HealthCheck {
+    private static final Logger LOG = Logger.getLogger(AgentLifecycle.class);
+
+    @Inject
+    AgentConfig config;
+
+    @Inject
+    AgentStore store;
+
+    @Inject
+    GuestSupervisor guests;
+
+    @Inject
+    CommandHandler handler;
+
+    @Inject
+    EventPublisher publisher;
+
+    @Inject
+    HostReports reports;
+
+    @Inject
+    InstanceMeters meters;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    private CommandConsumer consumer;
+    private Thread loop;
+
+    void start(@Observes StartupEvent event) throws Exception {
+        Path data = config.dataDir();
+        Files.createDirectories(data.resolve("instances"));
+        TopicSetup.ensure(bootstrapServers, config.host());
+        int running = new InstanceRecovery(store, guests, handler).recover();
+        meters.reconcile(store.all());
+        LOG.infof("agent for host %s: %d guest(s) running after recovery; consuming %s", config.host(), running,
+                Topics.compute(config.host()));
+        consumer = new CommandConsumer(new KafkaConsumer<>(consumerProperties(), new StringDeserializer(),
+                new ByteArrayDeserializer()), publisher, handler, Topics.compute(config.host()));
+        loop = new Thread(() -> {
+            try {
+                consumer.run();
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "host %s: the command loop ended", config.host());
+            }
+        }, "command-loop");
+        loop.start();
+        reports.enable();
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        // One group per host: the host's topic is its own, and a restarted agent resumes its offsets.
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-agent-" + config.host());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "20");
+        return p;
+    }
+
+    void stop(@Observes @Priority(1) ShutdownEvent event) throws InterruptedException {
+        reports.disable();
+        if (consumer != null) {
+            consumer.stop();
+            loop.join(120_000);
+        }
+        if (config.snapshotOnShutdown()) {
+            int saved = new InstanceRecovery(store, guests, handler).saveAll();
+            LOG.infof("agent for host %s stopping: %d guest(s) saved for the next start", config.host(), saved);
+        } else {
+            guests.all().keySet().forEach(guests::stop);
+        }
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        boolean up = consumer != null && consumer.healthy();
+        return HealthCheckResponse.named("command-loop").status(up).withData("host", config.host())
+                .withData("guests", guests.all().size()).build();
+    }
+}

@@ -1,0 +1,401 @@
+package io.stratus.agent.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.ConfirmResize;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceInfo;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.ListInstancesRequest;
+import io.stratus.proto.v1.Pause;
+import io.stratus.proto.v1.Reboot;
+import io.stratus.proto.v1.Resize;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.RevertResize;
+import io.stratus.proto.v1.Start;
+import io.stratus.proto.v1.Stop;
+import io.stratus.proto.v1.StreamConsoleRequest;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.proto.v1.Unpause;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent as a separate process against the real embedded broker, booting real guests (the
+ * tiny {@code instance} guest: it reports its vCPUs and memory and then ticks while it spins).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class AgentIT {
+    private static final String HOST = "it-host";
+    private static final Duration EVENT_WAIT = Duration.ofSeconds(60);
+    private static final Pattern READY = Pattern.compile("STRATUS-GUEST-READY cpus=(\\d+) memkb=(\\d+)");
+    private static final Resources SMALL = Resources.newBuilder().setVcpus(1).setMemoryMib(32).build();
+    private static final Resources LARGER = Resources.newBuilder().setVcpus(2).setMemoryMib(64).build();
+
+    @TempDir
+    static Path dir;
+
+    private EmbeddedKafkaBroker broker;
+    private AgentProcess agent;
+    private CommandBus bus;
+
+    @BeforeAll
+    void start() throws Exception {
+        Path images = dir.resolve("images");
+        Files.createDirectories(images);
+        Files.copy(Path.of(System.getProperty("stratus.testGuests"), "instance.elf"), images.resolve("instance"));
+        // A large disk image: copying it for a new instance keeps a boot busy long enough to kill the agent.
+        try (RandomAccessFile f = new RandomAccessFile(images.resolve("big-disk").toFile(), "rw")) {
+            f.setLength(768L << 20);
+        }
+        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
+        agent = new AgentProcess(HOST, dir.resolve("agent"), images, broker.bootstrapServers(), Map.of(
+                "stratus.agent.capacity.vcpus", "16", "stratus.agent.capacity.memory-mib", "2048",
+                "stratus.agent.report-interval", "1s")).start();
+        bus = new CommandBus(broker.bootstrapServers());
+    }
+
+    @AfterAll
+    void stopAll() throws Exception {
+        if (bus != null) {
+            bus.close();
+        }
+        if (agent != null) {
+            agent.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void everyLifecycleCommandProducesItsEventsAndTheRightGuest() throws Exception {
+        String id = "i-life";
+        InstanceEvent active = send(boot(id, SMALL), InstanceState.ACTIVE);
+        assertThat(active.getResources()).isEqualTo(SMALL);
+        assertThat(active.hasLaunchedAt()).isTrue();
+        assertThat(states(bus.forRequest(active.getRequestId()))).containsExactly("BUILD/SPAWNING", "ACTIVE/NONE");
+        assertGuest(id, 1, 1, 32);
+
+        InstanceEvent stopped = send(envelope(id).setStop(Stop.getDefaultInstance()), InstanceState.SHUTOFF);
+        assertThat(states(bus.forRequest(stopped.getRequestId()))).containsExactly("ACTIVE/POWERING_OFF",
+                "SHUTOFF/NONE");
+        send(envelope(id).setStart(Start.getDefaultInstance()), InstanceState.ACTIVE);
+        assertGuest(id, 2, 1, 32);
+
+        InstanceEvent hard = send(envelope(id).setReboot(Reboot.newBuilder().setKind(Reboot.Kind.HARD)),
+                InstanceState.ACTIVE);
+        assertThat(states(bus.forRequest(hard.getRequestId()))).containsExactly("REBOOT/REBOOTING_HARD",
+                "ACTIVE/NONE");
+        assertGuest(id, 3, 1, 32);
+        InstanceEvent soft = send(envelope(id).setReboot(Reboot.newBuilder().setKind(Reboot.Kind.SOFT)),
+                InstanceState.ACTIVE);
+        assertThat(states(bus.forRequest(soft.getRequestId()))).containsExactly("REBOOT/REBOOTING", "ACTIVE/NONE");
+        assertGuest(id, 4, 1, 32);
+
+        send(envelope(id).setPause(Pause.getDefaultInstance()), InstanceState.PAUSED);
+        long pausedAt = consoleLength(id);
+        Thread.sleep(3000);
+        assertThat(consoleLength(id)).as("a paused guest prints nothing").isEqualTo(pausedAt);
+        send(envelope(id).setUnpause(Unpause.getDefaultInstance()), InstanceState.ACTIVE);
+        awaitConsole(id, Pattern.compile("TICK \\d+\\n"), pausedAt);
+
+        InstanceEvent resized = send(envelope(id).setResize(Resize.newBuilder().setFlavor("m2").setResources(LARGER)),
+                InstanceState.VERIFY_RESIZE);
+        assertThat(states(bus.forRequest(resized.getRequestId()))).containsExactly("RESIZE/RESIZE_PREP",
+                "RESIZE/RESIZE_FINISH", "VERIFY_RESIZE/NONE");
+        assertThat(resized.getResources()).isEqualTo(LARGER);
+        assertGuest(id, 5, 2, 64);
+        InstanceEvent reverted = send(envelope(id).setRevertResize(RevertResize.getDefaultInstance()),
+                InstanceState.ACTIVE);
+        assertThat(reverted.getResources()).isEqualTo(SMALL);
+        assertGuest(id, 6, 1, 32);
+        send(envelope(id).setResize(Resize.newBuilder().setResources(LARGER)), InstanceState.VERIFY_RESIZE);
+        InstanceEvent confirmed = send(envelope(id).setConfirmResize(ConfirmResize.getDefaultInstance()),
+                InstanceState.ACTIVE);
+        assertThat(confirmed.getResources()).isEqualTo(LARGER);
+        assertGuest(id, 7, 2, 64);
+
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+        assertThat(instance(id)).isNull();
+        assertThatThrownBy(() -> consoleLength(id)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        // The sequence numbers order the instance's events for consumers that see them out of order.
+        List<Long> sequence = bus.forInstance(id).stream().map(InstanceEvent::getSequence).toList();
+        assertThat(sequence).isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
+    void commandsInTheWrongStateAreRefusedWithTheReason() throws Exception {
+        String id = "i-refuse";
+        send(boot(id, SMALL), InstanceState.ACTIVE);
+        InstanceEvent refused = sendForAnswer(envelope(id).setUnpause(Unpause.getDefaultInstance()));
+        assertThat(refused.getState()).isEqualTo(InstanceState.ACTIVE);
+        assertThat(refused.getFault().getCode()).isEqualTo("InstanceInvalidState");
+        assertThat(refused.getFault().getMessage()).contains("cannot unpause", "ACTIVE");
+        InstanceEvent tooBig = sendForAnswer(envelope(id).setResize(Resize.newBuilder().setResources(
+                Resources.newBuilder().setVcpus(64).setMemoryMib(64))));
+        assertThat(tooBig.getFault().getCode()).isEqualTo("InsufficientResources");
+        assertThat(tooBig.getFault().getMessage()).contains("vCPUs free");
+        assertGuest(id, 1, 1, 32);
+    }
+
+    @Test
+    void theSameBootTwiceRunsOneGuest() throws Exception {
+        String id = "i-twice";
+        CommandEnvelope env = boot(id, SMALL).build();
+        bus.send(HOST, env);
+        bus.send(HOST, env);
+        InstanceEvent first = bus.await(e -> e.getRequestId().equals(env.getRequestId())
+                && e.getState() == InstanceState.ACTIVE, EVENT_WAIT);
+        // The redelivered request is answered with the recorded result: the very same event.
+        InstanceEvent again = bus.await(e -> e.getRequestId().equals(env.getRequestId())
+                && e.getState() == InstanceState.ACTIVE && e != first, EVENT_WAIT);
+        assertThat(again).isEqualTo(first);
+        InstanceEvent other = sendForAnswer(boot(id, SMALL));
+        assertThat(other.getFault().getCode()).isEqualTo("InstanceExists");
+        Thread.sleep(1500);
+        assertThat(readyLines(id)).as("one guest booted once").hasSize(1);
+        assertThat(bus.forRequest(env.getRequestId())).filteredOn(e -> e.getState() == InstanceState.BUILD)
+                .hasSize(1);
+    }
+
+    @Test
+    void invalidRecordsGoToTheDeadLetterTopicAndTheAgentGoesOn() throws Exception {
+        try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.bootstrapServers(),
+                "stratus.compute.dlq")) {
+            bus.sendRaw(HOST, "junk", "this is not protobuf \u0000\u00ff".getBytes(StandardCharsets.ISO_8859_1));
+            bus.sendRaw(HOST, "i-empty", CommandEnvelope.newBuilder().setRequestId("r-empty")
+                    .setInstanceId("i-empty").build().toByteArray());
+            bus.sendRaw(HOST, "bad", CommandEnvelope.newBuilder().setRequestId("r-bad").setInstanceId("../etc")
+                    .setStop(Stop.getDefaultInstance()).build().toByteArray());
+            send(boot("i-after-dlq", SMALL), InstanceState.ACTIVE);
+
+            List<String> reasons = new ArrayList<>();
+            long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
+            while (reasons.size() < 3 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : dlq.poll(Duration.ofMillis(200))) {
+                    reasons.add(r.key() + ": " + new String(r.headers().lastHeader("stratus.dlq.reason").value(),
+                            StandardCharsets.UTF_8) + " from " + new String(r.headers()
+                            .lastHeader("stratus.dlq.source").value(), StandardCharsets.UTF_8));
+                }
+            }
+            assertThat(reasons).hasSize(3);
+            assertThat(reasons.get(0)).startsWith("junk: not a CommandEnvelope").contains("stratus.compute." + HOST);
+            assertThat(reasons.get(1)).startsWith("i-empty: the envelope carries no command");
+            assertThat(reasons.get(2)).startsWith("bad: instance_id '../etc' is not an id");
+        }
+    }
+
+    @Test
+    void aCommandForAnUnknownInstanceYieldsAnErrorEvent() {
+        InstanceEvent e = sendForAnswer(envelope("i-nobody").setStop(Stop.getDefaultInstance()));
+        assertThat(e.getFault().getCode()).isEqualTo("InstanceNotFound");
+        assertThat(e.getFault().getMessage()).contains("i-nobody", HOST);
+        InstanceEvent missingImage = sendForAnswer(CommandEnvelope.newBuilder().setRequestId(request())
+                .setInstanceId("i-noimage").setTenantId("t1").setBoot(Boot.newBuilder().setName("x")
+                        .setResources(SMALL).setSource(BootSource.newBuilder().setKernelImageId("no-such-kernel"))));
+        assertThat(missingImage.getState()).isEqualTo(InstanceState.ERROR);
+        assertThat(missingImage.getFault().getCode()).isEqualTo("ImageNotFound");
+        assertThat(missingImage.getFault().getMessage()).contains("no-such-kernel");
+    }
+
+    @Test
+    void metricsShowCpuSecondsGrowingForABusyGuest() throws Exception {
+        String id = "i-busy";
+        send(boot(id, SMALL), InstanceState.ACTIVE);
+        Pattern cpu = Pattern.compile("stratus_instance_cpu_seconds_total\\{[^}]*instance=\"" + id
+                + "\"[^}]*} ([0-9.eE+-]+)");
+        double first = metric(cpu);
+        Thread.sleep(3000);
+        double second = metric(cpu);
+        // The guest spins in user mode on its one vCPU: close to a CPU second per second.
+        assertThat(second - first).isGreaterThan(1.0);
+        String text = agent.metrics();
+        assertThat(text).containsPattern("stratus_instance_memory_configured_bytes\\{[^}]*host=\"" + HOST
+                + "\",instance=\"" + id + "\",tenant=\"t1\"} 3.3554432E7");
+        assertThat(text).contains("stratus_host_vcpus_capacity{host=\"" + HOST + "\"} 16.0");
+    }
+
+    @Test
+    void aGracefulRestartContinuesTheGuestsUptime() throws Exception {
+        String id = "i-upgrade";
+        send(boot(id, SMALL), InstanceState.ACTIVE);
+        awaitConsole(id, Pattern.compile("TICK 2\\n"), 0);
+        assertThat(agent.stop()).as("exit code after SIGTERM").isIn(0, 143);
+        bus.await(e -> e.getInstanceId().equals(id) && e.getTaskState() == TaskState.SNAPSHOTTING, EVENT_WAIT);
+        agent.start();
+        InstanceEvent restored = bus.await(e -> e.getInstanceId().equals(id) && e.getState() == InstanceState.ACTIVE
+                && e.getTaskState() == TaskState.NONE && e.getRequestId().isEmpty(), EVENT_WAIT);
+        assertThat(restored.getFault().getCode()).isEmpty();
+        // The restored guest goes on counting where it was; a fresh boot would print READY and TICK 0.
+        Matcher tick = awaitConsole(id, Pattern.compile("TICK (\\d+)\\n"), 0);
+        assertThat(Long.parseLong(tick.group(1))).isGreaterThanOrEqualTo(2);
+        assertThat(readyLines(id)).isEmpty();
+    }
+
+    @Test
+    void killingTheAgentDuringABootLosesNoRecordAndRunsNoGuestTwice() throws Exception {
+        String settled = "i-settled";
+        send(boot(settled, SMALL), InstanceState.ACTIVE);
+        String id = "i-killed";
+        CommandEnvelope env = CommandEnvelope.newBuilder().setRequestId(request()).setInstanceId(id).setTenantId("t1")
+                .setBoot(Boot.newBuilder().setName(id).setResources(SMALL).setSource(BootSource.newBuilder()
+                        .setKernelImageId("instance").setImageId("big-disk"))).build();
+        bus.send(HOST, env);
+        bus.await(e -> e.getRequestId().equals(env.getRequestId()) && e.getState() == InstanceState.BUILD,
+                EVENT_WAIT);
+        agent.kill();
+        agent.start();
+
+        InstanceEvent active = bus.await(e -> e.getRequestId().equals(env.getRequestId())
+                && e.getState() == InstanceState.ACTIVE, EVENT_WAIT);
+        assertThat(active.getFault().getCode()).isEmpty();
+        bus.await(e -> e.getInstanceId().equals(settled) && e.getState() == InstanceState.ACTIVE
+                && e.getRequestId().isEmpty(), EVENT_WAIT);
+        assertThat(instance(id).getState()).isEqualTo(InstanceState.ACTIVE);
+        assertThat(instance(settled).getState()).isEqualTo(InstanceState.ACTIVE);
+        Thread.sleep(2000);
+        assertThat(readyLines(id)).as("booted once after the restart").hasSize(1);
+        assertThat(readyLines(settled)).as("booted once after the restart").hasSize(1);
+        long activeRecords = list().stream().filter(i -> i.getState() == InstanceState.ACTIVE
+                || i.getState() == InstanceState.VERIFY_RESIZE || i.getState() == InstanceState.PAUSED).count();
+        assertThat(metric(Pattern.compile("stratus_host_instances\\{host=\"" + HOST + "\"} ([0-9.]+)")))
+                .as("one guest per running record").isEqualTo(activeRecords);
+    }
+
+    // --- helpers ---
+
+    private static String request() {
+        return "req-" + UUID.randomUUID();
+    }
+
+    private static CommandEnvelope.Builder envelope(String id) {
+        return CommandEnvelope.newBuilder().setRequestId(request()).setInstanceId(id).setTenantId("t1");
+    }
+
+    private static CommandEnvelope.Builder boot(String id, Resources size) {
+        return envelope(id).setBoot(Boot.newBuilder().setName(id).setFlavor("m1").setResources(size)
+                .setSource(BootSource.newBuilder().setKernelImageId("instance")));
+    }
+
+    /** Sends the command and waits for its final event, which must be in {@code state} without a fault. */
+    private InstanceEvent send(CommandEnvelope.Builder env, InstanceState state) {
+        InstanceEvent e = sendForAnswer(env);
+        assertThat(e.getFault().getCode()).as("fault: " + e.getFault().getMessage()).isEmpty();
+        assertThat(e.getState()).isEqualTo(state);
+        return e;
+    }
+
+    /** Sends the command and waits for the event that ends it (task NONE). */
+    private InstanceEvent sendForAnswer(CommandEnvelope.Builder env) {
+        CommandEnvelope built = env.build();
+        bus.send(HOST, built);
+        return bus.await(e -> e.getRequestId().equals(built.getRequestId()) && (e.getTaskState() == TaskState.NONE
+                || e.hasFault()), EVENT_WAIT);
+    }
+
+    private static List<String> states(List<InstanceEvent> events) {
+        return events.stream().map(e -> e.getState() + "/" + e.getTaskState()).toList();
+    }
+
+    /** The console shows {@code boots} boots; the last with this many vCPUs and about this much memory. */
+    private void assertGuest(String id, int boots, int cpus, int memoryMib) throws Exception {
+        awaitConsole(id, Pattern.compile("(?s)(.*STRATUS-GUEST-READY){" + boots + "}"), 0);
+        List<Matcher> ready = readyLines(id);
+        assertThat(ready).hasSize(boots);
+        Matcher last = ready.get(ready.size() - 1);
+        assertThat(Integer.parseInt(last.group(1))).isEqualTo(cpus);
+        // The e820 map keeps a little below 1 MiB for the firmware area.
+        assertThat(Long.parseLong(last.group(2))).isBetween(memoryMib * 1024L - 1024, memoryMib * 1024L);
+    }
+
+    private List<Matcher> readyLines(String id) throws Exception {
+        Matcher m = READY.matcher(console(id, Duration.ofSeconds(1)));
+        List<Matcher> found = new ArrayList<>();
+        while (m.find()) {
+            found.add(READY.matcher(m.group()));
+            found.get(found.size() - 1).matches();
+        }
+        return found;
+    }
+
+    private long consoleLength(String id) throws Exception {
+        return console(id, Duration.ofMillis(500)).length();
+    }
+
+    /** Console text held by the agent, read over gRPC StreamConsole for {@code listen}. */
+    private String console(String id, Duration listen) throws Exception {
+        StringBuilder text = new StringBuilder();
+        try (Context.CancellableContext ctx = Context.current().withCancellation()) {
+            ctx.run(() -> {
+                Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(agent.channel())
+                        .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).setTailBytes(1 << 20)
+                                .build());
+                // The first chunk is everything held; wait no longer than that for it.
+                ConsoleChunk held = chunks.next();
+                text.append(held.getData().toString(StandardCharsets.ISO_8859_1));
+            });
+        }
+        return text.toString();
+    }
+
+    /** Waits until console output after {@code from} matches {@code pattern}. */
+    private Matcher awaitConsole(String id, Pattern pattern, long from) throws Exception {
+        long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
+        while (true) {
+            String text = console(id, Duration.ZERO);
+            Matcher m = pattern.matcher(text.substring((int) Math.min(from, text.length())));
+            if (m.find()) {
+                return m;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("console of " + id + " never matched " + pattern + ":\n" + text);
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    private InstanceInfo instance(String id) {
+        return list().stream().filter(i -> i.getInstanceId().equals(id)).findFirst().orElse(null);
+    }
+
+    private List<InstanceInfo> list() {
+        return AgentServiceGrpc.newBlockingStub(agent.channel()).listInstances(ListInstancesRequest.getDefaultInstance())
+                .getInstancesList();
+    }
+
+    private double metric(Pattern p) throws Exception {
+        Matcher m = p.matcher(agent.metrics());
+        assertThat(m.find()).as("metric " + p + " in:\n" + agent.metrics()).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+}

@@ -1,0 +1,163 @@
+package io.stratus.agent.it;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The agent as its own process, started from the built application (target/quarkus-app), so that
+ * tests can stop it gracefully (SIGTERM) or kill it (SIGKILL) and start it again on the same data.
+ */
+final class AgentProcess implements AutoCloseable {
+    private static final Path APP = Path.of("target", "quarkus-app", "quarkus-run.jar");
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private final String host;
+    private final Path dataDir;
+    private final Path imagesDir;
+    private final String bootstrap;
+    private final int port;
+    private final Map<String, String> extra;
+    private Process process;
+    private ManagedChannel channel;
+    private int starts;
+
+    AgentProcess(String host, Path dataDir, Path imagesDir, String bootstrap, Map<String, String> extra) {
+        this.host = host;
+        this.dataDir = dataDir;
+        this.imagesDir = imagesDir;
+        this.bootstrap = bootstrap;
+        this.port = freePort();
+        this.extra = extra;
+    }
+
+    /** Starts the agent and waits until it is ready (recovered and consuming). */
+    AgentProcess start() throws IOException, InterruptedException {
+        if (!Files.isRegularFile(APP)) {
+            throw new IllegalStateException(APP.toAbsolutePath() + " is missing: run the tests with `mvn verify`");
+        }
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
+                "-Dstratus.agent.images-dir=" + imagesDir, "-Dkafka.bootstrap.servers=" + bootstrap,
+                "-Dquarkus.http.port=" + port));
+        extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        cmd.add("-jar");
+        cmd.add(APP.toString());
+        starts++;
+        Path log = logFile();
+        Files.createDirectories(log.getParent());
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("agent exited with " + process.exitValue() + ":\n" + tail(log));
+            }
+            if (ready()) {
+                return this;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("agent not ready within 90 s:\n" + tail(log));
+    }
+
+    private boolean ready() {
+        try {
+            return get("/q/health/ready").statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Prometheus text of /metrics. */
+    String metrics() throws IOException, InterruptedException {
+        return get("/metrics").body();
+    }
+
+    ManagedChannel channel() {
+        if (channel == null) {
+            channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        }
+        return channel;
+    }
+
+    /** SIGTERM and wait: the agent saves its guests. */
+    int stop() throws InterruptedException {
+        closeChannel();
+        process.destroy();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+            throw new IllegalStateException("agent did not stop within 120 s of SIGTERM");
+        }
+        return process.exitValue();
+    }
+
+    /** SIGKILL: the agent and its guests end at once. */
+    void kill() throws InterruptedException {
+        closeChannel();
+        process.destroyForcibly().waitFor();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    String log() throws IOException {
+        return tail(logFile());
+    }
+
+    /** Logs stay in target/agent-logs after the test's directories are gone. */
+    private Path logFile() {
+        return Path.of("target", "agent-logs", host + "-" + ProcessHandle.current().pid() + "-" + starts + ".log");
+    }
+
+    private void closeChannel() {
+        if (channel != null) {
+            channel.shutdownNow();
+            channel = null;
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process != null && process.isAlive()) {
+            kill();
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) {
+            return "(no log)";
+        }
+        List<String> lines = Files.readAllLines(log);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
