@@ -52,12 +52,17 @@ final class ProcessGuest implements AutoCloseable {
 
     /** The process's resident set (VmRSS), in bytes. */
     long rssBytes() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+        return rssBytes(process.pid());
+    }
+
+    /** A process's resident set (VmRSS), in bytes. */
+    static long rssBytes(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith("VmRSS:")) {
                 return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
             }
         }
-        throw new IOException("no VmRSS for " + vmm + " process " + process.pid());
+        throw new IOException("no VmRSS for process " + pid);
     }
 
     @Override

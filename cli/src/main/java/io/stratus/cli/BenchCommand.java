@@ -1,5 +1,6 @@
 package io.stratus.cli;
 
+import io.stratus.bench.AgentBootBenchmark;
 import io.stratus.bench.BalloonBenchmark;
 import io.stratus.bench.BenchReport;
 import io.stratus.bench.BlockBenchmark;
@@ -36,7 +37,7 @@ import picocli.CommandLine.Spec;
         description = "Benchmarks against QEMU microvm on the same guests, in the same run.",
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
-                BenchCommand.Net.class, BenchCommand.Balloon.class})
+                BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -282,6 +283,36 @@ final class BenchCommand {
             parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
             return parent.print(BalloonBenchmark.run(parent.kit, parent.workDir(), stratusCli()::command, memory, fill,
                     inflate, runs));
+        }
+    }
+
+    @Command(name = "agent", mixinStandardHelpOptions = true,
+            description = "N guests booted at once on one agent (Kafka in, events and consoles out) against N QEMUs.")
+    static final class Agent implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--count", defaultValue = "20", description = "Guests booted at once (default: ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--memory-mib", defaultValue = "32", description = "Guest memory (default: ${DEFAULT-VALUE}).")
+        int memory;
+
+        @Option(names = "--runs", defaultValue = "1", description = "Runs per VMM (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--agent-app", paramLabel = "JAR",
+                description = "The built agent (default: agent/target/quarkus-app/quarkus-run.jar of this checkout).")
+        Path agentApp = Path.of(System.getProperty("stratus.home", "."), "agent", "target", "quarkus-app",
+                "quarkus-run.jar");
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("instance.elf"), "run make -C guests OUT=" + parent.guests);
+            parent.require(agentApp, "build the agent (mvn install -DskipTests)");
+            return parent.print(AgentBootBenchmark.run(agentApp, parent.guests, parent.workDir(), count, memory, runs,
+                    GUEST_LIMIT));
         }
     }
 }

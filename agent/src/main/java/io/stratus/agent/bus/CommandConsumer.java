@@ -7,6 +7,7 @@ import io.stratus.agent.store.StoreException;
 import io.stratus.proto.v1.CommandEnvelope;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,8 +23,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The agent's command loop on {@code stratus.compute.<host>}: one record at a time, in order.
- * A record's offset is committed only after the handler recorded its result and published its
- * events (at-least-once; the handler de-duplicates by request id). A record that is not a valid
+ * Offsets are committed (once per polled batch) only after the handler recorded each record's
+ * result and published its events (at-least-once; the handler de-duplicates by request id). A record that is not a valid
  * envelope goes to {@code stratus.compute.dlq} with the reason, and the loop goes on. If the
  * store or the bus fails, the record is retried after a pause, never skipped.
  */
@@ -56,10 +57,18 @@ public final class CommandConsumer implements Runnable {
             while (running) {
                 ConsumerRecords<String, byte[]> records = consumer.poll(POLL);
                 polling = true;
+                Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+                Map<TopicPartition, Long> first = new HashMap<>();
                 for (ConsumerRecord<String, byte[]> record : records) {
+                    first.putIfAbsent(new TopicPartition(record.topic(), record.partition()), record.offset());
                     if (!running || !apply(record)) {
                         break;
                     }
+                    done.put(new TopicPartition(record.topic(), record.partition()),
+                            new OffsetAndMetadata(record.offset() + 1));
+                }
+                if (!done.isEmpty()) {
+                    commit(done, first);
                 }
             }
         } catch (WakeupException e) {
@@ -76,20 +85,12 @@ public final class CommandConsumer implements Runnable {
     private boolean apply(ConsumerRecord<String, byte[]> record) {
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         try {
-            Optional<String> problem = Optional.empty();
-            CommandEnvelope env = null;
-            try {
-                env = CommandEnvelope.parseFrom(record.value() == null ? new byte[0] : record.value());
-                problem = invalid(env);
-            } catch (InvalidProtocolBufferException e) {
-                problem = Optional.of("not a CommandEnvelope: " + e.getMessage());
-            }
-            if (problem.isPresent()) {
-                deadLetter(record, problem.get());
+            Parsed parsed = parse(record.value());
+            if (parsed.envelope().isPresent()) {
+                handler.handle(parsed.envelope().get());
             } else {
-                handler.handle(env);
+                deadLetter(record, parsed.problem());
             }
-            consumer.commitSync(Map.of(tp, new OffsetAndMetadata(record.offset() + 1)));
             return true;
         } catch (StoreException | PublishException e) {
             LOG.errorf("command at %s@%d not applied, retrying in %d s: %s", tp, record.offset(),
@@ -98,6 +99,39 @@ public final class CommandConsumer implements Runnable {
             pause();
             return false;
         }
+    }
+
+    /** A record's value as an envelope, or why it is not one. */
+    record Parsed(Optional<CommandEnvelope> envelope, String problem) {
+    }
+
+    /** Reads a record's value; never throws, whatever the bytes. */
+    static Parsed parse(byte[] value) {
+        try {
+            CommandEnvelope env = CommandEnvelope.parseFrom(value == null ? new byte[0] : value);
+            Optional<String> problem = invalid(env);
+            return problem.map(p -> new Parsed(Optional.empty(), p)).orElseGet(() -> new Parsed(Optional.of(env), ""));
+        } catch (InvalidProtocolBufferException e) {
+            return new Parsed(Optional.empty(), "not a CommandEnvelope: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Commits the batch once its events are acknowledged. Every record in it is already recorded
+     * and answered, so a crash before the commit only redelivers requests the handler recognises.
+     * If the bus lost an event, the batch is read again: the handler answers each request anew.
+     */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> done, Map<TopicPartition, Long> first) {
+        try {
+            publisher.awaitDelivery();
+        } catch (PublishException e) {
+            LOG.errorf("events of the last commands not delivered, reading them again in %d s: %s",
+                    RETRY_PAUSE.toSeconds(), e.getMessage());
+            first.forEach(consumer::seek);
+            pause();
+            return;
+        }
+        consumer.commitSync(done);
     }
 
     static Optional<String> invalid(CommandEnvelope env) {

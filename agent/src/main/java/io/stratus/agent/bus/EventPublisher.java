@@ -1,6 +1,5 @@
 package io.stratus.agent.bus;
 
-import com.google.protobuf.MessageLite;
 import io.stratus.agent.command.EventSink;
 import io.stratus.agent.command.PublishException;
 import io.stratus.proto.v1.HostReport;
@@ -9,18 +8,23 @@ import io.stratus.proto.v1.InstanceSample;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Publishes the agent's messages. Events wait for the broker's acknowledgement (acks=all) before
- * {@link #publish} returns: a command's offset is committed only after its events are safe.
- * Reports and samples are fire-and-forget: the next one replaces a lost one.
+ * Publishes the agent's messages. Events are sent without waiting (the idempotent producer keeps
+ * their order per instance) and {@link #awaitDelivery} waits for the broker's acknowledgements
+ * (acks=all): the command loop commits an offset only after that. Reports and samples are
+ * fire-and-forget: the next one replaces a lost one.
  */
 public final class EventPublisher implements EventSink {
     private static final long ACK_TIMEOUT_SECONDS = 30;
 
     private final Producer<String, byte[]> producer;
+    /** The first failed send since the last {@link #awaitDelivery}. */
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
 
     public EventPublisher(Producer<String, byte[]> producer) {
         this.producer = producer;
@@ -28,7 +32,29 @@ public final class EventPublisher implements EventSink {
 
     @Override
     public void publish(InstanceEvent event) {
-        send(Topics.EVENTS, event.getInstanceId(), event);
+        try {
+            producer.send(new ProducerRecord<>(Topics.EVENTS, event.getInstanceId(), event.toByteArray()),
+                    (metadata, error) -> {
+                        if (error != null) {
+                            failure.compareAndSet(null, error);
+                        }
+                    });
+        } catch (KafkaException e) {
+            failure.compareAndSet(null, e);
+        }
+    }
+
+    @Override
+    public void awaitDelivery() {
+        try {
+            producer.flush();
+        } catch (KafkaException e) {
+            failure.compareAndSet(null, e);
+        }
+        Exception e = failure.getAndSet(null);
+        if (e != null) {
+            throw new PublishException("events not accepted by Kafka: " + e.getMessage(), e);
+        }
     }
 
     public void publish(HostReport report) {
@@ -52,7 +78,4 @@ public final class EventPublisher implements EventSink {
         }
     }
 
-    private void send(String topic, String key, MessageLite message) {
-        send(new ProducerRecord<>(topic, key, message.toByteArray()));
-    }
 }

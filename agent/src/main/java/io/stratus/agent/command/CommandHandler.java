@@ -314,6 +314,13 @@ public final class CommandHandler {
         store.save(next);
         changes.accept(next);
         events.publish(event(next, "", next.fault()));
+        try {
+            events.awaitDelivery();
+        } catch (PublishException e) {
+            // The record holds the change; the bus hears the instance's state again with its next event.
+            LOG.warnf("instance %s: event for %s/%s not delivered: %s", next.id(), next.state(), next.task(),
+                    e.getMessage());
+        }
         return next;
     }
 

@@ -70,7 +70,7 @@ public class AgentComponents {
                            InstanceMeters meters) {
         CommandHandler handler = new CommandHandler(config.host(), store, guests, capacity(config), publisher,
                 Clock.systemUTC());
-        handler.onRecordChange(r -> meters.reconcile(store.all()));
+        handler.onRecordChange(meters::follow);
         return handler;
     }
 

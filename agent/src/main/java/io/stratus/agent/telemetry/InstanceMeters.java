@@ -50,6 +50,21 @@ public final class InstanceMeters {
         this.host = host;
     }
 
+    /** Follows one instance's change: meters for a new one, none for a deleted one. */
+    public synchronized void follow(InstanceRecord r) {
+        if (r.state() == InstanceState.DELETED) {
+            List<Meter> gone = meters.remove(r.id());
+            if (gone != null) {
+                gone.forEach(registry::remove);
+            }
+            footprints.remove(r.id());
+            latest.remove(r.id());
+            return;
+        }
+        latest.put(r.id(), r);
+        meters.computeIfAbsent(r.id(), id -> register(r));
+    }
+
     /** Adds meters for new instances and removes those of deleted ones. */
     public synchronized void reconcile(List<InstanceRecord> records) {
         Map<String, InstanceRecord> live = new HashMap<>();

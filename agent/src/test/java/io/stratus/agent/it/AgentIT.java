@@ -32,6 +32,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -44,6 +45,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
@@ -292,6 +294,40 @@ class AgentIT {
                 .as("one guest per running record").isEqualTo(activeRecords);
     }
 
+    /**
+     * The one case with a real Linux (the kit's test kernel and initramfs, about a minute to boot
+     * here): the console shows its marker, and the guest's own power-off comes back as SHUTOFF.
+     */
+    @Test
+    @Tag("linux")
+    void aLinuxGuestBootsToUserspaceAndItsPowerOffIsReported() throws Exception {
+        Path kit = kitDir();
+        Path images = dir.resolve("images");
+        Files.copy(kit.resolve("test-kernel/vmlinux"), images.resolve("test-kernel"),
+                StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(kit.resolve("initramfs.cpio"), images.resolve("initramfs"), StandardCopyOption.REPLACE_EXISTING);
+        String id = "i-linux";
+        send(envelope(id).setBoot(Boot.newBuilder().setName(id).setResources(Resources.newBuilder().setVcpus(2)
+                .setMemoryMib(256)).setSource(BootSource.newBuilder().setKernelImageId("test-kernel")
+                .setRamdiskImageId("initramfs").setKernelCmdline("panic=-1"))), InstanceState.ACTIVE);
+        Matcher ready = awaitConsole(id, READY, 0, Duration.ofMinutes(4));
+        assertThat(ready.group(1)).isEqualTo("2");
+        // The initramfs powers off after its marker: an end the agent did not ask for.
+        InstanceEvent off = bus.await(e -> e.getInstanceId().equals(id) && e.getState() == InstanceState.SHUTOFF,
+                Duration.ofMinutes(2));
+        assertThat(off.getRequestId()).isEmpty();
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+    }
+
+    private static Path kitDir() {
+        String configured = System.getProperty("stratus.kit");
+        Path kit = configured != null && !configured.isBlank() && !configured.startsWith("${") ? Path.of(configured)
+                : Path.of(System.getProperty("user.home"), ".cache", "stratus", "kit");
+        assertThat(kit.resolve("test-kernel/vmlinux")).as("the guest kit (bin/stratus kit builds it)")
+                .isRegularFile();
+        return kit;
+    }
+
     // --- helpers ---
 
     private static String request() {
@@ -339,7 +375,7 @@ class AgentIT {
     }
 
     private List<Matcher> readyLines(String id) throws Exception {
-        Matcher m = READY.matcher(console(id, Duration.ofSeconds(1)));
+        Matcher m = READY.matcher(console(id));
         List<Matcher> found = new ArrayList<>();
         while (m.find()) {
             found.add(READY.matcher(m.group()));
@@ -349,18 +385,17 @@ class AgentIT {
     }
 
     private long consoleLength(String id) throws Exception {
-        return console(id, Duration.ofMillis(500)).length();
+        return console(id).length();
     }
 
-    /** Console text held by the agent, read over gRPC StreamConsole for {@code listen}. */
-    private String console(String id, Duration listen) throws Exception {
+    /** Console text held by the agent: the first chunk of a gRPC StreamConsole, then the call is cancelled. */
+    private String console(String id) throws Exception {
         StringBuilder text = new StringBuilder();
         try (Context.CancellableContext ctx = Context.current().withCancellation()) {
             ctx.run(() -> {
                 Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(agent.channel())
                         .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).setTailBytes(1 << 20)
                                 .build());
-                // The first chunk is everything held; wait no longer than that for it.
                 ConsoleChunk held = chunks.next();
                 text.append(held.getData().toString(StandardCharsets.ISO_8859_1));
             });
@@ -370,9 +405,13 @@ class AgentIT {
 
     /** Waits until console output after {@code from} matches {@code pattern}. */
     private Matcher awaitConsole(String id, Pattern pattern, long from) throws Exception {
-        long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
+        return awaitConsole(id, pattern, from, EVENT_WAIT);
+    }
+
+    private Matcher awaitConsole(String id, Pattern pattern, long from, Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            String text = console(id, Duration.ZERO);
+            String text = console(id);
             Matcher m = pattern.matcher(text.substring((int) Math.min(from, text.length())));
             if (m.find()) {
                 return m;

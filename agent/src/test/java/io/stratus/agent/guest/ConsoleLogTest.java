@@ -1,0 +1,77 @@
+package io.stratus.agent.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConsoleLogTest {
+
+    private static void write(ConsoleLog log, String s) {
+        byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+        log.write(b, 0, b.length);
+    }
+
+    @Test
+    void theTailKeepsTheLastBytesWithTheirOffsets() {
+        ConsoleLog log = new ConsoleLog(8);
+        write(log, "hello ");
+        write(log, "world");
+        ConsoleLog.Chunk tail = log.tail(100);
+        assertThat(tail.offset()).isEqualTo(3);
+        assertThat(new String(tail.bytes(), StandardCharsets.US_ASCII)).isEqualTo("lo world");
+        assertThat(new String(log.tail(3).bytes(), StandardCharsets.US_ASCII)).isEqualTo("rld");
+        assertThat(log.tail(0).bytes()).isEmpty();
+        assertThat(log.written()).isEqualTo(11);
+    }
+
+    @Test
+    void aSubscriberGetsTheTailThenEveryLaterByteOnce() {
+        ConsoleLog log = new ConsoleLog(64);
+        write(log, "boot\n");
+        ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        List<Long> offsets = new ArrayList<>();
+        ConsoleLog.Subscriber s = (offset, bytes) -> {
+            offsets.add(offset);
+            seen.write(bytes, 0, bytes.length);
+        };
+        log.subscribe(s, 64);
+        write(log, "tick\n");
+        log.unsubscribe(s);
+        write(log, "after\n");
+        assertThat(seen.toString(StandardCharsets.US_ASCII)).isEqualTo("boot\ntick\n");
+        assertThat(offsets).containsExactly(0L, 5L);
+    }
+
+    @Test
+    void closingEndsSubscriptionsAndRefusesNewOnes() {
+        ConsoleLog log = new ConsoleLog(16);
+        boolean[] closed = new boolean[2];
+        log.subscribe(new ConsoleLog.Subscriber() {
+            @Override
+            public void output(long offset, byte[] bytes) {
+            }
+
+            @Override
+            public void closed() {
+                closed[0] = true;
+            }
+        }, 16);
+        log.close();
+        log.subscribe(new ConsoleLog.Subscriber() {
+            @Override
+            public void output(long offset, byte[] bytes) {
+                throw new AssertionError("no output after close");
+            }
+
+            @Override
+            public void closed() {
+                closed[1] = true;
+            }
+        }, 16);
+        assertThat(closed).containsExactly(true, true);
+    }
+}

@@ -1,0 +1,293 @@
+package io.stratus.bench;
+
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.DescribeRequest;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.StreamConsoleRequest;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * N guests booted at once on one agent, through the whole path a tenant's boot takes on a host:
+ * Boot commands on the host's Kafka topic, the agent (its own process, as deployed) boots them in
+ * its JVM, ACTIVE events back, the guests' consoles read over gRPC. The peer is N QEMU processes
+ * started at once on the same guest. Reported: time to all ACTIVE (Stratus only: QEMU has no
+ * such state), time until every guest printed its ready line, and host memory (agent RSS vs the
+ * sum of the QEMU processes' RSS).
+ */
+public final class AgentBootBenchmark {
+    private static final String HOST = "bench-host";
+    private static final String READY = "STRATUS-GUEST-READY";
+    private static final long MIB = 1L << 20;
+    /** The guest idles after its ready line: N spinning guests would measure the host's CPUs instead. */
+    private static final String IDLE = "stratus.idle";
+
+    private AgentBootBenchmark() {
+    }
+
+    public static BenchReport run(Path agentApp, Path guests, Path work, int count, int memoryMiB, int runs,
+                                  Duration limit) throws Exception {
+        Path image = guests.resolve("instance.elf");
+        Samples samples = new Samples();
+        String active = count + " guests: commands sent -> all ACTIVE";
+        String ready = count + " guests: start -> all printed their ready line";
+        String rss = count + " guests: VMM resident memory (RSS)";
+        String perGuest = "resident memory per guest (RSS / guests)";
+        List<String> notes = new ArrayList<>();
+        for (int run = 0; run < runs; run++) {
+            StratusRun s = stratus(agentApp, image, work.resolve("run" + run), count, memoryMiB, limit);
+            samples.add(active, BenchReport.STRATUS, s.activeSeconds());
+            samples.add(ready, BenchReport.STRATUS, s.readySeconds());
+            samples.add(rss, BenchReport.STRATUS, s.rssBytes() / (double) MIB);
+            samples.add(perGuest, BenchReport.STRATUS, s.rssBytes() / (double) MIB / count);
+            if (run == 0) {
+                notes.add(String.format(java.util.Locale.ROOT, "agent RSS before the boots: %.1f MiB (JVM, Quarkus,"
+                        + " Kafka clients, H2)", s.idleRssBytes() / (double) MIB));
+            }
+            QemuRun q = qemu(image, count, memoryMiB, limit);
+            samples.add(ready, BenchReport.PEER, q.readySeconds());
+            samples.add(rss, BenchReport.PEER, q.rssBytes() / (double) MIB);
+            samples.add(perGuest, BenchReport.PEER, q.rssBytes() / (double) MIB / count);
+        }
+        Map<String, String> setup = new LinkedHashMap<>();
+        setup.put("guest", "guests/instance.c (tiny PVH guest: prints its ready line, then idles), "
+                + memoryMiB + " MiB, 1 vCPU, " + count + " at once, " + runs + " run(s)");
+        setup.put("stratus", "embedded Kafka broker in this JVM; the agent as its own process (" + agentApp
+                + ", default JVM options); Boot commands on stratus.compute." + HOST + ", ACTIVE events from"
+                + " stratus.events, consoles over gRPC StreamConsole");
+        setup.put("qemu", "one qemu-system-x86_64 -M microvm process per guest, all started at once");
+        return new BenchReport("agent", setup, List.of(samples.measurement(active, "s", false),
+                samples.measurement(ready, "s", false), samples.measurement(rss, "MiB", false),
+                samples.measurement(perGuest, "MiB", false)), notes);
+    }
+
+    private record StratusRun(double activeSeconds, double readySeconds, long rssBytes, long idleRssBytes) {
+    }
+
+    private record QemuRun(double readySeconds, long rssBytes) {
+    }
+
+    private static StratusRun stratus(Path agentApp, Path image, Path work, int count, int memoryMiB,
+                                      Duration limit) throws Exception {
+        Path images = work.resolve("images");
+        Files.createDirectories(images);
+        Files.copy(image, images.resolve("instance"));
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
+                work.resolve("kafka")))) {
+            int port = freePort();
+            Process agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Dstratus.agent.host=" + HOST, "-Dstratus.agent.data-dir=" + work.resolve("agent"),
+                    "-Dstratus.agent.images-dir=" + images, "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
+                    "-Dquarkus.http.port=" + port, "-Dstratus.agent.capacity.vcpus=" + count,
+                    "-Dstratus.agent.capacity.memory-mib=" + (long) count * memoryMiB,
+                    "-Dstratus.agent.snapshot-on-shutdown=false", "-jar", agentApp.toString())
+                    .redirectErrorStream(true).redirectOutput(work.resolve("agent.log").toFile()).start();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            try (KafkaConsumer<String, byte[]> events = eventConsumer(broker.bootstrapServers());
+                 KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
+                awaitReady(agent, port, limit, work.resolve("agent.log"));
+                long idleRss = ProcessGuest.rssBytes(agent.pid());
+                // Connection set-up and class loading of the gRPC client are not part of a boot.
+                AgentServiceGrpc.newBlockingStub(channel).describe(DescribeRequest.getDefaultInstance());
+                List<String> ids = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    ids.add("bench-" + i);
+                }
+                long start = System.nanoTime();
+                for (String id : ids) {
+                    producer.send(new ProducerRecord<>("stratus.compute." + HOST, id, boot(id, memoryMiB)
+                            .toByteArray()));
+                }
+                producer.flush();
+                double activeSeconds = awaitActive(events, new HashSet<>(ids), start, limit);
+                double readySeconds = awaitConsoles(channel, ids, start, limit);
+                long rss = ProcessGuest.rssBytes(agent.pid());
+                return new StratusRun(activeSeconds, readySeconds, rss, idleRss);
+            } finally {
+                channel.shutdownNow();
+                agent.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    private static CommandEnvelope boot(String id, int memoryMiB) {
+        return CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString()).setInstanceId(id)
+                .setTenantId("bench").setBoot(Boot.newBuilder().setName(id).setResources(Resources.newBuilder()
+                        .setVcpus(1).setMemoryMib(memoryMiB)).setSource(BootSource.newBuilder()
+                        .setKernelImageId("instance").setKernelCmdline(IDLE))).build();
+    }
+
+    private static double awaitActive(KafkaConsumer<String, byte[]> events, Set<String> waiting, long start,
+                                      Duration limit) throws Exception {
+        long deadline = start + limit.toNanos();
+        while (!waiting.isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("agent: " + waiting.size() + " guests not ACTIVE within " + limit);
+            }
+            for (ConsumerRecord<String, byte[]> r : events.poll(Duration.ofMillis(50))) {
+                InstanceEvent e = InstanceEvent.parseFrom(r.value());
+                if (e.hasFault()) {
+                    throw new IllegalStateException("agent: " + e.getInstanceId() + " failed: "
+                            + e.getFault().getMessage());
+                }
+                if (e.getState() == InstanceState.ACTIVE) {
+                    waiting.remove(e.getInstanceId());
+                }
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Reads every guest's console over gRPC until its ready line shows; returns when the last one did. */
+    private static double awaitConsoles(ManagedChannel channel, List<String> ids, long start, Duration limit)
+            throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(ids.size(), 32));
+        Map<String, Long> seenAt = new ConcurrentHashMap<>();
+        try {
+            List<Future<?>> all = new ArrayList<>();
+            for (String id : ids) {
+                all.add(pool.submit(() -> {
+                    try (Context.CancellableContext ctx = Context.current().withCancellation()) {
+                        ctx.run(() -> {
+                            Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(channel)
+                                    .withDeadlineAfter(limit.toMillis(), TimeUnit.MILLISECONDS)
+                                    .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).build());
+                            StringBuilder text = new StringBuilder();
+                            while (chunks.hasNext()) {
+                                text.append(chunks.next().getData().toString(StandardCharsets.ISO_8859_1));
+                                if (text.indexOf(READY) >= 0) {
+                                    seenAt.put(id, System.nanoTime());
+                                    return;
+                                }
+                            }
+                        });
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : all) {
+                f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        if (seenAt.size() != ids.size()) {
+            throw new IllegalStateException("agent: only " + seenAt.size() + " of " + ids.size()
+                    + " consoles showed " + READY);
+        }
+        return (seenAt.values().stream().mapToLong(Long::longValue).max().orElseThrow() - start) / 1e9;
+    }
+
+    private static QemuRun qemu(Path image, int count, int memoryMiB, Duration limit) throws Exception {
+        List<ProcessGuest> running = new ArrayList<>();
+        try {
+            long start = System.nanoTime();
+            for (int i = 0; i < count; i++) {
+                running.add(ProcessGuest.start(BenchReport.PEER, Qemu.command(new GuestSpec(image, null, IDLE,
+                        memoryMiB, 1, List.of()))));
+            }
+            for (ProcessGuest g : running) {
+                g.await(READY, limit);
+            }
+            double ready = (System.nanoTime() - start) / 1e9;
+            long rss = 0;
+            for (ProcessGuest g : running) {
+                rss += g.rssBytes();
+            }
+            return new QemuRun(ready, rss);
+        } finally {
+            for (ProcessGuest g : running) {
+                g.close();
+            }
+        }
+    }
+
+    private static void awaitReady(Process agent, int port, Duration limit, Path log) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!agent.isAlive()) {
+                throw new IllegalStateException("the agent exited with " + agent.exitValue() + "; see " + log);
+            }
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready"))
+                        .build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the agent was not ready within " + limit + "; see " + log);
+    }
+
+    private static KafkaConsumer<String, byte[]> eventConsumer(String bootstrap) {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+                new ByteArrayDeserializer());
+        consumer.subscribe(List.of("stratus.events"));
+        return consumer;
+    }
+
+    private static KafkaProducer<String, byte[]> producer(String bootstrap) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+}
