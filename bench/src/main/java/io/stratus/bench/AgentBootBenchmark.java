@@ -2,7 +2,6 @@ package io.stratus.bench;
 
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
@@ -14,20 +13,11 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.StreamConsoleRequest;
-import java.io.File;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -119,18 +109,13 @@ public final class AgentBootBenchmark {
         Files.copy(image, images.resolve("instance"));
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
                 work.resolve("kafka")))) {
-            int port = freePort();
-            Process agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Dstratus.agent.host=" + HOST, "-Dstratus.agent.data-dir=" + work.resolve("agent"),
-                    "-Dstratus.agent.images-dir=" + images, "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
-                    "-Dquarkus.http.port=" + port, "-Dstratus.agent.capacity.vcpus=" + count,
-                    "-Dstratus.agent.capacity.memory-mib=" + (long) count * memoryMiB,
-                    "-Dstratus.agent.snapshot-on-shutdown=false", "-jar", agentApp.toString())
-                    .redirectErrorStream(true).redirectOutput(work.resolve("agent.log").toFile()).start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-            try (KafkaConsumer<String, byte[]> events = eventConsumer(broker.bootstrapServers());
+            try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
+                    broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", String.valueOf(count),
+                            "stratus.agent.capacity.memory-mib", String.valueOf((long) count * memoryMiB),
+                            "stratus.agent.snapshot-on-shutdown", "false"), work.resolve("agent.log"), limit);
+                 KafkaConsumer<String, byte[]> events = eventConsumer(broker.bootstrapServers());
                  KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
-                awaitReady(agent, port, limit, work.resolve("agent.log"));
+                ManagedChannel channel = agent.channel();
                 long idleRss = ProcessGuest.rssBytes(agent.pid());
                 // Connection set-up and class loading of the gRPC client are not part of a boot.
                 AgentServiceGrpc.newBlockingStub(channel).describe(DescribeRequest.getDefaultInstance());
@@ -148,9 +133,6 @@ public final class AgentBootBenchmark {
                 double readySeconds = awaitConsoles(channel, ids, start, limit);
                 long rss = ProcessGuest.rssBytes(agent.pid());
                 return new StratusRun(activeSeconds, readySeconds, rss, idleRss);
-            } finally {
-                channel.shutdownNow();
-                agent.destroyForcibly().waitFor();
             }
         }
     }
@@ -247,26 +229,6 @@ public final class AgentBootBenchmark {
         }
     }
 
-    private static void awaitReady(Process agent, int port, Duration limit, Path log) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!agent.isAlive()) {
-                throw new IllegalStateException("the agent exited with " + agent.exitValue() + "; see " + log);
-            }
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready"))
-                        .build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException("the agent was not ready within " + limit + "; see " + log);
-    }
-
     private static KafkaConsumer<String, byte[]> eventConsumer(String bootstrap) {
         Properties c = new Properties();
         c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -283,11 +245,5 @@ public final class AgentBootBenchmark {
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
     }
 }

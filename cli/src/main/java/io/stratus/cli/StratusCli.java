@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "stratus", mixinStandardHelpOptions = true, versionProvider = StratusCli.Version.class,
         description = "Stratus: a compute service whose hypervisor runs inside the JVM.",
-        subcommands = {VmCommand.class, KafkaCommand.class, BenchCommand.class})
+        subcommands = {DemoCommand.class, VmCommand.class, KafkaCommand.class, BenchCommand.class})
 public final class StratusCli {
     /** Exit code for bad input: unknown flags, invalid values, unusable files. */
     public static final int EXIT_USAGE = 2;

@@ -1,0 +1,200 @@
+package io.stratus.cli;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.grpc.Context;
+import io.stratus.bench.LocalAgent;
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.StreamConsoleRequest;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code stratus demo}: one real guest through the parts that exist, on embedded defaults — the
+ * embedded Kafka broker, an agent process, a Boot command on its topic, the events back, the
+ * guest's console over gRPC, then Delete. The kit's test kernel prints its ready line and powers
+ * itself off, which the agent reports as SHUTOFF.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Boot the kit's Linux guest through Kafka and an agent, show its console, delete it.")
+final class DemoCommand implements Callable<Integer> {
+    private static final String HOST = "demo-host";
+    private static final String INSTANCE = "demo-1";
+    private static final Duration LIMIT = Duration.ofMinutes(10);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--kit", paramLabel = "DIR", description = "Guest kit directory (bin/stratus kit).")
+    Path kit = Path.of(System.getProperty("user.home"), ".cache", "stratus", "kit");
+
+    @Option(names = "--agent-app", paramLabel = "JAR", description = "The built agent.")
+    Path agentApp = Path.of(System.getProperty("stratus.home", "."), "agent", "target", "quarkus-app",
+            "quarkus-run.jar");
+
+    @Option(names = "--cpus", defaultValue = "2", description = "vCPUs (default: ${DEFAULT-VALUE}).")
+    int cpus;
+
+    @Option(names = "--memory-mib", defaultValue = "256", description = "Guest memory (default: ${DEFAULT-VALUE}).")
+    int memory;
+
+    @Option(names = "--debug", description = "Log what the VMM does.")
+    boolean debug;
+
+    @Override
+    public Integer call() throws Exception {
+        CliLogging.configure(debug);
+        PrintWriter out = spec.commandLine().getOut();
+        for (Path p : List.of(kit.resolve("test-kernel/vmlinux"), kit.resolve("initramfs.cpio"), agentApp)) {
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalArgumentException(p + " is missing: run bin/stratus demo (it builds the kit and"
+                        + " the agent)");
+            }
+        }
+        Path work = Files.createTempDirectory("stratus-demo-");
+        try {
+            return run(work, out);
+        } finally {
+            try (var walk = Files.walk(work)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private int run(Path work, PrintWriter out) throws Exception {
+        Path images = Files.createDirectories(work.resolve("images"));
+        Files.createSymbolicLink(images.resolve("test-kernel"), kit.resolve("test-kernel/vmlinux").toAbsolutePath());
+        Files.createSymbolicLink(images.resolve("initramfs"), kit.resolve("initramfs.cpio").toAbsolutePath());
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
+                work.resolve("kafka")))) {
+            say(out, "Kafka broker at " + broker.bootstrapServers() + " (embedded, KRaft)");
+            try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
+                    broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", "4",
+                            "stratus.agent.capacity.memory-mib", "1024"), work.resolve("agent.log"), LIMIT);
+                 KafkaConsumer<String, byte[]> events = consumer(broker.bootstrapServers());
+                 KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
+                say(out, "agent for host " + HOST + " ready (pid " + agent.pid() + ", log " + agent.log() + ")");
+                CommandEnvelope boot = CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
+                        .setInstanceId(INSTANCE).setTenantId("demo").setBoot(Boot.newBuilder().setName(INSTANCE)
+                                .setResources(Resources.newBuilder().setVcpus(cpus).setMemoryMib(memory))
+                                .setSource(BootSource.newBuilder().setKernelImageId("test-kernel")
+                                        .setRamdiskImageId("initramfs").setKernelCmdline("panic=-1"))).build();
+                send(producer, boot);
+                say(out, "sent Boot " + INSTANCE + " (" + cpus + " vCPUs, " + memory + " MiB) to stratus.compute."
+                        + HOST);
+                InstanceEvent active = await(events, out, e -> e.getState() == InstanceState.ACTIVE || e.hasFault());
+                if (active.hasFault()) {
+                    say(out, "boot failed: " + active.getFault().getMessage());
+                    return StratusCli.EXIT_FAILURE;
+                }
+                Thread console = new Thread(() -> copyConsole(agent, out), "demo-console");
+                console.setDaemon(true);
+                console.start();
+                // The initramfs prints its marker and powers off: the agent reports that end as SHUTOFF.
+                await(events, out, e -> e.getState() == InstanceState.SHUTOFF || e.getState() == InstanceState.ERROR);
+                send(producer, CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
+                        .setInstanceId(INSTANCE).setDelete(Delete.getDefaultInstance()).build());
+                await(events, out, e -> e.getState() == InstanceState.DELETED);
+                console.join(5000);
+                return consoleText.contains("STRATUS-GUEST-READY") ? 0 : StratusCli.EXIT_FAILURE;
+            }
+        }
+    }
+
+    private volatile String consoleText = "";
+
+    private void copyConsole(LocalAgent agent, PrintWriter out) {
+        StringBuilder seen = new StringBuilder();
+        try (Context.CancellableContext ctx = Context.current().withCancellation()) {
+            ctx.run(() -> {
+                Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(agent.channel())
+                        .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(INSTANCE).build());
+                while (chunks.hasNext()) {
+                    String text = chunks.next().getData().toStringUtf8();
+                    seen.append(text);
+                    consoleText = seen.toString();
+                    out.print(text);
+                    out.flush();
+                }
+            });
+        } catch (RuntimeException e) {
+            // The stream ends with the instance.
+        }
+    }
+
+    private static InstanceEvent await(KafkaConsumer<String, byte[]> events, PrintWriter out,
+                                       Predicate<InstanceEvent> done) throws InvalidProtocolBufferException {
+        long deadline = System.nanoTime() + LIMIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, byte[]> r : events.poll(Duration.ofMillis(200))) {
+                InstanceEvent e = InstanceEvent.parseFrom(r.value());
+                say(out, "event: " + e.getInstanceId() + " " + e.getState() + "/" + e.getTaskState()
+                        + (e.hasFault() ? " fault " + e.getFault().getCode() + ": " + e.getFault().getMessage() : ""));
+                if (done.test(e)) {
+                    return e;
+                }
+            }
+        }
+        throw new IllegalStateException("no event within " + LIMIT);
+    }
+
+    private static void say(PrintWriter out, String line) {
+        out.println("stratus demo: " + line);
+        out.flush();
+    }
+
+    private static void send(KafkaProducer<String, byte[]> producer, CommandEnvelope env) throws Exception {
+        producer.send(new ProducerRecord<>("stratus.compute." + HOST, env.getInstanceId(), env.toByteArray())).get();
+    }
+
+    private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "demo");
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+                new ByteArrayDeserializer());
+        consumer.subscribe(List.of("stratus.events"));
+        return consumer;
+    }
+
+    private static KafkaProducer<String, byte[]> producer(String bootstrap) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+}
