@@ -101,7 +101,7 @@ class AgentIT {
     @Test
     void everyLifecycleCommandProducesItsEventsAndTheRightGuest() throws Exception {
         String id = "i-life";
-        InstanceEvent active = send(boot(id, SMALL), InstanceState.ACTIVE);
+        InstanceEvent active = send(busyBoot(id, SMALL, ""), InstanceState.ACTIVE);
         assertThat(active.getResources()).isEqualTo(SMALL);
         assertThat(active.hasLaunchedAt()).isTrue();
         assertThat(states(bus.forRequest(active.getRequestId()))).containsExactly("BUILD/SPAWNING", "ACTIVE/NONE");
@@ -233,24 +233,27 @@ class AgentIT {
     @Test
     void metricsShowCpuSecondsGrowingForABusyGuest() throws Exception {
         String id = "i-busy";
-        send(boot(id, SMALL), InstanceState.ACTIVE);
+        send(busyBoot(id, SMALL, ""), InstanceState.ACTIVE);
         Pattern cpu = Pattern.compile("stratus_instance_cpu_seconds_total\\{[^}]*instance=\"" + id
                 + "\"[^}]*} ([0-9.eE+-]+)");
         double first = metric(cpu);
         Thread.sleep(3000);
         double second = metric(cpu);
-        // The guest spins in user mode on its one vCPU: close to a CPU second per second.
-        assertThat(second - first).isGreaterThan(1.0);
+        // The guest spins in user mode on its one vCPU: up to a CPU second per second, less while other
+        // tests' guests share the host's cores.
+        assertThat(second - first).isGreaterThan(0.5);
         String text = agent.metrics();
         assertThat(text).containsPattern("stratus_instance_memory_configured_bytes\\{[^}]*host=\"" + HOST
                 + "\",instance=\"" + id + "\",tenant=\"t1\"} 3.3554432E7");
         assertThat(text).contains("stratus_host_vcpus_capacity{host=\"" + HOST + "\"} 16.0");
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+        assertThat(agent.metrics()).as("a deleted instance's series go").doesNotContain("instance=\"" + id + "\"");
     }
 
     @Test
     void aGracefulRestartContinuesTheGuestsUptime() throws Exception {
         String id = "i-upgrade";
-        send(boot(id, SMALL), InstanceState.ACTIVE);
+        send(busyBoot(id, SMALL, ""), InstanceState.ACTIVE);
         awaitConsole(id, Pattern.compile("TICK 2\\n"), 0);
         assertThat(agent.stop()).as("exit code after SIGTERM").isIn(0, 143);
         bus.await(e -> e.getInstanceId().equals(id) && e.getTaskState() == TaskState.SNAPSHOTTING, EVENT_WAIT);
@@ -262,6 +265,7 @@ class AgentIT {
         Matcher tick = awaitConsole(id, Pattern.compile("TICK (\\d+)\\n"), 0);
         assertThat(Long.parseLong(tick.group(1))).isGreaterThanOrEqualTo(2);
         assertThat(readyLines(id)).isEmpty();
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
     }
 
     @Test
@@ -271,7 +275,7 @@ class AgentIT {
         String id = "i-killed";
         CommandEnvelope env = CommandEnvelope.newBuilder().setRequestId(request()).setInstanceId(id).setTenantId("t1")
                 .setBoot(Boot.newBuilder().setName(id).setResources(SMALL).setSource(BootSource.newBuilder()
-                        .setKernelImageId("instance").setImageId("big-disk"))).build();
+                        .setKernelImageId("instance").setImageId("big-disk").setKernelCmdline("stratus.idle"))).build();
         bus.send(HOST, env);
         bus.await(e -> e.getRequestId().equals(env.getRequestId()) && e.getState() == InstanceState.BUILD,
                 EVENT_WAIT);
@@ -338,9 +342,15 @@ class AgentIT {
         return CommandEnvelope.newBuilder().setRequestId(request()).setInstanceId(id).setTenantId("t1");
     }
 
+    /** A guest that idles after its ready line: the host's two cores stay free for the agent. */
     private static CommandEnvelope.Builder boot(String id, Resources size) {
+        return busyBoot(id, size, "stratus.idle");
+    }
+
+    /** A guest that spins and ticks after its ready line. */
+    private static CommandEnvelope.Builder busyBoot(String id, Resources size, String cmdline) {
         return envelope(id).setBoot(Boot.newBuilder().setName(id).setFlavor("m1").setResources(size)
-                .setSource(BootSource.newBuilder().setKernelImageId("instance")));
+                .setSource(BootSource.newBuilder().setKernelImageId("instance").setKernelCmdline(cmdline)));
     }
 
     /** Sends the command and waits for its final event, which must be in {@code state} without a fault. */
