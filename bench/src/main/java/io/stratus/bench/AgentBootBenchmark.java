@@ -23,7 +23,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,16 +30,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * N guests booted at once on one agent, through the whole path a tenant's boot takes on a host:
@@ -113,8 +102,7 @@ public final class AgentBootBenchmark {
                     broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", String.valueOf(count),
                             "stratus.agent.capacity.memory-mib", String.valueOf((long) count * memoryMiB),
                             "stratus.agent.snapshot-on-shutdown", "false"), work.resolve("agent.log"), limit);
-                 KafkaConsumer<String, byte[]> events = eventConsumer(broker.bootstrapServers());
-                 KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
+                 CommandChannel bus = new CommandChannel(broker.bootstrapServers(), HOST)) {
                 ManagedChannel channel = agent.channel();
                 long idleRss = ProcessGuest.rssBytes(agent.pid());
                 // Connection set-up and class loading of the gRPC client are not part of a boot.
@@ -125,11 +113,10 @@ public final class AgentBootBenchmark {
                 }
                 long start = System.nanoTime();
                 for (String id : ids) {
-                    producer.send(new ProducerRecord<>("stratus.compute." + HOST, id, boot(id, memoryMiB)
-                            .toByteArray()));
+                    bus.send(boot(id, memoryMiB));
                 }
-                producer.flush();
-                double activeSeconds = awaitActive(events, new HashSet<>(ids), start, limit);
+                bus.flush();
+                double activeSeconds = awaitActive(bus, new HashSet<>(ids), start, limit);
                 double readySeconds = awaitConsoles(channel, ids, start, limit);
                 long rss = ProcessGuest.rssBytes(agent.pid());
                 return new StratusRun(activeSeconds, readySeconds, rss, idleRss);
@@ -144,15 +131,14 @@ public final class AgentBootBenchmark {
                         .setKernelImageId("instance").setKernelCmdline(IDLE))).build();
     }
 
-    private static double awaitActive(KafkaConsumer<String, byte[]> events, Set<String> waiting, long start,
-                                      Duration limit) throws Exception {
+    private static double awaitActive(CommandChannel bus, Set<String> waiting, long start, Duration limit)
+            throws Exception {
         long deadline = start + limit.toNanos();
         while (!waiting.isEmpty()) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("agent: " + waiting.size() + " guests not ACTIVE within " + limit);
             }
-            for (ConsumerRecord<String, byte[]> r : events.poll(Duration.ofMillis(50))) {
-                InstanceEvent e = InstanceEvent.parseFrom(r.value());
+            for (InstanceEvent e : bus.poll(Duration.ofMillis(50))) {
                 if (e.hasFault()) {
                     throw new IllegalStateException("agent: " + e.getInstanceId() + " failed: "
                             + e.getFault().getMessage());
@@ -227,23 +213,5 @@ public final class AgentBootBenchmark {
                 g.close();
             }
         }
-    }
-
-    private static KafkaConsumer<String, byte[]> eventConsumer(String bootstrap) {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-                new ByteArrayDeserializer());
-        consumer.subscribe(List.of("stratus.events"));
-        return consumer;
-    }
-
-    private static KafkaProducer<String, byte[]> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }
 }

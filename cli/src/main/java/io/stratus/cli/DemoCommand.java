@@ -2,6 +2,7 @@ package io.stratus.cli;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.Context;
+import io.stratus.bench.CommandChannel;
 import io.stratus.bench.LocalAgent;
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.proto.v1.AgentServiceGrpc;
@@ -21,20 +22,9 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -104,18 +94,17 @@ final class DemoCommand implements Callable<Integer> {
             try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
                     broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", "4",
                             "stratus.agent.capacity.memory-mib", "1024"), work.resolve("agent.log"), LIMIT);
-                 KafkaConsumer<String, byte[]> events = consumer(broker.bootstrapServers());
-                 KafkaProducer<String, byte[]> producer = producer(broker.bootstrapServers())) {
+                 CommandChannel bus = new CommandChannel(broker.bootstrapServers(), HOST)) {
                 say(out, "agent for host " + HOST + " ready (pid " + agent.pid() + ", log " + agent.log() + ")");
                 CommandEnvelope boot = CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
                         .setInstanceId(INSTANCE).setTenantId("demo").setBoot(Boot.newBuilder().setName(INSTANCE)
                                 .setResources(Resources.newBuilder().setVcpus(cpus).setMemoryMib(memory))
                                 .setSource(BootSource.newBuilder().setKernelImageId("test-kernel")
                                         .setRamdiskImageId("initramfs").setKernelCmdline("panic=-1"))).build();
-                send(producer, boot);
+                bus.sendNow(boot);
                 say(out, "sent Boot " + INSTANCE + " (" + cpus + " vCPUs, " + memory + " MiB) to stratus.compute."
                         + HOST);
-                InstanceEvent active = await(events, out, e -> e.getState() == InstanceState.ACTIVE || e.hasFault());
+                InstanceEvent active = await(bus, out, e -> e.getState() == InstanceState.ACTIVE || e.hasFault());
                 if (active.hasFault()) {
                     say(out, "boot failed: " + active.getFault().getMessage());
                     return StratusCli.EXIT_FAILURE;
@@ -124,10 +113,10 @@ final class DemoCommand implements Callable<Integer> {
                 console.setDaemon(true);
                 console.start();
                 // The initramfs prints its marker and powers off: the agent reports that end as SHUTOFF.
-                await(events, out, e -> e.getState() == InstanceState.SHUTOFF || e.getState() == InstanceState.ERROR);
-                send(producer, CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
+                await(bus, out, e -> e.getState() == InstanceState.SHUTOFF || e.getState() == InstanceState.ERROR);
+                bus.sendNow(CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
                         .setInstanceId(INSTANCE).setDelete(Delete.getDefaultInstance()).build());
-                await(events, out, e -> e.getState() == InstanceState.DELETED);
+                await(bus, out, e -> e.getState() == InstanceState.DELETED);
                 console.join(5000);
                 return consoleText.contains("STRATUS-GUEST-READY") ? 0 : StratusCli.EXIT_FAILURE;
             }
@@ -155,12 +144,11 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static InstanceEvent await(KafkaConsumer<String, byte[]> events, PrintWriter out,
-                                       Predicate<InstanceEvent> done) throws InvalidProtocolBufferException {
+    private static InstanceEvent await(CommandChannel bus, PrintWriter out, Predicate<InstanceEvent> done)
+            throws InvalidProtocolBufferException {
         long deadline = System.nanoTime() + LIMIT.toNanos();
         while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, byte[]> r : events.poll(Duration.ofMillis(200))) {
-                InstanceEvent e = InstanceEvent.parseFrom(r.value());
+            for (InstanceEvent e : bus.poll(Duration.ofMillis(200))) {
                 say(out, "event: " + e.getInstanceId() + " " + e.getState() + "/" + e.getTaskState()
                         + (e.hasFault() ? " fault " + e.getFault().getCode() + ": " + e.getFault().getMessage() : ""));
                 if (done.test(e)) {
@@ -174,27 +162,5 @@ final class DemoCommand implements Callable<Integer> {
     private static void say(PrintWriter out, String line) {
         out.println("stratus demo: " + line);
         out.flush();
-    }
-
-    private static void send(KafkaProducer<String, byte[]> producer, CommandEnvelope env) throws Exception {
-        producer.send(new ProducerRecord<>("stratus.compute." + HOST, env.getInstanceId(), env.toByteArray())).get();
-    }
-
-    private static KafkaConsumer<String, byte[]> consumer(String bootstrap) {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "demo");
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-                new ByteArrayDeserializer());
-        consumer.subscribe(List.of("stratus.events"));
-        return consumer;
-    }
-
-    private static KafkaProducer<String, byte[]> producer(String bootstrap) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }
 }

@@ -5,6 +5,7 @@ import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
+import io.stratus.agent.store.StoreException;
 import io.stratus.kvm.vm.VmConfig;
 import io.stratus.kvm.vm.VmExit;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -73,7 +74,9 @@ public final class CommandHandler {
             return;
         }
         Optional<InstanceRecord> found = store.find(env.getInstanceId());
-        if (env.hasDeadline() && instant(env.getDeadline()).isBefore(clock.instant())) {
+        boolean accepted = found.flatMap(InstanceRecord::pendingRequest).equals(Optional.of(req));
+        // A deadline bounds when a command may start; one that started before a crash goes on.
+        if (!accepted && env.hasDeadline() && instant(env.getDeadline()).isBefore(clock.instant())) {
             reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its deadline "
                     + instant(env.getDeadline()) + " before host " + host + " received it"));
             return;
@@ -105,7 +108,7 @@ public final class CommandHandler {
         } catch (RuntimeException e) {
             // A failure in the middle of a command leaves the instance in ERROR with the reason, never the
             // agent down. Infrastructure failures (store, bus) are not caught here: the consumer retries them.
-            if (e instanceof io.stratus.agent.store.StoreException || e instanceof PublishException) {
+            if (e instanceof StoreException || e instanceof PublishException) {
                 throw e;
             }
             LOG.errorf(e, "instance %s: %s (request %s) failed", rec.id(), commandName(env), req);

@@ -3,6 +3,7 @@ package io.stratus.agent.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.Timestamp;
 import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -14,6 +15,9 @@ import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
 import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.DescribeRequest;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.InstanceSample;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceInfo;
 import io.stratus.proto.v1.InstanceState;
@@ -41,7 +45,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -167,6 +173,10 @@ class AgentIT {
                 Resources.newBuilder().setVcpus(64).setMemoryMib(64))));
         assertThat(tooBig.getFault().getCode()).isEqualTo("InsufficientResources");
         assertThat(tooBig.getFault().getMessage()).contains("vCPUs free");
+        InstanceEvent late = sendForAnswer(envelope(id).setStop(Stop.getDefaultInstance()).setDeadline(
+                Timestamp.newBuilder().setSeconds(System.currentTimeMillis() / 1000 - 60)));
+        assertThat(late.getFault().getCode()).isEqualTo("CommandExpired");
+        assertThat(late.getState()).isEqualTo(InstanceState.ACTIVE);
         assertGuest(id, 1, 1, 32);
     }
 
@@ -248,6 +258,45 @@ class AgentIT {
         assertThat(text).contains("stratus_host_vcpus_capacity{host=\"" + HOST + "\"} 16.0");
         send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
         assertThat(agent.metrics()).as("a deleted instance's series go").doesNotContain("instance=\"" + id + "\"");
+    }
+
+    @Test
+    void theHostReportsItselfAndSamplesItsGuests() throws Exception {
+        String id = "i-sampled";
+        send(boot(id, SMALL), InstanceState.ACTIVE);
+        HostReport described = AgentServiceGrpc.newBlockingStub(agent.channel())
+                .describe(DescribeRequest.getDefaultInstance());
+        assertThat(described.getHost()).isEqualTo(HOST);
+        assertThat(described.getCapacity().getVcpus()).isEqualTo(16);
+        assertThat(described.getAllocated().getMemoryMib()).isGreaterThanOrEqualTo(32);
+        assertThat(described.getEnabled()).isTrue();
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, "stratus.hosts");
+            assertThat(admin.describeConfigs(List.of(hosts)).all().get().get(hosts).get("cleanup.policy").value())
+                    .as("the latest report per host is what counts").isEqualTo("compact");
+        }
+        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.bootstrapServers(), "stratus.hosts");
+             KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.bootstrapServers(),
+                     "stratus.telemetry")) {
+            HostReport report = HostReport.parseFrom(first(reports, HOST).value());
+            assertThat(report.getMemoryTotalBytes()).isPositive();
+            InstanceSample sample = InstanceSample.parseFrom(first(samples, id).value());
+            assertThat(sample.getTenantId()).isEqualTo("t1");
+            assertThat(sample.getMemoryBytes()).isEqualTo(32L << 20);
+        }
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+    }
+
+    private static ConsumerRecord<String, byte[]> first(KafkaConsumer<String, byte[]> consumer, String key) {
+        long deadline = System.nanoTime() + EVENT_WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (key.equals(r.key())) {
+                    return r;
+                }
+            }
+        }
+        throw new AssertionError("no record with key " + key + " within " + EVENT_WAIT);
     }
 
     @Test

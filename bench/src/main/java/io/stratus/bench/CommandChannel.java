@@ -1,0 +1,75 @@
+package io.stratus.bench;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.InstanceEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * The control plane's side of one host's bus, for the demo and the agent benchmark: commands to
+ * {@code stratus.compute.<host>}, instance events from {@code stratus.events} (read from the
+ * start, in a group of its own).
+ */
+public final class CommandChannel implements AutoCloseable {
+    private final String topic;
+    private final KafkaProducer<String, byte[]> producer;
+    private final KafkaConsumer<String, byte[]> events;
+
+    public CommandChannel(String bootstrapServers, String host) {
+        this.topic = "stratus.compute." + host;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-cli-" + UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        events = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
+        events.subscribe(List.of("stratus.events"));
+    }
+
+    /** Queues a command (key: its instance id); {@link #flush} waits for everything queued. */
+    public void send(CommandEnvelope env) {
+        producer.send(new ProducerRecord<>(topic, env.getInstanceId(), env.toByteArray()));
+    }
+
+    /** Sends a command and waits until the broker has it. */
+    public void sendNow(CommandEnvelope env) throws InterruptedException, ExecutionException {
+        producer.send(new ProducerRecord<>(topic, env.getInstanceId(), env.toByteArray())).get();
+    }
+
+    public void flush() {
+        producer.flush();
+    }
+
+    /** Events that arrived within {@code timeout}. */
+    public List<InstanceEvent> poll(Duration timeout) throws InvalidProtocolBufferException {
+        List<InstanceEvent> out = new ArrayList<>();
+        for (ConsumerRecord<String, byte[]> r : events.poll(timeout)) {
+            out.add(InstanceEvent.parseFrom(r.value()));
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+        events.close();
+    }
+}
