@@ -73,13 +73,19 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         Path work = Files.createTempDirectory("stratus-demo-");
+        int result = StratusCli.EXIT_FAILURE;
         try {
-            return run(work, out);
+            result = run(work, out);
+            return result;
         } finally {
-            try (var walk = Files.walk(work)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
+            if (result == 0) {
+                try (var walk = Files.walk(work)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
                 }
+            } else {
+                say(out, "kept " + work + " (agent log, broker data) for a look");
             }
         }
     }
