@@ -1,0 +1,55 @@
+package io.stratus.scheduler.placement;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Picks a host for a request and claims it: candidates in the caller's order of preference (the
+ * weighers'), each claimed with a compare-and-swap; a host another scheduler changed meanwhile is
+ * looked at again and, if the request no longer fits, passed over for the next.
+ */
+public final class Placement {
+    /** Fresh looks at one host before moving on: a busy host may still fit after a lost race. */
+    private static final int ATTEMPTS_PER_HOST = 3;
+
+    private final PlacementStore store;
+
+    public Placement(PlacementStore store) {
+        this.store = store;
+    }
+
+    /**
+     * Claims {@code request} for {@code consumer} on the first host in {@code preference} order
+     * that takes it, and returns that host.
+     *
+     * @throws NoValidHostException no enabled host has room, or every one that had was taken
+     */
+    public String place(String consumer, ResourceRequest request, Comparator<ProviderUsage> preference) {
+        List<ProviderUsage> candidates = store.candidates(request).stream().sorted(preference).toList();
+        if (candidates.isEmpty()) {
+            throw new NoValidHostException("No valid host was found: no enabled host has " + describe(request)
+                    + " free");
+        }
+        for (ProviderUsage candidate : candidates) {
+            ProviderUsage view = candidate;
+            for (int attempt = 0; attempt < ATTEMPTS_PER_HOST; attempt++) {
+                if (store.claim(consumer, view, request)) {
+                    return view.name();
+                }
+                view = store.usage(view.name()).orElse(null);
+                if (view == null || view.disabled() || !view.fits(request)) {
+                    break;
+                }
+            }
+        }
+        throw new NoValidHostException("No valid host was found: the " + candidates.size() + " host(s) with "
+                + describe(request) + " free were taken by concurrent requests");
+    }
+
+    static String describe(ResourceRequest request) {
+        return request.amounts().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getValue() + " " + e.getKey()).collect(Collectors.joining(", "));
+    }
+}
