@@ -3,6 +3,7 @@ package io.stratus.scheduler.placement;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -27,10 +28,19 @@ public final class Placement {
      * @throws NoValidHostException no enabled host has room, or every one that had was taken
      */
     public String place(String consumer, ResourceRequest request, Comparator<ProviderUsage> preference) {
-        List<ProviderUsage> candidates = store.candidates(request).stream().sorted(preference).toList();
+        return place(consumer, request, fitting -> fitting.stream().sorted(preference).toList());
+    }
+
+    /**
+     * Like {@link #place(String, ResourceRequest, Comparator)}, with {@code selection} choosing
+     * and ordering among the hosts where the request fits (filters and weighers).
+     */
+    public String place(String consumer, ResourceRequest request,
+                        UnaryOperator<List<ProviderUsage>> selection) {
+        List<ProviderUsage> candidates = selection.apply(store.candidates(request));
         if (candidates.isEmpty()) {
-            throw new NoValidHostException("No valid host was found: no enabled host has " + describe(request)
-                    + " free");
+            throw new NoValidHostException("No valid host was found: no enabled host that passes the filters has "
+                    + describe(request) + " free");
         }
         for (ProviderUsage candidate : candidates) {
             ProviderUsage view = candidate;

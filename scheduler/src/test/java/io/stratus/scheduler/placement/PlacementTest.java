@@ -3,11 +3,21 @@ package io.stratus.scheduler.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stratus.scheduler.selection.Filters;
+import io.stratus.scheduler.selection.HostSelector;
+import io.stratus.scheduler.selection.HostState;
+import io.stratus.scheduler.selection.RequestSpec;
+import io.stratus.scheduler.selection.Weigher;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -97,6 +107,24 @@ class PlacementTest {
         assertThatThrownBy(() -> store.claim("i-1", fresh, ResourceRequest.of(1, 512, 0)))
                 .isInstanceOf(PlacementException.class).hasMessageContaining("already holds");
         assertThat(store.usage("h1").orElseThrow().generation()).as("rolled back").isEqualTo(fresh.generation());
+    }
+
+    @Test
+    void theSelectionOrdersAndFiltersTheHostsThatFit() {
+        host("h1", 4, 4608, 1.0);
+        host("h2", 4, 8704, 1.0);
+        host("down", 64, 65536, 1.0);
+        HostSelector selector = new HostSelector(
+                List.of(Filters.alive(Clock.systemUTC(),
+                        Duration.ofMinutes(1))),
+                List.of(Weigher.ram(1.0)));
+        RequestSpec spec = new RequestSpec("i-1",
+                ResourceRequest.of(1, 1024, 0), Optional.empty(), "img", Optional.empty());
+        // "down" never reported: the scheduler's view leaves it out, whatever room it has.
+        String chosen = new Placement(store).place("i-1", spec.resources(), selector.forPlacement(spec,
+                p -> new HostState(p, p.name().equals("down") ? Optional.empty()
+                        : Optional.of(Instant.now()), "nova", Set.of(), Set.of())));
+        assertThat(chosen).isEqualTo("h2");
     }
 
     @Test

@@ -1,0 +1,6 @@
+/**
+ * Host selection: filters (alive and enabled, resources, availability zone, server groups) and
+ * weighers (RAM and CPU spread or pack, same image for KSM) over what the scheduler knows of each
+ * host, feeding placement's claims in order of preference.
+ */
+package io.stratus.scheduler.selection;
