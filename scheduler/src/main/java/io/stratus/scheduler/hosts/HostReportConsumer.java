@@ -1,0 +1,70 @@
+package io.stratus.scheduler.hosts;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.stratus.proto.v1.HostReport;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jboss.logging.Logger;
+
+/**
+ * Reads {@code stratus.hosts} into a {@link HostDirectory}. Every scheduler replica needs every
+ * report, so each reads in a consumer group of its own, from the start of the compacted topic
+ * (the latest report per host) and then as reports come. A record that is not a report is
+ * logged and skipped: the host's next report replaces it.
+ */
+public final class HostReportConsumer implements Runnable {
+    private static final Logger LOG = Logger.getLogger(HostReportConsumer.class);
+    public static final String TOPIC = "stratus.hosts";
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final HostDirectory hosts;
+    private volatile boolean running = true;
+
+    /** @param replica this scheduler replica's name; its consumer group is its own */
+    public HostReportConsumer(String bootstrapServers, String replica, HostDirectory hosts) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-scheduler-hosts-" + replica);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-" + replica);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
+        this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        this.hosts = hosts;
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(TOPIC));
+            while (running) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    try {
+                        hosts.apply(HostReport.parseFrom(r.value() == null ? new byte[0] : r.value()));
+                    } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+                        LOG.warnf("%s-%d@%d (key %s) skipped: not a usable host report: %s", r.topic(),
+                                r.partition(), r.offset(), r.key(), e.getMessage());
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /** Ends the loop; the caller joins its thread. */
+    public void stop() {
+        running = false;
+        consumer.wakeup();
+    }
+}

@@ -1,0 +1,68 @@
+package io.stratus.scheduler.hosts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.Timestamp;
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.Resources;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ResourceClass;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reports through the real embedded broker into placement; garbage on the topic is skipped. */
+class HostReportConsumerTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void reportsOnTheTopicBecomeHostsAndJunkIsSkipped() throws Exception {
+        JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:file:" + dir.resolve("db"), "stratus", "");
+        Flyway.configure().dataSource(pool).load().migrate();
+        PlacementStore store = new PlacementStore(pool);
+        HostDirectory hosts = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0), Clock.systemUTC());
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
+                dir.resolve("kafka")))) {
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+            try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
+                    new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>(HostReportConsumer.TOPIC, "junk", new byte[] {(byte) 0xff, 7}));
+                producer.send(new ProducerRecord<>(HostReportConsumer.TOPIC, "h1", HostReport.newBuilder()
+                        .setHost("h1").setReportedAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
+                        .setCapacity(Resources.newBuilder().setVcpus(6).setMemoryMib(2048)).build().toByteArray()));
+                producer.flush();
+            }
+            HostReportConsumer consumer = new HostReportConsumer(broker.bootstrapServers(), "r1", hosts);
+            Thread loop = new Thread(consumer, "host-reports");
+            loop.start();
+            try {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (store.usage("h1").isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(100);
+                }
+                assertThat(store.usage("h1")).isPresent();
+                assertThat(store.usage("h1").get().free(ResourceClass.VCPU)).isEqualTo(6);
+                assertThat(hosts.lastReport("h1")).isPresent();
+                assertThat(store.all()).hasSize(1);
+            } finally {
+                consumer.stop();
+                loop.join(10_000);
+            }
+        } finally {
+            pool.dispose();
+        }
+    }
+}
