@@ -134,14 +134,9 @@ public final class CommandHandler {
                     + " (" + rec.state() + "); instance ids are never reused"));
             return;
         }
-        Resources wanted = env.getBoot().getResources();
-        Optional<String> invalid = invalidResources(wanted);
-        if (invalid.isEmpty()) {
-            invalid = shortfall(wanted, Optional.empty());
-        }
-        if (invalid.isPresent()) {
-            reject(env, found, Faults.of(invalid.get().startsWith("host") ? "InsufficientResources"
-                    : "InvalidResources", invalid.get()), InstanceState.ERROR);
+        Optional<Fault> unfit = unfit(env.getBoot().getResources(), Optional.empty());
+        if (unfit.isPresent()) {
+            reject(env, found, unfit.get(), InstanceState.ERROR);
             return;
         }
         InstanceRecord rec = InstanceRecord.building(env.getInstanceId(), env.getTenantId(), env.getBoot(), req);
@@ -222,13 +217,9 @@ public final class CommandHandler {
             return;
         }
         Resources wanted = env.getResize().getResources();
-        Optional<String> invalid = invalidResources(wanted);
-        if (invalid.isEmpty()) {
-            invalid = shortfall(wanted, Optional.of(rec.id()));
-        }
-        if (invalid.isPresent()) {
-            reject(env, Optional.of(rec), Faults.of(invalid.get().startsWith("host") ? "InsufficientResources"
-                    : "InvalidResources", invalid.get()));
+        Optional<Fault> unfit = unfit(wanted, Optional.of(rec.id()));
+        if (unfit.isPresent()) {
+            reject(env, Optional.of(rec), unfit.get());
             return;
         }
         boolean running = rec.state() == InstanceState.ACTIVE;
@@ -395,6 +386,18 @@ public final class CommandHandler {
         rec.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
         fault.ifPresent(e::setFault);
         return e.build();
+    }
+
+    /**
+     * Why {@code wanted} cannot run here: sizes the VMM refuses ({@code InvalidResources}), or
+     * more than the host has free ({@code InsufficientResources}).
+     */
+    private Optional<Fault> unfit(Resources wanted, Optional<String> replacing) {
+        Optional<String> invalid = invalidResources(wanted);
+        if (invalid.isPresent()) {
+            return Optional.of(Faults.of("InvalidResources", invalid.get()));
+        }
+        return shortfall(wanted, replacing).map(m -> Faults.of("InsufficientResources", m));
     }
 
     private static Optional<String> invalidResources(Resources r) {
