@@ -42,6 +42,7 @@ public interface AgentConfig {
 
         long memoryMib();
 
+        /** GiB for instance disks; 0 means the size of the file system that holds {@link #dataDir()}. */
         @WithDefault("0")
         long diskGib();
     }

@@ -12,6 +12,7 @@ import io.stratus.agent.lifecycle.HostReports;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleOutputRequest;
 import io.stratus.proto.v1.DescribeRequest;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceInfo;
@@ -97,6 +98,21 @@ public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
         int tail = request.getTailBytes() == 0 ? DEFAULT_TAIL : (int) Math.min(Integer.MAX_VALUE,
                 request.getTailBytes() & 0xffffffffL);
         console.subscribe(live, tail);
+    }
+
+    @Override
+    public void getConsoleOutput(ConsoleOutputRequest request, StreamObserver<ConsoleChunk> response) {
+        Optional<InstanceRecord> rec = store.find(request.getInstanceId());
+        if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
+            response.onError(Status.NOT_FOUND.withDescription("instance " + request.getInstanceId()
+                    + " is not on this host").asRuntimeException());
+            return;
+        }
+        int tail = request.getTailBytes() == 0 ? Integer.MAX_VALUE
+                : (int) Math.min(Integer.MAX_VALUE, request.getTailBytes() & 0xffffffffL);
+        ConsoleLog.Chunk held = guests.console(request.getInstanceId()).tail(tail);
+        response.onNext(chunk(held.offset(), held.bytes()));
+        response.onCompleted();
     }
 
     private static ConsoleChunk chunk(long offset, byte[] bytes) {

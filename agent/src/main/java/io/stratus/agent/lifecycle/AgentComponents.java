@@ -13,6 +13,9 @@ import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
@@ -80,8 +83,21 @@ public class AgentComponents {
         return new InstanceMeters(registry, guests, config.host());
     }
 
+    /**
+     * What the host offers. Disk not configured (0) is the size of the file system that holds the
+     * instances' disks, so that the scheduler can place flavors with a disk here.
+     */
     static Resources capacity(AgentConfig config) {
+        long disk = config.capacity().diskGib();
+        if (disk == 0) {
+            try {
+                Files.createDirectories(config.dataDir());
+                disk = Files.getFileStore(config.dataDir()).getTotalSpace() >> 30;
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot size the file system of " + config.dataDir(), e);
+            }
+        }
         return Resources.newBuilder().setVcpus(config.capacity().vcpus()).setMemoryMib(config.capacity().memoryMib())
-                .setDiskGib(config.capacity().diskGib()).build();
+                .setDiskGib(disk).build();
     }
 }
