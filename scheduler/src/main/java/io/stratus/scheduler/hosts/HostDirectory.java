@@ -9,6 +9,7 @@ import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceClass;
 import io.stratus.scheduler.selection.HostState;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
@@ -31,6 +32,7 @@ public final class HostDirectory {
     private final Ratios ratios;
     private final Clock clock;
     private final Map<String, Instant> lastReport = new ConcurrentHashMap<>();
+    private final Map<String, HostReport> reports = new ConcurrentHashMap<>();
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
         this.store = store;
@@ -56,6 +58,18 @@ public final class HostDirectory {
             store.putInventory(host, wanted);
         }
         lastReport.put(host, at);
+        reports.put(host, report);
+    }
+
+    /** The newest report of {@code host}: its agent's address, usage and KSM figures. */
+    public Optional<HostReport> report(String host) {
+        return Optional.ofNullable(reports.get(host));
+    }
+
+    /** Whether {@code host} reported within {@code downAfter}. */
+    public boolean alive(String host, Duration downAfter) {
+        Instant at = lastReport.get(host);
+        return at != null && !at.isBefore(clock.instant().minus(downAfter));
     }
 
     private Map<ResourceClass, Inventory> inventory(Resources capacity) {

@@ -39,7 +39,7 @@ public final class Placement {
                         UnaryOperator<List<ProviderUsage>> selection) {
         List<ProviderUsage> candidates = selection.apply(store.candidates(request));
         if (candidates.isEmpty()) {
-            throw new NoValidHostException("No valid host was found: no enabled host that passes the filters has "
+            throw new NoValidHostException("No valid host was found. No enabled host that passes the filters has "
                     + describe(request) + " free");
         }
         for (ProviderUsage candidate : candidates) {
@@ -54,7 +54,7 @@ public final class Placement {
                 }
             }
         }
-        throw new NoValidHostException("No valid host was found: the " + candidates.size() + " host(s) with "
+        throw new NoValidHostException("No valid host was found. The " + candidates.size() + " host(s) with "
                 + describe(request) + " free were taken by concurrent requests");
     }
 

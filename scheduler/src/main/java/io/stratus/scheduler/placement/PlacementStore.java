@@ -205,6 +205,49 @@ public final class PlacementStore {
         });
     }
 
+    /**
+     * Makes what {@code from} holds {@code consumer}'s, giving back what {@code consumer} held:
+     * a confirmed resize keeps the new size's claim, made under a consumer of its own, and frees
+     * the old one. When {@code from} holds nothing, nothing changes and the result is false.
+     */
+    public boolean replace(String consumer, String from) {
+        return inTransaction(c -> {
+            List<String> hosts = new ArrayList<>();
+            try (PreparedStatement s = c.prepareStatement(
+                    "SELECT DISTINCT provider FROM allocation WHERE consumer = ? OR consumer = ?")) {
+                s.setString(1, consumer);
+                s.setString(2, from);
+                try (ResultSet r = s.executeQuery()) {
+                    while (r.next()) {
+                        hosts.add(r.getString(1));
+                    }
+                }
+            }
+            try (PreparedStatement s = c.prepareStatement("SELECT COUNT(*) FROM allocation WHERE consumer = ?")) {
+                s.setString(1, from);
+                try (ResultSet r = s.executeQuery()) {
+                    r.next();
+                    if (r.getLong(1) == 0) {
+                        return false;
+                    }
+                }
+            }
+            for (String h : hosts) {
+                bump(c, h);
+            }
+            int moved;
+            try (PreparedStatement del = c.prepareStatement("DELETE FROM allocation WHERE consumer = ?");
+                 PreparedStatement mv = c.prepareStatement("UPDATE allocation SET consumer = ? WHERE consumer = ?")) {
+                del.setString(1, consumer);
+                del.executeUpdate();
+                mv.setString(1, consumer);
+                mv.setString(2, from);
+                moved = mv.executeUpdate();
+            }
+            return moved > 0;
+        });
+    }
+
     /** What {@code consumer} holds, by host. */
     public Map<String, Map<ResourceClass, Long>> allocations(String consumer) {
         Map<String, Map<ResourceClass, Long>> out = new LinkedHashMap<>();

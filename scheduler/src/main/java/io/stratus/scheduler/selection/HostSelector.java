@@ -3,9 +3,12 @@ package io.stratus.scheduler.selection;
 import io.stratus.scheduler.placement.ProviderUsage;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
@@ -24,10 +27,52 @@ public final class HostSelector {
      * replicas agree and tests are repeatable).
      */
     public List<HostState> select(List<HostState> hosts, RequestSpec request) {
+        return decide(hosts, request).chosen();
+    }
+
+    /**
+     * One request's decision, for its log: the hosts chosen, best first, and the hosts each
+     * filter removed (in filter order; a host is counted against the first filter it failed).
+     */
+    public record Decision(List<HostState> chosen, Map<String, List<String>> removedBy) {
+        public Decision {
+            chosen = List.copyOf(chosen);
+            removedBy = Collections.unmodifiableMap(new LinkedHashMap<>(removedBy));
+        }
+
+        /** "resources removed 3 (h1, h2, h3); alive removed 1 (h9)", for logs and faults. */
+        public String summary() {
+            StringBuilder b = new StringBuilder();
+            removedBy.forEach((filter, removed) -> {
+                if (!removed.isEmpty()) {
+                    b.append(b.length() == 0 ? "" : "; ").append(filter).append(" removed ").append(removed.size())
+                            .append(" (").append(String.join(", ", removed.subList(0, Math.min(5, removed.size()))))
+                            .append(removed.size() > 5 ? ", ..." : "").append(")");
+                }
+            });
+            return b.length() == 0 ? "no host was filtered out" : b.toString();
+        }
+    }
+
+    /** Like {@link #select}, keeping which filter removed which host. */
+    public Decision decide(List<HostState> hosts, RequestSpec request) {
+        Map<String, List<String>> removedBy = new LinkedHashMap<>();
+        for (HostFilter f : filters) {
+            removedBy.put(f.name(), new ArrayList<>());
+        }
         List<HostState> passed = new ArrayList<>();
         for (HostState h : hosts) {
-            if (filters.stream().allMatch(f -> f.passes(h, request))) {
+            HostFilter failed = null;
+            for (HostFilter f : filters) {
+                if (!f.passes(h, request)) {
+                    failed = f;
+                    break;
+                }
+            }
+            if (failed == null) {
                 passed.add(h);
+            } else {
+                removedBy.get(failed.name()).add(h.name());
             }
         }
         Map<String, Double> score = new HashMap<>();
@@ -51,7 +96,7 @@ public final class HostSelector {
             }
         }
         passed.sort(Comparator.comparingDouble((HostState h) -> -score.get(h.name())).thenComparing(HostState::name));
-        return passed;
+        return new Decision(passed, removedBy);
     }
 
     /**
@@ -61,6 +106,12 @@ public final class HostSelector {
      */
     public UnaryOperator<List<ProviderUsage>> forPlacement(RequestSpec request,
                                                           Function<ProviderUsage, HostState> state) {
+        return forPlacement(request, state, d -> { });
+    }
+
+    /** Like {@link #forPlacement(RequestSpec, Function)}, handing the decision to {@code log}. */
+    public UnaryOperator<List<ProviderUsage>> forPlacement(RequestSpec request, Function<ProviderUsage, HostState> state,
+                                                          Consumer<Decision> log) {
         return fitting -> {
             List<HostState> hosts = new ArrayList<>();
             for (ProviderUsage p : fitting) {
@@ -69,7 +120,9 @@ public final class HostSelector {
                     hosts.add(h);
                 }
             }
-            return select(hosts, request).stream().map(HostState::usage).toList();
+            Decision d = decide(hosts, request);
+            log.accept(d);
+            return d.chosen().stream().map(HostState::usage).toList();
         };
     }
 }

@@ -1,0 +1,129 @@
+package io.stratus.scheduler.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import jakarta.ws.rs.NotAllowedException;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.NotSupportedException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import jakarta.ws.rs.ext.ExceptionMapper;
+import jakarta.ws.rs.ext.Provider;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * Every error leaves the API in the shape OpenStack clients parse: Compute's
+ * {@code {"itemNotFound": {"code": 404, "message": ...}}}, Identity's
+ * {@code {"error": {"code": 401, "title": ..., "message": ...}}}. Unexpected failures are logged
+ * with the request's path and answered 500 without internals.
+ */
+@Provider
+public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
+    private static final Logger LOG = Logger.getLogger(ApiExceptionMapper.class);
+
+    @Context
+    UriInfo uri;
+
+    @Override
+    public Response toResponse(Throwable e) {
+        int status;
+        String message;
+        if (e instanceof ApiException api) {
+            status = api.status();
+            message = api.getMessage();
+        } else if (e instanceof JsonProcessingException json) {
+            status = 400;
+            message = "the request body is not valid JSON: " + json.getOriginalMessage();
+        } else if (e instanceof NotFoundException) {
+            status = 404;
+            message = "no such resource: " + path();
+        } else if (e instanceof NotAllowedException) {
+            status = 405;
+            message = "method not allowed on " + path();
+        } else if (e instanceof NotSupportedException) {
+            status = 415;
+            message = "send the request body as application/json";
+        } else if (e instanceof WebApplicationException web && web.getResponse().getStatus() < 500) {
+            status = web.getResponse().getStatus();
+            message = web.getMessage();
+            if (web.getCause() instanceof JsonProcessingException json) {
+                message = "the request body is not valid JSON: " + json.getOriginalMessage();
+            }
+        } else {
+            LOG.errorf(e, "request %s failed", path());
+            status = 500;
+            message = "The server has either erred or is incapable of performing the requested operation.";
+        }
+        return render(status, message, path());
+    }
+
+    private String path() {
+        return uri == null ? "" : uri.getPath();
+    }
+
+    /** The error body for {@code path}: Identity's shape under /identity, Compute's elsewhere. */
+    static Response render(int status, String message, String path) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        Map<String, Object> detail = new LinkedHashMap<>();
+        detail.put("code", status);
+        if (path.startsWith("/identity")) {
+            detail.put("title", title(status));
+            detail.put("message", message);
+            body.put("error", detail);
+        } else {
+            detail.put("message", message);
+            body.put(computeName(status), detail);
+        }
+        Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON).entity(body);
+        if (status == 401) {
+            r.header("WWW-Authenticate", "Keystone uri=\"/identity/v3\"");
+        }
+        return r.build();
+    }
+
+    private static String computeName(int status) {
+        switch (status) {
+            case 400:
+                return "badRequest";
+            case 401:
+                return "unauthorized";
+            case 403:
+                return "forbidden";
+            case 404:
+                return "itemNotFound";
+            case 405:
+                return "methodNotAllowed";
+            case 409:
+                return "conflictingRequest";
+            case 413:
+                return "overLimit";
+            case 415:
+                return "unsupportedMediaType";
+            case 503:
+                return "serviceUnavailable";
+            default:
+                return status >= 500 ? "computeFault" : "badRequest";
+        }
+    }
+
+    private static String title(int status) {
+        switch (status) {
+            case 400:
+                return "Bad Request";
+            case 401:
+                return "Unauthorized";
+            case 403:
+                return "Forbidden";
+            case 404:
+                return "Not Found";
+            case 409:
+                return "Conflict";
+            default:
+                return status >= 500 ? "Internal Server Error" : "Bad Request";
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.stratus.scheduler.api.compute;
+
+import io.stratus.scheduler.service.SchedulerConfig;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerResponseContext;
+import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.ext.Provider;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compute API version discovery. Stratus serves microversion 2.1 only, so every client negotiates
+ * it; the response headers say so, as Nova's do.
+ */
+@Path("/compute")
+@Produces(MediaType.APPLICATION_JSON)
+public class ComputeVersions {
+    static final String VERSION = "2.1";
+
+    @Inject
+    SchedulerConfig config;
+
+    @GET
+    public Map<String, Object> versions() {
+        return Map.of("versions", List.of(version()));
+    }
+
+    @GET
+    @Path("/v2.1")
+    public Map<String, Object> current() {
+        return Map.of("version", version());
+    }
+
+    private Map<String, Object> version() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("id", "v2.1");
+        v.put("status", "CURRENT");
+        v.put("version", VERSION);
+        v.put("min_version", VERSION);
+        v.put("updated", "2013-07-23T11:33:21Z");
+        v.put("links", List.of(Map.of("rel", "self", "href", config.publicUrl() + "/compute/v2.1/")));
+        v.put("media-types", List.of(Map.of("base", "application/json",
+                "type", "application/vnd.openstack.compute+json;version=2.1")));
+        return v;
+    }
+
+    /** Every compute response names the microversion it was served at. */
+    @Provider
+    public static class Headers implements ContainerResponseFilter {
+        @Override
+        public void filter(ContainerRequestContext request, ContainerResponseContext response) {
+            if (request.getUriInfo().getPath().startsWith("/compute")) {
+                response.getHeaders().putSingle("OpenStack-API-Version", "compute " + VERSION);
+                response.getHeaders().putSingle("X-OpenStack-Nova-API-Version", VERSION);
+                response.getHeaders().putSingle("Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+            }
+        }
+    }
+}

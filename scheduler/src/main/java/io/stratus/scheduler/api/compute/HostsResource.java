@@ -1,0 +1,190 @@
+package io.stratus.scheduler.api.compute;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.api.Json;
+import io.stratus.scheduler.compute.HostNotes;
+import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.hosts.HostDirectory;
+import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ProviderUsage;
+import io.stratus.scheduler.placement.ResourceClass;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The operators' view of hosts: {@code os-hypervisors} (capacity and use per host) and
+ * {@code os-services} (up/down from host reports, enable/disable with a reason). Admin only.
+ * Hosts are numbered by name for the integer ids API 2.1 uses.
+ */
+@Path("/compute/v2.1")
+@Produces(MediaType.APPLICATION_JSON)
+public class HostsResource {
+    private static final String BINARY = "nova-compute";
+
+    @Inject
+    PlacementStore placement;
+    @Inject
+    HostDirectory hosts;
+    @Inject
+    HostNotes notes;
+    @Inject
+    ServerStore servers;
+    @Inject
+    Conductor conductor;
+    @Context
+    ContainerRequestContext request;
+
+    @GET
+    @Path("/os-hypervisors")
+    public Map<String, Object> hypervisors() {
+        TokenFilter.admin(request, "os_compute_api:os-hypervisors:list");
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<ProviderUsage> all = placement.all();
+        for (int i = 0; i < all.size(); i++) {
+            out.add(hypervisorSummary(i + 1, all.get(i)));
+        }
+        return Map.of("hypervisors", out);
+    }
+
+    @GET
+    @Path("/os-hypervisors/detail")
+    public Map<String, Object> hypervisorDetails() {
+        TokenFilter.admin(request, "os_compute_api:os-hypervisors:detail");
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<ProviderUsage> all = placement.all();
+        for (int i = 0; i < all.size(); i++) {
+            out.add(hypervisor(i + 1, all.get(i)));
+        }
+        return Map.of("hypervisors", out);
+    }
+
+    @GET
+    @Path("/os-hypervisors/{id}")
+    public Map<String, Object> hypervisor(@PathParam("id") String id) {
+        TokenFilter.admin(request, "os_compute_api:os-hypervisors:show");
+        List<ProviderUsage> all = placement.all();
+        for (int i = 0; i < all.size(); i++) {
+            if (Integer.toString(i + 1).equals(id) || all.get(i).name().equals(id)) {
+                return Map.of("hypervisor", hypervisor(i + 1, all.get(i)));
+            }
+        }
+        throw ApiException.notFound("Hypervisor with ID " + id + " could not be found.");
+    }
+
+    private Map<String, Object> hypervisorSummary(int id, ProviderUsage p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("hypervisor_hostname", p.name());
+        m.put("state", conductor.hostUp(p.name()) ? "up" : "down");
+        m.put("status", p.disabled() ? "disabled" : "enabled");
+        return m;
+    }
+
+    private Map<String, Object> hypervisor(int id, ProviderUsage p) {
+        Map<String, Object> m = hypervisorSummary(id, p);
+        Optional<HostReport> report = hosts.report(p.name());
+        m.put("hypervisor_type", "Stratus-KVM");
+        m.put("hypervisor_version", 1);
+        m.put("host_ip", report.map(HostReport::getGrpcAddress).map(a -> a.replaceAll(":\\d+$", "")).orElse(""));
+        m.put("vcpus", total(p, ResourceClass.VCPU));
+        m.put("vcpus_used", used(p, ResourceClass.VCPU));
+        m.put("memory_mb", total(p, ResourceClass.MEMORY_MB));
+        m.put("memory_mb_used", used(p, ResourceClass.MEMORY_MB));
+        m.put("free_ram_mb", total(p, ResourceClass.MEMORY_MB) - used(p, ResourceClass.MEMORY_MB));
+        m.put("local_gb", total(p, ResourceClass.DISK_GB));
+        m.put("local_gb_used", used(p, ResourceClass.DISK_GB));
+        m.put("free_disk_gb", total(p, ResourceClass.DISK_GB) - used(p, ResourceClass.DISK_GB));
+        m.put("running_vms", servers.list(new ServerStore.Query(Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.of(p.name()))).size());
+        m.put("ksm_saved_bytes", report.map(HostReport::getKsmSavedBytes).orElse(0L));
+        m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", notes.reason(p.name()).orElse("")));
+        return m;
+    }
+
+    private static long total(ProviderUsage p, ResourceClass rc) {
+        return p.inventory().containsKey(rc) ? p.inventory().get(rc).total() : 0;
+    }
+
+    private static long used(ProviderUsage p, ResourceClass rc) {
+        return p.used().getOrDefault(rc, 0L);
+    }
+
+    @GET
+    @Path("/os-services")
+    public Map<String, Object> services() {
+        TokenFilter.admin(request, "os_compute_api:os-services:list");
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<ProviderUsage> all = placement.all();
+        for (int i = 0; i < all.size(); i++) {
+            out.add(service(i + 1, all.get(i)));
+        }
+        return Map.of("services", out);
+    }
+
+    private Map<String, Object> service(int id, ProviderUsage p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("binary", BINARY);
+        m.put("host", p.name());
+        m.put("zone", Conductor.DEFAULT_ZONE);
+        m.put("status", p.disabled() ? "disabled" : "enabled");
+        m.put("state", conductor.hostUp(p.name()) ? "up" : "down");
+        m.put("updated_at", hosts.lastReport(p.name()).map(Views::time).orElse(null));
+        m.put("disabled_reason", notes.reason(p.name()).orElse(null));
+        return m;
+    }
+
+    @PUT
+    @Path("/os-services/{action}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> switchHost(@PathParam("action") String action, JsonNode body) {
+        TokenFilter.admin(request, "os_compute_api:os-services:update");
+        String host = Json.string(body, "host", 255);
+        String binary = Json.optionalString(body, "binary", 64).orElse(BINARY);
+        if (!binary.equals(BINARY)) {
+            throw ApiException.badRequest("only the " + BINARY + " service can be switched, not " + binary);
+        }
+        if (placement.usage(host).isEmpty()) {
+            throw ApiException.notFound("Host '" + host + "' is not mapped to any cell");
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("host", host);
+        out.put("binary", binary);
+        switch (action) {
+            case "enable":
+                placement.setDisabled(host, false);
+                notes.clear(host);
+                out.put("status", "enabled");
+                break;
+            case "disable":
+            case "disable-log-reason": {
+                String reason = Json.optionalString(body, "disabled_reason", 255).orElse("");
+                placement.setDisabled(host, true);
+                notes.disabled(host, reason);
+                out.put("status", "disabled");
+                out.put("disabled_reason", reason);
+                break;
+            }
+            default:
+                throw ApiException.notFound("Unknown action " + action + "; use enable, disable or disable-log-reason");
+        }
+        return Map.of("service", out);
+    }
+}

@@ -1,0 +1,382 @@
+package io.stratus.scheduler.api.compute;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.grpc.StatusRuntimeException;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.api.Json;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.QuotaStore;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.compute.ServerGroup;
+import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.conductor.AgentConsoles;
+import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ServerActions;
+import io.stratus.scheduler.hosts.HostDirectory;
+import io.stratus.scheduler.identity.Caller;
+import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.scheduler.image.Image;
+import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.service.SchedulerConfig;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.jboss.logging.Logger;
+
+/**
+ * {@code /compute/v2.1/servers}: create, list, show, delete and the server actions. A member sees
+ * and touches only its project's servers (another project's server is "not found", as in Nova);
+ * an admin may list all projects' servers with {@code all_tenants}.
+ */
+@Path("/compute/v2.1/servers")
+@Produces(MediaType.APPLICATION_JSON)
+public class ServersResource {
+    private static final Logger LOG = Logger.getLogger(ServersResource.class);
+    private static final int MAX_COUNT = 10;
+    private static final int CONSOLE_BYTES = 256 * 1024;
+
+    @Inject
+    ServerStore servers;
+    @Inject
+    FlavorStore flavors;
+    @Inject
+    ImageStore images;
+    @Inject
+    ServerGroupStore groups;
+    @Inject
+    QuotaStore quotas;
+    @Inject
+    Conductor conductor;
+    @Inject
+    ServerActions actions;
+    @Inject
+    AgentConsoles consoles;
+    @Inject
+    HostDirectory hosts;
+    @Inject
+    SchedulerConfig config;
+    @Inject
+    Clock clock;
+
+    @Context
+    ContainerRequestContext request;
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response create(JsonNode body) {
+        Caller caller = TokenFilter.caller(request);
+        JsonNode s = Json.object(body, "server");
+        String name = Json.string(s, "name", 255);
+        String flavorRef = lastSegment(Json.string(s, "flavorRef", 1024));
+        String imageRef = lastSegment(Json.string(s, "imageRef", 1024));
+        long min = Json.optionalInteger(s, "min_count", 1, MAX_COUNT, 1);
+        long max = Json.optionalInteger(s, "max_count", 1, MAX_COUNT, min);
+        if (max < min) {
+            throw ApiException.badRequest("max_count (" + max + ") must not be less than min_count (" + min + ")");
+        }
+        String zone = Json.optionalString(s, "availability_zone", 255).orElse("");
+        if (!zone.isEmpty() && !zone.equals(Conductor.DEFAULT_ZONE)) {
+            throw ApiException.badRequest("The requested availability zone is not available: " + zone
+                    + " (the zone is '" + Conductor.DEFAULT_ZONE + "')");
+        }
+        Flavor flavor = flavors.byId(flavorRef).orElseThrow(() ->
+                ApiException.badRequest("Flavor " + flavorRef + " could not be found."));
+        Image image = images.find(imageRef).filter(i -> caller.isAdmin() || i.isPublic()
+                || i.owner().equals(caller.projectId())).orElseThrow(() ->
+                ApiException.badRequest("Image " + imageRef + " could not be found."));
+        if (!image.status().equals("active")) {
+            throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");
+        }
+        if (flavor.ramMib() < image.minRamMib()) {
+            throw ApiException.badRequest("Flavor's memory is too small for requested image: " + flavor.ramMib()
+                    + " MiB < min_ram " + image.minRamMib() + " MiB");
+        }
+        if (flavor.diskGib() > 0 && flavor.diskGib() < image.minDiskGib()) {
+            throw ApiException.badRequest("Flavor's disk is too small for requested image: " + flavor.diskGib()
+                    + " GiB < min_disk " + image.minDiskGib() + " GiB");
+        }
+        Optional<String> group = Optional.empty();
+        JsonNode hints = body.get("os:scheduler_hints");
+        if (hints != null && hints.isObject() && hints.has("group")) {
+            String g = Json.string(hints, "group", 64);
+            ServerGroup found = groups.find(g).filter(x -> x.projectId().equals(caller.projectId()))
+                    .orElseThrow(() -> ApiException.badRequest("Server group " + g + " could not be found."));
+            group = Optional.of(found.id());
+        }
+        checkQuota(caller.projectId(), flavor, max);
+        List<String> created = new ArrayList<>();
+        Instant now = clock.instant();
+        for (int i = 0; i < max; i++) {
+            String id = UUID.randomUUID().toString();
+            String serverName = max == 1 ? name : name + "-" + (i + 1);
+            servers.insert(new Server(id, serverName, caller.projectId(), caller.userId(), flavor.id(), Optional.empty(),
+                    flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
+                    TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
+                    Optional.empty(), Optional.empty(), now, now));
+            created.add(id);
+        }
+        // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
+        ServerStore.Usage used = servers.usage(caller.projectId());
+        Map<String, Long> limits = quotas.limits(caller.projectId());
+        if (over(limits, "instances", used.instances()) || over(limits, "cores", used.cores())
+                || over(limits, "ram", used.ramMib())) {
+            created.forEach(servers::markDeleted);
+            throw new ApiException(403, "Quota exceeded for instances, cores or ram: concurrent requests used the"
+                    + " project's quota up");
+        }
+        for (String id : created) {
+            LOG.infof("instance %s (%s) created by %s in project %s: flavor %s, image %s", id, name,
+                    caller.userName(), caller.projectName(), flavor.name(), image.id());
+            conductor.schedule(id);
+        }
+        Server first = servers.find(created.get(0)).orElseThrow();
+        Map<String, Object> out = new LinkedHashMap<>(Views.serverSummary(base(), first));
+        out.put("OS-DCF:diskConfig", "MANUAL");
+        out.put("security_groups", List.of(Map.of("name", "default")));
+        out.put("adminPass", "");
+        return Response.status(202).entity(Map.of("server", out)).build();
+    }
+
+    private void checkQuota(String projectId, Flavor flavor, long count) {
+        Map<String, Long> limits = quotas.limits(projectId);
+        ServerStore.Usage used = servers.usage(projectId);
+        checkOne(limits, "instances", used.instances(), count);
+        checkOne(limits, "cores", used.cores(), count * flavor.vcpus());
+        checkOne(limits, "ram", used.ramMib(), count * flavor.ramMib());
+    }
+
+    private static void checkOne(Map<String, Long> limits, String resource, long used, long wanted) {
+        long limit = limits.getOrDefault(resource, -1L);
+        if (limit >= 0 && used + wanted > limit) {
+            throw new ApiException(403, "Quota exceeded for " + resource + ": Requested " + wanted + ", but already used "
+                    + used + " of " + limit + " " + resource);
+        }
+    }
+
+    private static boolean over(Map<String, Long> limits, String resource, long used) {
+        long limit = limits.getOrDefault(resource, -1L);
+        return limit >= 0 && used > limit;
+    }
+
+    @GET
+    public Map<String, Object> list(@QueryParam("name") String name, @QueryParam("status") String status,
+                                    @QueryParam("host") String host, @QueryParam("all_tenants") String allTenants,
+                                    @QueryParam("limit") Integer limit, @QueryParam("marker") String marker) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Server s : query(name, status, host, allTenants, limit, marker)) {
+            out.add(Views.serverSummary(base(), s));
+        }
+        return Map.of("servers", out);
+    }
+
+    @GET
+    @Path("/detail")
+    public Map<String, Object> detail(@QueryParam("name") String name, @QueryParam("status") String status,
+                                      @QueryParam("host") String host, @QueryParam("all_tenants") String allTenants,
+                                      @QueryParam("limit") Integer limit, @QueryParam("marker") String marker) {
+        Caller caller = TokenFilter.caller(request);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Server s : query(name, status, host, allTenants, limit, marker)) {
+            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        }
+        return Map.of("servers", out);
+    }
+
+    private List<Server> query(String name, String status, String host, String allTenants, Integer limit,
+                               String marker) {
+        Caller caller = TokenFilter.caller(request);
+        boolean all = allTenants != null && !allTenants.equalsIgnoreCase("false") && !allTenants.equals("0");
+        if ((all || host != null) && !caller.isAdmin()) {
+            throw ApiException.forbidden("Policy doesn't allow listing other projects' servers or by host: it needs"
+                    + " the admin role.");
+        }
+        Optional<InstanceState> state = Optional.empty();
+        if (status != null) {
+            InstanceState st = Views.stateOfStatus(status);
+            if (st == null) {
+                // Nova answers an unknown status with an empty list rather than an error.
+                return List.of();
+            }
+            state = Optional.of(st);
+        }
+        Pattern namePattern;
+        try {
+            namePattern = name == null ? null : Pattern.compile(name);
+        } catch (PatternSyntaxException e) {
+            throw ApiException.badRequest("name filter is not a valid regular expression: " + e.getDescription());
+        }
+        if (limit != null && limit < 0) {
+            throw ApiException.badRequest("limit must be 0 or more, not " + limit);
+        }
+        List<Server> found = new ArrayList<>(servers.list(new ServerStore.Query(
+                all ? Optional.empty() : Optional.of(caller.projectId()), Optional.empty(), state,
+                Optional.ofNullable(host))));
+        if (namePattern != null) {
+            found.removeIf(s -> !namePattern.matcher(s.name()).find());
+        }
+        if (marker != null) {
+            Iterator<Server> it = found.iterator();
+            boolean seen = false;
+            while (it.hasNext() && !seen) {
+                seen = it.next().id().equals(marker);
+                it.remove();
+            }
+            if (!seen) {
+                throw ApiException.badRequest("marker [" + marker + "] not found");
+            }
+        }
+        return limit == null || limit >= found.size() ? found : found.subList(0, limit);
+    }
+
+    @GET
+    @Path("/{id}")
+    public Map<String, Object> show(@PathParam("id") String id) {
+        Caller caller = TokenFilter.caller(request);
+        Server s = owned(id);
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+    }
+
+    @DELETE
+    @Path("/{id}")
+    public Response delete(@PathParam("id") String id) {
+        actions.delete(owned(id));
+        return Response.noContent().build();
+    }
+
+    @POST
+    @Path("/{id}/action")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response action(@PathParam("id") String id, JsonNode body) {
+        Caller caller = TokenFilter.caller(request);
+        if (body == null || !body.isObject() || body.size() != 1) {
+            throw ApiException.badRequest("an action body names exactly one action, e.g. {\"os-stop\": null}");
+        }
+        String action = body.fieldNames().next();
+        JsonNode args = body.get(action);
+        Server s = owned(id);
+        switch (action) {
+            case "os-stop":
+                actions.stop(s);
+                break;
+            case "os-start":
+                actions.start(s);
+                break;
+            case "reboot": {
+                String type = args != null && args.isObject()
+                        ? Json.optionalString(args, "type", 8).orElse("SOFT") : "SOFT";
+                if (!type.equalsIgnoreCase("SOFT") && !type.equalsIgnoreCase("HARD")) {
+                    throw ApiException.badRequest("reboot type must be SOFT or HARD, not " + type);
+                }
+                actions.reboot(s, type.equalsIgnoreCase("HARD"));
+                break;
+            }
+            case "pause":
+                actions.pause(s);
+                break;
+            case "unpause":
+                actions.unpause(s);
+                break;
+            case "resize": {
+                String ref = lastSegment(Json.string(Json.object(body, "resize"), "flavorRef", 1024));
+                Flavor to = flavors.byId(ref).orElseThrow(() ->
+                        ApiException.badRequest("Flavor " + ref + " could not be found."));
+                actions.resize(s, to);
+                break;
+            }
+            case "confirmResize": {
+                Flavor pending = s.pendingFlavorId().flatMap(flavors::byId).orElseThrow(() ->
+                        ApiException.conflict("Instance " + id + " has no resize to confirm"));
+                actions.confirmResize(s, pending);
+                break;
+            }
+            case "revertResize":
+                actions.revertResize(s);
+                break;
+            case "migrate":
+            case "os-migrateLive":
+                if (!caller.isAdmin()) {
+                    throw ApiException.forbidden("Policy doesn't allow " + action + " to be performed: it needs the"
+                            + " admin role.");
+                }
+                throw ApiException.conflict("Cannot '" + action + "' instance " + id + ": moving servers between hosts"
+                        + " is not available in this release (resize on the same host is)");
+            case "os-getConsoleOutput":
+                return Response.ok(Map.of("output", console(s, args))).build();
+            default:
+                throw ApiException.badRequest("unknown server action '" + action + "'");
+        }
+        return Response.accepted().build();
+    }
+
+    private String console(Server s, JsonNode args) {
+        long lines = -1;
+        if (args != null && args.isObject() && args.has("length") && !args.get("length").isNull()) {
+            lines = Json.integer(args, "length", -1, Integer.MAX_VALUE);
+        }
+        String host = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id()
+                + " has no host yet, so no console (status " + Views.status(s.vmState(), s.taskState()) + ")"));
+        String address = hosts.report(host).map(HostReport::getGrpcAddress).filter(a -> !a.isEmpty())
+                .orElseThrow(() -> new ApiException(503, "host " + host + " has not published its agent's address"
+                        + " (stratus.agent.grpc-address); its console cannot be read"));
+        String text;
+        try {
+            text = consoles.tail(address, s.id(), CONSOLE_BYTES);
+        } catch (StatusRuntimeException e) {
+            throw new ApiException(e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND ? 404 : 503,
+                    "the console of instance " + s.id() + " on host " + host + " cannot be read: " + e.getStatus());
+        }
+        if (lines < 0) {
+            return text;
+        }
+        String[] all = text.split("\n", -1);
+        int from = (int) Math.max(0, all.length - lines - (text.endsWith("\n") ? 1 : 0));
+        return String.join("\n", java.util.Arrays.asList(all).subList(from, all.length));
+    }
+
+    /** The caller's server, or 404 (never 403: another project's server does not exist for it). */
+    private Server owned(String id) {
+        Caller caller = TokenFilter.caller(request);
+        return servers.find(id).filter(s -> caller.isAdmin() || s.projectId().equals(caller.projectId()))
+                .orElseThrow(() -> ApiException.notFound("Instance " + id + " could not be found."));
+    }
+
+    /** During a resize Nova shows the new flavor. */
+    private static String shownFlavor(Server s) {
+        return s.vmState() == InstanceState.VERIFY_RESIZE ? s.pendingFlavorId().orElse(s.flavorId()) : s.flavorId();
+    }
+
+    private static String lastSegment(String ref) {
+        String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;
+        return r.substring(r.lastIndexOf('/') + 1);
+    }
+
+    private String base() {
+        return config.publicUrl();
+    }
+}

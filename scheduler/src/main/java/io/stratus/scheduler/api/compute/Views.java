@@ -1,0 +1,195 @@
+package io.stratus.scheduler.api.compute;
+
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.Server;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Compute API bodies, in the field names and value spellings of Nova's API at 2.1. */
+final class Views {
+    private Views() {
+    }
+
+    static String time(Instant t) {
+        return t.truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    static List<Map<String, String>> links(String base, String kind, String id) {
+        return List.of(Map.of("rel", "self", "href", base + "/compute/v2.1/" + kind + "/" + id),
+                Map.of("rel", "bookmark", "href", base + "/compute/" + kind + "/" + id));
+    }
+
+    /** Nova's status: the vm_state, refined by the task for reboots and resizes. */
+    static String status(InstanceState vm, TaskState task) {
+        switch (vm) {
+            case BUILD:
+                return "BUILD";
+            case ACTIVE:
+                if (task == TaskState.REBOOTING) {
+                    return "REBOOT";
+                }
+                if (task == TaskState.REBOOTING_HARD) {
+                    return "HARD_REBOOT";
+                }
+                return task == TaskState.RESIZE_PREP || task == TaskState.RESIZE_MIGRATING
+                        || task == TaskState.RESIZE_FINISH ? "RESIZE" : "ACTIVE";
+            case REBOOT:
+                return task == TaskState.REBOOTING_HARD ? "HARD_REBOOT" : "REBOOT";
+            case SHUTOFF:
+                return "SHUTOFF";
+            case PAUSED:
+                return "PAUSED";
+            case RESIZE:
+                return "RESIZE";
+            case VERIFY_RESIZE:
+                return "VERIFY_RESIZE";
+            case MIGRATING:
+                return "MIGRATING";
+            case DELETED:
+                return "DELETED";
+            case ERROR:
+                return "ERROR";
+            default:
+                return "UNKNOWN";
+        }
+    }
+
+    /** The state names of the OS-EXT-STS:vm_state field. */
+    static String vmState(InstanceState vm) {
+        switch (vm) {
+            case BUILD:
+                return "building";
+            case SHUTOFF:
+                return "stopped";
+            case VERIFY_RESIZE:
+                return "resized";
+            case REBOOT:
+            case RESIZE:
+            case MIGRATING:
+                return "active";
+            default:
+                return vm.name().toLowerCase();
+        }
+    }
+
+    /** Nova's power states: 1 running, 3 paused, 4 shutdown, 0 no state. */
+    static int powerState(InstanceState vm) {
+        switch (vm) {
+            case ACTIVE:
+            case REBOOT:
+            case RESIZE:
+            case VERIFY_RESIZE:
+            case MIGRATING:
+                return 1;
+            case PAUSED:
+                return 3;
+            case SHUTOFF:
+                return 4;
+            default:
+                return 0;
+        }
+    }
+
+    /** Status names a listing may filter by, to the vm_state they mean. */
+    static InstanceState stateOfStatus(String status) {
+        switch (status.toUpperCase()) {
+            case "BUILD":
+                return InstanceState.BUILD;
+            case "ACTIVE":
+                return InstanceState.ACTIVE;
+            case "SHUTOFF":
+                return InstanceState.SHUTOFF;
+            case "PAUSED":
+                return InstanceState.PAUSED;
+            case "VERIFY_RESIZE":
+                return InstanceState.VERIFY_RESIZE;
+            case "ERROR":
+                return InstanceState.ERROR;
+            default:
+                return null;
+        }
+    }
+
+    static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", s.id());
+        m.put("name", s.name());
+        m.put("status", status(s.vmState(), s.taskState()));
+        m.put("tenant_id", s.projectId());
+        m.put("user_id", s.userId());
+        m.put("metadata", Map.of());
+        m.put("hostId", s.host().map(h -> hostId(s.projectId(), h)).orElse(""));
+        m.put("image", Map.of("id", s.imageId(), "links", List.of(Map.of("rel", "bookmark",
+                "href", base + "/compute/images/" + s.imageId()))));
+        m.put("flavor", Map.of("id", flavorShown, "links", List.of(Map.of("rel", "bookmark",
+                "href", base + "/compute/flavors/" + flavorShown))));
+        m.put("created", time(s.createdAt()));
+        m.put("updated", time(s.updatedAt()));
+        m.put("addresses", Map.of());
+        m.put("accessIPv4", "");
+        m.put("accessIPv6", "");
+        m.put("links", links(base, "servers", s.id()));
+        m.put("OS-DCF:diskConfig", "MANUAL");
+        m.put("progress", 0);
+        m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
+        m.put("config_drive", "");
+        m.put("key_name", null);
+        m.put("OS-SRV-USG:launched_at", s.launchedAt().map(Views::time).orElse(null));
+        m.put("OS-SRV-USG:terminated_at", null);
+        if (admin) {
+            m.put("OS-EXT-SRV-ATTR:host", s.host().orElse(null));
+            m.put("OS-EXT-SRV-ATTR:hypervisor_hostname", s.host().orElse(null));
+            m.put("OS-EXT-SRV-ATTR:instance_name", "instance-" + s.id());
+        }
+        m.put("OS-EXT-STS:task_state", s.taskState() == TaskState.NONE ? null : s.taskState().name().toLowerCase());
+        m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
+        m.put("OS-EXT-STS:power_state", powerState(s.vmState()));
+        m.put("os-extended-volumes:volumes_attached", List.of());
+        m.put("security_groups", List.of(Map.of("name", "default")));
+        if (s.vmState() == InstanceState.ERROR && s.fault().isPresent()) {
+            m.put("fault", Map.of("code", s.fault().get().code().equals("NoValidHost") ? 500 : 400,
+                    "created", time(s.updatedAt()), "message", s.fault().get().message(),
+                    "details", s.fault().get().code()));
+        }
+        return m;
+    }
+
+    static Map<String, Object> serverSummary(String base, Server s) {
+        return Map.of("id", s.id(), "name", s.name(), "links", links(base, "servers", s.id()));
+    }
+
+    static Map<String, Object> flavor(String base, Flavor f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", f.id());
+        m.put("name", f.name());
+        m.put("vcpus", f.vcpus());
+        m.put("ram", f.ramMib());
+        m.put("disk", f.diskGib());
+        m.put("OS-FLV-EXT-DATA:ephemeral", 0);
+        m.put("OS-FLV-DISABLED:disabled", false);
+        m.put("swap", "");
+        m.put("rxtx_factor", 1.0);
+        m.put("os-flavor-access:is_public", f.isPublic());
+        m.put("links", links(base, "flavors", f.id()));
+        return m;
+    }
+
+    /** Nova's hostId: the host, hashed with the project, so tenants can tell co-location only. */
+    static String hostId(String projectId, String host) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-224")
+                    .digest((projectId + host).getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

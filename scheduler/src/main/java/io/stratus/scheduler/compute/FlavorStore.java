@@ -1,0 +1,66 @@
+package io.stratus.scheduler.compute;
+
+import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.db.Sql;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/** The flavors, in the scheduler's database. */
+public final class FlavorStore {
+    private static final String COLUMNS = "id, name, vcpus, ram_mib, disk_gib, is_public";
+    private final Sql sql;
+    private final Clock clock;
+
+    public FlavorStore(DataSource db, Clock clock) {
+        this.sql = new Sql(db);
+        this.clock = clock;
+    }
+
+    /** Nova's classic flavors, created when there are none at all. */
+    public void seedDefaults() {
+        if (sql.count("SELECT COUNT(*) FROM flavor") > 0) {
+            return;
+        }
+        create(new Flavor("1", "m1.tiny", 1, 512, 1, true));
+        create(new Flavor("2", "m1.small", 1, 2048, 20, true));
+        create(new Flavor("3", "m1.medium", 2, 4096, 40, true));
+        create(new Flavor("4", "m1.large", 4, 8192, 80, true));
+    }
+
+    public Flavor create(Flavor f) {
+        try {
+            sql.update("INSERT INTO flavor (" + COLUMNS + ", created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", f.id(), f.name(),
+                    f.vcpus(), f.ramMib(), f.diskGib(), f.isPublic(), clock.instant());
+        } catch (Sql.SqlException e) {
+            if (e.duplicate()) {
+                throw ApiException.conflict("a flavor with id " + f.id() + " or name " + f.name() + " exists already");
+            }
+            throw e;
+        }
+        return f;
+    }
+
+    public List<Flavor> all() {
+        return sql.list("SELECT " + COLUMNS + " FROM flavor ORDER BY ram_mib, id", FlavorStore::row);
+    }
+
+    public Optional<Flavor> byId(String id) {
+        return sql.one("SELECT " + COLUMNS + " FROM flavor WHERE id = ?", FlavorStore::row, id);
+    }
+
+    /** A flavor by id or, failing that, by its unique name. */
+    public Optional<Flavor> find(String idOrName) {
+        return byId(idOrName).or(() -> sql.one("SELECT " + COLUMNS + " FROM flavor WHERE name = ?",
+                FlavorStore::row, idOrName));
+    }
+
+    public boolean delete(String id) {
+        return sql.update("DELETE FROM flavor WHERE id = ?", id) > 0;
+    }
+
+    private static Flavor row(java.sql.ResultSet r) throws java.sql.SQLException {
+        return new Flavor(r.getString(1), r.getString(2), r.getInt(3), r.getLong(4), r.getLong(5), r.getBoolean(6));
+    }
+}

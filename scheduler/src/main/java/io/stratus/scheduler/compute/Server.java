@@ -1,0 +1,31 @@
+package io.stratus.scheduler.compute;
+
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.TaskState;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A server as the control plane records it: who owns it, its size and image, where it runs, and
+ * the state its agent last reported.
+ *
+ * @param pendingFlavorId the flavor of a resize awaiting confirm or revert
+ * @param requestId the request the current task belongs to; events of other requests do not move it
+ * @param triedHosts the hosts a boot was tried on, so that a reschedule goes elsewhere
+ * @param eventSequence the sequence of the newest agent event applied (per host; 0 after a move)
+ */
+public record Server(String id, String name, String projectId, String userId, String flavorId,
+                     Optional<String> pendingFlavorId, int vcpus, long ramMib, long diskGib, String imageId,
+                     String availabilityZone, Optional<String> serverGroupId, InstanceState vmState,
+                     TaskState taskState, Optional<String> host, String requestId, Instant taskStartedAt,
+                     List<String> triedHosts, int attempts, long eventSequence, Optional<Fault> fault,
+                     Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt) {
+    public Server {
+        triedHosts = List.copyOf(triedHosts);
+    }
+
+    /** Why a server is in ERROR, as Nova shows it. */
+    public record Fault(String code, String message) {
+    }
+}

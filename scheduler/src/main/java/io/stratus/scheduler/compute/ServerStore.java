@@ -1,0 +1,221 @@
+package io.stratus.scheduler.compute;
+
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.scheduler.db.Sql;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import javax.sql.DataSource;
+
+/**
+ * The servers. Every change of a server's task is one conditional UPDATE (on its current state or
+ * request), so that scheduler replicas acting on one server at once never both win.
+ */
+public final class ServerStore {
+    private static final String COLUMNS = "id, name, project_id, user_id, flavor_id, pending_flavor_id, vcpus, ram_mib,"
+            + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
+            + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
+            + " created_at, updated_at";
+
+    private final Sql sql;
+    private final Clock clock;
+
+    public ServerStore(DataSource db, Clock clock) {
+        this.sql = new Sql(db);
+        this.clock = clock;
+    }
+
+    public void insert(Server s) {
+        sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
+                s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
+                s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
+                String.join(",", s.triedHosts()), s.attempts(), s.eventSequence(),
+                s.fault().map(Server.Fault::code).orElse(null), s.fault().map(Server.Fault::message).orElse(null),
+                s.launchedAt().orElse(null), s.createdAt(), s.updatedAt());
+    }
+
+    /** A server that is not deleted. */
+    public Optional<Server> find(String id) {
+        return sql.one("SELECT " + COLUMNS + " FROM server WHERE id = ? AND deleted = FALSE", ServerStore::row, id);
+    }
+
+    /** Which servers a listing asks for. */
+    public record Query(Optional<String> projectId, Optional<String> name, Optional<InstanceState> state,
+                        Optional<String> host) {
+        public static Query project(String projectId) {
+            return new Query(Optional.of(projectId), Optional.empty(), Optional.empty(), Optional.empty());
+        }
+    }
+
+    /** Servers newest first. */
+    public List<Server> list(Query q) {
+        StringBuilder where = new StringBuilder(" WHERE deleted = FALSE");
+        List<Object> args = new ArrayList<>();
+        q.projectId().ifPresent(p -> {
+            where.append(" AND project_id = ?");
+            args.add(p);
+        });
+        q.name().ifPresent(n -> {
+            where.append(" AND name = ?");
+            args.add(n);
+        });
+        q.state().ifPresent(s -> {
+            where.append(" AND vm_state = ?");
+            args.add(s.name());
+        });
+        q.host().ifPresent(h -> {
+            where.append(" AND host = ?");
+            args.add(h);
+        });
+        return sql.list("SELECT " + COLUMNS + " FROM server" + where + " ORDER BY created_at DESC, id",
+                ServerStore::row, args.toArray());
+    }
+
+    /** What a project uses, for quotas: instances, cores, RAM (MiB). */
+    public record Usage(long instances, long cores, long ramMib) {
+    }
+
+    public Usage usage(String projectId) {
+        return sql.one("SELECT COUNT(*), COALESCE(SUM(vcpus), 0), COALESCE(SUM(ram_mib), 0) FROM server"
+                        + " WHERE project_id = ? AND deleted = FALSE",
+                r -> new Usage(r.getLong(1), r.getLong(2), r.getLong(3)), projectId).orElse(new Usage(0, 0, 0));
+    }
+
+    /** Where a placed server sits: host, image and group, for the filters and weighers. */
+    public record Placed(String id, String host, String imageId, Optional<String> serverGroupId) {
+    }
+
+    public List<Placed> placed() {
+        return sql.list("SELECT id, host, image_id, server_group_id FROM server WHERE deleted = FALSE AND host IS NOT NULL",
+                r -> new Placed(r.getString(1), r.getString(2), r.getString(3),
+                        Optional.ofNullable(r.getString(4))), new Object[0]);
+    }
+
+    public List<String> membersOf(String serverGroupId) {
+        return sql.list("SELECT id FROM server WHERE server_group_id = ? AND deleted = FALSE", r -> r.getString(1),
+                serverGroupId);
+    }
+
+    /**
+     * Starts a task on a server that has none and is in one of {@code from}: the request's task
+     * becomes the server's. False when the server is busy, gone or in another state.
+     */
+    public boolean startTask(String id, String requestId, TaskState task, InstanceState... from) {
+        StringBuilder in = new StringBuilder();
+        List<Object> args = new ArrayList<>(List.of(requestId, task.name(), now(), now(), id));
+        for (InstanceState s : from) {
+            in.append(in.length() == 0 ? "?" : ", ?");
+            args.add(s.name());
+        }
+        return sql.update("UPDATE server SET request_id = ?, task_state = ?, task_started_at = ?, updated_at = ?,"
+                + " fault_code = NULL, fault_message = NULL WHERE id = ? AND deleted = FALSE AND task_state = 'NONE'"
+                + " AND vm_state IN (" + in + ")", args.toArray()) == 1;
+    }
+
+    /** Starts deleting, whatever the server is doing (delete wins over every other task). */
+    public boolean startDelete(String id, String requestId) {
+        return sql.update("UPDATE server SET request_id = ?, task_state = ?, task_started_at = ?, updated_at = ?"
+                + " WHERE id = ? AND deleted = FALSE", requestId, TaskState.DELETING.name(), now(), now(), id) == 1;
+    }
+
+    /** Records the host a boot attempt of {@code requestId} goes to. */
+    public boolean assign(String id, String requestId, String host, List<String> triedHosts, int attempts) {
+        return sql.update("UPDATE server SET host = ?, tried_hosts = ?, attempts = ?, event_sequence = 0,"
+                        + " vm_state = ?, task_state = ?, task_started_at = ?, updated_at = ?"
+                        + " WHERE id = ? AND request_id = ? AND deleted = FALSE",
+                host, String.join(",", triedHosts), attempts, InstanceState.BUILD.name(), TaskState.SPAWNING.name(),
+                now(), now(), id, requestId) == 1;
+    }
+
+    /** Takes a server off its host before a reschedule; only if {@code requestId} still owns it. */
+    public boolean unassign(String id, String requestId, String newRequestId) {
+        return sql.update("UPDATE server SET host = NULL, request_id = ?, task_state = ?, task_started_at = ?,"
+                        + " updated_at = ? WHERE id = ? AND request_id = ? AND deleted = FALSE",
+                newRequestId, TaskState.SCHEDULING.name(), now(), now(), id, requestId) == 1;
+    }
+
+    /**
+     * Applies an agent event of {@code host} with {@code sequence}: older or replayed events, and
+     * events from a host the server has left, change nothing.
+     *
+     * @param finishesTask whether the event ends the server's task (task NONE)
+     */
+    public boolean applyEvent(String id, String host, long sequence, InstanceState state, TaskState task,
+                              Optional<Server.Fault> fault, Optional<Instant> launchedAt) {
+        return sql.update("UPDATE server SET vm_state = ?, task_state = ?, event_sequence = ?, fault_code = ?,"
+                        + " fault_message = ?, launched_at = COALESCE(?, launched_at), updated_at = ?"
+                        + " WHERE id = ? AND host = ? AND event_sequence < ? AND deleted = FALSE",
+                state.name(), task.name(), sequence, fault.map(Server.Fault::code).orElse(null),
+                fault.map(Server.Fault::message).orElse(null), launchedAt.orElse(null), now(), id, host,
+                sequence) == 1;
+    }
+
+    /** Ends {@code requestId}'s task in ERROR with {@code fault}; false if another request owns it now. */
+    public boolean fail(String id, String requestId, Server.Fault fault) {
+        return sql.update("UPDATE server SET vm_state = ?, task_state = ?, fault_code = ?, fault_message = ?,"
+                        + " updated_at = ? WHERE id = ? AND request_id = ? AND deleted = FALSE",
+                InstanceState.ERROR.name(), TaskState.NONE.name(), fault.code(), truncate(fault.message()), now(), id,
+                requestId) == 1;
+    }
+
+    /** Gives up {@code requestId}'s task, leaving the server's state as it was, with a fault. */
+    public boolean abandonTask(String id, String requestId, Server.Fault fault) {
+        return sql.update("UPDATE server SET task_state = ?, fault_code = ?, fault_message = ?, updated_at = ?"
+                        + " WHERE id = ? AND request_id = ? AND deleted = FALSE",
+                TaskState.NONE.name(), fault.code(), truncate(fault.message()), now(), id, requestId) == 1;
+    }
+
+    public boolean markDeleted(String id) {
+        return sql.update("UPDATE server SET deleted = TRUE, vm_state = ?, task_state = ?, updated_at = ?"
+                + " WHERE id = ? AND deleted = FALSE", InstanceState.DELETED.name(), TaskState.NONE.name(), now(), id) == 1;
+    }
+
+    public void setPendingFlavor(String id, Optional<String> flavorId) {
+        sql.update("UPDATE server SET pending_flavor_id = ?, updated_at = ? WHERE id = ?", flavorId.orElse(null), now(),
+                id);
+    }
+
+    /** The resize's flavor becomes the server's. */
+    public void adoptFlavor(String id, Flavor f) {
+        sql.update("UPDATE server SET flavor_id = ?, pending_flavor_id = NULL, vcpus = ?, ram_mib = ?, disk_gib = ?,"
+                + " updated_at = ? WHERE id = ?", f.id(), f.vcpus(), f.ramMib(), f.diskGib(), now(), id);
+    }
+
+    /** Servers with a task that started before {@code before}. */
+    public List<Server> stuckSince(Instant before) {
+        return sql.list("SELECT " + COLUMNS + " FROM server WHERE deleted = FALSE AND task_state <> 'NONE'"
+                + " AND task_started_at < ?", ServerStore::row, before);
+    }
+
+    private Instant now() {
+        return clock.instant();
+    }
+
+    private static String truncate(String s) {
+        return s.length() <= 2048 ? s : s.substring(0, 2045) + "...";
+    }
+
+    private static Server row(ResultSet r) throws SQLException {
+        String tried = r.getString("tried_hosts");
+        String faultCode = r.getString("fault_code");
+        return new Server(r.getString("id"), r.getString("name"), r.getString("project_id"), r.getString("user_id"),
+                r.getString("flavor_id"), Optional.ofNullable(r.getString("pending_flavor_id")), r.getInt("vcpus"),
+                r.getLong("ram_mib"), r.getLong("disk_gib"), r.getString("image_id"), r.getString("availability_zone"),
+                Optional.ofNullable(r.getString("server_group_id")), InstanceState.valueOf(r.getString("vm_state")),
+                TaskState.valueOf(r.getString("task_state")), Optional.ofNullable(r.getString("host")),
+                r.getString("request_id"), r.getTimestamp("task_started_at").toInstant(),
+                tried.isEmpty() ? List.of() : Arrays.asList(tried.split(",")), r.getInt("attempts"),
+                r.getLong("event_sequence"),
+                faultCode == null ? Optional.empty() : Optional.of(new Server.Fault(faultCode, r.getString("fault_message"))),
+                Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
+                r.getTimestamp("updated_at").toInstant());
+    }
+}

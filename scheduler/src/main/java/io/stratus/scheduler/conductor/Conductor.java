@@ -1,0 +1,315 @@
+package io.stratus.scheduler.conductor;
+
+import com.google.protobuf.Timestamp;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.Fault;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.hosts.HostDirectory;
+import io.stratus.scheduler.image.Image;
+import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.placement.NoValidHostException;
+import io.stratus.scheduler.placement.Placement;
+import io.stratus.scheduler.placement.PlacementException;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ProviderUsage;
+import io.stratus.scheduler.placement.ResourceRequest;
+import io.stratus.scheduler.selection.HostSelector;
+import io.stratus.scheduler.selection.HostState;
+import io.stratus.scheduler.selection.RequestSpec;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * Carries servers' tasks out: places a boot (filters, weighers, an atomic claim) and sends it to
+ * the host's agent, follows the agents' events, reschedules a boot that failed on another host
+ * (up to {@code maxAttempts} hosts, releasing each failed claim), and gives up tasks whose agent
+ * has gone silent. Every step is conditional on the server's current request, so replicas that
+ * race on one server never both act.
+ */
+public final class Conductor {
+    private static final Logger LOG = Logger.getLogger(Conductor.class);
+    /** The zone every host is in until hosts name their own (Nova's default zone). */
+    public static final String DEFAULT_ZONE = "nova";
+
+    /** The conductor's limits. */
+    public record Settings(int maxAttempts, Duration taskTimeout, Duration hostDownAfter) {
+    }
+
+    private final ServerStore servers;
+    private final FlavorStore flavors;
+    private final ImageStore images;
+    private final ServerGroupStore groups;
+    private final PlacementStore placement;
+    private final HostDirectory hosts;
+    private final HostSelector selector;
+    private final CommandPublisher commands;
+    private final Clock clock;
+    private final Settings settings;
+
+    public Conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
+                     PlacementStore placement, HostDirectory hosts, HostSelector selector, CommandPublisher commands,
+                     Clock clock, Settings settings) {
+        this.servers = servers;
+        this.flavors = flavors;
+        this.images = images;
+        this.groups = groups;
+        this.placement = placement;
+        this.hosts = hosts;
+        this.selector = selector;
+        this.commands = commands;
+        this.clock = clock;
+        this.settings = settings;
+    }
+
+    public static String newRequestId() {
+        return "req-" + UUID.randomUUID();
+    }
+
+    /** The consumer that holds a resize's new size until it is confirmed or reverted. */
+    static String resizeConsumer(String serverId) {
+        return "resize-" + serverId;
+    }
+
+    /**
+     * Places a server that waits in BUILD/SCHEDULING and sends its boot. A server no host can take
+     * goes to ERROR with Nova's "No valid host was found." fault.
+     */
+    public void schedule(String serverId) {
+        Optional<Server> found = servers.find(serverId);
+        if (found.isEmpty() || found.get().taskState() != TaskState.SCHEDULING) {
+            return;
+        }
+        Server s = found.get();
+        ResourceRequest request = ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib());
+        RequestSpec spec = new RequestSpec(s.id(), request,
+                s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
+                s.serverGroupId().flatMap(groups::find).map(g ->
+                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))));
+        Map<String, HostView> views = hostViews();
+        Set<String> tried = new HashSet<>(s.triedHosts());
+        String[] log = {"no host was filtered out"};
+        String host;
+        try {
+            host = new Placement(placement).place(s.id(), request, selector.forPlacement(spec, usage -> {
+                if (tried.contains(usage.name())) {
+                    return null;
+                }
+                HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
+                return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances());
+            }, (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()));
+        } catch (NoValidHostException e) {
+            String why = s.triedHosts().isEmpty() ? "" : " (already tried: " + String.join(", ", s.triedHosts()) + ")";
+            LOG.infof("instance %s request %s: no valid host: %s; %s%s", s.id(), s.requestId(), e.getMessage(), log[0], why);
+            servers.fail(s.id(), s.requestId(), new Server.Fault("NoValidHost", e.getMessage() + "; " + log[0] + why));
+            return;
+        } catch (PlacementException e) {
+            LOG.errorf(e, "instance %s request %s: placement failed", s.id(), s.requestId());
+            servers.fail(s.id(), s.requestId(), new Server.Fault("PlacementFailed", e.getMessage()));
+            return;
+        }
+        LOG.infof("instance %s request %s: placed on %s (attempt %d); %s", s.id(), s.requestId(), host,
+                s.attempts() + 1, log[0]);
+        List<String> triedNow = new ArrayList<>(s.triedHosts());
+        triedNow.add(host);
+        if (!servers.assign(s.id(), s.requestId(), host, triedNow, s.attempts() + 1)) {
+            // Deleted, or another replica took the request over, while this one placed it.
+            placement.release(s.id());
+            return;
+        }
+        try {
+            commands.send(host, envelope(s.id(), s.projectId(), s.requestId())
+                    .setBoot(boot(s)).build());
+        } catch (DispatchException | IllegalStateException e) {
+            LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
+                    e.getMessage());
+            placement.release(s.id());
+            servers.fail(s.id(), s.requestId(), new Server.Fault("DispatchFailed", e.getMessage()));
+        }
+    }
+
+    private Boot boot(Server s) {
+        Image image = images.find(s.imageId()).orElseThrow(() ->
+                new IllegalStateException("image " + s.imageId() + " was deleted before the boot was sent"));
+        Flavor flavor = flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(), s.vcpus(), s.ramMib(),
+                s.diskGib(), false));
+        BootSource.Builder source = BootSource.newBuilder().setKernelImageId(image.kernelId())
+                .setRamdiskImageId(image.ramdiskId()).setKernelCmdline(image.osCommandLine());
+        if (image.kernelId().isEmpty()) {
+            // The image is itself the kernel: nothing to attach as a disk.
+            source.setKernelImageId(image.id());
+        } else {
+            source.setImageId(image.id()).setImageSha256(image.sha256());
+        }
+        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(s.vcpus(),
+                s.ramMib(), s.diskGib())).setSource(source).build();
+    }
+
+    static Resources resources(long vcpus, long ramMib, long diskGib) {
+        return Resources.newBuilder().setVcpus((int) vcpus).setMemoryMib(ramMib).setDiskGib(diskGib).build();
+    }
+
+    /** An envelope for a command of {@code requestId}, valid for the task timeout. */
+    public CommandEnvelope.Builder envelope(String instanceId, String tenantId, String requestId) {
+        Instant now = clock.instant();
+        return CommandEnvelope.newBuilder().setRequestId(requestId).setInstanceId(instanceId).setTenantId(tenantId)
+                .setIssuedAt(timestamp(now)).setDeadline(timestamp(now.plus(settings.taskTimeout())));
+    }
+
+    private static Timestamp timestamp(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+
+    /** What runs where, for the weighers and the server-group filter. */
+    private record HostView(Set<String> images, Set<String> instances) {
+        static final HostView EMPTY = new HostView(Set.of(), Set.of());
+    }
+
+    private Map<String, HostView> hostViews() {
+        Map<String, HostView> views = new HashMap<>();
+        for (ServerStore.Placed p : servers.placed()) {
+            HostView v = views.computeIfAbsent(p.host(), h -> new HostView(new HashSet<>(), new HashSet<>()));
+            v.images().add(p.imageId());
+            v.instances().add(p.id());
+        }
+        return views;
+    }
+
+    /** Whether {@code host} reported recently enough to count as up. */
+    public boolean hostUp(String host) {
+        return hosts.alive(host, settings.hostDownAfter());
+    }
+
+    /** Follows one agent event. */
+    public void onEvent(InstanceEvent e) {
+        Optional<Server> found = servers.find(e.getInstanceId());
+        if (found.isEmpty()) {
+            LOG.debugf("event %s for unknown or deleted instance %s ignored", e.getEventId(), e.getInstanceId());
+            return;
+        }
+        Server s = found.get();
+        if (!s.host().equals(Optional.of(e.getHost()))) {
+            LOG.debugf("event %s of host %s for instance %s, now on %s, ignored", e.getEventId(), e.getHost(), s.id(),
+                    s.host().orElse("no host"));
+            return;
+        }
+        Optional<Server.Fault> fault = e.hasFault()
+                ? Optional.of(new Server.Fault(e.getFault().getCode(), e.getFault().getMessage()))
+                : Optional.empty();
+        if (e.getState() == InstanceState.DELETED) {
+            if (servers.markDeleted(s.id())) {
+                placement.release(s.id());
+                placement.release(resizeConsumer(s.id()));
+                LOG.infof("instance %s deleted on %s (request %s)", s.id(), e.getHost(), e.getRequestId());
+            }
+            return;
+        }
+        boolean ownRequest = e.getRequestId().equals(s.requestId());
+        if (e.getState() == InstanceState.ERROR && s.vmState() == InstanceState.BUILD && ownRequest) {
+            reschedule(s, fault.orElse(new Server.Fault("BootFailed", "the boot failed on " + e.getHost())));
+            return;
+        }
+        Optional<Instant> launched = e.hasLaunchedAt()
+                ? Optional.of(Instant.ofEpochSecond(e.getLaunchedAt().getSeconds(), e.getLaunchedAt().getNanos()))
+                : Optional.empty();
+        TaskState task = e.getTaskState() == TaskState.TASK_STATE_UNSPECIFIED ? TaskState.NONE : e.getTaskState();
+        if (!ownRequest && !e.getRequestId().isEmpty()) {
+            // A late event of an older request: the state is the agent's truth, the task is not ours.
+            task = s.taskState();
+        }
+        servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, fault, launched);
+        if (fault.isPresent() && ownRequest && s.pendingFlavorId().isPresent()
+                && s.vmState() != InstanceState.VERIFY_RESIZE && e.getState() != InstanceState.VERIFY_RESIZE) {
+            // The agent refused the resize: its claim of the new size goes back.
+            placement.release(resizeConsumer(s.id()));
+            servers.setPendingFlavor(s.id(), Optional.empty());
+        }
+    }
+
+    /**
+     * A boot failed on its host: the claim goes back, the host's leftovers are deleted, and the
+     * boot is placed again elsewhere while attempts remain.
+     */
+    void reschedule(Server s, Server.Fault cause) {
+        String next = newRequestId();
+        if (!servers.unassign(s.id(), s.requestId(), next)) {
+            return;
+        }
+        placement.release(s.id());
+        s.host().ifPresent(h -> cleanUp(s, h));
+        if (s.attempts() >= settings.maxAttempts()) {
+            LOG.warnf("instance %s: boot failed on %s (%s); %d attempts made, giving up", s.id(), s.host().orElse("?"),
+                    cause.message(), s.attempts());
+            servers.fail(s.id(), next, new Server.Fault("NoValidHost", "No valid host was found. Exceeded maximum"
+                    + " number of attempts (" + settings.maxAttempts() + ") for instance " + s.id()
+                    + ". Last exception: " + cause.code() + ": " + cause.message()));
+            return;
+        }
+        LOG.infof("instance %s: boot failed on %s (%s: %s); rescheduling, request %s", s.id(), s.host().orElse("?"),
+                cause.code(), cause.message(), next);
+        schedule(s.id());
+    }
+
+    /** Tells a host to drop an instance it no longer runs for us; the host may be gone. */
+    private void cleanUp(Server s, String host) {
+        try {
+            commands.send(host, envelope(s.id(), s.projectId(), newRequestId()).setDelete(Delete.getDefaultInstance())
+                    .build());
+        } catch (DispatchException e) {
+            LOG.warnf("instance %s: could not ask %s to clean up: %s", s.id(), host, e.getMessage());
+        }
+    }
+
+    /** Gives up tasks no event has moved for the task timeout; reschedules stuck boots. */
+    public void sweep() {
+        for (Server s : servers.stuckSince(clock.instant().minus(settings.taskTimeout()))) {
+            String silent = "host " + s.host().orElse("(none)") + " sent nothing for " + settings.taskTimeout()
+                    .toSeconds() + " s";
+            if (s.taskState() == TaskState.SCHEDULING) {
+                // The replica that was placing it stopped: place it again under the same request.
+                schedule(s.id());
+            } else if (s.vmState() == InstanceState.BUILD) {
+                reschedule(s, new Server.Fault("BootTimedOut", "the boot did not finish: " + silent));
+            } else if (s.taskState() == TaskState.DELETING) {
+                if (servers.markDeleted(s.id())) {
+                    placement.release(s.id());
+                    placement.release(resizeConsumer(s.id()));
+                    LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
+                }
+            } else {
+                servers.abandonTask(s.id(), s.requestId(), new Server.Fault("TaskTimedOut", "task "
+                        + s.taskState().name().toLowerCase() + " gave up: " + silent));
+            }
+        }
+    }
+
+    /** Placement's view of hosts, for the operator API. */
+    public List<ProviderUsage> hostUsage() {
+        return placement.all();
+    }
+
+    static Fault fault(String code, String message) {
+        return Fault.newBuilder().setCode(code).setMessage(message).build();
+    }
+}

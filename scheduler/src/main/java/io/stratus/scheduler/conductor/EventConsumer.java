@@ -1,0 +1,100 @@
+package io.stratus.scheduler.conductor;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.stratus.proto.v1.InstanceEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jboss.logging.Logger;
+
+/**
+ * Reads {@code stratus.events} into the {@link Conductor}. All replicas share one consumer group:
+ * each event is handled by one of them. Offsets are committed after a batch is applied, so a
+ * replica that dies mid-batch leaves it to the next; applying an event twice changes nothing (the
+ * server keeps the newest sequence it applied).
+ */
+public final class EventConsumer implements Runnable {
+    private static final Logger LOG = Logger.getLogger(EventConsumer.class);
+    public static final String TOPIC = "stratus.events";
+    public static final String GROUP = "stratus-scheduler-events";
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final Conductor conductor;
+    private volatile boolean running = true;
+
+    public EventConsumer(String bootstrapServers, String replica, Conductor conductor) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-events-" + replica);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        this.conductor = conductor;
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(TOPIC));
+            while (running) {
+                ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(500));
+                for (ConsumerRecord<String, byte[]> r : batch) {
+                    handle(r);
+                }
+                if (!batch.isEmpty()) {
+                    consumer.commitSync();
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void handle(ConsumerRecord<String, byte[]> r) {
+        InstanceEvent e;
+        try {
+            e = InstanceEvent.parseFrom(r.value() == null ? new byte[0] : r.value());
+        } catch (InvalidProtocolBufferException ex) {
+            LOG.warnf("%s-%d@%d skipped: not an instance event: %s", r.topic(), r.partition(), r.offset(),
+                    ex.getMessage());
+            return;
+        }
+        // A database hiccup must not lose the event: retry it a few times before moving on.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                conductor.onEvent(e);
+                return;
+            } catch (RuntimeException ex) {
+                if (attempt == 5) {
+                    LOG.errorf(ex, "event %s (instance %s, request %s) dropped after %d attempts", e.getEventId(),
+                            e.getInstanceId(), e.getRequestId(), attempt);
+                    return;
+                }
+                LOG.warnf("event %s (instance %s): %s; retrying", e.getEventId(), e.getInstanceId(), ex.getMessage());
+                try {
+                    Thread.sleep(200L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    public void stop() {
+        running = false;
+        consumer.wakeup();
+    }
+}

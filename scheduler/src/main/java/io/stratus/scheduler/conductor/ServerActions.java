@@ -1,0 +1,170 @@
+package io.stratus.scheduler.conductor;
+
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.ConfirmResize;
+import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Pause;
+import io.stratus.proto.v1.Reboot;
+import io.stratus.proto.v1.Resize;
+import io.stratus.proto.v1.RevertResize;
+import io.stratus.proto.v1.Start;
+import io.stratus.proto.v1.Stop;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.proto.v1.Unpause;
+import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.placement.NoValidHostException;
+import io.stratus.scheduler.placement.Placement;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ResourceRequest;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * The server actions of the API: each starts a task on the server (only from the states Nova
+ * allows it in, and only when no other task runs), then sends the command to the server's host.
+ * A command the bus does not take ends the task at once with a fault and a 503.
+ */
+public final class ServerActions {
+    private static final Logger LOG = Logger.getLogger(ServerActions.class);
+
+    private final ServerStore servers;
+    private final PlacementStore placement;
+    private final CommandPublisher commands;
+    private final Conductor conductor;
+
+    public ServerActions(ServerStore servers, PlacementStore placement, CommandPublisher commands, Conductor conductor) {
+        this.servers = servers;
+        this.placement = placement;
+        this.commands = commands;
+        this.conductor = conductor;
+    }
+
+    public void stop(Server s) {
+        run(s, "os-stop", TaskState.POWERING_OFF, b -> b.setStop(Stop.getDefaultInstance()), InstanceState.ACTIVE,
+                InstanceState.ERROR);
+    }
+
+    public void start(Server s) {
+        run(s, "os-start", TaskState.POWERING_ON, b -> b.setStart(Start.getDefaultInstance()), InstanceState.SHUTOFF);
+    }
+
+    public void reboot(Server s, boolean hard) {
+        run(s, "reboot", hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING,
+                b -> b.setReboot(Reboot.newBuilder().setKind(hard ? Reboot.Kind.HARD : Reboot.Kind.SOFT)),
+                hard ? new InstanceState[]{InstanceState.ACTIVE, InstanceState.SHUTOFF, InstanceState.PAUSED,
+                        InstanceState.ERROR} : new InstanceState[]{InstanceState.ACTIVE});
+    }
+
+    public void pause(Server s) {
+        run(s, "pause", TaskState.PAUSING, b -> b.setPause(Pause.getDefaultInstance()), InstanceState.ACTIVE);
+    }
+
+    public void unpause(Server s) {
+        run(s, "unpause", TaskState.UNPAUSING, b -> b.setUnpause(Unpause.getDefaultInstance()), InstanceState.PAUSED);
+    }
+
+    /**
+     * Resizes on the server's host: the new size is claimed there first (next to the old one,
+     * which stays held until the resize is confirmed), so a host without room refuses up front.
+     */
+    public void resize(Server s, Flavor to) {
+        if (to.id().equals(s.flavorId())) {
+            throw ApiException.badRequest("the server already has flavor " + to.name() + "; resize to another one");
+        }
+        String host = s.host().orElseThrow(() -> conflict(s, "resize"));
+        ResourceRequest request = ResourceRequest.of(to.vcpus(), to.ramMib(), to.diskGib());
+        String consumer = Conductor.resizeConsumer(s.id());
+        placement.release(consumer);
+        try {
+            new Placement(placement).place(consumer, request,
+                    fitting -> fitting.stream().filter(p -> p.name().equals(host)).toList());
+        } catch (NoValidHostException e) {
+            throw ApiException.badRequest("No valid host was found: host " + host + " has no room for flavor "
+                    + to.name() + " next to the server's current size (" + e.getMessage() + ")");
+        }
+        servers.setPendingFlavor(s.id(), Optional.of(to.id()));
+        try {
+            run(s, "resize", TaskState.RESIZE_PREP, b -> b.setResize(Resize.newBuilder().setFlavor(to.name())
+                            .setResources(Conductor.resources(to.vcpus(), to.ramMib(), to.diskGib()))),
+                    InstanceState.ACTIVE, InstanceState.SHUTOFF);
+        } catch (RuntimeException e) {
+            placement.release(consumer);
+            servers.setPendingFlavor(s.id(), Optional.empty());
+            throw e;
+        }
+    }
+
+    public void confirmResize(Server s, Flavor pending) {
+        run(s, "confirmResize", TaskState.RESIZE_CONFIRMING, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()),
+                InstanceState.VERIFY_RESIZE);
+        placement.replace(s.id(), Conductor.resizeConsumer(s.id()));
+        servers.adoptFlavor(s.id(), pending);
+    }
+
+    public void revertResize(Server s) {
+        run(s, "revertResize", TaskState.RESIZE_REVERTING, b -> b.setRevertResize(RevertResize.getDefaultInstance()),
+                InstanceState.VERIFY_RESIZE);
+        placement.release(Conductor.resizeConsumer(s.id()));
+        servers.setPendingFlavor(s.id(), Optional.empty());
+    }
+
+    /**
+     * Deletes a server. One that never reached a host, or whose host is down, is deleted here at
+     * once (Nova's local delete); the host still gets the command for when it comes back.
+     */
+    public void delete(Server s) {
+        String request = Conductor.newRequestId();
+        if (!servers.startDelete(s.id(), request)) {
+            return;
+        }
+        if (s.host().isEmpty() || !conductor.hostUp(s.host().get())) {
+            if (servers.markDeleted(s.id())) {
+                placement.release(s.id());
+                placement.release(Conductor.resizeConsumer(s.id()));
+            }
+        }
+        s.host().ifPresent(host -> {
+            try {
+                commands.send(host, conductor.envelope(s.id(), s.projectId(), request)
+                        .setDelete(Delete.getDefaultInstance()).build());
+            } catch (DispatchException e) {
+                LOG.warnf("instance %s: delete not sent to %s: %s", s.id(), host, e.getMessage());
+                servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
+                throw new ApiException(503, "the delete could not be handed to host " + host + "; try again: "
+                        + e.getMessage());
+            }
+        });
+    }
+
+    private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
+                     InstanceState... from) {
+        String host = s.host().orElseThrow(() -> conflict(s, action));
+        String request = Conductor.newRequestId();
+        if (!servers.startTask(s.id(), request, task, from)) {
+            Server now = servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
+                    + " could not be found."));
+            throw conflict(now, action);
+        }
+        CommandEnvelope.Builder b = conductor.envelope(s.id(), s.projectId(), request);
+        command.accept(b);
+        try {
+            commands.send(host, b.build());
+        } catch (DispatchException e) {
+            servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
+            throw new ApiException(503, "'" + action + "' could not be handed to host " + host + "; try again: "
+                    + e.getMessage());
+        }
+        LOG.infof("instance %s request %s: %s sent to %s", s.id(), request, action, host);
+    }
+
+    private static ApiException conflict(Server s, String action) {
+        return ApiException.conflict("Cannot '" + action + "' instance " + s.id() + " while it is in vm_state "
+                + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
+                : " and task_state " + s.taskState().name().toLowerCase()));
+    }
+}

@@ -1,0 +1,60 @@
+package io.stratus.scheduler.db;
+
+import io.agroal.api.AgroalDataSource;
+import io.agroal.api.configuration.supplier.AgroalPropertiesReader;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+
+/**
+ * The scheduler's database, chosen by URL at run time: an H2 file for the all-in-one cloud, or
+ * PostgreSQL that several replicas share. Flyway brings the schema up to date before anything
+ * else touches it.
+ */
+public final class Database implements AutoCloseable {
+    private final AgroalDataSource dataSource;
+
+    private Database(AgroalDataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    /** Opens a pool on {@code url} and migrates the schema. */
+    public static Database open(String url, String user, String password, int poolSize) {
+        if (!url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:postgresql:")) {
+            throw new IllegalArgumentException("stratus.scheduler.db.url must be a jdbc:h2: or jdbc:postgresql: URL,"
+                    + " not " + url);
+        }
+        Map<String, String> p = new HashMap<>();
+        p.put(AgroalPropertiesReader.JDBC_URL, url);
+        p.put(AgroalPropertiesReader.PRINCIPAL, user);
+        p.put(AgroalPropertiesReader.CREDENTIAL, password);
+        p.put(AgroalPropertiesReader.MAX_SIZE, Integer.toString(poolSize));
+        p.put(AgroalPropertiesReader.MIN_SIZE, "1");
+        p.put(AgroalPropertiesReader.INITIAL_SIZE, "1");
+        p.put(AgroalPropertiesReader.ACQUISITION_TIMEOUT_S, "10");
+        AgroalDataSource ds;
+        try {
+            ds = AgroalDataSource.from(new AgroalPropertiesReader().readProperties(p).get());
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open the scheduler database " + url + ": " + e.getMessage(), e);
+        }
+        try {
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new IllegalStateException("cannot migrate the scheduler database " + url + ": " + e.getMessage(), e);
+        }
+        return new Database(ds);
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    @Override
+    public void close() {
+        dataSource.close();
+    }
+}

@@ -1,0 +1,362 @@
+package io.stratus.scheduler.identity;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.api.Json;
+import io.stratus.scheduler.service.SchedulerConfig;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HEAD;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The Identity API v3 subset OpenStack clients use: version discovery, password tokens with a
+ * service catalog, and the projects, users and role assignments an operator needs to add tenants.
+ * Everything lives in the single {@code Default} domain.
+ */
+@Path("/identity")
+@Produces(MediaType.APPLICATION_JSON)
+public class IdentityResource {
+    private static final Map<String, Object> DOMAIN = Map.of("id", "default", "name", "Default");
+
+    @Inject
+    IdentityStore store;
+
+    @Inject
+    SchedulerConfig config;
+
+    @Context
+    ContainerRequestContext request;
+
+    @GET
+    public Response versions() {
+        return Response.status(300).entity(Map.of("versions", Map.of("values", List.of(version())))).build();
+    }
+
+    @GET
+    @Path("/v3")
+    public Map<String, Object> v3() {
+        return Map.of("version", version());
+    }
+
+    private Map<String, Object> version() {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("id", "v3.14");
+        v.put("status", "stable");
+        v.put("updated", "2020-04-07T00:00:00Z");
+        v.put("links", List.of(Map.of("rel", "self", "href", base() + "/identity/v3/")));
+        v.put("media-types", List.of(Map.of("base", "application/json",
+                "type", "application/vnd.openstack.identity-v3+json")));
+        return v;
+    }
+
+    @POST
+    @Path("/v3/auth/tokens")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response issue(JsonNode body) {
+        JsonNode identity = Json.object(Json.object(body, "auth"), "identity");
+        JsonNode methods = identity.get("methods");
+        if (methods == null || !methods.isArray() || methods.isEmpty()) {
+            throw ApiException.badRequest("auth.identity.methods must list 'password' or 'token'");
+        }
+        Optional<String> scope = projectScope(Json.object(body, "auth"));
+        IdentityStore.Issued issued;
+        String method = methods.get(0).asText();
+        if (method.equals("password")) {
+            JsonNode user = Json.object(Json.object(identity, "password"), "user");
+            String name = Json.optionalString(user, "id", 255).orElseGet(() -> Json.string(user, "name", 255));
+            issued = store.authenticate(name, Json.string(user, "password", 4096), scope);
+        } else if (method.equals("token")) {
+            String token = Json.string(Json.object(identity, "token"), "id", 256);
+            Caller caller = store.caller(token).orElseThrow(() ->
+                    ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
+            issued = store.rescope(caller, scope);
+        } else {
+            throw ApiException.badRequest("auth method '" + method + "' is not supported; use password or token");
+        }
+        return Response.status(201).header("X-Subject-Token", issued.token())
+                .entity(Map.of("token", token(issued.caller(), method))).build();
+    }
+
+    private static Optional<String> projectScope(JsonNode auth) {
+        JsonNode scope = auth.get("scope");
+        if (scope == null || scope.isNull() || (scope.isTextual() && scope.asText().equals("unscoped"))) {
+            return Optional.empty();
+        }
+        if (!scope.has("project")) {
+            throw ApiException.badRequest("only project scope is supported; name auth.scope.project");
+        }
+        JsonNode project = Json.object(scope, "project");
+        return Optional.of(Json.optionalString(project, "id", 255)
+                .orElseGet(() -> Json.string(project, "name", 255)));
+    }
+
+    @GET
+    @Path("/v3/auth/tokens")
+    public Response validate() {
+        TokenFilter.caller(request);
+        String subject = request.getHeaderString("X-Subject-Token");
+        Caller caller = store.caller(subject).orElseThrow(() ->
+                ApiException.notFound("Could not find token: " + subject));
+        return Response.ok(Map.of("token", token(caller, "password"))).header("X-Subject-Token", subject).build();
+    }
+
+    @HEAD
+    @Path("/v3/auth/tokens")
+    public Response check() {
+        validate();
+        return Response.ok().build();
+    }
+
+    @DELETE
+    @Path("/v3/auth/tokens")
+    public Response revoke() {
+        TokenFilter.caller(request);
+        store.revoke(request.getHeaderString("X-Subject-Token"));
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("/v3/auth/projects")
+    public Map<String, Object> myProjects() {
+        Caller c = TokenFilter.caller(request);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Project p : store.projects()) {
+            if (!store.roles(c.userId(), p.id()).isEmpty()) {
+                out.add(project(p));
+            }
+        }
+        return Map.of("projects", out, "links", Map.of("self", base() + "/identity/v3/auth/projects"));
+    }
+
+    @GET
+    @Path("/v3/projects")
+    public Map<String, Object> projects(@QueryParam("name") String name) {
+        Caller c = TokenFilter.caller(request);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Project p : store.projects()) {
+            boolean visible = c.isAdmin() || !store.roles(c.userId(), p.id()).isEmpty();
+            if (visible && (name == null || name.equals(p.name()))) {
+                out.add(project(p));
+            }
+        }
+        return Map.of("projects", out, "links", Map.of("self", base() + "/identity/v3/projects"));
+    }
+
+    @GET
+    @Path("/v3/projects/{id}")
+    public Map<String, Object> project(@PathParam("id") String id) {
+        Caller c = TokenFilter.caller(request);
+        Project p = store.project(id).filter(x -> x.id().equals(id))
+                .orElseThrow(() -> ApiException.notFound("Could not find project: " + id));
+        if (!c.isAdmin() && store.roles(c.userId(), p.id()).isEmpty()) {
+            throw ApiException.notFound("Could not find project: " + id);
+        }
+        return Map.of("project", project(p));
+    }
+
+    @POST
+    @Path("/v3/projects")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response createProject(JsonNode body) {
+        TokenFilter.admin(request, "identity:create_project");
+        JsonNode p = Json.object(body, "project");
+        Project created = store.createProject(Json.string(p, "name", 64),
+                Json.optionalString(p, "description", 1024).orElse(""));
+        return Response.status(201).entity(Map.of("project", project(created))).build();
+    }
+
+    @GET
+    @Path("/v3/users")
+    public Map<String, Object> users(@QueryParam("name") String name) {
+        TokenFilter.admin(request, "identity:list_users");
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Account a : store.accounts()) {
+            if (name == null || name.equals(a.name())) {
+                out.add(user(a));
+            }
+        }
+        return Map.of("users", out, "links", Map.of("self", base() + "/identity/v3/users"));
+    }
+
+    @GET
+    @Path("/v3/users/{id}")
+    public Map<String, Object> user(@PathParam("id") String id) {
+        Caller c = TokenFilter.caller(request);
+        Account a = store.account(id).filter(x -> x.id().equals(id))
+                .orElseThrow(() -> ApiException.notFound("Could not find user: " + id));
+        if (!c.isAdmin() && !c.userId().equals(a.id())) {
+            throw ApiException.forbidden("Policy doesn't allow identity:get_user to be performed.");
+        }
+        return Map.of("user", user(a));
+    }
+
+    @POST
+    @Path("/v3/users")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response createUser(JsonNode body) {
+        TokenFilter.admin(request, "identity:create_user");
+        JsonNode u = Json.object(body, "user");
+        String projectRef = Json.optionalString(u, "default_project_id", 255).orElseThrow(() ->
+                ApiException.badRequest("a user needs a default project (default_project_id; openstack user"
+                        + " create --project P)"));
+        Project p = store.project(projectRef).orElseThrow(() ->
+                ApiException.badRequest("no project " + projectRef));
+        Account a = store.createUser(Json.string(u, "name", 64), Json.string(u, "password", 4096), p.id());
+        return Response.status(201).entity(Map.of("user", user(a))).build();
+    }
+
+    @GET
+    @Path("/v3/roles")
+    public Map<String, Object> roles(@QueryParam("name") String name) {
+        TokenFilter.caller(request);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String r : IdentityStore.roles().stream().sorted().toList()) {
+            if (name == null || name.equals(r)) {
+                out.add(roleBody(r));
+            }
+        }
+        return Map.of("roles", out, "links", Map.of("self", base() + "/identity/v3/roles"));
+    }
+
+    @GET
+    @Path("/v3/roles/{id}")
+    public Map<String, Object> role(@PathParam("id") String id) {
+        TokenFilter.caller(request);
+        if (!IdentityStore.roles().contains(id)) {
+            throw ApiException.notFound("Could not find role: " + id);
+        }
+        return Map.of("role", roleBody(id));
+    }
+
+    @PUT
+    @Path("/v3/projects/{project}/users/{user}/roles/{role}")
+    public Response grant(@PathParam("project") String project, @PathParam("user") String user,
+                          @PathParam("role") String role) {
+        TokenFilter.admin(request, "identity:create_grant");
+        Project p = store.project(project).orElseThrow(() -> ApiException.notFound("Could not find project: " + project));
+        Account a = store.account(user).orElseThrow(() -> ApiException.notFound("Could not find user: " + user));
+        store.assignRole(a.id(), p.id(), role);
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("/v3/domains")
+    public Map<String, Object> domains() {
+        TokenFilter.caller(request);
+        return Map.of("domains", List.of(domain()));
+    }
+
+    @GET
+    @Path("/v3/domains/{id}")
+    public Map<String, Object> domain(@PathParam("id") String id) {
+        TokenFilter.caller(request);
+        if (!id.equals("default") && !id.equals("Default")) {
+            throw ApiException.notFound("Could not find domain: " + id + " (there is one, 'default')");
+        }
+        return Map.of("domain", domain());
+    }
+
+    private Map<String, Object> domain() {
+        Map<String, Object> d = new LinkedHashMap<>(DOMAIN);
+        d.put("enabled", true);
+        d.put("description", "");
+        d.put("links", Map.of("self", base() + "/identity/v3/domains/default"));
+        return d;
+    }
+
+    private Map<String, Object> token(Caller c, String method) {
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("methods", List.of(method));
+        Map<String, Object> user = new LinkedHashMap<>();
+        user.put("id", c.userId());
+        user.put("name", c.userName());
+        user.put("domain", DOMAIN);
+        user.put("password_expires_at", null);
+        t.put("user", user);
+        t.put("project", Map.of("id", c.projectId(), "name", c.projectName(), "domain", DOMAIN));
+        t.put("roles", c.roles().stream().sorted().map(IdentityResource::roleRef).toList());
+        t.put("issued_at", c.issuedAt().toString());
+        t.put("expires_at", c.expiresAt().toString());
+        t.put("audit_ids", List.of(UUID.randomUUID().toString().substring(0, 22)));
+        t.put("is_domain", false);
+        t.put("catalog", List.of(
+                service("compute", "nova", base() + "/compute/v2.1"),
+                service("image", "glance", base() + "/image"),
+                service("identity", "keystone", base() + "/identity/v3")));
+        return t;
+    }
+
+    private static Map<String, Object> service(String type, String name, String url) {
+        List<Map<String, Object>> endpoints = new ArrayList<>();
+        for (String iface : List.of("public", "internal", "admin")) {
+            endpoints.add(Map.of("id", name + "-" + iface, "interface", iface, "region", "RegionOne",
+                    "region_id", "RegionOne", "url", url));
+        }
+        return Map.of("id", name, "type", type, "name", name, "endpoints", endpoints);
+    }
+
+    private Map<String, Object> project(Project p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", p.id());
+        m.put("name", p.name());
+        m.put("description", p.description());
+        m.put("domain_id", "default");
+        m.put("enabled", true);
+        m.put("is_domain", false);
+        m.put("parent_id", "default");
+        m.put("tags", List.of());
+        m.put("options", Map.of());
+        m.put("links", Map.of("self", base() + "/identity/v3/projects/" + p.id()));
+        return m;
+    }
+
+    private Map<String, Object> user(Account a) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", a.id());
+        m.put("name", a.name());
+        m.put("domain_id", "default");
+        m.put("enabled", true);
+        m.put("default_project_id", a.defaultProjectId());
+        m.put("password_expires_at", null);
+        m.put("options", Map.of());
+        m.put("links", Map.of("self", base() + "/identity/v3/users/" + a.id()));
+        return m;
+    }
+
+    private Map<String, Object> roleBody(String name) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", name);
+        m.put("name", name);
+        m.put("domain_id", null);
+        m.put("description", "");
+        m.put("options", Map.of());
+        m.put("links", Map.of("self", base() + "/identity/v3/roles/" + name));
+        return m;
+    }
+
+    private static Map<String, Object> roleRef(String name) {
+        return Map.of("id", name, "name", name);
+    }
+
+    private String base() {
+        return config.publicUrl();
+    }
+}

@@ -1,0 +1,64 @@
+package io.stratus.scheduler.identity;
+
+import io.stratus.scheduler.api.ApiException;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
+import jakarta.ws.rs.container.PreMatching;
+import jakarta.ws.rs.ext.Provider;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Every API call but version discovery and token creation carries a token in {@code X-Auth-Token};
+ * the caller it stands for is attached to the request for the resources to read.
+ */
+@Provider
+@PreMatching
+public class TokenFilter implements ContainerRequestFilter {
+    private static final String CALLER = "stratus.caller";
+    /** Version documents and health/metrics: clients read these before they have a token. */
+    private static final Pattern PUBLIC = Pattern.compile(
+            "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|image/?|image/versions/?|q/.*|metrics)");
+    private static final Set<String> TOKEN_PATHS = Set.of("identity/v3/auth/tokens", "/identity/v3/auth/tokens");
+
+    /** Looked up per request: JAX-RS providers are built before the runtime configuration exists. */
+    @Inject
+    Instance<IdentityStore> identity;
+
+    @Override
+    public void filter(ContainerRequestContext request) {
+        String path = request.getUriInfo().getPath();
+        if (PUBLIC.matcher(path).matches()
+                || (TOKEN_PATHS.contains(path) && request.getMethod().equals("POST"))) {
+            return;
+        }
+        String token = request.getHeaderString("X-Auth-Token");
+        if (token == null || token.isBlank()) {
+            throw ApiException.unauthorized("The request you have made requires authentication: send a token in"
+                    + " X-Auth-Token (POST /identity/v3/auth/tokens issues one).");
+        }
+        Caller caller = identity.get().caller(token.trim()).orElseThrow(() ->
+                ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
+        request.setProperty(CALLER, caller);
+    }
+
+    /** The authenticated caller of a request this filter let through. */
+    public static Caller caller(ContainerRequestContext request) {
+        Object c = request.getProperty(CALLER);
+        if (!(c instanceof Caller)) {
+            throw ApiException.unauthorized("The request you have made requires authentication.");
+        }
+        return (Caller) c;
+    }
+
+    /** The caller, who must be an admin for what {@code action} describes. */
+    public static Caller admin(ContainerRequestContext request, String action) {
+        Caller c = caller(request);
+        if (!c.isAdmin()) {
+            throw ApiException.forbidden("Policy doesn't allow " + action + " to be performed: it needs the admin role.");
+        }
+        return c;
+    }
+}

@@ -1,0 +1,181 @@
+package io.stratus.scheduler.service;
+
+import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.HostNotes;
+import io.stratus.scheduler.compute.QuotaStore;
+import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.conductor.AgentConsoles;
+import io.stratus.scheduler.conductor.CommandPublisher;
+import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ServerActions;
+import io.stratus.scheduler.db.Database;
+import io.stratus.scheduler.hosts.HostDirectory;
+import io.stratus.scheduler.identity.IdentityStore;
+import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.selection.Filters;
+import io.stratus.scheduler.selection.HostSelector;
+import io.stratus.scheduler.selection.Weigher;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.nio.file.Files;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/** Wires the scheduler's plain-Java parts together; only this class and the lifecycle know CDI. */
+@Singleton
+public class SchedulerComponents {
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    @Produces
+    @Singleton
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Produces
+    @Singleton
+    Database database(SchedulerConfig config) {
+        if (config.db().url().startsWith("jdbc:h2:file:")) {
+            try {
+                Files.createDirectories(config.dataDir());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create the scheduler's data directory " + config.dataDir(), e);
+            }
+        }
+        SchedulerConfig.Database db = config.db();
+        return Database.open(db.url(), db.user(), db.password(), db.poolSize());
+    }
+
+    void closeDatabase(@Disposes Database database) {
+        database.close();
+    }
+
+    @Produces
+    @Singleton
+    IdentityStore identity(Database db, Clock clock, SchedulerConfig config) {
+        return new IdentityStore(db.dataSource(), clock, config.tokenLifetime());
+    }
+
+    @Produces
+    @Singleton
+    FlavorStore flavors(Database db, Clock clock) {
+        return new FlavorStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ImageStore images(Database db, Clock clock) {
+        return new ImageStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ServerStore servers(Database db, Clock clock) {
+        return new ServerStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ServerGroupStore groups(Database db, Clock clock) {
+        return new ServerGroupStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    QuotaStore quotas(Database db, SchedulerConfig config) {
+        return new QuotaStore(db.dataSource(), config.defaultQuota());
+    }
+
+    @Produces
+    @Singleton
+    HostNotes hostNotes(Database db) {
+        return new HostNotes(db.dataSource());
+    }
+
+    @Produces
+    @Singleton
+    PlacementStore placement(Database db) {
+        return new PlacementStore(db.dataSource());
+    }
+
+    @Produces
+    @Singleton
+    HostDirectory hosts(PlacementStore placement, SchedulerConfig config, Clock clock) {
+        SchedulerConfig.Ratios r = config.ratios();
+        return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock);
+    }
+
+    @Produces
+    @Singleton
+    HostSelector selector(SchedulerConfig config, Clock clock) {
+        SchedulerConfig.Weights w = config.weights();
+        return new HostSelector(
+                List.of(Filters.alive(clock, config.hostDownAfter()), Filters.availabilityZone(), Filters.resources(),
+                        Filters.serverGroup()),
+                List.of(Weigher.ram(w.ram()), Weigher.cpu(w.cpu()), Weigher.sameImage(w.sameImage())));
+    }
+
+    @Produces
+    @Singleton
+    Producer<String, byte[]> producer(SchedulerConfig config) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-" + config.replica());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    void closeProducer(@Disposes Producer<String, byte[]> producer) {
+        producer.close(Duration.ofSeconds(10));
+    }
+
+    @Produces
+    @Singleton
+    CommandPublisher commands(Producer<String, byte[]> producer) {
+        return new CommandPublisher(producer);
+    }
+
+    @Produces
+    @Singleton
+    Conductor conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
+                        PlacementStore placement, HostDirectory hosts, HostSelector selector,
+                        CommandPublisher commands, Clock clock, SchedulerConfig config) {
+        return new Conductor(servers, flavors, images, groups, placement, hosts, selector, commands, clock,
+                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()));
+    }
+
+    @Produces
+    @Singleton
+    ServerActions actions(ServerStore servers, PlacementStore placement, CommandPublisher commands,
+                          Conductor conductor) {
+        return new ServerActions(servers, placement, commands, conductor);
+    }
+
+    @Produces
+    @Singleton
+    AgentConsoles consoles() {
+        return new AgentConsoles();
+    }
+
+    void closeConsoles(@Disposes AgentConsoles consoles) {
+        consoles.close();
+    }
+
+}

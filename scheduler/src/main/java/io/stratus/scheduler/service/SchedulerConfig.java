@@ -1,0 +1,95 @@
+package io.stratus.scheduler.service;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/** The scheduler's settings ({@code stratus.scheduler.*}). */
+@ConfigMapping(prefix = "stratus.scheduler")
+public interface SchedulerConfig {
+    /** The base URL clients reach this scheduler under: the service catalog names it. */
+    String publicUrl();
+
+    /** This replica's name (its consumer group for host reports is its own). */
+    String replica();
+
+    /** Local state of the embedded database. */
+    Path dataDir();
+
+    /**
+     * Where uploaded image data is kept, by image id; on the all-in-one cloud the agent reads
+     * images from the same directory (until the image service serves them to agents).
+     */
+    Path imagesDir();
+
+    /** The largest image upload taken, in bytes. */
+    @WithDefault("8589934592")
+    long imageMaxBytes();
+
+    Database db();
+
+    Admin admin();
+
+    /** How long an issued token is valid. */
+    Duration tokenLifetime();
+
+    Ratios ratios();
+
+    Weights weights();
+
+    /** A host whose last report is older than this is down: not chosen, shown as down. */
+    Duration hostDownAfter();
+
+    /** Hosts a boot is tried on in all (the first and the reschedules). */
+    int maxAttempts();
+
+    /** A task whose agent has said nothing for this long is given up. */
+    Duration taskTimeout();
+
+    /** Quotas of a project that has none of its own (instances, cores, ram in MiB; -1 unlimited). */
+    Map<String, Long> defaultQuota();
+
+    /** How often stuck tasks are looked for (read by the sweep's schedule). */
+    Duration sweepInterval();
+
+    /** Where the database is. */
+    interface Database {
+        /** {@code jdbc:h2:file:...} (embedded) or {@code jdbc:postgresql://...}. */
+        String url();
+
+        String user();
+
+        String password();
+
+        int poolSize();
+    }
+
+    /** The first administrator, created when the database has no user at all. */
+    interface Admin {
+        String user();
+
+        String password();
+
+        String project();
+    }
+
+    /** Allocation ratios per resource class. */
+    interface Ratios {
+        double cpu();
+
+        double ram();
+
+        double disk();
+    }
+
+    /** Weigher multipliers. */
+    interface Weights {
+        double ram();
+
+        double cpu();
+
+        double sameImage();
+    }
+}
