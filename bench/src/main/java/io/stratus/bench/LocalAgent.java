@@ -2,17 +2,9 @@ package io.stratus.bench;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -21,16 +13,12 @@ import java.util.Map;
  * agent benchmark. Closing it kills the process (and the guests in it).
  */
 public final class LocalAgent implements AutoCloseable {
-    private final Process process;
-    private final int port;
-    private final Path log;
+    private final QuarkusProcess process;
     private final ManagedChannel channel;
 
-    private LocalAgent(Process process, int port, Path log) {
+    private LocalAgent(QuarkusProcess process) {
         this.process = process;
-        this.port = port;
-        this.log = log;
-        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", process.port()).usePlaintext().build();
     }
 
     /**
@@ -41,43 +29,13 @@ public final class LocalAgent implements AutoCloseable {
      */
     public static LocalAgent start(Path app, String host, Path dataDir, Path imagesDir, String bootstrapServers,
                                    Map<String, String> settings, Path log, Duration limit) throws Exception {
-        int port = freePort();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
-                "-Dstratus.agent.images-dir=" + imagesDir, "-Dkafka.bootstrap.servers=" + bootstrapServers,
-                "-Dquarkus.http.port=" + port));
-        settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
-        cmd.add("-jar");
-        cmd.add(app.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        LocalAgent agent = new LocalAgent(p, port, log);
-        try {
-            agent.awaitReady(limit);
-        } catch (Exception e) {
-            agent.close();
-            throw e;
-        }
-        return agent;
-    }
-
-    private void awaitReady(Duration limit) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("the agent exited with " + process.exitValue() + "; see " + log);
-            }
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready"))
-                        .build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException("the agent was not ready within " + limit + "; see " + log);
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("stratus.agent.host", host);
+        all.put("stratus.agent.data-dir", dataDir.toString());
+        all.put("stratus.agent.images-dir", imagesDir.toString());
+        all.put("kafka.bootstrap.servers", bootstrapServers);
+        all.putAll(settings);
+        return new LocalAgent(QuarkusProcess.start(app, 0, all, log, limit, Duration.ZERO));
     }
 
     /** A gRPC channel to its AgentService. */
@@ -90,18 +48,12 @@ public final class LocalAgent implements AutoCloseable {
     }
 
     public Path log() {
-        return log;
+        return process.log();
     }
 
     @Override
     public void close() throws InterruptedException {
         channel.shutdownNow();
-        process.destroyForcibly().waitFor();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+        process.kill();
     }
 }

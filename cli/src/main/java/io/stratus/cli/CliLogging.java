@@ -10,11 +10,11 @@ import java.util.logging.SimpleFormatter;
  * Log output of the command line: the VMM's log lines only with {@code --debug}, one line each;
  * otherwise the commands report what matters themselves.
  */
-final class CliLogging {
+public final class CliLogging {
     private CliLogging() {
     }
 
-    static void configure(boolean debug) {
+    public static void configure(boolean debug) {
         System.setProperty("java.util.logging.SimpleFormatter.format", "stratus: %4$s: %5$s%6$s%n");
         LogManager.getLogManager().reset();
         Logger root = Logger.getLogger("");

@@ -1,5 +1,10 @@
 package io.stratus.cli;
 
+import io.stratus.cli.cloud.FlavorCommand;
+import io.stratus.cli.cloud.HostCommand;
+import io.stratus.cli.cloud.ServerCommand;
+import io.stratus.cli.up.DownCommand;
+import io.stratus.cli.up.UpCommand;
 import io.stratus.kvm.boot.KernelLoadException;
 import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.virtio.block.DiskImageException;
@@ -14,7 +19,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "stratus", mixinStandardHelpOptions = true, versionProvider = StratusCli.Version.class,
         description = "Stratus: a compute service whose hypervisor runs inside the JVM.",
-        subcommands = {DemoCommand.class, VmCommand.class, KafkaCommand.class, BenchCommand.class})
+        subcommands = {UpCommand.class, DownCommand.class, ServerCommand.class, FlavorCommand.class, HostCommand.class,
+                DemoCommand.class, VmCommand.class, KafkaCommand.class, BenchCommand.class})
 public final class StratusCli {
     /** Exit code for bad input: unknown flags, invalid values, unusable files. */
     public static final int EXIT_USAGE = 2;
