@@ -2,6 +2,7 @@ package io.stratus.bench;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.stratus.local.QuarkusProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;

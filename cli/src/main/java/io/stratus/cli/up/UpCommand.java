@@ -2,7 +2,7 @@ package io.stratus.cli.up;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.stratus.bench.QuarkusProcess;
+import io.stratus.local.QuarkusProcess;
 import io.stratus.cli.CliLogging;
 import io.stratus.cli.cloud.CloudClient;
 import io.stratus.cli.cloud.CloudException;

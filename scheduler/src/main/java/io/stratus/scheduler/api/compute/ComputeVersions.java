@@ -18,7 +18,7 @@ import java.util.Map;
  * Compute API version discovery. Stratus serves microversion 2.1 only, so every client negotiates
  * it; the response headers say so, as Nova's do.
  */
-@Path("/compute")
+@Path("/compute/v2.1")
 @Produces(MediaType.APPLICATION_JSON)
 public class ComputeVersions {
     static final String VERSION = "2.1";
@@ -26,18 +26,27 @@ public class ComputeVersions {
     @Inject
     SchedulerConfig config;
 
+    // The class sits at /compute/v2.1 itself: JAX-RS matches the longest class path first, and
+    // the other compute resources live under it.
     @GET
-    public Map<String, Object> versions() {
-        return Map.of("versions", List.of(version()));
-    }
-
-    @GET
-    @Path("/v2.1")
     public Map<String, Object> current() {
-        return Map.of("version", version());
+        return Map.of("version", version(config));
     }
 
-    private Map<String, Object> version() {
+    /** {@code GET /compute}: the versions there are. */
+    @Path("/compute")
+    @Produces(MediaType.APPLICATION_JSON)
+    public static class Root {
+        @Inject
+        SchedulerConfig config;
+
+        @GET
+        public Map<String, Object> versions() {
+            return Map.of("versions", List.of(version(config)));
+        }
+    }
+
+    static Map<String, Object> version(SchedulerConfig config) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("id", "v2.1");
         v.put("status", "CURRENT");

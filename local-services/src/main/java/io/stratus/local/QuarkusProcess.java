@@ -1,4 +1,4 @@
-package io.stratus.bench;
+package io.stratus.local;
 
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,0 +1,108 @@
+package io.stratus.scheduler.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/** The scheduler's HTTP API as a test calls it: a token (or none), raw status and JSON body back. */
+final class Api {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** One answer. */
+    record Reply(int status, JsonNode body, HttpResponse<String> raw) {
+        String message() {
+            for (JsonNode n : body) {
+                if (n.has("message")) {
+                    return n.get("message").asText();
+                }
+            }
+            return body.toString();
+        }
+    }
+
+    private final String base;
+    private final String token;
+
+    Api(String base, String token) {
+        this.base = base;
+        this.token = token;
+    }
+
+    static Api anonymous(String base) {
+        return new Api(base, null);
+    }
+
+    static Api login(String base, String user, String password, String project) {
+        Reply r = anonymous(base).call("POST", "/identity/v3/auth/tokens", String.format(
+                "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"%s\","
+                        + " \"domain\": {\"name\": \"Default\"}, \"password\": \"%s\"}}},"
+                        + " \"scope\": {\"project\": {\"name\": \"%s\", \"domain\": {\"name\": \"Default\"}}}}}",
+                user, password, project));
+        if (r.status() != 201) {
+            throw new IllegalStateException("login of " + user + " failed: " + r.status() + " " + r.body());
+        }
+        return new Api(base, r.raw().headers().firstValue("X-Subject-Token").orElseThrow());
+    }
+
+    Api withToken(String other) {
+        return new Api(base, other);
+    }
+
+    Reply call(String method, String path, Object body) {
+        String text;
+        try {
+            text = body == null ? null : body instanceof String s ? s : JSON.writeValueAsString(body);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e);
+        }
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60));
+        if (token != null) {
+            b.header("X-Auth-Token", token);
+        }
+        if (text != null) {
+            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(text));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        return send(b.build());
+    }
+
+    Reply upload(String imageId, Path file) throws IOException {
+        return send(HttpRequest.newBuilder(URI.create(base + "/image/v2/images/" + imageId + "/file"))
+                .header("X-Auth-Token", token).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofFile(file)).build());
+    }
+
+    JsonNode ok(String method, String path, Object body) {
+        Reply r = call(method, path, body);
+        if (r.status() >= 300 && r.status() != 300) {
+            throw new AssertionError(method + " " + path + " answered " + r.status() + ": " + r.body());
+        }
+        return r.body();
+    }
+
+    static Map<String, Object> server(String name, String flavor, String image) {
+        return Map.of("server", Map.of("name", name, "flavorRef", flavor, "imageRef", image));
+    }
+
+    private static Reply send(HttpRequest request) {
+        try {
+            HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+            JsonNode body = r.body() == null || r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            return new Reply(r.statusCode(), body, r);
+        } catch (IOException e) {
+            throw new IllegalStateException(request.method() + " " + request.uri() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,382 @@
+package io.stratus.scheduler.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.Timestamp;
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.local.QuarkusProcess;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.Resources;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The control plane end to end on one database (H2 or PostgreSQL, per subclass): the packaged
+ * scheduler as its own process, the real embedded Kafka broker, and two real agents booting the
+ * tiny test guest. Agent {@code a-bad} has no images, so every boot placed on it fails; it is kept
+ * disabled except where a test wants a boot to fail and be rescheduled.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class ComputeApiContract {
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final String PASSWORD = "it-admin-secret";
+
+    private Path dir;
+    private EmbeddedKafkaBroker broker;
+    private final List<QuarkusProcess> processes = new ArrayList<>();
+    private String url;
+    private Api admin;
+    private Api other;
+    private String imageId;
+    private String otherProjectId;
+
+    /** The scheduler's database for this run. */
+    abstract String databaseUrl(Path dir) throws Exception;
+
+    abstract String name();
+
+    @BeforeAll
+    void start() throws Exception {
+        dir = Files.createTempDirectory("stratus-sched-it-");
+        Path logs = Files.createDirectories(Path.of("target", "it-logs"));
+        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
+        s.put("stratus.scheduler.images-dir", images.toString());
+        s.put("stratus.scheduler.db.url", databaseUrl(dir));
+        s.put("stratus.scheduler.host-down-after", "PT4S");
+        s.put("stratus.scheduler.sweep-interval", "1s");
+        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        QuarkusProcess scheduler = QuarkusProcess.start(Path.of(System.getProperty("stratus.schedulerApp")), 0, s,
+                Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD), logs.resolve(name() + "-scheduler.log"),
+                Duration.ofMinutes(2), Duration.ofSeconds(10));
+        processes.add(scheduler);
+        url = "http://127.0.0.1:" + scheduler.port();
+        processes.add(agent("b-good", images, 4096, logs));
+        processes.add(agent("a-bad", Files.createDirectories(dir.resolve("no-images")), 8192, logs));
+        admin = Api.login(url, "admin", PASSWORD, "admin");
+        awaitHostsUp("a-bad", "b-good");
+        switchHost("a-bad", false);
+
+        JsonNode image = admin.ok("POST", "/image/v2/images", Map.of("name", "instance", "disk_format", "aki",
+                "container_format", "aki", "visibility", "public", "os_command_line", "stratus.idle"));
+        imageId = image.path("id").asText();
+        assertThat(admin.upload(imageId, Path.of(System.getProperty("stratus.testGuests"), "instance.elf")).status())
+                .isEqualTo(204);
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "t1", "id", "t1", "vcpus", 1,
+                "ram", 32, "disk", 0)));
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "t2", "id", "t2", "vcpus", 2,
+                "ram", 64, "disk", 0)));
+        otherProjectId = admin.ok("POST", "/identity/v3/projects", Map.of("project", Map.of("name", "other")))
+                .path("project").path("id").asText();
+        String userId = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "alice",
+                "password", "alice-pw", "default_project_id", otherProjectId))).path("user").path("id").asText();
+        admin.ok("PUT", "/identity/v3/projects/" + otherProjectId + "/users/" + userId + "/roles/member", null);
+        other = Api.login(url, "alice", "alice-pw", "other");
+    }
+
+    private QuarkusProcess agent(String host, Path images, long memoryMib, Path logs) throws Exception {
+        int port = QuarkusProcess.freePort();
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("stratus.agent.host", host);
+        s.put("stratus.agent.data-dir", dir.resolve(host).toString());
+        s.put("stratus.agent.images-dir", images.toString());
+        s.put("stratus.agent.grpc-address", "127.0.0.1:" + port);
+        s.put("stratus.agent.capacity.vcpus", "8");
+        s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
+        s.put("stratus.agent.report-interval", "1s");
+        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        return QuarkusProcess.start(Path.of(System.getProperty("stratus.agentApp")), port, s,
+                logs.resolve(name() + "-agent-" + host + ".log"), Duration.ofMinutes(2), Duration.ofSeconds(10));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        for (QuarkusProcess p : processes) {
+            p.kill();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Test
+    void everyCallButDiscoveryNeedsAValidToken() {
+        Api anonymous = Api.anonymous(url);
+        assertThat(anonymous.call("GET", "/compute/v2.1", null).body().path("version").path("id").asText())
+                .isEqualTo("v2.1");
+        assertThat(anonymous.call("GET", "/compute", null).body().path("versions")).hasSize(1);
+        assertThat(anonymous.call("GET", "/identity/v3", null).status()).isEqualTo(200);
+        Api.Reply none = anonymous.call("GET", "/compute/v2.1/servers", null);
+        assertThat(none.status()).isEqualTo(401);
+        assertThat(none.body().has("unauthorized")).isTrue();
+        assertThat(none.raw().headers().firstValue("WWW-Authenticate")).isPresent();
+        assertThat(anonymous.withToken("forged").call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+        Api.Reply wrong = anonymous.call("POST", "/identity/v3/auth/tokens", "{\"auth\": {\"identity\": {\"methods\":"
+                + " [\"password\"], \"password\": {\"user\": {\"name\": \"admin\", \"password\": \"nope\"}}}}}");
+        assertThat(wrong.status()).isEqualTo(401);
+        assertThat(wrong.body().path("error").path("code").asInt()).isEqualTo(401);
+    }
+
+    @Test
+    void badInputIsAClearClientErrorAndChangesNothing() {
+        int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
+        Api.Reply r = admin.call("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": ");
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).contains("JSON");
+        r = admin.call("POST", "/compute/v2.1/servers", Api.server("x", "no-such-flavor", imageId));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).isEqualTo("Flavor no-such-flavor could not be found.");
+        r = admin.call("POST", "/compute/v2.1/servers", Api.server("x", "t1", "no-such-image"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).isEqualTo("Image no-such-image could not be found.");
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Api.server("", "t1", imageId)).status()).isEqualTo(400);
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef",
+                "t1", "imageRef", imageId, "min_count", 0))).status()).isEqualTo(400);
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", "x")).status()).isEqualTo(400);
+        r = admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "neg", "vcpus", 1,
+                "ram", -512, "disk", 0)));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).contains("'ram'");
+        assertThat(admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "huge",
+                "vcpus", 1L << 40, "ram", 512, "disk", 0))).status()).isEqualTo(400);
+        assertThat(admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "words",
+                "vcpus", "two", "ram", 512, "disk", 0))).status()).isEqualTo(400);
+        r = other.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "mine", "vcpus", 1,
+                "ram", 512, "disk", 0)));
+        assertThat(r.status()).isEqualTo(403);
+        assertThat(admin.call("POST", "/compute/v2.1/servers/nope/action", Map.of("os-stop", Map.of())).status())
+                .isEqualTo(404);
+        assertThat(admin.call("GET", "/compute/v2.1/flavors/neg", null).status()).isEqualTo(404);
+        assertThat(admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size()).isEqualTo(before);
+    }
+
+    @Test
+    void aServerBootsRunsStopsStartsAndIsDeletedAndOnlyItsProjectSeesIt() {
+        String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("life", "t1", imageId)).path("server")
+                .path("id").asText();
+        JsonNode s = await(id, "ACTIVE");
+        assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("b-good");
+        assertThat(awaitConsole(id, "STRATUS-GUEST-READY cpus=1")).isTrue();
+        assertThat(used("b-good", "vcpus_used")).isEqualTo(1);
+
+        // Another project: the server does not exist for it, and nothing it tries changes it.
+        assertThat(other.ok("GET", "/compute/v2.1/servers/detail", null).path("servers")).isEmpty();
+        assertThat(other.call("GET", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(404);
+        assertThat(other.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()))
+                .status()).isEqualTo(404);
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(404);
+        assertThat(server(id).path("status").asText()).isEqualTo("ACTIVE");
+
+        assertThat(admin.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()))
+                .status()).isEqualTo(202);
+        await(id, "SHUTOFF");
+        Api.Reply again = admin.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.message()).contains("vm_state shutoff");
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-start", Map.of()));
+        await(id, "ACTIVE");
+        assertThat(admin.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(204);
+        awaitGone(id);
+        assertThat(used("b-good", "vcpus_used")).isZero();
+    }
+
+    @Test
+    void aFailedBootIsRescheduledOnAnotherHostAndItsClaimGoesBack() {
+        switchHost("a-bad", true);
+        try {
+            // a-bad offers more memory, so the RAM weigher sends the boot there first; it has no images.
+            String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("resched", "t1", imageId))
+                    .path("server").path("id").asText();
+            JsonNode s = await(id, "ACTIVE");
+            assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("b-good");
+            assertThat(used("a-bad", "vcpus_used")).isZero();
+            assertThat(used("b-good", "vcpus_used")).isEqualTo(1);
+            admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+            awaitGone(id);
+        } finally {
+            switchHost("a-bad", false);
+        }
+    }
+
+    @Test
+    void aResizeOnTheSameHostIsConfirmedAndPlacementFollows() {
+        String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("grow", "t1", imageId)).path("server")
+                .path("id").asText();
+        await(id, "ACTIVE");
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("resize", Map.of("flavorRef", "t2")));
+        JsonNode s = await(id, "VERIFY_RESIZE");
+        assertThat(s.path("flavor").path("id").asText()).isEqualTo("t2");
+        assertThat(used("b-good", "vcpus_used")).as("old and new size held until confirmed").isEqualTo(3);
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("confirmResize", Map.of()));
+        s = await(id, "ACTIVE");
+        assertThat(s.path("flavor").path("id").asText()).isEqualTo("t2");
+        assertThat(used("b-good", "vcpus_used")).isEqualTo(2);
+        assertThat(awaitConsole(id, "STRATUS-GUEST-READY cpus=2")).isTrue();
+        admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        awaitGone(id);
+        assertThat(used("b-good", "vcpus_used")).isZero();
+    }
+
+    @Test
+    void theQuotaOfAProjectIsEnforced() {
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 1)));
+        String first = other.ok("POST", "/compute/v2.1/servers", Api.server("q1", "t1", imageId)).path("server")
+                .path("id").asText();
+        Api.Reply second = other.call("POST", "/compute/v2.1/servers", Api.server("q2", "t1", imageId));
+        assertThat(second.status()).isEqualTo(403);
+        assertThat(second.message()).startsWith("Quota exceeded for instances");
+        assertThat(other.ok("GET", "/compute/v2.1/servers", null).path("servers")).hasSize(1);
+        assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute")
+                .path("totalInstancesUsed").asInt()).isEqualTo(1);
+        await(other, first, "ACTIVE");
+        other.ok("DELETE", "/compute/v2.1/servers/" + first, null);
+        awaitGone(first);
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10)));
+    }
+
+    @Test
+    void aHostThatStopsReportingIsMarkedDownAndNotChosen() throws Exception {
+        // A host that reported once, with room for a flavor no real agent here can take.
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
+                new ByteArraySerializer())) {
+            Instant now = Instant.now();
+            producer.send(new ProducerRecord<>("stratus.hosts", "sim-gone", HostReport.newBuilder().setHost("sim-gone")
+                    .setEnabled(true).setReportedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()))
+                    .setCapacity(Resources.newBuilder().setVcpus(64).setMemoryMib(1 << 20).setDiskGib(100))
+                    .build().toByteArray())).get();
+        }
+        awaitService("sim-gone", svc -> svc.path("state").asText().equals("up"));
+        awaitService("sim-gone", svc -> svc.path("state").asText().equals("down"));
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "big", "id", "big", "vcpus", 2,
+                "ram", 16 * 1024, "disk", 0)));
+        String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("nowhere", "big", imageId)).path("server")
+                .path("id").asText();
+        JsonNode s = await(id, "ERROR");
+        assertThat(s.path("fault").path("message").asText()).startsWith("No valid host was found.")
+                .contains("ComputeFilter removed 1 (sim-gone)");
+        assertThat(used("sim-gone", "memory_mb_used")).isZero();
+        admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        awaitGone(id);
+    }
+
+    private void switchHost(String host, boolean enabled) {
+        admin.ok("PUT", "/compute/v2.1/os-services/" + (enabled ? "enable" : "disable"), Map.of("host", host,
+                "binary", "nova-compute"));
+    }
+
+    private void awaitHostsUp(String... hosts) throws InterruptedException {
+        for (String h : hosts) {
+            awaitService(h, svc -> svc.path("state").asText().equals("up"));
+        }
+    }
+
+    private void awaitService(String host, Predicate<JsonNode> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            for (JsonNode svc : admin.ok("GET", "/compute/v2.1/os-services", null).path("services")) {
+                if (svc.path("host").asText().equals(host)) {
+                    last = svc;
+                    if (condition.test(svc)) {
+                        return;
+                    }
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("service of " + host + " never got there; last " + last);
+    }
+
+    private long used(String host, String field) {
+        for (JsonNode h : admin.ok("GET", "/compute/v2.1/os-hypervisors/detail", null).path("hypervisors")) {
+            if (h.path("hypervisor_hostname").asText().equals(host)) {
+                return h.path(field).asLong();
+            }
+        }
+        throw new AssertionError("no hypervisor " + host);
+    }
+
+    private JsonNode server(String id) {
+        return admin.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+    }
+
+    private JsonNode await(String id, String status) {
+        return await(admin, id, status);
+    }
+
+    private JsonNode await(Api api, String id, String status) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        JsonNode s = null;
+        while (System.nanoTime() < deadline) {
+            s = api.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+            if (s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull()) {
+                return s;
+            }
+            if (s.path("status").asText().equals("ERROR") && !status.equals("ERROR")) {
+                throw new AssertionError("server " + id + " went to ERROR: " + s.path("fault"));
+            }
+            sleep();
+        }
+        throw new AssertionError("server " + id + " never reached " + status + "; last " + s);
+    }
+
+    private void awaitGone(String id) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (admin.call("GET", "/compute/v2.1/servers/" + id, null).status() == 404) {
+                return;
+            }
+            sleep();
+        }
+        throw new AssertionError("server " + id + " was never deleted: " + server(id));
+    }
+
+    private boolean awaitConsole(String id, String text) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                    Map.of("os-getConsoleOutput", Map.of("length", 50)));
+            if (r.status() == 200 && r.body().path("output").asText().contains(text)) {
+                return true;
+            }
+            sleep();
+        }
+        return false;
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}

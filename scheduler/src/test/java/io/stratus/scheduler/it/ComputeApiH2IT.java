@@ -1,0 +1,16 @@
+package io.stratus.scheduler.it;
+
+import java.nio.file.Path;
+
+/** The control-plane contract on the embedded default database, an H2 file. */
+class ComputeApiH2IT extends ComputeApiContract {
+    @Override
+    String databaseUrl(Path dir) {
+        return "jdbc:h2:file:" + dir.resolve("scheduler/scheduler") + ";WRITE_DELAY=0";
+    }
+
+    @Override
+    String name() {
+        return "h2";
+    }
+}
