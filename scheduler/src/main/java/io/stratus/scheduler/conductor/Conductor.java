@@ -22,6 +22,7 @@ import io.stratus.scheduler.placement.NoValidHostException;
 import io.stratus.scheduler.placement.Placement;
 import io.stratus.scheduler.placement.PlacementException;
 import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceRequest;
 import io.stratus.scheduler.selection.HostSelector;
@@ -62,6 +63,7 @@ public final class Conductor {
     private final ImageStore images;
     private final ServerGroupStore groups;
     private final PlacementStore placement;
+    private final PlacementView view;
     private final HostDirectory hosts;
     private final HostSelector selector;
     private final CommandPublisher commands;
@@ -69,13 +71,14 @@ public final class Conductor {
     private final Settings settings;
 
     public Conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
-                     PlacementStore placement, HostDirectory hosts, HostSelector selector, CommandPublisher commands,
-                     Clock clock, Settings settings) {
+                     PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
+                     CommandPublisher commands, Clock clock, Settings settings) {
         this.servers = servers;
         this.flavors = flavors;
         this.images = images;
         this.groups = groups;
         this.placement = placement;
+        this.view = view;
         this.hosts = hosts;
         this.selector = selector;
         this.commands = commands;
@@ -118,7 +121,7 @@ public final class Conductor {
                 }
                 HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
                 return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances());
-            }, (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()));
+            }, (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
         } catch (NoValidHostException e) {
             String why = s.triedHosts().isEmpty() ? "" : " (already tried: " + String.join(", ", s.triedHosts()) + ")";
             LOG.infof("instance %s request %s: no valid host: %s; %s%s", s.id(), s.requestId(), e.getMessage(), log[0], why);
@@ -302,6 +305,11 @@ public final class Conductor {
                         + s.taskState().name().toLowerCase() + " gave up: " + silent));
             }
         }
+    }
+
+    /** An operator changed a host: choose from a fresh picture of the hosts from now on. */
+    public void hostsChanged() {
+        view.invalidate();
     }
 
     /** Placement's view of hosts, for the operator API. */

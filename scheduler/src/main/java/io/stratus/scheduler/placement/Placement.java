@@ -37,7 +37,21 @@ public final class Placement {
      */
     public String place(String consumer, ResourceRequest request,
                         UnaryOperator<List<ProviderUsage>> selection) {
-        List<ProviderUsage> candidates = selection.apply(store.candidates(request));
+        return place(consumer, request, selection, store.candidates(request), null);
+    }
+
+    /**
+     * Like {@link #place(String, ResourceRequest, UnaryOperator)}, choosing from a replica's
+     * {@link PlacementView} instead of reading every host: only the claim touches the database.
+     */
+    public String place(String consumer, ResourceRequest request, UnaryOperator<List<ProviderUsage>> selection,
+                        PlacementView view) {
+        return place(consumer, request, selection, view.candidates(request), view);
+    }
+
+    private String place(String consumer, ResourceRequest request, UnaryOperator<List<ProviderUsage>> selection,
+                         List<ProviderUsage> fitting, PlacementView cache) {
+        List<ProviderUsage> candidates = selection.apply(fitting);
         if (candidates.isEmpty()) {
             throw new NoValidHostException("No valid host was found. No enabled host that passes the filters has "
                     + describe(request) + " free");
@@ -46,9 +60,12 @@ public final class Placement {
             ProviderUsage view = candidate;
             for (int attempt = 0; attempt < ATTEMPTS_PER_HOST; attempt++) {
                 if (store.claim(consumer, view, request)) {
+                    if (cache != null) {
+                        cache.claimed(view, request);
+                    }
                     return view.name();
                 }
-                view = store.usage(view.name()).orElse(null);
+                view = (cache != null ? cache.reread(view.name()) : store.usage(view.name())).orElse(null);
                 if (view == null || view.disabled() || !view.fits(request)) {
                     break;
                 }

@@ -2,9 +2,9 @@ package io.stratus.scheduler.selection;
 
 import io.stratus.scheduler.placement.ProviderUsage;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +60,7 @@ public final class HostSelector {
         for (HostFilter f : filters) {
             removedBy.put(f.name(), new ArrayList<>());
         }
-        List<HostState> passed = new ArrayList<>();
+        List<HostState> passed = new ArrayList<>(hosts.size());
         for (HostState h : hosts) {
             HostFilter failed = null;
             for (HostFilter f : filters) {
@@ -75,28 +75,37 @@ public final class HostSelector {
                 removedBy.get(failed.name()).add(h.name());
             }
         }
-        Map<String, Double> score = new HashMap<>();
-        for (HostState h : passed) {
-            score.put(h.name(), 0.0);
-        }
+        // Each weigher's values are normalised to [0, 1] over the passing hosts, then multiplied.
+        int n = passed.size();
+        double[] score = new double[n];
+        double[] raw = new double[n];
         for (Weigher w : weighers) {
+            if (w.multiplier() == 0) {
+                continue;
+            }
             double min = Double.POSITIVE_INFINITY;
             double max = Double.NEGATIVE_INFINITY;
-            Map<String, Double> raw = new HashMap<>();
-            for (HostState h : passed) {
-                double v = w.weigh(h, request);
-                raw.put(h.name(), v);
-                min = Math.min(min, v);
-                max = Math.max(max, v);
+            for (int i = 0; i < n; i++) {
+                raw[i] = w.weigh(passed.get(i), request);
+                min = Math.min(min, raw[i]);
+                max = Math.max(max, raw[i]);
             }
             double span = max - min;
-            for (HostState h : passed) {
-                double normalised = span == 0 ? 0 : (raw.get(h.name()) - min) / span;
-                score.merge(h.name(), w.multiplier() * normalised, Double::sum);
+            for (int i = 0; i < n; i++) {
+                score[i] += w.multiplier() * (span == 0 ? 0 : (raw[i] - min) / span);
             }
         }
-        passed.sort(Comparator.comparingDouble((HostState h) -> -score.get(h.name())).thenComparing(HostState::name));
-        return new Decision(passed, removedBy);
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -score[i])
+                .thenComparing(i -> passed.get(i).name()));
+        List<HostState> chosen = new ArrayList<>(n);
+        for (Integer i : order) {
+            chosen.add(passed.get(i));
+        }
+        return new Decision(chosen, removedBy);
     }
 
     /**

@@ -14,6 +14,7 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageStore;
 import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
 import io.stratus.scheduler.selection.HostSelector;
 import io.stratus.scheduler.selection.Weigher;
@@ -157,7 +158,9 @@ public class SchedulerComponents {
     Conductor conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
                         PlacementStore placement, HostDirectory hosts, HostSelector selector,
                         CommandPublisher commands, Clock clock, SchedulerConfig config) {
-        return new Conductor(servers, flavors, images, groups, placement, hosts, selector, commands, clock,
+        // Own claims update the picture and lost claims reread their host, so a full reread is rarely needed.
+        PlacementView view = new PlacementView(placement, clock, Duration.ofSeconds(10), 1000);
+        return new Conductor(servers, flavors, images, groups, placement, view, hosts, selector, commands, clock,
                 new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()));
     }
 

@@ -18,12 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcConnectionPool;
 import org.junit.jupiter.api.AfterEach;
@@ -147,41 +141,7 @@ class PlacementTest {
      */
     @Test
     void concurrentReplicasNeverOverCommitAHost() throws Exception {
-        for (String h : List.of("h1", "h2", "h3")) {
-            host(h, 40, 1_000_512, 1.0);
-        }
-        List<Placement> replicas = List.of(new Placement(new PlacementStore(pool())),
-                new Placement(new PlacementStore(pool())), new Placement(new PlacementStore(pool())));
-        ExecutorService threads = Executors.newFixedThreadPool(12);
-        Map<String, AtomicInteger> granted = new ConcurrentHashMap<>();
-        AtomicInteger refused = new AtomicInteger();
-        CountDownLatch go = new CountDownLatch(1);
-        List<Future<?>> all = new ArrayList<>();
-        for (int i = 0; i < 300; i++) {
-            String consumer = "i-" + i;
-            Placement replica = replicas.get(i % replicas.size());
-            // Every replica prefers the same host (pack): the worst case for races.
-            all.add(threads.submit(() -> {
-                go.await();
-                try {
-                    String host = replica.place(consumer, ResourceRequest.of(1, 1024, 0), BY_NAME);
-                    granted.computeIfAbsent(host, k -> new AtomicInteger()).incrementAndGet();
-                } catch (NoValidHostException e) {
-                    refused.incrementAndGet();
-                }
-                return null;
-            }));
-        }
-        go.countDown();
-        for (Future<?> f : all) {
-            f.get();
-        }
-        threads.shutdown();
-        assertThat(refused.get()).isEqualTo(180);
-        for (ProviderUsage p : store.all()) {
-            assertThat(p.used().get(ResourceClass.VCPU)).as(p.name()).isEqualTo(40L);
-            assertThat(granted.get(p.name()).get()).as(p.name()).isEqualTo(40);
-            assertThat(p.free(ResourceClass.VCPU)).isZero();
-        }
+        ClaimRace.run(store, List.of(new PlacementStore(pool()), new PlacementStore(pool()),
+                new PlacementStore(pool())));
     }
 }

@@ -185,6 +185,7 @@ public class HostsResource {
             default:
                 throw ApiException.notFound("Unknown action " + action + "; use enable, disable or disable-log-reason");
         }
+        conductor.hostsChanged();
         return Map.of("service", out);
     }
 }

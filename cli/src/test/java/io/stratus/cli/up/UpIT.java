@@ -1,0 +1,140 @@
+package io.stratus.cli.up;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The README's main command as a user runs it: {@code bin/stratus up --detach}, then Debian's
+ * {@code openstack} client, unmodified, against the cloud: a server of the kit's Linux reaches
+ * ACTIVE, its console shows the guest's marker, stop/start/delete work, and a second project sees
+ * nothing of the first. One real Linux boot (about a minute here).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class UpIT {
+    private static final Duration BOOT = Duration.ofMinutes(4);
+
+    private final Path root = Path.of(System.getProperty("stratus.root", "..")).toAbsolutePath().normalize();
+    private Path home;
+
+    @BeforeAll
+    void up() throws Exception {
+        home = Files.createTempDirectory("stratus-up-it-");
+        Result r = run(List.of(root.resolve("bin/stratus").toString(), "up", "--detach", "--no-demo", "--port",
+                Integer.toString(freePort()), "--kafka-port", Integer.toString(freePort()), "--vcpus", "4",
+                "--memory-mib", "2048"), Map.of(), Duration.ofMinutes(5));
+        assertThat(r.code()).as(r.output()).isZero();
+        assertThat(r.output()).contains("Stratus is up");
+        assertThat(home.resolve("openrc")).exists();
+    }
+
+    @AfterAll
+    void down() throws Exception {
+        Result r = run(List.of(root.resolve("bin/stratus").toString(), "down"), Map.of(), Duration.ofMinutes(3));
+        assertThat(r.code()).as(r.output()).isZero();
+        assertThat(home.resolve("up.pid")).doesNotExist();
+    }
+
+    @Test
+    void openstackClientDrivesAServerThroughItsLife() throws Exception {
+        Result create = openstack("admin", "server", "create", "--flavor", "m1.tiny", "--image", "stratus-linux",
+                "--wait", "-f", "value", "-c", "status", "demo2");
+        assertThat(create.code()).as(create.output()).isZero();
+        assertThat(create.output().strip()).isEqualTo("ACTIVE");
+
+        assertThat(until(() -> openstack("admin", "console", "log", "show", "demo2").output(),
+                out -> out.contains("STRATUS-GUEST-READY cpus=1"))).isTrue();
+
+        Result demoList = openstack("demo", "server", "list", "-f", "value");
+        assertThat(demoList.code()).as(demoList.output()).isZero();
+        assertThat(demoList.output().strip()).as("the demo project sees nothing of the admin project").isEmpty();
+        assertThat(openstack("demo", "server", "show", "demo2").code()).isNotZero();
+
+        assertThat(openstack("admin", "server", "stop", "demo2").code()).isZero();
+        assertThat(until(() -> status("demo2"), "SHUTOFF"::equals)).isTrue();
+        assertThat(openstack("admin", "server", "start", "demo2").code()).isZero();
+        assertThat(until(() -> status("demo2"), "ACTIVE"::equals)).isTrue();
+
+        Result cli = run(List.of(root.resolve("bin/stratus").toString(), "server", "list"), Map.of(),
+                Duration.ofMinutes(2));
+        assertThat(cli.output()).contains("demo2").contains("ACTIVE");
+
+        Result delete = openstack("admin", "server", "delete", "--wait", "demo2");
+        assertThat(delete.code()).as(delete.output()).isZero();
+        assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();
+    }
+
+    private String status(String server) throws Exception {
+        return openstack("admin", "server", "show", "-f", "value", "-c", "status", server).output().strip();
+    }
+
+    private Result openstack(String project, String... args) throws Exception {
+        Map<String, String> env = new HashMap<>();
+        Path rc = project.equals("admin") ? home.resolve("openrc") : home.resolve("openrc-" + project);
+        for (String line : Files.readAllLines(rc)) {
+            if (line.startsWith("export ")) {
+                String kv = line.substring("export ".length());
+                env.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+            }
+        }
+        List<String> cmd = new ArrayList<>(List.of("openstack"));
+        cmd.addAll(List.of(args));
+        return run(cmd, env, Duration.ofMinutes(5));
+    }
+
+    private interface Probe {
+        String get() throws Exception;
+    }
+
+    private static boolean until(Probe probe, Predicate<String> done) throws Exception {
+        long deadline = System.nanoTime() + BOOT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (done.test(probe.get())) {
+                return true;
+            }
+            Thread.sleep(2000);
+        }
+        return false;
+    }
+
+    private record Result(int code, String output) {
+    }
+
+    private Result run(List<String> cmd, Map<String, String> env, Duration limit) throws Exception {
+        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
+        b.environment().put("STRATUS_HOME", home.toString());
+        b.environment().put("STRATUS_KIT_DIR", System.getProperty("stratus.kit",
+                Path.of(System.getProperty("user.home"), ".cache/stratus/kit").toString()));
+        b.environment().putAll(env);
+        Path out = Files.createTempFile(home, "cmd-", ".out");
+        b.redirectOutput(out.toFile());
+        Process p = b.start();
+        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish within " + limit + ": " + Files.readString(out));
+        }
+        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return s.getLocalPort();
+        }
+    }
+}
