@@ -222,8 +222,7 @@ public final class Conductor {
                 : Optional.empty();
         if (e.getState() == InstanceState.DELETED) {
             if (servers.markDeleted(s.id())) {
-                placement.release(s.id());
-                placement.release(resizeConsumer(s.id()));
+                release(s);
                 LOG.infof("instance %s deleted on %s (request %s)", s.id(), e.getHost(), e.getRequestId());
             }
             return;
@@ -260,6 +259,7 @@ public final class Conductor {
             return;
         }
         placement.release(s.id());
+        s.host().ifPresent(view::reread);
         s.host().ifPresent(h -> cleanUp(s, h));
         if (s.attempts() >= settings.maxAttempts()) {
             LOG.warnf("instance %s: boot failed on %s (%s); %d attempts made, giving up", s.id(), s.host().orElse("?"),
@@ -296,8 +296,7 @@ public final class Conductor {
                 reschedule(s, new Server.Fault("BootTimedOut", "the boot did not finish: " + silent));
             } else if (s.taskState() == TaskState.DELETING) {
                 if (servers.markDeleted(s.id())) {
-                    placement.release(s.id());
-                    placement.release(resizeConsumer(s.id()));
+                    release(s);
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {
@@ -305,6 +304,16 @@ public final class Conductor {
                         + s.taskState().name().toLowerCase() + " gave up: " + silent));
             }
         }
+    }
+
+    /**
+     * Gives back everything a deleted server held (its claim and a pending resize's) and rereads
+     * its host, so that this replica sees the room at once.
+     */
+    public void release(Server s) {
+        placement.release(s.id());
+        placement.release(resizeConsumer(s.id()));
+        s.host().ifPresent(view::reread);
     }
 
     /** An operator changed a host: choose from a fresh picture of the hosts from now on. */

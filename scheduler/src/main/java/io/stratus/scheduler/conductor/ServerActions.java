@@ -124,8 +124,7 @@ public final class ServerActions {
         }
         if (s.host().isEmpty() || !conductor.hostUp(s.host().get())) {
             if (servers.markDeleted(s.id())) {
-                placement.release(s.id());
-                placement.release(Conductor.resizeConsumer(s.id()));
+                conductor.release(s);
             }
         }
         s.host().ifPresent(host -> {

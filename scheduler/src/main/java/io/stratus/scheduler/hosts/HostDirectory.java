@@ -33,11 +33,18 @@ public final class HostDirectory {
     private final Clock clock;
     private final Map<String, Instant> lastReport = new ConcurrentHashMap<>();
     private final Map<String, HostReport> reports = new ConcurrentHashMap<>();
+    private final Runnable inventoryChanged;
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
+        this(store, ratios, clock, () -> { });
+    }
+
+    /** @param inventoryChanged told after a report added a host or changed its inventory */
+    public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged) {
         this.store = store;
         this.ratios = ratios;
         this.clock = clock;
+        this.inventoryChanged = inventoryChanged;
     }
 
     /** Takes in one report; reports from a host's past (older than the newest seen) are ignored. */
@@ -56,6 +63,7 @@ public final class HostDirectory {
         Optional<ProviderUsage> current = store.usage(host);
         if (current.isEmpty() || !current.get().inventory().equals(wanted)) {
             store.putInventory(host, wanted);
+            inventoryChanged.run();
         }
         lastReport.put(host, at);
         reports.put(host, report);

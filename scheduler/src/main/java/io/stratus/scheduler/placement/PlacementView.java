@@ -49,15 +49,24 @@ public final class PlacementView {
         }
     }
 
-    /** Every host at a fixed index; an entry is replaced whole when the host changes. */
-    private record Snapshot(AtomicReferenceArray<Entry> entries, Map<String, Integer> index, Instant loaded) {
+    /**
+     * Every host at a fixed index; an entry is replaced whole when the host changes.
+     *
+     * @param stale whether hosts were added, removed or changed since {@code loaded}
+     */
+    private record Snapshot(AtomicReferenceArray<Entry> entries, Map<String, Integer> index, Instant loaded,
+                            boolean stale) {
     }
+
+    /** A picture marked stale is reread, but not more often than this: a burst of changes costs one read. */
+    private static final Duration MIN_AGE = Duration.ofSeconds(1);
 
     private final PlacementStore store;
     private final Clock clock;
     private final Duration maxAge;
     private final int maxCandidates;
-    private volatile Snapshot snapshot = new Snapshot(new AtomicReferenceArray<>(0), Map.of(), Instant.MIN);
+    private volatile Snapshot snapshot = new Snapshot(new AtomicReferenceArray<>(0), Map.of(), Instant.MIN,
+            true);
 
     public PlacementView(PlacementStore store, Clock clock, Duration maxAge, int maxCandidates) {
         this.store = store;
@@ -115,20 +124,27 @@ public final class PlacementView {
         }
     }
 
-    /** Forgets the picture: the next request rereads every host (after inventory changes). */
+    /**
+     * Marks the picture stale (a host was added, removed, enabled, disabled or resized): it is
+     * reread at the next request a second or more after the last read.
+     */
     public void invalidate() {
         Snapshot s = snapshot;
-        snapshot = new Snapshot(s.entries(), s.index(), Instant.MIN);
+        snapshot = new Snapshot(s.entries(), s.index(), s.loaded(), true);
+    }
+
+    private boolean fresh(Snapshot s, Instant now) {
+        return s.loaded().plus(s.stale() ? MIN_AGE : maxAge).isAfter(now);
     }
 
     private Snapshot current() {
         Snapshot s = snapshot;
-        if (s.loaded().plus(maxAge).isAfter(clock.instant())) {
+        if (fresh(s, clock.instant())) {
             return s;
         }
         synchronized (this) {
             s = snapshot;
-            if (s.loaded().plus(maxAge).isAfter(clock.instant())) {
+            if (fresh(s, clock.instant())) {
                 return s;
             }
             List<ProviderUsage> all = store.all();
@@ -138,7 +154,7 @@ public final class PlacementView {
                 entries.set(i, Entry.of(all.get(i)));
                 index.put(all.get(i).name(), i);
             }
-            snapshot = new Snapshot(entries, Map.copyOf(index), clock.instant());
+            snapshot = new Snapshot(entries, Map.copyOf(index), clock.instant(), false);
             return snapshot;
         }
     }

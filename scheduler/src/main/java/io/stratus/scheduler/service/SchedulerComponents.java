@@ -115,9 +115,17 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    HostDirectory hosts(PlacementStore placement, SchedulerConfig config, Clock clock) {
+    PlacementView placementView(PlacementStore placement, Clock clock) {
+        // Own claims update the picture and lost claims reread their host, so a full reread is rarely needed.
+        return new PlacementView(placement, clock, Duration.ofSeconds(10), 1000);
+    }
+
+    @Produces
+    @Singleton
+    HostDirectory hosts(PlacementStore placement, PlacementView view, SchedulerConfig config, Clock clock) {
         SchedulerConfig.Ratios r = config.ratios();
-        return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock);
+        return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock,
+                view::invalidate);
     }
 
     @Produces
@@ -156,10 +164,8 @@ public class SchedulerComponents {
     @Produces
     @Singleton
     Conductor conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
-                        PlacementStore placement, HostDirectory hosts, HostSelector selector,
+                        PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
                         CommandPublisher commands, Clock clock, SchedulerConfig config) {
-        // Own claims update the picture and lost claims reread their host, so a full reread is rarely needed.
-        PlacementView view = new PlacementView(placement, clock, Duration.ofSeconds(10), 1000);
         return new Conductor(servers, flavors, images, groups, placement, view, hosts, selector, commands, clock,
                 new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()));
     }

@@ -6,6 +6,7 @@ import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.api.ApiException;
+import io.stratus.scheduler.api.BoundedMatch;
 import io.stratus.scheduler.api.Json;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
@@ -45,8 +46,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 import org.jboss.logging.Logger;
 
 /**
@@ -225,12 +224,7 @@ public class ServersResource {
             }
             state = Optional.of(st);
         }
-        Pattern namePattern;
-        try {
-            namePattern = name == null ? null : Pattern.compile(name);
-        } catch (PatternSyntaxException e) {
-            throw ApiException.badRequest("name filter is not a valid regular expression: " + e.getDescription());
-        }
+        BoundedMatch namePattern = name == null ? null : BoundedMatch.of(name, "name");
         if (limit != null && limit < 0) {
             throw ApiException.badRequest("limit must be 0 or more, not " + limit);
         }
@@ -238,7 +232,7 @@ public class ServersResource {
                 all ? Optional.empty() : Optional.of(caller.projectId()), Optional.empty(), state,
                 Optional.ofNullable(host))));
         if (namePattern != null) {
-            found.removeIf(s -> !namePattern.matcher(s.name()).find());
+            found.removeIf(s -> !namePattern.find(s.name()));
         }
         if (marker != null) {
             Iterator<Server> it = found.iterator();
