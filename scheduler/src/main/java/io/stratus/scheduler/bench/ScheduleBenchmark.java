@@ -215,7 +215,7 @@ public final class ScheduleBenchmark {
             this.placement = new Placement(store);
             this.view = new PlacementView(store, clock, VIEW_MAX_AGE, 1000);
             this.selector = new HostSelector(List.of(Filters.alive(clock, Duration.ofSeconds(60)),
-                    Filters.availabilityZone(), Filters.resources(), Filters.serverGroup()),
+                    Filters.availabilityZone(), Filters.imageProperties(), Filters.resources(), Filters.serverGroup()),
                     List.of(Weigher.ram(1.0), Weigher.cpu(0.0), Weigher.sameImage(1.0)));
             this.alive = Optional.of(clock.instant());
         }

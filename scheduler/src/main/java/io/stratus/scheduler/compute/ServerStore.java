@@ -9,7 +9,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import javax.sql.DataSource;
 
@@ -87,6 +89,16 @@ public final class ServerStore {
         return sql.one("SELECT COUNT(*), COALESCE(SUM(vcpus), 0), COALESCE(SUM(ram_mib), 0) FROM server"
                         + " WHERE project_id = ? AND deleted = FALSE",
                 r -> new Usage(r.getLong(1), r.getLong(2), r.getLong(3)), projectId).orElse(new Usage(0, 0, 0));
+    }
+
+    /** Servers that are not deleted, by vm_state. */
+    public Map<InstanceState, Long> countByState() {
+        Map<InstanceState, Long> out = new EnumMap<>(InstanceState.class);
+        for (Map.Entry<String, Long> e : sql.list("SELECT vm_state, COUNT(*) FROM server WHERE deleted = FALSE"
+                + " GROUP BY vm_state", r -> Map.entry(r.getString(1), r.getLong(2)))) {
+            out.put(InstanceState.valueOf(e.getKey()), e.getValue());
+        }
+        return out;
     }
 
     /** Where a placed server sits: host, image and group, for the filters and weighers. */

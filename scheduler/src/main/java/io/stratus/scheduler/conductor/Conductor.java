@@ -1,11 +1,15 @@
 package io.stratus.scheduler.conductor;
 
 import com.google.protobuf.Timestamp;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Delete;
 import io.stratus.proto.v1.Fault;
+import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.Resources;
@@ -69,10 +73,14 @@ public final class Conductor {
     private final CommandPublisher commands;
     private final Clock clock;
     private final Settings settings;
+    private final Counter placed;
+    private final Counter noValidHost;
+    private final Counter rescheduled;
+    private final Timer placing;
 
     public Conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
                      PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
-                     CommandPublisher commands, Clock clock, Settings settings) {
+                     CommandPublisher commands, Clock clock, Settings settings, MeterRegistry meters) {
         this.servers = servers;
         this.flavors = flavors;
         this.images = images;
@@ -84,6 +92,14 @@ public final class Conductor {
         this.commands = commands;
         this.clock = clock;
         this.settings = settings;
+        this.placed = Counter.builder("stratus.scheduler.placements").tag("result", "placed")
+                .description("Boots placed on a host (claim made)").register(meters);
+        this.noValidHost = Counter.builder("stratus.scheduler.placements").tag("result", "no_valid_host")
+                .description("Boots no host could take").register(meters);
+        this.rescheduled = Counter.builder("stratus.scheduler.reschedules")
+                .description("Boots that failed on their host and were placed again or given up").register(meters);
+        this.placing = Timer.builder("stratus.scheduler.placement.duration")
+                .description("Filters, weighers and the claim of one boot").register(meters);
     }
 
     public static String newRequestId() {
@@ -109,20 +125,26 @@ public final class Conductor {
         RequestSpec spec = new RequestSpec(s.id(), request,
                 s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
                 s.serverGroupId().flatMap(groups::find).map(g ->
-                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))));
+                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))),
+                images.find(s.imageId()).map(Image::properties).orElse(Map.of()));
         Map<String, HostView> views = hostViews();
         Set<String> tried = new HashSet<>(s.triedHosts());
         String[] log = {"no host was filtered out"};
         String host;
+        Timer.Sample timing = Timer.start();
         try {
             host = new Placement(placement).place(s.id(), request, selector.forPlacement(spec, usage -> {
                 if (tried.contains(usage.name())) {
                     return null;
                 }
                 HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
-                return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances());
+                boolean hardware = hosts.report(usage.name()).map(HostReport::getHardwareVirtualization).orElse(false);
+                return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances(),
+                        hardware);
             }, (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
         } catch (NoValidHostException e) {
+            timing.stop(placing);
+            noValidHost.increment();
             String why = s.triedHosts().isEmpty() ? "" : " (already tried: " + String.join(", ", s.triedHosts()) + ")";
             LOG.infof("instance %s request %s: no valid host: %s; %s%s", s.id(), s.requestId(), e.getMessage(), log[0], why);
             servers.fail(s.id(), s.requestId(), new Server.Fault("NoValidHost", e.getMessage() + "; " + log[0] + why));
@@ -132,6 +154,8 @@ public final class Conductor {
             servers.fail(s.id(), s.requestId(), new Server.Fault("PlacementFailed", e.getMessage()));
             return;
         }
+        timing.stop(placing);
+        placed.increment();
         LOG.infof("instance %s request %s: placed on %s (attempt %d); %s", s.id(), s.requestId(), host,
                 s.attempts() + 1, log[0]);
         List<String> triedNow = new ArrayList<>(s.triedHosts());
@@ -260,6 +284,7 @@ public final class Conductor {
         }
         placement.release(s.id());
         s.host().ifPresent(view::reread);
+        rescheduled.increment();
         s.host().ifPresent(h -> cleanUp(s, h));
         if (s.attempts() >= settings.maxAttempts()) {
             LOG.warnf("instance %s: boot failed on %s (%s); %d attempts made, giving up", s.id(), s.host().orElse("?"),

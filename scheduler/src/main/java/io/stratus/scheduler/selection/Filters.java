@@ -2,6 +2,9 @@ package io.stratus.scheduler.selection;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.BiPredicate;
 
 /** The scheduler's filters, after Nova's of the same names. */
@@ -35,6 +38,32 @@ public final class Filters {
             boolean hostsMember = g.members().stream().anyMatch(host.instances()::contains);
             return g.policy() == RequestSpec.Policy.AFFINITY ? hostsMember || g.members().isEmpty() : !hostsMember;
         }).orElse(true));
+    }
+
+    /** The architecture every host has: kvm-runtime runs x86-64 guests only. */
+    private static final Set<String> ARCHITECTURES = Set.of("x86_64", "x86-64", "amd64");
+    private static final Set<String> HYPERVISORS = Set.of("kvm", "stratus", "qemu");
+
+    /**
+     * Hosts that can run the image (Nova's ImagePropertiesFilter): its {@code architecture} and
+     * {@code hypervisor_type} (or {@code img_hv_type}), when set, must be what the hosts are
+     * (x86-64, KVM), and {@code stratus_hardware_virtualization=required} keeps images that cannot
+     * boot under an emulated kernel mode off hosts without VMX/SVM.
+     */
+    public static HostFilter imageProperties() {
+        return named("ImagePropertiesFilter", (host, request) -> {
+            Map<String, String> p = request.imageProperties();
+            String arch = p.get("architecture");
+            if (arch != null && !ARCHITECTURES.contains(arch.toLowerCase(Locale.ROOT))) {
+                return false;
+            }
+            String hv = p.getOrDefault("hypervisor_type", p.get("img_hv_type"));
+            if (hv != null && !HYPERVISORS.contains(hv.toLowerCase(Locale.ROOT))) {
+                return false;
+            }
+            return !"required".equalsIgnoreCase(p.get("stratus_hardware_virtualization"))
+                    || host.hardwareVirtualization();
+        });
     }
 
     private static HostFilter named(String name, BiPredicate<HostState, RequestSpec> test) {

@@ -12,12 +12,20 @@ import java.util.Set;
  * @param lastReport when its latest {@code HostReport} was published; empty if it never reported
  * @param images the images of the instances on the host (their memory may merge with KSM)
  * @param instances the instances on the host (server-group policies)
+ * @param hardwareVirtualization whether the host's KVM runs guests in hardware (VMX/SVM), which
+ *     some images need (Debian's stock kernel cannot boot where guest kernel code is emulated)
  */
 public record HostState(ProviderUsage usage, Optional<Instant> lastReport, String availabilityZone,
-                        Set<String> images, Set<String> instances) {
+                        Set<String> images, Set<String> instances, boolean hardwareVirtualization) {
     public HostState {
         images = Set.copyOf(images);
         instances = Set.copyOf(instances);
+    }
+
+    /** A host that does not run guests in hardware virtualization (or has not said). */
+    public HostState(ProviderUsage usage, Optional<Instant> lastReport, String availabilityZone, Set<String> images,
+                     Set<String> instances) {
+        this(usage, lastReport, availabilityZone, images, instances, false);
     }
 
     public String name() {

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.service;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
@@ -133,7 +134,8 @@ public class SchedulerComponents {
     HostSelector selector(SchedulerConfig config, Clock clock) {
         SchedulerConfig.Weights w = config.weights();
         return new HostSelector(
-                List.of(Filters.alive(clock, config.hostDownAfter()), Filters.availabilityZone(), Filters.resources(),
+                List.of(Filters.alive(clock, config.hostDownAfter()), Filters.availabilityZone(),
+                        Filters.imageProperties(), Filters.resources(),
                         Filters.serverGroup()),
                 List.of(Weigher.ram(w.ram()), Weigher.cpu(w.cpu()), Weigher.sameImage(w.sameImage())));
     }
@@ -165,9 +167,9 @@ public class SchedulerComponents {
     @Singleton
     Conductor conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
                         PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
-                        CommandPublisher commands, Clock clock, SchedulerConfig config) {
+                        CommandPublisher commands, Clock clock, SchedulerConfig config, MeterRegistry meters) {
         return new Conductor(servers, flavors, images, groups, placement, view, hosts, selector, commands, clock,
-                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()));
+                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
     }
 
     @Produces

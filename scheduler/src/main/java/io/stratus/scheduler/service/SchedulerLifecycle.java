@@ -1,17 +1,27 @@
 package io.stratus.scheduler.service;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
+import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.EventConsumer;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.hosts.HostReportConsumer;
 import io.stratus.scheduler.identity.IdentityStore;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ProviderUsage;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
@@ -39,6 +49,14 @@ public class SchedulerLifecycle {
     @Inject
     Conductor conductor;
 
+    @Inject
+    ServerStore servers;
+    @Inject
+    PlacementStore placement;
+    @Inject
+    MeterRegistry meters;
+
+    private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private HostReportConsumer reports;
     private EventConsumer events;
     private Thread reportThread;
@@ -85,9 +103,48 @@ public class SchedulerLifecycle {
         try {
             conductor.sweep();
             identity.purgeExpired();
+            updateGauges();
         } catch (RuntimeException e) {
             LOG.warnf(e, "sweep of stuck tasks failed; the next one retries");
         }
+    }
+
+    /**
+     * Servers per state and hosts per state, for Prometheus: read from the database once per
+     * sweep, not per scrape (every replica shows the same figures).
+     */
+    private void updateGauges() {
+        Map<InstanceState, Long> byState = servers.countByState();
+        for (InstanceState st : InstanceState.values()) {
+            if (st != InstanceState.INSTANCE_STATE_UNSPECIFIED && st != InstanceState.UNRECOGNIZED
+                    && st != InstanceState.DELETED) {
+                gauge("stratus.scheduler.servers", "state", st.name().toLowerCase(Locale.ROOT))
+                        .set(byState.getOrDefault(st, 0L));
+            }
+        }
+        long up = 0;
+        long down = 0;
+        long disabled = 0;
+        for (ProviderUsage p : placement.all()) {
+            if (p.disabled()) {
+                disabled++;
+            } else if (conductor.hostUp(p.name())) {
+                up++;
+            } else {
+                down++;
+            }
+        }
+        gauge("stratus.scheduler.hosts", "state", "up").set(up);
+        gauge("stratus.scheduler.hosts", "state", "down").set(down);
+        gauge("stratus.scheduler.hosts", "state", "disabled").set(disabled);
+    }
+
+    private AtomicLong gauge(String name, String tag, String value) {
+        return gauges.computeIfAbsent(name + "|" + value, k -> {
+            AtomicLong v = new AtomicLong();
+            Gauge.builder(name, v, AtomicLong::get).tag(tag, value).register(meters);
+            return v;
+        });
     }
 
     /** Ready once the database is migrated and the readers run. */

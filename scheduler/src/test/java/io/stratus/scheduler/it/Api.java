@@ -96,7 +96,11 @@ final class Api {
     private static Reply send(HttpRequest request) {
         try {
             HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-            JsonNode body = r.body() == null || r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            JsonNode body = JSON.createObjectNode();
+            boolean json = r.headers().firstValue("Content-Type").map(t -> t.contains("json")).orElse(false);
+            if (json && r.body() != null && !r.body().isBlank()) {
+                body = JSON.readTree(r.body());
+            }
             return new Reply(r.statusCode(), body, r);
         } catch (IOException e) {
             throw new IllegalStateException(request.method() + " " + request.uri() + ": " + e.getMessage(), e);

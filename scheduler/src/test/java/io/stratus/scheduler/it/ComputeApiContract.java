@@ -158,6 +158,10 @@ abstract class ComputeApiContract {
         assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef",
                 "t1", "imageRef", imageId, "min_count", 0))).status()).isEqualTo(400);
         assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", "x")).status()).isEqualTo(400);
+        r = admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
+                "imageRef", imageId, "key_name", "mykey")));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).contains("key_name");
         r = admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "neg", "vcpus", 1,
                 "ram", -512, "disk", 0)));
         assertThat(r.status()).isEqualTo(400);
@@ -203,6 +207,10 @@ abstract class ComputeApiContract {
         assertThat(admin.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(204);
         awaitGone(id);
         assertThat(used("b-good", "vcpus_used")).isZero();
+
+        String metrics = Api.anonymous(url).call("GET", "/metrics", null).raw().body();
+        assertThat(metrics).containsPattern("stratus_scheduler_placements_total\\{result=\"placed\"} [1-9]")
+                .contains("stratus_scheduler_hosts{state=\"up\"}");
     }
 
     @Test

@@ -52,6 +52,28 @@ class HostSelectorTest {
     }
 
     @Test
+    void imagePropertiesKeepImagesOffHostsThatCannotRunThem() {
+        HostSelector s = new HostSelector(List.of(Filters.imageProperties()), List.of());
+        HostState emulated = host("emulated", 4, 4096);
+        HostState hardware = new HostState(host("hardware", 4, 4096).usage(), Optional.of(NOW), "nova", Set.of(),
+                Set.of(), true);
+        List<HostState> hosts = List.of(emulated, hardware);
+        assertThat(names(s.select(hosts, image(Map.of())))).containsExactly("emulated", "hardware");
+        assertThat(names(s.select(hosts, image(Map.of("architecture", "x86_64", "hypervisor_type", "KVM")))))
+                .containsExactly("emulated", "hardware");
+        assertThat(names(s.select(hosts, image(Map.of("architecture", "aarch64"))))).isEmpty();
+        assertThat(names(s.select(hosts, image(Map.of("img_hv_type", "xen"))))).isEmpty();
+        assertThat(names(s.select(hosts, image(Map.of("stratus_hardware_virtualization", "required")))))
+                .containsExactly("hardware");
+        assertThat(s.decide(hosts, image(Map.of("architecture", "ppc64le"))).summary())
+                .isEqualTo("ImagePropertiesFilter removed 2 (emulated, hardware)");
+    }
+
+    private static RequestSpec image(Map<String, String> properties) {
+        return new RequestSpec("i-new", SMALL, Optional.empty(), "img", Optional.empty(), properties);
+    }
+
+    @Test
     void resourcesAndZonesFilter() {
         HostSelector s = new HostSelector(List.of(Filters.resources(), Filters.availabilityZone()), List.of());
         List<HostState> hosts = List.of(host("full", 0, 4096), host("a1", 4, 4096),

@@ -88,6 +88,23 @@ public class HostsResource {
         throw ApiException.notFound("Hypervisor with ID " + id + " could not be found.");
     }
 
+    /** Nova answers with the host's uptime(1) line; Stratus tells when the host last reported. */
+    @GET
+    @Path("/os-hypervisors/{id}/uptime")
+    public Map<String, Object> uptime(@PathParam("id") String id) {
+        TokenFilter.admin(request, "os_compute_api:os-hypervisors:uptime");
+        List<ProviderUsage> all = placement.all();
+        for (int i = 0; i < all.size(); i++) {
+            if (Integer.toString(i + 1).equals(id) || all.get(i).name().equals(id)) {
+                Map<String, Object> m = hypervisorSummary(i + 1, all.get(i));
+                m.put("uptime", hosts.lastReport(all.get(i).name()).map(t -> "last report " + Views.time(t))
+                        .orElse("never reported"));
+                return Map.of("hypervisor", m);
+            }
+        }
+        throw ApiException.notFound("Hypervisor with ID " + id + " could not be found.");
+    }
+
     private Map<String, Object> hypervisorSummary(int id, ProviderUsage p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);

@@ -7,9 +7,12 @@ import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.placement.ProviderUsage;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -45,6 +48,10 @@ public class ProjectLimitsResource {
     ServerGroupStore groups;
     @Inject
     IdentityStore identity;
+    @Inject
+    PlacementStore placement;
+    @Inject
+    Conductor conductor;
     @Context
     ContainerRequestContext request;
 
@@ -209,9 +216,37 @@ public class ProjectLimitsResource {
     public Map<String, Object> zones() {
         TokenFilter.caller(request);
         Map<String, Object> zone = new LinkedHashMap<>();
-        zone.put("zoneName", "nova");
+        zone.put("zoneName", Conductor.DEFAULT_ZONE);
         zone.put("zoneState", Map.of("available", true));
         zone.put("hosts", null);
         return Map.of("availabilityZoneInfo", List.of(zone));
+    }
+
+    /** The zone with its hosts and their compute service (admin). */
+    @GET
+    @Path("/os-availability-zone/detail")
+    public Map<String, Object> zoneDetails() {
+        TokenFilter.admin(request, "os_compute_api:os-availability-zone:detail");
+        Map<String, Object> hostMap = new LinkedHashMap<>();
+        for (ProviderUsage p : placement.all()) {
+            Map<String, Object> svc = new LinkedHashMap<>();
+            svc.put("available", !p.disabled() && conductor.hostUp(p.name()));
+            svc.put("active", !p.disabled());
+            svc.put("updated_at", null);
+            hostMap.put(p.name(), Map.of("nova-compute", svc));
+        }
+        Map<String, Object> zone = new LinkedHashMap<>();
+        zone.put("zoneName", Conductor.DEFAULT_ZONE);
+        zone.put("zoneState", Map.of("available", true));
+        zone.put("hosts", hostMap);
+        return Map.of("availabilityZoneInfo", List.of(zone));
+    }
+
+    /** Host aggregates: Stratus has none (every host is in the one zone); clients list them. */
+    @GET
+    @Path("/os-aggregates")
+    public Map<String, Object> aggregates() {
+        TokenFilter.admin(request, "os_compute_api:os-aggregates:index");
+        return Map.of("aggregates", List.of());
     }
 }

@@ -99,6 +99,7 @@ public class ServersResource {
         if (max < min) {
             throw ApiException.badRequest("max_count (" + max + ") must not be less than min_count (" + min + ")");
         }
+        refuseUnsupported(s);
         String zone = Json.optionalString(s, "availability_zone", 255).orElse("");
         if (!zone.isEmpty() && !zone.equals(Conductor.DEFAULT_ZONE)) {
             throw ApiException.badRequest("The requested availability zone is not available: " + zone
@@ -160,6 +161,38 @@ public class ServersResource {
         out.put("security_groups", List.of(Map.of("name", "default")));
         out.put("adminPass", "");
         return Response.status(202).entity(Map.of("server", out)).build();
+    }
+
+    /**
+     * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
+     * so that nobody believes a key or a network was set up.
+     */
+    private static void refuseUnsupported(JsonNode s) {
+        for (String field : List.of("key_name", "user_data", "personality", "block_device_mapping_v2")) {
+            JsonNode v = s.get(field);
+            if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
+                throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
+            }
+        }
+        JsonNode groups = s.get("security_groups");
+        if (groups != null && groups.isArray()) {
+            for (JsonNode g : groups) {
+                if (!g.path("name").asText().equals("default")) {
+                    throw ApiException.badRequest("security groups are not supported by this cloud yet; only"
+                            + " 'default' (no filtering) exists");
+                }
+            }
+        }
+        JsonNode metadata = s.get("metadata");
+        if (metadata != null && !metadata.isNull() && !(metadata.isObject() && metadata.isEmpty())) {
+            throw ApiException.badRequest("server metadata is not supported by this cloud yet; leave it out");
+        }
+        JsonNode networks = s.get("networks");
+        if (networks != null && !networks.isNull() && !(networks.isTextual() && (networks.asText().equals("none")
+                || networks.asText().equals("auto"))) && !(networks.isArray() && networks.isEmpty())) {
+            throw ApiException.badRequest("servers have no networks in this cloud yet: leave 'networks' out (or"
+                    + " use \"none\")");
+        }
     }
 
     private void checkQuota(String projectId, Flavor flavor, long count) {
