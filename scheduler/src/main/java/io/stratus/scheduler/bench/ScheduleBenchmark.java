@@ -2,8 +2,8 @@ package io.stratus.scheduler.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.local.LocalPostgres;
-import io.stratus.scheduler.db.Database;
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Database;
+import io.stratus.database.Sql;
 import io.stratus.scheduler.placement.Inventory;
 import io.stratus.scheduler.placement.NoValidHostException;
 import io.stratus.scheduler.placement.Placement;

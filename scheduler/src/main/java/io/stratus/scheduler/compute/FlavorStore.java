@@ -1,7 +1,7 @@
 package io.stratus.scheduler.compute;
 
 import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;

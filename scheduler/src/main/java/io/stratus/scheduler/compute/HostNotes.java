@@ -1,6 +1,6 @@
 package io.stratus.scheduler.compute;
 
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.util.Optional;
 import javax.sql.DataSource;
 

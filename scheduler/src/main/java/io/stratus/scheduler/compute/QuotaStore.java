@@ -1,6 +1,6 @@
 package io.stratus.scheduler.compute;
 
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;

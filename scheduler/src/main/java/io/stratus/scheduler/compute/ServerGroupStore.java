@@ -1,6 +1,6 @@
 package io.stratus.scheduler.compute;
 
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import io.stratus.scheduler.selection.RequestSpec;
 import java.sql.ResultSet;
 import java.sql.SQLException;

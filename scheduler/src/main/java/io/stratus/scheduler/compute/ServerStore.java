@@ -2,7 +2,7 @@ package io.stratus.scheduler.compute;
 
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.TaskState;
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;

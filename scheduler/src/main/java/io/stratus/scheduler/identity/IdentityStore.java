@@ -1,7 +1,7 @@
 package io.stratus.scheduler.identity;
 
 import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

@@ -3,7 +3,7 @@ package io.stratus.scheduler.image;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.stratus.scheduler.db.Sql;
+import io.stratus.database.Sql;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;

@@ -168,7 +168,7 @@ public class ImagesResource {
                 Json.optionalString(body, "os_command_line", 2048).orElse(""), properties, now, now);
         try {
             images.insert(image);
-        } catch (io.stratus.scheduler.db.Sql.SqlException e) {
+        } catch (io.stratus.database.Sql.SqlException e) {
             if (e.duplicate()) {
                 throw ApiException.conflict("Image with identifier " + id + " already exists!");
             }

@@ -10,7 +10,7 @@ import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ServerActions;
-import io.stratus.scheduler.db.Database;
+import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageStore;

@@ -1,7 +1,7 @@
 package io.stratus.scheduler.placement;
 
 import io.stratus.local.LocalPostgres;
-import io.stratus.scheduler.db.Database;
+import io.stratus.database.Database;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.db;
+package io.stratus.database;
 
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalPropertiesReader;
@@ -9,9 +9,9 @@ import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 
 /**
- * The scheduler's database, chosen by URL at run time: an H2 file for the all-in-one cloud, or
- * PostgreSQL that several replicas share. Flyway brings the schema up to date before anything
- * else touches it.
+ * A service's database, chosen by URL at run time: an H2 file for the all-in-one cloud, or
+ * PostgreSQL that several replicas share. Flyway brings the schema up to date (from the service's
+ * {@code db/migration} on the classpath) before anything else touches it.
  */
 public final class Database implements AutoCloseable {
     private final AgroalDataSource dataSource;
@@ -23,7 +23,7 @@ public final class Database implements AutoCloseable {
     /** Opens a pool on {@code url} and migrates the schema. */
     public static Database open(String url, String user, String password, int poolSize) {
         if (!url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:postgresql:")) {
-            throw new IllegalArgumentException("stratus.scheduler.db.url must be a jdbc:h2: or jdbc:postgresql: URL,"
+            throw new IllegalArgumentException("a database URL is jdbc:h2:... or jdbc:postgresql:...,"
                     + " not " + url);
         }
         Map<String, String> p = new HashMap<>();
@@ -38,13 +38,13 @@ public final class Database implements AutoCloseable {
         try {
             ds = AgroalDataSource.from(new AgroalPropertiesReader().readProperties(p).get());
         } catch (SQLException e) {
-            throw new IllegalStateException("cannot open the scheduler database " + url + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot open the database " + url + ": " + e.getMessage(), e);
         }
         try {
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
         } catch (RuntimeException e) {
             ds.close();
-            throw new IllegalStateException("cannot migrate the scheduler database " + url + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot migrate the database " + url + ": " + e.getMessage(), e);
         }
         return new Database(ds);
     }

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.db;
+package io.stratus.database;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
