@@ -1,6 +1,6 @@
 package io.stratus.scheduler.compute;
 
-import io.stratus.scheduler.api.ApiException;
+import io.stratus.api.ApiException;
 import io.stratus.database.Sql;
 import java.time.Clock;
 import java.util.List;

@@ -12,7 +12,7 @@ import io.stratus.proto.v1.Start;
 import io.stratus.proto.v1.Stop;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
-import io.stratus.scheduler.api.ApiException;
+import io.stratus.api.ApiException;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;

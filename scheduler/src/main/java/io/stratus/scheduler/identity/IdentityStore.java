@@ -1,6 +1,6 @@
 package io.stratus.scheduler.identity;
 
-import io.stratus.scheduler.api.ApiException;
+import io.stratus.api.ApiException;
 import io.stratus.database.Sql;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,6 +1,6 @@
 package io.stratus.scheduler.identity;
 
-import io.stratus.scheduler.api.ApiException;
+import io.stratus.api.ApiException;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;

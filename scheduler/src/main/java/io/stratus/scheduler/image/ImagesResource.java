@@ -1,8 +1,8 @@
 package io.stratus.scheduler.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.api.Json;
+import io.stratus.api.ApiException;
+import io.stratus.api.Json;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.service.SchedulerConfig;

@@ -1,8 +1,8 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.api.Json;
+import io.stratus.api.ApiException;
+import io.stratus.api.Json;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.identity.Caller;

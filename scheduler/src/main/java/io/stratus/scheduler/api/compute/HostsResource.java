@@ -2,8 +2,8 @@ package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.proto.v1.HostReport;
-import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.api.Json;
+import io.stratus.api.ApiException;
+import io.stratus.api.Json;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;

@@ -1,8 +1,8 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.scheduler.api.ApiException;
-import io.stratus.scheduler.api.Json;
+import io.stratus.api.ApiException;
+import io.stratus.api.Json;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.api;
+package io.stratus.api;
 
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.api;
+package io.stratus.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.api;
+package io.stratus.api;
 
 /**
  * A request the API refuses, with the HTTP status and a message for the person who sent it. It is

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.api;
+package io.stratus.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import jakarta.ws.rs.NotAllowedException;
