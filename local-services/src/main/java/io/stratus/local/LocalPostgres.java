@@ -25,12 +25,26 @@ public final class LocalPostgres implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final boolean asPostgres;
+    /** Stops the server if the JVM exits without {@link #close()} (System.exit, SIGTERM). */
+    private final Thread onExit;
 
     private LocalPostgres(Path binaries, Path dir, int port, boolean asPostgres) {
         this.binaries = binaries;
         this.dir = dir;
         this.port = port;
         this.asPostgres = asPostgres;
+        this.onExit = new Thread(this::stopQuietly, "stratus-postgres-stop");
+        Runtime.getRuntime().addShutdownHook(onExit);
+    }
+
+    private void stopQuietly() {
+        try {
+            stop();
+        } catch (IOException | RuntimeException e) {
+            System.err.println("stratus: could not stop PostgreSQL in " + dir + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -95,6 +109,11 @@ public final class LocalPostgres implements AutoCloseable {
         return port;
     }
 
+    /** Where the cluster keeps its data; gone after {@link #close()}. */
+    public Path directory() {
+        return dir;
+    }
+
     private void as(String... command) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         if (asPostgres) {
@@ -119,6 +138,18 @@ public final class LocalPostgres implements AutoCloseable {
 
     @Override
     public void close() throws IOException, InterruptedException {
+        try {
+            Runtime.getRuntime().removeShutdownHook(onExit);
+        } catch (IllegalStateException e) {
+            // The JVM is exiting: the hook runs (or ran) stop itself.
+        }
+        stop();
+    }
+
+    private synchronized void stop() throws IOException, InterruptedException {
+        if (!Files.exists(dir)) {
+            return;
+        }
         try {
             if (Files.exists(dir.resolve("data/postmaster.pid"))) {
                 as(binaries.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w",

@@ -66,7 +66,7 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
     }
 
     /** The error body for {@code path}: Identity's shape under /identity, Compute's elsewhere. */
-    static Response render(int status, String message, String path) {
+    public static Response render(int status, String message, String path) {
         Map<String, Object> body = new LinkedHashMap<>();
         Map<String, Object> detail = new LinkedHashMap<>();
         detail.put("code", status);

@@ -86,6 +86,7 @@ public final class ScheduleBenchmark {
                     System.exit(2);
             }
         }
+        int exit;
         LocalPostgres pg = null;
         try {
             if (url == null) {
@@ -98,12 +99,13 @@ public final class ScheduleBenchmark {
             } else {
                 result.forEach((k, v) -> System.out.printf("%-24s %s%n", k, v));
             }
-            System.exit(((Number) result.get("over_committed_hosts")).intValue() == 0 ? 0 : 1);
+            exit = ((Number) result.get("over_committed_hosts")).intValue() == 0 ? 0 : 1;
         } finally {
             if (pg != null) {
                 pg.close();
             }
         }
+        System.exit(exit);
     }
 
     static Map<String, Object> run(String url, int hostCount, int requestCount, int schedulers, int threads)
