@@ -23,10 +23,12 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 
 /**
  * The operators' view of hosts: {@code os-hypervisors} (capacity and use per host) and
@@ -55,37 +57,22 @@ public class HostsResource {
     @Path("/os-hypervisors")
     public Map<String, Object> hypervisors() {
         TokenFilter.admin(request, "os_compute_api:os-hypervisors:list");
-        List<Map<String, Object>> out = new ArrayList<>();
-        List<ProviderUsage> all = placement.all();
-        for (int i = 0; i < all.size(); i++) {
-            out.add(hypervisorSummary(i + 1, all.get(i)));
-        }
-        return Map.of("hypervisors", out);
+        return Map.of("hypervisors", numbered(placement.all(), this::hypervisorSummary));
     }
 
     @GET
     @Path("/os-hypervisors/detail")
     public Map<String, Object> hypervisorDetails() {
         TokenFilter.admin(request, "os_compute_api:os-hypervisors:detail");
-        List<Map<String, Object>> out = new ArrayList<>();
-        List<ProviderUsage> all = placement.all();
-        for (int i = 0; i < all.size(); i++) {
-            out.add(hypervisor(i + 1, all.get(i)));
-        }
-        return Map.of("hypervisors", out);
+        Map<String, Long> running = runningByHost();
+        return Map.of("hypervisors", numbered(placement.all(), (id, p) -> hypervisor(id, p, running)));
     }
 
     @GET
     @Path("/os-hypervisors/{id}")
     public Map<String, Object> hypervisor(@PathParam("id") String id) {
         TokenFilter.admin(request, "os_compute_api:os-hypervisors:show");
-        List<ProviderUsage> all = placement.all();
-        for (int i = 0; i < all.size(); i++) {
-            if (Integer.toString(i + 1).equals(id) || all.get(i).name().equals(id)) {
-                return Map.of("hypervisor", hypervisor(i + 1, all.get(i)));
-            }
-        }
-        throw ApiException.notFound("Hypervisor with ID " + id + " could not be found.");
+        return Map.of("hypervisor", find(id, (n, p) -> hypervisor(n, p, runningByHost())));
     }
 
     /** Nova answers with the host's uptime(1) line; Stratus tells when the host last reported. */
@@ -93,16 +80,42 @@ public class HostsResource {
     @Path("/os-hypervisors/{id}/uptime")
     public Map<String, Object> uptime(@PathParam("id") String id) {
         TokenFilter.admin(request, "os_compute_api:os-hypervisors:uptime");
+        return Map.of("hypervisor", find(id, (n, p) -> {
+            Map<String, Object> m = hypervisorSummary(n, p);
+            m.put("uptime", hosts.lastReport(p.name()).map(t -> "last report " + Views.time(t))
+                    .orElse("never reported"));
+            return m;
+        }));
+    }
+
+    /** Each host's view under its 2.1 id: its place in name order, from 1. */
+    private static List<Map<String, Object>> numbered(List<ProviderUsage> all,
+                                                      BiFunction<Integer, ProviderUsage, Map<String, Object>> view) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            out.add(view.apply(i + 1, all.get(i)));
+        }
+        return out;
+    }
+
+    /** The view of the host {@code id} names, by number or by name; 404 if none. */
+    private Map<String, Object> find(String id, BiFunction<Integer, ProviderUsage, Map<String, Object>> view) {
         List<ProviderUsage> all = placement.all();
         for (int i = 0; i < all.size(); i++) {
             if (Integer.toString(i + 1).equals(id) || all.get(i).name().equals(id)) {
-                Map<String, Object> m = hypervisorSummary(i + 1, all.get(i));
-                m.put("uptime", hosts.lastReport(all.get(i).name()).map(t -> "last report " + Views.time(t))
-                        .orElse("never reported"));
-                return Map.of("hypervisor", m);
+                return view.apply(i + 1, all.get(i));
             }
         }
         throw ApiException.notFound("Hypervisor with ID " + id + " could not be found.");
+    }
+
+    /** Servers per host, from one query rather than one per host. */
+    private Map<String, Long> runningByHost() {
+        Map<String, Long> running = new HashMap<>();
+        for (ServerStore.Placed p : servers.placed()) {
+            running.merge(p.host(), 1L, Long::sum);
+        }
+        return running;
     }
 
     private Map<String, Object> hypervisorSummary(int id, ProviderUsage p) {
@@ -114,7 +127,7 @@ public class HostsResource {
         return m;
     }
 
-    private Map<String, Object> hypervisor(int id, ProviderUsage p) {
+    private Map<String, Object> hypervisor(int id, ProviderUsage p, Map<String, Long> running) {
         Map<String, Object> m = hypervisorSummary(id, p);
         Optional<HostReport> report = hosts.report(p.name());
         m.put("hypervisor_type", "Stratus-KVM");
@@ -128,8 +141,7 @@ public class HostsResource {
         m.put("local_gb", total(p, ResourceClass.DISK_GB));
         m.put("local_gb_used", used(p, ResourceClass.DISK_GB));
         m.put("free_disk_gb", total(p, ResourceClass.DISK_GB) - used(p, ResourceClass.DISK_GB));
-        m.put("running_vms", servers.list(new ServerStore.Query(Optional.empty(), Optional.empty(), Optional.empty(),
-                Optional.of(p.name()))).size());
+        m.put("running_vms", running.getOrDefault(p.name(), 0L));
         m.put("ksm_saved_bytes", report.map(HostReport::getKsmSavedBytes).orElse(0L));
         m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", notes.reason(p.name()).orElse("")));
         return m;
@@ -147,12 +159,7 @@ public class HostsResource {
     @Path("/os-services")
     public Map<String, Object> services() {
         TokenFilter.admin(request, "os_compute_api:os-services:list");
-        List<Map<String, Object>> out = new ArrayList<>();
-        List<ProviderUsage> all = placement.all();
-        for (int i = 0; i < all.size(); i++) {
-            out.add(service(i + 1, all.get(i)));
-        }
-        return Map.of("services", out);
+        return Map.of("services", numbered(placement.all(), this::service));
     }
 
     private Map<String, Object> service(int id, ProviderUsage p) {
