@@ -50,7 +50,8 @@ class HostReportConsumerTest {
             loop.start();
             try {
                 long deadline = System.nanoTime() + 30_000_000_000L;
-                while (store.usage("h1").isEmpty() && System.nanoTime() < deadline) {
+                // The directory records the report after it writes the inventory: wait for the last write.
+                while (hosts.report("h1").isEmpty() && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
                 assertThat(store.usage("h1")).isPresent();
