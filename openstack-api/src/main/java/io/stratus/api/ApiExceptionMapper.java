@@ -65,8 +65,18 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
         return uri == null ? "" : uri.getPath();
     }
 
-    /** The error body for {@code path}: Identity's shape under /identity, Compute's elsewhere. */
+    /** The error response for {@code path}: Identity's shape under /identity, Compute's elsewhere. */
     public static Response render(int status, String message, String path) {
+        Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON)
+                .entity(body(status, message, path));
+        if (status == 401) {
+            r.header("WWW-Authenticate", "Keystone uri=\"/identity/v3\"");
+        }
+        return r.build();
+    }
+
+    /** The error body alone, for handlers outside JAX-RS. */
+    public static Map<String, Object> body(int status, String message, String path) {
         Map<String, Object> body = new LinkedHashMap<>();
         Map<String, Object> detail = new LinkedHashMap<>();
         detail.put("code", status);
@@ -78,11 +88,7 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
             detail.put("message", message);
             body.put(computeName(status), detail);
         }
-        Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON).entity(body);
-        if (status == 401) {
-            r.header("WWW-Authenticate", "Keystone uri=\"/identity/v3\"");
-        }
-        return r.build();
+        return body;
     }
 
     private static String computeName(int status) {

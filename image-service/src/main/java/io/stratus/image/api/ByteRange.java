@@ -1,0 +1,62 @@
+package io.stratus.image.api;
+
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One HTTP byte range ({@code Range: bytes=first-last}, {@code bytes=first-},
+ * {@code bytes=-suffix}) resolved against a size. Several ranges in one request are not served
+ * (Glance serves one too).
+ */
+public record ByteRange(long first, long last) {
+    private static final Pattern ONE = Pattern.compile("bytes=(\\d{0,19})-(\\d{0,19})");
+
+    public long length() {
+        return last - first + 1;
+    }
+
+    /**
+     * The range {@code header} asks of {@code size} bytes; empty without a header.
+     *
+     * @throws UnsatisfiableException the header is malformed, asks for several ranges, or lies
+     *     outside the data
+     */
+    public static Optional<ByteRange> parse(String header, long size) {
+        if (header == null || header.isBlank()) {
+            return Optional.empty();
+        }
+        Matcher m = ONE.matcher(header.trim());
+        if (!m.matches() || (m.group(1).isEmpty() && m.group(2).isEmpty())) {
+            throw new UnsatisfiableException("Range must be one range of bytes (bytes=FIRST-LAST, bytes=FIRST- or"
+                    + " bytes=-SUFFIX), not '" + header + "'");
+        }
+        long first;
+        long last;
+        if (m.group(1).isEmpty()) {
+            long suffix = Long.parseLong(m.group(2));
+            if (suffix == 0) {
+                throw new UnsatisfiableException("a suffix range of 0 bytes selects nothing");
+            }
+            first = Math.max(0, size - suffix);
+            last = size - 1;
+        } else {
+            first = Long.parseLong(m.group(1));
+            last = m.group(2).isEmpty() ? size - 1 : Math.min(Long.parseLong(m.group(2)), size - 1);
+            if (!m.group(2).isEmpty() && Long.parseLong(m.group(2)) < first) {
+                throw new UnsatisfiableException("the range ends (" + m.group(2) + ") before it starts (" + first + ")");
+            }
+        }
+        if (first >= size || size == 0) {
+            throw new UnsatisfiableException("the range starts at " + first + ", the image has " + size + " bytes");
+        }
+        return Optional.of(new ByteRange(first, last));
+    }
+
+    /** Answered 416 with the data's size. */
+    public static final class UnsatisfiableException extends RuntimeException {
+        public UnsatisfiableException(String message) {
+            super(message);
+        }
+    }
+}

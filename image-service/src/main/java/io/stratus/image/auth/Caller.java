@@ -1,0 +1,15 @@
+package io.stratus.image.auth;
+
+import java.time.Instant;
+import java.util.Set;
+
+/** Who a token stands for, as the Identity service told. */
+public record Caller(String userId, String projectId, Set<String> roles, Instant expiresAt) {
+    public Caller {
+        roles = Set.copyOf(roles);
+    }
+
+    public boolean isAdmin() {
+        return roles.contains("admin");
+    }
+}

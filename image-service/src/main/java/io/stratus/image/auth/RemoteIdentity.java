@@ -1,0 +1,124 @@
+package io.stratus.image.auth;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stratus.api.ApiException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Checks tokens against the Identity v3 API ({@code GET /auth/tokens}, as Keystone's middleware
+ * does) and remembers the answer for {@code cacheFor}, so that a download's many requests and a
+ * busy client cost one check a minute, not one per call. Tokens are remembered by value in memory
+ * only; a revoked token stays usable here for at most {@code cacheFor}.
+ */
+public final class RemoteIdentity {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_REMEMBERED = 10_000;
+
+    private record Remembered(Optional<Caller> caller, Instant until) {
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String identityUrl;
+    private final Duration cacheFor;
+    private final Clock clock;
+    private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
+
+    public RemoteIdentity(String identityUrl, Duration cacheFor, Clock clock) {
+        this.identityUrl = identityUrl.endsWith("/") ? identityUrl.substring(0, identityUrl.length() - 1) : identityUrl;
+        this.cacheFor = cacheFor;
+        this.clock = clock;
+    }
+
+    /**
+     * The caller a request's {@code X-Auth-Token} stands for.
+     *
+     * @throws ApiException 401 without a valid token, 503 when Identity does not answer
+     */
+    public Caller require(String token) {
+        if (token == null || token.isBlank()) {
+            throw ApiException.unauthorized("The request you have made requires authentication: send a token in"
+                    + " X-Auth-Token (the Identity service issues one).");
+        }
+        try {
+            return caller(token.trim()).orElseThrow(() ->
+                    ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
+        } catch (IdentityUnavailableException e) {
+            throw new ApiException(503, "tokens cannot be checked now: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Who {@code token} stands for; empty when Identity says it is invalid or expired.
+     *
+     * @throws IdentityUnavailableException Identity did not answer
+     */
+    public Optional<Caller> caller(String token) {
+        Instant now = clock.instant();
+        Remembered r = remembered.get(token);
+        if (r != null && r.until().isAfter(now)) {
+            return r.caller().filter(c -> c.expiresAt().isAfter(now));
+        }
+        Optional<Caller> caller = ask(token);
+        if (remembered.size() >= MAX_REMEMBERED) {
+            remembered.entrySet().removeIf(e -> !e.getValue().until().isAfter(now));
+            if (remembered.size() >= MAX_REMEMBERED) {
+                remembered.clear();
+            }
+        }
+        remembered.put(token, new Remembered(caller, now.plus(cacheFor)));
+        return caller;
+    }
+
+    private Optional<Caller> ask(String token) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(identityUrl + "/auth/tokens"))
+                .header("X-Auth-Token", token).header("X-Subject-Token", token).timeout(Duration.ofSeconds(10))
+                .GET().build();
+        HttpResponse<String> response;
+        try {
+            response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IdentityUnavailableException("the Identity service at " + identityUrl + " does not answer: "
+                    + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IdentityUnavailableException("interrupted while checking a token");
+        }
+        if (response.statusCode() == 401 || response.statusCode() == 404) {
+            return Optional.empty();
+        }
+        if (response.statusCode() != 200) {
+            throw new IdentityUnavailableException("the Identity service answered " + response.statusCode()
+                    + " to a token check");
+        }
+        try {
+            JsonNode t = JSON.readTree(response.body()).path("token");
+            Set<String> roles = new HashSet<>();
+            t.path("roles").forEach(role -> roles.add(role.path("name").asText()));
+            return Optional.of(new Caller(t.path("user").path("id").asText(), t.path("project").path("id").asText(),
+                    roles, Instant.parse(t.path("expires_at").asText())));
+        } catch (IOException | RuntimeException e) {
+            throw new IdentityUnavailableException("the Identity service's token answer is unreadable: "
+                    + e.getMessage());
+        }
+    }
+
+    /** Identity could not be asked; the request is answered 503, not 401. */
+    public static final class IdentityUnavailableException extends RuntimeException {
+        public IdentityUnavailableException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.stratus.image.store;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An image record.
+ *
+ * @param status {@code queued} (no data yet), {@code saving} (an upload runs), {@code active}
+ *     (data stored and verified), {@code killed} (the data could not be stored), {@code deleted}
+ * @param size the data's size once active
+ * @param sha256 the data's digest once active: the key of its blob
+ * @param properties the other properties: {@code kernel_id}, {@code ramdisk_id},
+ *     {@code os_command_line}, {@code architecture}, ...
+ */
+public record Image(String id, String name, String owner, String visibility, String status, String diskFormat,
+                    String containerFormat, Optional<Long> size, Optional<String> sha256, long minRamMib,
+                    long minDiskGib, boolean isProtected, Map<String, String> properties, Instant createdAt,
+                    Instant updatedAt) {
+    public Image {
+        properties = Map.copyOf(properties);
+    }
+
+    /** Whether a project may see it: its own, public and community images. */
+    public boolean visibleTo(String projectId) {
+        return owner.equals(projectId) || visibility.equals("public") || visibility.equals("community");
+    }
+}

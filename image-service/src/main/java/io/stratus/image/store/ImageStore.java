@@ -1,0 +1,105 @@
+package io.stratus.image.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stratus.database.Sql;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import javax.sql.DataSource;
+
+/** Image records. Status changes are conditional on the status they leave, so racing uploads never both win. */
+public final class ImageStore {
+    private static final String COLUMNS = "id, name, owner, visibility, status, disk_format, container_format,"
+            + " size_bytes, sha256, min_ram_mib, min_disk_gib, protected, properties, created_at, updated_at";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Sql sql;
+    private final Clock clock;
+
+    public ImageStore(DataSource db, Clock clock) {
+        this.sql = new Sql(db);
+        this.clock = clock;
+    }
+
+    public void insert(Image i) {
+        sql.update("INSERT INTO image (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", i.id(),
+                i.name(), i.owner(), i.visibility(), i.status(), i.diskFormat(), i.containerFormat(),
+                i.size().orElse(null), i.sha256().orElse(null), i.minRamMib(), i.minDiskGib(), i.isProtected(),
+                write(i.properties()), i.createdAt(), i.updatedAt());
+    }
+
+    public Optional<Image> find(String id) {
+        return sql.one("SELECT " + COLUMNS + " FROM image WHERE id = ? AND status <> 'deleted'", ImageStore::row, id);
+    }
+
+    /** Every image that is not deleted, newest first. */
+    public List<Image> all() {
+        return sql.list("SELECT " + COLUMNS + " FROM image WHERE status <> 'deleted' ORDER BY created_at DESC, id",
+                ImageStore::row);
+    }
+
+    /** Moves an image from {@code from} to {@code to}; false if it was not in {@code from}. */
+    public boolean transition(String id, String from, String to) {
+        return sql.update("UPDATE image SET status = ?, updated_at = ? WHERE id = ? AND status = ?", to, clock.instant(),
+                id, from) == 1;
+    }
+
+    /** An upload finished: the image is active with this size and digest. */
+    public boolean activate(String id, long size, String sha256) {
+        return sql.update("UPDATE image SET status = 'active', size_bytes = ?, sha256 = ?, updated_at = ?"
+                + " WHERE id = ? AND status = 'saving'", size, sha256, clock.instant(), id) == 1;
+    }
+
+    /** Bytes a project stores (active images) or is storing (uploads under way, at their limit). */
+    public long storedBy(String projectId) {
+        return sql.count("SELECT COALESCE(SUM(size_bytes), 0) FROM image WHERE owner = ? AND status = 'active'",
+                projectId);
+    }
+
+    /** Whether another live image still holds the data {@code sha256}. */
+    public boolean referenced(String sha256) {
+        return sql.count("SELECT COUNT(*) FROM image WHERE sha256 = ? AND status = 'active'", sha256) > 0;
+    }
+
+    /** Uploads a stopped service left in {@code saving}: they will never finish. */
+    public int requeueInterrupted() {
+        return sql.update("UPDATE image SET status = 'queued', updated_at = ? WHERE status = 'saving'", clock.instant());
+    }
+
+    public boolean markDeleted(String id) {
+        return sql.update("UPDATE image SET status = 'deleted', updated_at = ? WHERE id = ? AND status <> 'deleted'",
+                clock.instant(), id) == 1;
+    }
+
+    private static Image row(ResultSet r) throws SQLException {
+        long size = r.getLong("size_bytes");
+        Optional<Long> sz = r.wasNull() ? Optional.empty() : Optional.of(size);
+        return new Image(r.getString("id"), r.getString("name"), r.getString("owner"), r.getString("visibility"),
+                r.getString("status"), r.getString("disk_format"), r.getString("container_format"), sz,
+                Optional.ofNullable(r.getString("sha256")), r.getLong("min_ram_mib"), r.getLong("min_disk_gib"),
+                r.getBoolean("protected"), read(r.getString("properties")), r.getTimestamp("created_at").toInstant(),
+                r.getTimestamp("updated_at").toInstant());
+    }
+
+    private static String write(Map<String, String> properties) {
+        try {
+            return JSON.writeValueAsString(new TreeMap<>(properties));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Map<String, String> read(String json) {
+        try {
+            return JSON.readValue(json, new TypeReference<Map<String, String>>() { });
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("image properties are not a JSON object: " + json, e);
+        }
+    }
+}
