@@ -31,26 +31,34 @@ public record ByteRange(long first, long last) {
             throw new UnsatisfiableException("Range must be one range of bytes (bytes=FIRST-LAST, bytes=FIRST- or"
                     + " bytes=-SUFFIX), not '" + header + "'");
         }
+        try {
+            return Optional.of(resolve(m.group(1), m.group(2), size));
+        } catch (NumberFormatException e) {
+            throw new UnsatisfiableException("the range '" + header + "' has a position beyond any image");
+        }
+    }
+
+    private static ByteRange resolve(String from, String to, long size) {
         long first;
         long last;
-        if (m.group(1).isEmpty()) {
-            long suffix = Long.parseLong(m.group(2));
+        if (from.isEmpty()) {
+            long suffix = Long.parseLong(to);
             if (suffix == 0) {
                 throw new UnsatisfiableException("a suffix range of 0 bytes selects nothing");
             }
             first = Math.max(0, size - suffix);
             last = size - 1;
         } else {
-            first = Long.parseLong(m.group(1));
-            last = m.group(2).isEmpty() ? size - 1 : Math.min(Long.parseLong(m.group(2)), size - 1);
-            if (!m.group(2).isEmpty() && Long.parseLong(m.group(2)) < first) {
-                throw new UnsatisfiableException("the range ends (" + m.group(2) + ") before it starts (" + first + ")");
+            first = Long.parseLong(from);
+            last = to.isEmpty() ? size - 1 : Math.min(Long.parseLong(to), size - 1);
+            if (!to.isEmpty() && Long.parseLong(to) < first) {
+                throw new UnsatisfiableException("the range ends (" + to + ") before it starts (" + first + ")");
             }
         }
         if (first >= size || size == 0) {
             throw new UnsatisfiableException("the range starts at " + first + ", the image has " + size + " bytes");
         }
-        return Optional.of(new ByteRange(first, last));
+        return new ByteRange(first, last);
     }
 
     /** Answered 416 with the data's size. */

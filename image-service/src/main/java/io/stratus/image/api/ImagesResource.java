@@ -89,7 +89,7 @@ public class ImagesResource {
         }
         List<Image> found = new ArrayList<>();
         for (Image i : images.all()) {
-            boolean visible = c.isAdmin() || i.visibleTo(c.projectId());
+            boolean visible = c.readsAll() || i.visibleTo(c.projectId());
             if (visible && (name == null || i.name().equals(name)) && (status == null || i.status().equals(status))
                     && (owner == null || i.owner().equals(owner))
                     && (visibility == null || visibility.equals("all") || i.visibility().equals(visibility))) {
@@ -235,7 +235,7 @@ public class ImagesResource {
 
     private Image visible(String id) {
         Caller c = TokenFilter.caller(request);
-        return images.find(id).filter(i -> c.isAdmin() || i.visibleTo(c.projectId()))
+        return images.find(id).filter(i -> c.readsAll() || i.visibleTo(c.projectId()))
                 .orElseThrow(() -> ApiException.notFound("No image found with ID " + id));
     }
 

@@ -95,7 +95,7 @@ public class UploadRoute {
                 throw ApiException.badRequest("Content-Length is not a number: " + length);
             }
         }
-        Image image = images.find(id).filter(i -> c.isAdmin() || i.visibleTo(c.projectId()))
+        Image image = images.find(id).filter(i -> c.readsAll() || i.visibleTo(c.projectId()))
                 .orElseThrow(() -> ApiException.notFound("No image found with ID " + id));
         if (!c.isAdmin() && !image.owner().equals(c.projectId())) {
             throw ApiException.forbidden("You are not permitted to upload data for image " + id);

@@ -12,4 +12,9 @@ public record Caller(String userId, String projectId, Set<String> roles, Instant
     public boolean isAdmin() {
         return roles.contains("admin");
     }
+
+    /** Admins, and services such as compute agents, read every project's images. */
+    public boolean readsAll() {
+        return isAdmin() || roles.contains("service");
+    }
 }
