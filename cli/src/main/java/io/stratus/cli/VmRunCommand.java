@@ -66,7 +66,8 @@ final class VmRunCommand implements Callable<Integer> {
     String cmdline;
 
     @Option(names = "--disk", paramLabel = "FILE[,ro]", converter = DiskArgument.class,
-            description = "Attach a raw disk image as virtio-blk (vda, vdb, ... in order); ',ro' makes it read-only.")
+            description = "Attach a raw or qcow2 disk image as virtio-blk (vda, vdb, ... in order);"
+                    + " ',ro' makes it read-only.")
     List<DiskConfig> disks = new ArrayList<>();
 
     @Option(names = "--net", paramLabel = "tap=NAME[,mac=..]", converter = NetArgument.class,

@@ -638,6 +638,11 @@ public final class VirtualMachine implements AutoCloseable {
             throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before a snapshot");
         }
         Files.createDirectories(dir);
+        // The disks as the paused guest left them, durable (a qcow2 image writes its metadata back):
+        // restore reattaches the same files, even after this process is gone.
+        for (DiskImage d : diskImages) {
+            d.flush();
+        }
         VmSnapshot snapshot = SnapshotState.capture(this);
         // Memory first, state last: a state file only ever names a complete memory file.
         Files.deleteIfExists(dir.resolve(SnapshotCodec.STATE_FILE));

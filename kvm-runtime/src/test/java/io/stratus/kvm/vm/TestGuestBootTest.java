@@ -152,6 +152,42 @@ class TestGuestBootTest {
     }
 
     @Test
+    void virtioBlockOverAQcow2OverlayWritesTheOverlayAndNeverTheBase(@TempDir Path dir) throws Exception {
+        Path base = dir.resolve("base.raw");
+        byte[] content = new byte[1 << 20];
+        byte[] marker = "SECTOR-ZERO-FROM-THE-HOST".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(marker, 0, content, 0, marker.length);
+        Files.write(base, content);
+        Path overlay = dir.resolve("disk.qcow2");
+        io.stratus.kvm.virtio.block.Qcow2Image.create(overlay, base, 1 << 20);
+        long before = Files.size(overlay);
+        VmConfig config = VmConfig.builder(TestGuests.image("blkdrv.elf")).name("blkdrv-qcow2").vcpus(2).memoryMiB(64)
+                .disk(DiskConfig.of(overlay, false)).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        String text;
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+            text = console.text();
+            assertThat(exit.reason()).as(text).isEqualTo(VmExit.Reason.POWER_OFF);
+        }
+        assertThat(text).contains("blkdrv capacity=2048 ro=0 queues=2", "blkdrv read0 len=513 status=0",
+                "blkdrv sector0=SECTOR-ZERO-FROM-THE-HOST", "blkdrv write2 len=1 status=0",
+                "blkdrv flush len=1 status=0", "blkdrv readback=match", "blkdrv beyond-end len=1 status=1",
+                "blkdrv after-hostile len=513 status=0", "blkdrv queue1 len=513 status=0", "STRATUS-BLKDRV-END");
+        assertThat(Files.readAllBytes(base)).as("the base, byte for byte").isEqualTo(content);
+        assertThat(Files.size(overlay)).as("the written cluster landed in the overlay").isGreaterThan(before);
+        try (io.stratus.kvm.virtio.block.DiskImage disk = io.stratus.kvm.virtio.block.DiskImage.open(overlay, true);
+             com.sun.jna.Memory buffer = new com.sun.jna.Memory(2048)) {
+            disk.read(new long[] {com.sun.jna.Pointer.nativeValue(buffer)}, new long[] {2048}, 1, 0);
+            assertThat(new String(buffer.getByteArray(0, marker.length), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("SECTOR-ZERO-FROM-THE-HOST");
+            assertThat(new String(buffer.getByteArray(1024, 25), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("STRATUS-BLK-WRITE-PATTERN");
+        }
+    }
+
+    @Test
     void readOnlyDiskRefusesGuestWrites(@TempDir Path dir) throws Exception {
         Path image = dir.resolve("ro.img");
         Files.write(image, new byte[1 << 20]);

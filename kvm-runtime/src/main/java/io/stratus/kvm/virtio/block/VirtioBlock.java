@@ -20,7 +20,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * virtio-blk over a raw {@link DiskImage} (virtio 1.2, section 5.2): read, write, flush, device id,
+ * virtio-blk over a {@link DiskImage}, raw or qcow2 (virtio 1.2, section 5.2): read, write, flush, device id,
  * discard and write-zeroes, a read-only flag, and one I/O thread per queue. Data moves between the
  * file and guest memory through direct buffers over guest RAM, without a copy in between.
  *

@@ -59,7 +59,11 @@ class VirtioBlockTest {
     }
 
     private void attach(boolean readOnly, int queues) {
-        disk = DiskImage.open(image, readOnly);
+        attach(image, readOnly, queues);
+    }
+
+    private void attach(Path file, boolean readOnly, int queues) {
+        disk = DiskImage.open(file, readOnly);
         transport = new VirtioMmioTransport(new VirtioBlock("vda", disk, "serial-123", queues), memory,
                 new VirtioInterrupt(interrupts::incrementAndGet));
     }
@@ -223,6 +227,66 @@ class VirtioBlockTest {
         assertThat(new String(serial, StandardCharsets.US_ASCII)).isEqualTo("serial-123");
         assertThat(interrupts.get()).isPositive();
         assertThat(((VirtioBlock) transport.device()).metrics().writeBytes()).isEqualTo(1024);
+    }
+
+    @Test
+    void qcow2OverlayTakesEveryWriteAndLeavesItsBaseUnchanged() throws Exception {
+        byte[] base = Files.readAllBytes(image);
+        Path overlay = dir.resolve("overlay.qcow2");
+        Qcow2Image.create(overlay, image, 2L << 20);
+        attach(overlay, false, 2);
+        assertThat(reg(VirtioMmioTransport.CONFIG)).as("capacity in sectors: the overlay's, past the base")
+                .isEqualTo(4096);
+        MockDriver d = driver(0);
+        start(VirtioBlock.F_FLUSH | VirtioBlock.F_DISCARD | VirtioBlock.F_MQ, d, driver(1));
+        long buf = d.allocate(512);
+        long s = request(d, VirtioBlock.T_IN, 0, buf, 512, true);
+        notify(0);
+        assertThat(await(d).length()).isEqualTo(513);
+        byte[] got = new byte[13];
+        memory.read(GuestAddress.of(buf), got);
+        assertThat(new String(got, StandardCharsets.US_ASCII)).as("read through to the base").isEqualTo("HOST-SECTOR-0");
+
+        byte[] pattern = new byte[1024];
+        for (int i = 0; i < pattern.length; i++) {
+            pattern[i] = (byte) (i * 7 + 1);
+        }
+        long w = d.allocate(1024);
+        memory.write(GuestAddress.of(w), pattern);
+        for (long sector : new long[] {8, 3000}) {
+            s = request(d, VirtioBlock.T_OUT, sector, w, 1024, false);
+            notify(0);
+            await(d);
+            assertThat(status(s)).isEqualTo(VirtioBlock.S_OK);
+        }
+        long seg = d.allocate(16);
+        memory.writeLong(GuestAddress.of(seg), 0);
+        memory.writeInt(GuestAddress.of(seg + 8), 8);
+        s = request(d, VirtioBlock.T_DISCARD, 0, seg, 16, false);
+        notify(0);
+        await(d);
+        assertThat(status(s)).isEqualTo(VirtioBlock.S_OK);
+        s = request(d, VirtioBlock.T_FLUSH, 0, 0, 0, false);
+        notify(0);
+        await(d);
+        assertThat(status(s)).isEqualTo(VirtioBlock.S_OK);
+        s = request(d, VirtioBlock.T_IN, 4095, buf, 512, true);
+        notify(0);
+        await(d);
+        assertThat(status(s)).as("the last sector, past the base").isEqualTo(VirtioBlock.S_OK);
+        transport.close();
+        transport = null;
+        disk.close();
+        disk = null;
+
+        assertThat(Files.readAllBytes(image)).as("the base, byte for byte").isEqualTo(base);
+        try (DiskImage reopened = DiskImage.open(overlay, true)) {
+            byte[] expected = java.util.Arrays.copyOf(base, 2 << 20);
+            java.util.Arrays.fill(expected, 0, 4096, (byte) 0);
+            System.arraycopy(pattern, 0, expected, 8 * 512, 1024);
+            System.arraycopy(pattern, 0, expected, 3000 * 512, 1024);
+            assertThat(Qcow2ImageTest.readAll(reopened)).isEqualTo(expected);
+        }
     }
 
     @Test
