@@ -15,8 +15,17 @@ public interface AgentConfig {
     /** Local state: the database, instance directories (disks, snapshots). */
     Path dataDir();
 
-    /** Where images are found by id until the image service serves them. */
+    /**
+     * Images placed on this host, one file per image id: where images come from when no
+     * {@link #imageService()} is configured.
+     */
     Path imagesDir();
+
+    /** The image service this host fetches images from (into its image cache), if one is set. */
+    ImageService imageService();
+
+    /** This host's copies of images. */
+    ImageCacheSettings imageCache();
 
     /** What this host offers to guests. */
     Capacity capacity();
@@ -35,6 +44,32 @@ public interface AgentConfig {
 
     /** The gRPC address other parts reach this agent on, published in host reports. */
     Optional<String> grpcAddress();
+
+    /** The Image API and the service user the agent fetches images as. */
+    interface ImageService {
+        /** The Image API's root, such as {@code http://127.0.0.1:9292/image}; without it, {@link #imagesDir()}. */
+        Optional<String> url();
+
+        /** The Identity API (v3) that issues the agent's token; needed with {@link #url()}. */
+        Optional<String> identityUrl();
+
+        @WithDefault("stratus-agent")
+        String user();
+
+        /** Set it in the environment (STRATUS_AGENT_IMAGE_SERVICE_PASSWORD), not on a command line. */
+        Optional<String> password();
+
+        /** The project the agent's service user works in. */
+        @WithDefault("service")
+        String project();
+    }
+
+    /** The image cache under {@link #dataDir()}. */
+    interface ImageCacheSettings {
+        /** The most bytes of images kept; the least recently used not in use go first. */
+        @WithDefault("21474836480")
+        long maxBytes();
+    }
 
     /** Resources for guests. */
     interface Capacity {

@@ -1,8 +1,9 @@
 package io.stratus.agent.guest;
 
 import io.stratus.agent.image.ImageException;
-import io.stratus.agent.image.ImageLibrary;
+import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.kvm.virtio.block.Qcow2Image;
 import io.stratus.kvm.vm.DiskConfig;
 import io.stratus.kvm.vm.NetConfig;
 import io.stratus.kvm.vm.VirtualMachine;
@@ -11,11 +12,12 @@ import io.stratus.kvm.vm.VmExit;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
 import java.io.IOException;
-import java.io.RandomAccessFile;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
@@ -33,10 +35,14 @@ import org.jboss.logging.Logger;
 public final class GuestSupervisor {
     private static final Logger LOG = Logger.getLogger(GuestSupervisor.class);
     private static final long GIB = 1L << 30;
-    static final String DISK_FILE = "disk.raw";
+    /** Instance disks: a copy-on-write layer over the cached image. */
+    static final String DISK_FILE = "disk.qcow2";
+    /** Instance disks of agents before copy-on-write layers: full copies, still used where they exist. */
+    static final String LEGACY_DISK_FILE = "disk.raw";
+    private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
     private static final String SNAPSHOT_DIR = "snapshot";
 
-    private final ImageLibrary images;
+    private final ImageCache images;
     private final Path instancesDir;
     private final int consoleBytes;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
@@ -44,7 +50,7 @@ public final class GuestSupervisor {
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
     private volatile BiConsumer<Guest, VmExit> exitListener = (g, e) -> { };
 
-    public GuestSupervisor(ImageLibrary images, Path instancesDir, int consoleBytes) {
+    public GuestSupervisor(ImageCache images, Path instancesDir, int consoleBytes) {
         this.images = images;
         this.instancesDir = instancesDir;
         this.consoleBytes = consoleBytes;
@@ -56,8 +62,8 @@ public final class GuestSupervisor {
     }
 
     /**
-     * Boots the instance's guest: its kernel and initrd images, its disk (a copy of the image the
-     * first time, grown to the flavor's size), its size and network.
+     * Boots the instance's guest: its kernel and initrd images, its disk (a copy-on-write layer
+     * over the image, made the first time, of the flavor's size), its size and network.
      *
      * @throws ImageException an image is missing or not what the spec says
      * @throws io.stratus.kvm.VmmException the VMM cannot build or start the guest
@@ -68,21 +74,26 @@ public final class GuestSupervisor {
             throw new ImageException("ImageNotBootable", "instance " + rec.id()
                     + " names no kernel_image_id: guests boot their kernel directly (there is no firmware)");
         }
-        VmConfig.Builder b = VmConfig.builder(images.file(source.getKernelImageId())).name(rec.id())
-                .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
-                .memoryMiB(rec.resources().getMemoryMib());
-        if (!source.getRamdiskImageId().isEmpty()) {
-            b.initrd(images.file(source.getRamdiskImageId()));
-        }
-        if (!source.getImageId().isEmpty()) {
-            b.disk(DiskConfig.of(instanceDisk(rec, source), false));
-        }
-        for (NetworkInterface n : rec.boot().getNetworksList()) {
-            if (!n.getTap().isEmpty()) {
-                b.net(n.getMac().isEmpty() ? NetConfig.of(n.getTap()) : new NetConfig(n.getTap(), n.getMac()));
+        // The VM reads kernel and initrd when it is built: they are held only until then.
+        try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
+             ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
+                     : images.acquire(source.getRamdiskImageId(), "")) {
+            VmConfig.Builder b = VmConfig.builder(kernel.file()).name(rec.id())
+                    .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
+                    .memoryMiB(rec.resources().getMemoryMib());
+            if (initrd != null) {
+                b.initrd(initrd.file());
             }
+            if (!source.getImageId().isEmpty()) {
+                b.disk(DiskConfig.of(instanceDisk(rec, source), false));
+            }
+            for (NetworkInterface n : rec.boot().getNetworksList()) {
+                if (!n.getTap().isEmpty()) {
+                    b.net(n.getMac().isEmpty() ? NetConfig.of(n.getTap()) : new NetConfig(n.getTap(), n.getMac()));
+                }
+            }
+            return started(rec.id(), VirtualMachine.create(b.build(), console(rec.id())), false);
         }
-        return started(rec.id(), VirtualMachine.create(b.build(), console(rec.id())), false);
     }
 
     /** Continues the guest saved in {@code snapshotDir}; left paused when {@code paused}. */
@@ -203,28 +214,41 @@ public final class GuestSupervisor {
         deleteTree(snapshotDir(id));
     }
 
-    /** The instance's own disk: a copy of the image made on first boot, never the shared image itself. */
+    /**
+     * The instance's own disk: a qcow2 layer over the cached image, made on first boot, that
+     * takes the guest's writes while the image stays shared and unchanged. The image stays in the
+     * cache as long as the instance is on this host.
+     */
     private Path instanceDisk(InstanceRecord rec, BootSource source) {
+        Path legacy = instanceDir(rec.id()).resolve(LEGACY_DISK_FILE);
+        if (Files.exists(legacy)) {
+            return legacy;
+        }
         Path disk = instanceDir(rec.id()).resolve(DISK_FILE);
         if (Files.exists(disk)) {
             return disk;
         }
-        Path image = images.verified(source.getImageId(), source.getImageSha256());
-        try {
+        try (ImageCache.Lease base = images.acquire(source.getImageId(), source.getImageSha256())) {
+            if (startsWith(base.file(), QCOW2_MAGIC)) {
+                throw new ImageException("ImageFormatUnsupported", "image " + source.getImageId() + " is qcow2;"
+                        + " instance disks are layered over raw images: convert it (qemu-img convert -O raw)"
+                        + " and upload it with disk_format raw");
+            }
             Files.createDirectories(disk.getParent());
             Path partial = disk.resolveSibling(DISK_FILE + ".partial");
-            Files.copy(image, partial, StandardCopyOption.REPLACE_EXISTING);
-            long wanted = rec.resources().getDiskGib() * GIB;
-            if (wanted > Files.size(partial)) {
-                try (RandomAccessFile f = new RandomAccessFile(partial.toFile(), "rw")) {
-                    // Sparse growth: the flavor's size costs nothing until the guest writes.
-                    f.setLength(wanted);
-                }
-            }
+            Files.deleteIfExists(partial);
+            long size = Math.max(rec.resources().getDiskGib() * GIB, Files.size(base.file()));
+            Qcow2Image.create(partial, base.file(), size);
             Files.move(partial, disk, StandardCopyOption.ATOMIC_MOVE);
             return disk;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the disk of instance " + rec.id() + " in " + disk, e);
+        }
+    }
+
+    private static boolean startsWith(Path file, byte[] magic) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return Arrays.equals(in.readNBytes(magic.length), magic);
         }
     }
 

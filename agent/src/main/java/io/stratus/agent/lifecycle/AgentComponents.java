@@ -6,19 +6,30 @@ import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.guest.GuestSupervisor;
-import io.stratus.agent.image.ImageLibrary;
+import io.stratus.agent.image.DirectorySource;
+import io.stratus.agent.image.ImageCache;
+import io.stratus.agent.image.ImageServiceSource;
+import io.stratus.agent.image.ImageSource;
+import io.stratus.agent.image.ServiceLogin;
+import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
+import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
+import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -40,9 +51,48 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    GuestSupervisor guests(AgentConfig config) {
-        return new GuestSupervisor(new ImageLibrary(config.imagesDir()), config.dataDir().resolve("instances"),
-                config.consoleBufferBytes());
+    ImageCache images(AgentConfig config, AgentStore store, MeterRegistry registry) {
+        AgentConfig.ImageService s = config.imageService();
+        ImageSource source;
+        if (s.url().isPresent()) {
+            String missing = s.identityUrl().isEmpty() ? "stratus.agent.image-service.identity-url"
+                    : s.password().isEmpty() ? "stratus.agent.image-service.password (STRATUS_AGENT_IMAGE_SERVICE_PASSWORD)"
+                    : null;
+            if (missing != null) {
+                throw new IllegalStateException("stratus.agent.image-service.url is set, but " + missing
+                        + " is not: the agent logs in to fetch images");
+            }
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            ServiceLogin login = new ServiceLogin(http, new ServiceLogin.Credentials(s.identityUrl().get(), s.user(),
+                    s.password().get(), s.project()), Clock.systemUTC());
+            source = new ImageServiceSource(http, s.url().get(), login);
+        } else {
+            source = new DirectorySource(config.imagesDir());
+        }
+        ImageCache cache = new ImageCache(config.dataDir().resolve("image-cache"), source,
+                config.imageCache().maxBytes(), () -> imagesNamedBy(store.all()), Clock.systemUTC());
+        ImageCacheMeters.register(registry, cache, config.host());
+        return cache;
+    }
+
+    /** Every image an instance on this host names: its disk may be a layer over one. */
+    private static Set<String> imagesNamedBy(List<InstanceRecord> records) {
+        Set<String> ids = new HashSet<>();
+        for (InstanceRecord r : records) {
+            BootSource s = r.boot().getSource();
+            for (String id : List.of(s.getImageId(), s.getKernelImageId(), s.getRamdiskImageId())) {
+                if (!id.isEmpty()) {
+                    ids.add(id);
+                }
+            }
+        }
+        return ids;
+    }
+
+    @Produces
+    @Singleton
+    GuestSupervisor guests(AgentConfig config, ImageCache images) {
+        return new GuestSupervisor(images, config.dataDir().resolve("instances"), config.consoleBufferBytes());
     }
 
     @Produces
