@@ -1,6 +1,7 @@
 package io.stratus.cli;
 
 import io.stratus.cli.cloud.FlavorCommand;
+import io.stratus.cli.cloud.ImageCommand;
 import io.stratus.cli.cloud.HostCommand;
 import io.stratus.cli.cloud.ServerCommand;
 import io.stratus.cli.up.DownCommand;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "stratus", mixinStandardHelpOptions = true, versionProvider = StratusCli.Version.class,
         description = "Stratus: a compute service whose hypervisor runs inside the JVM.",
-        subcommands = {UpCommand.class, DownCommand.class, ServerCommand.class, FlavorCommand.class, HostCommand.class,
-                DemoCommand.class, VmCommand.class, KafkaCommand.class, BenchCommand.class})
+        subcommands = {UpCommand.class, DownCommand.class, ServerCommand.class, FlavorCommand.class, ImageCommand.class,
+                HostCommand.class, DemoCommand.class, VmCommand.class, KafkaCommand.class, BenchCommand.class})
 public final class StratusCli {
     /** Exit code for bad input: unknown flags, invalid values, unusable files. */
     public static final int EXIT_USAGE = 2;

@@ -1,7 +1,6 @@
 package io.stratus.cli.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -74,14 +73,7 @@ public final class ServerCommand {
         public Integer call() throws Exception {
             CloudClient c = session.client();
             JsonNode s = c.compute("GET", "/servers/" + resolve(c, server), null).path("server");
-            PrintWriter out = spec.commandLine().getOut();
-            if (session.json()) {
-                out.println(s.toPrettyString());
-            } else {
-                s.fields().forEachRemaining(f -> out.printf("%-36s %s%n", f.getKey(),
-                        f.getValue().isValueNode() ? f.getValue().asText() : f.getValue().toString()));
-            }
-            out.flush();
+            Table.printFields(spec.commandLine().getOut(), s, session.json());
             return 0;
         }
     }

@@ -10,6 +10,17 @@ final class Table {
     private Table() {
     }
 
+    /** One object, a field per line, or as JSON. */
+    static void printFields(PrintWriter out, JsonNode object, boolean json) {
+        if (json) {
+            out.println(object.toPrettyString());
+        } else {
+            object.fields().forEachRemaining(f -> out.printf("%-36s %s%n", f.getKey(),
+                    f.getValue().isValueNode() ? f.getValue().asText() : f.getValue().toString()));
+        }
+        out.flush();
+    }
+
     /**
      * @param columns "Header=json.path" pairs; the path may use dots for nested fields
      */

@@ -28,8 +28,9 @@ public record CloudHome(Path dir) {
         return dir.resolve("scheduler");
     }
 
+    /** The image service's data: image records and content-addressed image files. */
     public Path images() {
-        return scheduler().resolve("images");
+        return dir.resolve("images");
     }
 
     public Path agent() {

@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
 public final class UpCommand implements Callable<Integer> {
     static final String LINUX_IMAGE = "stratus-linux";
     private static final Duration START_LIMIT = Duration.ofMinutes(3);
+    private static final String AGENT_USER = "stratus-agent";
 
     @Spec
     CommandSpec spec;
@@ -48,6 +49,10 @@ public final class UpCommand implements Callable<Integer> {
 
     @Option(names = "--kafka-port", defaultValue = "9092", description = "Kafka port (default: ${DEFAULT-VALUE}).")
     int kafkaPort;
+
+    @Option(names = "--image-port", defaultValue = "9292",
+            description = "Image service port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+    int imagePort;
 
     @Option(names = "--vcpus", description = "vCPUs the agent offers (default: 4 per host CPU).")
     Integer vcpus;
@@ -78,8 +83,9 @@ public final class UpCommand implements Callable<Integer> {
         }
         Path schedulerApp = root.resolve("scheduler/target/quarkus-app/quarkus-run.jar");
         Path agentApp = root.resolve("agent/target/quarkus-app/quarkus-run.jar");
+        Path imageApp = root.resolve("image-service/target/quarkus-app/quarkus-run.jar");
         for (Path p : List.of(kit.resolve("test-kernel/vmlinux"), kit.resolve("initramfs.cpio"),
-                kit.resolve("disk.img"), schedulerApp, agentApp)) {
+                kit.resolve("disk.img"), schedulerApp, agentApp, imageApp)) {
             if (!Files.isRegularFile(p)) {
                 throw new IllegalArgumentException(p + " is missing: run bin/stratus up (it builds the kit and the"
                         + " services)");
@@ -105,12 +111,25 @@ public final class UpCommand implements Callable<Integer> {
         String url = "http://127.0.0.1:" + port;
         out.println("starting the scheduler on " + url + " (log: " + home.logs().resolve("scheduler.log") + ")");
         out.flush();
+        String imageUrl = "http://127.0.0.1:" + imagePort + "/image";
         Map<String, String> scheduler = new LinkedHashMap<>();
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
+        scheduler.put("stratus.scheduler.image-url", imageUrl);
         scheduler.put("kafka.bootstrap.servers", kafka);
         parts.add(0, QuarkusProcess.start(schedulerApp, port, scheduler,
                 Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", adminPassword), home.logs().resolve("scheduler.log"),
                 START_LIMIT, Duration.ofSeconds(20)));
+        String authUrl = url + "/identity/v3";
+
+        out.println("starting the image service on " + imageUrl + " (log: " + home.logs().resolve("image-service.log")
+                + ")");
+        out.flush();
+        parts.add(0, QuarkusProcess.start(imageApp, imagePort, Map.of("stratus.image.data-dir",
+                home.images().toString(), "stratus.image.identity-url", authUrl), home.logs().resolve(
+                "image-service.log"), START_LIMIT, Duration.ofSeconds(20)));
+        CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
+        String agentPassword = home.secret("agent-password");
+        ensureServiceUser(admin, AGENT_USER, agentPassword);
 
         String host = hostName();
         int agentPort = QuarkusProcess.freePort();
@@ -118,7 +137,9 @@ public final class UpCommand implements Callable<Integer> {
         Map<String, String> agent = new LinkedHashMap<>();
         agent.put("stratus.agent.host", host);
         agent.put("stratus.agent.data-dir", home.agent().toString());
-        agent.put("stratus.agent.images-dir", home.images().toString());
+        agent.put("stratus.agent.image-service.url", imageUrl);
+        agent.put("stratus.agent.image-service.identity-url", authUrl);
+        agent.put("stratus.agent.image-service.user", AGENT_USER);
         agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
         agent.put("stratus.agent.capacity.vcpus", Integer.toString(vcpus != null ? vcpus : 4 * cpus));
         agent.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib != null ? memoryMib : hostMemoryMib() - 2048));
@@ -126,11 +147,9 @@ public final class UpCommand implements Callable<Integer> {
         agent.put("kafka.bootstrap.servers", kafka);
         out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
         out.flush();
-        parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, home.logs().resolve("agent.log"), START_LIMIT,
-                Duration.ofSeconds(60)));
+        parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD",
+                agentPassword), home.logs().resolve("agent.log"), START_LIMIT, Duration.ofSeconds(60)));
 
-        String authUrl = url + "/identity/v3";
-        CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
         String imageId = loadKit(admin, out);
         String demoPassword = home.secret("demo-password");
         ensureProject(admin, "demo", demoPassword);
@@ -198,6 +217,21 @@ public final class UpCommand implements Callable<Integer> {
                 "password", password, "default_project_id", projectId)))).path("user").path("id").asText()
                 : users.get(0).path("id").asText();
         admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/member", null);
+    }
+
+    /** The agents' service user: in project {@code service}, with the role that reads every image. */
+    private static void ensureServiceUser(CloudClient admin, String name, String password) {
+        JsonNode projects = admin.identity("GET", "/projects?name=service", null).path("projects");
+        String projectId = projects.isEmpty()
+                ? admin.identity("POST", "/projects", CloudClient.object(Map.of("project", Map.of("name", "service",
+                "description", "Stratus' own services")))).path("project").path("id").asText()
+                : projects.get(0).path("id").asText();
+        JsonNode users = admin.identity("GET", "/users?name=" + name, null).path("users");
+        String userId = users.isEmpty()
+                ? admin.identity("POST", "/users", CloudClient.object(Map.of("user", Map.of("name", name,
+                "password", password, "default_project_id", projectId)))).path("user").path("id").asText()
+                : users.get(0).path("id").asText();
+        admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/service", null);
     }
 
     /** The agent must have reported before a server can be placed on it. */

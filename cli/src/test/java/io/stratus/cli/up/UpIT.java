@@ -8,11 +8,14 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
@@ -24,7 +27,9 @@ import org.junit.jupiter.api.TestInstance;
  * The README's main command as a user runs it: {@code bin/stratus up --detach}, then Debian's
  * {@code openstack} client, unmodified, against the cloud: a server of the kit's Linux reaches
  * ACTIVE, its console shows the guest's marker, stop/start/delete work, and a second project sees
- * nothing of the first. One real Linux boot (about a minute here).
+ * nothing of the first; images go in through {@code openstack image create --file} and
+ * {@code bin/stratus image create} and stay private to their project. One real Linux boot (about
+ * a minute here).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UpIT {
@@ -37,7 +42,7 @@ class UpIT {
     void up() throws Exception {
         home = Files.createTempDirectory("stratus-up-it-");
         Result r = run(List.of(root.resolve("bin/stratus").toString(), "up", "--detach", "--no-demo", "--port",
-                Integer.toString(freePort()), "--kafka-port", Integer.toString(freePort()), "--vcpus", "4",
+                Integer.toString(freePort()), "--kafka-port", Integer.toString(freePort()), "--image-port", Integer.toString(freePort()), "--vcpus", "4",
                 "--memory-mib", "2048"), Map.of(), Duration.ofMinutes(5));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("Stratus is up");
@@ -78,6 +83,36 @@ class UpIT {
         Result delete = openstack("admin", "server", "delete", "--wait", "demo2");
         assertThat(delete.code()).as(delete.output()).isZero();
         assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();
+    }
+
+    @Test
+    void imagesGoInThroughEitherClientAndStayInTheirProject() throws Exception {
+        Path file = home.resolve("it-image.raw");
+        byte[] data = new byte[4 << 20];
+        new Random(7).nextBytes(data);
+        Files.write(file, data);
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                .digest(data));
+        Result create = openstack("admin", "image", "create", "--file", file.toString(), "--disk-format", "raw",
+                "--container-format", "bare", "-f", "value", "-c", "status", "it-image");
+        assertThat(create.code()).as(create.output()).isZero();
+        assertThat(create.output().strip()).isEqualTo("active");
+        assertThat(openstack("admin", "image", "list", "-f", "value", "-c", "Name").output()).contains("it-image");
+        Result show = run(List.of(root.resolve("bin/stratus").toString(), "image", "show", "it-image"), Map.of(),
+                Duration.ofMinutes(2));
+        assertThat(show.output()).as(show.output()).contains(sha).contains("active");
+        assertThat(openstack("demo", "image", "show", "it-image").code()).as("private to project admin").isNotZero();
+
+        Result mine = run(List.of(root.resolve("bin/stratus").toString(), "image", "create", "--file", file.toString(),
+                "cli-image"), Map.of(), Duration.ofMinutes(2));
+        assertThat(mine.code()).as(mine.output()).isZero();
+        assertThat(mine.output()).contains("cli-image").contains("active");
+        assertThat(run(List.of(root.resolve("bin/stratus").toString(), "image", "delete", "cli-image"), Map.of(),
+                Duration.ofMinutes(2)).code()).isZero();
+        Result delete = openstack("admin", "image", "delete", "it-image");
+        assertThat(delete.code()).as(delete.output()).isZero();
+        assertThat(openstack("admin", "image", "list", "-f", "value", "-c", "Name").output())
+                .doesNotContain("it-image").doesNotContain("cli-image");
     }
 
     private String status(String server) throws Exception {

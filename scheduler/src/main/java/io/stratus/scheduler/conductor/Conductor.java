@@ -4,6 +4,7 @@ import com.google.protobuf.Timestamp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.stratus.api.ApiException;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -21,7 +22,7 @@ import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.Image;
-import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.placement.NoValidHostException;
 import io.stratus.scheduler.placement.Placement;
 import io.stratus.scheduler.placement.PlacementException;
@@ -64,7 +65,7 @@ public final class Conductor {
 
     private final ServerStore servers;
     private final FlavorStore flavors;
-    private final ImageStore images;
+    private final ImageCatalog images;
     private final ServerGroupStore groups;
     private final PlacementStore placement;
     private final PlacementView view;
@@ -78,7 +79,7 @@ public final class Conductor {
     private final Counter rescheduled;
     private final Timer placing;
 
-    public Conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
+    public Conductor(ServerStore servers, FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
                      PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
                      CommandPublisher commands, Clock clock, Settings settings, MeterRegistry meters) {
         this.servers = servers;
@@ -116,17 +117,36 @@ public final class Conductor {
      * goes to ERROR with Nova's "No valid host was found." fault.
      */
     public void schedule(String serverId) {
+        schedule(serverId, Optional.empty());
+    }
+
+    /** @param lastFailure why the boot failed on the host tried before, for the fault if no host is left */
+    private void schedule(String serverId, Optional<Server.Fault> lastFailure) {
         Optional<Server> found = servers.find(serverId);
         if (found.isEmpty() || found.get().taskState() != TaskState.SCHEDULING) {
             return;
         }
         Server s = found.get();
+        Image image;
+        try {
+            Optional<Image> known = images.find(s.imageId());
+            if (known.isEmpty()) {
+                servers.fail(s.id(), s.requestId(), new Server.Fault("ImageNotFound", "image " + s.imageId()
+                        + " was deleted before the server was placed"));
+                return;
+            }
+            image = known.get();
+        } catch (ApiException e) {
+            LOG.warnf("instance %s request %s: %s", s.id(), s.requestId(), e.getMessage());
+            servers.fail(s.id(), s.requestId(), new Server.Fault("ImageServiceUnavailable", e.getMessage()));
+            return;
+        }
         ResourceRequest request = ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib());
         RequestSpec spec = new RequestSpec(s.id(), request,
                 s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
                 s.serverGroupId().flatMap(groups::find).map(g ->
                         new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))),
-                images.find(s.imageId()).map(Image::properties).orElse(Map.of()));
+                image.properties());
         Map<String, HostView> views = hostViews();
         Set<String> tried = new HashSet<>(s.triedHosts());
         String[] log = {"no host was filtered out"};
@@ -145,7 +165,8 @@ public final class Conductor {
         } catch (NoValidHostException e) {
             timing.stop(placing);
             noValidHost.increment();
-            String why = s.triedHosts().isEmpty() ? "" : " (already tried: " + String.join(", ", s.triedHosts()) + ")";
+            String why = (s.triedHosts().isEmpty() ? "" : " (already tried: " + String.join(", ", s.triedHosts()) + ")")
+                    + lastFailure.map(f -> ". Last exception: " + f.code() + ": " + f.message()).orElse("");
             LOG.infof("instance %s request %s: no valid host: %s; %s%s", s.id(), s.requestId(), e.getMessage(), log[0], why);
             servers.fail(s.id(), s.requestId(), new Server.Fault("NoValidHost", e.getMessage() + "; " + log[0] + why));
             return;
@@ -167,8 +188,8 @@ public final class Conductor {
         }
         try {
             commands.send(host, envelope(s.id(), s.projectId(), s.requestId())
-                    .setBoot(boot(s)).build());
-        } catch (DispatchException | IllegalStateException e) {
+                    .setBoot(boot(s, image)).build());
+        } catch (DispatchException e) {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());
             placement.release(s.id());
@@ -176,9 +197,7 @@ public final class Conductor {
         }
     }
 
-    private Boot boot(Server s) {
-        Image image = images.find(s.imageId()).orElseThrow(() ->
-                new IllegalStateException("image " + s.imageId() + " was deleted before the boot was sent"));
+    private Boot boot(Server s, Image image) {
         Flavor flavor = flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(), s.vcpus(), s.ramMib(),
                 s.diskGib(), false));
         BootSource.Builder source = BootSource.newBuilder().setKernelImageId(image.kernelId())
@@ -296,7 +315,7 @@ public final class Conductor {
         }
         LOG.infof("instance %s: boot failed on %s (%s: %s); rescheduling, request %s", s.id(), s.host().orElse("?"),
                 cause.code(), cause.message(), next);
-        schedule(s.id());
+        schedule(s.id(), Optional.of(cause));
     }
 
     /** Tells a host to drop an instance it no longer runs for us; the host may be gone. */

@@ -12,6 +12,8 @@ public record Caller(String userId, String userName, String projectId, String pr
                      Instant issuedAt, Instant expiresAt) {
     public static final String ADMIN = "admin";
     public static final String MEMBER = "member";
+    /** Other Stratus services (compute agents): the image service lets them read every image. */
+    public static final String SERVICE = "service";
 
     public Caller {
         roles = Set.copyOf(roles);

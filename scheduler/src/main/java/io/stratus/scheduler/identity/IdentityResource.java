@@ -299,7 +299,7 @@ public class IdentityResource {
         t.put("is_domain", false);
         t.put("catalog", List.of(
                 service("compute", "nova", base() + "/compute/v2.1"),
-                service("image", "glance", base() + "/image"),
+                service("image", "glance", config.imageUrl()),
                 service("identity", "keystone", base() + "/identity/v3")));
         return t;
     }

@@ -26,7 +26,7 @@ import org.jboss.logging.Logger;
 public final class IdentityStore {
     private static final Logger LOG = Logger.getLogger(IdentityStore.class);
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final Set<String> ROLES = Set.of(Caller.ADMIN, Caller.MEMBER, "reader");
+    private static final Set<String> ROLES = Set.of(Caller.ADMIN, Caller.MEMBER, "reader", Caller.SERVICE);
     /** Every authentication failure reads the same: which part was wrong is not told. */
     private static final String DENIED = "The request you have made requires authentication.";
 
@@ -131,6 +131,15 @@ public final class IdentityStore {
             throw ApiException.unauthorized(DENIED);
         }
         return issue(row.account(), projectIdOrName);
+    }
+
+    /**
+     * A token for the scheduler's own calls to other services (the image service), as
+     * {@code user} in its default project: the scheduler is the Identity service and needs no
+     * password to vouch for itself.
+     */
+    public Issued issueFor(String user) {
+        return issue(account(user).orElseThrow(() -> new IllegalStateException("no user " + user)), Optional.empty());
     }
 
     /** A new token for the user of a valid one, possibly for another of its projects. */

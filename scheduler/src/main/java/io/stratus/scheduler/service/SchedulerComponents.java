@@ -13,7 +13,7 @@ import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
-import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
@@ -80,8 +80,11 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    ImageStore images(Database db, Clock clock) {
-        return new ImageStore(db.dataSource(), clock);
+    ImageCatalog images(SchedulerConfig config, IdentityStore identity, Clock clock) {
+        return new ImageCatalog(config.imageUrl(), () -> {
+            IdentityStore.Issued issued = identity.issueFor(config.admin().user());
+            return new ImageCatalog.Token(issued.token(), issued.caller().expiresAt());
+        }, clock);
     }
 
     @Produces
@@ -165,7 +168,7 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Conductor conductor(ServerStore servers, FlavorStore flavors, ImageStore images, ServerGroupStore groups,
+    Conductor conductor(ServerStore servers, FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
                         PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
                         CommandPublisher commands, Clock clock, SchedulerConfig config, MeterRegistry meters) {
         return new Conductor(servers, flavors, images, groups, placement, view, hosts, selector, commands, clock,

@@ -19,14 +19,10 @@ public interface SchedulerConfig {
     Path dataDir();
 
     /**
-     * Where uploaded image data is kept, by image id; on the all-in-one cloud the agent reads
-     * images from the same directory (until the image service serves them to agents).
+     * The image service's Image API root, such as {@code http://127.0.0.1:9292/image}: the
+     * scheduler reads image records there, and the service catalog names it for clients.
      */
-    Path imagesDir();
-
-    /** The largest image upload taken, in bytes. */
-    @WithDefault("8589934592")
-    long imageMaxBytes();
+    String imageUrl();
 
     Database db();
 

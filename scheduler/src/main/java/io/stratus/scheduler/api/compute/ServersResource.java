@@ -22,7 +22,7 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
-import io.stratus.scheduler.image.ImageStore;
+import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -65,7 +65,7 @@ public class ServersResource {
     @Inject
     FlavorStore flavors;
     @Inject
-    ImageStore images;
+    ImageCatalog images;
     @Inject
     ServerGroupStore groups;
     @Inject
@@ -107,8 +107,8 @@ public class ServersResource {
         }
         Flavor flavor = flavors.byId(flavorRef).orElseThrow(() ->
                 ApiException.badRequest("Flavor " + flavorRef + " could not be found."));
-        Image image = images.find(imageRef).filter(i -> caller.isAdmin() || i.isPublic()
-                || i.owner().equals(caller.projectId())).orElseThrow(() ->
+        Image image = images.find(imageRef).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
+                .orElseThrow(() ->
                 ApiException.badRequest("Image " + imageRef + " could not be found."));
         if (!image.status().equals("active")) {
             throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.it;
+package io.stratus.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,18 +32,16 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * The control plane end to end on one database (H2 or PostgreSQL, per subclass): the packaged
- * scheduler as its own process, the real embedded Kafka broker, and two real agents booting the
- * tiny test guest. Agent {@code a-bad} has no images, so every boot placed on it fails; it is kept
- * disabled except where a test wants a boot to fail and be rescheduled.
+ * scheduler and image service as their own processes, the real embedded Kafka broker, and two
+ * real agents booting the tiny test guest, fetched from the image service. Agent {@code a-bad}
+ * is given an image service address where nothing listens, so every boot placed on it fails; it
+ * is kept disabled except where a test wants a boot to fail and be rescheduled.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class ComputeApiContract {
     private static final Duration WAIT = Duration.ofSeconds(90);
-    private static final String PASSWORD = "it-admin-secret";
 
-    private Path dir;
-    private EmbeddedKafkaBroker broker;
-    private final List<QuarkusProcess> processes = new ArrayList<>();
+    private LocalCloud cloud;
     private String url;
     private Api admin;
     private Api other;
@@ -57,32 +55,21 @@ abstract class ComputeApiContract {
 
     @BeforeAll
     void start() throws Exception {
-        dir = Files.createTempDirectory("stratus-sched-it-");
-        Path logs = Files.createDirectories(Path.of("target", "it-logs"));
-        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-        Path images = Files.createDirectories(dir.resolve("images"));
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
-        s.put("stratus.scheduler.images-dir", images.toString());
-        s.put("stratus.scheduler.db.url", databaseUrl(dir));
-        s.put("stratus.scheduler.host-down-after", "PT4S");
-        s.put("stratus.scheduler.sweep-interval", "1s");
-        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        QuarkusProcess scheduler = QuarkusProcess.start(Path.of(System.getProperty("stratus.schedulerApp")), 0, s,
-                Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD), logs.resolve(name() + "-scheduler.log"),
-                Duration.ofMinutes(2), Duration.ofSeconds(10));
-        processes.add(scheduler);
-        url = "http://127.0.0.1:" + scheduler.port();
-        processes.add(agent("b-good", images, 4096, logs));
-        processes.add(agent("a-bad", Files.createDirectories(dir.resolve("no-images")), 8192, logs));
-        admin = Api.login(url, "admin", PASSWORD, "admin");
-        awaitHostsUp("a-bad", "b-good");
+        Path dir = Files.createTempDirectory("stratus-sched-it-");
+        cloud = LocalCloud.start(dir, name(), Map.of("stratus.scheduler.db.url", databaseUrl(dir),
+                "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s"));
+        url = cloud.url;
+        admin = cloud.admin;
+        cloud.agent("b-good", cloud.imageUrl, 4096, Map.of());
+        cloud.agent("a-bad", "http://127.0.0.1:" + QuarkusProcess.freePort() + "/image", 8192, Map.of());
+        cloud.awaitHostsUp("a-bad", "b-good");
         switchHost("a-bad", false);
 
-        JsonNode image = admin.ok("POST", "/image/v2/images", Map.of("name", "instance", "disk_format", "aki",
+        Api images = admin.at(cloud.imageBase());
+        JsonNode image = images.ok("POST", "/image/v2/images", Map.of("name", "instance", "disk_format", "aki",
                 "container_format", "aki", "visibility", "public", "os_command_line", "stratus.idle"));
         imageId = image.path("id").asText();
-        assertThat(admin.upload(imageId, Path.of(System.getProperty("stratus.testGuests"), "instance.elf")).status())
+        assertThat(images.upload(imageId, Path.of(System.getProperty("stratus.testGuests"), "instance.elf")).status())
                 .isEqualTo(204);
         admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "t1", "id", "t1", "vcpus", 1,
                 "ram", 32, "disk", 0)));
@@ -96,31 +83,10 @@ abstract class ComputeApiContract {
         other = Api.login(url, "alice", "alice-pw", "other");
     }
 
-    private QuarkusProcess agent(String host, Path images, long memoryMib, Path logs) throws Exception {
-        int port = QuarkusProcess.freePort();
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("stratus.agent.host", host);
-        s.put("stratus.agent.data-dir", dir.resolve(host).toString());
-        s.put("stratus.agent.images-dir", images.toString());
-        s.put("stratus.agent.grpc-address", "127.0.0.1:" + port);
-        s.put("stratus.agent.capacity.vcpus", "8");
-        s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
-        s.put("stratus.agent.report-interval", "1s");
-        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        return QuarkusProcess.start(Path.of(System.getProperty("stratus.agentApp")), port, s,
-                logs.resolve(name() + "-agent-" + host + ".log"), Duration.ofMinutes(2), Duration.ofSeconds(10));
-    }
-
     @AfterAll
     void stop() throws Exception {
-        for (QuarkusProcess p : processes) {
-            p.kill();
-        }
-        if (broker != null) {
-            broker.close();
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        if (cloud != null) {
+            cloud.close();
         }
     }
 
@@ -217,7 +183,7 @@ abstract class ComputeApiContract {
     void aFailedBootIsRescheduledOnAnotherHostAndItsClaimGoesBack() {
         switchHost("a-bad", true);
         try {
-            // a-bad offers more memory, so the RAM weigher sends the boot there first; it has no images.
+            // a-bad offers more memory, so the RAM weigher sends the boot there first; it cannot fetch images.
             String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("resched", "t1", imageId))
                     .path("server").path("id").asText();
             JsonNode s = await(id, "ACTIVE");
@@ -271,7 +237,7 @@ abstract class ComputeApiContract {
     void aHostThatStopsReportingIsMarkedDownAndNotChosen() throws Exception {
         // A host that reported once, with room for a flavor no real agent here can take.
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.broker.bootstrapServers());
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             Instant now = Instant.now();
@@ -295,14 +261,7 @@ abstract class ComputeApiContract {
     }
 
     private void switchHost(String host, boolean enabled) {
-        admin.ok("PUT", "/compute/v2.1/os-services/" + (enabled ? "enable" : "disable"), Map.of("host", host,
-                "binary", "nova-compute"));
-    }
-
-    private void awaitHostsUp(String... hosts) throws InterruptedException {
-        for (String h : hosts) {
-            awaitService(h, svc -> svc.path("state").asText().equals("up"));
-        }
+        admin.switchHost(host, enabled);
     }
 
     private void awaitService(String host, Predicate<JsonNode> condition) throws InterruptedException {
@@ -340,30 +299,11 @@ abstract class ComputeApiContract {
     }
 
     private JsonNode await(Api api, String id, String status) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        JsonNode s = null;
-        while (System.nanoTime() < deadline) {
-            s = api.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
-            if (s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull()) {
-                return s;
-            }
-            if (s.path("status").asText().equals("ERROR") && !status.equals("ERROR")) {
-                throw new AssertionError("server " + id + " went to ERROR: " + s.path("fault"));
-            }
-            sleep();
-        }
-        throw new AssertionError("server " + id + " never reached " + status + "; last " + s);
+        return api.awaitServer(id, status, WAIT);
     }
 
     private void awaitGone(String id) {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (admin.call("GET", "/compute/v2.1/servers/" + id, null).status() == 404) {
-                return;
-            }
-            sleep();
-        }
-        throw new AssertionError("server " + id + " was never deleted: " + server(id));
+        admin.awaitGone(id, WAIT);
     }
 
     private boolean awaitConsole(String id, String text) {
@@ -374,17 +314,8 @@ abstract class ComputeApiContract {
             if (r.status() == 200 && r.body().path("output").asText().contains(text)) {
                 return true;
             }
-            sleep();
+            Api.pause();
         }
         return false;
-    }
-
-    private static void sleep() {
-        try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
     }
 }

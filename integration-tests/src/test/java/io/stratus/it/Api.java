@@ -1,4 +1,4 @@
-package io.stratus.scheduler.it;
+package io.stratus.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,6 +52,11 @@ final class Api {
         return new Api(base, r.raw().headers().firstValue("X-Subject-Token").orElseThrow());
     }
 
+    /** The same token against another service (the image service). */
+    Api at(String otherBase) {
+        return new Api(otherBase, token);
+    }
+
     Api withToken(String other) {
         return new Api(base, other);
     }
@@ -87,6 +92,50 @@ final class Api {
             throw new AssertionError(method + " " + path + " answered " + r.status() + ": " + r.body());
         }
         return r.body();
+    }
+
+    /** Waits for server {@code id} to settle in {@code status}; ERROR on the way fails at once. */
+    JsonNode awaitServer(String id, String status, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        JsonNode s = null;
+        while (System.nanoTime() < deadline) {
+            s = ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+            if (s.path("status").asText().equals(status) && s.path("OS-EXT-STS:task_state").isNull()) {
+                return s;
+            }
+            if (s.path("status").asText().equals("ERROR") && !status.equals("ERROR")) {
+                throw new AssertionError("server " + id + " went to ERROR: " + s.path("fault"));
+            }
+            pause();
+        }
+        throw new AssertionError("server " + id + " never reached " + status + "; last " + s);
+    }
+
+    /** Waits until server {@code id} is gone (404). */
+    void awaitGone(String id, Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (call("GET", "/compute/v2.1/servers/" + id, null).status() == 404) {
+                return;
+            }
+            pause();
+        }
+        throw new AssertionError("server " + id + " was never deleted");
+    }
+
+    /** Enables or disables a host for scheduling (admin). */
+    void switchHost(String host, boolean enabled) {
+        ok("PUT", "/compute/v2.1/os-services/" + (enabled ? "enable" : "disable"), Map.of("host", host,
+                "binary", "nova-compute"));
+    }
+
+    static void pause() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     static Map<String, Object> server(String name, String flavor, String image) {

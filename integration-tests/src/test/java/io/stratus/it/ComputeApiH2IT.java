@@ -1,4 +1,4 @@
-package io.stratus.scheduler.it;
+package io.stratus.it;
 
 import java.nio.file.Path;
 

@@ -1,4 +1,4 @@
-package io.stratus.scheduler.it;
+package io.stratus.it;
 
 import io.stratus.local.LocalPostgres;
 import java.nio.file.Path;

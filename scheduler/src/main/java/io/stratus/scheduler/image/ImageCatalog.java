@@ -1,0 +1,116 @@
+package io.stratus.scheduler.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.stratus.api.ApiException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+
+/**
+ * The image service, as the scheduler reads it: image records by id, for checking a boot
+ * request and for telling an agent what to boot. Calls carry the scheduler's own token.
+ */
+public final class ImageCatalog {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Duration RENEW_BEFORE = Duration.ofMinutes(1);
+    private static final Set<String> CORE = Set.of("id", "name", "status", "visibility", "owner", "disk_format",
+            "container_format", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "min_ram",
+            "min_disk", "protected", "os_hidden", "tags", "created_at", "updated_at", "self", "file", "schema");
+
+    /** A token and when it expires. */
+    public record Token(String token, Instant expiresAt) {
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String url;
+    private final Supplier<Token> issuer;
+    private final Clock clock;
+    private Token token;
+
+    /** @param url the Image API's root, such as {@code http://127.0.0.1:9292/image} */
+    public ImageCatalog(String url, Supplier<Token> issuer, Clock clock) {
+        this.url = url.replaceAll("/+$", "");
+        this.issuer = issuer;
+        this.clock = clock;
+    }
+
+    /**
+     * Image {@code id} as the image service has it; empty when there is no such image.
+     *
+     * @throws ApiException 503 when the image service does not answer
+     */
+    public Optional<Image> find(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            return Optional.empty();
+        }
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id)).timeout(Duration.ofSeconds(30))
+                    .header("X-Auth-Token", token()).GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
+        }
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        if (r.statusCode() != 200) {
+            if (r.statusCode() == 401) {
+                forgetToken();
+            }
+            throw unavailable("HTTP " + r.statusCode() + " for image " + id);
+        }
+        try {
+            return Optional.of(image(JSON.readTree(r.body())));
+        } catch (IOException e) {
+            throw unavailable("an unreadable image record: " + e.getMessage());
+        }
+    }
+
+    private static Image image(JsonNode i) {
+        Map<String, String> properties = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = i.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            if (!CORE.contains(f.getKey()) && f.getValue().isValueNode() && !f.getValue().isNull()) {
+                properties.put(f.getKey(), f.getValue().asText());
+            }
+        }
+        return new Image(i.path("id").asText(), i.path("name").asText(), i.path("owner").asText(),
+                i.path("visibility").asText(), i.path("status").asText(), i.path("disk_format").asText(),
+                i.path("container_format").asText(), i.path("size").asLong(), i.path("os_hash_value").asText(""),
+                i.path("min_ram").asLong(), i.path("min_disk").asLong(), properties.getOrDefault("kernel_id", ""),
+                properties.getOrDefault("ramdisk_id", ""), properties.getOrDefault("os_command_line", ""), properties);
+    }
+
+    private synchronized String token() {
+        if (token == null || !clock.instant().isBefore(token.expiresAt().minus(RENEW_BEFORE))) {
+            token = issuer.get();
+        }
+        return token.token();
+    }
+
+    private synchronized void forgetToken() {
+        token = null;
+    }
+
+    private ApiException unavailable(String why) {
+        return new ApiException(503, "The image service at " + url + " cannot be reached (" + why
+                + "); try again later.");
+    }
+}

@@ -1,0 +1,2 @@
+-- Image records moved to the image service (its own database); the scheduler reads them there.
+DROP TABLE image;
