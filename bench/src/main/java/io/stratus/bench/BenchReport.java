@@ -11,7 +11,7 @@ import java.util.Map;
  * peer. Printed as a table for people or as one JSON object for scripts.
  */
 public record BenchReport(String benchmark, Map<String, String> setup, List<Measurement> measurements,
-                          List<String> notes) {
+                          List<String> notes, String peer) {
     public static final String STRATUS = "stratus";
     public static final String PEER = "qemu-microvm";
 
@@ -19,6 +19,16 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
         setup = new LinkedHashMap<>(setup);
         measurements = List.copyOf(measurements);
         notes = List.copyOf(notes);
+    }
+
+    /** A report against QEMU, the peer of the VMM benchmarks. */
+    public BenchReport(String benchmark, Map<String, String> setup, List<Measurement> measurements,
+                       List<String> notes) {
+        this(benchmark, setup, measurements, notes, PEER);
+    }
+
+    private String peerShort() {
+        return peer.equals(PEER) ? "qemu" : peer;
     }
 
     /** A fixed-width table: metric, each VMM's median [min-max], and the Stratus/QEMU ratio. */
@@ -37,7 +47,7 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
         List<String[]> rows = new ArrayList<>();
         List<String> header = new ArrayList<>(List.of("metric", "unit"));
         vmms.forEach(v -> header.add(v + " median [min-max]"));
-        header.add("stratus/qemu");
+        header.add("stratus/" + peerShort());
         rows.add(header.toArray(new String[0]));
         for (Measurement m : measurements) {
             List<String> row = new ArrayList<>(List.of(m.metric(), m.unit()));
@@ -46,7 +56,7 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
                 row.add(s == null ? "-" : String.format(Locale.ROOT, "%s [%s-%s]", fmt(s.median()), fmt(s.min()),
                         fmt(s.max())));
             }
-            double r = m.ratio(STRATUS, PEER);
+            double r = m.ratio(STRATUS, peer);
             row.add(Double.isNaN(r) ? "-" : String.format(Locale.ROOT, "%.2f (%s better)", r,
                     m.higherIsBetter() ? "higher" : "lower"));
             rows.add(row.toArray(new String[0]));
@@ -92,7 +102,8 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
             for (Map.Entry<String, Stats> e : x.byVmm().entrySet()) {
                 b.append(',').append(Json.string(e.getKey())).append(':').append(e.getValue().json());
             }
-            b.append(",\"ratio_stratus_to_qemu\":").append(Json.number(x.ratio(STRATUS, PEER))).append('}');
+            b.append(",\"ratio_stratus_to_").append(peerShort()).append("\":").append(Json.number(x.ratio(STRATUS, peer)))
+                    .append('}');
         }
         b.append("],\"notes\":[");
         for (int n = 0; n < notes.size(); n++) {

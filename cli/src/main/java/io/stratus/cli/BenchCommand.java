@@ -7,6 +7,7 @@ import io.stratus.bench.BlockBenchmark;
 import io.stratus.bench.BootBenchmark;
 import io.stratus.bench.ExitRateBenchmark;
 import io.stratus.bench.GuestSpec;
+import io.stratus.bench.ImageBenchmark;
 import io.stratus.bench.KsmBenchmark;
 import io.stratus.bench.MemoryBenchmark;
 import io.stratus.bench.NetBenchmark;
@@ -34,10 +35,10 @@ import picocli.CommandLine.Spec;
  * printed as a table or, with {@code --json}, as one JSON object.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks against QEMU microvm on the same guests, in the same run.",
+        description = "Benchmarks against a peer in the same run: QEMU microvm on the same guests, a file copy for images.",
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
-                BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class})
+                BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -313,6 +314,39 @@ final class BenchCommand {
             parent.require(agentApp, "build the agent (mvn install -DskipTests)");
             return parent.print(AgentBootBenchmark.run(agentApp, parent.guests, parent.workDir(), count, memory, runs,
                     GUEST_LIMIT));
+        }
+    }
+
+    @Command(name = "images", mixinStandardHelpOptions = true,
+            description = "The image service's upload/download throughput against a file copy, and a boot from a cold"
+                    + " agent cache against a warm one.")
+    static final class Images implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--size-mib", defaultValue = "1024",
+                description = "Image size for the throughput runs (default: ${DEFAULT-VALUE}).")
+        int sizeMib;
+
+        @Option(names = "--boot-image-mib", defaultValue = "256",
+                description = "Disk image size for the boot runs (default: ${DEFAULT-VALUE}).")
+        int bootImageMib;
+
+        @Option(names = "--runs", defaultValue = "3", description = "Runs (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            Path home = Path.of(System.getProperty("stratus.home", "."));
+            ImageBenchmark.Apps apps = new ImageBenchmark.Apps(
+                    home.resolve("scheduler/target/quarkus-app/quarkus-run.jar"),
+                    home.resolve("image-service/target/quarkus-app/quarkus-run.jar"),
+                    home.resolve("agent/target/quarkus-app/quarkus-run.jar"));
+            for (Path app : List.of(apps.scheduler(), apps.imageService(), apps.agent())) {
+                parent.require(app, "build the services (mvn install -DskipTests)");
+            }
+            parent.require(parent.guests.resolve("instance.elf"), "run make -C guests OUT=" + parent.guests);
+            return parent.print(ImageBenchmark.run(apps, parent.guests, parent.workDir(), sizeMib, bootImageMib, runs));
         }
     }
 }
