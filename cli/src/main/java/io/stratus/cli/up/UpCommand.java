@@ -129,7 +129,8 @@ public final class UpCommand implements Callable<Integer> {
                 "image-service.log"), START_LIMIT, Duration.ofSeconds(20)));
         CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
         String agentPassword = home.secret("agent-password");
-        ensureServiceUser(admin, AGENT_USER, agentPassword);
+        // The agents' service user: the service role reads every image, and nothing else.
+        ensureUser(admin, "service", "Stratus' own services", AGENT_USER, agentPassword, "service");
 
         String host = hostName();
         int agentPort = QuarkusProcess.freePort();
@@ -152,7 +153,7 @@ public final class UpCommand implements Callable<Integer> {
 
         String imageId = loadKit(admin, out);
         String demoPassword = home.secret("demo-password");
-        ensureProject(admin, "demo", demoPassword);
+        ensureUser(admin, "demo", "a second tenant", "demo", demoPassword, "member");
         writeOpenrc(home.openrc(), authUrl, "admin", adminPassword, "admin");
         writeOpenrc(home.openrc("demo"), authUrl, "demo", demoPassword, "demo");
         awaitHost(admin, host);
@@ -205,33 +206,23 @@ public final class UpCommand implements Callable<Integer> {
         return id;
     }
 
-    private static void ensureProject(CloudClient admin, String name, String password) {
-        JsonNode projects = admin.identity("GET", "/projects?name=" + name, null).path("projects");
+    /**
+     * Project {@code project} and its user {@code user} with {@code role} in it, made if missing
+     * (a restarted cloud keeps both and the user's first password).
+     */
+    private static void ensureUser(CloudClient admin, String project, String description, String user,
+                                   String password, String role) {
+        JsonNode projects = admin.identity("GET", "/projects?name=" + project, null).path("projects");
         String projectId = projects.isEmpty()
-                ? admin.identity("POST", "/projects", CloudClient.object(Map.of("project", Map.of("name", name,
-                "description", "a second tenant")))).path("project").path("id").asText()
+                ? admin.identity("POST", "/projects", CloudClient.object(Map.of("project", Map.of("name", project,
+                "description", description)))).path("project").path("id").asText()
                 : projects.get(0).path("id").asText();
-        JsonNode users = admin.identity("GET", "/users?name=" + name, null).path("users");
+        JsonNode users = admin.identity("GET", "/users?name=" + user, null).path("users");
         String userId = users.isEmpty()
-                ? admin.identity("POST", "/users", CloudClient.object(Map.of("user", Map.of("name", name,
+                ? admin.identity("POST", "/users", CloudClient.object(Map.of("user", Map.of("name", user,
                 "password", password, "default_project_id", projectId)))).path("user").path("id").asText()
                 : users.get(0).path("id").asText();
-        admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/member", null);
-    }
-
-    /** The agents' service user: in project {@code service}, with the role that reads every image. */
-    private static void ensureServiceUser(CloudClient admin, String name, String password) {
-        JsonNode projects = admin.identity("GET", "/projects?name=service", null).path("projects");
-        String projectId = projects.isEmpty()
-                ? admin.identity("POST", "/projects", CloudClient.object(Map.of("project", Map.of("name", "service",
-                "description", "Stratus' own services")))).path("project").path("id").asText()
-                : projects.get(0).path("id").asText();
-        JsonNode users = admin.identity("GET", "/users?name=" + name, null).path("users");
-        String userId = users.isEmpty()
-                ? admin.identity("POST", "/users", CloudClient.object(Map.of("user", Map.of("name", name,
-                "password", password, "default_project_id", projectId)))).path("user").path("id").asText()
-                : users.get(0).path("id").asText();
-        admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/service", null);
+        admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/" + role, null);
     }
 
     /** The agent must have reported before a server can be placed on it. */
