@@ -2,6 +2,7 @@ package io.stratus.cli;
 
 import io.stratus.bench.AgentBootBenchmark;
 import io.stratus.bench.BalloonBenchmark;
+import io.stratus.bench.BenchCloud;
 import io.stratus.bench.BenchReport;
 import io.stratus.bench.BlockBenchmark;
 import io.stratus.bench.BootBenchmark;
@@ -9,6 +10,7 @@ import io.stratus.bench.ExitRateBenchmark;
 import io.stratus.bench.GuestSpec;
 import io.stratus.bench.ImageBenchmark;
 import io.stratus.bench.KsmBenchmark;
+import io.stratus.bench.LoadBenchmark;
 import io.stratus.bench.MemoryBenchmark;
 import io.stratus.bench.NetBenchmark;
 import io.stratus.bench.ProcessVmm;
@@ -38,7 +40,8 @@ import picocli.CommandLine.Spec;
         description = "Benchmarks against a peer in the same run: QEMU microvm on the same guests, a file copy for images.",
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
-                BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class})
+                BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class,
+                BenchCommand.Load.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -337,16 +340,39 @@ final class BenchCommand {
 
         @Override
         public Integer call() throws Exception {
-            Path home = Path.of(System.getProperty("stratus.home", "."));
-            ImageBenchmark.Apps apps = new ImageBenchmark.Apps(
-                    home.resolve("scheduler/target/quarkus-app/quarkus-run.jar"),
-                    home.resolve("image-service/target/quarkus-app/quarkus-run.jar"),
-                    home.resolve("agent/target/quarkus-app/quarkus-run.jar"));
-            for (Path app : List.of(apps.scheduler(), apps.imageService(), apps.agent())) {
-                parent.require(app, "build the services (mvn install -DskipTests)");
-            }
-            parent.require(parent.guests.resolve("instance.elf"), "run make -C guests OUT=" + parent.guests);
-            return parent.print(ImageBenchmark.run(apps, parent.guests, parent.workDir(), sizeMib, bootImageMib, runs));
+            return parent.print(ImageBenchmark.run(parent.services(), parent.guests, parent.workDir(), sizeMib,
+                    bootImageMib, runs));
         }
+    }
+
+    @Command(name = "load", mixinStandardHelpOptions = true,
+            description = "N boot requests at once through the Compute API to two agents: boots/s, time to ACTIVE,"
+                    + " failures.")
+    static final class Load implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--requests", defaultValue = "200", description = "Boot requests (default: ${DEFAULT-VALUE}).")
+        int requests;
+
+        @Option(names = "--clients", defaultValue = "16",
+                description = "Client threads sending them (default: ${DEFAULT-VALUE}).")
+        int clients;
+
+        @Override
+        public Integer call() throws Exception {
+            return parent.print(LoadBenchmark.run(parent.services(), parent.guests, parent.workDir(), requests,
+                    clients));
+        }
+    }
+
+    /** The packaged services of this checkout and the tiny test guests, or a message on what to build. */
+    BenchCloud.Apps services() {
+        BenchCloud.Apps apps = BenchCloud.Apps.in(Path.of(System.getProperty("stratus.home", ".")));
+        for (Path app : apps.all()) {
+            require(app, "build the services (mvn install -DskipTests)");
+        }
+        require(guests.resolve("instance.elf"), "run make -C guests OUT=" + guests);
+        return apps;
     }
 }
