@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
@@ -51,7 +52,7 @@ final class BenchCommand {
     @Option(names = "--guests", paramLabel = "DIR", description = "Built test guests (make -C guests all blkbench).")
     Path guests = Path.of(System.getProperty("user.home"), ".cache", "stratus", "guests");
 
-    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    @Option(names = "--json", scope = ScopeType.INHERIT, description = "Print one JSON object instead of a table.")
     boolean json;
 
     @Option(names = "--debug", description = "Log what the VMM does.")
