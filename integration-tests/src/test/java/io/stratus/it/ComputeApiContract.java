@@ -237,7 +237,7 @@ abstract class ComputeApiContract {
     void aHostThatStopsReportingIsMarkedDownAndNotChosen() throws Exception {
         // A host that reported once, with room for a flavor no real agent here can take.
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.broker.bootstrapServers());
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             Instant now = Instant.now();

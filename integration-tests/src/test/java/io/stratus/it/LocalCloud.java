@@ -25,7 +25,8 @@ final class LocalCloud implements AutoCloseable {
     final Path dir;
     final Path logs;
     final String name;
-    final EmbeddedKafkaBroker broker;
+    private final EmbeddedKafkaBroker.Settings brokerSettings;
+    private EmbeddedKafkaBroker broker;
     /** The scheduler's root URL. */
     final String url;
     /** The image service's Image API root ({@code .../image}). */
@@ -33,8 +34,9 @@ final class LocalCloud implements AutoCloseable {
     final Api admin;
     private final List<QuarkusProcess> processes = new ArrayList<>();
 
-    private LocalCloud(Path dir, String name, EmbeddedKafkaBroker broker, String url, String imageUrl, Api admin,
-                       List<QuarkusProcess> started) {
+    private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
+                       String url, String imageUrl, Api admin, List<QuarkusProcess> started) {
+        this.brokerSettings = brokerSettings;
         this.dir = dir;
         this.logs = Path.of("target", "it-logs");
         this.name = name;
@@ -52,8 +54,8 @@ final class LocalCloud implements AutoCloseable {
      */
     static LocalCloud start(Path dir, String name, Map<String, String> scheduler) throws Exception {
         Path logs = Files.createDirectories(Path.of("target", "it-logs"));
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
-                dir.resolve("kafka")));
+        EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka"));
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
         List<QuarkusProcess> started = new ArrayList<>();
         try {
             int imagePort = QuarkusProcess.freePort();
@@ -78,7 +80,7 @@ final class LocalCloud implements AutoCloseable {
             String agentUser = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "stratus-agent",
                     "password", AGENT_PASSWORD, "default_project_id", service))).path("user").path("id").asText();
             admin.ok("PUT", "/identity/v3/projects/" + service + "/users/" + agentUser + "/roles/service", null);
-            return new LocalCloud(dir, name, broker, url, imageUrl, admin, started);
+            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, started);
         } catch (Exception | AssertionError e) {
             for (QuarkusProcess p : started) {
                 p.kill();
@@ -90,6 +92,16 @@ final class LocalCloud implements AutoCloseable {
 
     private static Path app(String property) {
         return Path.of(System.getProperty(property));
+    }
+
+    String bootstrapServers() {
+        return broker.bootstrapServers();
+    }
+
+    /** Stops the broker and starts it again on the same data and ports, as a broker restart does. */
+    void restartBroker() throws Exception {
+        broker.close();
+        broker = EmbeddedKafkaBroker.start(brokerSettings);
     }
 
     /** The image service's root, for {@link Api#at}: its paths start with {@code /image}. */
@@ -113,7 +125,7 @@ final class LocalCloud implements AutoCloseable {
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");
-        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        s.put("kafka.bootstrap.servers", bootstrapServers());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s,
                 Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD),
