@@ -34,6 +34,12 @@ public final class Database implements AutoCloseable {
         p.put(AgroalPropertiesReader.MIN_SIZE, "1");
         p.put(AgroalPropertiesReader.INITIAL_SIZE, "1");
         p.put(AgroalPropertiesReader.ACQUISITION_TIMEOUT_S, "10");
+        // After a database outage the pooled connections are dead: a connection failure drops the
+        // connection instead of returning it, and a connection is checked before it is lent.
+        p.put(AgroalPropertiesReader.EXCEPTION_SORTER, url.startsWith("jdbc:postgresql:")
+                ? "io.agroal.api.exceptionsorter.PostgreSQLExceptionSorter" : "default");
+        p.put(AgroalPropertiesReader.VALIDATE_ON_BORROW, "true");
+        p.put(AgroalPropertiesReader.CONNECTION_VALIDATOR, "default");
         AgroalDataSource ds;
         try {
             ds = AgroalDataSource.from(new AgroalPropertiesReader().readProperties(p).get());

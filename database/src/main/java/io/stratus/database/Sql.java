@@ -4,6 +4,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -91,5 +94,29 @@ public final class Sql {
         public boolean duplicate() {
             return state != null && state.startsWith("23");
         }
+
+        /** Whether the database could not be reached: worth trying again later, unlike a bad statement. */
+        public boolean unavailable() {
+            return unreachable(getCause());
+        }
+    }
+
+    /**
+     * Whether {@code failure} (or a cause of it) says the database could not be reached: a
+     * connection that failed or was cut (SQLSTATE class 08), a server shutting down (57P), or a
+     * pool that found no connection in time.
+     */
+    public static boolean unreachable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLTransientConnectionException || t instanceof SQLRecoverableException
+                    || t instanceof SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof SQLException e && e.getSQLState() != null
+                    && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P"))) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -43,9 +43,9 @@ abstract class ComputeApiContract {
 
     private LocalCloud cloud;
     private String url;
-    private Api admin;
+    Api admin;
     private Api other;
-    private String imageId;
+    String imageId;
     private String otherProjectId;
 
     /** The scheduler's database for this run. */
@@ -294,7 +294,7 @@ abstract class ComputeApiContract {
         return admin.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
     }
 
-    private JsonNode await(String id, String status) {
+    JsonNode await(String id, String status) {
         return await(admin, id, status);
     }
 
@@ -302,7 +302,7 @@ abstract class ComputeApiContract {
         return api.awaitServer(id, status, WAIT);
     }
 
-    private void awaitGone(String id) {
+    void awaitGone(String id) {
         admin.awaitGone(id, WAIT);
     }
 

@@ -64,15 +64,29 @@ public final class LocalPostgres implements AutoCloseable {
         try {
             pg.as(binaries.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-U", USER,
                     "--auth=trust", "-E", "UTF8", "--no-sync");
-            pg.as(binaries.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-t", "60",
-                    "-l", dir.resolve("server.log").toString(), "-o",
-                    "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                            + " -c max_connections=200", "start");
+            pg.startServer();
         } catch (IOException | RuntimeException e) {
             pg.close();
             throw e;
         }
         return pg;
+    }
+
+    private void startServer() throws IOException, InterruptedException {
+        as(binaries.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-w", "-t", "60",
+                "-l", dir.resolve("server.log").toString(), "-o",
+                "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
+                        + " -c max_connections=200", "start");
+    }
+
+    /** Stops the server (fast shutdown: connections are cut), keeping the cluster, as an outage does. */
+    public void suspend() throws IOException, InterruptedException {
+        as(binaries.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
+    }
+
+    /** Starts the server again after {@link #suspend()}, on the same port and data. */
+    public void resume() throws IOException, InterruptedException {
+        startServer();
     }
 
     /** The newest installed PostgreSQL's programs ({@code /usr/lib/postgresql/N/bin}). */

@@ -1,6 +1,7 @@
 package io.stratus.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.stratus.database.Sql;
 import jakarta.ws.rs.NotAllowedException;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.NotSupportedException;
@@ -19,7 +20,7 @@ import org.jboss.logging.Logger;
  * Every error leaves the API in the shape OpenStack clients parse: Compute's
  * {@code {"itemNotFound": {"code": 404, "message": ...}}}, Identity's
  * {@code {"error": {"code": 401, "title": ..., "message": ...}}}. Unexpected failures are logged
- * with the request's path and answered 500 without internals.
+ * with the request's path and answered 500 without internals; an unreachable database is a 503.
  */
 @Provider
 public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
@@ -53,6 +54,10 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
             if (web.getCause() instanceof JsonProcessingException json) {
                 message = "the request body is not valid JSON: " + json.getOriginalMessage();
             }
+        } else if (Sql.unreachable(e)) {
+            LOG.warnf("request %s: the database is unreachable: %s", path(), e.getMessage());
+            status = 503;
+            message = "The service's database is unavailable; try again shortly.";
         } else {
             LOG.errorf(e, "request %s failed", path());
             status = 500;

@@ -16,8 +16,9 @@ import org.jboss.logging.Logger;
 /**
  * Reads {@code stratus.hosts} into a {@link HostDirectory}. Every scheduler replica needs every
  * report, so each reads in a consumer group of its own, from the start of the compacted topic
- * (the latest report per host) and then as reports come. A record that is not a report is
- * logged and skipped: the host's next report replaces it.
+ * (the latest report per host) and then as reports come. A record that is not a report, or one
+ * that cannot be applied now (the database is down), is logged and skipped: the host's next
+ * report replaces it.
  */
 public final class HostReportConsumer implements Runnable {
     private static final Logger LOG = Logger.getLogger(HostReportConsumer.class);
@@ -50,6 +51,9 @@ public final class HostReportConsumer implements Runnable {
                     } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
                         LOG.warnf("%s-%d@%d (key %s) skipped: not a usable host report: %s", r.topic(),
                                 r.partition(), r.offset(), r.key(), e.getMessage());
+                    } catch (RuntimeException e) {
+                        // The database may be down for a while: the host's next report replaces this one.
+                        LOG.warnf("host report of %s not applied: %s", r.key(), e.getMessage());
                     }
                 }
             }
