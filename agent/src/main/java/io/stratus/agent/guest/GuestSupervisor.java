@@ -237,7 +237,8 @@ public final class GuestSupervisor {
             Files.createDirectories(disk.getParent());
             Path partial = disk.resolveSibling(DISK_FILE + ".partial");
             Files.deleteIfExists(partial);
-            long size = Math.max(rec.resources().getDiskGib() * GIB, Files.size(base.file()));
+            // Whole sectors: an image of any byte count is a disk of the sectors that hold it.
+            long size = Math.max(rec.resources().getDiskGib() * GIB, (Files.size(base.file()) + 511) / 512 * 512);
             Qcow2Image.create(partial, base.file(), size);
             Files.move(partial, disk, StandardCopyOption.ATOMIC_MOVE);
             return disk;
