@@ -5,7 +5,8 @@
  * layouts: libc and KVM ioctls), {@code memory} (guest RAM), {@code boot} (kernel loaders and
  * boot protocols), {@code acpi} (the tables the VMM generates and an AML encoder), {@code cpu}
  * (CPUID and MSR set-up), {@code devices} (port and MMIO buses, UART, reset and power control),
- * {@code vcpu} (vCPU threads and exit dispatch) and {@code vm} ({@link io.stratus.kvm.vm.VirtualMachine},
- * the public entry point).
+ * {@code vcpu} (vCPU threads and exit dispatch), {@code vm} ({@link io.stratus.kvm.vm.VirtualMachine},
+ * the public entry point), {@code snapshot} (the saved state of a paused guest) and
+ * {@code migration} (live migration of a running guest to another VM, by pre-copy).
  */
 package io.stratus.kvm;

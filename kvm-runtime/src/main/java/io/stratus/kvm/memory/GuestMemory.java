@@ -15,6 +15,15 @@ import java.util.List;
  * Guest RAM: one host mapping, presented to the guest as one or more regions. Every access is
  * bounds-checked against the regions; an access that starts in a region but runs past its end
  * fails instead of reaching the host memory behind it.
+ *
+ * <p><b>Write tracking</b> (for live migration): between {@link #startWriteTracking()} and
+ * {@link #stopWriteTracking()}, every write the VMM makes into guest RAM through this class
+ * ({@code write*}, {@link #write}, {@link #fill}, {@link #discard}) marks its pages, and
+ * {@link #takeWrittenPages()} hands them over. KVM's dirty log does not see these writes: they do
+ * not go through the guest's MMU. Code that writes guest RAM through a raw view ({@link #slice},
+ * {@link #hostAddress(GuestAddress, long)} handed to a system call) must call
+ * {@link #markWritten} after the write completes. With tracking off, marking costs one volatile
+ * read.
  */
 public final class GuestMemory implements AutoCloseable {
     /** Start of the 1 GiB hole below 4 GiB that holds device MMIO (IOAPIC, LAPIC, virtio). */
@@ -25,6 +34,8 @@ public final class GuestMemory implements AutoCloseable {
 
     private final HostMapping mapping;
     private final List<GuestRegion> regions;
+    /** Pages the VMM wrote while write tracking is on; null while it is off. */
+    private volatile PageBitmap written;
 
     private GuestMemory(HostMapping mapping, List<GuestRegion> regions) {
         this.mapping = mapping;
@@ -192,19 +203,27 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public void writeByte(GuestAddress address, byte value) {
-        mapping.putByte(offsetOf(address, 1), value);
+        long offset = offsetOf(address, 1);
+        mapping.putByte(offset, value);
+        noteWritten(offset, 1);
     }
 
     public void writeShort(GuestAddress address, short value) {
-        mapping.putShort(offsetOf(address, 2), value);
+        long offset = offsetOf(address, 2);
+        mapping.putShort(offset, value);
+        noteWritten(offset, 2);
     }
 
     public void writeInt(GuestAddress address, int value) {
-        mapping.putInt(offsetOf(address, 4), value);
+        long offset = offsetOf(address, 4);
+        mapping.putInt(offset, value);
+        noteWritten(offset, 4);
     }
 
     public void writeLong(GuestAddress address, long value) {
-        mapping.putLong(offsetOf(address, 8), value);
+        long offset = offsetOf(address, 8);
+        mapping.putLong(offset, value);
+        noteWritten(offset, 8);
     }
 
     public void read(GuestAddress address, byte[] dst) {
@@ -220,17 +239,22 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public void write(GuestAddress address, byte[] src, int offset, int length) {
-        mapping.write(offsetOf(address, length), src, offset, length);
+        long at = offsetOf(address, length);
+        mapping.write(at, src, offset, length);
+        noteWritten(at, length);
     }
 
     /** Sets {@code length} bytes to {@code value}. */
     public void fill(GuestAddress address, long length, byte value) {
-        mapping.fill(offsetOf(address, length), length, value);
+        long offset = offsetOf(address, length);
+        mapping.fill(offset, length, value);
+        noteWritten(offset, length);
     }
 
     /**
      * The host virtual address of {@code [address, address + length)}, which must lie in one RAM
-     * region; for handing guest buffers to system calls (preadv/pwritev) without a copy.
+     * region; for handing guest buffers to system calls (preadv/pwritev) without a copy. A caller
+     * that lets the host write there calls {@link #markWritten} afterwards.
      */
     public long hostAddress(GuestAddress address, long length) {
         return mapping.address() + offsetOf(address, length);
@@ -244,7 +268,97 @@ public final class GuestMemory implements AutoCloseable {
         if (address.value() % PAGE_SIZE != 0 || length % PAGE_SIZE != 0) {
             throw new GuestMemoryException("discard of " + address + " +" + length + " is not page-aligned");
         }
-        mapping.discard(offsetOf(address, length), length);
+        long offset = offsetOf(address, length);
+        mapping.discard(offset, length);
+        // The pages now read as zeros: a migration must send them again (as zero pages).
+        noteWritten(offset, length);
+    }
+
+    /** Pages of guest RAM (4 KiB each), numbered in mapping order. */
+    public long pageCount() {
+        return mapping.size() / PAGE_SIZE;
+    }
+
+    /** The guest-physical address of page {@code page} (mapping order). */
+    public GuestAddress pageAddress(long page) {
+        checkPage(page, 1);
+        long offset = page * PAGE_SIZE;
+        for (GuestRegion r : regions) {
+            if (offset >= r.mappingOffset() && offset - r.mappingOffset() < r.size()) {
+                return r.start().add(offset - r.mappingOffset());
+            }
+        }
+        throw new GuestMemoryException("page " + page + " is in no region");
+    }
+
+    private void checkPage(long first, long count) {
+        if (first < 0 || count < 0 || first > pageCount() - count) {
+            throw new GuestMemoryException("pages [" + first + ", +" + count + ") outside guest RAM of " + pageCount()
+                    + " pages");
+        }
+    }
+
+    /** Copies page {@code page} (mapping order) into {@code dst} at {@code offset}. */
+    public void readPage(long page, byte[] dst, int offset) {
+        checkPage(page, 1);
+        mapping.read(page * PAGE_SIZE, dst, offset, (int) PAGE_SIZE);
+    }
+
+    /** Overwrites page {@code page} (mapping order) with 4 KiB of {@code src} from {@code offset}. */
+    public void writePage(long page, byte[] src, int offset) {
+        checkPage(page, 1);
+        mapping.write(page * PAGE_SIZE, src, offset, (int) PAGE_SIZE);
+        noteWritten(page * PAGE_SIZE, PAGE_SIZE);
+    }
+
+    /** Gives {@code count} pages from {@code first} (mapping order) back to the host: they read as zeros. */
+    public void discardPages(long first, long count) {
+        checkPage(first, count);
+        if (count > 0) {
+            mapping.discard(first * PAGE_SIZE, count * PAGE_SIZE);
+            noteWritten(first * PAGE_SIZE, count * PAGE_SIZE);
+        }
+    }
+
+    /**
+     * Starts recording the pages the VMM writes (see the class comment); a no-op when already
+     * recording. Pages written before this call are not recorded.
+     */
+    public void startWriteTracking() {
+        synchronized (mapping) {
+            if (written == null) {
+                written = new PageBitmap(pageCount());
+            }
+        }
+    }
+
+    /** The pages the VMM wrote since tracking started or since the last call, clearing them. */
+    public DirtyPages takeWrittenPages() {
+        PageBitmap w = written;
+        return w == null ? DirtyPages.none(pageCount()) : w.take();
+    }
+
+    /** Stops recording; pages recorded and not taken are forgotten. */
+    public void stopWriteTracking() {
+        written = null;
+    }
+
+    /**
+     * Records that the VMM wrote {@code [address, address + length)} through a raw view
+     * ({@link #slice}, or {@link #hostAddress(GuestAddress, long)} given to a system call). Call it
+     * after the write is complete, so that a page taken meanwhile is taken again.
+     */
+    public void markWritten(GuestAddress address, long length) {
+        if (written != null && length > 0) {
+            noteWritten(offsetOf(address, length), length);
+        }
+    }
+
+    private void noteWritten(long offset, long length) {
+        PageBitmap w = written;
+        if (w != null && length > 0) {
+            w.mark(offset, length);
+        }
     }
 
     /** Bytes of guest RAM resident in host memory. */
@@ -268,7 +382,8 @@ public final class GuestMemory implements AutoCloseable {
 
     /**
      * A little-endian direct buffer over guest RAM, for zero-copy I/O. The range must lie inside
-     * one region. Valid until {@link #close()}.
+     * one region. Valid until {@link #close()}. A caller that writes through it calls
+     * {@link #markWritten} afterwards.
      */
     public ByteBuffer slice(GuestAddress address, int length) {
         return mapping.buffer(offsetOf(address, length), length);

@@ -44,18 +44,30 @@ public final class SnapshotCodec {
 
     /** Writes {@code snapshot} to {@code dir/state.bin} (through a temporary file, so a crash leaves no half file). */
     public static void write(VmSnapshot snapshot, Path dir) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.write(MAGIC);
-        out.writeInt(VERSION);
-        writeBody(out, snapshot);
-        out.flush();
-        CRC32 crc = new CRC32();
-        crc.update(bytes.toByteArray());
-        out.writeInt((int) crc.getValue());
         Path tmp = dir.resolve(STATE_FILE + ".tmp");
-        Files.write(tmp, bytes.toByteArray());
+        Files.write(tmp, encode(snapshot));
         Files.move(tmp, dir.resolve(STATE_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * The bytes of {@code state.bin} for {@code snapshot}: magic, version, body, CRC-32. Live
+     * migration sends the same bytes.
+     */
+    public static byte[] encode(VmSnapshot snapshot) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.write(MAGIC);
+            out.writeInt(VERSION);
+            writeBody(out, snapshot);
+            out.flush();
+            CRC32 crc = new CRC32();
+            crc.update(bytes.toByteArray());
+            out.writeInt((int) crc.getValue());
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException("writing to memory failed", e);
+        }
     }
 
     /** Reads and checks {@code dir/state.bin}. */
@@ -69,32 +81,42 @@ public final class SnapshotCodec {
         } catch (IOException e) {
             throw new SnapshotException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        return decode(all, file.toString());
+    }
+
+    /**
+     * Checks and reads bytes made by {@link #encode}; {@code source} names where they came from in
+     * error messages.
+     *
+     * @throws SnapshotException they are not a state file, of another version, corrupt or truncated
+     */
+    public static VmSnapshot decode(byte[] all, String source) {
         if (all.length < MAGIC.length + 8 || !Arrays.equals(Arrays.copyOf(all, MAGIC.length), MAGIC)) {
-            throw new SnapshotException(file + " is not a Stratus snapshot state file");
+            throw new SnapshotException(source + " is not a Stratus snapshot state file");
         }
         int version = ((all[8] & 0xff) << 24) | ((all[9] & 0xff) << 16) | ((all[10] & 0xff) << 8) | (all[11] & 0xff);
         if (version != VERSION) {
-            throw new SnapshotException(file + " is snapshot format version " + version + "; this VMM reads version "
-                    + VERSION);
+            throw new SnapshotException(source + " is snapshot format version " + version
+                    + "; this VMM reads version " + VERSION);
         }
         CRC32 crc = new CRC32();
         crc.update(all, 0, all.length - 4);
         int stored = ((all[all.length - 4] & 0xff) << 24) | ((all[all.length - 3] & 0xff) << 16)
                 | ((all[all.length - 2] & 0xff) << 8) | (all[all.length - 1] & 0xff);
         if ((int) crc.getValue() != stored) {
-            throw new SnapshotException(file + " is corrupt or truncated (checksum mismatch)");
+            throw new SnapshotException(source + " is corrupt or truncated (checksum mismatch)");
         }
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(all, 12, all.length - 16));
             VmSnapshot snapshot = readBody(in);
             if (in.available() != 0) {
-                throw new SnapshotException(file + " has " + in.available() + " unexpected trailing bytes");
+                throw new SnapshotException(source + " has " + in.available() + " unexpected trailing bytes");
             }
             return snapshot;
         } catch (EOFException e) {
-            throw new SnapshotException(file + " ends early: truncated", e);
+            throw new SnapshotException(source + " ends early: truncated", e);
         } catch (IOException | IllegalArgumentException e) {
-            throw new SnapshotException(file + " is malformed: " + e.getMessage(), e);
+            throw new SnapshotException(source + " is malformed: " + e.getMessage(), e);
         }
     }
 

@@ -40,6 +40,31 @@ public final class VmFd extends NativeFd {
         ioctl("KVM_SET_USER_MEMORY_REGION", Ioctls.KVM_SET_USER_MEMORY_REGION, region);
     }
 
+    /**
+     * {@code KVM_GET_DIRTY_LOG}: the pages of memory slot {@code slot} (registered with
+     * {@link #MEM_LOG_DIRTY_PAGES}) the guest wrote since the last call, one bit per 4 KiB page
+     * (bit {@code i % 64} of word {@code i / 64} for page {@code i}); KVM clears its log as it
+     * hands it over and write-protects the pages again.
+     *
+     * @param pages the slot's size in pages
+     */
+    public long[] getDirtyLog(int slot, long pages) {
+        if (pages <= 0 || pages > (1L << 31)) {
+            throw new IllegalArgumentException("a memory slot of " + pages + " pages");
+        }
+        int words = (int) ((pages + 63) / 64);
+        // KVM writes ALIGN(pages, 64) / 8 bytes: exactly this buffer.
+        Memory bitmap = new Memory(8L * words);
+        bitmap.clear();
+        // struct kvm_dirty_log { __u32 slot; __u32 padding1; union { void *dirty_bitmap; __u64 padding2; }; }
+        Memory log = new Memory(16);
+        log.clear();
+        log.setInt(0, slot);
+        log.setPointer(8, bitmap);
+        ioctl("KVM_GET_DIRTY_LOG", Ioctls.KVM_GET_DIRTY_LOG, log);
+        return bitmap.getLongArray(0, words);
+    }
+
     /** {@code KVM_SET_TSS_ADDR}: three pages of guest-physical space KVM needs on Intel hosts. */
     public void setTssAddress(long address) {
         ioctl("KVM_SET_TSS_ADDR", Ioctls.KVM_SET_TSS_ADDR, address);

@@ -43,6 +43,8 @@ public final class PauseGate {
      */
     public boolean awaitAll(Runnable kick, long timeoutMillis) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
+        // A vCPU running guest code leaves it only when kicked: kick before the first wait, not after.
+        kick.run();
         while (true) {
             synchronized (this) {
                 if (waiting == vcpus) {

@@ -28,6 +28,7 @@ import io.stratus.kvm.devices.I8042;
 import io.stratus.kvm.devices.IgnoredPorts;
 import io.stratus.kvm.devices.InterruptLine;
 import io.stratus.kvm.devices.Serial8250;
+import io.stratus.kvm.memory.DirtyPages;
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
 import io.stratus.kvm.memory.GuestRegion;
@@ -100,6 +101,8 @@ public final class VirtualMachine implements AutoCloseable {
     /** Queues (and I/O threads) per disk: one per vCPU up to this many. */
     private static final int MAX_BLOCK_QUEUES = 4;
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
+    /** Throttling holds the vCPUs out of the guest for a share of every interval this long. */
+    private static final long THROTTLE_INTERVAL_MILLIS = 100;
 
     /** Where a VM is in its life. */
     public enum State {
@@ -135,6 +138,9 @@ public final class VirtualMachine implements AutoCloseable {
     private Thread haltWatch;
     private volatile boolean running;
     private volatile State state = State.CREATED;
+    private boolean dirtyTracking;
+    private volatile int throttlePercent;
+    private Thread throttleThread;
 
     private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
                            List<DiskImage> diskImages) {
@@ -207,6 +213,20 @@ public final class VirtualMachine implements AutoCloseable {
                 });
     }
 
+    /**
+     * Builds a VM that receives a running guest by live migration
+     * ({@link io.stratus.kvm.migration.MigrationTarget}): the devices and vCPUs of {@link #create},
+     * guest RAM all zeros, no kernel loaded. Guest RAM arrives over the migration stream, then
+     * {@link #restoreState} sets vCPUs, interrupt controllers, timers, clock and devices, and
+     * {@link #start()} continues the guest.
+     *
+     * @param config the configuration the source VM was built from
+     */
+    public static VirtualMachine createIncoming(VmConfig config, ConsoleSink console) {
+        return assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()), vm -> {
+        });
+    }
+
     /** The KVM objects, memory, devices and vCPUs every VM has; {@code finish} then loads a kernel or a snapshot. */
     private static VirtualMachine assemble(VmConfig config, ConsoleSink console,
                                            Function<VmConfig, GuestMemory> memoryFactory,
@@ -243,12 +263,8 @@ public final class VirtualMachine implements AutoCloseable {
             vmFd.createPit2(VmFd.PIT_SPEAKER_DUMMY);
 
             memory = memoryFactory.apply(config);
-            int memorySlot = 0;
-            for (GuestRegion region : memory.regions()) {
-                vmFd.setUserMemoryRegion(memorySlot++, 0, region.start().value(), region.size(),
-                        memory.hostAddress(region));
-            }
             vm = new VirtualMachine(config, host, kvm, vmFd, memory, disks);
+            vm.registerMemorySlots(0);
             vm.createDevices(console);
             vm.createBlockDevices();
             vm.createNetDevices();
@@ -273,6 +289,14 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new VmConfigException(e.getMessage());
             }
             throw e;
+        }
+    }
+
+    /** Memory slot {@code i} is region {@code i} of guest RAM; registering a slot again changes its flags only. */
+    private void registerMemorySlots(int flags) {
+        int slot = 0;
+        for (GuestRegion region : memory.regions()) {
+            vmFd.setUserMemoryRegion(slot++, flags, region.start().value(), region.size(), memory.hostAddress(region));
         }
     }
 
@@ -587,11 +611,147 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     /**
+     * Starts dirty-page tracking for live migration: KVM logs the pages the guest writes (the memory
+     * slots are registered again with {@code KVM_MEM_LOG_DIRTY_PAGES}), and guest RAM records the
+     * pages the VMM's devices write (used rings, block reads, received frames, balloon discards),
+     * which KVM's log does not see. {@link #takeDirtyPages()} hands both over. A no-op when already
+     * tracking.
+     *
+     * <p>Not tracked: writes into guest RAM by anything outside this VMM's device code (another
+     * process mapping it, a debugger). Pages written before this call are not reported: a
+     * migration sends all of RAM once after starting.
+     */
+    public synchronized void startDirtyTracking() {
+        if (state == State.CLOSED) {
+            throw new IllegalStateException("VM " + config.name() + " is closed");
+        }
+        if (dirtyTracking) {
+            return;
+        }
+        memory.startWriteTracking();
+        try {
+            registerMemorySlots(VmFd.MEM_LOG_DIRTY_PAGES);
+        } catch (RuntimeException e) {
+            memory.stopWriteTracking();
+            registerMemorySlots(0);
+            throw e;
+        }
+        dirtyTracking = true;
+    }
+
+    /**
+     * The pages written since tracking started or since the last call (by the guest, per KVM's
+     * dirty log, or by the VMM's devices), clearing both logs. Safe while the guest runs: a page
+     * written meanwhile is in this answer or the next.
+     */
+    public synchronized DirtyPages takeDirtyPages() {
+        if (!dirtyTracking) {
+            throw new IllegalStateException("VM " + config.name() + " is not tracking dirty pages");
+        }
+        DirtyPages pages = memory.takeWrittenPages();
+        int slot = 0;
+        for (GuestRegion region : memory.regions()) {
+            long n = region.size() / GuestMemory.PAGE_SIZE;
+            long[] bitmap = vmFd.getDirtyLog(slot++, n);
+            pages = pages.union(DirtyPages.ofBitmap(memory.pageCount(), region.mappingOffset() / GuestMemory.PAGE_SIZE,
+                    bitmap, n));
+        }
+        return pages;
+    }
+
+    /** Stops dirty-page tracking (the slots lose {@code KVM_MEM_LOG_DIRTY_PAGES}); a no-op when not tracking. */
+    public synchronized void stopDirtyTracking() {
+        if (!dirtyTracking || state == State.CLOSED) {
+            return;
+        }
+        dirtyTracking = false;
+        memory.stopWriteTracking();
+        registerMemorySlots(0);
+    }
+
+    /**
+     * Slows the running guest down, for a live migration whose guest dirties memory faster than
+     * the link carries it: its vCPUs are held out of the guest for {@code percent} of every
+     * 100 ms (devices keep running, guest time goes on). 0 ends the throttling and returns once
+     * the vCPUs are let back in. {@link #pause()} ends it too.
+     *
+     * @param percent 0 to 99
+     */
+    public void throttle(int percent) throws InterruptedException {
+        if (percent < 0 || percent > 99) {
+            throw new IllegalArgumentException("throttle of " + percent + "%; 0 to 99");
+        }
+        Thread stopping = null;
+        synchronized (this) {
+            throttlePercent = percent;
+            if (percent > 0 && throttleThread == null) {
+                if (state != State.RUNNING) {
+                    throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
+                }
+                Thread t = new Thread(this::throttleLoop, config.name() + "-throttle");
+                t.setDaemon(true);
+                throttleThread = t;
+                t.start();
+            } else if (percent == 0 && throttleThread != null) {
+                stopping = throttleThread;
+                throttleThread = null;
+            }
+        }
+        if (stopping != null) {
+            stopping.interrupt();
+            stopping.join();
+        }
+    }
+
+    /** The share of time the vCPUs are held out of the guest, in percent (0 when not throttled). */
+    public int throttlePercent() {
+        return throttlePercent;
+    }
+
+    private void throttleLoop() {
+        Thread self = Thread.currentThread();
+        try {
+            while (!exit.isDone()) {
+                long held = THROTTLE_INTERVAL_MILLIS * throttlePercent / 100;
+                boolean closed = false;
+                synchronized (this) {
+                    if (throttleThread != self) {
+                        return;
+                    }
+                    if (state == State.RUNNING) {
+                        gate.close();
+                        closed = true;
+                    }
+                }
+                try {
+                    if (closed) {
+                        // Kicks are never lost: a vCPU entering the guest now leaves it again at once.
+                        vcpus.forEach(Vcpu::kick);
+                        Thread.sleep(held);
+                    }
+                } finally {
+                    if (closed) {
+                        synchronized (this) {
+                            if (state == State.RUNNING) {
+                                gate.open();
+                            }
+                        }
+                    }
+                }
+                Thread.sleep(THROTTLE_INTERVAL_MILLIS - held);
+            }
+        } catch (InterruptedException e) {
+            // Throttling ended: the gate was opened above.
+        }
+    }
+
+    /**
      * Pauses the guest: every vCPU leaves the guest and waits, the devices finish the requests in
      * progress and take no new ones, and kvm-clock is told the vCPUs were stopped. Guest time stands
      * still for the guest's watchdogs; {@link #resume()} continues it.
      */
     public void pause() throws InterruptedException {
+        throttle(0);
         synchronized (this) {
             if (state != State.RUNNING) {
                 throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
@@ -649,6 +809,47 @@ public final class VirtualMachine implements AutoCloseable {
         memory.saveTo(dir.resolve(SnapshotCodec.MEMORY_FILE));
         SnapshotCodec.write(snapshot, dir);
         LOG.log(Level.INFO, "{0}: snapshot written to {1}", config.name(), dir);
+    }
+
+    /**
+     * The state of the paused guest (vCPUs, interrupt controllers, PIT, clock, serial port, virtio
+     * transports and the configuration it runs with), as a snapshot holds it, for live migration.
+     * The disks are flushed first, so that a target opening the same files sees every completed
+     * write. The guest stays paused.
+     */
+    public synchronized VmSnapshot captureState() throws IOException {
+        if (state != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before capturing state");
+        }
+        for (DiskImage d : diskImages) {
+            d.flush();
+        }
+        return SnapshotState.capture(this);
+    }
+
+    /**
+     * Sets a VM built by {@link #createIncoming} to the state {@link #captureState} read from the
+     * source; its guest RAM must hold the source's by now. {@link #start()} then continues the
+     * guest.
+     *
+     * @throws SnapshotException the state does not fit this VM's configuration
+     */
+    public synchronized void restoreState(VmSnapshot snapshot) {
+        if (state != State.CREATED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not CREATED");
+        }
+        if (snapshot.memoryBytes() != config.memoryBytes() || snapshot.vcpus() != config.vcpus()
+                || snapshot.disks().size() != config.disks().size() || snapshot.nets().size() != config.nets().size()
+                || (snapshot.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()) {
+            throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(snapshot.memoryBytes()) + ", "
+                    + snapshot.vcpus() + " vCPUs, " + snapshot.disks().size() + " disks, " + snapshot.nets().size()
+                    + " network devices, " + (snapshot.balloonStatsMillis() > 0 ? "a" : "no") + " balloon) does not match "
+                    + config.name() + " (" + VmConfig.describeBytes(config.memoryBytes()) + ", " + config.vcpus()
+                    + " vCPUs, " + config.disks().size() + " disks, " + config.nets().size() + " network devices, "
+                    + (config.balloonStatsInterval().isPresent() ? "a" : "no") + " balloon)");
+        }
+        SnapshotState.apply(this, snapshot);
+        effectiveCmdline = snapshot.cmdline();
     }
 
     /** Ends the run from the host side (the guest does not shut down; it simply stops). Idempotent. */

@@ -314,6 +314,10 @@ public final class VirtioBlock implements VirtioDevice {
                 disk.write(addresses, lengths, n, offset);
             } else {
                 disk.read(addresses, lengths, n, offset);
+                // The file went into guest RAM behind KVM's back: a migration must see those pages.
+                for (GuestSegments.Segment s : segments) {
+                    memory.markWritten(s.address(), s.length());
+                }
             }
             if (write) {
                 metrics.writeOps.increment();

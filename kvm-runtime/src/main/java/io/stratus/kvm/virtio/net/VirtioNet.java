@@ -323,6 +323,8 @@ public final class VirtioNet implements VirtioDevice {
                 int n = Math.min(d.length(), source.remaining());
                 ByteBuffer target = memory.slice(d.address(), n);
                 target.put(source.slice(source.position(), n));
+                // Written behind KVM's back: a migration must see the page.
+                memory.markWritten(d.address(), n);
                 source.position(source.position() + n);
                 written += n;
             }

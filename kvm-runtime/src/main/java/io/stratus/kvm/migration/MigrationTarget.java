@@ -1,0 +1,155 @@
+package io.stratus.kvm.migration;
+
+import io.stratus.kvm.snapshot.SnapshotCodec;
+import io.stratus.kvm.snapshot.VmSnapshot;
+import io.stratus.kvm.vm.VirtualMachine;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The receiving side of a live migration (see {@link MigrationSource}).
+ *
+ * <pre>{@code
+ * VirtualMachine vm = VirtualMachine.createIncoming(sameConfig, console);
+ * try {
+ *     MigrationTarget.receive(vm, socket);   // returns with the guest running in vm
+ * } catch (MigrationException e) {
+ *     vm.close();                            // nothing of the guest is kept here
+ * }
+ * }</pre>
+ *
+ * <p>The target checks the source's memory layout against its own before it accepts the stream,
+ * then writes the pages into its guest RAM, restores the machine state, starts the vCPUs and
+ * acknowledges. The stream is hostile input: a malformed frame, a page outside guest RAM, a
+ * length beyond its frame's limit, a stream that never sent some page, or a state that does not
+ * fit is a {@link MigrationException} (and reported to the source), never an unchecked exception
+ * or an allocation the declared layout does not justify.
+ */
+public final class MigrationTarget {
+    private static final System.Logger LOG = System.getLogger(MigrationTarget.class.getName());
+    private static final Set<Frame.Type> STREAM = EnumSet.of(Frame.Type.PAGES, Frame.Type.ROUND_END,
+            Frame.Type.STATE, Frame.Type.ABORT);
+
+    private MigrationTarget() {
+    }
+
+    /** {@link #receive(VirtualMachine, ReadableByteChannel, WritableByteChannel)} over one channel (a socket). */
+    public static MigrationResult receive(VirtualMachine vm, ByteChannel source) {
+        return receive(vm, source, source);
+    }
+
+    /**
+     * Receives a guest into {@code vm}, built by {@link VirtualMachine#createIncoming} from the
+     * source's configuration and not started, and starts it.
+     *
+     * @return what arrived; the guest runs in {@code vm}
+     * @throws MigrationException the source aborted, the connection broke, or the stream or state
+     *         was unusable; close {@code vm}
+     */
+    public static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
+                                          WritableByteChannel toSource) {
+        if (vm.state() != VirtualMachine.State.CREATED) {
+            throw new IllegalStateException("VM " + vm.config().name() + " is " + vm.state()
+                    + "; a migration target must be built by VirtualMachine.createIncoming and not started");
+        }
+        Sockets.noDelay(toSource);
+        long start = System.nanoTime();
+        FrameReader in = new FrameReader(fromSource, "the source");
+        FrameWriter out = new FrameWriter(toSource, java.util.OptionalLong.empty());
+        PageReceiver pages = new PageReceiver(vm.memory());
+        int rounds = 0;
+        try {
+            MemoryLayout theirs = MemoryLayout.decode(in.next(Set.of(Frame.Type.HELLO)).payload());
+            MemoryLayout ours = MemoryLayout.of(vm.memory(), vm.config().vcpus());
+            if (!theirs.equals(ours)) {
+                throw new MigrationException("the source's guest (" + theirs + ") does not match this VM ("
+                        + ours + "): build the target from the source's configuration");
+            }
+            out.write(Frame.Type.ACCEPT);
+            while (true) {
+                Frame f = in.next(STREAM);
+                switch (f.type()) {
+                    case PAGES -> pages.apply(f.payload());
+                    case ROUND_END -> {
+                        if (f.payload().remaining() != 4) {
+                            throw new MigrationException("malformed migration stream from the source: a ROUND_END"
+                                    + " frame of " + f.payload().remaining() + " bytes");
+                        }
+                        rounds = f.payload().getInt(0);
+                        out.write(Frame.Type.ROUND_ACK, ByteBuffer.allocate(4).putInt(0, rounds));
+                    }
+                    case ABORT -> throw new MigrationException("the source aborted the migration: "
+                            + StandardCharsets.UTF_8.decode(f.payload()));
+                    case STATE -> {
+                        long stateAt = System.nanoTime();
+                        if (!pages.complete()) {
+                            throw new MigrationException("malformed migration stream from the source: page "
+                                    + pages.firstMissing() + " never arrived");
+                        }
+                        byte[] state = new byte[f.payload().remaining()];
+                        f.payload().get(state);
+                        restore(vm, state);
+                        try {
+                            out.write(Frame.Type.RUNNING);
+                        } catch (IOException e) {
+                            // Unacknowledged, the source resumes the guest there: it must not run here too.
+                            vm.stop();
+                            throw e;
+                        }
+                        // The pages sent while the source was paused are the last round, without a ROUND_END.
+                        MigrationResult result = new MigrationResult(rounds + 1, pages.pagesReceived(), pages.zeroPages(),
+                                in.bytes(), Duration.ofNanos(System.nanoTime() - start),
+                                Duration.ofNanos(System.nanoTime() - stateAt), 0, Optional.empty());
+                        LOG.log(Level.INFO, "{0}: received by migration: {1}", vm.config().name(), result);
+                        return result;
+                    }
+                    default -> throw new IllegalStateException("FrameReader let through " + f.type());
+                }
+            }
+        } catch (MigrationException e) {
+            reportError(out, e.getMessage());
+            throw e;
+        } catch (IOException e) {
+            throw new MigrationException("the connection to the source broke: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MigrationException("interrupted while receiving a migration", e);
+        } finally {
+            pages.close();
+        }
+    }
+
+    /**
+     * Decodes the machine state, sets it and starts the guest. The state is input from the other
+     * host: whatever in it does not fit this VM (a {@code SnapshotException}, a vCPU id out of
+     * range, KVM refusing a register) is a {@link MigrationException}.
+     */
+    private static void restore(VirtualMachine vm, byte[] state) {
+        try {
+            VmSnapshot snapshot = SnapshotCodec.decode(state, "the migration stream's machine state");
+            vm.restoreState(snapshot);
+            vm.start();
+        } catch (RuntimeException e) {
+            throw new MigrationException("the incoming guest cannot be restored here: " + e.getMessage(), e);
+        }
+    }
+
+    /** Tells the source why, if the connection still takes it. */
+    private static void reportError(FrameWriter out, String message) {
+        byte[] text = message.getBytes(StandardCharsets.UTF_8);
+        try {
+            out.write(Frame.Type.ERROR, ByteBuffer.wrap(text, 0, Math.min(text.length, Frame.MAX_TEXT_PAYLOAD)));
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            LOG.log(Level.DEBUG, "could not report the migration error to the source: {0}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,322 @@
+package io.stratus.kvm.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.testing.TestGuests;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Live migration between two VMs in this JVM over a loopback socket, with the migrant test guest:
+ * it counts, and checks on every pass that a region of its RAM holds what it wrote there the pass
+ * before. Real KVM, seconds each.
+ */
+@Timeout(180)
+class LiveMigrationTest {
+    private static final Pattern COUNT = Pattern.compile("COUNT (\\d+) (OK|BAD[^\n]*)\n");
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    private SocketChannel sourceEnd;
+    private SocketChannel targetEnd;
+
+    @BeforeEach
+    void connect() throws IOException {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            sourceEnd = SocketChannel.open(server.getLocalAddress());
+            targetEnd = server.accept();
+        }
+    }
+
+    @AfterEach
+    void disconnect() throws IOException {
+        sourceEnd.close();
+        targetEnd.close();
+    }
+
+    private static VmConfig migrant(String name, int regionKiB, long delay) {
+        return VmConfig.builder(TestGuests.image("migrant.elf")).name(name).vcpus(2).memoryMiB(64)
+                .cmdline("mig.kib=" + regionKiB + " mig.delay=" + delay).build();
+    }
+
+    private static long lastCount(String text) {
+        Matcher m = COUNT.matcher(text);
+        long last = -1;
+        while (m.find()) {
+            last = Long.parseLong(m.group(1));
+        }
+        return last;
+    }
+
+    private static void assertAllOk(String console) {
+        Matcher m = COUNT.matcher(console);
+        int lines = 0;
+        while (m.find()) {
+            assertThat(m.group(2)).as(console).isEqualTo("OK");
+            lines++;
+        }
+        assertThat(lines).as(console).isPositive();
+    }
+
+    /** The counts in {@code stream} are 0, 1, 2, ... with none repeated or missing, and every check passed. */
+    private static void assertCountsRunOn(String stream) {
+        Matcher m = COUNT.matcher(stream);
+        long expected = 0;
+        while (m.find()) {
+            assertThat(Long.parseLong(m.group(1))).as(stream).isEqualTo(expected++);
+            assertThat(m.group(2)).as(stream).isEqualTo("OK");
+        }
+        assertThat(expected).isGreaterThan(5);
+    }
+
+    private static void awaitCount(ConsoleBuffer console, long count) throws InterruptedException {
+        assertThat(console.await(Pattern.compile("COUNT " + count + " "), LIMIT)).as(console.text()).isPresent();
+    }
+
+    private static String figures(String what, MigrationResult r) {
+        String line = String.format("%s: rounds=%d pagesSent=%d zeroPages=%d bytes=%d total=%d ms downtime=%d ms"
+                        + " throttle=%d%%%s", what, r.rounds(), r.pagesSent(), r.zeroPages(), r.bytesOnWire(),
+                r.totalTime().toMillis(), r.downtime().toMillis(), r.maxThrottlePercent(),
+                r.abortedReason().map(a -> " aborted: " + a).orElse(""));
+        System.out.println(line);
+        return line;
+    }
+
+    @Test
+    void countingGuestMovesToTheTargetAndCountsOnWithItsMemoryIntact() throws Exception {
+        ConsoleBuffer before = new ConsoleBuffer(1 << 16);
+        ConsoleBuffer after = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant", 2048, 2_000_000);
+        try (VirtualMachine source = VirtualMachine.create(config, before);
+             VirtualMachine target = VirtualMachine.createIncoming(config, after)) {
+            source.start();
+            awaitCount(before, 3);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, targetEnd));
+            MigrationResult sent = MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults());
+            MigrationResult received = incoming.get(60, TimeUnit.SECONDS);
+            figures("source", sent);
+            figures("target", received);
+
+            assertThat(sent.completed()).as(sent.toString()).isTrue();
+            assertThat(sent.rounds()).isGreaterThanOrEqualTo(2);
+            assertThat(sent.zeroPages()).as("most of a 64 MiB guest is zeros").isGreaterThan(8000);
+            assertThat(received.pagesSent()).as("pages the target received").isEqualTo(sent.pagesSent());
+            assertThat(sent.downtime()).isPositive().isLessThan(Duration.ofSeconds(20));
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.PAUSED);
+            assertThat(target.state()).isEqualTo(VirtualMachine.State.RUNNING);
+            long last = lastCount(before.text());
+            source.close();
+
+            awaitCount(after, last + 3);
+            // The target went on from the source's count, not from zero, and every pass found the
+            // region as the pass before (on the source or the target) left it.
+            assertThat(lastCount(after.text())).isGreaterThan(last);
+            assertThat(after.text()).doesNotContain("COUNT 0 ");
+            assertCountsRunOn(before.text() + after.text());
+        }
+    }
+
+    @Test
+    void compressedMigrationArrivesIntactToo() throws Exception {
+        ConsoleBuffer before = new ConsoleBuffer(1 << 16);
+        ConsoleBuffer after = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-deflate", 2048, 2_000_000);
+        try (VirtualMachine source = VirtualMachine.create(config, before);
+             VirtualMachine target = VirtualMachine.createIncoming(config, after)) {
+            source.start();
+            awaitCount(before, 2);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, targetEnd));
+            MigrationResult sent = MigrationSource.migrate(source, sourceEnd,
+                    MigrationSettings.defaults().withCompression(true));
+            incoming.get(60, TimeUnit.SECONDS);
+            figures("source, deflate", sent);
+            assertThat(sent.completed()).isTrue();
+            long last = lastCount(before.text());
+            source.close();
+            awaitCount(after, last + 2);
+            assertCountsRunOn(before.text() + after.text());
+        }
+    }
+
+    @Test
+    void guestDirtyingFasterThanTheLinkAbortsAndKeepsRunningOnTheSource() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-busy", 16 << 10, 0);
+        try (VirtualMachine source = VirtualMachine.create(config, console);
+             VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
+            source.start();
+            awaitCount(console, 2);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, targetEnd));
+            MigrationSettings slowLink = MigrationSettings.defaults().withBandwidthLimit(16L << 20).withMaxRounds(4)
+                    .withMaxDowntime(Duration.ofMillis(50)).withThrottle(30, 60);
+            MigrationResult sent = MigrationSource.migrate(source, sourceEnd, slowLink);
+            figures("source, slow link", sent);
+
+            assertThat(sent.completed()).isFalse();
+            assertThat(sent.abortedReason().orElseThrow()).contains("not converged after 4 rounds");
+            assertThat(sent.rounds()).isEqualTo(4);
+            assertThat(sent.maxThrottlePercent()).isEqualTo(60);
+            assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(MigrationException.class).hasMessageContaining("the source aborted");
+
+            // The source runs on, unthrottled, as if nothing happened.
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.RUNNING);
+            assertThat(source.throttlePercent()).isZero();
+            long last = lastCount(console.text());
+            awaitCount(console, last + 3);
+            assertAllOk(console.text());
+        }
+    }
+
+    @Test
+    void targetClosingMidStreamLeavesTheGuestRunningOnTheSource() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-cut", 8 << 10, 2_000_000);
+        try (VirtualMachine source = VirtualMachine.create(config, console);
+             VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
+            source.start();
+            awaitCount(console, 2);
+            ReadableByteChannel cutting = new CuttingChannel(targetEnd, 1 << 20);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, cutting, targetEnd));
+
+            assertThatThrownBy(() -> MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults()))
+                    .isInstanceOf(MigrationException.class)
+                    .hasMessageContaining("round 1")
+                    .hasMessageContaining("the guest runs on here");
+            assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(MigrationException.class);
+
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.RUNNING);
+            long last = lastCount(console.text());
+            awaitCount(console, last + 3);
+            assertAllOk(console.text());
+            // The source can be migrated again later: tracking was switched off cleanly.
+            source.startDirtyTracking();
+            source.stopDirtyTracking();
+        }
+    }
+
+    @Test
+    void targetOfAnotherSizeRefusesTheStreamAndTheSourceRunsOn() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-64", 1024, 2_000_000);
+        VmConfig bigger = VmConfig.builder(TestGuests.image("migrant.elf")).name("migrant-128").vcpus(2)
+                .memoryMiB(128).build();
+        try (VirtualMachine source = VirtualMachine.create(config, console);
+             VirtualMachine target = VirtualMachine.createIncoming(bigger, new ConsoleBuffer(1 << 12))) {
+            source.start();
+            awaitCount(console, 1);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, targetEnd));
+            assertThatThrownBy(() -> MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults()))
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("the handshake")
+                    .hasMessageContaining("does not match this VM");
+            assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("does not match");
+            long last = lastCount(console.text());
+            awaitCount(console, last + 2);
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.RUNNING);
+        }
+    }
+
+    @Test
+    void targetTurnsHostileStreamsIntoMigrationExceptionsAndStaysUnstarted() throws Exception {
+        VmConfig config = migrant("hostile", 1024, 0);
+        try (VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
+            long pages = target.memory().pageCount();
+            byte[] hello = frame(Frame.Type.HELLO, MemoryLayout.of(target.memory(), 2).encode());
+            byte[] allZero = frame(Frame.Type.PAGES, ByteBuffer.allocate(13).put((byte) Frame.PAGE_ZERO_RUN).putLong(0)
+                    .putInt((int) pages).flip());
+
+            assertReceiveFails(target, "does not match this VM",
+                    frame(Frame.Type.HELLO, MemoryLayout.of(target.memory(), 3).encode()));
+            assertReceiveFails(target, "outside guest RAM", hello, frame(Frame.Type.PAGES,
+                    ByteBuffer.allocate(13).put((byte) Frame.PAGE_ZERO_RUN).putLong(pages - 1).putInt(2).flip()));
+            assertReceiveFails(target, "never arrived", hello, frame(Frame.Type.STATE, ByteBuffer.allocate(16)));
+            assertReceiveFails(target, "not a Stratus snapshot state file", hello, allZero,
+                    frame(Frame.Type.STATE, ByteBuffer.wrap("{\"no\": \"state\"}".getBytes())));
+            assertReceiveFails(target, "ROUND_END frame of 2 bytes", hello, frame(Frame.Type.ROUND_END,
+                    ByteBuffer.allocate(2)));
+            assertReceiveFails(target, "the source aborted the migration: testing", hello, allZero,
+                    frame(Frame.Type.ABORT, ByteBuffer.wrap("testing".getBytes())));
+            assertReceiveFails(target, "the source closed the connection", hello, allZero);
+            assertReceiveFails(target, "more than its limit", hello,
+                    ByteBuffer.allocate(5).put((byte) Frame.Type.STATE.code).putInt(-1).array());
+            assertThat(target.state()).isEqualTo(VirtualMachine.State.CREATED);
+        }
+    }
+
+    private static byte[] frame(Frame.Type type, ByteBuffer payload) {
+        ByteBuffer b = ByteBuffer.allocate(5 + payload.remaining());
+        b.put((byte) type.code).putInt(payload.remaining()).put(payload);
+        return b.array();
+    }
+
+    private static void assertReceiveFails(VirtualMachine target, String message, byte[]... frames) throws IOException {
+        java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+        for (byte[] f : frames) {
+            stream.write(f);
+        }
+        java.io.ByteArrayOutputStream answers = new java.io.ByteArrayOutputStream();
+        assertThatThrownBy(() -> MigrationTarget.receive(target,
+                java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(stream.toByteArray())),
+                java.nio.channels.Channels.newChannel(answers)))
+                .isInstanceOf(MigrationException.class).hasMessageContaining(message);
+        // The source hears why: the last answer is an ERROR frame.
+        assertThat(answers.toByteArray()).isNotEmpty();
+    }
+
+    /** Reads through to {@code channel}, then closes it once {@code limit} bytes have been read: a target that dies. */
+    private static final class CuttingChannel implements ReadableByteChannel {
+        private final SocketChannel channel;
+        private long left;
+
+        CuttingChannel(SocketChannel channel, long limit) {
+            this.channel = channel;
+            this.left = limit;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (left <= 0) {
+                channel.close();
+            }
+            int n = channel.read(dst);
+            left -= Math.max(n, 0);
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+}
