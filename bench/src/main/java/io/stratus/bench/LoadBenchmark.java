@@ -44,6 +44,7 @@ public final class LoadBenchmark {
         Map<String, Long> doneAt = new HashMap<>();
         Map<String, String> faults = new HashMap<>();
         AtomicInteger refused = new AtomicInteger();
+        List<Double> times = new ArrayList<>();
         int stuck;
         long start;
         long lastActive;
@@ -95,8 +96,9 @@ public final class LoadBenchmark {
             stuck = sentAt.size() - doneAt.size() - faults.size();
             lastActive = doneAt.values().stream().mapToLong(Long::longValue).max().orElse(start);
             for (Map.Entry<String, Long> e : doneAt.entrySet()) {
-                samples.add(toActive, BenchReport.STRATUS, (e.getValue() - sentAt.get(e.getKey())) / 1e9);
+                times.add((e.getValue() - sentAt.get(e.getKey())) / 1e9);
             }
+            times.forEach(t -> samples.add(toActive, BenchReport.STRATUS, t));
             samples.add(throughput, BenchReport.STRATUS, doneAt.size() / ((lastActive - start) / 1e9));
             for (String id : sentAt.keySet()) {
                 cloud.send("DELETE", servers + "/" + id, null);
@@ -111,10 +113,6 @@ public final class LoadBenchmark {
                     + faults.size() + ", refused by the API " + refused.get() + ", stuck after " + LIMIT.toMinutes()
                     + " min " + stuck + "; not deleted after " + LIMIT.toMinutes() + " min: " + left);
             faults.values().stream().distinct().limit(3).forEach(f -> notes.add("fault: " + f));
-        }
-        List<Double> times = new ArrayList<>();
-        for (Map.Entry<String, Long> e : doneAt.entrySet()) {
-            times.add((e.getValue() - sentAt.get(e.getKey())) / 1e9);
         }
         times.sort(Double::compare);
         if (!times.isEmpty()) {
