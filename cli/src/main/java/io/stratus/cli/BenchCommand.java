@@ -12,6 +12,7 @@ import io.stratus.bench.ImageBenchmark;
 import io.stratus.bench.KsmBenchmark;
 import io.stratus.bench.LoadBenchmark;
 import io.stratus.bench.MemoryBenchmark;
+import io.stratus.bench.MigrationBenchmark;
 import io.stratus.bench.NetBenchmark;
 import io.stratus.bench.ProcessVmm;
 import io.stratus.bench.Qemu;
@@ -42,7 +43,7 @@ import picocli.CommandLine.Spec;
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
                 BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class,
-                BenchCommand.Load.class})
+                BenchCommand.Load.class, BenchCommand.Migrate.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -218,6 +219,40 @@ final class BenchCommand {
             Qemu.require();
             parent.require(parent.guests.resolve("pages.elf"), "run make -C guests OUT=" + parent.guests);
             return parent.print(SnapshotBenchmark.run(parent.guests, parent.workDir(), sizes, runs));
+        }
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = "Live migration over loopback, source and target in separate processes: total time,"
+                    + " downtime (VMM's and measured inside the guest), bytes, rounds; idle and memory-busy guests.")
+    static final class Migrate implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--sizes-mib", split = ",", defaultValue = "256,1024",
+                description = "Guest sizes (default: ${DEFAULT-VALUE}).")
+        List<Integer> sizes;
+
+        @Option(names = "--runs", defaultValue = "3", description = "Migrations per VMM and case (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Option(names = "--max-downtime-ms", defaultValue = "300",
+                description = "Maximum downtime, the same on both (QEMU's default; default: ${DEFAULT-VALUE}).")
+        int maxDowntimeMs;
+
+        @Option(names = "--busy-rate-mib", defaultValue = "256",
+                description = "MiB/s of pages a busy guest rewrites (default: ${DEFAULT-VALUE}).")
+        int busyRate;
+
+        @Option(names = "--cold", description = "Also migrate between fresh JVMs, without warm-up.")
+        boolean cold;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.guests.resolve("migbench.elf"), "run make -C guests OUT=" + parent.guests);
+            return parent.print(MigrationBenchmark.run(parent.guests, java("-XX:+UseSerialGC", "-Xshare:auto"), sizes,
+                    runs, maxDowntimeMs, busyRate, cold));
         }
     }
 
