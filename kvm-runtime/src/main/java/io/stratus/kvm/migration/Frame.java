@@ -12,6 +12,14 @@ record Frame(Type type, ByteBuffer payload) {
     /** Largest machine state: far above what 254 vCPUs need (about 6 KiB each). */
     static final int MAX_STATE_PAYLOAD = 16 << 20;
     static final int MAX_TEXT_PAYLOAD = 4096;
+    /** Largest disk data entry: one tracking block. */
+    static final int MAX_DISK_DATA = 64 * 1024;
+    /** Header of a DISK_DATA entry: kind u8, disk u8, offset u64, length u32. */
+    static final int DISK_DATA_HEADER = 1 + 1 + 8 + 4;
+    /** A DISK_ZERO entry: kind u8, disk u8, offset u64, length u64. */
+    static final int DISK_ZERO_ENTRY = 1 + 1 + 8 + 8;
+    /** Largest DISK payload: room for 16 full data entries. */
+    static final int MAX_DISK_PAYLOAD = 16 * (DISK_DATA_HEADER + MAX_DISK_DATA);
     static final int HEADER_SIZE = 5;
 
     /** Frame types: below 0x80 from the source, from 0x80 on from the target. */
@@ -20,6 +28,8 @@ record Frame(Type type, ByteBuffer payload) {
         HELLO(0x01, 4096),
         /** Pages: raw, deflated, or runs of zero pages. */
         PAGES(0x02, MAX_PAGES_PAYLOAD),
+        /** Disk content (when the disks are migrated): data blocks or zero runs of the writable disks. */
+        DISK(0x06, MAX_DISK_PAYLOAD),
         /** The end of a pre-copy round: u32 round number. The target answers ROUND_ACK once it applied the round. */
         ROUND_END(0x03, 4),
         /** The machine state of the paused source, as {@code SnapshotCodec.encode} writes it; the last frame. */
@@ -57,4 +67,8 @@ record Frame(Type type, ByteBuffer payload) {
     static final int PAGE_RAW = 0;
     static final int PAGE_DEFLATED = 1;
     static final int PAGE_ZERO_RUN = 2;
+
+    /** Entries inside a DISK payload. */
+    static final int DISK_DATA = 0;
+    static final int DISK_ZERO = 1;
 }

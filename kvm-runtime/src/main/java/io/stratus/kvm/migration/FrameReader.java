@@ -18,6 +18,8 @@ final class FrameReader {
     private final String peer;
     private final ByteBuffer header = ByteBuffer.allocate(Frame.HEADER_SIZE);
     private final ByteBuffer pages = ByteBuffer.allocate(Frame.MAX_PAGES_PAYLOAD);
+    /** Allocated at the first DISK frame: most migrations send none. */
+    private ByteBuffer disk;
     private long bytes;
 
     /** @param peer "the source" or "the target", for messages */
@@ -32,8 +34,8 @@ final class FrameReader {
     }
 
     /**
-     * The next frame, which must be one of {@code expected}. The payload buffer of a PAGES frame is
-     * reused by the next call.
+     * The next frame, which must be one of {@code expected}. The payload buffer of a PAGES or DISK
+     * frame is reused by the next call.
      *
      * @throws MigrationException the peer closed the stream, or sent a malformed or unexpected frame
      * @throws IOException the channel failed
@@ -61,8 +63,11 @@ final class FrameReader {
         }
         int n = (int) length;
         ByteBuffer payload;
-        if (type == Frame.Type.PAGES) {
-            payload = pages.clear().limit(n);
+        if (type == Frame.Type.PAGES || type == Frame.Type.DISK) {
+            if (type == Frame.Type.DISK && disk == null) {
+                disk = ByteBuffer.allocate(Frame.MAX_DISK_PAYLOAD);
+            }
+            payload = (type == Frame.Type.PAGES ? pages : disk).clear().limit(n);
             if (!fill(payload)) {
                 throw truncated(type, n, payload.position());
             }

@@ -2,6 +2,8 @@ package io.stratus.kvm.migration;
 
 import io.stratus.kvm.memory.GuestMemory;
 import io.stratus.kvm.memory.GuestRegion;
+import io.stratus.kvm.virtio.block.VirtioBlock;
+import io.stratus.kvm.vm.VirtualMachine;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -10,13 +12,20 @@ import java.util.List;
 
 /**
  * The HELLO frame: the stream's magic and version, and what the target must have to take the
- * guest: the page size, the vCPU count and guest RAM's regions in mapping order.
+ * guest: the page size, the vCPU count, guest RAM's regions in mapping order, and the disks (size
+ * and read-only flag of each, in order), with whether their content travels in the stream.
+ *
+ * @param migrateDisks the writable disks' content follows in DISK frames (else the disks are shared)
  */
-record MemoryLayout(int pageSize, int vcpus, List<Region> regions) {
+record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migrateDisks, List<Disk> disks) {
     static final byte[] MAGIC = {'S', 'T', 'R', 'M', 'I', 'G', 'R', 0};
-    /** Bump on any change of the stream; a target refuses other versions. */
-    static final int VERSION = 1;
+    /** Bump on any change of the stream; a target refuses other versions. 2: disks in HELLO, DISK frames. */
+    static final int VERSION = 2;
     private static final int MAX_REGIONS = 16;
+    /** As many as a VM configuration allows ({@code VmConfig.MAX_DISKS}). */
+    static final int MAX_DISKS = 8;
+    private static final int FLAG_MIGRATE_DISKS = 1;
+    private static final int DISK_READ_ONLY = 1;
 
     /** A guest-physical range of RAM. */
     record Region(long start, long size) {
@@ -26,16 +35,46 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions) {
         }
     }
 
-    MemoryLayout {
-        regions = List.copyOf(regions);
+    /** A disk as the guest sees it: its size in bytes (whole sectors) and whether it is read-only. */
+    record Disk(long capacity, boolean readOnly) {
+        @Override
+        public String toString() {
+            return capacity + " bytes" + (readOnly ? " read-only" : "");
+        }
     }
 
+    MemoryLayout {
+        regions = List.copyOf(regions);
+        disks = List.copyOf(disks);
+    }
+
+    /** A guest without disks. */
+    MemoryLayout(int pageSize, int vcpus, List<Region> regions) {
+        this(pageSize, vcpus, regions, false, List.of());
+    }
+
+    /** A guest without disks. */
     static MemoryLayout of(GuestMemory memory, int vcpus) {
         List<Region> regions = new ArrayList<>();
         for (GuestRegion r : memory.regions()) {
             regions.add(new Region(r.start().value(), r.size()));
         }
-        return new MemoryLayout((int) GuestMemory.PAGE_SIZE, vcpus, regions);
+        return new MemoryLayout((int) GuestMemory.PAGE_SIZE, vcpus, regions, false, List.of());
+    }
+
+    /** {@code vm}'s layout and disks. */
+    static MemoryLayout of(VirtualMachine vm, boolean migrateDisks) {
+        List<Disk> disks = new ArrayList<>();
+        for (VirtioBlock b : vm.blockDevices()) {
+            disks.add(new Disk(b.disk().capacity(), b.disk().readOnly()));
+        }
+        MemoryLayout memory = of(vm.memory(), vm.config().vcpus());
+        return new MemoryLayout(memory.pageSize, memory.vcpus, memory.regions, migrateDisks, disks);
+    }
+
+    /** Whether {@code other} has the same page size, vCPUs and RAM (disks aside). */
+    boolean sameMachine(MemoryLayout other) {
+        return pageSize == other.pageSize && vcpus == other.vcpus && regions.equals(other.regions);
     }
 
     long pageCount() {
@@ -47,10 +86,14 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions) {
     }
 
     ByteBuffer encode() {
-        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 16 + 16 * regions.size());
+        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + 16 + 16 * regions.size() + 8 + 9 * disks.size());
         b.put(MAGIC).putInt(VERSION).putInt(pageSize).putInt(vcpus).putInt(regions.size());
         for (Region r : regions) {
             b.putLong(r.start()).putLong(r.size());
+        }
+        b.putInt(migrateDisks ? FLAG_MIGRATE_DISKS : 0).putInt(disks.size());
+        for (Disk d : disks) {
+            b.putLong(d.capacity()).put((byte) (d.readOnly() ? DISK_READ_ONLY : 0));
         }
         return b.flip();
     }
@@ -78,16 +121,36 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions) {
             for (int i = 0; i < count; i++) {
                 regions.add(new Region(payload.getLong(), payload.getLong()));
             }
+            int flags = payload.getInt();
+            if ((flags & ~FLAG_MIGRATE_DISKS) != 0) {
+                throw new MigrationException("malformed migration stream: unknown flags 0x" + Integer.toHexString(flags)
+                        + " in the handshake");
+            }
+            int diskCount = payload.getInt();
+            if (diskCount < 0 || diskCount > MAX_DISKS) {
+                throw new MigrationException("malformed migration stream: " + (diskCount & 0xffffffffL) + " disks");
+            }
+            List<Disk> disks = new ArrayList<>();
+            for (int i = 0; i < diskCount; i++) {
+                long capacity = payload.getLong();
+                int diskFlags = payload.get() & 0xff;
+                if (capacity <= 0 || capacity % 512 != 0 || (diskFlags & ~DISK_READ_ONLY) != 0) {
+                    throw new MigrationException("malformed migration stream: disk " + i + " of " + capacity
+                            + " bytes with flags 0x" + Integer.toHexString(diskFlags));
+                }
+                disks.add(new Disk(capacity, (diskFlags & DISK_READ_ONLY) != 0));
+            }
             if (payload.hasRemaining()) {
                 throw new MigrationException("malformed migration stream: " + payload.remaining()
-                        + " bytes after the memory layout");
+                        + " bytes after the handshake's disks");
             }
-            return new MemoryLayout(pageSize, vcpus, regions);
+            return new MemoryLayout(pageSize, vcpus, regions, (flags & FLAG_MIGRATE_DISKS) != 0, disks);
         } catch (BufferUnderflowException e) {
-            throw new MigrationException("malformed migration stream: the memory layout is cut short");
+            throw new MigrationException("malformed migration stream: the handshake is cut short");
         }
     }
 
+    /** The machine, without the disks (see {@link #disks()}). */
     @Override
     public String toString() {
         return vcpus + " vCPUs, " + (pageCount() * pageSize >> 20) + " MiB in " + regions + ", pages of " + pageSize;

@@ -18,13 +18,23 @@ import java.util.Optional;
  * @param maxThrottlePercent the most the source's vCPUs were throttled
  * @param abortedReason why the migration gave up with the guest still running on the source;
  *                      empty for a completed migration
+ * @param diskBytes disk content sent (received) as data, in bytes, all rounds together; 0 unless
+ *                  the disks were migrated
+ * @param diskZeroBytes disk ranges sent (received) as zero runs (a flag, no data), in bytes
  */
 public record MigrationResult(int rounds, long pagesSent, long zeroPages, long bytesOnWire, Duration totalTime,
-                              Duration downtime, int maxThrottlePercent, Optional<String> abortedReason) {
+                              Duration downtime, int maxThrottlePercent, Optional<String> abortedReason,
+                              long diskBytes, long diskZeroBytes) {
     public MigrationResult {
         Objects.requireNonNull(totalTime, "totalTime");
         Objects.requireNonNull(downtime, "downtime");
         Objects.requireNonNull(abortedReason, "abortedReason");
+    }
+
+    /** A result of a migration that moved no disk content. */
+    public MigrationResult(int rounds, long pagesSent, long zeroPages, long bytesOnWire, Duration totalTime,
+                           Duration downtime, int maxThrottlePercent, Optional<String> abortedReason) {
+        this(rounds, pagesSent, zeroPages, bytesOnWire, totalTime, downtime, maxThrottlePercent, abortedReason, 0, 0);
     }
 
     /** Whether the guest now runs on the target. */
@@ -37,6 +47,7 @@ public record MigrationResult(int rounds, long pagesSent, long zeroPages, long b
         return (completed() ? "completed" : "aborted (" + abortedReason.get() + ")") + ": " + rounds + " rounds, "
                 + pagesSent + " pages sent, " + zeroPages + " zero pages, " + bytesOnWire + " bytes on the wire, total "
                 + totalTime.toMillis() + " ms, downtime " + downtime.toMillis() + " ms, throttled up to "
-                + maxThrottlePercent + "%";
+                + maxThrottlePercent + "%" + (diskBytes + diskZeroBytes == 0 ? ""
+                : ", disks: " + diskBytes + " bytes of data, " + diskZeroBytes + " bytes of zeros");
     }
 }

@@ -17,9 +17,13 @@ import java.util.OptionalLong;
  *                     guest's vCPUs are held out for this many more percent of the time (0: never throttle)
  * @param maxThrottle the most the vCPUs are held out, in percent (below 100)
  * @param compress send pages that compress well deflated (fast level); costs source CPU time
+ * @param migrateDisks move the writable disks' content too (shared-nothing): the target has its own
+ *                     disk files of the same sizes (for a qcow2 overlay: a fresh, empty overlay over an
+ *                     identical copy of the same base). Off, both hosts must reach the same disk files
+ *                     (shared storage). Read-only disks are never sent; they must be identical on both.
  */
 public record MigrationSettings(Duration maxDowntime, int maxRounds, OptionalLong bandwidthLimit, int throttleStep,
-                                int maxThrottle, boolean compress) {
+                                int maxThrottle, boolean compress, boolean migrateDisks) {
     public MigrationSettings {
         Objects.requireNonNull(maxDowntime, "maxDowntime");
         Objects.requireNonNull(bandwidthLimit, "bandwidthLimit");
@@ -39,30 +43,48 @@ public record MigrationSettings(Duration maxDowntime, int maxRounds, OptionalLon
         }
     }
 
-    /** 300 ms downtime, 30 rounds, no bandwidth limit, throttling in steps of 20% up to 80%, no compression. */
+    /** Settings for shared storage (the disks are not moved), as before disks could be migrated. */
+    public MigrationSettings(Duration maxDowntime, int maxRounds, OptionalLong bandwidthLimit, int throttleStep,
+                             int maxThrottle, boolean compress) {
+        this(maxDowntime, maxRounds, bandwidthLimit, throttleStep, maxThrottle, compress, false);
+    }
+
+    /**
+     * 300 ms downtime, 30 rounds, no bandwidth limit, throttling in steps of 20% up to 80%, no
+     * compression, disks on shared storage (not moved).
+     */
     public static MigrationSettings defaults() {
-        return new MigrationSettings(Duration.ofMillis(300), 30, OptionalLong.empty(), 20, 80, false);
+        return new MigrationSettings(Duration.ofMillis(300), 30, OptionalLong.empty(), 20, 80, false, false);
     }
 
     public MigrationSettings withMaxDowntime(Duration value) {
-        return new MigrationSettings(value, maxRounds, bandwidthLimit, throttleStep, maxThrottle, compress);
+        return new MigrationSettings(value, maxRounds, bandwidthLimit, throttleStep, maxThrottle, compress,
+                migrateDisks);
     }
 
     public MigrationSettings withMaxRounds(int value) {
-        return new MigrationSettings(maxDowntime, value, bandwidthLimit, throttleStep, maxThrottle, compress);
+        return new MigrationSettings(maxDowntime, value, bandwidthLimit, throttleStep, maxThrottle, compress,
+                migrateDisks);
     }
 
     /** At most {@code bytesPerSecond} on the wire. */
     public MigrationSettings withBandwidthLimit(long bytesPerSecond) {
         return new MigrationSettings(maxDowntime, maxRounds, OptionalLong.of(bytesPerSecond), throttleStep, maxThrottle,
-                compress);
+                compress, migrateDisks);
     }
 
     public MigrationSettings withThrottle(int step, int max) {
-        return new MigrationSettings(maxDowntime, maxRounds, bandwidthLimit, step, max, compress);
+        return new MigrationSettings(maxDowntime, maxRounds, bandwidthLimit, step, max, compress, migrateDisks);
     }
 
     public MigrationSettings withCompression(boolean value) {
-        return new MigrationSettings(maxDowntime, maxRounds, bandwidthLimit, throttleStep, maxThrottle, value);
+        return new MigrationSettings(maxDowntime, maxRounds, bandwidthLimit, throttleStep, maxThrottle, value,
+                migrateDisks);
+    }
+
+    /** Moves the writable disks' content with the guest (see {@link #migrateDisks()}). */
+    public MigrationSettings withDisks(boolean value) {
+        return new MigrationSettings(maxDowntime, maxRounds, bandwidthLimit, throttleStep, maxThrottle, compress,
+                value);
     }
 }

@@ -4,6 +4,8 @@ import io.stratus.kvm.memory.DirtyPages;
 import io.stratus.kvm.memory.GuestMemory;
 import io.stratus.kvm.snapshot.SnapshotCodec;
 import io.stratus.kvm.snapshot.VmSnapshot;
+import io.stratus.kvm.virtio.block.DirtyBlocks;
+import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.vm.VirtualMachine;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -13,6 +15,9 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -33,6 +38,14 @@ import java.util.Set;
  * is paused, the last dirty pages and the machine state are sent, and the target restores and
  * starts the guest. The source reports success only when the target has acknowledged that the
  * guest runs there; the caller then closes the source VM (it stays paused until then).
+ *
+ * <p>With {@link MigrationSettings#migrateDisks()}, the writable disks move too (the target has its
+ * own, fresh disk files): round 1 also sends every block of each writable disk that holds
+ * something of the image's own (a qcow2 overlay's allocated or zeroed clusters, every non-zero
+ * block of a raw image), later rounds the blocks the guest changed meanwhile (see
+ * {@link VirtioBlock#startDirtyTracking()}), and the switch-over the last changed blocks once the
+ * devices are quiesced, before the machine state. Blocks of zeros travel as zero runs. Read-only
+ * disks are not sent: they must be identical on both hosts.
  *
  * <p>When the guest dirtied at least 90% as many pages while a round ran as the round sent (from
  * round 2 on: the dirty rate keeps up with the link), the vCPUs are throttled one more
@@ -57,6 +70,8 @@ public final class MigrationSource {
     private final long startNanos = System.nanoTime();
     private int rounds;
     private int maxThrottle;
+    /** The disks whose content moves (writable ones, when the settings ask for it), by index. */
+    private final List<Integer> movingDisks = new ArrayList<>();
 
     private MigrationSource(VirtualMachine vm, MigrationSettings settings, ReadableByteChannel fromTarget,
                             WritableByteChannel toTarget) {
@@ -92,11 +107,33 @@ public final class MigrationSource {
     private MigrationResult run() throws InterruptedException {
         GuestMemory memory = vm.memory();
         PageSender pages = new PageSender(memory, out, settings.compress());
+        DiskSender disks = new DiskSender(out);
+        List<VirtioBlock> blocks = vm.blockDevices();
+        if (settings.migrateDisks()) {
+            for (int i = 0; i < blocks.size(); i++) {
+                if (!blocks.get(i).disk().readOnly()) {
+                    movingDisks.add(i);
+                }
+            }
+        }
         String phase = "the handshake";
         try {
-            out.write(Frame.Type.HELLO, MemoryLayout.of(memory, vm.config().vcpus()).encode());
+            out.write(Frame.Type.HELLO, MemoryLayout.of(vm, settings.migrateDisks()).encode());
             expect(Frame.Type.ACCEPT);
             vm.startDirtyTracking();
+            // Tracking first, then what the images hold: a write that lands in between is in both.
+            List<BitSet> pendingBlocks = new ArrayList<>();
+            for (int i : movingDisks) {
+                blocks.get(i).startDirtyTracking();
+            }
+            for (int i : movingDisks) {
+                try {
+                    pendingBlocks.add(blocks.get(i).disk().ownBlocks(DirtyBlocks.BLOCK_SIZE));
+                } catch (IOException e) {
+                    throw new MigrationException("reading disk " + i + " (" + blocks.get(i).disk().path()
+                            + ") failed: " + e.getMessage(), e);
+                }
+            }
             DirtyPages pending = DirtyPages.all(memory.pageCount());
             long sendNanos = 0;
             long sentBytes = 0;
@@ -107,7 +144,9 @@ public final class MigrationSource {
                 long roundStart = System.nanoTime();
                 long bytesBefore = out.bytes();
                 long roundPages = pending.count();
+                long roundBlocks = count(pendingBlocks);
                 pages.send(pending);
+                sendDisks(disks, blocks, pendingBlocks);
                 out.write(Frame.Type.ROUND_END, ByteBuffer.allocate(4).putInt(0, rounds));
                 // Waiting for the target to have applied the round makes the bandwidth the end-to-end
                 // rate (not the rate into socket buffers), and leaves no backlog to the switch-over.
@@ -117,28 +156,36 @@ public final class MigrationSource {
                 sentBytes += out.bytes() - bytesBefore;
                 requireRunning();
                 pending = vm.takeDirtyPages();
-                // What the pages left will cost at the switch-over, at the bandwidth seen so far.
+                pendingBlocks = takeDirtyBlocks(blocks);
+                long dirtyBlocks = count(pendingBlocks);
+                // What the pages and blocks left will cost at the switch-over, at the bandwidth seen so far
+                // (a dirty block counted whole: a zero block is cheaper, a partial last block is shorter).
                 double bandwidth = sentBytes / Math.max(sendNanos / 1e9, 1e-6);
                 double bytesPerPage = pages.pagesSent() == 0 ? PAGE
-                        : Math.min(PAGE + 16, (double) sentBytes / pages.pagesSent());
-                double remaining = pending.count() * bytesPerPage;
+                        : Math.min(PAGE + 16, (double) (sentBytes - disks.dataBytes()) / pages.pagesSent());
+                double remaining = pending.count() * Math.max(bytesPerPage, 1)
+                        + dirtyBlocks * (double) (DirtyBlocks.BLOCK_SIZE + Frame.DISK_DATA_HEADER);
                 Duration estimate = Duration.ofNanos((long) (remaining / bandwidth * 1e9));
-                LOG.log(Level.DEBUG, "{0}: round {1}: {2} bytes in {3} ms; {4} pages dirty, {5} ms to send at {6} MB/s",
-                        vm.config().name(), rounds, out.bytes() - bytesBefore, roundNanos / 1_000_000, pending.count(),
-                        estimate.toMillis(), (long) (bandwidth / 1e6));
+                LOG.log(Level.DEBUG, "{0}: round {1}: {2} bytes in {3} ms; {4} pages and {5} disk blocks dirty, {6} ms"
+                                + " to send at {7} MB/s", vm.config().name(), rounds, out.bytes() - bytesBefore,
+                        roundNanos / 1_000_000, pending.count(), dirtyBlocks, estimate.toMillis(),
+                        (long) (bandwidth / 1e6));
                 if (estimate.compareTo(settings.maxDowntime()) <= 0) {
                     break;
                 }
                 if (rounds >= settings.maxRounds()) {
-                    String reason = String.format("not converged after %d rounds: %d pages dirty would take %d ms at"
-                            + " %.1f MB/s, more than the maximum downtime of %d ms (vCPUs throttled to %d%%)",
-                            rounds, pending.count(), estimate.toMillis(), bandwidth / 1e6,
-                            settings.maxDowntime().toMillis(), throttle);
-                    return abort(reason, pages);
+                    String reason = String.format("not converged after %d rounds: %d pages%s dirty would take %d ms"
+                            + " at %.1f MB/s, more than the maximum downtime of %d ms (vCPUs throttled to %d%%)",
+                            rounds, pending.count(), movingDisks.isEmpty() ? "" : " and " + dirtyBlocks + " disk blocks",
+                            estimate.toMillis(), bandwidth / 1e6, settings.maxDowntime().toMillis(), throttle);
+                    return abort(reason, pages, disks);
                 }
                 // The guest dirtied (nearly) as many pages while the round ran as the round sent: it
                 // dirties memory as fast as the link carries it, and more rounds will not shrink the rest.
-                boolean beatingTheLink = pending.count() >= 0.9 * roundPages;
+                // A disk block weighs as the pages of its size.
+                long pagesPerBlock = DirtyBlocks.BLOCK_SIZE / PAGE;
+                boolean beatingTheLink = pending.count() + dirtyBlocks * pagesPerBlock
+                        >= 0.9 * (roundPages + roundBlocks * pagesPerBlock);
                 if (rounds >= 2 && beatingTheLink && throttle < settings.maxThrottle() && settings.throttleStep() > 0) {
                     throttle = Math.min(settings.maxThrottle(), throttle + settings.throttleStep());
                     maxThrottle = Math.max(maxThrottle, throttle);
@@ -153,6 +200,12 @@ public final class MigrationSource {
             vm.pause();
             rounds++;
             pages.send(pending.union(vm.takeDirtyPages()));
+            // The devices are quiesced: every write the guest made has completed and is marked.
+            List<BitSet> lastBlocks = takeDirtyBlocks(blocks);
+            for (int k = 0; k < lastBlocks.size(); k++) {
+                lastBlocks.get(k).or(pendingBlocks.get(k));
+            }
+            sendDisks(disks, blocks, lastBlocks);
             VmSnapshot state;
             try {
                 state = vm.captureState();
@@ -163,8 +216,9 @@ public final class MigrationSource {
             expect(Frame.Type.RUNNING);
             Duration downtime = Duration.ofNanos(System.nanoTime() - pausedAt);
             vm.stopDirtyTracking();
+            stopDiskTracking();
             MigrationResult result = new MigrationResult(rounds, pages.pagesSent(), pages.zeroPages(), out.bytes(),
-                    elapsed(), downtime, maxThrottle, Optional.empty());
+                    elapsed(), downtime, maxThrottle, Optional.empty(), disks.dataBytes(), disks.zeroBytes());
             LOG.log(Level.INFO, "{0}: migrated: {1}", vm.config().name(), result);
             return result;
         } catch (IOException e) {
@@ -181,6 +235,38 @@ public final class MigrationSource {
                     + e.getMessage() + "; the guest runs on here", e));
         } finally {
             pages.close();
+            disks.close();
+        }
+    }
+
+    private void sendDisks(DiskSender disks, List<VirtioBlock> blocks, List<BitSet> pendingBlocks)
+            throws IOException, InterruptedException {
+        for (int k = 0; k < movingDisks.size(); k++) {
+            int i = movingDisks.get(k);
+            disks.send(i, blocks.get(i).disk(), pendingBlocks.get(k));
+        }
+    }
+
+    private List<BitSet> takeDirtyBlocks(List<VirtioBlock> blocks) {
+        List<BitSet> dirty = new ArrayList<>();
+        for (int i : movingDisks) {
+            dirty.add(blocks.get(i).takeDirtyBlocks());
+        }
+        return dirty;
+    }
+
+    private static long count(List<BitSet> sets) {
+        long n = 0;
+        for (BitSet s : sets) {
+            n += s.cardinality();
+        }
+        return n;
+    }
+
+    private void stopDiskTracking() {
+        List<VirtioBlock> blocks = vm.blockDevices();
+        for (int i : movingDisks) {
+            blocks.get(i).stopDirtyTracking();
         }
     }
 
@@ -191,7 +277,7 @@ public final class MigrationSource {
     }
 
     /** Gives up before the switch-over: the target discards, the guest goes on here. */
-    private MigrationResult abort(String reason, PageSender pages) throws InterruptedException {
+    private MigrationResult abort(String reason, PageSender pages, DiskSender disks) throws InterruptedException {
         LOG.log(Level.WARNING, "{0}: migration aborted: {1}", vm.config().name(), reason);
         recover(null);
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
@@ -202,7 +288,7 @@ public final class MigrationSource {
             LOG.log(Level.DEBUG, "could not tell the target: {0}", e.toString());
         }
         return new MigrationResult(rounds, pages.pagesSent(), pages.zeroPages(), out.bytes(), elapsed(), Duration.ZERO,
-                maxThrottle, Optional.of(reason));
+                maxThrottle, Optional.of(reason), disks.dataBytes(), disks.zeroBytes());
     }
 
     /** Puts the guest back as it was: unthrottled, not tracking, running. Returns {@code error}. */
@@ -218,6 +304,7 @@ public final class MigrationSource {
                 }
             }
             vm.stopDirtyTracking();
+            stopDiskTracking();
             if (vm.state() == VirtualMachine.State.PAUSED) {
                 vm.resume();
             }

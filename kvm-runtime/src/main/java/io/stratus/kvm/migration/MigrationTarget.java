@@ -29,7 +29,9 @@ import java.util.Set;
  *
  * <p>The target checks the source's memory layout against its own before it accepts the stream,
  * then writes the pages into its guest RAM, restores the machine state, starts the vCPUs and
- * acknowledges. The stream is hostile input: a malformed frame, a page outside guest RAM, a
+ * acknowledges. When the source moves the disks, their blocks are written into this VM's own disk
+ * images (which must have the source's sizes and read-only flags; a qcow2 overlay a fresh one over
+ * an identical base), and the images are flushed before the guest starts. The stream is hostile input: a malformed frame, a page outside guest RAM, a
  * length beyond its frame's limit, a stream that never sent some page, or a state that does not
  * fit is a {@link MigrationException} (and reported to the source), never an unchecked exception
  * or an allocation the declared layout does not justify.
@@ -38,6 +40,8 @@ public final class MigrationTarget {
     private static final System.Logger LOG = System.getLogger(MigrationTarget.class.getName());
     private static final Set<Frame.Type> STREAM = EnumSet.of(Frame.Type.PAGES, Frame.Type.ROUND_END,
             Frame.Type.STATE, Frame.Type.ABORT);
+    private static final Set<Frame.Type> STREAM_WITH_DISKS = EnumSet.of(Frame.Type.PAGES, Frame.Type.DISK,
+            Frame.Type.ROUND_END, Frame.Type.STATE, Frame.Type.ABORT);
 
     private MigrationTarget() {
     }
@@ -66,19 +70,29 @@ public final class MigrationTarget {
         FrameReader in = new FrameReader(fromSource, "the source");
         FrameWriter out = new FrameWriter(toSource, java.util.OptionalLong.empty());
         PageReceiver pages = new PageReceiver(vm.memory());
+        DiskReceiver disks = new DiskReceiver(vm.blockDevices().stream().map(b -> b.disk()).toList());
         int rounds = 0;
         try {
             MemoryLayout theirs = MemoryLayout.decode(in.next(Set.of(Frame.Type.HELLO)).payload());
-            MemoryLayout ours = MemoryLayout.of(vm.memory(), vm.config().vcpus());
-            if (!theirs.equals(ours)) {
+            MemoryLayout ours = MemoryLayout.of(vm, theirs.migrateDisks());
+            if (!theirs.sameMachine(ours)) {
                 throw new MigrationException("the source's guest (" + theirs + ") does not match this VM ("
                         + ours + "): build the target from the source's configuration");
             }
+            if (!theirs.disks().equals(ours.disks())) {
+                throw new MigrationException("the source's disks " + theirs.disks() + " do not match this VM's "
+                        + ours.disks() + ": " + (theirs.migrateDisks()
+                        ? "give the target disks of the same sizes and read-only flags (for a qcow2 overlay, a fresh"
+                                + " overlay of the same virtual size over an identical base)"
+                        : "attach the same disks (shared storage)"));
+            }
             out.write(Frame.Type.ACCEPT);
+            Set<Frame.Type> stream = theirs.migrateDisks() ? STREAM_WITH_DISKS : STREAM;
             while (true) {
-                Frame f = in.next(STREAM);
+                Frame f = in.next(stream);
                 switch (f.type()) {
                     case PAGES -> pages.apply(f.payload());
+                    case DISK -> disks.apply(f.payload());
                     case ROUND_END -> {
                         if (f.payload().remaining() != 4) {
                             throw new MigrationException("malformed migration stream from the source: a ROUND_END"
@@ -97,6 +111,10 @@ public final class MigrationTarget {
                         }
                         byte[] state = new byte[f.payload().remaining()];
                         f.payload().get(state);
+                        if (theirs.migrateDisks()) {
+                            // Durable before the guest runs here: the source's copy is gone once it closes.
+                            disks.flush();
+                        }
                         restore(vm, state);
                         try {
                             out.write(Frame.Type.RUNNING);
@@ -108,7 +126,8 @@ public final class MigrationTarget {
                         // The pages sent while the source was paused are the last round, without a ROUND_END.
                         MigrationResult result = new MigrationResult(rounds + 1, pages.pagesReceived(), pages.zeroPages(),
                                 in.bytes(), Duration.ofNanos(System.nanoTime() - start),
-                                Duration.ofNanos(System.nanoTime() - stateAt), 0, Optional.empty());
+                                Duration.ofNanos(System.nanoTime() - stateAt), 0, Optional.empty(), disks.dataBytes(),
+                                disks.zeroBytes());
                         LOG.log(Level.INFO, "{0}: received by migration: {1}", vm.config().name(), result);
                         return result;
                     }
@@ -125,6 +144,7 @@ public final class MigrationTarget {
             throw new MigrationException("interrupted while receiving a migration", e);
         } finally {
             pages.close();
+            disks.close();
         }
     }
 

@@ -475,6 +475,14 @@ public final class VirtualMachine implements AutoCloseable {
         return Duration.ofNanos(nanos);
     }
 
+    /**
+     * The virtio-blk devices, in disk order (vda first): their images and, for a live migration
+     * that moves the disks, their dirty-block tracking.
+     */
+    public List<VirtioBlock> blockDevices() {
+        return List.copyOf(blockDevices);
+    }
+
     /** Counters of the virtio-blk devices, in disk order. */
     public List<BlockMetrics.Snapshot> blockMetrics() {
         return blockDevices.stream().map(VirtioBlock::metrics).toList();

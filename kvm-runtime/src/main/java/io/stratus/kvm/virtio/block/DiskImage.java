@@ -3,6 +3,7 @@ package io.stratus.kvm.virtio.block;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.BitSet;
 
 /**
  * A disk as virtio-blk sees it: a capacity, vectored reads and writes between the image and guest
@@ -59,6 +60,16 @@ public sealed interface DiskImage extends AutoCloseable permits RawImage, Qcow2I
 
     /** Makes {@code [position, position + length)} read as zeros, releasing space where the format can. */
     void zero(long position, long length) throws IOException;
+
+    /**
+     * The {@code blockSize} blocks (by index) that may hold something of this image's own, which a
+     * copy onto a fresh image of the same kind must carry: for a qcow2 overlay, the blocks with a
+     * cluster allocated or zeroed in the overlay itself (what shows through from the backing file is
+     * not included: the copy is to have an identical backing file); for a raw image, every block.
+     *
+     * @param blockSize a power of two, at least one sector
+     */
+    BitSet ownBlocks(int blockSize) throws IOException;
 
     /** Closes the image (and its backing file); the locks go with them. */
     @Override

@@ -605,6 +605,46 @@ public final class Qcow2Image implements DiskImage {
         }
     }
 
+    /**
+     * The blocks with a cluster of this overlay's own: allocated data, or the zero flag (which
+     * hides the backing file's data there). Unallocated clusters read from the backing file, or as
+     * zeros past its end, on any overlay over an identical base.
+     */
+    @Override
+    public BitSet ownBlocks(int blockSize) throws IOException {
+        if (blockSize < SECTOR_SIZE || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("a block of " + blockSize + " bytes; a power of two of 512 or more");
+        }
+        requireOpen();
+        BitSet blocks = new BitSet();
+        lock.lock();
+        try {
+            long clusters = (capacity + clusterSize - 1) >>> clusterBits;
+            for (int i = 0; i < l1.length && ((long) i << l2Bits) < clusters; i++) {
+                if ((l1[i] & OFFSET_MASK) == 0) {
+                    continue;
+                }
+                long[] entries = l2Table((long) i << l2Bits, false).entries;
+                for (int j = 0; j < entries.length; j++) {
+                    long cluster = ((long) i << l2Bits) + j;
+                    if (cluster >= clusters) {
+                        break;
+                    }
+                    long entry = entries[j];
+                    boolean own = (entry & OFFSET_MASK) != 0 || (version >= 3 && (entry & ZERO) != 0);
+                    if (own) {
+                        long start = cluster << clusterBits;
+                        long end = Math.min(capacity, start + clusterSize);
+                        blocks.set(Math.toIntExact(start / blockSize), Math.toIntExact((end - 1) / blockSize + 1));
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return blocks;
+    }
+
     /** Writes metadata back in crash-safe order, then fdatasyncs the image. */
     @Override
     public void flush() throws IOException {

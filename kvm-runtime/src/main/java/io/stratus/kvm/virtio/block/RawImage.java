@@ -3,6 +3,7 @@ package io.stratus.kvm.virtio.block;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.BitSet;
 
 /** A raw disk image: guest sector N is file offset N * 512, and the guest sees the whole file. */
 final class RawImage implements DiskImage {
@@ -82,6 +83,17 @@ final class RawImage implements DiskImage {
                 done += file.channel.write(zeros, position + done);
             }
         }
+    }
+
+    /** Every block: a raw file has no layer of its own to tell apart (a copy skips zeros by reading them). */
+    @Override
+    public BitSet ownBlocks(int blockSize) {
+        if (blockSize < SECTOR_SIZE || Integer.bitCount(blockSize) != 1) {
+            throw new IllegalArgumentException("a block of " + blockSize + " bytes; a power of two of 512 or more");
+        }
+        BitSet all = new BitSet();
+        all.set(0, Math.toIntExact((capacity + blockSize - 1) / blockSize));
+        return all;
     }
 
     @Override

@@ -17,6 +17,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -69,6 +70,8 @@ public final class VirtioBlock implements VirtioDevice {
     private final List<QueueWorker> workers = new ArrayList<>();
     private final List<QueueHandler> handlers = new ArrayList<>();
     private final List<EventFd> handlerNotifiers = new ArrayList<>();
+    /** The blocks the guest changed, while a migration tracks them; null otherwise. */
+    private volatile DirtyBlocks dirtyBlocks;
 
     /**
      * @param id the serial GET_ID reports (ASCII, up to 20 bytes)
@@ -135,6 +138,49 @@ public final class VirtioBlock implements VirtioDevice {
 
     public BlockMetrics.Snapshot metrics() {
         return metrics.snapshot();
+    }
+
+    /**
+     * Starts recording which {@link DirtyBlocks#BLOCK_SIZE} blocks the guest changes (writes,
+     * write-zeroes, discards), for a live migration that moves the disk: a write is recorded once it
+     * has completed, so a block read for sending before the write landed comes up again in the next
+     * {@link #takeDirtyBlocks()}. Writes before this call are not reported. A no-op when tracking.
+     */
+    public synchronized void startDirtyTracking() {
+        if (dirtyBlocks == null) {
+            dirtyBlocks = new DirtyBlocks(disk.capacity());
+        }
+    }
+
+    /**
+     * The blocks (indexes of {@link DirtyBlocks#BLOCK_SIZE} blocks) the guest changed since tracking
+     * started or since the last call, clearing the record. Safe while the guest runs: a block
+     * changed meanwhile is in this answer or the next.
+     */
+    public BitSet takeDirtyBlocks() {
+        DirtyBlocks d = dirtyBlocks;
+        if (d == null) {
+            throw new IllegalStateException(name + " is not tracking dirty blocks");
+        }
+        return d.take();
+    }
+
+    /** Stops recording changed blocks; a no-op when not tracking. */
+    public synchronized void stopDirtyTracking() {
+        dirtyBlocks = null;
+    }
+
+    /** Whether {@link #startDirtyTracking()} is in effect. */
+    public boolean dirtyTracking() {
+        return dirtyBlocks != null;
+    }
+
+    /** Records a completed (or failed, possibly partial) change of the disk for a tracking migration. */
+    private void markChanged(long offset, long length) {
+        DirtyBlocks d = dirtyBlocks;
+        if (d != null) {
+            d.mark(offset, length);
+        }
     }
 
     @Override
@@ -311,7 +357,12 @@ public final class VirtioBlock implements VirtioDevice {
             }
             // One preadv/pwritev for the whole request, straight between the file and guest RAM.
             if (write) {
-                disk.write(addresses, lengths, n, offset);
+                try {
+                    disk.write(addresses, lengths, n, offset);
+                } finally {
+                    // After the write, never before: a migration that read the block meanwhile sends it again.
+                    markChanged(offset, data.length());
+                }
             } else {
                 disk.read(addresses, lengths, n, offset);
                 // The file went into guest RAM behind KVM's back: a migration must see those pages.
@@ -345,7 +396,11 @@ public final class VirtioBlock implements VirtioDevice {
                 if (sector < 0 || sector > Long.MAX_VALUE / DiskImage.SECTOR_SIZE || offset > disk.capacity() - length) {
                     return S_IOERR;
                 }
-                disk.zero(offset, length);
+                try {
+                    disk.zero(offset, length);
+                } finally {
+                    markChanged(offset, length);
+                }
             }
             metrics.discards.increment();
             return S_OK;

@@ -1,0 +1,216 @@
+/*
+ * For disk-migration tests: counts n = 0, 1, 2, ... forever, and for each n writes sector
+ * n mod (the disk's sector count) of the first virtio-blk disk with "STRATUS-COUNT <n>\n" padded
+ * with zeros to 512 bytes, waits until the device has completed the write, then prints
+ * "COUNT <n>\n". A migration that loses a disk write, or restarts the guest, shows as a sector
+ * that does not hold its count, or in the console's count. Between steps it idles
+ * count.delay=<loops> (kernel command line; default about 20 lines a second). Without a disk it
+ * prints "COUNT-ERROR no disk" and halts; a failed write prints "COUNT-ERROR write <n> ..." and
+ * halts. Polls the used ring (no interrupts) at CPL3, natively even where KVM emulates guest
+ * kernel code. The disk is the VMM's first virtio-mmio slot: disks take the first slots.
+ */
+#include "guest.h"
+
+#define VIRTIO_BASE 0xd0000000ul
+#define QSIZE 8
+
+#define REG_MAGIC 0x000
+#define REG_VERSION 0x004
+#define REG_DEVICE_ID 0x008
+#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL 0x030
+#define REG_QUEUE_NUM 0x038
+#define REG_QUEUE_READY 0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_STATUS 0x070
+#define REG_QUEUE_DESC_LOW 0x080
+#define REG_QUEUE_DESC_HIGH 0x084
+#define REG_QUEUE_DRIVER_LOW 0x090
+#define REG_QUEUE_DRIVER_HIGH 0x094
+#define REG_QUEUE_DEVICE_LOW 0x0a0
+#define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_CONFIG 0x100
+
+#define F_NEXT 1
+#define F_WRITE 2
+#define T_OUT 1
+
+struct desc {
+    u64 addr;
+    u32 len;
+    u16 flags;
+    u16 next;
+};
+
+struct avail {
+    u16 flags;
+    u16 idx;
+    u16 ring[QSIZE];
+    u16 used_event;
+};
+
+struct used_elem {
+    u32 id;
+    u32 len;
+};
+
+struct used {
+    u16 flags;
+    u16 idx;
+    struct used_elem ring[QSIZE];
+    u16 avail_event;
+};
+
+struct queue {
+    struct desc desc[QSIZE] __attribute__((aligned(16)));
+    struct avail avail __attribute__((aligned(2)));
+    struct used used __attribute__((aligned(4)));
+    u16 last_used;
+};
+
+struct req_header {
+    u32 type;
+    u32 reserved;
+    u64 sector;
+};
+
+static struct queue queue __attribute__((aligned(4096)));
+static struct req_header header;
+static u8 data[512] __attribute__((aligned(512)));
+static volatile u8 status;
+
+static inline u32 rd(u32 off) { return *(volatile u32 *)(VIRTIO_BASE + off); }
+static inline void wr(u32 off, u32 v) { *(volatile u32 *)(VIRTIO_BASE + off) = v; }
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+static u64 option(const char *cmdline, const char *name, u64 fallback)
+{
+    for (const char *p = cmdline; *p; p++) {
+        const char *n = name;
+        const char *q = p;
+        while (*n && *q == *n) {
+            n++;
+            q++;
+        }
+        if (*n || (p != cmdline && p[-1] != ' '))
+            continue;
+        u64 v = 0;
+        int digits = 0;
+        while (*q >= '0' && *q <= '9') {
+            v = v * 10 + (u64)(*q++ - '0');
+            digits++;
+        }
+        return digits ? v : fallback;
+    }
+    return fallback;
+}
+
+/* Writes v in decimal at out; returns the digits written. */
+static int format_dec(char *out, u64 v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Writes data to sector and polls until the device used the chain; returns the used length or -1. */
+static long write_sector(u64 sector)
+{
+    struct desc *d = queue.desc;
+    header.type = T_OUT;
+    header.reserved = 0;
+    header.sector = sector;
+    status = 0xff;
+    d[0] = (struct desc){ (u64)&header, sizeof(header), F_NEXT, 1 };
+    d[1] = (struct desc){ (u64)data, 512, F_NEXT, 2 };
+    d[2] = (struct desc){ (u64)&status, 1, F_WRITE, 0 };
+    queue.avail.ring[queue.avail.idx % QSIZE] = 0;
+    barrier();
+    queue.avail.idx++;
+    barrier();
+    wr(REG_QUEUE_NOTIFY, 0);
+    /* No time limit: a migration may hold the guest between notify and completion. */
+    while (*(volatile u16 *)&queue.used.idx == queue.last_used)
+        __asm__ volatile("pause");
+    barrier();
+    struct used_elem e = queue.used.ring[queue.last_used % QSIZE];
+    queue.last_used++;
+    return e.len;
+}
+
+static void fail(const char *what, u64 n, u64 value)
+{
+    puts("COUNT-ERROR ");
+    puts(what);
+    puts(" ");
+    put_dec(n);
+    puts(" ");
+    put_dec(value);
+    puts("\n");
+    idle();
+}
+
+void user_main(const struct hvm_start_info *si)
+{
+    const char *cmdline = (const char *)si->cmdline_paddr;
+    u64 delay = option(cmdline, "count.delay=", 50000000);
+
+    if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 2) {
+        puts("COUNT-ERROR no disk\n");
+        idle();
+    }
+    wr(REG_STATUS, 0);
+    wr(REG_STATUS, 1);
+    wr(REG_STATUS, 1 | 2);
+    wr(REG_DRIVER_FEATURES_SEL, 0);
+    wr(REG_DRIVER_FEATURES, 0);
+    wr(REG_DRIVER_FEATURES_SEL, 1);
+    wr(REG_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 only */
+    wr(REG_STATUS, 1 | 2 | 8);
+    if (!(rd(REG_STATUS) & 8)) {
+        puts("COUNT-ERROR no disk\n");
+        idle();
+    }
+    wr(REG_QUEUE_SEL, 0);
+    wr(REG_QUEUE_NUM, QSIZE);
+    wr(REG_QUEUE_DESC_LOW, (u32)(u64)queue.desc);
+    wr(REG_QUEUE_DESC_HIGH, (u32)((u64)queue.desc >> 32));
+    wr(REG_QUEUE_DRIVER_LOW, (u32)(u64)&queue.avail);
+    wr(REG_QUEUE_DRIVER_HIGH, (u32)((u64)&queue.avail >> 32));
+    wr(REG_QUEUE_DEVICE_LOW, (u32)(u64)&queue.used);
+    wr(REG_QUEUE_DEVICE_HIGH, (u32)((u64)&queue.used >> 32));
+    queue.avail.flags = 1; /* no interrupts: this driver polls */
+    wr(REG_QUEUE_READY, 1);
+    wr(REG_STATUS, 1 | 2 | 4 | 8);
+
+    u64 sectors = rd(REG_CONFIG) | (u64)rd(REG_CONFIG + 4) << 32;
+    if (sectors == 0) {
+        puts("COUNT-ERROR no disk\n");
+        idle();
+    }
+    static const char prefix[] = "STRATUS-COUNT ";
+    for (u64 n = 0;; n++) {
+        int len = 0;
+        for (; prefix[len]; len++)
+            data[len] = (u8)prefix[len];
+        len += format_dec((char *)data + len, n);
+        data[len++] = '\n';
+        for (int i = len; i < 512; i++)
+            data[i] = 0;
+        long used = write_sector(n % sectors);
+        if (used < 1 || status != 0)
+            fail("write", n, status);
+        puts("COUNT ");
+        put_dec(n);
+        puts("\n");
+        for (volatile u64 i = 0; i < delay; i++)
+            ;
+    }
+}
