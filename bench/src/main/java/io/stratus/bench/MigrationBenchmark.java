@@ -51,9 +51,10 @@ public final class MigrationBenchmark {
 
     /** What one migration gave; NaN where a figure is missing. */
     record Outcome(boolean completed, double totalMs, double downtimeMs, double guestGapMs, double bytes,
-                   double rounds, String problem) {
+                   double rounds, double baselineGapMs, double precopyGapMs, String problem) {
         static Outcome failed(String problem) {
-            return new Outcome(false, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, problem);
+            return new Outcome(false, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN,
+                    Double.NaN, problem);
         }
     }
 
@@ -93,6 +94,8 @@ public final class MigrationBenchmark {
             measurements.add(samples.measurement(c.label() + ": downtime (in guest)", "ms", false));
             measurements.add(samples.measurement(c.label() + ": bytes sent", "MiB", false));
             measurements.add(samples.measurement(c.label() + ": rounds", "count", false));
+            measurements.add(samples.measurement(c.label() + ": guest gap before migrating", "ms", false));
+            measurements.add(samples.measurement(c.label() + ": guest gap while pre-copying", "ms", false));
         }
         SnapshotBenchmark.deleteTree(work);
         Map<String, String> setup = new LinkedHashMap<>();
@@ -112,6 +115,9 @@ public final class MigrationBenchmark {
         setup.put("downtime (in guest)", "the largest gap between the guest's TSC reads in its first 100 ms window"
                 + " on the target (TSC at " + tscKhz + " kHz from /proc/cpuinfo; the TSC runs on across a"
                 + " same-host migration)");
+        setup.put("guest gaps", "before migrating: the largest of the guest's windows 1-" + (REPORTS_BEFORE - 1)
+                + " on the source (the host's noise floor); while pre-copying: the"
+                + " largest window the source printed after the migration began (dirty-log syncs, throttling)");
         setup.put("rounds", "stratus: copy rounds, the last (paused) one included; qemu: dirty-sync-count");
         setup.put("bounds", "a migration that has not completed after " + MIGRATION_LIMIT.toSeconds()
                 + " s counts as not converged (QEMU's is cancelled; Stratus aborts itself after 30 rounds)");
@@ -143,6 +149,8 @@ public final class MigrationBenchmark {
         samples.add(c.label() + ": downtime (in guest)", vmm, o.guestGapMs());
         samples.add(c.label() + ": bytes sent", vmm, o.bytes() / (1 << 20));
         samples.add(c.label() + ": rounds", vmm, o.rounds());
+        samples.add(c.label() + ": guest gap before migrating", vmm, o.baselineGapMs());
+        samples.add(c.label() + ": guest gap while pre-copying", vmm, o.precopyGapMs());
         if (o.problem() != null) {
             notes.add(vmm + " " + c.label() + ": " + o.problem());
         }
@@ -176,7 +184,8 @@ public final class MigrationBenchmark {
                 double gap = firstGapMs(in);
                 return new Outcome(true, Double.parseDouble(sent.get("total_ms")),
                         Double.parseDouble(sent.get("downtime_ms")), gap, Double.parseDouble(sent.get("bytes")),
-                        Double.parseDouble(sent.get("rounds")), throttled(sent));
+                        Double.parseDouble(sent.get("rounds")), largestGapMs(out, 1, REPORTS_BEFORE - 1),
+                        largestGapMs(out, REPORTS_BEFORE, Long.MAX_VALUE), throttled(sent));
             }
         }
     }
@@ -224,7 +233,8 @@ public final class MigrationBenchmark {
             }
             double gap = firstGapMs(in);
             return new Outcome(true, Qmp.number(answer, "total-time"), Qmp.number(answer, "downtime"), gap,
-                    Qmp.number(answer, "transferred"), Qmp.number(answer, "dirty-sync-count"), null);
+                    Qmp.number(answer, "transferred"), Qmp.number(answer, "dirty-sync-count"),
+                    largestGapMs(out, 1, REPORTS_BEFORE - 1), largestGapMs(out, REPORTS_BEFORE, Long.MAX_VALUE), null);
         }
     }
 
@@ -249,6 +259,19 @@ public final class MigrationBenchmark {
             Thread.sleep(5);
         }
         return Double.NaN;
+    }
+
+    /** The largest gap (ms) of the MBGAP lines numbered {@code from} to {@code to} on a console; NaN if none. */
+    private static double largestGapMs(ProcessGuest guest, long from, long to) {
+        double largest = Double.NaN;
+        for (String line : guest.console().lines()) {
+            Matcher m = GAP.matcher(line.strip());
+            if (m.matches() && Long.parseLong(m.group(2)) >= from && Long.parseLong(m.group(2)) <= to) {
+                double gap = Long.parseLong(m.group(1)) / 1000.0;
+                largest = Double.isNaN(largest) ? gap : Math.max(largest, gap);
+            }
+        }
+        return largest;
     }
 
     private static void awaitReports(ProcessGuest guest, int count, Duration limit) throws InterruptedException {
