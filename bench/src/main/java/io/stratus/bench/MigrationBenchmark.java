@@ -289,7 +289,8 @@ public final class MigrationBenchmark {
         return guest.console().lines().stream().filter(l -> l.startsWith(marker)).findFirst();
     }
 
-    private static Map<String, String> fields(String line) {
+    /** The key=value fields of a {@link MigrationPeer#RESULT} line; an error line gives only "error". */
+    static Map<String, String> fields(String line) {
         Map<String, String> out = new LinkedHashMap<>();
         int error = line.indexOf("error=");
         if (error >= 0) {
