@@ -4,14 +4,19 @@ import com.google.protobuf.Timestamp;
 import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.StoreException;
+import io.stratus.kvm.migration.MigrationResult;
+import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmConfig;
 import io.stratus.kvm.vm.VmExit;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
@@ -46,17 +51,20 @@ public final class CommandHandler {
     private final Resources capacity;
     private final EventSink events;
     private final Clock clock;
+    private final LiveMigrations migrations;
     private volatile Consumer<InstanceRecord> changes = r -> { };
 
     public CommandHandler(String host, AgentStore store, GuestSupervisor guests, Resources capacity, EventSink events,
-                          Clock clock) {
+                          Clock clock, LiveMigrations migrations) {
         this.host = host;
         this.store = store;
         this.guests = guests;
         this.capacity = capacity;
         this.events = events;
         this.clock = clock;
+        this.migrations = migrations;
         guests.onExit(this::guestExited);
+        migrations.targets().onArrival(this::migrationArrived);
     }
 
     /** Hears every record the handler writes (meters follow instances this way). */
@@ -85,6 +93,17 @@ public final class CommandHandler {
             boot(env, found);
             return;
         }
+        if (env.getCommandCase() == CommandEnvelope.CommandCase.PREPARE_MIGRATION_TARGET) {
+            prepareMigrationTarget(env, found);
+            return;
+        }
+        if (env.getCommandCase() == CommandEnvelope.CommandCase.ABORT_MIGRATION) {
+            // Either end: the source's stream stops (the guest runs on there), the target's drops.
+            migrations.sources().abort(env.getAbortMigration().getMigrationId());
+            migrations.targets().abort(env.getAbortMigration().getMigrationId());
+            store.markApplied(req, env.getInstanceId(), List.of());
+            return;
+        }
         if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
             reject(env, found, Faults.of("InstanceNotFound", "instance " + env.getInstanceId() + " is not on host "
                     + host));
@@ -102,6 +121,7 @@ public final class CommandHandler {
                 case CONFIRM_RESIZE -> confirmResize(env, rec);
                 case REVERT_RESIZE -> revertResize(env, rec);
                 case DELETE -> delete(env, rec);
+                case LIVE_MIGRATE -> liveMigrate(env, rec);
                 default -> reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
                         + commandName(env) + " commands yet"));
             }
@@ -260,6 +280,105 @@ public final class CommandHandler {
         InstanceRecord r = emit(rec.with(rec.state(), TaskState.DELETING), env.getRequestId());
         guests.forget(r.id());
         finish(r.with(InstanceState.DELETED, TaskState.NONE).withSnapshotted(false), env.getRequestId());
+    }
+
+    /**
+     * Target side: gets ready to receive the instance. The answer comes on the migration's stream,
+     * not the bus: the source's Hello is refused with the reason when this host cannot run it.
+     */
+    private void prepareMigrationTarget(CommandEnvelope env, Optional<InstanceRecord> found) {
+        PrepareMigrationTarget p = env.getPrepareMigrationTarget();
+        Optional<String> refusal = found.filter(r -> r.state() != InstanceState.DELETED)
+                .map(r -> "instance " + r.id() + " is already on host " + host + " (" + r.state() + ")")
+                .or(() -> unfit(p.getInstance().getResources(), Optional.empty()).map(Fault::getMessage));
+        InstanceRecord rec = new InstanceRecord(env.getInstanceId(), env.getTenantId(), p.getInstance().getName(),
+                InstanceState.ACTIVE, TaskState.NONE, p.getInstance().getResources(), Optional.empty(),
+                p.getInstance(), Optional.empty(), Optional.empty(), 0, false, Optional.empty());
+        if (refusal.isPresent()) {
+            LOG.warnf("instance %s: migration %s from %s refused: %s", rec.id(), p.getMigrationId(),
+                    p.getSourceHost(), refusal.get());
+            migrations.targets().refuse(p.getMigrationId(), p.getToken(), p.getSourceHost(), rec, refusal.get());
+        } else {
+            migrations.targets().prepare(p.getMigrationId(), p.getToken(), p.getSourceHost(), rec);
+        }
+        store.markApplied(env.getRequestId(), env.getInstanceId(), List.of());
+    }
+
+    /**
+     * Source side: moves the running guest to the target in the background (other commands go on
+     * meanwhile); its end is this request's final event.
+     */
+    private void liveMigrate(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, EnumSet.of(InstanceState.ACTIVE))) {
+            return;
+        }
+        Guest guest = guestOf(rec);
+        LiveMigrate command = env.getLiveMigrate();
+        InstanceRecord r = emit(rec.with(InstanceState.ACTIVE, TaskState.MIGRATING_LIVE), env.getRequestId());
+        migrations.workers().execute(() -> {
+            MigrationResult result = null;
+            String failure;
+            try {
+                result = migrations.sources().migrate(r.id(), guest.vm(), command, r.sequence() + 1);
+                failure = result.abortedReason().map(a -> "the migration did not converge: " + a).orElse(null);
+            } catch (InterruptedException e) {
+                failure = "the migration was aborted";
+            } catch (RuntimeException e) {
+                LOG.debugf(e, "instance %s: migration %s failed", r.id(), command.getMigrationId());
+                failure = e.getMessage();
+            }
+            migrationEnded(env, command, result, failure);
+        });
+    }
+
+    private synchronized void migrationEnded(CommandEnvelope env, LiveMigrate command, MigrationResult result,
+                                             String failure) {
+        String id = env.getInstanceId();
+        String req = env.getRequestId();
+        Optional<InstanceRecord> found = store.find(id);
+        if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
+            // Deleted while it moved: the delete's answer stands.
+            return;
+        }
+        InstanceRecord now = found.get();
+        if (failure != null) {
+            LOG.warnf("instance %s: live migration %s to %s failed, the guest runs on here: %s", id,
+                    command.getMigrationId(), command.getTargetHost(), failure);
+            InstanceRecord next = now.with(InstanceState.ACTIVE, TaskState.NONE)
+                    .withFault(Optional.of(Faults.of("MigrationFailed", "live migration to " + command.getTargetHost()
+                            + " failed: " + failure))).withSequence(now.sequence() + 1)
+                    .withPendingRequest(Optional.empty());
+            InstanceEvent e = event(next, req, next.fault()).toBuilder().setMigrationId(command.getMigrationId()).build();
+            // The fault belongs to the event; the instance itself is fine.
+            next = next.withFault(Optional.empty());
+            store.saveApplied(next, req, List.of(e));
+            changes.accept(next);
+            events.publish(e);
+            return;
+        }
+        LOG.infof("instance %s: live migration %s to %s completed: %s", id, command.getMigrationId(),
+                command.getTargetHost(), result);
+        guests.forget(id);
+        InstanceRecord gone = now.with(InstanceState.DELETED, TaskState.NONE).withSequence(now.sequence() + 1)
+                .withPendingRequest(Optional.empty());
+        // The request's answer: the instance runs on the target now.
+        InstanceEvent e = event(gone.with(InstanceState.ACTIVE, TaskState.NONE), req, Optional.empty()).toBuilder()
+                .setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()).build();
+        store.saveApplied(gone, req, List.of(e));
+        changes.accept(gone);
+        events.publish(e);
+    }
+
+    /** Target side: a migrated guest runs here now; the instance is this host's from here on. */
+    private synchronized void migrationArrived(InstanceRecord rec, String migrationId, VirtualMachine vm,
+                                               long sourceSequence) {
+        guests.adopt(rec.id(), vm);
+        // Above the source's last event: consumers order this host's events after the source's.
+        InstanceRecord here = rec.with(InstanceState.ACTIVE, TaskState.NONE).withLaunchedAt(clock.instant())
+                .withSequence(sourceSequence + 1).withPendingRequest(Optional.empty());
+        store.save(here);
+        changes.accept(here);
+        events.publish(event(here, "", Optional.empty()).toBuilder().setMigrationId(migrationId).build());
     }
 
     /** A run that ended without the agent asking: the guest powered off, reset, or failed. */

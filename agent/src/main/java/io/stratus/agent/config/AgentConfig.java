@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /** The agent's settings ({@code stratus.agent.*}): who this host is and what it offers. */
 @ConfigMapping(prefix = "stratus.agent")
@@ -20,6 +21,9 @@ public interface AgentConfig {
      * {@link #imageService()} is configured.
      */
     Path imagesDir();
+
+    /** Live migrations from and to this host. */
+    Migration migration();
 
     /** The image service this host fetches images from (into its image cache), if one is set. */
     ImageService imageService();
@@ -62,6 +66,32 @@ public interface AgentConfig {
         /** The project the agent's service user works in. */
         @WithDefault("service")
         String project();
+    }
+
+    /** Live migration: how the source runs it, how long each side waits for the other. */
+    interface Migration {
+        /** The longest switch-over pause unless the scheduler's command names one. */
+        @WithDefault("300ms")
+        Duration maxDowntime();
+
+        /** Copy rounds after which a migration that does not converge is aborted (the guest stays). */
+        @WithDefault("30")
+        int maxRounds();
+
+        /** Bytes per second a migration sends at most (Nova's live_migration_bandwidth); unset: no limit. */
+        OptionalLong maxBandwidth();
+
+        /** How long the source waits for the target to be ready (fetch images, build the VM). */
+        @WithDefault("120s")
+        Duration targetWait();
+
+        /** How long either side waits for the other mid-stream before giving up. */
+        @WithDefault("30s")
+        Duration stallLimit();
+
+        /** A prepared migration no source started within this is dropped on the target. */
+        @WithDefault("10m")
+        Duration preparedFor();
     }
 
     /** The image cache under {@link #dataDir()}. */

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
@@ -69,6 +70,24 @@ public final class GuestSupervisor {
      * @throws io.stratus.kvm.VmmException the VMM cannot build or start the guest
      */
     public Guest launch(InstanceRecord rec) {
+        return started(rec.id(), build(rec, config -> VirtualMachine.create(config, console(rec.id()))), false);
+    }
+
+    /**
+     * Builds the instance's VM, not started, to receive a live migration into
+     * ({@link VirtualMachine#createIncoming}): the same kernel, size and devices as on the source,
+     * and a disk of its own (a fresh layer over the cached image that the migration fills).
+     */
+    public VirtualMachine incoming(InstanceRecord rec) {
+        return build(rec, config -> VirtualMachine.createIncoming(config, console(rec.id())));
+    }
+
+    /** Runs a VM that a migration brought here, running already, as the instance's guest. */
+    public Guest adopt(String id, VirtualMachine vm) {
+        return watched(new Guest(id, vm, console(id)));
+    }
+
+    private VirtualMachine build(InstanceRecord rec, Function<VmConfig, VirtualMachine> create) {
         BootSource source = rec.boot().getSource();
         if (source.getKernelImageId().isEmpty()) {
             throw new ImageException("ImageNotBootable", "instance " + rec.id()
@@ -92,7 +111,7 @@ public final class GuestSupervisor {
                     b.net(n.getMac().isEmpty() ? NetConfig.of(n.getTap()) : new NetConfig(n.getTap(), n.getMac()));
                 }
             }
-            return started(rec.id(), VirtualMachine.create(b.build(), console(rec.id())), false);
+            return create.apply(b.build());
         }
     }
 
@@ -116,6 +135,11 @@ public final class GuestSupervisor {
             vm.close();
             throw e;
         }
+        return watched(guest);
+    }
+
+    private Guest watched(Guest guest) {
+        String id = guest.instanceId();
         Guest previous = guests.put(id, guest);
         if (previous != null) {
             // The agent never runs two VMs of one instance; a caller that lost track is a bug to see.

@@ -12,13 +12,18 @@ import io.stratus.agent.image.ImageServiceSource;
 import io.stratus.agent.image.ImageSource;
 import io.stratus.agent.image.ServiceLogin;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.migration.LiveMigrations;
+import io.stratus.agent.migration.MigrationSources;
+import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
+import io.stratus.kvm.migration.MigrationSettings;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -30,6 +35,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -120,11 +128,50 @@ public class AgentComponents {
     @Produces
     @Singleton
     CommandHandler handler(AgentConfig config, AgentStore store, GuestSupervisor guests, EventPublisher publisher,
-                           InstanceMeters meters) {
+                           InstanceMeters meters, LiveMigrations migrations) {
         CommandHandler handler = new CommandHandler(config.host(), store, guests, capacity(config), publisher,
-                Clock.systemUTC());
+                Clock.systemUTC(), migrations);
         handler.onRecordChange(meters::follow);
         return handler;
+    }
+
+    @Produces
+    @Singleton
+    @Named("migration-workers")
+    ExecutorService migrationWorkers() {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "migration-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    void closeMigrationWorkers(@Disposes @Named("migration-workers") ExecutorService workers) {
+        workers.shutdownNow();
+    }
+
+    @Produces
+    @Singleton
+    MigrationTargets migrationTargets(AgentConfig config, GuestSupervisor guests,
+                                      @Named("migration-workers") ExecutorService workers) {
+        return new MigrationTargets(config.host(), guests, workers, Clock.systemUTC(),
+                config.migration().stallLimit());
+    }
+
+    @Produces
+    @Singleton
+    LiveMigrations migrations(AgentConfig config, MigrationTargets targets,
+                              @Named("migration-workers") ExecutorService workers) {
+        AgentConfig.Migration m = config.migration();
+        // Instance disks are local (a layer over the cached image): they move with the guest.
+        MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(m.maxDowntime())
+                .withMaxRounds(m.maxRounds());
+        if (m.maxBandwidth().isPresent()) {
+            settings = settings.withBandwidthLimit(m.maxBandwidth().getAsLong());
+        }
+        return new LiveMigrations(new MigrationSources(config.host(), settings, m.targetWait(), m.stallLimit()),
+                targets, workers);
     }
 
     @Produces

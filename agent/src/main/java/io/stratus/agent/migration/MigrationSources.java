@@ -1,0 +1,173 @@
+package io.stratus.agent.migration;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.stratus.kvm.migration.MigrationException;
+import io.stratus.kvm.migration.MigrationResult;
+import io.stratus.kvm.migration.MigrationSettings;
+import io.stratus.kvm.migration.MigrationSource;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.MigrationAck;
+import io.stratus.proto.v1.MigrationHello;
+import io.stratus.proto.v1.MigrationMessage;
+import io.stratus.proto.v1.MigrationServiceGrpc;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.jboss.logging.Logger;
+
+/**
+ * The source's end of live migrations: connects to the target agent's {@code MigrationService},
+ * presents the scheduler's token, and runs kvm-runtime's pre-copy engine over the call.
+ */
+public final class MigrationSources {
+    private static final Logger LOG = Logger.getLogger(MigrationSources.class);
+    /** Answers that mean the target is not ready yet (preparing, or its command not consumed). */
+    private static final Set<Status.Code> NOT_YET = EnumSet.of(Status.Code.NOT_FOUND, Status.Code.UNAVAILABLE);
+
+    private final String host;
+    private final MigrationSettings defaults;
+    private final Duration targetWait;
+    private final Duration stallLimit;
+    private final Map<String, Thread> running = new ConcurrentHashMap<>();
+
+    /**
+     * @param defaults how migrations run unless a command says otherwise
+     * @param targetWait how long the target may take to get ready (fetch images, build the VM)
+     * @param stallLimit how long either side may wait for the other mid-stream
+     */
+    public MigrationSources(String host, MigrationSettings defaults, Duration targetWait, Duration stallLimit) {
+        this.host = host;
+        this.defaults = defaults;
+        this.targetWait = targetWait;
+        this.stallLimit = stallLimit;
+    }
+
+    /**
+     * Moves {@code vm}'s guest to the target the command names (blocking).
+     *
+     * @return completed (close {@code vm}: the guest runs on the target) or aborted (it runs here)
+     * @throws MigrationException the target refused or failed, or the link broke; the guest runs here
+     * @throws InterruptedException {@link #abort} was called; the guest runs here
+     */
+    public MigrationResult migrate(String instanceId, VirtualMachine vm, LiveMigrate command, long sequence)
+            throws InterruptedException {
+        MigrationSettings settings = command.getMaxDowntimeMs() > 0
+                ? defaults.withMaxDowntime(Duration.ofMillis(command.getMaxDowntimeMs())) : defaults;
+        MigrationHello hello = MigrationHello.newBuilder().setMigrationId(command.getMigrationId())
+                .setInstanceId(instanceId).setToken(command.getToken()).setSourceHost(host).setSequence(sequence)
+                .build();
+        ManagedChannel link = ManagedChannelBuilder.forTarget(command.getTargetAddress()).usePlaintext()
+                .maxInboundMessageSize(4 << 20).build();
+        running.put(command.getMigrationId(), Thread.currentThread());
+        try {
+            Call call = connect(link, hello, command);
+            try {
+                return MigrationSource.migrate(vm, call.channel, settings);
+            } finally {
+                call.channel.close();
+            }
+        } finally {
+            running.remove(command.getMigrationId());
+            link.shutdownNow();
+        }
+    }
+
+    /** Stops the migration's stream; its {@link #migrate} ends with the guest running here. */
+    public void abort(String migrationId) {
+        Thread t = running.get(migrationId);
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    private record Call(StreamChannel<MigrationMessage> channel) { }
+
+    /** Opens the call and has the Hello accepted, trying again while the target is not ready yet. */
+    private Call connect(ManagedChannel link, MigrationHello hello, LiveMigrate command) throws InterruptedException {
+        long deadline = System.nanoTime() + targetWait.toNanos();
+        while (true) {
+            CompletableFuture<Void> accepted = new CompletableFuture<>();
+            StreamChannel<MigrationMessage>[] holder = newHolder();
+            @SuppressWarnings("unchecked")
+            ClientCallStreamObserver<MigrationMessage>[] call = new ClientCallStreamObserver[1];
+            var requests = MigrationServiceGrpc.newStub(link).migrate(new ClientResponseObserver<MigrationMessage, MigrationAck>() {
+                @Override
+                public void beforeStart(ClientCallStreamObserver<MigrationMessage> out) {
+                    out.disableAutoRequestWithInitial(1);
+                    call[0] = out;
+                    holder[0] = new StreamChannel<>(out, b -> MigrationMessage.newBuilder().setStream(b).build(),
+                            () -> out.request(1), stallLimit);
+                    out.setOnReadyHandler(() -> holder[0].onReady());
+                }
+
+                @Override
+                public void onNext(MigrationAck ack) {
+                    if (!accepted.isDone()) {
+                        if (ack.getBodyCase() == MigrationAck.BodyCase.ACCEPTED && ack.getAccepted()) {
+                            accepted.complete(null);
+                            // The Hello's answer used the one message asked for: the stream needs the next.
+                            call[0].request(1);
+                        } else {
+                            accepted.completeExceptionally(Status.INTERNAL.withDescription("the target answered the"
+                                    + " Hello with " + ack.getBodyCase()).asRuntimeException());
+                        }
+                        return;
+                    }
+                    holder[0].onChunk(ack.getStream());
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    if (!accepted.completeExceptionally(t)) {
+                        holder[0].onEnd(t);
+                    }
+                }
+
+                @Override
+                public void onCompleted() {
+                    if (!accepted.completeExceptionally(Status.INTERNAL.withDescription("the target ended the call"
+                            + " before accepting").asRuntimeException())) {
+                        holder[0].onEnd(null);
+                    }
+                }
+            });
+            requests.onNext(MigrationMessage.newBuilder().setHello(hello).build());
+            try {
+                accepted.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                return new Call(holder[0]);
+            } catch (ExecutionException e) {
+                Status s = Status.fromThrowable(e.getCause());
+                holder[0].fail(Status.CANCELLED);
+                if (!NOT_YET.contains(s.getCode()) || System.nanoTime() > deadline) {
+                    throw new MigrationException("target " + command.getTargetHost() + " (" + command.getTargetAddress()
+                            + ") refused migration " + command.getMigrationId() + ": " + StreamChannel.describe(
+                            e.getCause()));
+                }
+                LOG.debugf("migration %s: target %s not ready yet (%s)", command.getMigrationId(),
+                        command.getTargetHost(), s);
+                Thread.sleep(250);
+            } catch (TimeoutException e) {
+                holder[0].fail(Status.CANCELLED);
+                throw new MigrationException("target " + command.getTargetHost() + " (" + command.getTargetAddress()
+                        + ") did not accept migration " + command.getMigrationId() + " within "
+                        + targetWait.toSeconds() + " s");
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static StreamChannel<MigrationMessage>[] newHolder() {
+        return (StreamChannel<MigrationMessage>[]) new StreamChannel<?>[1];
+    }
+}

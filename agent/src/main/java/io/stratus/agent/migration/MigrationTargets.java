@@ -1,0 +1,228 @@
+package io.stratus.agent.migration;
+
+import io.grpc.Status;
+import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.kvm.migration.MigrationResult;
+import io.stratus.kvm.migration.MigrationTarget;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.proto.v1.MigrationHello;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.function.BiConsumer;
+import org.jboss.logging.Logger;
+
+/**
+ * The migrations this host is the target of: each is prepared when the scheduler's
+ * {@code PrepareMigrationTarget} arrives (the VM built, not started, with a fresh disk layer),
+ * then receives its guest from the one source that presents the migration's token.
+ *
+ * <p>Nothing of an incoming guest is recorded on this host until it runs here: a target that
+ * fails or is killed mid-way leaves only a directory, which the next prepare of the same instance
+ * or {@link #expire} removes.
+ */
+public final class MigrationTargets {
+    private static final Logger LOG = Logger.getLogger(MigrationTargets.class);
+
+    /** What becomes of a received guest: the agent records and runs it. */
+    public interface Arrival {
+        /** The guest runs here now; {@code sourceSequence} is the last event number the source used. */
+        void arrived(InstanceRecord rec, String migrationId, VirtualMachine vm, long sourceSequence);
+    }
+
+    private enum Phase { PREPARING, READY, FAILED, RECEIVING }
+
+    private static final class Incoming {
+        final String migrationId;
+        final String token;
+        final String sourceHost;
+        final InstanceRecord record;
+        final Instant preparedAt;
+        volatile Phase phase = Phase.PREPARING;
+        volatile String failure = "";
+        volatile VirtualMachine vm;
+
+        Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt) {
+            this.migrationId = migrationId;
+            this.token = token;
+            this.sourceHost = sourceHost;
+            this.record = record;
+            this.preparedAt = preparedAt;
+        }
+    }
+
+    private final String host;
+    private final GuestSupervisor guests;
+    private final ExecutorService workers;
+    private final Clock clock;
+    private final Duration stallLimit;
+    private final Map<String, Incoming> incoming = new ConcurrentHashMap<>();
+    private volatile Arrival arrival = (r, m, vm, s) -> { };
+
+    public MigrationTargets(String host, GuestSupervisor guests, ExecutorService workers, Clock clock,
+                            Duration stallLimit) {
+        this.host = host;
+        this.guests = guests;
+        this.workers = workers;
+        this.clock = clock;
+        this.stallLimit = stallLimit;
+    }
+
+    public void onArrival(Arrival listener) {
+        this.arrival = listener;
+    }
+
+    /**
+     * Gets ready to receive {@code rec}'s guest from {@code sourceHost}; the VM is built in the
+     * background (its images may have to be fetched first). Preparing the same migration again
+     * changes nothing.
+     */
+    public void prepare(String migrationId, String token, String sourceHost, InstanceRecord rec) {
+        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant());
+        if (incoming.putIfAbsent(migrationId, in) != null) {
+            return;
+        }
+        workers.execute(() -> {
+            try {
+                in.vm = guests.incoming(rec);
+                in.phase = Phase.READY;
+                LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
+            } catch (RuntimeException e) {
+                LOG.warnf("instance %s: cannot prepare migration %s from %s: %s", rec.id(), migrationId, sourceHost,
+                        e.getMessage());
+                in.failure = e.getMessage();
+                in.phase = Phase.FAILED;
+            }
+        });
+    }
+
+    /**
+     * Records that this host cannot take the migration, so that the source's Hello is answered
+     * with {@code reason} at once instead of waiting for a target that never gets ready.
+     */
+    public void refuse(String migrationId, String token, String sourceHost, InstanceRecord rec, String reason) {
+        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant());
+        in.failure = reason;
+        in.phase = Phase.FAILED;
+        incoming.putIfAbsent(migrationId, in);
+    }
+
+    /** Whether a migration of {@code instanceId} is prepared or under way here. */
+    public boolean expecting(String instanceId) {
+        return incoming.values().stream().anyMatch(i -> i.record.id().equals(instanceId));
+    }
+
+    /** Drops the migration (the scheduler aborted it); a stream already under way fails. */
+    public void abort(String migrationId) {
+        Incoming in = incoming.remove(migrationId);
+        if (in != null && in.phase != Phase.RECEIVING) {
+            discard(in);
+        }
+    }
+
+    /** Drops migrations prepared longer than {@code age} ago that no source has started. */
+    public void expire(Duration age) {
+        Instant limit = clock.instant().minus(age);
+        for (Incoming in : incoming.values()) {
+            if (in.phase != Phase.RECEIVING && in.preparedAt.isBefore(limit) && incoming.remove(in.migrationId, in)) {
+                LOG.warnf("instance %s: migration %s from %s never started; dropped", in.record.id(), in.migrationId,
+                        in.sourceHost);
+                discard(in);
+            }
+        }
+    }
+
+    /**
+     * Admits a source's Hello: the migration must be prepared here, ready, not yet claimed, and the
+     * token the scheduler gave it.
+     *
+     * @return the migration, claimed for this stream
+     * @throws io.grpc.StatusRuntimeException why not, in words the source reports
+     */
+    Claimed admit(MigrationHello hello) {
+        Incoming in = incoming.get(hello.getMigrationId());
+        if (in == null) {
+            throw Status.NOT_FOUND.withDescription("host " + host + " has no migration " + hello.getMigrationId()
+                    + " prepared (not yet, or it expired)").asRuntimeException();
+        }
+        if (!MessageDigest.isEqual(in.token.getBytes(StandardCharsets.UTF_8),
+                hello.getToken().getBytes(StandardCharsets.UTF_8))) {
+            throw Status.PERMISSION_DENIED.withDescription("wrong token for migration " + hello.getMigrationId())
+                    .asRuntimeException();
+        }
+        if (!in.record.id().equals(hello.getInstanceId())) {
+            throw Status.INVALID_ARGUMENT.withDescription("migration " + hello.getMigrationId() + " moves instance "
+                    + in.record.id() + ", not " + hello.getInstanceId()).asRuntimeException();
+        }
+        synchronized (in) {
+            switch (in.phase) {
+                case PREPARING -> throw Status.UNAVAILABLE.withDescription("host " + host
+                        + " is still preparing instance " + in.record.id()).asRuntimeException();
+                case FAILED -> throw Status.FAILED_PRECONDITION.withDescription("host " + host + " cannot run"
+                        + " instance " + in.record.id() + ": " + in.failure).asRuntimeException();
+                case RECEIVING -> throw Status.ALREADY_EXISTS.withDescription("migration " + in.migrationId
+                        + " is already streaming").asRuntimeException();
+                default -> in.phase = Phase.RECEIVING;
+            }
+        }
+        return new Claimed(in, hello.getSequence());
+    }
+
+    /** A migration admitted for one stream. */
+    final class Claimed {
+        private final Incoming in;
+        private final long sourceSequence;
+
+        private Claimed(Incoming in, long sourceSequence) {
+            this.in = in;
+            this.sourceSequence = sourceSequence;
+        }
+
+        String describe() {
+            return "instance " + in.record.id() + " migration " + in.migrationId + " from " + in.sourceHost;
+        }
+
+        /** Receives the guest over {@code channel} (blocking); it runs here when this returns normally. */
+        void receive(StreamChannel<?> channel) {
+            MigrationResult r;
+            try {
+                r = MigrationTarget.receive(in.vm, channel);
+            } catch (RuntimeException e) {
+                LOG.warnf("instance %s: migration %s from %s failed here: %s", in.record.id(), in.migrationId,
+                        in.sourceHost, e.getMessage());
+                incoming.remove(in.migrationId, in);
+                discard(in);
+                throw e;
+            }
+            LOG.infof("instance %s: migration %s from %s arrived: %s", in.record.id(), in.migrationId,
+                    in.sourceHost, r);
+            incoming.remove(in.migrationId, in);
+            // The guest runs here now and nowhere else: whatever fails from here on must not stop it.
+            arrival.arrived(in.record, in.migrationId, in.vm, sourceSequence);
+        }
+    }
+
+    private void discard(Incoming in) {
+        VirtualMachine vm = in.vm;
+        if (vm != null) {
+            try {
+                vm.stop();
+            } catch (RuntimeException e) {
+                LOG.debugf("instance %s: stopping the incoming VM: %s", in.record.id(), e.getMessage());
+            }
+            vm.close();
+        }
+        // The instance may live here in an older record (it left and comes back): only the new parts go.
+        guests.forget(in.record.id());
+    }
+
+    Duration stallLimit() {
+        return stallLimit;
+    }
+}
