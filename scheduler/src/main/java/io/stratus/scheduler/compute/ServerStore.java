@@ -147,6 +147,17 @@ public final class ServerStore {
                 now(), now(), id, requestId) == 1;
     }
 
+    /**
+     * Moves a live-migrated server to {@code host} and ends the migration's task; only while
+     * {@code requestId}'s migration is its task (the source's and the target's reports of one
+     * switch-over both arrive: the first moves it).
+     */
+    public boolean moveTo(String id, String requestId, String host) {
+        return sql.update("UPDATE server SET host = ?, task_state = ?, updated_at = ?"
+                        + " WHERE id = ? AND request_id = ? AND task_state = ? AND deleted = FALSE",
+                host, TaskState.NONE.name(), now(), id, requestId, TaskState.MIGRATING_LIVE.name()) == 1;
+    }
+
     /** Takes a server off its host before a reschedule; only if {@code requestId} still owns it. */
     public boolean unassign(String id, String requestId, String newRequestId) {
         return sql.update("UPDATE server SET host = NULL, request_id = ?, task_state = ?, task_started_at = ?,"

@@ -13,6 +13,8 @@ import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Flavor;
@@ -33,10 +35,12 @@ import io.stratus.scheduler.placement.ResourceRequest;
 import io.stratus.scheduler.selection.HostSelector;
 import io.stratus.scheduler.selection.HostState;
 import io.stratus.scheduler.selection.RequestSpec;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -56,6 +60,7 @@ import org.jboss.logging.Logger;
  */
 public final class Conductor {
     private static final Logger LOG = Logger.getLogger(Conductor.class);
+    private static final SecureRandom TOKENS = new SecureRandom();
     /** The zone every host is in until hosts name their own (Nova's default zone). */
     public static final String DEFAULT_ZONE = "nova";
 
@@ -112,6 +117,11 @@ public final class Conductor {
         return "resize-" + serverId;
     }
 
+    /** The consumer that holds a live migration's claim on its target until the switch-over. */
+    static String migrationConsumer(String serverId) {
+        return "migration-" + serverId;
+    }
+
     /**
      * Places a server that waits in BUILD/SCHEDULING and sends its boot. A server no host can take
      * goes to ERROR with Nova's "No valid host was found." fault.
@@ -142,26 +152,16 @@ public final class Conductor {
             return;
         }
         ResourceRequest request = ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib());
-        RequestSpec spec = new RequestSpec(s.id(), request,
-                s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
-                s.serverGroupId().flatMap(groups::find).map(g ->
-                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))),
-                image.properties());
+        RequestSpec spec = spec(s, image, request);
         Map<String, HostView> views = hostViews();
         Set<String> tried = new HashSet<>(s.triedHosts());
         String[] log = {"no host was filtered out"};
         String host;
         Timer.Sample timing = Timer.start();
         try {
-            host = new Placement(placement).place(s.id(), request, selector.forPlacement(spec, usage -> {
-                if (tried.contains(usage.name())) {
-                    return null;
-                }
-                HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
-                boolean hardware = hosts.report(usage.name()).map(HostReport::getHardwareVirtualization).orElse(false);
-                return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances(),
-                        hardware);
-            }, (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
+            host = new Placement(placement).place(s.id(), request, selector.forPlacement(spec,
+                    usage -> tried.contains(usage.name()) ? null : hostState(usage, views),
+                    (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
         } catch (NoValidHostException e) {
             timing.stop(placing);
             noValidHost.increment();
@@ -195,6 +195,99 @@ public final class Conductor {
             placement.release(s.id());
             servers.fail(s.id(), s.requestId(), new Server.Fault("DispatchFailed", e.getMessage()));
         }
+    }
+
+    private RequestSpec spec(Server s, Image image, ResourceRequest request) {
+        return new RequestSpec(s.id(), request,
+                s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
+                s.serverGroupId().flatMap(groups::find).map(g ->
+                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))),
+                image.properties());
+    }
+
+    private HostState hostState(ProviderUsage usage, Map<String, HostView> views) {
+        HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
+        boolean hardware = hosts.report(usage.name()).map(HostReport::getHardwareVirtualization).orElse(false);
+        return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances(), hardware);
+    }
+
+    /**
+     * Starts a live migration of an ACTIVE server: the target (the one asked for, or the best
+     * the filters and weighers find among the others) is claimed first, next to the source's
+     * claim, then the target is told to get ready and the source to send the guest. Both commands
+     * carry one fresh token: the target admits only the source that presents it.
+     *
+     * @param maxDowntimeMs the longest switch-over pause, 0 for the agents' default
+     * @return the target host
+     */
+    public String liveMigrate(Server s, Optional<String> targetHost, int maxDowntimeMs) {
+        String source = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id() + " has no host to"
+                + " migrate from"));
+        if (s.vmState() != InstanceState.ACTIVE || s.taskState() != TaskState.NONE) {
+            throw ApiException.conflict("Cannot 'os-migrateLive' instance " + s.id() + " while it is in vm_state "
+                    + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
+                    : " and task_state " + s.taskState().name().toLowerCase()) + "; live migration needs ACTIVE");
+        }
+        if (targetHost.equals(Optional.of(source))) {
+            throw ApiException.badRequest("Instance " + s.id() + " is already on host " + source + "; name another"
+                    + " host or none");
+        }
+        targetHost.ifPresent(h -> {
+            if (hosts.report(h).isEmpty()) {
+                throw ApiException.badRequest("Compute host " + h + " could not be found.");
+            }
+            // An operator may have enabled it a moment ago: placement's picture of it must be current.
+            view.reread(h);
+        });
+        Image image = images.find(s.imageId()).orElseThrow(() -> ApiException.conflict("Instance " + s.id()
+                + " cannot move: its image " + s.imageId() + " was deleted, and the target host needs it"));
+        ResourceRequest request = ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib());
+        Map<String, HostView> views = hostViews();
+        String consumer = migrationConsumer(s.id());
+        String[] log = {"no host was filtered out"};
+        placement.release(consumer);
+        String target;
+        try {
+            target = new Placement(placement).place(consumer, request, selector.forPlacement(spec(s, image, request),
+                    usage -> usage.name().equals(source) || targetHost.filter(h -> !h.equals(usage.name())).isPresent()
+                            ? null : hostState(usage, views),
+                    (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
+        } catch (NoValidHostException e) {
+            throw ApiException.badRequest("No valid host was found for the live migration of " + s.id()
+                    + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]);
+        }
+        String address = hosts.report(target).map(HostReport::getGrpcAddress).orElse("");
+        String requestId = newRequestId();
+        if (address.isEmpty() || !servers.startTask(s.id(), requestId, TaskState.MIGRATING_LIVE,
+                InstanceState.ACTIVE)) {
+            placement.release(consumer);
+            view.reread(target);
+            if (address.isEmpty()) {
+                throw new ApiException(503, "host " + target + " has not published its agent's address"
+                        + " (stratus.agent.grpc-address): the source cannot reach it");
+            }
+            throw ApiException.conflict("Cannot 'os-migrateLive' instance " + s.id() + ": another task started");
+        }
+        byte[] secret = new byte[32];
+        TOKENS.nextBytes(secret);
+        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
+        try {
+            commands.send(target, envelope(s.id(), s.projectId(), requestId).setPrepareMigrationTarget(
+                    PrepareMigrationTarget.newBuilder().setMigrationId(requestId).setSourceHost(source)
+                            .setInstance(boot(s, image)).setToken(token)).build());
+            commands.send(source, envelope(s.id(), s.projectId(), requestId).setLiveMigrate(
+                    LiveMigrate.newBuilder().setMigrationId(requestId).setTargetHost(target)
+                            .setTargetAddress(address).setToken(token).setMaxDowntimeMs(maxDowntimeMs)).build());
+        } catch (DispatchException e) {
+            placement.release(consumer);
+            view.reread(target);
+            servers.abandonTask(s.id(), requestId, new Server.Fault("DispatchFailed", e.getMessage()));
+            throw new ApiException(503, "the live migration of " + s.id() + " could not be handed to the hosts; try"
+                    + " again: " + e.getMessage());
+        }
+        LOG.infof("instance %s request %s: live migration %s -> %s started; %s", s.id(), requestId, source, target,
+                log[0]);
+        return target;
     }
 
     private Boot boot(Server s, Image image) {
@@ -255,6 +348,10 @@ public final class Conductor {
             return;
         }
         Server s = found.get();
+        if (!e.getMigrationId().isEmpty() && e.getMigrationId().equals(s.requestId())
+                && s.taskState() == TaskState.MIGRATING_LIVE) {
+            s = followMigration(s, e);
+        }
         if (!s.host().equals(Optional.of(e.getHost()))) {
             LOG.debugf("event %s of host %s for instance %s, now on %s, ignored", e.getEventId(), e.getHost(), s.id(),
                     s.host().orElse("no host"));
@@ -290,6 +387,32 @@ public final class Conductor {
             placement.release(resizeConsumer(s.id()));
             servers.setPendingFlavor(s.id(), Optional.empty());
         }
+    }
+
+    /**
+     * The end of a live migration, reported by the source (the request's answer) or the target
+     * (the guest arrived): on success the server moves to the target and the target's claim
+     * replaces the source's; on failure the target's claim goes back. Returns the server as it is now.
+     */
+    private Server followMigration(Server s, InstanceEvent e) {
+        String source = s.host().orElse("");
+        if (!e.getHost().equals(source) && e.getState() == InstanceState.ACTIVE && !e.hasFault()) {
+            if (servers.moveTo(s.id(), s.requestId(), e.getHost())) {
+                placement.replace(s.id(), migrationConsumer(s.id()));
+                view.reread(source);
+                view.reread(e.getHost());
+                LOG.infof("instance %s request %s: live-migrated from %s to %s", s.id(), s.requestId(), source,
+                        e.getHost());
+            }
+            return servers.find(s.id()).orElse(s);
+        }
+        if (e.getHost().equals(source) && e.hasFault()) {
+            placement.release(migrationConsumer(s.id()));
+            view.invalidate();
+            LOG.warnf("instance %s request %s: live migration failed, the guest stays on %s: %s", s.id(),
+                    s.requestId(), source, e.getFault().getMessage());
+        }
+        return s;
     }
 
     /**
@@ -344,6 +467,10 @@ public final class Conductor {
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {
+                if (s.taskState() == TaskState.MIGRATING_LIVE) {
+                    placement.release(migrationConsumer(s.id()));
+                    view.invalidate();
+                }
                 servers.abandonTask(s.id(), s.requestId(), new Server.Fault("TaskTimedOut", "task "
                         + s.taskState().name().toLowerCase() + " gave up: " + silent));
             }
@@ -357,6 +484,7 @@ public final class Conductor {
     public void release(Server s) {
         placement.release(s.id());
         placement.release(resizeConsumer(s.id()));
+        placement.release(migrationConsumer(s.id()));
         s.host().ifPresent(view::reread);
     }
 

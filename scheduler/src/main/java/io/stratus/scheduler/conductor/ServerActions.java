@@ -99,6 +99,11 @@ public final class ServerActions {
         }
     }
 
+    /** Live-migrates an ACTIVE server to {@code host}, or to the host the scheduler picks. */
+    public void liveMigrate(Server s, Optional<String> host) {
+        conductor.liveMigrate(s, host, 0);
+    }
+
     public void confirmResize(Server s, Flavor pending) {
         run(s, "confirmResize", TaskState.RESIZE_CONFIRMING, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()),
                 InstanceState.VERIFY_RESIZE);

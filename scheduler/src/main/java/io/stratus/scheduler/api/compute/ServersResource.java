@@ -345,14 +345,17 @@ public class ServersResource {
             case "revertResize":
                 actions.revertResize(s);
                 break;
+            case "os-migrateLive": {
+                requireAdmin(caller, action);
+                Optional<String> host = args != null && args.isObject()
+                        ? Json.optionalString(args, "host", 255) : Optional.empty();
+                actions.liveMigrate(s, host);
+                break;
+            }
             case "migrate":
-            case "os-migrateLive":
-                if (!caller.isAdmin()) {
-                    throw ApiException.forbidden("Policy doesn't allow " + action + " to be performed: it needs the"
-                            + " admin role.");
-                }
-                throw ApiException.conflict("Cannot '" + action + "' instance " + id + ": moving servers between hosts"
-                        + " is not available in this release (resize on the same host is)");
+                requireAdmin(caller, action);
+                throw ApiException.conflict("Cannot 'migrate' instance " + id + ": cold migration between hosts is"
+                        + " not available in this release; use os-migrateLive (resize on the same host works)");
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
             default:
@@ -384,6 +387,12 @@ public class ServersResource {
         String[] all = text.split("\n", -1);
         int from = (int) Math.max(0, all.length - lines - (text.endsWith("\n") ? 1 : 0));
         return String.join("\n", java.util.Arrays.asList(all).subList(from, all.length));
+    }
+
+    private static void requireAdmin(Caller caller, String action) {
+        if (!caller.isAdmin()) {
+            throw ApiException.forbidden("Policy doesn't allow " + action + " to be performed: it needs the admin role.");
+        }
     }
 
     /** The caller's server, or 404 (never 403: another project's server does not exist for it). */

@@ -40,6 +40,9 @@ final class Views {
                 if (task == TaskState.REBOOTING_HARD) {
                     return "HARD_REBOOT";
                 }
+                if (task == TaskState.MIGRATING_LIVE) {
+                    return "MIGRATING";
+                }
                 return task == TaskState.RESIZE_PREP || task == TaskState.RESIZE_MIGRATING
                         || task == TaskState.RESIZE_FINISH ? "RESIZE" : "ACTIVE";
             case REBOOT:
@@ -79,6 +82,14 @@ final class Views {
             default:
                 return vm.name().toLowerCase();
         }
+    }
+
+    /** Nova's task_state names ({@code null} for none); a live migration is "migrating" there. */
+    static String taskState(TaskState task) {
+        if (task == TaskState.NONE) {
+            return null;
+        }
+        return task == TaskState.MIGRATING_LIVE ? "migrating" : task.name().toLowerCase();
     }
 
     /** Nova's power states: 1 running, 3 paused, 4 shutdown, 0 no state. */
@@ -150,7 +161,7 @@ final class Views {
             m.put("OS-EXT-SRV-ATTR:hypervisor_hostname", s.host().orElse(null));
             m.put("OS-EXT-SRV-ATTR:instance_name", "instance-" + s.id());
         }
-        m.put("OS-EXT-STS:task_state", s.taskState() == TaskState.NONE ? null : s.taskState().name().toLowerCase());
+        m.put("OS-EXT-STS:task_state", taskState(s.taskState()));
         m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
         m.put("OS-EXT-STS:power_state", powerState(s.vmState()));
         m.put("os-extended-volumes:volumes_attached", List.of());
