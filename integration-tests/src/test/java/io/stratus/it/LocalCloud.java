@@ -1,6 +1,7 @@
 package io.stratus.it;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ final class LocalCloud implements AutoCloseable {
     final String imageUrl;
     final Api admin;
     private final List<QuarkusProcess> processes = new ArrayList<>();
+    private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
                        String url, String imageUrl, Api admin, List<QuarkusProcess> started) {
@@ -53,8 +55,26 @@ final class LocalCloud implements AutoCloseable {
      * @param scheduler settings for the scheduler beyond the defaults (its database URL...)
      */
     static LocalCloud start(Path dir, String name, Map<String, String> scheduler) throws Exception {
+        return start(dir, name, scheduler, false);
+    }
+
+    /**
+     * Like {@link #start(Path, String, Map)}; with {@code namespaces}, ready for agents that run in
+     * network namespaces of their own ({@link #agentIn}): the broker also listens on the
+     * namespaces' bridge and names that address to its clients.
+     */
+    static LocalCloud start(Path dir, String name, Map<String, String> scheduler, boolean namespaces)
+            throws Exception {
         Path logs = Files.createDirectories(Path.of("target", "it-logs"));
         EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka"));
+        if (namespaces) {
+            HostNetwork.bridge();
+            brokerSettings = new EmbeddedKafkaBroker.Settings(brokerSettings.dataDir(), brokerSettings.port(),
+                    brokerSettings.controllerPort(), Map.of(
+                    "listeners", "PLAINTEXT://0.0.0.0:" + brokerSettings.port() + ",CONTROLLER://127.0.0.1:"
+                            + brokerSettings.controllerPort(),
+                    "advertised.listeners", "PLAINTEXT://" + HostNetwork.GATEWAY + ":" + brokerSettings.port()));
+        }
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
         List<QuarkusProcess> started = new ArrayList<>();
         try {
@@ -65,14 +85,23 @@ final class LocalCloud implements AutoCloseable {
             s.put("stratus.scheduler.image-url", imageUrl);
             s.put("kafka.bootstrap.servers", broker.bootstrapServers());
             s.putAll(scheduler);
-            QuarkusProcess sched = QuarkusProcess.start(app("stratus.schedulerApp"), 0, s,
+            int schedulerPort = QuarkusProcess.freePort();
+            Map<String, String> image = new LinkedHashMap<>();
+            if (namespaces) {
+                // Reached from the namespaces over the bridge too; clients here still use loopback.
+                s.put("quarkus.http.host", "0.0.0.0");
+                s.put("stratus.scheduler.public-url", "http://127.0.0.1:" + schedulerPort);
+                image.put("quarkus.http.host", "0.0.0.0");
+                image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
+            }
+            QuarkusProcess sched = QuarkusProcess.start(app("stratus.schedulerApp"), schedulerPort, s,
                     Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", ADMIN_PASSWORD), logs.resolve(name + "-scheduler.log"),
                     START, Duration.ofSeconds(10));
             started.add(sched);
             String url = "http://127.0.0.1:" + sched.port();
-            started.add(QuarkusProcess.start(app("stratus.imageApp"), imagePort, Map.of(
-                            "stratus.image.data-dir", dir.resolve("images").toString(),
-                            "stratus.image.identity-url", url + "/identity/v3"),
+            image.put("stratus.image.data-dir", dir.resolve("images").toString());
+            image.put("stratus.image.identity-url", url + "/identity/v3");
+            started.add(QuarkusProcess.start(app("stratus.imageApp"), imagePort, image,
                     logs.resolve(name + "-image-service.log"), START, Duration.ofSeconds(10)));
             Api admin = Api.login(url, "admin", ADMIN_PASSWORD, "admin");
             String service = admin.ok("POST", "/identity/v3/projects", Map.of("project", Map.of("name", "service")))
@@ -116,15 +145,7 @@ final class LocalCloud implements AutoCloseable {
      */
     QuarkusProcess agent(String host, String imageUrl, long memoryMib, Map<String, String> extra) throws Exception {
         int port = QuarkusProcess.freePort();
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("stratus.agent.host", host);
-        s.put("stratus.agent.data-dir", dir.resolve(host).toString());
-        s.put("stratus.agent.image-service.url", imageUrl);
-        s.put("stratus.agent.image-service.identity-url", url + "/identity/v3");
-        s.put("stratus.agent.grpc-address", "127.0.0.1:" + port);
-        s.put("stratus.agent.capacity.vcpus", "16");
-        s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
-        s.put("stratus.agent.report-interval", "1s");
+        Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1:" + port, memoryMib);
         s.put("kafka.bootstrap.servers", bootstrapServers());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s,
@@ -132,6 +153,54 @@ final class LocalCloud implements AutoCloseable {
                 logs.resolve(name + "-agent-" + host + ".log"), START, Duration.ofSeconds(10));
         processes.add(agent);
         return agent;
+    }
+
+    /**
+     * Starts agent {@code host} in network namespace number {@code index} of its own, as on a
+     * separate machine: it reaches broker, scheduler and image service over the namespaces' bridge,
+     * and other agents at their namespaces' addresses. Needs a cloud started with namespaces.
+     */
+    QuarkusProcess agentIn(int index, String host, long memoryMib, Map<String, String> extra) throws Exception {
+        HostNetwork.Namespace ns = HostNetwork.create(index);
+        namespaces.add(ns);
+        int port = QuarkusProcess.freePort();
+        String gateway = "http://" + HostNetwork.GATEWAY + ":";
+        Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
+                url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
+        s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
+        s.putAll(extra);
+        QuarkusProcess agent = QuarkusProcess.startIn(ns, app("stratus.agentApp"), port, s,
+                Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD),
+                freshLog(name + "-agent-" + host), START, Duration.ofSeconds(10));
+        processes.add(agent);
+        return agent;
+    }
+
+    /** A log file not used yet in this run: a restarted process keeps its predecessor's log. */
+    private Path freshLog(String base) {
+        Path log = logs.resolve(base + ".log");
+        for (int i = 2; logged(log); i++) {
+            log = logs.resolve(base + "-" + i + ".log");
+        }
+        return log;
+    }
+
+    private boolean logged(Path log) {
+        return processes.stream().anyMatch(p -> p.log().equals(log));
+    }
+
+    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String grpcAddress,
+                                              long memoryMib) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("stratus.agent.host", host);
+        s.put("stratus.agent.data-dir", dir.resolve(host).toString());
+        s.put("stratus.agent.image-service.url", imageUrl);
+        s.put("stratus.agent.image-service.identity-url", schedulerUrl + "/identity/v3");
+        s.put("stratus.agent.grpc-address", grpcAddress);
+        s.put("stratus.agent.capacity.vcpus", "16");
+        s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
+        s.put("stratus.agent.report-interval", "1s");
+        return s;
     }
 
     /** Waits until every host in {@code hosts} reports to the scheduler. */
@@ -156,6 +225,7 @@ final class LocalCloud implements AutoCloseable {
         for (QuarkusProcess p : processes) {
             p.kill();
         }
+        namespaces.forEach(HostNetwork.Namespace::close);
         broker.close();
         try (Stream<Path> walk = Files.walk(dir)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

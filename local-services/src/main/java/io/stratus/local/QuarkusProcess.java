@@ -24,12 +24,14 @@ public final class QuarkusProcess implements AutoCloseable {
     private final int port;
     private final Path log;
     private final Duration grace;
+    private final String host;
 
-    private QuarkusProcess(Process process, int port, Path log, Duration grace) {
+    private QuarkusProcess(Process process, int port, Path log, Duration grace, String host) {
         this.process = process;
         this.port = port;
         this.log = log;
         this.grace = grace;
+        this.host = host;
     }
 
     /**
@@ -49,16 +51,33 @@ public final class QuarkusProcess implements AutoCloseable {
      */
     public static QuarkusProcess start(Path app, int port, Map<String, String> settings, Map<String, String> environment,
                                        Path log, Duration limit, Duration grace) throws Exception {
+        return start(app, port, settings, environment, log, limit, grace, null);
+    }
+
+    /**
+     * Like {@link #start(Path, int, Map, Map, Path, Duration, Duration)}, run inside network
+     * namespace {@code ns} (a simulated host of its own); readiness is checked at its address.
+     */
+    public static QuarkusProcess startIn(HostNetwork.Namespace ns, Path app, int port, Map<String, String> settings,
+                                         Map<String, String> environment, Path log, Duration limit, Duration grace)
+            throws Exception {
+        return start(app, port, settings, environment, log, limit, grace, ns);
+    }
+
+    private static QuarkusProcess start(Path app, int port, Map<String, String> settings,
+                                        Map<String, String> environment, Path log, Duration limit, Duration grace,
+                                        HostNetwork.Namespace ns) throws Exception {
         int p = port == 0 ? freePort() : port;
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dquarkus.http.port=" + p));
         settings.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(app.toString());
-        ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder = new ProcessBuilder(ns == null ? cmd : ns.wrap(cmd)).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         builder.environment().putAll(environment);
         Process process = builder.start();
-        QuarkusProcess started = new QuarkusProcess(process, p, log, grace);
+        QuarkusProcess started = new QuarkusProcess(process, p, log, grace, ns == null ? "127.0.0.1" : ns.address());
         try {
             started.awaitReady(limit);
         } catch (Exception e) {
@@ -76,7 +95,7 @@ public final class QuarkusProcess implements AutoCloseable {
                 throw new IllegalStateException(app() + " exited with " + process.exitValue() + "; see " + log);
             }
             try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/ready"))
+                if (http.send(HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + "/q/health/ready"))
                         .build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
                     return;
                 }
@@ -90,6 +109,11 @@ public final class QuarkusProcess implements AutoCloseable {
 
     private String app() {
         return process.info().commandLine().map(c -> c.substring(c.lastIndexOf(' ') + 1)).orElse("the service");
+    }
+
+    /** The address it is reached at: loopback, or its namespace's address. */
+    public String host() {
+        return host;
     }
 
     public int port() {

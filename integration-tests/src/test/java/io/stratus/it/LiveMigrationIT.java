@@ -1,0 +1,296 @@
+package io.stratus.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stratus.local.HostNetwork;
+import io.stratus.local.QuarkusProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Live migration between two agents that run as separate processes, each in a network namespace
+ * of its own (two hosts on one machine): through the Compute API, over the agents'
+ * MigrationService, with the scheduler's claims following the guest.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class LiveMigrationIT {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+    /** 8192 sectors: more than the guest counts in a test, so no sector is written twice. */
+    private static final int DISK_BYTES = 4 << 20;
+    private static final Pattern COUNT = Pattern.compile("COUNT (\\d+)( OK|( BAD[^\n]*))?\n");
+    /** Migrations here are slowed to 8 MiB/s, so that a test can act while one runs. */
+    private static final Map<String, String> AGENT = Map.of("stratus.agent.migration.max-bandwidth",
+            Long.toString(8L << 20), "stratus.agent.migration.max-rounds", "6");
+
+    private LocalCloud cloud;
+    private Api admin;
+    private QuarkusProcess one;
+    private QuarkusProcess two;
+    private String diskCounter;
+    private String large;
+    private final List<String> booted = new ArrayList<>();
+
+    @BeforeAll
+    void start() throws Exception {
+        assumeTrue(HostNetwork.available(), "network namespaces need root and iproute2");
+        cloud = LocalCloud.start(Files.createTempDirectory("stratus-migration-it-"), "migration", Map.of(
+                "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s",
+                "stratus.scheduler.task-timeout", "PT90S"), true);
+        admin = cloud.admin;
+        one = cloud.agentIn(1, "m-one", 1024, AGENT);
+        two = cloud.agentIn(2, "m-two", 1024, AGENT);
+        cloud.awaitHostsUp("m-one", "m-two");
+        Api images = admin.at(cloud.imageBase());
+        // Counts on its console and writes count n into sector n of its disk (a layer over this image).
+        String kernel = images.ok("POST", "/image/v2/images", Map.of("name", "diskcount-kernel", "disk_format",
+                "aki", "container_format", "aki", "visibility", "public")).path("id").asText();
+        assertThat(images.upload(kernel, guest("diskcount.elf")).status()).isEqualTo(204);
+        Path blank = cloud.dir.resolve("blank.raw");
+        Files.write(blank, new byte[DISK_BYTES]);
+        diskCounter = images.ok("POST", "/image/v2/images", Map.of("name", "diskcount", "disk_format", "raw",
+                "container_format", "bare", "visibility", "public", "kernel_id", kernel)).path("id").asText();
+        assertThat(images.upload(diskCounter, blank).status()).isEqualTo(204);
+        // 16 MiB: round 1 alone takes about 2 s.
+        large = migrant(images, "large", "mig.kib=16384 mig.delay=20000000 mig.every=1");
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "m1", "id", "m1", "vcpus", 1,
+                "ram", 64, "disk", 0)));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        if (cloud != null) {
+            cloud.close();
+        }
+    }
+
+    /** Each test starts on empty hosts: whatever a test booted goes, passed or failed. */
+    @AfterEach
+    void deleteServers() {
+        for (String id : booted) {
+            if (admin.call("GET", "/compute/v2.1/servers/" + id, null).status() == 200) {
+                admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+                admin.awaitGone(id, WAIT);
+            }
+        }
+        booted.clear();
+    }
+
+    private static String migrant(Api images, String name, String cmdline) throws IOException {
+        String id = images.ok("POST", "/image/v2/images", Map.of("name", name, "disk_format", "aki",
+                "container_format", "aki", "visibility", "public", "os_command_line", cmdline)).path("id").asText();
+        assertThat(images.upload(id, guest("migrant.elf")).status()).isEqualTo(204);
+        return id;
+    }
+
+    private static Path guest(String name) {
+        return Path.of(System.getProperty("stratus.testGuests"), name);
+    }
+
+    @Test
+    @Order(1)
+    void aGuestThatCountsOnItsConsoleAndDiskMovesToTheOtherHostAndLosesNothing() throws Exception {
+        String id = bootOn("m-one", "counting", diskCounter);
+        long before = awaitCount(id, 10);
+        assertThat(guestMappings(one.pid())).as("the guest's memory is mapped on the source").isPositive();
+
+        migrate(id, null);
+        JsonNode s = admin.awaitServer(id, "ACTIVE", WAIT);
+        assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+
+        // The console is the target's now: it goes on from where the source was, never from 0.
+        awaitCount(id, before + 20);
+        assertThat(guestMappings(one.pid())).as("the source unmapped the guest's memory").isZero();
+        assertThat(guestMappings(two.pid())).as("the target runs it").isPositive();
+        assertThat(vcpusUsed()).as("placement holds the guest on the target only")
+                .isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
+
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
+        admin.awaitServer(id, "SHUTOFF", WAIT);
+        String console = console(id);
+        List<Long> counts = counts(console);
+        assertThat(counts).as(console).isNotEmpty();
+        assertThat(counts.get(0)).as("the guest was not reset: " + console).isGreaterThanOrEqualTo(before);
+        for (int i = 1; i < counts.size(); i++) {
+            assertThat(counts.get(i)).as(console).isEqualTo(counts.get(i - 1) + 1);
+        }
+        // Each count is printed after its sector was written: every one up to the last is on the disk.
+        long last = counts.get(counts.size() - 1);
+        byte[] disk = rawDisk(cloud.dir.resolve("m-two").resolve("instances").resolve(id).resolve("disk.qcow2"));
+        for (long n = 0; n <= last; n++) {
+            String sector = new String(disk, (int) (n * 512), 32, java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(sector).as("sector %d after the migration at count %d", n, before)
+                    .startsWith("STRATUS-COUNT " + n + "\n");
+        }
+        System.out.printf("live migration m-one -> m-two: count went on from %d to %d, %d sectors checked%n",
+                before, last, last + 1);
+    }
+
+    /** The guest-visible contents of a qcow2 disk (qemu-img reads it, as any other tool would). */
+    private static byte[] rawDisk(Path qcow2) throws Exception {
+        Path raw = Files.createTempFile("stratus-migrated-", ".raw");
+        try {
+            Process p = new ProcessBuilder("qemu-img", "convert", "-O", "raw", qcow2.toString(), raw.toString())
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.waitFor()).as(out).isZero();
+            return Files.readAllBytes(raw);
+        } finally {
+            Files.deleteIfExists(raw);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void killingTheTargetMidMigrationLeavesTheGuestRunningOnTheSource() throws Exception {
+        String id = bootOn("m-one", "survivor", large);
+        long before = awaitCount(id, 3);
+        migrate(id, "m-two");
+        // 16 MiB of the guest's region at 8 MiB/s: the stream runs for about 2 s.
+        awaitTask(id, "migrating");
+        Thread.sleep(700);
+        two.kill();
+        try {
+            JsonNode s = admin.awaitServer(id, "ACTIVE", WAIT);
+            assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
+            assertThat(awaitCount(id, before + 5)).as("it counts on at the source").isGreaterThan(before);
+            assertThat(vcpusUsed().get("m-one")).isEqualTo(1L);
+        } finally {
+            two = cloud.agentIn(2, "m-two", 1024, AGENT);
+            cloud.awaitHostsUp("m-two");
+        }
+        assertThat(vcpusUsed()).as("the target's claim went back").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
+    }
+
+    @Test
+    @Order(3)
+    void aMigrationThatCannotConvergeIsAbortedAndTheGuestStays() throws Exception {
+        String busy = migrant(admin.at(cloud.imageBase()), "busy", "mig.kib=16384 mig.delay=0 mig.every=64");
+        String id = bootOn("m-one", "busy", busy);
+        long before = awaitCount(id, 2);
+        migrate(id, "m-two");
+        JsonNode s = awaitTaskEnd(id);
+        assertThat(s.path("status").asText()).isEqualTo("ACTIVE");
+        assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
+        assertThat(awaitCount(id, before + 3)).isGreaterThan(before);
+        assertThat(vcpusUsed()).as("no claim left on the target").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
+        assertThat(Files.readString(one.log())).contains("did not converge");
+    }
+
+    private String bootOn(String host, String name, String image) throws InterruptedException {
+        String other = host.equals("m-one") ? "m-two" : "m-one";
+        admin.switchHost(other, false);
+        try {
+            String id = admin.ok("POST", "/compute/v2.1/servers", Api.server(name, "m1", image)).path("server")
+                    .path("id").asText();
+            booted.add(id);
+            assertThat(admin.awaitServer(id, "ACTIVE", WAIT).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(host);
+            return id;
+        } finally {
+            admin.switchHost(other, true);
+        }
+    }
+
+    private void migrate(String id, String host) {
+        Map<String, Object> args = new HashMap<>();
+        args.put("host", host);
+        args.put("block_migration", "auto");
+        Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-migrateLive", args));
+        assertThat(r.status()).as(r.body().toString()).isEqualTo(202);
+    }
+
+    private String console(String id) {
+        return admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-getConsoleOutput", Map.of()))
+                .path("output").asText();
+    }
+
+    private static List<Long> counts(String console) {
+        Matcher m = COUNT.matcher(console);
+        List<Long> out = new ArrayList<>();
+        while (m.find()) {
+            out.add(Long.parseLong(m.group(1)));
+        }
+        return out;
+    }
+
+    /** Waits until the guest's console shows a count of at least {@code least}; returns the last count. */
+    private long awaitCount(String id, long least) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        long last = -1;
+        while (System.nanoTime() < deadline) {
+            Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                    Map.of("os-getConsoleOutput", Map.of()));
+            if (r.status() == 200) {
+                List<Long> c = counts(r.body().path("output").asText());
+                last = c.isEmpty() ? -1 : c.get(c.size() - 1);
+                if (last >= least) {
+                    return last;
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("server " + id + " never counted to " + least + " (last " + last + ")");
+    }
+
+    private void awaitTask(String id, String task) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode s = admin.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+            if (s.path("OS-EXT-STS:task_state").asText().equals(task)) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("server " + id + " never had task " + task);
+    }
+
+    private JsonNode awaitTaskEnd(String id) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        Thread.sleep(500);
+        while (System.nanoTime() < deadline) {
+            JsonNode s = admin.ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+            if (s.path("OS-EXT-STS:task_state").isNull()) {
+                return s;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("server " + id + " kept its task");
+    }
+
+    /** Anonymous mappings of a 64 MiB guest's RAM in the agent process {@code pid}. */
+    private static long guestMappings(long pid) throws IOException {
+        long n = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+            if (line.startsWith("Size:") && line.replaceAll("\\s+", " ").equals("Size: 65536 kB")) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private Map<String, Long> vcpusUsed() {
+        Map<String, Long> used = new HashMap<>();
+        for (JsonNode h : admin.ok("GET", "/compute/v2.1/os-hypervisors/detail", null).path("hypervisors")) {
+            used.put(h.path("hypervisor_hostname").asText(), h.path("vcpus_used").asLong());
+        }
+        return used;
+    }
+}
