@@ -3,6 +3,7 @@ package io.stratus.kvm.memory;
 import io.stratus.kvm.sys.HostMapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -302,6 +303,34 @@ public final class GuestMemory implements AutoCloseable {
     public void readPage(long page, byte[] dst, int offset) {
         checkPage(page, 1);
         mapping.read(page * PAGE_SIZE, dst, offset, (int) PAGE_SIZE);
+    }
+
+    /**
+     * A read-only little-endian view of {@code count} pages from page {@code first} (mapping
+     * order), for reading guest RAM in place (migration tests pages for zeros there and copies only
+     * the others). Valid until {@link #close()}.
+     */
+    public ByteBuffer pageView(long first, int count) {
+        checkPage(first, count);
+        if (count > Integer.MAX_VALUE / PAGE_SIZE) {
+            throw new GuestMemoryException("a view of " + count + " pages is over 2 GiB");
+        }
+        return mapping.buffer(first * PAGE_SIZE, (int) (count * PAGE_SIZE)).asReadOnlyBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * Finds, among {@code count} pages from page {@code first} (mapping order), those that read as
+     * zeros because nothing backs them in the host: never touched by the guest or the VMM, or
+     * discarded since (see {@link HostMapping#findUnbacked}). Sets bit {@code i % 64} of
+     * {@code bits[i / 64]} for each such page {@code first + i} and clears it for the others; the
+     * others may hold anything, zeros included. Returns false where the host cannot tell (guest
+     * RAM mapped from a file, or {@code /proc/self/pagemap} unreadable): then every page must be
+     * read. The answer is as of the call: a page written after it is dirty.
+     */
+    public boolean findUnbackedPages(long first, int count, long[] bits) {
+        checkPage(first, count);
+        return mapping.findUnbacked(first * PAGE_SIZE, count, bits);
     }
 
     /** Overwrites page {@code page} (mapping order) with 4 KiB of {@code src} from {@code offset}. */

@@ -4,23 +4,23 @@ import io.stratus.kvm.memory.DirtyPages;
 import io.stratus.kvm.memory.GuestMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.zip.Deflater;
 
 /**
  * Sends sets of guest pages as PAGES frames: a page of zeros as part of a zero run (a flag, never
- * data), any other page raw, or deflated where that makes it smaller. Each page is copied out of
- * guest RAM first, so a page the guest changes meanwhile goes out whole (old or new; a changed page
- * is dirty again and goes out in a later round).
+ * data), any other page raw, or deflated where that makes it smaller. Pages are tested for zeros
+ * in place ({@link ZeroPageScan}: pages the host has nothing behind are not even read), and only
+ * the others are copied, into the frame (or, to deflate them, out of guest RAM first). A page the
+ * guest changes meanwhile may go out as any mix of old and new: it is dirty again and goes out in
+ * a later round, or at the switch-over with the guest paused.
  */
 final class PageSender {
     private static final int PAGE = (int) GuestMemory.PAGE_SIZE;
-    private static final byte[] ZEROS = new byte[PAGE];
     /** A deflated page is sent only if it saves at least this much. */
     private static final int MIN_SAVING = 256;
     private static final int MAX_RUN = Integer.MAX_VALUE;
 
-    private final GuestMemory memory;
+    private final ZeroPageScan scan;
     private final FrameWriter out;
     private final Deflater deflater;
     private final ByteBuffer frame = ByteBuffer.allocate(Frame.MAX_PAGES_PAYLOAD);
@@ -32,7 +32,7 @@ final class PageSender {
     private long zeroPages;
 
     PageSender(GuestMemory memory, FrameWriter out, boolean compress) {
-        this.memory = memory;
+        this.scan = new ZeroPageScan(memory);
         this.out = out;
         this.deflater = compress ? new Deflater(Deflater.BEST_SPEED, true) : null;
     }
@@ -45,11 +45,15 @@ final class PageSender {
         return zeroPages;
     }
 
+    /** Zero pages sent without reading them: the host had nothing behind them. */
+    long unbackedPages() {
+        return scan.unbackedPages();
+    }
+
     /** Sends every page in {@code pages}, then flushes the last frame. */
     void send(DirtyPages pages) throws IOException, InterruptedException {
         for (long p = pages.next(0); p >= 0; p = pages.next(p + 1)) {
-            memory.readPage(p, page, 0);
-            if (Arrays.equals(page, ZEROS)) {
+            if (scan.isZero(p, pages)) {
                 zeroPages++;
                 if (runStart >= 0 && runStart + runLength == p && runLength < MAX_RUN) {
                     runLength++;
@@ -62,11 +66,19 @@ final class PageSender {
             }
             endRun();
             room(1 + 8 + 2 + PAGE);
-            int n = deflate();
-            if (n > 0) {
-                frame.put((byte) Frame.PAGE_DEFLATED).putLong(p).putShort((short) n).put(deflated, 0, n);
+            ByteBuffer ram = scan.view(p);
+            int at = scan.offset(p);
+            if (deflater == null) {
+                frame.put((byte) Frame.PAGE_RAW).putLong(p);
+                frame.put(frame.position(), ram, at, PAGE).position(frame.position() + PAGE);
             } else {
-                frame.put((byte) Frame.PAGE_RAW).putLong(p).put(page);
+                ram.get(at, page);
+                int n = deflate();
+                if (n > 0) {
+                    frame.put((byte) Frame.PAGE_DEFLATED).putLong(p).putShort((short) n).put(deflated, 0, n);
+                } else {
+                    frame.put((byte) Frame.PAGE_RAW).putLong(p).put(page);
+                }
             }
             pagesSent++;
         }
@@ -76,9 +88,6 @@ final class PageSender {
 
     /** Deflates {@code page} into {@code deflated}; returns its length, or 0 where that does not pay. */
     private int deflate() {
-        if (deflater == null) {
-            return 0;
-        }
         deflater.reset();
         deflater.setInput(page);
         deflater.finish();

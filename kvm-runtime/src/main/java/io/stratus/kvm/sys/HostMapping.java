@@ -3,15 +3,26 @@ package io.stratus.kvm.sys;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A private anonymous mapping of host memory, the backing of guest RAM. Offsets are checked
- * here too, so that a caller's mistake is an exception and never a write outside the mapping.
+ * A private mapping of host memory, the backing of guest RAM: anonymous, or of a file (a restored
+ * snapshot). Offsets are checked here too, so that a caller's mistake is an exception and never a
+ * write outside the mapping.
  */
 public final class HostMapping implements AutoCloseable {
+    private static final Path PAGEMAP = Path.of("/proc/self/pagemap");
+    /** pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst): page present in RAM, in swap. */
+    private static final long PM_PRESENT = 1L << 63;
+    private static final long PM_SWAP = 1L << 62;
+
     /** madvise(2) advice the VMM uses on guest memory. */
     public enum Advice {
         /** Let KSM merge identical pages. */
@@ -210,6 +221,59 @@ public final class HostMapping implements AutoCloseable {
         } catch (LastErrorException e) {
             throw new KvmException("discarding guest pages", e.getErrorCode());
         }
+    }
+
+    /**
+     * Finds the pages among {@code count} pages from page-aligned {@code offset} that nothing backs
+     * yet: no host page and no swap slot (the guest never touched them, or they were discarded since).
+     * Sets bit {@code i % 64} of {@code bits[i / 64]} for each such page {@code i}, clears the others,
+     * and returns true; such a page reads as zeros (see below) without having to be read. Returns
+     * false, bits unspecified, where this cannot be told: for a file mapping, or where
+     * {@code /proc/self/pagemap} cannot be read (a kernel without CONFIG_PROC_PAGE_MONITOR, a
+     * restricted /proc).
+     *
+     * <p>Why an unbacked page reads as zeros: in a private anonymous mapping a page table entry is
+     * either empty or not. pagemap reports every non-empty entry as present (a page in RAM, the
+     * shared zero page, a KSM page, a NUMA-hinting entry) or as swapped (a swap entry, a migration
+     * entry, a marker), so an entry with neither bit is empty, and an empty entry of anonymous
+     * memory is filled with zeros on its first access — never-touched and {@code MADV_DONTNEED}
+     * pages alike. A swapped-out page, whose data is on disk, has the swap bit and is not reported
+     * here (mincore(2) would call it "not resident"). In a private file mapping an empty entry
+     * shows the file's bytes, so nothing is reported there. The answer holds at the moment of the
+     * read only: a page written afterwards is the caller's to track (the dirty log does).
+     */
+    public boolean findUnbacked(long offset, int count, long[] bits) {
+        check(offset, (long) count * 4096);
+        if (offset % 4096 != 0 || count > Integer.MAX_VALUE / 8 || bits.length < (count + 63) / 64) {
+            throw new IllegalArgumentException("unaligned offset " + offset + " or a bitmap too small for " + count
+                    + " pages");
+        }
+        if (fileBacked) {
+            return false;
+        }
+        Arrays.fill(bits, 0, (count + 63) / 64, 0L);
+        ByteBuffer entries = ByteBuffer.allocate(count * 8).order(ByteOrder.nativeOrder());
+        try (FileChannel pagemap = FileChannel.open(PAGEMAP, StandardOpenOption.READ)) {
+            long at = (address() + offset) / 4096 * 8;
+            while (entries.hasRemaining()) {
+                int r = pagemap.read(entries, at + entries.position());
+                if (r <= 0) {
+                    return false;
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
+        if (closed.get()) {
+            // Unmapped meanwhile: the entries may describe something else.
+            return false;
+        }
+        for (int i = 0; i < count; i++) {
+            if ((entries.getLong(i * 8) & (PM_PRESENT | PM_SWAP)) == 0) {
+                bits[i >>> 6] |= 1L << i;
+            }
+        }
+        return true;
     }
 
     /** How many bytes of {@code [offset, offset + length)} are resident in host RAM (mincore). */
