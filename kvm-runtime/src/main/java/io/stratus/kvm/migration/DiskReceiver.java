@@ -19,6 +19,8 @@ final class DiskReceiver implements AutoCloseable {
     private static final int SECTOR = DiskImage.SECTOR_SIZE;
 
     private final List<DiskImage> disks;
+    /** Where each disk's entries must end: its capacity, or less where the source declared less. */
+    private final long[] sizes;
     /** Where a data entry is staged for the image: DiskImage writes from host memory only. */
     private final Memory buffer = new Memory(Frame.MAX_DISK_DATA);
     private final byte[] data = new byte[Frame.MAX_DISK_DATA];
@@ -27,7 +29,25 @@ final class DiskReceiver implements AutoCloseable {
 
     /** @param disks the target VM's disks, in the guest's order */
     DiskReceiver(List<DiskImage> disks) {
+        this(disks, disks.stream().mapToLong(DiskImage::capacity).toArray());
+    }
+
+    /**
+     * @param disks the target's disks, in the guest's order
+     * @param sizes the size the source declared for each disk, at most its capacity: an entry past it is refused
+     */
+    DiskReceiver(List<DiskImage> disks, long[] sizes) {
+        if (sizes.length != disks.size()) {
+            throw new IllegalArgumentException(sizes.length + " sizes for " + disks.size() + " disks");
+        }
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] < 0 || sizes[i] > disks.get(i).capacity()) {
+                throw new IllegalArgumentException("disk " + i + " size " + sizes[i] + " is outside its capacity of "
+                        + disks.get(i).capacity());
+            }
+        }
         this.disks = List.copyOf(disks);
+        this.sizes = sizes.clone();
     }
 
     long dataBytes() {
@@ -89,9 +109,9 @@ final class DiskReceiver implements AutoCloseable {
             throw malformed("disk " + index + " range [" + offset + ", +" + length
                     + ") is not a non-empty range of whole 512-byte sectors");
         }
-        if (offset > disk.capacity() - length) {
+        if (offset > sizes[index] - length) {
             throw malformed("disk " + index + " range [" + offset + ", +" + length + ") is outside the disk of "
-                    + disk.capacity() + " bytes");
+                    + sizes[index] + " bytes");
         }
         return disk;
     }

@@ -24,7 +24,7 @@ record Frame(Type type, ByteBuffer payload) {
 
     /** Frame types: below 0x80 from the source, from 0x80 on from the target. */
     enum Type {
-        /** The stream's magic, version and the guest's memory layout. */
+        /** The stream's magic, version and the guest's memory layout (for a {@link DiskCopy}, its own magic and the disk's size). */
         HELLO(0x01, 4096),
         /** Pages: raw, deflated, or runs of zero pages. */
         PAGES(0x02, MAX_PAGES_PAYLOAD),
@@ -36,6 +36,8 @@ record Frame(Type type, ByteBuffer payload) {
         STATE(0x04, MAX_STATE_PAYLOAD),
         /** The source gives up; UTF-8 reason. The guest stays on the source. */
         ABORT(0x05, MAX_TEXT_PAYLOAD),
+        /** The end of a {@link DiskCopy}: data bytes u64 and zero bytes u64 sent. The target answers DISK_ACK once flushed. */
+        DISK_END(0x07, 16),
         /** The target takes the stream (its layout matches). */
         ACCEPT(0x81, 0),
         /** The target restored the state and the guest runs there. */
@@ -43,7 +45,9 @@ record Frame(Type type, ByteBuffer payload) {
         /** The target failed; UTF-8 message. */
         ERROR(0x83, MAX_TEXT_PAYLOAD),
         /** The target applied every page up to this ROUND_END: u32 round number. */
-        ROUND_ACK(0x84, 4);
+        ROUND_ACK(0x84, 4),
+        /** The target of a {@link DiskCopy} applied everything up to DISK_END and flushed its disk. */
+        DISK_ACK(0x85, 0);
 
         final int code;
         final int maxPayload;
