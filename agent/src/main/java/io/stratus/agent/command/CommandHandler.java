@@ -5,6 +5,7 @@ import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.migration.LiveMigrations;
+import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.StoreException;
 import io.stratus.kvm.migration.MigrationResult;
@@ -16,10 +17,12 @@ import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.EnumSet;
@@ -64,7 +67,17 @@ public final class CommandHandler {
         this.clock = clock;
         this.migrations = migrations;
         guests.onExit(this::guestExited);
-        migrations.targets().onArrival(this::migrationArrived);
+        migrations.targets().onArrival(new MigrationTargets.Arrival() {
+            @Override
+            public void arrived(InstanceRecord rec, String migrationId, VirtualMachine vm, long sourceSequence) {
+                migrationArrived(rec, migrationId, vm, sourceSequence);
+            }
+
+            @Override
+            public void arrivedCold(InstanceRecord rec, String migrationId, boolean start, long sourceSequence) {
+                coldMoveArrived(rec, migrationId, start, sourceSequence);
+            }
+        });
     }
 
     /** Hears every record the handler writes (meters follow instances this way). */
@@ -122,6 +135,7 @@ public final class CommandHandler {
                 case REVERT_RESIZE -> revertResize(env, rec);
                 case DELETE -> delete(env, rec);
                 case LIVE_MIGRATE -> liveMigrate(env, rec);
+                case MIGRATE_DISK -> migrateDisk(env, rec);
                 default -> reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
                         + commandName(env) + " commands yet"));
             }
@@ -263,6 +277,15 @@ public final class CommandHandler {
     }
 
     private void revertResize(CommandEnvelope env, InstanceRecord rec) {
+        if (rec.task() == TaskState.RESIZE_MIGRATED) {
+            // The source of a cold move: the instance runs here again as it was before the move.
+            InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_REVERTING), env.getRequestId());
+            if (r.state() == InstanceState.ACTIVE) {
+                guests.launch(r);
+            }
+            finish(r.with(r.state(), TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+            return;
+        }
         if (!allowed(env, rec, EnumSet.of(InstanceState.VERIFY_RESIZE))) {
             return;
         }
@@ -299,7 +322,8 @@ public final class CommandHandler {
                     p.getSourceHost(), refusal.get());
             migrations.targets().refuse(p.getMigrationId(), p.getToken(), p.getSourceHost(), rec, refusal.get());
         } else {
-            migrations.targets().prepare(p.getMigrationId(), p.getToken(), p.getSourceHost(), rec);
+            migrations.targets().prepare(p.getMigrationId(), p.getToken(), p.getSourceHost(), rec, p.getCold(),
+                    p.getStart());
         }
         store.markApplied(env.getRequestId(), env.getInstanceId(), List.of());
     }
@@ -367,6 +391,101 @@ public final class CommandHandler {
         store.saveApplied(gone, req, List.of(e));
         changes.accept(gone);
         events.publish(e);
+    }
+
+    /**
+     * Source side of a cold move (migrate, or resize to another host): the guest stops, its disk
+     * goes to the target in the background, and the instance stays here, stopped, until the move
+     * is confirmed (Delete) or reverted (RevertResize).
+     */
+    private void migrateDisk(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, RESIZABLE)) {
+            return;
+        }
+        InstanceState before = rec.state();
+        MigrateDisk command = env.getMigrateDisk();
+        InstanceRecord r = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_MIGRATING), env.getRequestId());
+        guests.stop(r.id());
+        Optional<Path> disk = guests.disk(r);
+        migrations.workers().execute(() -> {
+            String failure = null;
+            try {
+                migrations.sources().copyDisk(r.id(), disk, command, r.sequence() + 1).ifPresent(c ->
+                        LOG.infof("instance %s: disk copied to %s for move %s: %d bytes of data, %d of zeros in %d ms",
+                                r.id(), command.getTargetHost(), command.getMigrationId(), c.dataBytes(), c.zeroBytes(),
+                                c.duration().toMillis()));
+            } catch (InterruptedException e) {
+                failure = "the move was aborted";
+            } catch (RuntimeException e) {
+                LOG.debugf(e, "instance %s: move %s failed", r.id(), command.getMigrationId());
+                failure = e.getMessage();
+            }
+            diskMoveEnded(env, command, before, failure);
+        });
+    }
+
+    private synchronized void diskMoveEnded(CommandEnvelope env, MigrateDisk command, InstanceState before,
+                                            String failure) {
+        String req = env.getRequestId();
+        Optional<InstanceRecord> found = store.find(env.getInstanceId());
+        if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
+            return;
+        }
+        InstanceRecord now = found.get();
+        if (failure != null) {
+            LOG.warnf("instance %s: cold move %s to %s failed, the instance stays here: %s", now.id(),
+                    command.getMigrationId(), command.getTargetHost(), failure);
+            InstanceRecord back = now.with(before, TaskState.NONE);
+            Fault fault = Faults.of("MigrationFailed", "moving to " + command.getTargetHost() + " failed: " + failure);
+            if (before == InstanceState.ACTIVE) {
+                try {
+                    guests.launch(back);
+                } catch (RuntimeException e) {
+                    back = back.with(InstanceState.ERROR, TaskState.NONE);
+                    fault = Faults.of("MigrationFailed", fault.getMessage() + "; starting it here again failed: "
+                            + e.getMessage());
+                }
+            }
+            InstanceRecord next = back.withSequence(now.sequence() + 1).withPendingRequest(Optional.empty())
+                    .withFault(back.state() == InstanceState.ERROR ? Optional.of(fault) : Optional.empty());
+            InstanceEvent e = event(next, req, Optional.of(fault)).toBuilder().setMigrationId(command.getMigrationId())
+                    .build();
+            store.saveApplied(next, req, List.of(e));
+            changes.accept(next);
+            events.publish(e);
+            return;
+        }
+        // Kept, stopped, in its state before the move: what a revert brings back.
+        InstanceRecord kept = now.with(before, TaskState.RESIZE_MIGRATED).withSequence(now.sequence() + 1)
+                .withPendingRequest(Optional.empty());
+        InstanceEvent e = event(kept.with(InstanceState.VERIFY_RESIZE, TaskState.NONE), req, Optional.empty())
+                .toBuilder().setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()).build();
+        store.saveApplied(kept, req, List.of(e));
+        changes.accept(kept);
+        events.publish(e);
+    }
+
+    /** Target side of a cold move: the disk is here; the instance waits for confirm or revert. */
+    private synchronized void coldMoveArrived(InstanceRecord rec, String migrationId, boolean start,
+                                              long sourceSequence) {
+        InstanceRecord here = rec.with(InstanceState.VERIFY_RESIZE, TaskState.NONE).withSequence(sourceSequence + 1)
+                .withPendingRequest(Optional.empty());
+        Optional<Fault> fault = Optional.empty();
+        if (start) {
+            try {
+                guests.launch(here);
+                here = here.withLaunchedAt(clock.instant());
+            } catch (RuntimeException e) {
+                LOG.errorf("instance %s: moved here by %s, but its guest does not start: %s", rec.id(), migrationId,
+                        e.getMessage());
+                here = here.with(InstanceState.ERROR, TaskState.NONE);
+                fault = Optional.of(Faults.of(e));
+            }
+        }
+        here = here.withFault(fault);
+        store.save(here);
+        changes.accept(here);
+        events.publish(event(here, "", fault).toBuilder().setMigrationId(migrationId).build());
     }
 
     /** Target side: a migrated guest runs here now; the instance is this host's from here on. */

@@ -87,6 +87,15 @@ public final class GuestSupervisor {
         return watched(new Guest(id, vm, console(id)));
     }
 
+    /**
+     * The instance's disk on this host, made now (a fresh layer over the cached image, of the
+     * record's size) if it is not there yet; empty for an instance that boots without one.
+     */
+    public Optional<Path> disk(InstanceRecord rec) {
+        BootSource source = rec.boot().getSource();
+        return source.getImageId().isEmpty() ? Optional.empty() : Optional.of(instanceDisk(rec, source));
+    }
+
     private VirtualMachine build(InstanceRecord rec, Function<VmConfig, VirtualMachine> create) {
         BootSource source = rec.boot().getSource();
         if (source.getKernelImageId().isEmpty()) {

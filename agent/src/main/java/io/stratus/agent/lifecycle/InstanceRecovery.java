@@ -57,6 +57,10 @@ public final class InstanceRecovery {
     }
 
     private boolean recover(InstanceRecord rec) {
+        if (rec.task() == TaskState.RESIZE_MIGRATED) {
+            // A cold move's source copy: it stays stopped until the move is confirmed or reverted.
+            return false;
+        }
         Path snapshot = guests.snapshotDir(rec.id());
         if (rec.snapshotted()) {
             InstanceState state = rec.state() == InstanceState.RESIZE ? InstanceState.ACTIVE : rec.state();

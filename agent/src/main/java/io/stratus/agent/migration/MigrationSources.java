@@ -10,7 +10,14 @@ import io.stratus.kvm.migration.MigrationResult;
 import io.stratus.kvm.migration.MigrationSettings;
 import io.stratus.kvm.migration.MigrationSource;
 import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.migration.DiskCopy;
+import io.stratus.kvm.migration.DiskCopyResult;
+import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.MigrateDisk;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
 import io.stratus.proto.v1.MigrationAck;
 import io.stratus.proto.v1.MigrationHello;
 import io.stratus.proto.v1.MigrationMessage;
@@ -64,21 +71,64 @@ public final class MigrationSources {
             throws InterruptedException {
         MigrationSettings settings = command.getMaxDowntimeMs() > 0
                 ? defaults.withMaxDowntime(Duration.ofMillis(command.getMaxDowntimeMs())) : defaults;
-        MigrationHello hello = MigrationHello.newBuilder().setMigrationId(command.getMigrationId())
-                .setInstanceId(instanceId).setToken(command.getToken()).setSourceHost(host).setSequence(sequence)
-                .build();
-        ManagedChannel link = ManagedChannelBuilder.forTarget(command.getTargetAddress()).usePlaintext()
+        Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
+                command.getToken());
+        return over(target, instanceId, sequence, channel -> MigrationSource.migrate(vm, channel, settings));
+    }
+
+    /**
+     * Copies a stopped guest's disk to the target the command names (blocking): returns once the
+     * target has it durably. An instance without a disk only has the target acknowledge the move.
+     *
+     * @return the copy's figures; empty for an instance without a disk
+     * @throws MigrationException the target refused or failed, or the link broke
+     */
+    public Optional<DiskCopyResult> copyDisk(String instanceId, Optional<Path> disk, MigrateDisk command,
+                                             long sequence) throws InterruptedException {
+        Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
+                command.getToken());
+        return over(target, instanceId, sequence, channel -> {
+            if (disk.isEmpty()) {
+                channel.close();
+                try {
+                    channel.awaitEnd();
+                } catch (IOException e) {
+                    throw new MigrationException("target " + target.host() + " did not take instance " + instanceId
+                            + ": " + e.getMessage(), e);
+                }
+                return Optional.empty();
+            }
+            try (DiskImage image = DiskImage.open(disk.get(), true)) {
+                return Optional.of(DiskCopy.send(image, channel, channel));
+            }
+        });
+    }
+
+    /** Where a move goes, as the scheduler's command says. */
+    private record Target(String migrationId, String host, String address, String token) {
+    }
+
+    /** What runs over an admitted call. */
+    private interface Transfer<T> {
+        T run(StreamChannel<MigrationMessage> channel) throws InterruptedException;
+    }
+
+    private <T> T over(Target target, String instanceId, long sequence, Transfer<T> transfer)
+            throws InterruptedException {
+        MigrationHello hello = MigrationHello.newBuilder().setMigrationId(target.migrationId())
+                .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence).build();
+        ManagedChannel link = ManagedChannelBuilder.forTarget(target.address()).usePlaintext()
                 .maxInboundMessageSize(4 << 20).build();
-        running.put(command.getMigrationId(), Thread.currentThread());
+        running.put(target.migrationId(), Thread.currentThread());
         try {
-            Call call = connect(link, hello, command);
+            StreamChannel<MigrationMessage> channel = connect(link, hello, target);
             try {
-                return MigrationSource.migrate(vm, call.channel, settings);
+                return transfer.run(channel);
             } finally {
-                call.channel.close();
+                channel.close();
             }
         } finally {
-            running.remove(command.getMigrationId());
+            running.remove(target.migrationId());
             link.shutdownNow();
         }
     }
@@ -91,10 +141,9 @@ public final class MigrationSources {
         }
     }
 
-    private record Call(StreamChannel<MigrationMessage> channel) { }
-
     /** Opens the call and has the Hello accepted, trying again while the target is not ready yet. */
-    private Call connect(ManagedChannel link, MigrationHello hello, LiveMigrate command) throws InterruptedException {
+    private StreamChannel<MigrationMessage> connect(ManagedChannel link, MigrationHello hello, Target command)
+            throws InterruptedException {
         long deadline = System.nanoTime() + targetWait.toNanos();
         while (true) {
             CompletableFuture<Void> accepted = new CompletableFuture<>();
@@ -145,22 +194,22 @@ public final class MigrationSources {
             requests.onNext(MigrationMessage.newBuilder().setHello(hello).build());
             try {
                 accepted.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-                return new Call(holder[0]);
+                return holder[0];
             } catch (ExecutionException e) {
                 Status s = Status.fromThrowable(e.getCause());
                 holder[0].fail(Status.CANCELLED);
                 if (!NOT_YET.contains(s.getCode()) || System.nanoTime() > deadline) {
-                    throw new MigrationException("target " + command.getTargetHost() + " (" + command.getTargetAddress()
-                            + ") refused migration " + command.getMigrationId() + ": " + StreamChannel.describe(
+                    throw new MigrationException("target " + command.host() + " (" + command.address()
+                            + ") refused migration " + command.migrationId() + ": " + StreamChannel.describe(
                             e.getCause()));
                 }
-                LOG.debugf("migration %s: target %s not ready yet (%s)", command.getMigrationId(),
-                        command.getTargetHost(), s);
+                LOG.debugf("migration %s: target %s not ready yet (%s)", command.migrationId(),
+                        command.host(), s);
                 Thread.sleep(250);
             } catch (TimeoutException e) {
                 holder[0].fail(Status.CANCELLED);
-                throw new MigrationException("target " + command.getTargetHost() + " (" + command.getTargetAddress()
-                        + ") did not accept migration " + command.getMigrationId() + " within "
+                throw new MigrationException("target " + command.host() + " (" + command.address()
+                        + ") did not accept migration " + command.migrationId() + " within "
                         + targetWait.toSeconds() + " s");
             }
         }

@@ -3,19 +3,25 @@ package io.stratus.agent.migration;
 import io.grpc.Status;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.kvm.migration.DiskCopy;
+import io.stratus.kvm.migration.DiskCopyResult;
+import io.stratus.kvm.migration.MigrationException;
 import io.stratus.kvm.migration.MigrationResult;
 import io.stratus.kvm.migration.MigrationTarget;
+import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.MigrationHello;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.function.BiConsumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,6 +40,9 @@ public final class MigrationTargets {
     public interface Arrival {
         /** The guest runs here now; {@code sourceSequence} is the last event number the source used. */
         void arrived(InstanceRecord rec, String migrationId, VirtualMachine vm, long sourceSequence);
+
+        /** A cold move's disk is here now; the guest is to be booted here if {@code start}. */
+        void arrivedCold(InstanceRecord rec, String migrationId, boolean start, long sourceSequence);
     }
 
     private enum Phase { PREPARING, READY, FAILED, RECEIVING }
@@ -44,16 +53,21 @@ public final class MigrationTargets {
         final String sourceHost;
         final InstanceRecord record;
         final Instant preparedAt;
+        final boolean cold;
+        final boolean start;
         volatile Phase phase = Phase.PREPARING;
         volatile String failure = "";
         volatile VirtualMachine vm;
 
-        Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt) {
+        Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt,
+                 boolean cold, boolean start) {
             this.migrationId = migrationId;
             this.token = token;
             this.sourceHost = sourceHost;
             this.record = record;
             this.preparedAt = preparedAt;
+            this.cold = cold;
+            this.start = start;
         }
     }
 
@@ -63,7 +77,7 @@ public final class MigrationTargets {
     private final Clock clock;
     private final Duration stallLimit;
     private final Map<String, Incoming> incoming = new ConcurrentHashMap<>();
-    private volatile Arrival arrival = (r, m, vm, s) -> { };
+    private volatile Arrival arrival;
 
     public MigrationTargets(String host, GuestSupervisor guests, ExecutorService workers, Clock clock,
                             Duration stallLimit) {
@@ -84,13 +98,26 @@ public final class MigrationTargets {
      * changes nothing.
      */
     public void prepare(String migrationId, String token, String sourceHost, InstanceRecord rec) {
-        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant());
+        prepare(migrationId, token, sourceHost, rec, false, false);
+    }
+
+    /**
+     * Like {@link #prepare(String, String, String, InstanceRecord)}; a {@code cold} move gets only
+     * the instance's disk (a fresh layer of the record's size), and boots it if {@code start}.
+     */
+    public void prepare(String migrationId, String token, String sourceHost, InstanceRecord rec, boolean cold,
+                        boolean start) {
+        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant(), cold, start);
         if (incoming.putIfAbsent(migrationId, in) != null) {
             return;
         }
         workers.execute(() -> {
             try {
-                in.vm = guests.incoming(rec);
+                if (cold) {
+                    guests.disk(rec);
+                } else {
+                    in.vm = guests.incoming(rec);
+                }
                 in.phase = Phase.READY;
                 LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
             } catch (RuntimeException e) {
@@ -107,7 +134,7 @@ public final class MigrationTargets {
      * with {@code reason} at once instead of waiting for a target that never gets ready.
      */
     public void refuse(String migrationId, String token, String sourceHost, InstanceRecord rec, String reason) {
-        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant());
+        Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant(), false, false);
         in.failure = reason;
         in.phase = Phase.FAILED;
         incoming.putIfAbsent(migrationId, in);
@@ -190,6 +217,10 @@ public final class MigrationTargets {
 
         /** Receives the guest over {@code channel} (blocking); it runs here when this returns normally. */
         void receive(StreamChannel<?> channel) {
+            if (in.cold) {
+                receiveDisk(channel);
+                return;
+            }
             MigrationResult r;
             try {
                 r = MigrationTarget.receive(in.vm, channel);
@@ -205,6 +236,32 @@ public final class MigrationTargets {
             incoming.remove(in.migrationId, in);
             // The guest runs here now and nowhere else: whatever fails from here on must not stop it.
             arrival.arrived(in.record, in.migrationId, in.vm, sourceSequence);
+        }
+
+        private void receiveDisk(StreamChannel<?> channel) {
+            try {
+                Optional<Path> disk = guests.disk(in.record);
+                if (disk.isPresent()) {
+                    DiskCopyResult r;
+                    try (DiskImage image = DiskImage.open(disk.get(), false)) {
+                        r = DiskCopy.receive(image, channel, channel);
+                    }
+                    LOG.infof("instance %s: the disk of cold move %s from %s arrived: %d bytes of data, %d of"
+                                    + " zeros in %d ms", in.record.id(), in.migrationId, in.sourceHost, r.dataBytes(),
+                            r.zeroBytes(), r.duration().toMillis());
+                } else {
+                    // Nothing to copy: the source only ends its side.
+                    channel.awaitEnd();
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warnf("instance %s: cold move %s from %s failed here: %s", in.record.id(), in.migrationId,
+                        in.sourceHost, e.getMessage());
+                incoming.remove(in.migrationId, in);
+                discard(in);
+                throw e instanceof RuntimeException r ? r : new MigrationException(e.getMessage(), e);
+            }
+            incoming.remove(in.migrationId, in);
+            arrival.arrivedCold(in.record, in.migrationId, in.start, sourceSequence);
         }
     }
 

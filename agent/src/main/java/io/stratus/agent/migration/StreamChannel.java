@@ -166,6 +166,33 @@ final class StreamChannel<T> implements ByteChannel {
         }
     }
 
+    /**
+     * Waits until the peer ends its side (reading, after {@link #close} of this side, while
+     * nothing more is expected); fails if the peer sends data or fails instead.
+     */
+    void awaitEnd() throws IOException {
+        while (!ended) {
+            Object next;
+            try {
+                next = inbound.poll(stallLimit.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while waiting for the migration peer");
+            }
+            if (next == null) {
+                throw new IOException("the migration peer did not end the call within " + stallLimit.toSeconds()
+                        + " s");
+            }
+            ended = true;
+            if (next instanceof Throwable t) {
+                throw new IOException("the migration peer's stream failed: " + describe(t), t);
+            }
+            if (next != END) {
+                throw new IOException("the migration peer sent data where none was expected");
+            }
+        }
+    }
+
     @Override
     public boolean isOpen() {
         return open;
