@@ -14,13 +14,15 @@ import java.util.Optional;
  * @param requestId the request the current task belongs to; events of other requests do not move it
  * @param triedHosts the hosts a boot was tried on, so that a reschedule goes elsewhere
  * @param eventSequence the sequence of the newest agent event applied (per host; 0 after a move)
+ * @param sourceHost the host a cold move came from, until it is confirmed or reverted
  */
 public record Server(String id, String name, String projectId, String userId, String flavorId,
                      Optional<String> pendingFlavorId, int vcpus, long ramMib, long diskGib, String imageId,
                      String availabilityZone, Optional<String> serverGroupId, InstanceState vmState,
                      TaskState taskState, Optional<String> host, String requestId, Instant taskStartedAt,
                      List<String> triedHosts, int attempts, long eventSequence, Optional<Fault> fault,
-                     Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt) {
+                     Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt,
+                     Optional<String> sourceHost) {
     public Server {
         triedHosts = List.copyOf(triedHosts);
     }

@@ -23,7 +23,7 @@ public final class ServerStore {
     private static final String COLUMNS = "id, name, project_id, user_id, flavor_id, pending_flavor_id, vcpus, ram_mib,"
             + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
             + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
-            + " created_at, updated_at";
+            + " created_at, updated_at, source_host";
 
     private final Sql sql;
     private final Clock clock;
@@ -35,13 +35,13 @@ public final class ServerStore {
 
     public void insert(Server s) {
         sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                 s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
                 s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
                 s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
                 String.join(",", s.triedHosts()), s.attempts(), s.eventSequence(),
                 s.fault().map(Server.Fault::code).orElse(null), s.fault().map(Server.Fault::message).orElse(null),
-                s.launchedAt().orElse(null), s.createdAt(), s.updatedAt());
+                s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null));
     }
 
     /** A server that is not deleted. */
@@ -158,6 +158,40 @@ public final class ServerStore {
                 host, TaskState.NONE.name(), now(), id, requestId, TaskState.MIGRATING_LIVE.name()) == 1;
     }
 
+    /**
+     * Moves a cold-moved server to {@code host}, remembering {@code source} for confirm or
+     * revert; only while {@code requestId}'s move is its task.
+     */
+    public boolean moveForResize(String id, String requestId, String host, String source) {
+        return sql.update("UPDATE server SET host = ?, source_host = ?, task_state = ?, updated_at = ?"
+                        + " WHERE id = ? AND request_id = ? AND task_state = ? AND deleted = FALSE",
+                host, source, TaskState.NONE.name(), now(), id, requestId, TaskState.RESIZE_MIGRATING.name()) == 1;
+    }
+
+    /**
+     * Starts reverting a cold move: the server is its source host's again (events from there
+     * count anew), under {@code requestId}'s revert task.
+     */
+    public boolean startRevertMove(String id, String requestId, String source) {
+        return sql.update("UPDATE server SET host = ?, source_host = NULL, event_sequence = 0, request_id = ?,"
+                        + " task_state = ?, task_started_at = ?, updated_at = ?, fault_code = NULL, fault_message = NULL"
+                        + " WHERE id = ? AND deleted = FALSE AND task_state = 'NONE' AND vm_state = ?"
+                        + " AND source_host = ?",
+                source, requestId, TaskState.RESIZE_REVERTING.name(), now(), now(), id,
+                InstanceState.VERIFY_RESIZE.name(), source) == 1;
+    }
+
+    /** Forgets a confirmed cold move's source. */
+    public void clearSourceHost(String id) {
+        sql.update("UPDATE server SET source_host = NULL, updated_at = ? WHERE id = ?", now(), id);
+    }
+
+    /** Servers waiting in VERIFY_RESIZE (no task) since before {@code before}: due for automatic confirm. */
+    public List<Server> awaitingConfirmSince(Instant before) {
+        return sql.list("SELECT " + COLUMNS + " FROM server WHERE deleted = FALSE AND vm_state = ? AND task_state = 'NONE'"
+                + " AND updated_at < ?", ServerStore::row, InstanceState.VERIFY_RESIZE.name(), before);
+    }
+
     /** Takes a server off its host before a reschedule; only if {@code requestId} still owns it. */
     public boolean unassign(String id, String requestId, String newRequestId) {
         return sql.update("UPDATE server SET host = NULL, request_id = ?, task_state = ?, task_started_at = ?,"
@@ -239,6 +273,6 @@ public final class ServerStore {
                 r.getLong("event_sequence"),
                 faultCode == null ? Optional.empty() : Optional.of(new Server.Fault(faultCode, r.getString("fault_message"))),
                 Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
-                r.getTimestamp("updated_at").toInstant());
+                r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")));
     }
 }

@@ -14,6 +14,7 @@ import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
+import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
@@ -221,13 +222,77 @@ public final class Conductor {
      * @return the target host
      */
     public String liveMigrate(Server s, Optional<String> targetHost, int maxDowntimeMs) {
-        String source = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id() + " has no host to"
-                + " migrate from"));
         if (s.vmState() != InstanceState.ACTIVE || s.taskState() != TaskState.NONE) {
             throw ApiException.conflict("Cannot 'os-migrateLive' instance " + s.id() + " while it is in vm_state "
                     + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
                     : " and task_state " + s.taskState().name().toLowerCase()) + "; live migration needs ACTIVE");
         }
+        Move move = claimTarget(s, "os-migrateLive", targetHost, Optional.empty(), TaskState.MIGRATING_LIVE,
+                InstanceState.ACTIVE);
+        try {
+            commands.send(move.target(), envelope(s.id(), s.projectId(), move.requestId()).setPrepareMigrationTarget(
+                    PrepareMigrationTarget.newBuilder().setMigrationId(move.requestId()).setSourceHost(move.source())
+                            .setInstance(move.boot()).setToken(move.token())).build());
+            commands.send(move.source(), envelope(s.id(), s.projectId(), move.requestId()).setLiveMigrate(
+                    LiveMigrate.newBuilder().setMigrationId(move.requestId()).setTargetHost(move.target())
+                            .setTargetAddress(move.address()).setToken(move.token())
+                            .setMaxDowntimeMs(maxDowntimeMs)).build());
+        } catch (DispatchException e) {
+            abandon(s, move, e);
+        }
+        LOG.infof("instance %s request %s: live migration %s -> %s started; %s", s.id(), move.requestId(),
+                move.source(), move.target(), move.decision());
+        return move.target();
+    }
+
+    /**
+     * Starts a cold move of an ACTIVE or SHUTOFF server to another host: Nova's migrate (same
+     * flavor) or a resize that its host has no room for. The target is claimed with the new size;
+     * the source stops the guest and sends its disk; the target boots it (if it ran) and the server
+     * waits in VERIFY_RESIZE for confirm or revert, with the source's copy kept until then.
+     *
+     * @return the target host
+     */
+    public String coldMove(Server s, String action, Flavor to, Optional<String> targetHost) {
+        if ((s.vmState() != InstanceState.ACTIVE && s.vmState() != InstanceState.SHUTOFF)
+                || s.taskState() != TaskState.NONE) {
+            throw ApiException.conflict("Cannot '" + action + "' instance " + s.id() + " while it is in vm_state "
+                    + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
+                    : " and task_state " + s.taskState().name().toLowerCase()) + "; it must be ACTIVE or SHUTOFF");
+        }
+        Move move = claimTarget(s, action, targetHost, Optional.of(to), TaskState.RESIZE_MIGRATING,
+                InstanceState.ACTIVE, InstanceState.SHUTOFF);
+        servers.setPendingFlavor(s.id(), Optional.of(to.id()));
+        try {
+            commands.send(move.target(), envelope(s.id(), s.projectId(), move.requestId()).setPrepareMigrationTarget(
+                    PrepareMigrationTarget.newBuilder().setMigrationId(move.requestId()).setSourceHost(move.source())
+                            .setInstance(move.boot()).setToken(move.token()).setCold(true)
+                            .setStart(s.vmState() == InstanceState.ACTIVE)).build());
+            commands.send(move.source(), envelope(s.id(), s.projectId(), move.requestId()).setMigrateDisk(
+                    MigrateDisk.newBuilder().setMigrationId(move.requestId()).setTargetHost(move.target())
+                            .setTargetAddress(move.address()).setToken(move.token())).build());
+        } catch (DispatchException e) {
+            servers.setPendingFlavor(s.id(), Optional.empty());
+            abandon(s, move, e);
+        }
+        LOG.infof("instance %s request %s: %s %s -> %s (flavor %s) started; %s", s.id(), move.requestId(), action,
+                move.source(), move.target(), to.name(), move.decision());
+        return move.target();
+    }
+
+    /** A move's target, claimed, and what both hosts are told. */
+    private record Move(String source, String target, String address, String requestId, String token, Boot boot,
+                        String decision) {
+    }
+
+    /**
+     * Claims the target of a move (the one asked for, or the best other host the filters and
+     * weighers find) next to the source's claim, and starts the server's task.
+     */
+    private Move claimTarget(Server s, String action, Optional<String> targetHost, Optional<Flavor> to, TaskState task,
+                             InstanceState... from) {
+        String source = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id() + " has no host to"
+                + " move from"));
         if (targetHost.equals(Optional.of(source))) {
             throw ApiException.badRequest("Instance " + s.id() + " is already on host " + source + "; name another"
                     + " host or none");
@@ -236,12 +301,14 @@ public final class Conductor {
             if (hosts.report(h).isEmpty()) {
                 throw ApiException.badRequest("Compute host " + h + " could not be found.");
             }
-            // An operator may have enabled it a moment ago: placement's picture of it must be current.
-            view.reread(h);
         });
+        // An operator may have enabled a host a moment ago: a move chooses from a current picture.
+        view.refresh();
         Image image = images.find(s.imageId()).orElseThrow(() -> ApiException.conflict("Instance " + s.id()
                 + " cannot move: its image " + s.imageId() + " was deleted, and the target host needs it"));
-        ResourceRequest request = ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib());
+        Flavor flavor = to.orElseGet(() -> flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(),
+                s.vcpus(), s.ramMib(), s.diskGib(), false)));
+        ResourceRequest request = ResourceRequest.of(flavor.vcpus(), flavor.ramMib(), flavor.diskGib());
         Map<String, HostView> views = hostViews();
         String consumer = migrationConsumer(s.id());
         String[] log = {"no host was filtered out"};
@@ -253,46 +320,40 @@ public final class Conductor {
                             ? null : hostState(usage, views),
                     (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
         } catch (NoValidHostException e) {
-            throw ApiException.badRequest("No valid host was found for the live migration of " + s.id()
+            throw ApiException.badRequest("No valid host was found for '" + action + "' of " + s.id()
                     + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]);
         }
         String address = hosts.report(target).map(HostReport::getGrpcAddress).orElse("");
         String requestId = newRequestId();
-        if (address.isEmpty() || !servers.startTask(s.id(), requestId, TaskState.MIGRATING_LIVE,
-                InstanceState.ACTIVE)) {
+        if (address.isEmpty() || !servers.startTask(s.id(), requestId, task, from)) {
             placement.release(consumer);
             view.reread(target);
             if (address.isEmpty()) {
                 throw new ApiException(503, "host " + target + " has not published its agent's address"
                         + " (stratus.agent.grpc-address): the source cannot reach it");
             }
-            throw ApiException.conflict("Cannot 'os-migrateLive' instance " + s.id() + ": another task started");
+            throw ApiException.conflict("Cannot '" + action + "' instance " + s.id() + ": another task started");
         }
         byte[] secret = new byte[32];
         TOKENS.nextBytes(secret);
-        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
-        try {
-            commands.send(target, envelope(s.id(), s.projectId(), requestId).setPrepareMigrationTarget(
-                    PrepareMigrationTarget.newBuilder().setMigrationId(requestId).setSourceHost(source)
-                            .setInstance(boot(s, image)).setToken(token)).build());
-            commands.send(source, envelope(s.id(), s.projectId(), requestId).setLiveMigrate(
-                    LiveMigrate.newBuilder().setMigrationId(requestId).setTargetHost(target)
-                            .setTargetAddress(address).setToken(token).setMaxDowntimeMs(maxDowntimeMs)).build());
-        } catch (DispatchException e) {
-            placement.release(consumer);
-            view.reread(target);
-            servers.abandonTask(s.id(), requestId, new Server.Fault("DispatchFailed", e.getMessage()));
-            throw new ApiException(503, "the live migration of " + s.id() + " could not be handed to the hosts; try"
-                    + " again: " + e.getMessage());
-        }
-        LOG.infof("instance %s request %s: live migration %s -> %s started; %s", s.id(), requestId, source, target,
-                log[0]);
-        return target;
+        return new Move(source, target, address, requestId, Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(secret), boot(s, image, flavor), log[0]);
+    }
+
+    private void abandon(Server s, Move move, DispatchException e) {
+        placement.release(migrationConsumer(s.id()));
+        view.reread(move.target());
+        servers.abandonTask(s.id(), move.requestId(), new Server.Fault("DispatchFailed", e.getMessage()));
+        throw new ApiException(503, "the move of " + s.id() + " could not be handed to the hosts; try again: "
+                + e.getMessage());
     }
 
     private Boot boot(Server s, Image image) {
-        Flavor flavor = flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(), s.vcpus(), s.ramMib(),
-                s.diskGib(), false));
+        return boot(s, image, flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(), s.vcpus(),
+                s.ramMib(), s.diskGib(), false)));
+    }
+
+    private Boot boot(Server s, Image image, Flavor flavor) {
         BootSource.Builder source = BootSource.newBuilder().setKernelImageId(image.kernelId())
                 .setRamdiskImageId(image.ramdiskId()).setKernelCmdline(image.osCommandLine());
         if (image.kernelId().isEmpty()) {
@@ -301,8 +362,8 @@ public final class Conductor {
         } else {
             source.setImageId(image.id()).setImageSha256(image.sha256());
         }
-        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(s.vcpus(),
-                s.ramMib(), s.diskGib())).setSource(source).build();
+        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(flavor.vcpus(),
+                flavor.ramMib(), flavor.diskGib())).setSource(source).build();
     }
 
     static Resources resources(long vcpus, long ramMib, long diskGib) {
@@ -351,6 +412,9 @@ public final class Conductor {
         if (!e.getMigrationId().isEmpty() && e.getMigrationId().equals(s.requestId())
                 && s.taskState() == TaskState.MIGRATING_LIVE) {
             s = followMigration(s, e);
+        } else if (!e.getMigrationId().isEmpty() && e.getMigrationId().equals(s.requestId())
+                && s.taskState() == TaskState.RESIZE_MIGRATING) {
+            s = followColdMove(s, e);
         }
         if (!s.host().equals(Optional.of(e.getHost()))) {
             LOG.debugf("event %s of host %s for instance %s, now on %s, ignored", e.getEventId(), e.getHost(), s.id(),
@@ -416,6 +480,32 @@ public final class Conductor {
     }
 
     /**
+     * The end of a cold move: on success the server is the target's, waiting in VERIFY_RESIZE
+     * with the source remembered; on failure (reported by the source, where the instance stays)
+     * the target's claim and the pending flavor go.
+     */
+    private Server followColdMove(Server s, InstanceEvent e) {
+        String source = s.host().orElse("");
+        if (!e.getHost().equals(source) && e.getState() == InstanceState.VERIFY_RESIZE && !e.hasFault()) {
+            if (servers.moveForResize(s.id(), s.requestId(), e.getHost(), source)) {
+                view.reread(source);
+                view.reread(e.getHost());
+                LOG.infof("instance %s request %s: moved cold from %s to %s; waiting for confirm or revert", s.id(),
+                        s.requestId(), source, e.getHost());
+            }
+            return servers.find(s.id()).orElse(s);
+        }
+        if (e.getHost().equals(source) && e.hasFault()) {
+            placement.release(migrationConsumer(s.id()));
+            servers.setPendingFlavor(s.id(), Optional.empty());
+            view.invalidate();
+            LOG.warnf("instance %s request %s: cold move failed, the instance stays on %s: %s", s.id(),
+                    s.requestId(), source, e.getFault().getMessage());
+        }
+        return s;
+    }
+
+    /**
      * A boot failed on its host: the claim goes back, the host's leftovers are deleted, and the
      * boot is placed again elsewhere while attempts remain.
      */
@@ -467,8 +557,10 @@ public final class Conductor {
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {
-                if (s.taskState() == TaskState.MIGRATING_LIVE) {
+                if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
                     placement.release(migrationConsumer(s.id()));
+                    servers.setPendingFlavor(s.id(), s.taskState() == TaskState.RESIZE_MIGRATING ? Optional.empty()
+                            : s.pendingFlavorId());
                     view.invalidate();
                 }
                 servers.abandonTask(s.id(), s.requestId(), new Server.Fault("TaskTimedOut", "task "

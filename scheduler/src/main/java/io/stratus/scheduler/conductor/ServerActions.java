@@ -1,5 +1,6 @@
 package io.stratus.scheduler.conductor;
 
+import io.stratus.api.ApiException;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
 import io.stratus.proto.v1.Delete;
@@ -12,14 +13,16 @@ import io.stratus.proto.v1.Start;
 import io.stratus.proto.v1.Stop;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
-import io.stratus.api.ApiException;
 import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.placement.NoValidHostException;
 import io.stratus.scheduler.placement.Placement;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.ResourceRequest;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
@@ -33,12 +36,15 @@ public final class ServerActions {
     private static final Logger LOG = Logger.getLogger(ServerActions.class);
 
     private final ServerStore servers;
+    private final FlavorStore flavors;
     private final PlacementStore placement;
     private final CommandPublisher commands;
     private final Conductor conductor;
 
-    public ServerActions(ServerStore servers, PlacementStore placement, CommandPublisher commands, Conductor conductor) {
+    public ServerActions(ServerStore servers, FlavorStore flavors, PlacementStore placement, CommandPublisher commands,
+                         Conductor conductor) {
         this.servers = servers;
+        this.flavors = flavors;
         this.placement = placement;
         this.commands = commands;
         this.conductor = conductor;
@@ -69,6 +75,14 @@ public final class ServerActions {
     }
 
     /**
+     * Nova's cold migrate (admin): the server moves, with its flavor, to {@code host} or to the
+     * host the scheduler picks, and waits there in VERIFY_RESIZE.
+     */
+    public void migrate(Server s, Optional<String> host, Flavor current) {
+        conductor.coldMove(s, "migrate", current, host);
+    }
+
+    /**
      * Resizes on the server's host: the new size is claimed there first (next to the old one,
      * which stays held until the resize is confirmed), so a host without room refuses up front.
      */
@@ -84,8 +98,11 @@ public final class ServerActions {
             new Placement(placement).place(consumer, request,
                     fitting -> fitting.stream().filter(p -> p.name().equals(host)).toList());
         } catch (NoValidHostException e) {
-            throw ApiException.badRequest("No valid host was found: host " + host + " has no room for flavor "
-                    + to.name() + " next to the server's current size (" + e.getMessage() + ")");
+            // No room here next to the current size: the server moves to a host that has it.
+            LOG.infof("instance %s: host %s has no room for flavor %s next to its current size (%s); moving it",
+                    s.id(), host, to.name(), e.getMessage());
+            conductor.coldMove(s, "resize", to, Optional.empty());
+            return;
         }
         servers.setPendingFlavor(s.id(), Optional.of(to.id()));
         try {
@@ -104,18 +121,90 @@ public final class ServerActions {
         conductor.liveMigrate(s, host, 0);
     }
 
+    /**
+     * Keeps the new size. After a cold move the target's claim becomes the server's and the
+     * source is told to delete its copy.
+     */
     public void confirmResize(Server s, Flavor pending) {
         run(s, "confirmResize", TaskState.RESIZE_CONFIRMING, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()),
                 InstanceState.VERIFY_RESIZE);
-        placement.replace(s.id(), Conductor.resizeConsumer(s.id()));
+        if (s.sourceHost().isPresent()) {
+            placement.replace(s.id(), Conductor.migrationConsumer(s.id()));
+            servers.clearSourceHost(s.id());
+            String source = s.sourceHost().get();
+            try {
+                commands.send(source, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
+                        .setDelete(Delete.getDefaultInstance()).build());
+            } catch (DispatchException e) {
+                // Its host deletes it when it hears of it; until then the copy only takes disk there.
+                LOG.warnf("instance %s: the confirmed move's source %s was not told to delete its copy: %s", s.id(),
+                        source, e.getMessage());
+            }
+        } else {
+            placement.replace(s.id(), Conductor.resizeConsumer(s.id()));
+        }
         servers.adoptFlavor(s.id(), pending);
     }
 
+    /**
+     * Goes back to the old size. After a cold move the server is its source's again: the source
+     * starts its kept copy, the target deletes the new one and its claim goes back.
+     */
     public void revertResize(Server s) {
-        run(s, "revertResize", TaskState.RESIZE_REVERTING, b -> b.setRevertResize(RevertResize.getDefaultInstance()),
-                InstanceState.VERIFY_RESIZE);
-        placement.release(Conductor.resizeConsumer(s.id()));
+        if (s.sourceHost().isEmpty()) {
+            run(s, "revertResize", TaskState.RESIZE_REVERTING, b -> b.setRevertResize(RevertResize.getDefaultInstance()),
+                    InstanceState.VERIFY_RESIZE);
+            placement.release(Conductor.resizeConsumer(s.id()));
+            servers.setPendingFlavor(s.id(), Optional.empty());
+            return;
+        }
+        String source = s.sourceHost().get();
+        String target = s.host().orElseThrow(() -> conflict(s, "revertResize"));
+        String request = Conductor.newRequestId();
+        if (!servers.startRevertMove(s.id(), request, source)) {
+            throw conflict(servers.find(s.id()).orElse(s), "revertResize");
+        }
+        try {
+            commands.send(source, conductor.envelope(s.id(), s.projectId(), request)
+                    .setRevertResize(RevertResize.getDefaultInstance()).build());
+        } catch (DispatchException e) {
+            servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
+            throw new ApiException(503, "'revertResize' could not be handed to host " + source + "; try again: "
+                    + e.getMessage());
+        }
+        try {
+            commands.send(target, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
+                    .setDelete(Delete.getDefaultInstance()).build());
+        } catch (DispatchException e) {
+            LOG.warnf("instance %s: the reverted move's target %s was not told to delete its copy: %s", s.id(),
+                    target, e.getMessage());
+        }
+        placement.release(Conductor.migrationConsumer(s.id()));
         servers.setPendingFlavor(s.id(), Optional.empty());
+        conductor.hostsChanged();
+        LOG.infof("instance %s request %s: move %s -> %s reverted", s.id(), request, source, target);
+    }
+
+    /**
+     * Confirms every resize or move that has waited in VERIFY_RESIZE longer than {@code window}
+     * (Nova's resize_confirm_window); a zero window never confirms on its own.
+     */
+    public void confirmOverdue(Duration window, Clock clock) {
+        if (window.isZero()) {
+            return;
+        }
+        for (Server s : servers.awaitingConfirmSince(clock.instant().minus(window))) {
+            Optional<Flavor> pending = s.pendingFlavorId().flatMap(flavors::byId);
+            if (pending.isEmpty()) {
+                continue;
+            }
+            try {
+                confirmResize(s, pending.get());
+                LOG.infof("instance %s: resize confirmed automatically after %s in VERIFY_RESIZE", s.id(), window);
+            } catch (ApiException e) {
+                LOG.warnf("instance %s: automatic confirm failed: %s", s.id(), e.getMessage());
+            }
+        }
     }
 
     /**

@@ -133,6 +133,17 @@ public final class PlacementView {
         snapshot = new Snapshot(s.entries(), s.index(), s.loaded(), true);
     }
 
+    /**
+     * Rereads every host now, whatever the picture's age: for requests rare enough to afford it
+     * (moving a server) that must not miss a host an operator enabled a moment ago.
+     */
+    public void refresh() {
+        synchronized (this) {
+            snapshot = new Snapshot(snapshot.entries(), snapshot.index(), Instant.MIN, true);
+        }
+        current();
+    }
+
     private boolean fresh(Snapshot s, Instant now) {
         return s.loaded().plus(s.stale() ? MIN_AGE : maxAge).isAfter(now);
     }

@@ -177,9 +177,9 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    ServerActions actions(ServerStore servers, PlacementStore placement, CommandPublisher commands,
-                          Conductor conductor) {
-        return new ServerActions(servers, placement, commands, conductor);
+    ServerActions actions(ServerStore servers, FlavorStore flavors, PlacementStore placement,
+                          CommandPublisher commands, Conductor conductor) {
+        return new ServerActions(servers, flavors, placement, commands, conductor);
     }
 
     @Produces

@@ -44,6 +44,13 @@ public interface SchedulerConfig {
     /** A task whose agent has said nothing for this long is given up. */
     Duration taskTimeout();
 
+    /**
+     * A resize or cold migration waiting in VERIFY_RESIZE this long is confirmed automatically
+     * (Nova's resize_confirm_window); 0 leaves it to the user.
+     */
+    @WithDefault("0s")
+    Duration resizeConfirmWindow();
+
     /** Quotas of a project that has none of its own (instances, cores, ram in MiB; -1 unlimited). */
     Map<String, Long> defaultQuota();
 

@@ -10,6 +10,7 @@ import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.EventConsumer;
+import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.hosts.HostReportConsumer;
 import io.stratus.scheduler.identity.IdentityStore;
@@ -18,6 +19,7 @@ import io.stratus.scheduler.placement.ProviderUsage;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.time.Clock;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,6 +50,10 @@ public class SchedulerLifecycle {
     HostDirectory hosts;
     @Inject
     Conductor conductor;
+    @Inject
+    ServerActions actions;
+    @Inject
+    Clock clock;
 
     @Inject
     ServerStore servers;
@@ -102,6 +108,7 @@ public class SchedulerLifecycle {
     void sweep() {
         try {
             conductor.sweep();
+            actions.confirmOverdue(config.resizeConfirmWindow(), clock);
             identity.purgeExpired();
             updateGauges();
         } catch (RuntimeException e) {

@@ -138,7 +138,7 @@ public class ServersResource {
             servers.insert(new Server(id, serverName, caller.projectId(), caller.userId(), flavor.id(), Optional.empty(),
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
-                    Optional.empty(), Optional.empty(), now, now));
+                    Optional.empty(), Optional.empty(), now, now, Optional.empty()));
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
@@ -352,10 +352,15 @@ public class ServersResource {
                 actions.liveMigrate(s, host);
                 break;
             }
-            case "migrate":
+            case "migrate": {
                 requireAdmin(caller, action);
-                throw ApiException.conflict("Cannot 'migrate' instance " + id + ": cold migration between hosts is"
-                        + " not available in this release; use os-migrateLive (resize on the same host works)");
+                Optional<String> host = args != null && args.isObject()
+                        ? Json.optionalString(args, "host", 255) : Optional.empty();
+                Flavor current = flavors.byId(s.flavorId()).orElseThrow(() -> ApiException.conflict("Instance " + id
+                        + " cannot move: its flavor " + s.flavorId() + " was deleted"));
+                actions.migrate(s, host, current);
+                break;
+            }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
             default:
