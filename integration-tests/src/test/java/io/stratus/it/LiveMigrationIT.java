@@ -73,6 +73,9 @@ class LiveMigrationIT {
         large = migrant(images, "large", "mig.kib=16384 mig.delay=20000000 mig.every=1");
         admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "m1", "id", "m1", "vcpus", 1,
                 "ram", 64, "disk", 0)));
+        // Does not fit on a 1024 MiB host next to m1: a resize to it moves the server.
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "m2", "id", "m2", "vcpus", 2,
+                "ram", 1000, "disk", 1)));
     }
 
     @AfterAll
@@ -134,12 +137,7 @@ class LiveMigrationIT {
         }
         // Each count is printed after its sector was written: every one up to the last is on the disk.
         long last = counts.get(counts.size() - 1);
-        byte[] disk = rawDisk(cloud.dir.resolve("m-two").resolve("instances").resolve(id).resolve("disk.qcow2"));
-        for (long n = 0; n <= last; n++) {
-            String sector = new String(disk, (int) (n * 512), 32, java.nio.charset.StandardCharsets.US_ASCII);
-            assertThat(sector).as("sector %d after the migration at count %d", n, before)
-                    .startsWith("STRATUS-COUNT " + n + "\n");
-        }
+        assertCounts(cloud.dir.resolve("m-two"), id, last);
         System.out.printf("live migration m-one -> m-two: count went on from %d to %d, %d sectors checked%n",
                 before, last, last + 1);
     }
@@ -193,6 +191,120 @@ class LiveMigrationIT {
         assertThat(awaitCount(id, before + 3)).isGreaterThan(before);
         assertThat(vcpusUsed()).as("no claim left on the target").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
         assertThat(Files.readString(one.log())).contains("did not converge");
+    }
+
+    @Test
+    @Order(4)
+    void aColdMigrationCopiesTheDiskAndIsRevertedThenConfirmed() throws Exception {
+        String id = bootOn("m-one", "cold", diskCounter);
+        long counted = awaitCount(id, 10);
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
+        admin.awaitServer(id, "SHUTOFF", WAIT);
+        long last = lastCount(console(id));
+        assertThat(last).isGreaterThanOrEqualTo(counted);
+
+        openstack("server", "migrate", id);
+        JsonNode moved = admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
+        assertThat(moved.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(vcpusUsed()).as("both copies are held until confirm or revert")
+                .isEqualTo(Map.of("m-one", 1L, "m-two", 1L));
+        // It was stopped: the target has not booted it, and its disk is the source's, every count of it.
+        assertCounts(cloud.dir.resolve("m-two"), id, last);
+
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("revertResize", Map.of()));
+        JsonNode back = admin.awaitServer(id, "SHUTOFF", WAIT);
+        assertThat(back.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
+        awaitGoneFrom("m-two", id);
+
+        openstack("server", "migrate", id);
+        admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("confirmResize", Map.of()));
+        JsonNode confirmed = admin.awaitServer(id, "SHUTOFF", WAIT);
+        assertThat(confirmed.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
+        awaitGoneFrom("m-one", id);
+        assertCounts(cloud.dir.resolve("m-two"), id, last);
+    }
+
+    @Test
+    @Order(5)
+    void aResizeThatDoesNotFitItsHostGrowsTheServerOnAnother() throws Exception {
+        String id = bootOn("m-one", "grow", diskCounter);
+        long before = awaitCount(id, 5);
+        Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                Map.of("resize", Map.of("flavorRef", "m2")));
+        assertThat(r.status()).as(r.body().toString()).isEqualTo(202);
+        JsonNode resized = admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
+        assertThat(resized.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(resized.path("flavor").path("id").asText()).isEqualTo("m2");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 1L, "m-two", 2L));
+        // It ran, so it runs on the target at its new size.
+        awaitCount(id, 3);
+        assertThat(diskBytes("m-two", id)).as("the disk grew to the flavor's 1 GiB").isEqualTo(1L << 30);
+
+        openstack("server", "resize", "revert", id);
+        JsonNode back = admin.awaitServer(id, "ACTIVE", WAIT);
+        assertThat(back.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
+        assertThat(back.path("flavor").path("id").asText()).isEqualTo("m1");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
+        // Started again on the source: its console goes on past where it was before the move.
+        awaitCount(id, before + 3);
+
+        openstack("server", "resize", "--flavor", "m2", id);
+        admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
+        openstack("server", "resize", "confirm", id);
+        JsonNode grown = admin.awaitServer(id, "ACTIVE", WAIT);
+        assertThat(grown.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(grown.path("flavor").path("id").asText()).isEqualTo("m2");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 2L));
+        awaitGoneFrom("m-one", id);
+    }
+
+    /** Every count up to {@code last} is in its sector of the instance's disk on that host. */
+    private static void assertCounts(Path agentDir, String id, long last) throws Exception {
+        byte[] disk = rawDisk(agentDir.resolve("instances").resolve(id).resolve("disk.qcow2"));
+        for (long n = 0; n <= last; n++) {
+            String sector = new String(disk, (int) (n * 512), 32, java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(sector).as("sector %d", n).startsWith("STRATUS-COUNT " + n + "\n");
+        }
+    }
+
+    private long diskBytes(String host, String id) throws Exception {
+        Process p = new ProcessBuilder("qemu-img", "info", "-U", "--output=json", cloud.dir.resolve(host)
+                .resolve("instances").resolve(id).resolve("disk.qcow2").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out).path("virtual-size").asLong();
+    }
+
+    /** The host's agent deletes its copy (its instance directory goes). */
+    private void awaitGoneFrom(String host, String id) throws InterruptedException {
+        Path dir = cloud.dir.resolve(host).resolve("instances").resolve(id);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (Files.exists(dir) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(dir).as("the copy on " + host).doesNotExist();
+    }
+
+    private static long lastCount(String console) {
+        List<Long> c = counts(console);
+        return c.isEmpty() ? -1 : c.get(c.size() - 1);
+    }
+
+    /** Debian's openstack client against the scheduler, as admin; fails the test on a non-zero exit. */
+    private void openstack(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openstack"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
+        b.environment().putAll(Map.of("OS_AUTH_URL", cloud.url + "/identity/v3", "OS_IDENTITY_API_VERSION", "3",
+                "OS_USERNAME", "admin", "OS_PASSWORD", LocalCloud.ADMIN_PASSWORD, "OS_PROJECT_NAME", "admin",
+                "OS_USER_DOMAIN_NAME", "Default", "OS_PROJECT_DOMAIN_NAME", "Default", "OS_REGION_NAME", "RegionOne",
+                "OS_INTERFACE", "public"));
+        Process p = b.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
     }
 
     private String bootOn(String host, String name, String image) throws InterruptedException {
