@@ -140,11 +140,6 @@ public final class MigrationTargets {
         incoming.putIfAbsent(migrationId, in);
     }
 
-    /** Whether a migration of {@code instanceId} is prepared or under way here. */
-    public boolean expecting(String instanceId) {
-        return incoming.values().stream().anyMatch(i -> i.record.id().equals(instanceId));
-    }
-
     /** Drops the migration (the scheduler aborted it); a stream already under way fails. */
     public void abort(String migrationId) {
         Incoming in = incoming.remove(migrationId);
