@@ -10,10 +10,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code stratus host list|disable|enable}: the operators' view of hosts (admin). */
-@Command(name = "host", mixinStandardHelpOptions = true, description = "Hosts (admin): list, disable, enable.",
-        subcommands = {HostCommand.ListHosts.class, HostCommand.Disable.class, HostCommand.Enable.class})
+/** {@code stratus host list|disable|enable|drain}: the operators' view of hosts (admin). */
+@Command(name = "host", mixinStandardHelpOptions = true, description = "Hosts (admin): list, disable, enable, drain.",
+        subcommands = {HostCommand.ListHosts.class, HostCommand.Disable.class, HostCommand.Enable.class,
+                HostDrain.class})
 public final class HostCommand {
+    /** Takes {@code host} out of scheduling, with {@code reason} if there is one. */
+    static void disable(CloudClient client, String host, String reason) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("host", host);
+        body.put("binary", "nova-compute");
+        if (reason != null) {
+            body.put("disabled_reason", reason);
+        }
+        client.compute("PUT", "/os-services/" + (reason != null ? "disable-log-reason" : "disable"),
+                CloudClient.object(body));
+    }
+
     @Command(name = "list", mixinStandardHelpOptions = true, description = "Hosts with capacity, use and state.")
     static final class ListHosts implements Callable<Integer> {
         @Spec
@@ -44,14 +57,7 @@ public final class HostCommand {
 
         @Override
         public Integer call() throws Exception {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("host", host);
-            body.put("binary", "nova-compute");
-            if (reason != null) {
-                body.put("disabled_reason", reason);
-            }
-            session.client().compute("PUT", "/os-services/" + (reason != null ? "disable-log-reason" : "disable"),
-                    CloudClient.object(body));
+            disable(session.client(), host, reason);
             spec.commandLine().getOut().println("host " + host + " disabled: no new servers are placed on it");
             return 0;
         }

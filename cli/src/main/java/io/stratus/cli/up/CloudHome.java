@@ -10,7 +10,7 @@ import java.util.Optional;
 
 /**
  * The all-in-one cloud's directory ({@code $STRATUS_HOME}, default {@code ~/.stratus}): the data of
- * the broker, scheduler and agent, their logs, the credentials ({@code openrc}, readable by the
+ * the broker, scheduler and agents, their logs, the credentials ({@code openrc}, readable by the
  * owner only) and the running cloud's pid and endpoint.
  */
 public record CloudHome(Path dir) {
@@ -35,6 +35,16 @@ public record CloudHome(Path dir) {
 
     public Path agent() {
         return dir.resolve("agent");
+    }
+
+    /** The data of agent {@code index} (1..) of a cloud that runs several, each a host of its own. */
+    public Path agent(int index) {
+        return dir.resolve("agent-" + index);
+    }
+
+    /** The network namespaces the running cloud's agents live in, one name a line. */
+    public Path namespacesFile() {
+        return dir.resolve("namespaces");
     }
 
     public Path logs() {

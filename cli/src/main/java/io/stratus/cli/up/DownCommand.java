@@ -1,5 +1,7 @@
 package io.stratus.cli.up;
 
+import io.stratus.local.HostNetwork;
+import java.nio.file.Files;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -9,7 +11,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code stratus down}: stops the cloud {@code stratus up --detach} runs, the way Ctrl-C does. */
+/**
+ * {@code stratus down}: stops the cloud {@code stratus up --detach} runs, the way Ctrl-C does, and
+ * removes its agents' network namespaces if it left any.
+ */
 @Command(name = "down", mixinStandardHelpOptions = true, description = "Stop the all-in-one cloud.")
 public final class DownCommand implements Callable<Integer> {
     @Spec
@@ -23,6 +28,7 @@ public final class DownCommand implements Callable<Integer> {
         CloudHome home = homeDir != null ? new CloudHome(homeDir) : CloudHome.fromEnvironment();
         Optional<ProcessHandle> up = home.running();
         if (up.isEmpty()) {
+            removeNamespaces(home);
             spec.commandLine().getOut().println("no cloud runs from " + home.dir());
             return 0;
         }
@@ -33,10 +39,28 @@ public final class DownCommand implements Callable<Integer> {
         } catch (TimeoutException e) {
             up.get().descendants().forEach(ProcessHandle::destroyForcibly);
             up.get().destroyForcibly();
+            removeNamespaces(home);
             spec.commandLine().getErr().println("the cloud did not stop within 120 s and was killed");
             return 1;
         }
+        removeNamespaces(home);
         spec.commandLine().getOut().println("stopped the cloud of " + home.dir());
         return 0;
+    }
+
+    /**
+     * The agents' network namespaces ({@code up --agents N}): the cloud removes them as it stops;
+     * these are what a cloud that was killed, or died, left behind.
+     */
+    private void removeNamespaces(CloudHome home) throws java.io.IOException {
+        if (!Files.exists(home.namespacesFile())) {
+            return;
+        }
+        for (String name : Files.readAllLines(home.namespacesFile())) {
+            if (!name.isBlank()) {
+                new HostNetwork.Namespace(name.strip(), "").close();
+            }
+        }
+        Files.delete(home.namespacesFile());
     }
 }

@@ -2,6 +2,7 @@ package io.stratus.cli.up;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import io.stratus.cli.CliLogging;
 import io.stratus.cli.cloud.CloudClient;
@@ -30,11 +31,22 @@ import picocli.CommandLine.Spec;
  * try tenant isolation with, and a demo server booted through the whole stack. It writes
  * {@code openrc} files for {@code openstack} and {@code bin/stratus}, then runs until Ctrl-C (the
  * agent saves its guests on the way down and restores them on the next {@code up}).
+ *
+ * <p>With {@code --agents N} (N > 1) each agent is a host of its own: a process in a network
+ * namespace of its own ({@link HostNetwork}) named {@code <hostname>-<i>}, with its own data
+ * directory, reaching the broker, scheduler and image service over the namespaces' bridge and the
+ * other agents at their namespaces' addresses, so that servers can live-migrate between them.
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
-        description = "Run the all-in-one cloud (Kafka, scheduler, one agent) and boot a demo server.")
+        description = "Run the all-in-one cloud (Kafka, scheduler, one or more agents) and boot a demo server.")
 public final class UpCommand implements Callable<Integer> {
     static final String LINUX_IMAGE = "stratus-linux";
+    static final int MAX_AGENTS = 8;
+    /**
+     * Namespace {@code i} of this cloud is {@link HostNetwork#create} number {@code NAMESPACE_BASE + i}:
+     * the integration tests number theirs from 1, and a cloud left up must not take theirs.
+     */
+    static final int NAMESPACE_BASE = 100;
     private static final Duration START_LIMIT = Duration.ofMinutes(3);
     private static final String AGENT_USER = "stratus-agent";
 
@@ -54,11 +66,17 @@ public final class UpCommand implements Callable<Integer> {
             description = "Image service port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
     int imagePort;
 
-    @Option(names = "--vcpus", description = "vCPUs the agent offers (default: 4 per host CPU).")
+    @Option(names = "--vcpus", description = "vCPUs each agent offers (default: 4 per host CPU).")
     Integer vcpus;
 
-    @Option(names = "--memory-mib", description = "Memory the agent offers (default: the host's, less 2 GiB).")
+    @Option(names = "--memory-mib", description = "Memory each agent offers (default: the host's, less 2 GiB,"
+            + " shared among the agents).")
     Long memoryMib;
+
+    @Option(names = "--agents", paramLabel = "N", defaultValue = "1", description = "Agents (hosts) to run, 1.."
+            + MAX_AGENTS + "; more than one run in network namespaces of their own, which needs root"
+            + " (default: ${DEFAULT-VALUE}).")
+    int agents;
 
     @Option(names = "--no-demo", description = "Do not boot the demo server.")
     boolean noDemo;
@@ -75,6 +93,15 @@ public final class UpCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CliLogging.configure(debug);
         PrintWriter out = spec.commandLine().getOut();
+        if (agents < 1 || agents > MAX_AGENTS) {
+            throw new IllegalArgumentException("--agents must be 1.." + MAX_AGENTS + ", not " + agents);
+        }
+        boolean namespaces = agents > 1;
+        if (namespaces && !HostNetwork.available()) {
+            throw new IllegalArgumentException("--agents " + agents + " runs each agent in a network namespace of its"
+                    + " own, which needs root and iproute2's ip command: run it as root (sudo bin/stratus up --agents "
+                    + agents + "), or without --agents for one agent");
+        }
         CloudHome home = homeDir != null ? new CloudHome(homeDir) : CloudHome.fromEnvironment();
         Optional<ProcessHandle> running = home.running();
         if (running.isPresent() && running.get().pid() != ProcessHandle.current().pid()) {
@@ -102,8 +129,23 @@ public final class UpCommand implements Callable<Integer> {
 
         out.println("starting Kafka on 127.0.0.1:" + kafkaPort);
         out.flush();
+        Map<String, String> brokerExtra = Map.of();
+        int controllerPort = QuarkusProcess.freePort();
+        int bridgeKafkaPort = 0;
+        if (namespaces) {
+            // A second listener on the bridge for the agents, none on the machine's other networks:
+            // the command bus takes no credentials.
+            HostNetwork.bridge();
+            bridgeKafkaPort = QuarkusProcess.freePort();
+            brokerExtra = Map.of(
+                    "listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY + ":"
+                            + bridgeKafkaPort + ",CONTROLLER://127.0.0.1:" + controllerPort,
+                    "advertised.listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY
+                            + ":" + bridgeKafkaPort,
+                    "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,BRIDGE:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        }
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(new EmbeddedKafkaBroker.Settings(home.kafka(),
-                kafkaPort, QuarkusProcess.freePort(), Map.of()));
+                kafkaPort, controllerPort, brokerExtra));
         parts.add(broker::close);
         String kafka = broker.bootstrapServers();
 
@@ -116,6 +158,14 @@ public final class UpCommand implements Callable<Integer> {
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
         scheduler.put("kafka.bootstrap.servers", kafka);
+        Map<String, String> image = new LinkedHashMap<>();
+        if (namespaces) {
+            // Reached from the agents' namespaces over the bridge too; the URLs they hand out stay on loopback.
+            scheduler.put("quarkus.http.host", "0.0.0.0");
+            scheduler.put("stratus.scheduler.public-url", url);
+            image.put("quarkus.http.host", "0.0.0.0");
+            image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
+        }
         parts.add(0, QuarkusProcess.start(schedulerApp, port, scheduler,
                 Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", adminPassword), home.logs().resolve("scheduler.log"),
                 START_LIMIT, Duration.ofSeconds(20)));
@@ -124,39 +174,77 @@ public final class UpCommand implements Callable<Integer> {
         out.println("starting the image service on " + imageUrl + " (log: " + home.logs().resolve("image-service.log")
                 + ")");
         out.flush();
-        parts.add(0, QuarkusProcess.start(imageApp, imagePort, Map.of("stratus.image.data-dir",
-                home.images().toString(), "stratus.image.identity-url", authUrl), home.logs().resolve(
-                "image-service.log"), START_LIMIT, Duration.ofSeconds(20)));
+        image.put("stratus.image.data-dir", home.images().toString());
+        image.put("stratus.image.identity-url", authUrl);
+        parts.add(0, QuarkusProcess.start(imageApp, imagePort, image, home.logs().resolve("image-service.log"),
+                START_LIMIT, Duration.ofSeconds(20)));
         CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
         String agentPassword = home.secret("agent-password");
         // The agents' service user: the service role reads every image, and nothing else.
         ensureUser(admin, "service", "Stratus' own services", AGENT_USER, agentPassword, "service");
 
-        String host = hostName();
-        int agentPort = QuarkusProcess.freePort();
-        int cpus = Runtime.getRuntime().availableProcessors();
+        String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> agent = new LinkedHashMap<>();
-        agent.put("stratus.agent.host", host);
-        agent.put("stratus.agent.data-dir", home.agent().toString());
-        agent.put("stratus.agent.image-service.url", imageUrl);
-        agent.put("stratus.agent.image-service.identity-url", authUrl);
+        agent.put("stratus.agent.image-service.url", namespaces ? imageUrl.replace("http://127.0.0.1:", gateway)
+                : imageUrl);
+        agent.put("stratus.agent.image-service.identity-url", namespaces ? authUrl.replace("http://127.0.0.1:",
+                gateway) : authUrl);
         agent.put("stratus.agent.image-service.user", AGENT_USER);
-        agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
+        int cpus = Runtime.getRuntime().availableProcessors();
         agent.put("stratus.agent.capacity.vcpus", Integer.toString(vcpus != null ? vcpus : 4 * cpus));
-        agent.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib != null ? memoryMib : hostMemoryMib() - 2048));
+        agent.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib != null ? memoryMib
+                : agents == 1 ? hostMemoryMib() - 2048 : Math.max(512, (hostMemoryMib() - 2048) / agents)));
         agent.put("stratus.agent.report-interval", "5s");
-        agent.put("kafka.bootstrap.servers", kafka);
-        out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
-        out.flush();
-        parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD",
-                agentPassword), home.logs().resolve("agent.log"), START_LIMIT, Duration.ofSeconds(60)));
+        agent.put("kafka.bootstrap.servers", namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka);
+        Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword);
+        List<String> hosts = new ArrayList<>();
+        List<String> hostLines = new ArrayList<>();
+        if (!namespaces) {
+            String host = hostName();
+            int agentPort = QuarkusProcess.freePort();
+            agent.put("stratus.agent.host", host);
+            agent.put("stratus.agent.data-dir", home.agent().toString());
+            agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
+            out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
+            out.flush();
+            parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, agentEnv, home.logs().resolve("agent.log"),
+                    START_LIMIT, Duration.ofSeconds(60)));
+            hosts.add(host);
+            hostLines.add(host + " (127.0.0.1:" + agentPort + ", data " + home.agent() + ")");
+        } else {
+            List<String> created = new ArrayList<>();
+            for (int i = 1; i <= agents; i++) {
+                String host = hostName() + "-" + i;
+                HostNetwork.Namespace ns = HostNetwork.create(NAMESPACE_BASE + i);
+                parts.add(0, ns);
+                created.add(ns.name());
+                // bin/stratus down removes what is listed here should this process die without its hook.
+                Files.writeString(home.namespacesFile(), String.join("\n", created) + "\n");
+                int agentPort = QuarkusProcess.freePort();
+                Map<String, String> settings = new LinkedHashMap<>(agent);
+                settings.put("stratus.agent.host", host);
+                settings.put("stratus.agent.data-dir", home.agent(i).toString());
+                settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
+                Path log = home.logs().resolve("agent-" + i + ".log");
+                out.println("starting agent '" + host + "' in network namespace " + ns.name() + " at " + ns.address()
+                        + " (log: " + log + ")");
+                out.flush();
+                parts.add(0, QuarkusProcess.startIn(ns, agentApp, agentPort, settings, agentEnv, log, START_LIMIT,
+                        Duration.ofSeconds(60)));
+                hosts.add(host);
+                hostLines.add(host + " (" + ns.address() + ":" + agentPort + " in namespace " + ns.name() + ", data "
+                        + home.agent(i) + ")");
+            }
+        }
 
         String imageId = loadKit(admin, out);
         String demoPassword = home.secret("demo-password");
         ensureUser(admin, "demo", "a second tenant", "demo", demoPassword, "member");
         writeOpenrc(home.openrc(), authUrl, "admin", adminPassword, "admin");
         writeOpenrc(home.openrc("demo"), authUrl, "demo", demoPassword, "demo");
-        awaitHost(admin, host);
+        for (String host : hosts) {
+            awaitHost(admin, host);
+        }
         if (!noDemo) {
             bootDemo(admin, imageId, out);
         }
@@ -165,9 +253,13 @@ public final class UpCommand implements Callable<Integer> {
         out.println("Stratus is up: " + url + " (Identity v3 at " + authUrl + ")");
         out.println("  credentials:  . " + home.openrc() + "      (project admin; " + home.openrc("demo")
                 + " for project demo)");
+        out.println("  hosts:        " + String.join("\n                ", hostLines));
         out.println("  try:          openstack server list; openstack server create --flavor m1.tiny --image "
                 + LINUX_IMAGE + " --wait demo2");
         out.println("                openstack console log show demo");
+        if (namespaces) {
+            out.println("                bin/stratus host drain " + hosts.get(0) + "   (live-migrates its servers away)");
+        }
         out.println("  stop:         Ctrl-C here, or bin/stratus down");
         out.flush();
         stopped.await();
@@ -290,6 +382,7 @@ public final class UpCommand implements Callable<Integer> {
             }
         }
         try {
+            Files.deleteIfExists(home.namespacesFile());
             Files.deleteIfExists(home.pidFile());
             Files.deleteIfExists(home.endpointFile());
         } catch (Exception e) {
