@@ -38,10 +38,11 @@ class FaultsIT {
     void start() throws Exception {
         cloud = LocalCloud.start(Files.createTempDirectory("stratus-faults-it-"), "faults", Map.of(
                 "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s",
-                "stratus.scheduler.task-timeout", "PT60S"));
+                "stratus.scheduler.task-timeout", "PT60S"), true);
         admin = cloud.admin;
-        one = cloud.agent("f-one", cloud.imageUrl, 1024, Map.of());
-        cloud.agent("f-two", cloud.imageUrl, 1024, Map.of());
+        // Each agent a host of its own: a network namespace, reaching the services over a bridge.
+        one = cloud.agentIn(3, "f-one", 1024, Map.of());
+        cloud.agentIn(4, "f-two", 1024, Map.of());
         cloud.awaitHostsUp("f-one", "f-two");
         Api images = admin.at(cloud.imageBase());
         image = images.ok("POST", "/image/v2/images", Map.of("name", "tiny", "disk_format", "aki",
@@ -76,7 +77,7 @@ class FaultsIT {
         String other = boot("elsewhere");
         assertThat(admin.awaitServer(other, "ACTIVE", WAIT).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("f-two");
 
-        one = cloud.agent("f-one", cloud.imageUrl, 1024, Map.of());
+        one = cloud.agentIn(3, "f-one", 1024, Map.of());
         awaitState("f-one", "up");
         // The restarted agent boots its guest again from its records: the console shows it running.
         assertThat(awaitConsole(kept, "STRATUS-GUEST-READY")).as("the guest runs again on f-one").isTrue();

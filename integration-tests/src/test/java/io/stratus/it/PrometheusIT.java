@@ -42,14 +42,15 @@ class PrometheusIT {
 
     @BeforeAll
     void start() throws Exception {
-        cloud = LocalCloud.start(Files.createTempDirectory("stratus-prometheus-it-"), "prometheus", Map.of());
-        QuarkusProcess one = cloud.agent("p-one", cloud.imageUrl, 1024, Map.of());
-        QuarkusProcess two = cloud.agent("p-two", cloud.imageUrl, 1024, Map.of());
+        cloud = LocalCloud.start(Files.createTempDirectory("stratus-prometheus-it-"), "prometheus", Map.of(), true);
+        // Two hosts: each agent in a network namespace of its own, scraped at its own address.
+        QuarkusProcess one = cloud.agentIn(5, "p-one", 1024, Map.of());
+        QuarkusProcess two = cloud.agentIn(6, "p-two", 1024, Map.of());
         cloud.awaitHostsUp("p-one", "p-two");
         scheduler = cloud.url.substring("http://".length());
         images = cloud.imageBase().substring("http://".length());
-        agentOne = "127.0.0.1:" + one.port();
-        agentTwo = "127.0.0.1:" + two.port();
+        agentOne = one.host() + ":" + one.port();
+        agentTwo = two.host() + ":" + two.port();
         int port = QuarkusProcess.freePort();
         Path dir = Files.createDirectories(cloud.dir.resolve("prometheus"));
         // honor_labels: the agents' series carry their own `instance` label (the guest's id).
