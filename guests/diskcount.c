@@ -84,28 +84,6 @@ static inline u32 rd(u32 off) { return *(volatile u32 *)(VIRTIO_BASE + off); }
 static inline void wr(u32 off, u32 v) { *(volatile u32 *)(VIRTIO_BASE + off) = v; }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
-static u64 option(const char *cmdline, const char *name, u64 fallback)
-{
-    for (const char *p = cmdline; *p; p++) {
-        const char *n = name;
-        const char *q = p;
-        while (*n && *q == *n) {
-            n++;
-            q++;
-        }
-        if (*n || (p != cmdline && p[-1] != ' '))
-            continue;
-        u64 v = 0;
-        int digits = 0;
-        while (*q >= '0' && *q <= '9') {
-            v = v * 10 + (u64)(*q++ - '0');
-            digits++;
-        }
-        return digits ? v : fallback;
-    }
-    return fallback;
-}
-
 /* Writes v in decimal at out; returns the digits written. */
 static int format_dec(char *out, u64 v)
 {
@@ -160,7 +138,7 @@ static void fail(const char *what, u64 n, u64 value)
 void user_main(const struct hvm_start_info *si)
 {
     const char *cmdline = (const char *)si->cmdline_paddr;
-    u64 delay = option(cmdline, "count.delay=", 50000000);
+    u64 delay = cmdline_option(cmdline, "count.delay=", 50000000);
 
     if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 2) {
         puts("COUNT-ERROR no disk\n");

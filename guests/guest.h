@@ -54,6 +54,7 @@ void putc(char c);
 void puts(const char *s);
 void put_hex(u64 v);
 void put_dec(u64 v);
+u64 cmdline_option(const char *cmdline, const char *name, u64 fallback);
 void poweroff(void) __attribute__((noreturn));
 /* Halts with interrupts enabled for good, from either privilege level. */
 void idle(void) __attribute__((noreturn));

@@ -17,28 +17,6 @@
 
 #define REGION_START (16ull << 20)
 
-static u64 option(const char *cmdline, const char *name, u64 fallback)
-{
-    for (const char *p = cmdline; *p; p++) {
-        const char *n = name;
-        const char *q = p;
-        while (*n && *q == *n) {
-            n++;
-            q++;
-        }
-        if (*n || (p != cmdline && p[-1] != ' '))
-            continue;
-        u64 v = 0;
-        int digits = 0;
-        while (*q >= '0' && *q <= '9') {
-            v = v * 10 + (u64)(*q++ - '0');
-            digits++;
-        }
-        return digits ? v : fallback;
-    }
-    return fallback;
-}
-
 static inline u64 rdtsc(void)
 {
     u32 lo, hi;
@@ -57,10 +35,10 @@ static void write_page(u64 page, u64 pass)
 void user_main(const struct hvm_start_info *si)
 {
     const char *cmdline = (const char *)si->cmdline_paddr;
-    u64 khz = option(cmdline, "mb.tsckhz=", 0);
-    u64 report_ms = option(cmdline, "mb.report=", 100);
-    u64 pages = option(cmdline, "mb.kib=", 0) / 4;
-    u64 rate_mib = option(cmdline, "mb.rate=", 0);
+    u64 khz = cmdline_option(cmdline, "mb.tsckhz=", 0);
+    u64 report_ms = cmdline_option(cmdline, "mb.report=", 100);
+    u64 pages = cmdline_option(cmdline, "mb.kib=", 0) / 4;
+    u64 rate_mib = cmdline_option(cmdline, "mb.rate=", 0);
 
     if (khz == 0) {
         puts("MBERROR no mb.tsckhz on the command line\n");

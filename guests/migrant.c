@@ -12,28 +12,6 @@
 
 #define REGION_START (16ull << 20)
 
-static u64 option(const char *cmdline, const char *name, u64 fallback)
-{
-    for (const char *p = cmdline; *p; p++) {
-        const char *n = name;
-        const char *q = p;
-        while (*n && *q == *n) {
-            n++;
-            q++;
-        }
-        if (*n || (p != cmdline && p[-1] != ' '))
-            continue;
-        u64 v = 0;
-        int digits = 0;
-        while (*q >= '0' && *q <= '9') {
-            v = v * 10 + (u64)(*q++ - '0');
-            digits++;
-        }
-        return digits ? v : fallback;
-    }
-    return fallback;
-}
-
 static inline u64 pattern(u64 page, u64 pass)
 {
     return (page + 1) * 0x9e3779b97f4a7c15ull ^ (pass + 1) * 0xc2b2ae3d27d4eb4full;
@@ -42,9 +20,9 @@ static inline u64 pattern(u64 page, u64 pass)
 void user_main(const struct hvm_start_info *si)
 {
     const char *cmdline = (const char *)si->cmdline_paddr;
-    u64 pages = option(cmdline, "mig.kib=", 1024) / 4;
-    u64 delay = option(cmdline, "mig.delay=", 2000000);
-    u64 every = option(cmdline, "mig.every=", 16);
+    u64 pages = cmdline_option(cmdline, "mig.kib=", 1024) / 4;
+    u64 delay = cmdline_option(cmdline, "mig.delay=", 2000000);
+    u64 every = cmdline_option(cmdline, "mig.every=", 16);
     u64 bad_page = ~0ull;
 
     if (every == 0)

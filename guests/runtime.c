@@ -96,3 +96,26 @@ void guest_kernel_entry(const struct hvm_start_info *si)
         : "rdi", "memory");
     __builtin_unreachable();
 }
+
+/* The number after name (e.g. "mig.kib=") where it starts a word of the kernel command line; fallback if absent. */
+u64 cmdline_option(const char *cmdline, const char *name, u64 fallback)
+{
+    for (const char *p = cmdline; *p; p++) {
+        const char *n = name;
+        const char *q = p;
+        while (*n && *q == *n) {
+            n++;
+            q++;
+        }
+        if (*n || (p != cmdline && p[-1] != ' '))
+            continue;
+        u64 v = 0;
+        int digits = 0;
+        while (*q >= '0' && *q <= '9') {
+            v = v * 10 + (u64)(*q++ - '0');
+            digits++;
+        }
+        return digits ? v : fallback;
+    }
+    return fallback;
+}
