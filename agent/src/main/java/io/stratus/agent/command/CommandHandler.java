@@ -339,24 +339,38 @@ public final class CommandHandler {
         Guest guest = guestOf(rec);
         LiveMigrate command = env.getLiveMigrate();
         InstanceRecord r = emit(rec.with(InstanceState.ACTIVE, TaskState.MIGRATING_LIVE), env.getRequestId());
+        inBackground(r, command.getMigrationId(), () -> {
+            MigrationResult result = migrations.sources().migrate(r.id(), guest.vm(), command, r.sequence() + 1);
+            if (result.completed()) {
+                LOG.infof("instance %s: live migration %s to %s completed: %s", r.id(), command.getMigrationId(),
+                        command.getTargetHost(), result);
+            }
+            return result.abortedReason().map(a -> "the migration did not converge: " + a).orElse(null);
+        }, failure -> migrationEnded(env, command, failure));
+    }
+
+    /** What a move does on its worker thread: returns why it failed, or null. */
+    private interface MoveWork {
+        String run() throws InterruptedException;
+    }
+
+    /** Runs a move off the command thread; {@code ended} hears why it failed, or null. */
+    private void inBackground(InstanceRecord r, String migrationId, MoveWork work, Consumer<String> ended) {
         migrations.workers().execute(() -> {
-            MigrationResult result = null;
             String failure;
             try {
-                result = migrations.sources().migrate(r.id(), guest.vm(), command, r.sequence() + 1);
-                failure = result.abortedReason().map(a -> "the migration did not converge: " + a).orElse(null);
+                failure = work.run();
             } catch (InterruptedException e) {
-                failure = "the migration was aborted";
+                failure = "the move was aborted";
             } catch (RuntimeException e) {
-                LOG.debugf(e, "instance %s: migration %s failed", r.id(), command.getMigrationId());
+                LOG.debugf(e, "instance %s: move %s failed", r.id(), migrationId);
                 failure = e.getMessage();
             }
-            migrationEnded(env, command, result, failure);
+            ended.accept(failure);
         });
     }
 
-    private synchronized void migrationEnded(CommandEnvelope env, LiveMigrate command, MigrationResult result,
-                                             String failure) {
+    private synchronized void migrationEnded(CommandEnvelope env, LiveMigrate command, String failure) {
         String id = env.getInstanceId();
         String req = env.getRequestId();
         Optional<InstanceRecord> found = store.find(id);
@@ -380,8 +394,6 @@ public final class CommandHandler {
             events.publish(e);
             return;
         }
-        LOG.infof("instance %s: live migration %s to %s completed: %s", id, command.getMigrationId(),
-                command.getTargetHost(), result);
         guests.forget(id);
         InstanceRecord gone = now.with(InstanceState.DELETED, TaskState.NONE).withSequence(now.sequence() + 1)
                 .withPendingRequest(Optional.empty());
@@ -407,21 +419,13 @@ public final class CommandHandler {
         InstanceRecord r = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_MIGRATING), env.getRequestId());
         guests.stop(r.id());
         Optional<Path> disk = guests.disk(r);
-        migrations.workers().execute(() -> {
-            String failure = null;
-            try {
-                migrations.sources().copyDisk(r.id(), disk, command, r.sequence() + 1).ifPresent(c ->
-                        LOG.infof("instance %s: disk copied to %s for move %s: %d bytes of data, %d of zeros in %d ms",
-                                r.id(), command.getTargetHost(), command.getMigrationId(), c.dataBytes(), c.zeroBytes(),
-                                c.duration().toMillis()));
-            } catch (InterruptedException e) {
-                failure = "the move was aborted";
-            } catch (RuntimeException e) {
-                LOG.debugf(e, "instance %s: move %s failed", r.id(), command.getMigrationId());
-                failure = e.getMessage();
-            }
-            diskMoveEnded(env, command, before, failure);
-        });
+        inBackground(r, command.getMigrationId(), () -> {
+            migrations.sources().copyDisk(r.id(), disk, command, r.sequence() + 1).ifPresent(c ->
+                    LOG.infof("instance %s: disk copied to %s for move %s: %d bytes of data, %d of zeros in %d ms",
+                            r.id(), command.getTargetHost(), command.getMigrationId(), c.dataBytes(), c.zeroBytes(),
+                            c.duration().toMillis()));
+            return null;
+        }, failure -> diskMoveEnded(env, command, before, failure));
     }
 
     private synchronized void diskMoveEnded(CommandEnvelope env, MigrateDisk command, InstanceState before,
