@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.stratus.api.ApiException;
+import io.stratus.proto.v1.AbortMigration;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -531,6 +532,16 @@ public final class Conductor {
         schedule(s.id(), Optional.of(cause));
     }
 
+    private void abortMove(Server s, String source) {
+        try {
+            commands.send(source, envelope(s.id(), s.projectId(), newRequestId()).setAbortMigration(
+                    AbortMigration.newBuilder().setMigrationId(s.requestId())).build());
+        } catch (DispatchException e) {
+            LOG.warnf("instance %s: could not tell %s to abort move %s: %s", s.id(), source, s.requestId(),
+                    e.getMessage());
+        }
+    }
+
     /** Tells a host to drop an instance it no longer runs for us; the host may be gone. */
     private void cleanUp(Server s, String host) {
         try {
@@ -558,6 +569,9 @@ public final class Conductor {
                 }
             } else {
                 if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
+                    // A move that finished later would leave the guest where this record does not say:
+                    // the source stops it (the guest runs on there), which ends the target's part too.
+                    s.host().ifPresent(h -> abortMove(s, h));
                     placement.release(migrationConsumer(s.id()));
                     servers.setPendingFlavor(s.id(), s.taskState() == TaskState.RESIZE_MIGRATING ? Optional.empty()
                             : s.pendingFlavorId());
