@@ -21,10 +21,12 @@ final class DiskSender implements AutoCloseable {
     private static final byte[] ZEROS = new byte[BLOCK];
 
     private final FrameWriter out;
-    private final ByteBuffer frame = ByteBuffer.allocate(Frame.MAX_DISK_PAYLOAD);
+    // The buffers come with the first send(): a live migration over shared storage sends no disk,
+    // and allocating 1 MiB of frame for nothing costs time at the start of every migration.
+    private ByteBuffer frame;
     /** Where the image reads a block into: DiskImage reads into host memory only. */
-    private final Memory buffer = new Memory(BLOCK);
-    private final byte[] block = new byte[BLOCK];
+    private Memory buffer;
+    private byte[] block;
     private int runDisk = -1;
     private long runStart;
     private long runLength;
@@ -48,6 +50,11 @@ final class DiskSender implements AutoCloseable {
      * {@code index}, then flushes the last frame.
      */
     void send(int index, DiskImage disk, BitSet blocks) throws IOException, InterruptedException {
+        if (frame == null) {
+            frame = ByteBuffer.allocate(Frame.MAX_DISK_PAYLOAD);
+            buffer = new Memory(BLOCK);
+            block = new byte[BLOCK];
+        }
         long capacity = disk.capacity();
         // Safe because: buffer is this sender's own native block, alive until close(), used by this thread only.
         long address = Pointer.nativeValue(buffer);
@@ -110,6 +117,8 @@ final class DiskSender implements AutoCloseable {
     /** Frees the read buffer. */
     @Override
     public void close() {
-        buffer.close();
+        if (buffer != null) {
+            buffer.close();
+        }
     }
 }

@@ -17,7 +17,8 @@ final class FrameReader {
     private final ReadableByteChannel channel;
     private final String peer;
     private final ByteBuffer header = ByteBuffer.allocate(Frame.HEADER_SIZE);
-    private final ByteBuffer pages = ByteBuffer.allocate(Frame.MAX_PAGES_PAYLOAD);
+    /** Allocated at the first PAGES frame: the source reads none. */
+    private ByteBuffer pages;
     /** Allocated at the first DISK frame: most migrations send none. */
     private ByteBuffer disk;
     private long bytes;
@@ -66,6 +67,9 @@ final class FrameReader {
         if (type == Frame.Type.PAGES || type == Frame.Type.DISK) {
             if (type == Frame.Type.DISK && disk == null) {
                 disk = ByteBuffer.allocate(Frame.MAX_DISK_PAYLOAD);
+            }
+            if (type == Frame.Type.PAGES && pages == null) {
+                pages = ByteBuffer.allocate(Frame.MAX_PAGES_PAYLOAD);
             }
             payload = (type == Frame.Type.PAGES ? pages : disk).clear().limit(n);
             if (!fill(payload)) {

@@ -90,7 +90,8 @@ public final class MigrationSource {
     /**
      * Migrates the running guest of {@code vm} to the target at the other end of the channels.
      *
-     * @return a completed result (close {@code vm} now), or an aborted one (the guest runs on here)
+     * @return a completed result (close {@code vm} now: it stays paused, its dirty-page tracking
+     *         still on), or an aborted one (the guest runs on here, tracking off)
      * @throws MigrationException the connection broke or the target failed; the guest runs on here
      * @throws InterruptedException the calling thread was interrupted; the guest runs on here
      */
@@ -215,7 +216,8 @@ public final class MigrationSource {
             out.write(Frame.Type.STATE, ByteBuffer.wrap(SnapshotCodec.encode(state)));
             expect(Frame.Type.RUNNING);
             Duration downtime = Duration.ofNanos(System.nanoTime() - pausedAt);
-            vm.stopDirtyTracking();
+            // The guest runs on the target and this VM is closed next: its dirty log stays on. Turning
+            // it off registers the memory slots again, which cost KVM 0.1 to 11 ms here, for nothing.
             stopDiskTracking();
             MigrationResult result = new MigrationResult(rounds, pages.pagesSent(), pages.zeroPages(), out.bytes(),
                     elapsed(), downtime, maxThrottle, Optional.empty(), disks.dataBytes(), disks.zeroBytes());

@@ -3,6 +3,7 @@ package io.stratus.kvm.migration;
 import io.stratus.kvm.snapshot.SnapshotCodec;
 import io.stratus.kvm.snapshot.VmSnapshot;
 import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmExit;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -28,8 +29,9 @@ import java.util.Set;
  * }</pre>
  *
  * <p>The target checks the source's memory layout against its own before it accepts the stream,
- * then writes the pages into its guest RAM, restores the machine state, starts the vCPUs and
- * acknowledges. When the source moves the disks, their blocks are written into this VM's own disk
+ * then writes the pages into its guest RAM, starts the vCPU threads held at the pause gate once
+ * the first round is in ({@link VirtualMachine#startHeld()}), restores the machine state at the
+ * switch-over, acknowledges, and lets the vCPUs into the guest. When the source moves the disks, their blocks are written into this VM's own disk
  * images (which must have the source's sizes and read-only flags; a qcow2 overlay a fresh one over
  * an identical base), and the images are flushed before the guest starts. The stream is hostile input: a malformed frame, a page outside guest RAM, a
  * length beyond its frame's limit, a stream that never sent some page, or a state that does not
@@ -100,6 +102,12 @@ public final class MigrationTarget {
                         }
                         rounds = f.payload().getInt(0);
                         out.write(Frame.Type.ROUND_ACK, ByteBuffer.allocate(4).putInt(0, rounds));
+                        if (vm.state() == VirtualMachine.State.CREATED) {
+                            // The vCPU threads start now, held before the guest, while the source
+                            // decides on the next round or pauses: at the switch-over, letting them
+                            // in is all that is left of starting the guest.
+                            vm.startHeld();
+                        }
                     }
                     case ABORT -> throw new MigrationException("the source aborted the migration: "
                             + StandardCharsets.UTF_8.decode(f.payload()));
@@ -115,14 +123,22 @@ public final class MigrationTarget {
                             // Durable before the guest runs here: the source's copy is gone once it closes.
                             disks.flush();
                         }
-                        restore(vm, state);
+                        VmSnapshot snapshot = decode(state);
+                        if (vm.state() == VirtualMachine.State.CREATED) {
+                            vm.startHeld();
+                        }
+                        restore(vm, snapshot);
                         try {
                             out.write(Frame.Type.RUNNING);
                         } catch (IOException e) {
-                            // Unacknowledged, the source resumes the guest there: it must not run here too.
+                            // Unacknowledged, the source resumes the guest there: it must not run here too
+                            // (it has not yet: the vCPUs are still held).
                             vm.stop();
                             throw e;
                         }
+                        // Everything that can fail is done: the answer goes first, so that on a busy host
+                        // the source reads it before this guest's vCPUs compete for the cores.
+                        vm.resume();
                         // The pages sent while the source was paused are the last round, without a ROUND_END.
                         MigrationResult result = new MigrationResult(rounds + 1, pages.pagesReceived(), pages.zeroPages(),
                                 in.bytes(), Duration.ofNanos(System.nanoTime() - start),
@@ -148,18 +164,31 @@ public final class MigrationTarget {
         }
     }
 
-    /**
-     * Decodes the machine state, sets it and starts the guest. The state is input from the other
-     * host: whatever in it does not fit this VM (a {@code SnapshotException}, a vCPU id out of
-     * range, KVM refusing a register) is a {@link MigrationException}.
-     */
-    private static void restore(VirtualMachine vm, byte[] state) {
+    /** The machine state, input from the other host: one that cannot be read is a {@link MigrationException}. */
+    private static VmSnapshot decode(byte[] state) {
         try {
-            VmSnapshot snapshot = SnapshotCodec.decode(state, "the migration stream's machine state");
-            vm.restoreState(snapshot);
-            vm.start();
+            return SnapshotCodec.decode(state, "the migration stream's machine state");
         } catch (RuntimeException e) {
             throw new MigrationException("the incoming guest cannot be restored here: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Sets the machine state; the vCPUs stay held until {@link VirtualMachine#resume()}. Whatever in
+     * the state does not fit this VM (a {@code SnapshotException}, a vCPU id out of range, KVM
+     * refusing a register) is a {@link MigrationException}, and so is a vCPU thread that failed
+     * while held.
+     */
+    private static void restore(VirtualMachine vm, VmSnapshot snapshot) throws InterruptedException {
+        try {
+            vm.restoreState(snapshot);
+        } catch (RuntimeException e) {
+            throw new MigrationException("the incoming guest cannot be restored here: " + e.getMessage(), e);
+        }
+        Optional<VmExit> ended = vm.awaitExit(Duration.ZERO);
+        if (ended.isPresent()) {
+            throw new MigrationException("the incoming guest cannot run here: its vCPUs ended before it ran ("
+                    + ended.get().reason() + ": " + ended.get().detail() + ")");
         }
     }
 

@@ -20,12 +20,15 @@ public final class VcpuKick {
     private final int pid;
     private final int tid;
     private final Memory signalSet;
+    /** A zero timespec for {@link #consume()}, made once: that runs on every kicked exit, pauses included. */
+    private final Memory zeroTimeout = new Memory(16);
     private boolean retired;
 
     private VcpuKick(int pid, int tid, Memory signalSet) {
         this.pid = pid;
         this.tid = tid;
         this.signalSet = signalSet;
+        zeroTimeout.clear();
     }
 
     /**
@@ -85,8 +88,6 @@ public final class VcpuKick {
      * pending signals; all of them go.
      */
     public void consume() {
-        Memory zeroTimeout = new Memory(16);
-        zeroTimeout.clear();
         while (true) {
             try {
                 LibC.sigtimedwait(signalSet, null, zeroTimeout);

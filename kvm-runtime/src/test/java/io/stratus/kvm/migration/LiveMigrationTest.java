@@ -266,6 +266,13 @@ class LiveMigrationTest {
             assertReceiveFails(target, "more than its limit", hello,
                     ByteBuffer.allocate(5).put((byte) Frame.Type.STATE.code).putInt(-1).array());
             assertThat(target.state()).isEqualTo(VirtualMachine.State.CREATED);
+
+            // After the first round the vCPU threads wait at the gate, held before the guest: a stream
+            // that fails after that leaves the guest unstarted here all the same.
+            assertReceiveFails(target, "the source closed the connection", hello, allZero,
+                    frame(Frame.Type.ROUND_END, ByteBuffer.allocate(4).putInt(0, 1)));
+            assertThat(target.state()).isEqualTo(VirtualMachine.State.PAUSED);
+            assertThat(target.awaitExit(Duration.ofMillis(200))).as("the guest never ran").isEmpty();
         }
     }
 

@@ -48,6 +48,38 @@ class TestGuestBootTest {
     }
 
     @Test
+    void vcpusStartedHeldEnterTheGuestOnlyWhenResumed() throws InterruptedException {
+        VmConfig config = VmConfig.builder(TestGuests.image("hello.elf")).name("held").vcpus(2).memoryMiB(32).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.startHeld();
+            assertThat(vm.state()).isEqualTo(VirtualMachine.State.PAUSED);
+            assertThat(vm.awaitExit(Duration.ofMillis(300))).isEmpty();
+            assertThat(console.text()).as("nothing ran while held").isEmpty();
+
+            vm.resume();
+            VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+            assertThat(exit.reason()).isEqualTo(VmExit.Reason.POWER_OFF);
+            assertThat(console.text()).contains("Hello from a Stratus test guest");
+        }
+    }
+
+    @Test
+    void closingAVmWhoseVcpusAreHeldEndsTheirThreads() throws InterruptedException {
+        VmConfig config = VmConfig.builder(TestGuests.image("hello.elf")).name("held-close").vcpus(2).memoryMiB(32)
+                .build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        VirtualMachine vm = VirtualMachine.create(config, console);
+        vm.startHeld();
+        assertThatThrownBy(vm::start).isInstanceOf(IllegalStateException.class);
+        long before = System.nanoTime();
+        vm.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - before)).isLessThan(Duration.ofSeconds(5));
+        assertThat(vm.state()).isEqualTo(VirtualMachine.State.CLOSED);
+        assertThat(console.text()).isEmpty();
+    }
+
+    @Test
     void pvhGuestReceivesStartInfoCmdlineMemoryMapRsdpAndCpuid() throws InterruptedException {
         Run run = boot("bootinfo.elf", 3, 48, "stratus.test=1");
         assertThat(run.exit().reason()).as(run.console()).isEqualTo(VmExit.Reason.POWER_OFF);
