@@ -18,6 +18,7 @@ import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
+import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.kvm.migration.MigrationSettings;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
@@ -154,15 +155,22 @@ public class AgentComponents {
     @Produces
     @Singleton
     MigrationTargets migrationTargets(AgentConfig config, GuestSupervisor guests,
-                                      @Named("migration-workers") ExecutorService workers) {
+                                      @Named("migration-workers") ExecutorService workers,
+                                      MigrationMeters meters) {
         return new MigrationTargets(config.host(), guests, workers, Clock.systemUTC(),
-                config.migration().stallLimit());
+                config.migration().stallLimit(), meters);
+    }
+
+    @Produces
+    @Singleton
+    MigrationMeters migrationMeters(MeterRegistry registry, AgentConfig config) {
+        return new MigrationMeters(registry, config.host());
     }
 
     @Produces
     @Singleton
     LiveMigrations migrations(AgentConfig config, MigrationTargets targets,
-                              @Named("migration-workers") ExecutorService workers) {
+                              @Named("migration-workers") ExecutorService workers, MigrationMeters meters) {
         AgentConfig.Migration m = config.migration();
         // Instance disks are local (a layer over the cached image): they move with the guest.
         MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(m.maxDowntime())
@@ -170,8 +178,8 @@ public class AgentComponents {
         if (m.maxBandwidth().isPresent()) {
             settings = settings.withBandwidthLimit(m.maxBandwidth().getAsLong());
         }
-        return new LiveMigrations(new MigrationSources(config.host(), settings, m.targetWait(), m.stallLimit()),
-                targets, workers);
+        return new LiveMigrations(new MigrationSources(config.host(), settings, m.targetWait(), m.stallLimit(),
+                meters), targets, workers);
     }
 
     @Produces

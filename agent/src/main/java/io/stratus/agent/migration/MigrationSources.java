@@ -5,26 +5,27 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.kvm.migration.DiskCopy;
+import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
 import io.stratus.kvm.migration.MigrationResult;
 import io.stratus.kvm.migration.MigrationSettings;
 import io.stratus.kvm.migration.MigrationSource;
-import io.stratus.kvm.vm.VirtualMachine;
-import io.stratus.kvm.migration.DiskCopy;
-import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.virtio.block.DiskImage;
+import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Optional;
 import io.stratus.proto.v1.MigrationAck;
 import io.stratus.proto.v1.MigrationHello;
 import io.stratus.proto.v1.MigrationMessage;
 import io.stratus.proto.v1.MigrationServiceGrpc;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +47,7 @@ public final class MigrationSources {
     private final MigrationSettings defaults;
     private final Duration targetWait;
     private final Duration stallLimit;
+    private final MigrationMeters meters;
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
 
     /**
@@ -53,8 +55,10 @@ public final class MigrationSources {
      * @param targetWait how long the target may take to get ready (fetch images, build the VM)
      * @param stallLimit how long either side may wait for the other mid-stream
      */
-    public MigrationSources(String host, MigrationSettings defaults, Duration targetWait, Duration stallLimit) {
+    public MigrationSources(String host, MigrationSettings defaults, Duration targetWait, Duration stallLimit,
+                            MigrationMeters meters) {
         this.host = host;
+        this.meters = meters;
         this.defaults = defaults;
         this.targetWait = targetWait;
         this.stallLimit = stallLimit;
@@ -73,7 +77,18 @@ public final class MigrationSources {
                 ? defaults.withMaxDowntime(Duration.ofMillis(command.getMaxDowntimeMs())) : defaults;
         Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
                 command.getToken());
-        return over(target, instanceId, sequence, channel -> MigrationSource.migrate(vm, channel, settings));
+        boolean completed = false;
+        try {
+            MigrationResult r = over(target, instanceId, sequence, channel -> MigrationSource.migrate(vm, channel,
+                    settings));
+            completed = r.completed();
+            if (completed) {
+                meters.sent(r.totalTime(), Optional.of(r.downtime()));
+            }
+            return r;
+        } finally {
+            meters.ended(MigrationMeters.Direction.OUT, MigrationMeters.Kind.LIVE, completed);
+        }
     }
 
     /**
@@ -87,6 +102,18 @@ public final class MigrationSources {
                                              long sequence) throws InterruptedException {
         Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
                 command.getToken());
+        boolean completed = false;
+        try {
+            Optional<DiskCopyResult> copied = copy(target, instanceId, disk, sequence);
+            completed = true;
+            return copied;
+        } finally {
+            meters.ended(MigrationMeters.Direction.OUT, MigrationMeters.Kind.COLD, completed);
+        }
+    }
+
+    private Optional<DiskCopyResult> copy(Target target, String instanceId, Optional<Path> disk, long sequence)
+            throws InterruptedException {
         return over(target, instanceId, sequence, channel -> {
             if (disk.isEmpty()) {
                 channel.close();

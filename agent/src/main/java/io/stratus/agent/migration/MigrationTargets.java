@@ -3,6 +3,7 @@ package io.stratus.agent.migration;
 import io.grpc.Status;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.kvm.migration.DiskCopy;
 import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
@@ -76,12 +77,14 @@ public final class MigrationTargets {
     private final ExecutorService workers;
     private final Clock clock;
     private final Duration stallLimit;
+    private final MigrationMeters meters;
     private final Map<String, Incoming> incoming = new ConcurrentHashMap<>();
     private volatile Arrival arrival;
 
     public MigrationTargets(String host, GuestSupervisor guests, ExecutorService workers, Clock clock,
-                            Duration stallLimit) {
+                            Duration stallLimit, MigrationMeters meters) {
         this.host = host;
+        this.meters = meters;
         this.guests = guests;
         this.workers = workers;
         this.clock = clock;
@@ -224,8 +227,10 @@ public final class MigrationTargets {
                         in.sourceHost, e.getMessage());
                 incoming.remove(in.migrationId, in);
                 discard(in);
+                meters.ended(MigrationMeters.Direction.IN, MigrationMeters.Kind.LIVE, false);
                 throw e;
             }
+            meters.ended(MigrationMeters.Direction.IN, MigrationMeters.Kind.LIVE, true);
             LOG.infof("instance %s: migration %s from %s arrived: %s", in.record.id(), in.migrationId,
                     in.sourceHost, r);
             incoming.remove(in.migrationId, in);
@@ -253,8 +258,10 @@ public final class MigrationTargets {
                         in.sourceHost, e.getMessage());
                 incoming.remove(in.migrationId, in);
                 discard(in);
+                meters.ended(MigrationMeters.Direction.IN, MigrationMeters.Kind.COLD, false);
                 throw e instanceof RuntimeException r ? r : new MigrationException(e.getMessage(), e);
             }
+            meters.ended(MigrationMeters.Direction.IN, MigrationMeters.Kind.COLD, true);
             incoming.remove(in.migrationId, in);
             arrival.arrivedCold(in.record, in.migrationId, in.start, sourceSequence);
         }

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.MigrationHello;
@@ -37,7 +39,7 @@ class MigrationTargetsTest {
     private MigrationTargets targets() {
         // No image cache: these cases never build a VM or a disk.
         return new MigrationTargets("target-host", new GuestSupervisor(null, dir, 4096), workers, Clock.systemUTC(),
-                Duration.ofSeconds(5));
+                Duration.ofSeconds(5), new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
     }
 
     private static InstanceRecord record(String id) {
