@@ -4,9 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,13 +32,14 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Live migration between two agents that run as separate processes, each in a network namespace
- * of its own (two hosts on one machine): through the Compute API, over the agents'
- * MigrationService, with the scheduler's claims following the guest.
+ * Moving servers between two agents that run as separate processes, each in a network namespace
+ * of its own (two hosts on one machine): live migration, cold migration and resize to another
+ * host, through the Compute API and Debian's openstack client, over the agents' MigrationService,
+ * with the scheduler's claims following the guest.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class LiveMigrationIT {
+class MigrationIT {
     private static final Duration WAIT = Duration.ofSeconds(120);
     /** 8192 sectors: more than the guest counts in a test, so no sector is written twice. */
     private static final int DISK_BYTES = 4 << 20;
@@ -54,7 +61,9 @@ class LiveMigrationIT {
         assumeTrue(HostNetwork.available(), "network namespaces need root and iproute2");
         cloud = LocalCloud.start(Files.createTempDirectory("stratus-migration-it-"), "migration", Map.of(
                 "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s",
-                "stratus.scheduler.task-timeout", "PT90S"), true);
+                "stratus.scheduler.task-timeout", "PT90S",
+                // Long enough for the tests that confirm or revert by hand; the last waits it out.
+                "stratus.scheduler.resize-confirm-window", "PT20S"), true);
         admin = cloud.admin;
         one = cloud.agentIn(1, "m-one", 1024, AGENT);
         two = cloud.agentIn(2, "m-two", 1024, AGENT);
@@ -125,6 +134,10 @@ class LiveMigrationIT {
         assertThat(guestMappings(two.pid())).as("the target runs it").isPositive();
         assertThat(vcpusUsed()).as("placement holds the guest on the target only")
                 .isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
+        assertThat(metrics(one)).contains("stratus_agent_migrations_total{direction=\"out\",host=\"m-one\","
+                + "kind=\"live\",result=\"completed\"} 1.0").contains("stratus_agent_migration_downtime_seconds_count");
+        assertThat(metrics(two)).contains("stratus_agent_migrations_total{direction=\"in\",host=\"m-two\","
+                + "kind=\"live\",result=\"completed\"} 1.0");
 
         admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
         admin.awaitServer(id, "SHUTOFF", WAIT);
@@ -261,11 +274,29 @@ class LiveMigrationIT {
         awaitGoneFrom("m-one", id);
     }
 
+    @Test
+    @Order(6)
+    void aMoveNobodyConfirmsIsConfirmedAfterTheWindow() throws Exception {
+        String id = bootOn("m-one", "forgotten", diskCounter);
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("migrate", Map.of()));
+        admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
+        // resize-confirm-window is 20 s here: nobody confirms, the scheduler does.
+        JsonNode confirmed = admin.awaitServer(id, "ACTIVE", WAIT);
+        assertThat(confirmed.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
+        awaitGoneFrom("m-one", id);
+    }
+
+    private static String metrics(QuarkusProcess agent) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + agent.host() + ":"
+                + agent.port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
     /** Every count up to {@code last} is in its sector of the instance's disk on that host. */
     private static void assertCounts(Path agentDir, String id, long last) throws Exception {
         byte[] disk = rawDisk(agentDir.resolve("instances").resolve(id).resolve("disk.qcow2"));
         for (long n = 0; n <= last; n++) {
-            String sector = new String(disk, (int) (n * 512), 32, java.nio.charset.StandardCharsets.US_ASCII);
+            String sector = new String(disk, (int) (n * 512), 32, StandardCharsets.US_ASCII);
             assertThat(sector).as("sector %d", n).startsWith("STRATUS-COUNT " + n + "\n");
         }
     }
@@ -275,7 +306,7 @@ class LiveMigrationIT {
                 .resolve("instances").resolve(id).resolve("disk.qcow2").toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as(out).isZero();
-        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(out).path("virtual-size").asLong();
+        return new ObjectMapper().readTree(out).path("virtual-size").asLong();
     }
 
     /** The host's agent deletes its copy (its instance directory goes). */
