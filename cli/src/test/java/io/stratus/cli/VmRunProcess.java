@@ -14,9 +14,14 @@ import java.util.concurrent.TimeUnit;
 /** Runs {@code stratus} in its own JVM, as bin/stratus does, and collects stdout, stderr and the exit code. */
 record VmRunProcess(int exitCode, String stdout, String stderr) {
 
-    /** Starts {@code stratus args...} with stdin from /dev/null. */
+    /**
+     * Starts {@code stratus args...} with stdin from /dev/null and SIGINT at its default, as a user's
+     * shell starts it: a build run in the background (nohup, {@code &} in a script) ignores SIGINT,
+     * children inherit that, and a JVM that starts with SIGINT ignored runs no shutdown hook on
+     * Ctrl-C.
+     */
     static Process start(String... args) throws IOException {
-        List<String> command = new ArrayList<>();
+        List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT"));
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
