@@ -9,80 +9,15 @@
  * halts. Polls the used ring (no interrupts) at CPL3, natively even where KVM emulates guest
  * kernel code. The disk is the VMM's first virtio-mmio slot: disks take the first slots.
  */
-#include "guest.h"
+#include "virtio_mmio.h"
 
-#define VIRTIO_BASE 0xd0000000ul
-#define QSIZE 8
-
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG 0x100
-
-#define F_NEXT 1
-#define F_WRITE 2
 #define T_OUT 1
-
-struct desc {
-    u64 addr;
-    u32 len;
-    u16 flags;
-    u16 next;
-};
-
-struct avail {
-    u16 flags;
-    u16 idx;
-    u16 ring[QSIZE];
-    u16 used_event;
-};
-
-struct used_elem {
-    u32 id;
-    u32 len;
-};
-
-struct used {
-    u16 flags;
-    u16 idx;
-    struct used_elem ring[QSIZE];
-    u16 avail_event;
-};
-
-struct queue {
-    struct desc desc[QSIZE] __attribute__((aligned(16)));
-    struct avail avail __attribute__((aligned(2)));
-    struct used used __attribute__((aligned(4)));
-    u16 last_used;
-};
-
-struct req_header {
-    u32 type;
-    u32 reserved;
-    u64 sector;
-};
 
 static struct queue queue __attribute__((aligned(4096)));
 static struct req_header header;
 static u8 data[512] __attribute__((aligned(512)));
 static volatile u8 status;
 
-static inline u32 rd(u32 off) { return *(volatile u32 *)(VIRTIO_BASE + off); }
-static inline void wr(u32 off, u32 v) { *(volatile u32 *)(VIRTIO_BASE + off) = v; }
-static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
 /* Writes v in decimal at out; returns the digits written. */
 static int format_dec(char *out, u64 v)
