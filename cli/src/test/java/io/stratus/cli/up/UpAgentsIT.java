@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.cli.cloud.CloudClient;
 import io.stratus.local.HostNetwork;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import io.stratus.local.QuarkusProcess;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +16,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,9 +43,9 @@ class UpAgentsIT {
     void up() throws Exception {
         assumeTrue(HostNetwork.available(), "up --agents 2 needs root and iproute2");
         home = Files.createTempDirectory("stratus-up-agents-it-");
-        Result r = stratus(Duration.ofMinutes(5), "up", "--detach", "--no-demo", "--agents", "2", "--port",
-                Integer.toString(freePort()), "--kafka-port", Integer.toString(freePort()), "--image-port",
-                Integer.toString(freePort()), "--vcpus", "2", "--memory-mib", "512");
+        CommandRun r = stratus(Duration.ofMinutes(5), "up", "--detach", "--no-demo", "--agents", "2", "--port",
+                Integer.toString(QuarkusProcess.freePort()), "--kafka-port", Integer.toString(QuarkusProcess.freePort()), "--image-port",
+                Integer.toString(QuarkusProcess.freePort()), "--vcpus", "2", "--memory-mib", "512");
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("Stratus is up").contains(one).contains(two);
         Map<String, String> rc = new HashMap<>();
@@ -66,7 +63,7 @@ class UpAgentsIT {
         if (home == null) {
             return;
         }
-        Result r = stratus(Duration.ofMinutes(3), "down");
+        CommandRun r = stratus(Duration.ofMinutes(3), "down");
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(home.resolve("up.pid")).doesNotExist();
         assertThat(namespaces()).as("down removes the agents' namespaces")
@@ -102,7 +99,7 @@ class UpAgentsIT {
         assertThat(moved.path("OS-EXT-SRV-ATTR:host").asText()).as("live-migrated to the other agent")
                 .isEqualTo(target);
 
-        Result drain = stratus(Duration.ofMinutes(3), "host", "drain", target);
+        CommandRun drain = stratus(Duration.ofMinutes(3), "host", "drain", target);
         assertThat(drain.code()).as(drain.output()).isZero();
         assertThat(drain.output()).contains("mover").contains("migrated").contains("1 of 1 servers moved off");
         JsonNode back = settled(id);
@@ -113,7 +110,7 @@ class UpAgentsIT {
         // A stopped server cannot move live: reported, and the drain fails.
         admin.compute("POST", "/servers/" + id + "/action", CloudClient.object(Map.of("os-stop", Map.of())));
         assertThat(settled(id).path("status").asText()).isEqualTo("SHUTOFF");
-        Result skipped = stratus(Duration.ofMinutes(2), "host", "drain", "--json", source);
+        CommandRun skipped = stratus(Duration.ofMinutes(2), "host", "drain", "--json", source);
         assertThat(skipped.code()).as(skipped.output()).isEqualTo(1);
         assertThat(skipped.output()).contains("\"result\" : \"skipped: status SHUTOFF\"");
         assertThat(service(source).path("status").asText()).isEqualTo("disabled");
@@ -153,31 +150,9 @@ class UpAgentsIT {
         return out;
     }
 
-    private record Result(int code, String output) {
-    }
-
-    private Result stratus(Duration limit, String... args) throws Exception {
+    private CommandRun stratus(Duration limit, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/stratus").toString()));
         cmd.addAll(List.of(args));
-        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
-        b.environment().put("STRATUS_HOME", home.toString());
-        b.environment().put("STRATUS_KIT_DIR", System.getProperty("stratus.kit",
-                Path.of(System.getProperty("user.home"), ".cache/stratus/kit").toString()));
-        // The cloud's own openrc, never a caller's sourced one.
-        b.environment().keySet().removeIf(k -> k.startsWith("OS_"));
-        Path out = Files.createTempFile(home, "cmd-", ".out");
-        b.redirectOutput(out.toFile());
-        Process p = b.start();
-        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(cmd + " did not finish within " + limit + ": " + Files.readString(out));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+        return CommandRun.run(home, cmd, Map.of(), limit);
     }
 }

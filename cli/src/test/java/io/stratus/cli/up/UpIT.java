@@ -2,10 +2,7 @@ package io.stratus.cli.up;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
+import io.stratus.local.QuarkusProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -16,7 +13,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,8 +37,8 @@ class UpIT {
     @BeforeAll
     void up() throws Exception {
         home = Files.createTempDirectory("stratus-up-it-");
-        Result r = run(List.of(root.resolve("bin/stratus").toString(), "up", "--detach", "--no-demo", "--port",
-                Integer.toString(freePort()), "--kafka-port", Integer.toString(freePort()), "--image-port", Integer.toString(freePort()), "--vcpus", "4",
+        CommandRun r = run(List.of(root.resolve("bin/stratus").toString(), "up", "--detach", "--no-demo", "--port",
+                Integer.toString(QuarkusProcess.freePort()), "--kafka-port", Integer.toString(QuarkusProcess.freePort()), "--image-port", Integer.toString(QuarkusProcess.freePort()), "--vcpus", "4",
                 "--memory-mib", "2048"), Map.of(), Duration.ofMinutes(5));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("Stratus is up");
@@ -51,14 +47,14 @@ class UpIT {
 
     @AfterAll
     void down() throws Exception {
-        Result r = run(List.of(root.resolve("bin/stratus").toString(), "down"), Map.of(), Duration.ofMinutes(3));
+        CommandRun r = run(List.of(root.resolve("bin/stratus").toString(), "down"), Map.of(), Duration.ofMinutes(3));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(home.resolve("up.pid")).doesNotExist();
     }
 
     @Test
     void openstackClientDrivesAServerThroughItsLife() throws Exception {
-        Result create = openstack("admin", "server", "create", "--flavor", "m1.tiny", "--image", "stratus-linux",
+        CommandRun create = openstack("admin", "server", "create", "--flavor", "m1.tiny", "--image", "stratus-linux",
                 "--wait", "-f", "value", "-c", "status", "demo2");
         assertThat(create.code()).as(create.output()).isZero();
         assertThat(create.output().strip()).isEqualTo("ACTIVE");
@@ -66,7 +62,7 @@ class UpIT {
         assertThat(until(() -> openstack("admin", "console", "log", "show", "demo2").output(),
                 out -> out.contains("STRATUS-GUEST-READY cpus=1"))).isTrue();
 
-        Result demoList = openstack("demo", "server", "list", "-f", "value");
+        CommandRun demoList = openstack("demo", "server", "list", "-f", "value");
         assertThat(demoList.code()).as(demoList.output()).isZero();
         assertThat(demoList.output().strip()).as("the demo project sees nothing of the admin project").isEmpty();
         assertThat(openstack("demo", "server", "show", "demo2").code()).isNotZero();
@@ -76,11 +72,11 @@ class UpIT {
         assertThat(openstack("admin", "server", "start", "demo2").code()).isZero();
         assertThat(until(() -> status("demo2"), "ACTIVE"::equals)).isTrue();
 
-        Result cli = run(List.of(root.resolve("bin/stratus").toString(), "server", "list"), Map.of(),
+        CommandRun cli = run(List.of(root.resolve("bin/stratus").toString(), "server", "list"), Map.of(),
                 Duration.ofMinutes(2));
         assertThat(cli.output()).contains("demo2").contains("ACTIVE");
 
-        Result delete = openstack("admin", "server", "delete", "--wait", "demo2");
+        CommandRun delete = openstack("admin", "server", "delete", "--wait", "demo2");
         assertThat(delete.code()).as(delete.output()).isZero();
         assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();
     }
@@ -93,25 +89,25 @@ class UpIT {
         Files.write(file, data);
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
                 .digest(data));
-        Result create = openstack("admin", "image", "create", "--file", file.toString(), "--disk-format", "raw",
+        CommandRun create = openstack("admin", "image", "create", "--file", file.toString(), "--disk-format", "raw",
                 "--container-format", "bare", "it-image");
         assertThat(create.code()).as(create.output()).isZero();
         // The client prints the record it created before the upload (queued); the upload is done when it returns.
         assertThat(openstack("admin", "image", "show", "-f", "value", "-c", "status", "it-image").output().strip())
                 .isEqualTo("active");
         assertThat(openstack("admin", "image", "list", "-f", "value", "-c", "Name").output()).contains("it-image");
-        Result show = run(List.of(root.resolve("bin/stratus").toString(), "image", "show", "it-image"), Map.of(),
+        CommandRun show = run(List.of(root.resolve("bin/stratus").toString(), "image", "show", "it-image"), Map.of(),
                 Duration.ofMinutes(2));
         assertThat(show.output()).as(show.output()).contains(sha).contains("active");
         assertThat(openstack("demo", "image", "show", "it-image").code()).as("private to project admin").isNotZero();
 
-        Result mine = run(List.of(root.resolve("bin/stratus").toString(), "image", "create", "--file", file.toString(),
+        CommandRun mine = run(List.of(root.resolve("bin/stratus").toString(), "image", "create", "--file", file.toString(),
                 "cli-image"), Map.of(), Duration.ofMinutes(2));
         assertThat(mine.code()).as(mine.output()).isZero();
         assertThat(mine.output()).contains("cli-image").contains("active");
         assertThat(run(List.of(root.resolve("bin/stratus").toString(), "image", "delete", "cli-image"), Map.of(),
                 Duration.ofMinutes(2)).code()).isZero();
-        Result delete = openstack("admin", "image", "delete", "it-image");
+        CommandRun delete = openstack("admin", "image", "delete", "it-image");
         assertThat(delete.code()).as(delete.output()).isZero();
         assertThat(openstack("admin", "image", "list", "-f", "value", "-c", "Name").output())
                 .doesNotContain("it-image").doesNotContain("cli-image");
@@ -121,7 +117,7 @@ class UpIT {
         return openstack("admin", "server", "show", "-f", "value", "-c", "status", server).output().strip();
     }
 
-    private Result openstack(String project, String... args) throws Exception {
+    private CommandRun openstack(String project, String... args) throws Exception {
         Map<String, String> env = new HashMap<>();
         Path rc = project.equals("admin") ? home.resolve("openrc") : home.resolve("openrc-" + project);
         for (String line : Files.readAllLines(rc)) {
@@ -150,28 +146,7 @@ class UpIT {
         return false;
     }
 
-    private record Result(int code, String output) {
-    }
-
-    private Result run(List<String> cmd, Map<String, String> env, Duration limit) throws Exception {
-        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
-        b.environment().put("STRATUS_HOME", home.toString());
-        b.environment().put("STRATUS_KIT_DIR", System.getProperty("stratus.kit",
-                Path.of(System.getProperty("user.home"), ".cache/stratus/kit").toString()));
-        b.environment().putAll(env);
-        Path out = Files.createTempFile(home, "cmd-", ".out");
-        b.redirectOutput(out.toFile());
-        Process p = b.start();
-        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(cmd + " did not finish within " + limit + ": " + Files.readString(out));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
+    private CommandRun run(List<String> cmd, Map<String, String> env, Duration limit) throws Exception {
+        return CommandRun.run(home, cmd, env, limit);
     }
 }
