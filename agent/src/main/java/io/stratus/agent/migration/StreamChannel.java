@@ -84,28 +84,11 @@ final class StreamChannel<T> implements ByteChannel {
             throw new ClosedChannelException();
         }
         while (!current.hasRemaining()) {
-            if (ended) {
+            ByteString chunk = ended ? null : next();
+            if (chunk == null) {
                 return -1;
             }
-            Object next;
-            try {
-                next = inbound.poll(stallLimit.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while reading the migration stream");
-            }
-            if (next == null) {
-                throw new IOException("the migration peer sent nothing for " + stallLimit.toSeconds() + " s");
-            }
-            if (next == END) {
-                ended = true;
-                return -1;
-            }
-            if (next instanceof Throwable t) {
-                ended = true;
-                throw new IOException("the migration peer's stream failed: " + describe(t), t);
-            }
-            current = ((ByteString) next).asReadOnlyByteBuffer();
+            current = chunk.asReadOnlyByteBuffer();
             requestNext.run();
         }
         int n = Math.min(dst.remaining(), current.remaining());
@@ -172,25 +155,34 @@ final class StreamChannel<T> implements ByteChannel {
      */
     void awaitEnd() throws IOException {
         while (!ended) {
-            Object next;
-            try {
-                next = inbound.poll(stallLimit.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while waiting for the migration peer");
-            }
-            if (next == null) {
-                throw new IOException("the migration peer did not end the call within " + stallLimit.toSeconds()
-                        + " s");
-            }
-            ended = true;
-            if (next instanceof Throwable t) {
-                throw new IOException("the migration peer's stream failed: " + describe(t), t);
-            }
-            if (next != END) {
+            if (next() != null) {
+                ended = true;
                 throw new IOException("the migration peer sent data where none was expected");
             }
         }
+    }
+
+    /** The peer's next chunk, waiting up to the stall limit; null once the peer has ended its side. */
+    private ByteString next() throws IOException {
+        Object next;
+        try {
+            next = inbound.poll(stallLimit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for the migration peer");
+        }
+        if (next == null) {
+            throw new IOException("the migration peer sent nothing for " + stallLimit.toSeconds() + " s");
+        }
+        if (next == END) {
+            ended = true;
+            return null;
+        }
+        if (next instanceof Throwable t) {
+            ended = true;
+            throw new IOException("the migration peer's stream failed: " + describe(t), t);
+        }
+        return (ByteString) next;
     }
 
     @Override
