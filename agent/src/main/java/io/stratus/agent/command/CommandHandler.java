@@ -18,6 +18,7 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Resources;
@@ -314,8 +315,10 @@ public final class CommandHandler {
         Optional<String> refusal = found.filter(r -> r.state() != InstanceState.DELETED)
                 .map(r -> "instance " + r.id() + " is already on host " + host + " (" + r.state() + ")")
                 .or(() -> unfit(p.getInstance().getResources(), Optional.empty()).map(Fault::getMessage));
+        // A cold move of a stopped guest arrives stopped; everything else arrives running.
+        PowerState power = p.getCold() && !p.getStart() ? PowerState.POWER_SHUTDOWN : PowerState.POWER_RUNNING;
         InstanceRecord rec = new InstanceRecord(env.getInstanceId(), env.getTenantId(), p.getInstance().getName(),
-                InstanceState.ACTIVE, TaskState.NONE, p.getInstance().getResources(), Optional.empty(),
+                InstanceState.ACTIVE, TaskState.NONE, power, p.getInstance().getResources(), Optional.empty(),
                 p.getInstance(), Optional.empty(), Optional.empty(), 0, false, Optional.empty());
         if (refusal.isPresent()) {
             LOG.warnf("instance %s: migration %s from %s refused: %s", rec.id(), p.getMigrationId(),
@@ -445,7 +448,7 @@ public final class CommandHandler {
                 try {
                     guests.launch(back);
                 } catch (RuntimeException e) {
-                    back = back.with(InstanceState.ERROR, TaskState.NONE);
+                    back = back.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN);
                     fault = Faults.of("MigrationFailed", fault.getMessage() + "; starting it here again failed: "
                             + e.getMessage());
                 }
@@ -462,8 +465,10 @@ public final class CommandHandler {
         // Kept, stopped, in its state before the move: what a revert brings back.
         InstanceRecord kept = now.with(before, TaskState.RESIZE_MIGRATED).withSequence(now.sequence() + 1)
                 .withPendingRequest(Optional.empty());
+        // The event tells where the instance is now: on the target, running there if it ran here.
         InstanceEvent e = event(kept.with(InstanceState.VERIFY_RESIZE, TaskState.NONE), req, Optional.empty())
                 .toBuilder().setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()).build();
+        kept = kept.withPower(PowerState.POWER_SHUTDOWN);
         store.saveApplied(kept, req, List.of(e));
         changes.accept(kept);
         events.publish(e);
@@ -482,7 +487,7 @@ public final class CommandHandler {
             } catch (RuntimeException e) {
                 LOG.errorf("instance %s: moved here by %s, but its guest does not start: %s", rec.id(), migrationId,
                         e.getMessage());
-                here = here.with(InstanceState.ERROR, TaskState.NONE);
+                here = here.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN);
                 fault = Optional.of(Faults.of(e));
             }
         }
@@ -526,7 +531,8 @@ public final class CommandHandler {
                 try {
                     guests.launch(rec);
                 } catch (RuntimeException e) {
-                    publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(Faults.of(e))));
+                    publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN)
+                            .withFault(Optional.of(Faults.of(e))));
                 }
             }
             case STOPPED -> {
@@ -534,9 +540,10 @@ public final class CommandHandler {
             }
             default -> {
                 LOG.warnf("instance %s: the guest ended: %s", id, exit.detail());
-                publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(
-                        Faults.of(exit.reason() == VmExit.Reason.CRASH ? "GuestCrashed" : "HypervisorError",
-                                exit.detail()))));
+                Fault fault = Faults.of(exit.reason() == VmExit.Reason.CRASH ? "GuestCrashed" : "HypervisorError",
+                        exit.detail());
+                publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_CRASHED)
+                        .withFault(Optional.of(fault)));
             }
         }
     }
@@ -609,7 +616,8 @@ public final class CommandHandler {
                 .setTaskState(TaskState.NONE).setRequestId(env.getRequestId()).setFault(fault)
                 .setOccurredAt(timestamp(clock.instant()));
         rec.ifPresent(r -> {
-            e.setTenantId(r.tenantId()).setResources(r.resources()).setSequence(r.sequence()).setTaskState(r.task());
+            e.setTenantId(r.tenantId()).setResources(r.resources()).setSequence(r.sequence()).setTaskState(r.task())
+                    .setPowerState(r.power());
             r.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
         });
         if (rec.isEmpty() && env.hasBoot()) {
@@ -624,7 +632,7 @@ public final class CommandHandler {
         InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setInstanceId(rec.id()).setTenantId(rec.tenantId()).setHost(host).setState(rec.state())
                 .setTaskState(rec.task()).setRequestId(req).setOccurredAt(timestamp(clock.instant()))
-                .setResources(rec.resources()).setSequence(rec.sequence());
+                .setResources(rec.resources()).setSequence(rec.sequence()).setPowerState(rec.power());
         rec.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
         fault.ifPresent(e::setFault);
         return e.build();

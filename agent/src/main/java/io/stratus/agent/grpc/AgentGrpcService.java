@@ -53,7 +53,8 @@ public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
                 continue;
             }
             InstanceInfo.Builder info = InstanceInfo.newBuilder().setInstanceId(r.id()).setTenantId(r.tenantId())
-                    .setName(r.name()).setState(r.state()).setTaskState(r.task()).setResources(r.resources());
+                    .setName(r.name()).setState(r.state()).setTaskState(r.task()).setResources(r.resources())
+                    .setPowerState(r.power());
             r.fault().ifPresent(info::setFault);
             out.addInstances(info);
         }

@@ -6,13 +6,12 @@ import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.EnumSet;
 import java.util.Optional;
-import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,10 +23,6 @@ import org.jboss.logging.Logger;
  */
 public final class InstanceRecovery {
     private static final Logger LOG = Logger.getLogger(InstanceRecovery.class);
-    /** States in which the guest was running (or about to) when the agent ended. */
-    private static final Set<InstanceState> RUNNING = EnumSet.of(InstanceState.ACTIVE, InstanceState.PAUSED,
-            InstanceState.REBOOT, InstanceState.BUILD, InstanceState.RESIZE, InstanceState.VERIFY_RESIZE);
-
     private final AgentStore store;
     private final GuestSupervisor guests;
     private final CommandHandler handler;
@@ -66,7 +61,8 @@ public final class InstanceRecovery {
             InstanceState state = rec.state() == InstanceState.RESIZE ? InstanceState.ACTIVE : rec.state();
             try {
                 guests.restore(rec, snapshot, state == InstanceState.PAUSED);
-                handler.publishChange(rec.with(state, TaskState.NONE).withSnapshotted(false));
+                handler.publishChange(rec.with(state, TaskState.NONE).withPower(state == InstanceState.PAUSED
+                        ? PowerState.POWER_PAUSED : PowerState.POWER_RUNNING).withSnapshotted(false));
                 LOG.infof("instance %s: restored from the snapshot taken when the agent stopped", rec.id());
                 return true;
             } catch (RuntimeException e) {
@@ -78,8 +74,12 @@ public final class InstanceRecovery {
                 guests.discardSnapshot(rec.id());
             }
         }
-        if (!RUNNING.contains(rec.state())) {
-            if (rec.task() != TaskState.NONE || rec.snapshotted()) {
+        if (!rec.meantToRun()) {
+            if (rec.state() == InstanceState.RESIZE) {
+                // A stopped guest's resize that did not finish: it stays stopped, at the old size.
+                handler.publishChange(rec.withResources(rec.previousResources().orElse(rec.resources()),
+                        Optional.empty()).with(InstanceState.SHUTOFF, TaskState.NONE).withSnapshotted(false));
+            } else if (rec.task() != TaskState.NONE || rec.snapshotted()) {
                 // A command was under way; its redelivery finishes it from the settled state.
                 handler.publishChange(rec.with(rec.state(), TaskState.NONE).withSnapshotted(false));
             }
@@ -95,7 +95,8 @@ public final class InstanceRecovery {
         }
         try {
             guests.launch(target);
-            InstanceRecord booted = target.with(state, TaskState.NONE).withFault(Optional.empty());
+            InstanceRecord booted = target.with(state, TaskState.NONE).withPower(PowerState.POWER_RUNNING)
+                    .withFault(Optional.empty());
             if (booted.launchedAt().isEmpty()) {
                 booted = booted.withLaunchedAt(Instant.now());
             }
@@ -103,9 +104,10 @@ public final class InstanceRecovery {
             LOG.infof("instance %s: booted again after the agent ended without saving it", rec.id());
             return true;
         } catch (RuntimeException e) {
-            handler.publishChange(target.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(
-                    Fault.newBuilder().setCode("RecoveryFailed").setMessage("the guest could not be booted again"
-                            + " after the agent restarted: " + e.getMessage()).build())));
+            Fault fault = Fault.newBuilder().setCode("RecoveryFailed").setMessage("the guest could not be booted"
+                    + " again after the agent restarted: " + e.getMessage()).build();
+            handler.publishChange(target.with(InstanceState.ERROR, TaskState.NONE)
+                    .withPower(PowerState.POWER_SHUTDOWN).withFault(Optional.of(fault)));
             return false;
         }
     }

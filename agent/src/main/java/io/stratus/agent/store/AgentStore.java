@@ -6,6 +6,7 @@ import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import java.io.ByteArrayInputStream;
@@ -30,7 +31,7 @@ import javax.sql.DataSource;
  */
 public final class AgentStore {
     private static final String COLUMNS = "id, tenant_id, name, state, task_state, resources, previous_resources, boot,"
-            + " fault, launched_at, sequence, snapshotted, pending_request";
+            + " fault, launched_at, sequence, snapshotted, pending_request, power_state";
 
     private final DataSource dataSource;
 
@@ -105,6 +106,7 @@ public final class AgentStore {
             String pending = r.getString("pending_request");
             return new InstanceRecord(id, r.getString("tenant_id"), r.getString("name"),
                     InstanceState.valueOf(r.getString("state")), TaskState.valueOf(r.getString("task_state")),
+                    PowerState.valueOf(r.getString("power_state")),
                     Resources.parseFrom(r.getBytes("resources")),
                     previous == null ? Optional.empty() : Optional.of(Resources.parseFrom(previous)),
                     Boot.parseFrom(r.getBytes("boot")),
@@ -118,7 +120,7 @@ public final class AgentStore {
 
     private static void upsert(Connection c, InstanceRecord rec) throws SQLException {
         try (PreparedStatement s = c.prepareStatement("MERGE INTO instance (" + COLUMNS + ", updated_at) KEY (id)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             s.setString(1, rec.id());
             s.setString(2, rec.tenantId());
             s.setString(3, rec.name());
@@ -132,7 +134,8 @@ public final class AgentStore {
             s.setLong(11, rec.sequence());
             s.setBoolean(12, rec.snapshotted());
             s.setString(13, rec.pendingRequest().orElse(null));
-            s.setTimestamp(14, Timestamp.from(Instant.now()));
+            s.setString(14, rec.power().name());
+            s.setTimestamp(15, Timestamp.from(Instant.now()));
             s.executeUpdate();
         }
     }

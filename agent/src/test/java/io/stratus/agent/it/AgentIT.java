@@ -23,6 +23,7 @@ import io.stratus.proto.v1.InstanceInfo;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.ListInstancesRequest;
 import io.stratus.proto.v1.Pause;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Resize;
 import io.stratus.proto.v1.Resources;
@@ -321,6 +322,13 @@ class AgentIT {
     void killingTheAgentDuringABootLosesNoRecordAndRunsNoGuestTwice() throws Exception {
         String settled = "i-settled";
         send(boot(settled, SMALL), InstanceState.ACTIVE);
+        // Resized while stopped: VERIFY_RESIZE holds for stopped guests too, and this one stays stopped.
+        String resizedOff = "i-resized-off";
+        send(boot(resizedOff, SMALL), InstanceState.ACTIVE);
+        send(envelope(resizedOff).setStop(Stop.getDefaultInstance()), InstanceState.SHUTOFF);
+        InstanceEvent resized = send(envelope(resizedOff).setResize(Resize.newBuilder().setResources(LARGER)),
+                InstanceState.VERIFY_RESIZE);
+        assertThat(resized.getPowerState()).isEqualTo(PowerState.POWER_SHUTDOWN);
         String id = "i-killed";
         CommandEnvelope env = CommandEnvelope.newBuilder().setRequestId(request()).setInstanceId(id).setTenantId("t1")
                 .setBoot(Boot.newBuilder().setName(id).setResources(SMALL).setSource(BootSource.newBuilder()
@@ -341,10 +349,14 @@ class AgentIT {
         Thread.sleep(2000);
         assertThat(readyLines(id)).as("booted once after the restart").hasSize(1);
         assertThat(readyLines(settled)).as("booted once after the restart").hasSize(1);
-        long activeRecords = list().stream().filter(i -> i.getState() == InstanceState.ACTIVE
-                || i.getState() == InstanceState.VERIFY_RESIZE || i.getState() == InstanceState.PAUSED).count();
+        assertThat(readyLines(resizedOff)).as("stopped before the kill, not booted by the restart").isEmpty();
+        assertThat(instance(resizedOff).getState()).isEqualTo(InstanceState.VERIFY_RESIZE);
+        assertThat(instance(resizedOff).getPowerState()).isEqualTo(PowerState.POWER_SHUTDOWN);
+        long runningRecords = list().stream().filter(i -> i.getPowerState() == PowerState.POWER_RUNNING
+                || i.getPowerState() == PowerState.POWER_PAUSED).count();
         assertThat(metric(Pattern.compile("stratus_host_instances\\{host=\"" + HOST + "\"} ([0-9.]+)")))
-                .as("one guest per running record").isEqualTo(activeRecords);
+                .as("one guest per running record").isEqualTo(runningRecords);
+        send(envelope(resizedOff).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
     }
 
     /**

@@ -12,6 +12,7 @@ import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.MigrationHello;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import java.nio.file.Path;
@@ -45,8 +46,8 @@ class MigrationTargetsTest {
     private static InstanceRecord record(String id) {
         Boot boot = Boot.newBuilder().setName("vm").setResources(Resources.newBuilder().setVcpus(1)
                 .setMemoryMib(64)).build();
-        return new InstanceRecord(id, "project", "vm", InstanceState.ACTIVE, TaskState.NONE, boot.getResources(),
-                Optional.empty(), boot, Optional.empty(), Optional.empty(), 0, false, Optional.empty());
+        return new InstanceRecord(id, "project", "vm", InstanceState.ACTIVE, TaskState.NONE,
+                PowerState.POWER_RUNNING, boot.getResources(), Optional.empty(), boot, Optional.empty(), Optional.empty(), 0, false, Optional.empty());
     }
 
     private static MigrationHello hello(String migration, String instance, String token) {

@@ -8,6 +8,7 @@ import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import java.nio.file.Path;
@@ -47,13 +48,16 @@ class AgentStoreTest {
     @Test
     void aRecordComesBackAsItWasWritten() {
         Instant launched = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        InstanceRecord rec = record("i-1").with(InstanceState.VERIFY_RESIZE, TaskState.NONE)
+        // A stopped guest's resize: the power is what tells a restart to leave it stopped.
+        InstanceRecord rec = record("i-1").with(InstanceState.SHUTOFF, TaskState.NONE)
+                .with(InstanceState.VERIFY_RESIZE, TaskState.NONE)
                 .withResources(Resources.newBuilder().setVcpus(4).setMemoryMib(1024).build(),
                         Optional.of(Resources.newBuilder().setVcpus(2).setMemoryMib(512).build()))
                 .withFault(Optional.of(Fault.newBuilder().setCode("X").setMessage("m").build()))
                 .withLaunchedAt(launched).withSequence(7).withSnapshotted(true);
         store.save(rec);
         assertThat(store.find("i-1")).contains(rec);
+        assertThat(store.find("i-1").orElseThrow().power()).isEqualTo(PowerState.POWER_SHUTDOWN);
         InstanceRecord next = rec.withPendingRequest(Optional.empty()).withSequence(8);
         store.save(next);
         assertThat(store.find("i-1")).contains(next);
