@@ -219,6 +219,8 @@ class MigrationIT {
         openstack("server", "migrate", id);
         JsonNode moved = admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
         assertThat(moved.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
+        assertThat(moved.path("OS-EXT-STS:power_state").asInt()).as("moved stopped, it is still shut down (4)")
+                .isEqualTo(4);
         assertThat(vcpusUsed()).as("both copies are held until confirm or revert")
                 .isEqualTo(Map.of("m-one", 1L, "m-two", 1L));
         // It was stopped: the target has not booted it, and its disk is the source's, every count of it.
@@ -251,6 +253,7 @@ class MigrationIT {
         JsonNode resized = admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
         assertThat(resized.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
         assertThat(resized.path("flavor").path("id").asText()).isEqualTo("m2");
+        assertThat(resized.path("OS-EXT-STS:power_state").asInt()).as("running (1)").isEqualTo(1);
         assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 1L, "m-two", 2L));
         // It ran, so it runs on the target at its new size.
         awaitCount(id, 3);

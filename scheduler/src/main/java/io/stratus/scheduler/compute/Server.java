@@ -1,6 +1,7 @@
 package io.stratus.scheduler.compute;
 
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import java.time.Instant;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.Optional;
  * @param triedHosts the hosts a boot was tried on, so that a reschedule goes elsewhere
  * @param eventSequence the sequence of the newest agent event applied (per host; 0 after a move)
  * @param sourceHost the host a cold move came from, until it is confirmed or reverted
+ * @param powerState whether the guest runs, as its agent last said; unspecified until it has
  */
 public record Server(String id, String name, String projectId, String userId, String flavorId,
                      Optional<String> pendingFlavorId, int vcpus, long ramMib, long diskGib, String imageId,
@@ -22,7 +24,7 @@ public record Server(String id, String name, String projectId, String userId, St
                      TaskState taskState, Optional<String> host, String requestId, Instant taskStartedAt,
                      List<String> triedHosts, int attempts, long eventSequence, Optional<Fault> fault,
                      Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt,
-                     Optional<String> sourceHost) {
+                     Optional<String> sourceHost, PowerState powerState) {
     public Server {
         triedHosts = List.copyOf(triedHosts);
     }

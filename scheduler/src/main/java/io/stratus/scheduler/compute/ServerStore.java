@@ -1,6 +1,7 @@
 package io.stratus.scheduler.compute;
 
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.database.Sql;
 import java.sql.ResultSet;
@@ -23,7 +24,7 @@ public final class ServerStore {
     private static final String COLUMNS = "id, name, project_id, user_id, flavor_id, pending_flavor_id, vcpus, ram_mib,"
             + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
             + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
-            + " created_at, updated_at, source_host";
+            + " created_at, updated_at, source_host, power_state";
 
     private final Sql sql;
     private final Clock clock;
@@ -35,13 +36,14 @@ public final class ServerStore {
 
     public void insert(Server s) {
         sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                 s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
                 s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
                 s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
                 String.join(",", s.triedHosts()), s.attempts(), s.eventSequence(),
                 s.fault().map(Server.Fault::code).orElse(null), s.fault().map(Server.Fault::message).orElse(null),
-                s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null));
+                s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null),
+                power(s.powerState()));
     }
 
     /** A server that is not deleted. */
@@ -203,16 +205,22 @@ public final class ServerStore {
      * Applies an agent event of {@code host} with {@code sequence}: older or replayed events, and
      * events from a host the server has left, change nothing.
      *
-     * @param finishesTask whether the event ends the server's task (task NONE)
+     * @param power the guest's power; unspecified (an agent older than the field) keeps what is known
      */
     public boolean applyEvent(String id, String host, long sequence, InstanceState state, TaskState task,
-                              Optional<Server.Fault> fault, Optional<Instant> launchedAt) {
-        return sql.update("UPDATE server SET vm_state = ?, task_state = ?, event_sequence = ?, fault_code = ?,"
-                        + " fault_message = ?, launched_at = COALESCE(?, launched_at), updated_at = ?"
+                              PowerState power, Optional<Server.Fault> fault, Optional<Instant> launchedAt) {
+        return sql.update("UPDATE server SET vm_state = ?, task_state = ?, power_state = COALESCE(?, power_state),"
+                        + " event_sequence = ?, fault_code = ?, fault_message = ?,"
+                        + " launched_at = COALESCE(?, launched_at), updated_at = ?"
                         + " WHERE id = ? AND host = ? AND event_sequence < ? AND deleted = FALSE",
-                state.name(), task.name(), sequence, fault.map(Server.Fault::code).orElse(null),
+                state.name(), task.name(), power(power), sequence, fault.map(Server.Fault::code).orElse(null),
                 fault.map(Server.Fault::message).orElse(null), launchedAt.orElse(null), now(), id, host,
                 sequence) == 1;
+    }
+
+    /** The column's value: NULL for unspecified, so that COALESCE keeps what an earlier event said. */
+    private static String power(PowerState p) {
+        return p == PowerState.POWER_STATE_UNSPECIFIED || p == PowerState.UNRECOGNIZED ? null : p.name();
     }
 
     /** Ends {@code requestId}'s task in ERROR with {@code fault}; false if another request owns it now. */
@@ -260,6 +268,18 @@ public final class ServerStore {
         return s.length() <= 2048 ? s : s.substring(0, 2045) + "...";
     }
 
+    private static PowerState powerOf(String column) {
+        if (column == null) {
+            return PowerState.POWER_STATE_UNSPECIFIED;
+        }
+        try {
+            return PowerState.valueOf(column);
+        } catch (IllegalArgumentException e) {
+            // Written by a newer scheduler that knows more power states: unknown here.
+            return PowerState.POWER_STATE_UNSPECIFIED;
+        }
+    }
+
     private static Server row(ResultSet r) throws SQLException {
         String tried = r.getString("tried_hosts");
         String faultCode = r.getString("fault_code");
@@ -273,6 +293,7 @@ public final class ServerStore {
                 r.getLong("event_sequence"),
                 faultCode == null ? Optional.empty() : Optional.of(new Server.Fault(faultCode, r.getString("fault_message"))),
                 Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
-                r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")));
+                r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")),
+                powerOf(r.getString("power_state")));
     }
 }

@@ -445,7 +445,8 @@ public final class Conductor {
             // A late event of an older request: the state is the agent's truth, the task is not ours.
             task = s.taskState();
         }
-        servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, fault, launched);
+        servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, e.getPowerState(), fault,
+                launched);
         if (fault.isPresent() && ownRequest && s.pendingFlavorId().isPresent()
                 && s.vmState() != InstanceState.VERIFY_RESIZE && e.getState() != InstanceState.VERIFY_RESIZE) {
             // The agent refused the resize: its claim of the new size goes back.

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.grpc.StatusRuntimeException;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.api.ApiException;
 import io.stratus.api.BoundedMatch;
@@ -138,7 +139,8 @@ public class ServersResource {
             servers.insert(new Server(id, serverName, caller.projectId(), caller.userId(), flavor.id(), Optional.empty(),
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
-                    Optional.empty(), Optional.empty(), now, now, Optional.empty()));
+                    Optional.empty(), Optional.empty(), now, now, Optional.empty(),
+                    PowerState.POWER_STATE_UNSPECIFIED));
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.

@@ -1,6 +1,7 @@
 package io.stratus.scheduler.api.compute;
 
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Server;
@@ -92,8 +93,19 @@ final class Views {
         return task == TaskState.MIGRATING_LIVE ? "migrating" : task.name().toLowerCase();
     }
 
-    /** Nova's power states: 1 running, 3 paused, 4 shutdown, 0 no state. */
-    static int powerState(InstanceState vm) {
+    /**
+     * Nova's power state (1 running, 3 paused, 4 shutdown, 6 crashed, 0 no state): the agent's
+     * word when it has given one (the enum's numbers are Nova's), else what the vm_state implies.
+     */
+    static int powerState(Server s) {
+        PowerState p = s.powerState();
+        if (p != PowerState.POWER_STATE_UNSPECIFIED && p != PowerState.UNRECOGNIZED) {
+            return p.getNumber();
+        }
+        return powerState(s.vmState());
+    }
+
+    private static int powerState(InstanceState vm) {
         switch (vm) {
             case ACTIVE:
             case REBOOT:
@@ -163,7 +175,7 @@ final class Views {
         }
         m.put("OS-EXT-STS:task_state", taskState(s.taskState()));
         m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
-        m.put("OS-EXT-STS:power_state", powerState(s.vmState()));
+        m.put("OS-EXT-STS:power_state", powerState(s));
         m.put("os-extended-volumes:volumes_attached", List.of());
         m.put("security_groups", List.of(Map.of("name", "default")));
         if (s.vmState() == InstanceState.ERROR && s.fault().isPresent()) {
