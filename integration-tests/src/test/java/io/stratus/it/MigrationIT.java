@@ -134,6 +134,7 @@ class MigrationIT {
         assertThat(guestMappings(two.pid())).as("the target runs it").isPositive();
         assertThat(vcpusUsed()).as("placement holds the guest on the target only")
                 .isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
+        assertThat(moves(id)).containsExactly("live-migration completed m-one->m-two");
         assertThat(metrics(one)).contains("stratus_agent_migrations_total{direction=\"out\",host=\"m-one\","
                 + "kind=\"live\",result=\"completed\"} 1.0").contains("stratus_agent_migration_downtime_seconds_count");
         assertThat(metrics(two)).contains("stratus_agent_migrations_total{direction=\"in\",host=\"m-two\","
@@ -189,6 +190,8 @@ class MigrationIT {
             cloud.awaitHostsUp("m-two");
         }
         assertThat(vcpusUsed()).as("the target's claim went back").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
+        assertThat(moves(id)).containsExactly("live-migration error m-one->m-two");
+        assertThat(moveFault(id)).as("os-migrations says why").isNotBlank();
     }
 
     @Test
@@ -204,6 +207,8 @@ class MigrationIT {
         assertThat(awaitCount(id, before + 3)).isGreaterThan(before);
         assertThat(vcpusUsed()).as("no claim left on the target").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
         assertThat(Files.readString(one.log())).contains("did not converge");
+        assertThat(moves(id)).containsExactly("live-migration error m-one->m-two");
+        assertThat(moveFault(id)).contains("did not converge");
     }
 
     @Test
@@ -240,6 +245,13 @@ class MigrationIT {
         assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
         awaitGoneFrom("m-one", id);
         assertCounts(cloud.dir.resolve("m-two"), id, last);
+        // Operators see both moves, with the client they already use.
+        String printed = openstack("server", "migration", "list", "--server", id, "-f", "json");
+        // The client's warnings, if any, come first on the same stream.
+        JsonNode listed = new ObjectMapper().readTree(printed.substring(Math.max(0, printed.indexOf('['))));
+        List<String> statuses = new ArrayList<>();
+        listed.forEach(m -> statuses.add(m.path("Status").asText()));
+        assertThat(statuses).as(listed.toString()).containsExactly("confirmed", "reverted");
     }
 
     @Test
@@ -275,6 +287,7 @@ class MigrationIT {
         assertThat(grown.path("flavor").path("id").asText()).isEqualTo("m2");
         assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 2L));
         awaitGoneFrom("m-one", id);
+        assertThat(moves(id)).containsExactly("resize confirmed m-one->m-two", "resize reverted m-one->m-two");
     }
 
     @Test
@@ -288,6 +301,7 @@ class MigrationIT {
         assertThat(confirmed.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
         assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 1L));
         awaitGoneFrom("m-one", id);
+        assertThat(moves(id)).containsExactly("migration confirmed m-one->m-two");
     }
 
     private static String metrics(QuarkusProcess agent) throws Exception {
@@ -327,8 +341,11 @@ class MigrationIT {
         return c.isEmpty() ? -1 : c.get(c.size() - 1);
     }
 
-    /** Debian's openstack client against the scheduler, as admin; fails the test on a non-zero exit. */
-    private void openstack(String... args) throws Exception {
+    /**
+     * Debian's openstack client against the scheduler, as admin; fails the test on a non-zero exit.
+     * Returns what it printed.
+     */
+    private String openstack(String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("openstack"));
         cmd.addAll(List.of(args));
         ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -339,6 +356,25 @@ class MigrationIT {
         Process p = b.start();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+        return out;
+    }
+
+    /** The server's moves as os-migrations lists them, newest first: "type status source->dest". */
+    private List<String> moves(String id) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode m : admin.ok("GET", "/compute/v2.1/os-migrations?instance_uuid=" + id, null)
+                .path("migrations")) {
+            assertThat(m.path("instance_uuid").asText()).isEqualTo(id);
+            out.add(m.path("migration_type").asText() + " " + m.path("status").asText() + " "
+                    + m.path("source_compute").asText() + "->" + m.path("dest_compute").asText());
+        }
+        return out;
+    }
+
+    /** Why os-migrations says the server's newest move failed. */
+    private String moveFault(String id) {
+        return admin.ok("GET", "/compute/v2.1/os-migrations?instance_uuid=" + id + "&status=error", null)
+                .path("migrations").path(0).path("stratus:fault").path("message").asText();
     }
 
     private String bootOn(String host, String name, String image) throws InterruptedException {

@@ -21,6 +21,8 @@ import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.Migration;
+import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerStore;
@@ -78,6 +80,7 @@ public final class Conductor {
     private final PlacementView view;
     private final HostDirectory hosts;
     private final HostSelector selector;
+    private final MigrationStore migrations;
     private final CommandPublisher commands;
     private final Clock clock;
     private final Settings settings;
@@ -86,10 +89,12 @@ public final class Conductor {
     private final Counter rescheduled;
     private final Timer placing;
 
-    public Conductor(ServerStore servers, FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
-                     PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
-                     CommandPublisher commands, Clock clock, Settings settings, MeterRegistry meters) {
+    public Conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
+                     ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
+                     HostSelector selector, CommandPublisher commands, Clock clock, Settings settings,
+                     MeterRegistry meters) {
         this.servers = servers;
+        this.migrations = migrations;
         this.flavors = flavors;
         this.images = images;
         this.groups = groups;
@@ -230,6 +235,8 @@ public final class Conductor {
         }
         Move move = claimTarget(s, "os-migrateLive", targetHost, Optional.empty(), TaskState.MIGRATING_LIVE,
                 InstanceState.ACTIVE);
+        migrations.start(move.requestId(), s, Migration.Type.LIVE_MIGRATION, move.source(), move.target(),
+                s.flavorId(), Migration.Status.RUNNING);
         try {
             commands.send(move.target(), envelope(s.id(), s.projectId(), move.requestId()).setPrepareMigrationTarget(
                     PrepareMigrationTarget.newBuilder().setMigrationId(move.requestId()).setSourceHost(move.source())
@@ -264,6 +271,8 @@ public final class Conductor {
         Move move = claimTarget(s, action, targetHost, Optional.of(to), TaskState.RESIZE_MIGRATING,
                 InstanceState.ACTIVE, InstanceState.SHUTOFF);
         servers.setPendingFlavor(s.id(), Optional.of(to.id()));
+        migrations.start(move.requestId(), s, action.equals("resize") ? Migration.Type.RESIZE
+                : Migration.Type.MIGRATION, move.source(), move.target(), to.id(), Migration.Status.MIGRATING);
         try {
             commands.send(move.target(), envelope(s.id(), s.projectId(), move.requestId()).setPrepareMigrationTarget(
                     PrepareMigrationTarget.newBuilder().setMigrationId(move.requestId()).setSourceHost(move.source())
@@ -342,9 +351,11 @@ public final class Conductor {
     }
 
     private void abandon(Server s, Move move, DispatchException e) {
+        Server.Fault fault = new Server.Fault("DispatchFailed", e.getMessage());
+        migrations.fail(move.requestId(), fault);
         placement.release(migrationConsumer(s.id()));
         view.reread(move.target());
-        servers.abandonTask(s.id(), move.requestId(), new Server.Fault("DispatchFailed", e.getMessage()));
+        servers.abandonTask(s.id(), move.requestId(), fault);
         throw new ApiException(503, "the move of " + s.id() + " could not be handed to the hosts; try again: "
                 + e.getMessage());
     }
@@ -464,6 +475,7 @@ public final class Conductor {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.ACTIVE && !e.hasFault()) {
             if (servers.moveTo(s.id(), s.requestId(), e.getHost())) {
+                migrations.advance(s.requestId(), Migration.Status.RUNNING, Migration.Status.COMPLETED);
                 placement.replace(s.id(), migrationConsumer(s.id()));
                 view.reread(source);
                 view.reread(e.getHost());
@@ -473,6 +485,7 @@ public final class Conductor {
             return servers.find(s.id()).orElse(s);
         }
         if (e.getHost().equals(source) && e.hasFault()) {
+            migrations.fail(s.requestId(), new Server.Fault(e.getFault().getCode(), e.getFault().getMessage()));
             placement.release(migrationConsumer(s.id()));
             view.invalidate();
             LOG.warnf("instance %s request %s: live migration failed, the guest stays on %s: %s", s.id(),
@@ -490,6 +503,7 @@ public final class Conductor {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.VERIFY_RESIZE && !e.hasFault()) {
             if (servers.moveForResize(s.id(), s.requestId(), e.getHost(), source)) {
+                migrations.advance(s.requestId(), Migration.Status.MIGRATING, Migration.Status.FINISHED);
                 view.reread(source);
                 view.reread(e.getHost());
                 LOG.infof("instance %s request %s: moved cold from %s to %s; waiting for confirm or revert", s.id(),
@@ -498,6 +512,7 @@ public final class Conductor {
             return servers.find(s.id()).orElse(s);
         }
         if (e.getHost().equals(source) && e.hasFault()) {
+            migrations.fail(s.requestId(), new Server.Fault(e.getFault().getCode(), e.getFault().getMessage()));
             placement.release(migrationConsumer(s.id()));
             servers.setPendingFlavor(s.id(), Optional.empty());
             view.invalidate();
@@ -569,17 +584,19 @@ public final class Conductor {
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {
+                Server.Fault gaveUp = new Server.Fault("TaskTimedOut", "task " + s.taskState().name().toLowerCase()
+                        + " gave up: " + silent);
                 if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
                     // A move that finished later would leave the guest where this record does not say:
                     // the source stops it (the guest runs on there), which ends the target's part too.
                     s.host().ifPresent(h -> abortMove(s, h));
+                    migrations.fail(s.requestId(), gaveUp);
                     placement.release(migrationConsumer(s.id()));
                     servers.setPendingFlavor(s.id(), s.taskState() == TaskState.RESIZE_MIGRATING ? Optional.empty()
                             : s.pendingFlavorId());
                     view.invalidate();
                 }
-                servers.abandonTask(s.id(), s.requestId(), new Server.Fault("TaskTimedOut", "task "
-                        + s.taskState().name().toLowerCase() + " gave up: " + silent));
+                servers.abandonTask(s.id(), s.requestId(), gaveUp);
             }
         }
     }

@@ -15,6 +15,8 @@ import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.Migration;
+import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.placement.NoValidHostException;
@@ -40,10 +42,12 @@ public final class ServerActions {
     private final PlacementStore placement;
     private final CommandPublisher commands;
     private final Conductor conductor;
+    private final MigrationStore migrations;
 
     public ServerActions(ServerStore servers, FlavorStore flavors, PlacementStore placement, CommandPublisher commands,
-                         Conductor conductor) {
+                         Conductor conductor, MigrationStore migrations) {
         this.servers = servers;
+        this.migrations = migrations;
         this.flavors = flavors;
         this.placement = placement;
         this.commands = commands;
@@ -131,6 +135,7 @@ public final class ServerActions {
         if (s.sourceHost().isPresent()) {
             placement.replace(s.id(), Conductor.migrationConsumer(s.id()));
             servers.clearSourceHost(s.id());
+            migrations.settle(s.id(), Migration.Status.CONFIRMED);
             String source = s.sourceHost().get();
             try {
                 commands.send(source, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
@@ -181,6 +186,7 @@ public final class ServerActions {
         }
         placement.release(Conductor.migrationConsumer(s.id()));
         servers.setPendingFlavor(s.id(), Optional.empty());
+        migrations.settle(s.id(), Migration.Status.REVERTED);
         conductor.hostsChanged();
         LOG.infof("instance %s request %s: move %s -> %s reverted", s.id(), request, source, target);
     }

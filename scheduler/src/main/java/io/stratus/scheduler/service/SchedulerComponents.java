@@ -2,6 +2,7 @@ package io.stratus.scheduler.service;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
@@ -95,6 +96,12 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
+    MigrationStore migrations(Database db, Clock clock) {
+        return new MigrationStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
     ServerGroupStore groups(Database db, Clock clock) {
         return new ServerGroupStore(db.dataSource(), clock);
     }
@@ -168,18 +175,20 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Conductor conductor(ServerStore servers, FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
-                        PlacementStore placement, PlacementView view, HostDirectory hosts, HostSelector selector,
-                        CommandPublisher commands, Clock clock, SchedulerConfig config, MeterRegistry meters) {
-        return new Conductor(servers, flavors, images, groups, placement, view, hosts, selector, commands, clock,
-                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
+    Conductor conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
+                        ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
+                        HostSelector selector, CommandPublisher commands, Clock clock, SchedulerConfig config,
+                        MeterRegistry meters) {
+        return new Conductor(servers, migrations, flavors, images, groups, placement, view, hosts, selector, commands,
+                clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()),
+                meters);
     }
 
     @Produces
     @Singleton
     ServerActions actions(ServerStore servers, FlavorStore flavors, PlacementStore placement,
-                          CommandPublisher commands, Conductor conductor) {
-        return new ServerActions(servers, flavors, placement, commands, conductor);
+                          CommandPublisher commands, Conductor conductor, MigrationStore migrations) {
+        return new ServerActions(servers, flavors, placement, commands, conductor, migrations);
     }
 
     @Produces
