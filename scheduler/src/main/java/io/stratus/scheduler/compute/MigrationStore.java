@@ -1,10 +1,10 @@
 package io.stratus.scheduler.compute;
 
 import io.stratus.database.Sql;
+import io.stratus.database.Where;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import javax.sql.DataSource;
@@ -57,27 +57,13 @@ public final class MigrationStore {
 
     /** The migrations that match every filter given, newest first. */
     public List<Migration> list(Filter filter) {
-        StringBuilder where = new StringBuilder(" WHERE 1 = 1");
-        List<Object> args = new ArrayList<>();
-        filter.serverId().ifPresent(v -> {
-            where.append(" AND server_id = ?");
-            args.add(v);
-        });
-        filter.status().ifPresent(v -> {
-            where.append(" AND status = ?");
-            args.add(v.name());
-        });
-        filter.type().ifPresent(v -> {
-            where.append(" AND migration_type = ?");
-            args.add(v.name());
-        });
-        filter.host().ifPresent(v -> {
-            where.append(" AND (source_host = ? OR dest_host = ?)");
-            args.add(v);
-            args.add(v);
-        });
-        return sql.list("SELECT " + COLUMNS + " FROM migration" + where + " ORDER BY created_at DESC, id DESC",
-                MigrationStore::row, args.toArray());
+        Where where = new Where("1 = 1");
+        filter.serverId().ifPresent(v -> where.and("server_id = ?", v));
+        filter.status().ifPresent(v -> where.and("status = ?", v.name()));
+        filter.type().ifPresent(v -> where.and("migration_type = ?", v.name()));
+        filter.host().ifPresent(v -> where.and("(source_host = ? OR dest_host = ?)", v, v));
+        return sql.list("SELECT " + COLUMNS + " FROM migration" + where.sql() + " ORDER BY created_at DESC, id DESC",
+                MigrationStore::row, where.args());
     }
 
     /** What {@link #list} selects by; an empty filter selects everything. */

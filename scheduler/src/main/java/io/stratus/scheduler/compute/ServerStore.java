@@ -4,6 +4,7 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.database.Sql;
+import io.stratus.database.Where;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -61,26 +62,13 @@ public final class ServerStore {
 
     /** Servers newest first. */
     public List<Server> list(Query q) {
-        StringBuilder where = new StringBuilder(" WHERE deleted = FALSE");
-        List<Object> args = new ArrayList<>();
-        q.projectId().ifPresent(p -> {
-            where.append(" AND project_id = ?");
-            args.add(p);
-        });
-        q.name().ifPresent(n -> {
-            where.append(" AND name = ?");
-            args.add(n);
-        });
-        q.state().ifPresent(s -> {
-            where.append(" AND vm_state = ?");
-            args.add(s.name());
-        });
-        q.host().ifPresent(h -> {
-            where.append(" AND host = ?");
-            args.add(h);
-        });
-        return sql.list("SELECT " + COLUMNS + " FROM server" + where + " ORDER BY created_at DESC, id",
-                ServerStore::row, args.toArray());
+        Where where = new Where("deleted = FALSE");
+        q.projectId().ifPresent(p -> where.and("project_id = ?", p));
+        q.name().ifPresent(n -> where.and("name = ?", n));
+        q.state().ifPresent(s -> where.and("vm_state = ?", s.name()));
+        q.host().ifPresent(h -> where.and("host = ?", h));
+        return sql.list("SELECT " + COLUMNS + " FROM server" + where.sql() + " ORDER BY created_at DESC, id",
+                ServerStore::row, where.args());
     }
 
     /** What a project uses, for quotas: instances, cores, RAM (MiB). */
