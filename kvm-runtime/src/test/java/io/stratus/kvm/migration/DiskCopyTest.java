@@ -1,10 +1,11 @@
 package io.stratus.kvm.migration;
 
+import static io.stratus.kvm.migration.DiskBytes.filled;
+import static io.stratus.kvm.migration.DiskBytes.readAll;
+import static io.stratus.kvm.migration.DiskBytes.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 import io.stratus.kvm.virtio.block.DirtyBlocks;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.Qcow2Image;
@@ -52,26 +53,6 @@ class DiskCopyTest {
         toTarget.source().close();
         toSource.sink().close();
         toSource.source().close();
-    }
-
-    private static void write(DiskImage disk, long offset, byte[] data) throws IOException {
-        try (Memory m = new Memory(data.length)) {
-            m.write(0, data, 0, data.length);
-            disk.write(new long[] {Pointer.nativeValue(m)}, new long[] {data.length}, 1, offset);
-        }
-    }
-
-    private static byte[] readAll(DiskImage disk) throws IOException {
-        try (Memory m = new Memory(disk.capacity())) {
-            disk.read(new long[] {Pointer.nativeValue(m)}, new long[] {disk.capacity()}, 1, 0);
-            return m.getByteArray(0, (int) disk.capacity());
-        }
-    }
-
-    private static byte[] filled(int length, int value) {
-        byte[] b = new byte[length];
-        Arrays.fill(b, (byte) value);
-        return b;
     }
 
     /** Runs receive into {@code target} on its own thread and send from {@code source} here; returns {sent, received}. */

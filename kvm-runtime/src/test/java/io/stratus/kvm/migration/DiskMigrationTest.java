@@ -15,12 +15,8 @@ import io.stratus.kvm.vm.VmConfig;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,22 +48,16 @@ class DiskMigrationTest {
 
     @TempDir
     Path dir;
-    private SocketChannel sourceEnd;
-    private SocketChannel targetEnd;
+    private LoopbackLink link;
 
     @BeforeEach
     void connect() throws IOException {
-        try (ServerSocketChannel server = ServerSocketChannel.open()) {
-            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            sourceEnd = SocketChannel.open(server.getLocalAddress());
-            targetEnd = server.accept();
-        }
+        link = LoopbackLink.open();
     }
 
     @AfterEach
     void disconnect() throws IOException {
-        sourceEnd.close();
-        targetEnd.close();
+        link.close();
     }
 
     /** About 800 counts a second here: many disk writes while a migration runs. */
@@ -172,9 +162,9 @@ class DiskMigrationTest {
             source.start();
             awaitCount(before, 40);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
+                    () -> MigrationTarget.receive(target, link.target()));
             // A slow link: the guest writes dozens of sectors while round 1 is on the wire.
-            MigrationResult sent = MigrationSource.migrate(source, sourceEnd,
+            MigrationResult sent = MigrationSource.migrate(source, link.source(),
                     MigrationSettings.defaults().withDisks(true).withBandwidthLimit(4L << 20));
             MigrationResult received = incoming.get(60, TimeUnit.SECONDS);
             figures("source", sent);
@@ -243,8 +233,8 @@ class DiskMigrationTest {
             source.start();
             awaitCount(console, 3);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
-            assertThatThrownBy(() -> MigrationSource.migrate(source, sourceEnd,
+                    () -> MigrationTarget.receive(target, link.target()));
+            assertThatThrownBy(() -> MigrationSource.migrate(source, link.source(),
                     MigrationSettings.defaults().withDisks(true)))
                     .isInstanceOf(MigrationException.class).hasMessageContaining("the handshake")
                     .hasMessageContaining("do not match this VM's").hasMessageContaining("the guest runs on here");

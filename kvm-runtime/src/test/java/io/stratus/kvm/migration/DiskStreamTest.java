@@ -1,19 +1,18 @@
 package io.stratus.kvm.migration;
 
+import static io.stratus.kvm.migration.DiskBytes.filled;
+import static io.stratus.kvm.migration.DiskBytes.readAll;
+import static io.stratus.kvm.migration.DiskBytes.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 import io.stratus.kvm.virtio.block.DirtyBlocks;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.Qcow2Image;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.BitSet;
 import java.util.EnumSet;
 import java.util.List;
@@ -25,26 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** DISK frames between two qcow2 overlays, without KVM: what goes over, and what the target then reads. */
 class DiskStreamTest {
     private static final int B = DirtyBlocks.BLOCK_SIZE;
-
-    private static void write(DiskImage disk, long offset, byte[] data) throws IOException {
-        try (Memory m = new Memory(data.length)) {
-            m.write(0, data, 0, data.length);
-            disk.write(new long[] {Pointer.nativeValue(m)}, new long[] {data.length}, 1, offset);
-        }
-    }
-
-    private static byte[] readAll(DiskImage disk) throws IOException {
-        try (Memory m = new Memory(disk.capacity())) {
-            disk.read(new long[] {Pointer.nativeValue(m)}, new long[] {disk.capacity()}, 1, 0);
-            return m.getByteArray(0, (int) disk.capacity());
-        }
-    }
-
-    private static byte[] filled(int length, int value) {
-        byte[] b = new byte[length];
-        Arrays.fill(b, (byte) value);
-        return b;
-    }
 
     /** Sends {@code blocks} of {@code from} as DISK frames and applies them to {@code to}; returns {data, zero} bytes. */
     private static long[] copy(DiskImage from, BitSet blocks, DiskImage to) throws Exception {

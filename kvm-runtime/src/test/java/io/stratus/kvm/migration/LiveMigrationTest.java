@@ -8,11 +8,8 @@ import io.stratus.kvm.testing.TestGuests;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmConfig;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -35,22 +32,16 @@ class LiveMigrationTest {
     private static final Pattern COUNT = Pattern.compile("COUNT (\\d+) (OK|BAD[^\n]*)\n");
     private static final Duration LIMIT = Duration.ofSeconds(60);
 
-    private SocketChannel sourceEnd;
-    private SocketChannel targetEnd;
+    private LoopbackLink link;
 
     @BeforeEach
     void connect() throws IOException {
-        try (ServerSocketChannel server = ServerSocketChannel.open()) {
-            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            sourceEnd = SocketChannel.open(server.getLocalAddress());
-            targetEnd = server.accept();
-        }
+        link = LoopbackLink.open();
     }
 
     @AfterEach
     void disconnect() throws IOException {
-        sourceEnd.close();
-        targetEnd.close();
+        link.close();
     }
 
     private static VmConfig migrant(String name, int regionKiB, long delay) {
@@ -111,8 +102,8 @@ class LiveMigrationTest {
             source.start();
             awaitCount(before, 3);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
-            MigrationResult sent = MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults());
+                    () -> MigrationTarget.receive(target, link.target()));
+            MigrationResult sent = MigrationSource.migrate(source, link.source(), MigrationSettings.defaults());
             MigrationResult received = incoming.get(60, TimeUnit.SECONDS);
             figures("source", sent);
             figures("target", received);
@@ -146,8 +137,8 @@ class LiveMigrationTest {
             source.start();
             awaitCount(before, 2);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
-            MigrationResult sent = MigrationSource.migrate(source, sourceEnd,
+                    () -> MigrationTarget.receive(target, link.target()));
+            MigrationResult sent = MigrationSource.migrate(source, link.source(),
                     MigrationSettings.defaults().withCompression(true));
             incoming.get(60, TimeUnit.SECONDS);
             figures("source, deflate", sent);
@@ -168,10 +159,10 @@ class LiveMigrationTest {
             source.start();
             awaitCount(console, 2);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
+                    () -> MigrationTarget.receive(target, link.target()));
             MigrationSettings slowLink = MigrationSettings.defaults().withBandwidthLimit(16L << 20).withMaxRounds(4)
                     .withMaxDowntime(Duration.ofMillis(50)).withThrottle(30, 60);
-            MigrationResult sent = MigrationSource.migrate(source, sourceEnd, slowLink);
+            MigrationResult sent = MigrationSource.migrate(source, link.source(), slowLink);
             figures("source, slow link", sent);
 
             assertThat(sent.completed()).isFalse();
@@ -198,11 +189,11 @@ class LiveMigrationTest {
              VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
             source.start();
             awaitCount(console, 2);
-            ReadableByteChannel cutting = new CuttingChannel(targetEnd, 1 << 20);
+            ReadableByteChannel cutting = new CuttingChannel(link.target(), 1 << 20);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, cutting, targetEnd));
+                    () -> MigrationTarget.receive(target, cutting, link.target()));
 
-            assertThatThrownBy(() -> MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults()))
+            assertThatThrownBy(() -> MigrationSource.migrate(source, link.source(), MigrationSettings.defaults()))
                     .isInstanceOf(MigrationException.class)
                     .hasMessageContaining("round 1")
                     .hasMessageContaining("the guest runs on here");
@@ -230,8 +221,8 @@ class LiveMigrationTest {
             source.start();
             awaitCount(console, 1);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
-                    () -> MigrationTarget.receive(target, targetEnd));
-            assertThatThrownBy(() -> MigrationSource.migrate(source, sourceEnd, MigrationSettings.defaults()))
+                    () -> MigrationTarget.receive(target, link.target()));
+            assertThatThrownBy(() -> MigrationSource.migrate(source, link.source(), MigrationSettings.defaults()))
                     .isInstanceOf(MigrationException.class).hasMessageContaining("the handshake")
                     .hasMessageContaining("does not match this VM");
             assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).cause()
