@@ -206,14 +206,25 @@ abstract class ComputeApiContract {
         JsonNode s = await(id, "VERIFY_RESIZE");
         assertThat(s.path("flavor").path("id").asText()).isEqualTo("t2");
         assertThat(used("b-good", "vcpus_used")).as("old and new size held until confirmed").isEqualTo(3);
+        assertThat(migrationOf(id)).isEqualTo("resize finished b-good->b-good");
         admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("confirmResize", Map.of()));
         s = await(id, "ACTIVE");
         assertThat(s.path("flavor").path("id").asText()).isEqualTo("t2");
         assertThat(used("b-good", "vcpus_used")).isEqualTo(2);
+        assertThat(migrationOf(id)).isEqualTo("resize confirmed b-good->b-good");
         assertThat(awaitConsole(id, "STRATUS-GUEST-READY cpus=2")).isTrue();
         admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
         awaitGone(id);
         assertThat(used("b-good", "vcpus_used")).isZero();
+    }
+
+    /** The server's one migration record: "type status source->dest". */
+    private String migrationOf(String id) {
+        JsonNode all = admin.ok("GET", "/compute/v2.1/os-migrations?instance_uuid=" + id, null).path("migrations");
+        assertThat(all.size()).as(all.toString()).isEqualTo(1);
+        JsonNode m = all.get(0);
+        return m.path("migration_type").asText() + " " + m.path("status").asText() + " "
+                + m.path("source_compute").asText() + "->" + m.path("dest_compute").asText();
     }
 
     @Test

@@ -463,6 +463,10 @@ public final class Conductor {
             // The agent refused the resize: its claim of the new size goes back.
             placement.release(resizeConsumer(s.id()));
             servers.setPendingFlavor(s.id(), Optional.empty());
+            migrations.fail(e.getRequestId(), fault.get());
+        } else if (ownRequest && e.getState() == InstanceState.VERIFY_RESIZE && fault.isEmpty()) {
+            // A resize on the same host is done (a cold move's record moved on when it arrived).
+            migrations.advance(e.getRequestId(), Migration.Status.MIGRATING, Migration.Status.FINISHED);
         }
     }
 

@@ -110,8 +110,11 @@ public final class ServerActions {
         }
         servers.setPendingFlavor(s.id(), Optional.of(to.id()));
         try {
+            // Nova records a resize on the same host as a migration too: os-migrations lists every resize.
             run(s, "resize", TaskState.RESIZE_PREP, b -> b.setResize(Resize.newBuilder().setFlavor(to.name())
                             .setResources(Conductor.resources(to.vcpus(), to.ramMib(), to.diskGib()))),
+                    requestId -> migrations.start(requestId, s, Migration.Type.RESIZE, host, host, to.id(),
+                            Migration.Status.MIGRATING),
                     InstanceState.ACTIVE, InstanceState.SHUTOFF);
         } catch (RuntimeException e) {
             placement.release(consumer);
@@ -132,10 +135,10 @@ public final class ServerActions {
     public void confirmResize(Server s, Flavor pending) {
         run(s, "confirmResize", TaskState.RESIZE_CONFIRMING, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()),
                 InstanceState.VERIFY_RESIZE);
+        migrations.settle(s.id(), Migration.Status.CONFIRMED);
         if (s.sourceHost().isPresent()) {
             placement.replace(s.id(), Conductor.migrationConsumer(s.id()));
             servers.clearSourceHost(s.id());
-            migrations.settle(s.id(), Migration.Status.CONFIRMED);
             String source = s.sourceHost().get();
             try {
                 commands.send(source, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
@@ -161,6 +164,7 @@ public final class ServerActions {
                     InstanceState.VERIFY_RESIZE);
             placement.release(Conductor.resizeConsumer(s.id()));
             servers.setPendingFlavor(s.id(), Optional.empty());
+            migrations.settle(s.id(), Migration.Status.REVERTED);
             return;
         }
         String source = s.sourceHost().get();
@@ -242,6 +246,12 @@ public final class ServerActions {
 
     private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
                      InstanceState... from) {
+        run(s, action, task, command, request -> { }, from);
+    }
+
+    /** {@code started} runs with the request's id once the task is the server's, before the command goes out. */
+    private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
+                     Consumer<String> started, InstanceState... from) {
         String host = s.host().orElseThrow(() -> conflict(s, action));
         String request = Conductor.newRequestId();
         if (!servers.startTask(s.id(), request, task, from)) {
@@ -249,12 +259,15 @@ public final class ServerActions {
                     + " could not be found."));
             throw conflict(now, action);
         }
+        started.accept(request);
         CommandEnvelope.Builder b = conductor.envelope(s.id(), s.projectId(), request);
         command.accept(b);
         try {
             commands.send(host, b.build());
         } catch (DispatchException e) {
-            servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
+            Server.Fault fault = new Server.Fault("DispatchFailed", e.getMessage());
+            servers.abandonTask(s.id(), request, fault);
+            migrations.fail(request, fault);
             throw new ApiException(503, "'" + action + "' could not be handed to host " + host + "; try again: "
                     + e.getMessage());
         }
