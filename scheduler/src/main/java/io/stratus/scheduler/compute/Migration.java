@@ -31,8 +31,8 @@ public record Migration(long id, String uuid, String serverId, String projectId,
 
     /**
      * Nova's statuses, those Stratus goes through: a live migration runs until completed or error;
-     * a cold move migrates, is finished (the server waits in VERIFY_RESIZE), then confirmed or
-     * reverted, or ends in error.
+     * a cold move or a resize migrates, is finished (the server waits in VERIFY_RESIZE), then
+     * confirmed or reverted, or ends in error.
      */
     public enum Status {
         RUNNING, COMPLETED, MIGRATING, FINISHED, CONFIRMED, REVERTED, ERROR;

@@ -49,7 +49,7 @@ public final class MigrationStore {
                 clock.instant(), uuid, Migration.Status.RUNNING.name(), Migration.Status.MIGRATING.name()) == 1;
     }
 
-    /** Ends the cold move of {@code serverId} that waits for confirm or revert (there is one at most). */
+    /** Ends the resize or cold move of {@code serverId} that waits for confirm or revert (one at most). */
     public void settle(String serverId, Migration.Status to) {
         sql.update("UPDATE migration SET status = ?, updated_at = ? WHERE server_id = ? AND status = ?",
                 to.name(), clock.instant(), serverId, Migration.Status.FINISHED.name());
