@@ -3,16 +3,15 @@ package io.stratus.kvm.virtio.balloon;
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
 import io.stratus.kvm.sys.EventFd;
+import io.stratus.kvm.virtio.ChainLoop;
 import io.stratus.kvm.virtio.Descriptor;
 import io.stratus.kvm.virtio.DescriptorChain;
 import io.stratus.kvm.virtio.GuestSegments;
 import io.stratus.kvm.virtio.QueueWorker;
 import io.stratus.kvm.virtio.VirtQueue;
-import io.stratus.kvm.virtio.VirtQueueException;
 import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioFeatures;
 import io.stratus.kvm.virtio.VirtioInterrupt;
-import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -40,8 +39,6 @@ public final class VirtioBalloon implements VirtioDevice {
     static final long F_DEFLATE_ON_OOM = 1L << 2;
     static final long F_PAGE_REPORTING = 1L << 5;
     static final int STAT_SIZE = 10;
-
-    private static final System.Logger LOG = System.getLogger(VirtioBalloon.class.getName());
 
     private final String name;
     private final long guestBytes;
@@ -200,7 +197,7 @@ public final class VirtioBalloon implements VirtioDevice {
         start();
     }
 
-    private void addHandler(VirtQueue queue, EventFd notifier, ChainHandler handler) {
+    private void addHandler(VirtQueue queue, EventFd notifier, ChainLoop.Handler handler) {
         if (queue.isReady()) {
             handlers.add(() -> serve(queue, handler));
             handlerNotifiers.add(notifier);
@@ -275,32 +272,8 @@ public final class VirtioBalloon implements VirtioDevice {
         }
     }
 
-    /** What a queue does with each chain; returns the bytes written into it. */
-    @FunctionalInterface
-    private interface ChainHandler {
-        int handle(DescriptorChain chain);
-    }
-
-    private void serve(VirtQueue queue, ChainHandler handler) {
-        try {
-            do {
-                int usedBefore = queue.nextUsed();
-                DescriptorChain chain;
-                while ((chain = queue.popOrReturnBroken(memory,
-                        e -> LOG.log(Level.DEBUG, "{0}: {1}", name, e.getMessage()))) != null) {
-                    int written = handler.handle(chain);
-                    if (written >= 0) {
-                        queue.addUsed(memory, chain.head(), written);
-                    }
-                }
-                if (queue.nextUsed() != usedBefore && queue.shouldNotify(memory)) {
-                    interrupt.raise(VirtioInterrupt.USED_BUFFER);
-                }
-            } while (queue.enableNotification(memory));
-        } catch (VirtQueueException e) {
-            LOG.log(Level.WARNING, "{0}: queue unusable, device needs reset: {1}", name, e.getMessage());
-            needsReset.run();
-        }
+    private void serve(VirtQueue queue, ChainLoop.Handler handler) {
+        ChainLoop.serve(name, queue, memory, interrupt, needsReset, handler);
     }
 
     /** Inflate: the buffers hold 32-bit page frame numbers the guest gave up. */
