@@ -14,21 +14,6 @@ static u8 data[512] __attribute__((aligned(512)));
 static u8 status;
 
 
-static void setup_queue(int q)
-{
-    struct queue *qu = &queues[q];
-    wr(REG_QUEUE_SEL, q);
-    wr(REG_QUEUE_NUM, QSIZE);
-    wr(REG_QUEUE_DESC_LOW, (u32)(u64)qu->desc);
-    wr(REG_QUEUE_DESC_HIGH, (u32)((u64)qu->desc >> 32));
-    wr(REG_QUEUE_DRIVER_LOW, (u32)(u64)&qu->avail);
-    wr(REG_QUEUE_DRIVER_HIGH, (u32)((u64)&qu->avail >> 32));
-    wr(REG_QUEUE_DEVICE_LOW, (u32)(u64)&qu->used);
-    wr(REG_QUEUE_DEVICE_HIGH, (u32)((u64)&qu->used >> 32));
-    qu->avail.flags = 1; /* no interrupts: this driver polls */
-    wr(REG_QUEUE_READY, 1);
-}
-
 /* Publishes head, notifies, and polls for its completion; returns the used length or -1. */
 static long submit(int q, u16 head)
 {
@@ -84,30 +69,21 @@ static void report(const char *what, long len)
 void user_main(const struct hvm_start_info *si)
 {
     (void)si;
-    if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 2) {
+    if (!virtio_found(2)) {
         puts("blkdrv no virtio-blk device\n");
         return;
     }
-    wr(REG_STATUS, 0);
-    wr(REG_STATUS, 1);
-    wr(REG_STATUS, 1 | 2);
-    wr(REG_DEVICE_FEATURES_SEL, 0);
-    u32 features = rd(REG_DEVICE_FEATURES);
-    wr(REG_DRIVER_FEATURES_SEL, 0);
-    wr(REG_DRIVER_FEATURES, features & (1u << 9 | 1u << 5)); /* FLUSH, RO */
-    wr(REG_DRIVER_FEATURES_SEL, 1);
-    wr(REG_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 */
-    wr(REG_STATUS, 1 | 2 | 8);
-    if (!(rd(REG_STATUS) & 8)) {
+    long features = virtio_negotiate(1u << 9 | 1u << 5); /* FLUSH, RO */
+    if (features < 0) {
         puts("blkdrv features refused\n");
         return;
     }
-    setup_queue(0);
+    virtio_queue(0, &queues[0]);
     wr(REG_QUEUE_SEL, 1);
     int two_queues = rd(REG_QUEUE_NUM_MAX) != 0;
     if (two_queues)
-        setup_queue(1);
-    wr(REG_STATUS, 1 | 2 | 4 | 8);
+        virtio_queue(1, &queues[1]);
+    virtio_driver_ok();
 
     u64 capacity = rd(REG_CONFIG) | (u64)rd(REG_CONFIG + 4) << 32;
     puts("blkdrv capacity=");

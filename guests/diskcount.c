@@ -33,7 +33,7 @@ static int format_dec(char *out, u64 v)
     return n;
 }
 
-/* Writes data to sector and polls until the device used the chain; returns the used length or -1. */
+/* Writes data to sector and polls until the device used the chain; returns the used length. */
 static long write_sector(u64 sector)
 {
     struct desc *d = queue.desc;
@@ -44,18 +44,8 @@ static long write_sector(u64 sector)
     d[0] = (struct desc){ (u64)&header, sizeof(header), F_NEXT, 1 };
     d[1] = (struct desc){ (u64)data, 512, F_NEXT, 2 };
     d[2] = (struct desc){ (u64)&status, 1, F_WRITE, 0 };
-    queue.avail.ring[queue.avail.idx % QSIZE] = 0;
-    barrier();
-    queue.avail.idx++;
-    barrier();
-    wr(REG_QUEUE_NOTIFY, 0);
     /* No time limit: a migration may hold the guest between notify and completion. */
-    while (*(volatile u16 *)&queue.used.idx == queue.last_used)
-        __asm__ volatile("pause");
-    barrier();
-    struct used_elem e = queue.used.ring[queue.last_used % QSIZE];
-    queue.last_used++;
-    return e.len;
+    return virtio_submit(0, &queue, 0);
 }
 
 static void fail(const char *what, u64 n, u64 value)
@@ -75,33 +65,12 @@ void user_main(const struct hvm_start_info *si)
     const char *cmdline = (const char *)si->cmdline_paddr;
     u64 delay = cmdline_option(cmdline, "count.delay=", 50000000);
 
-    if (rd(REG_MAGIC) != 0x74726976 || rd(REG_VERSION) != 2 || rd(REG_DEVICE_ID) != 2) {
+    if (!virtio_found(2) || virtio_negotiate(0) < 0) {
         puts("COUNT-ERROR no disk\n");
         idle();
     }
-    wr(REG_STATUS, 0);
-    wr(REG_STATUS, 1);
-    wr(REG_STATUS, 1 | 2);
-    wr(REG_DRIVER_FEATURES_SEL, 0);
-    wr(REG_DRIVER_FEATURES, 0);
-    wr(REG_DRIVER_FEATURES_SEL, 1);
-    wr(REG_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 only */
-    wr(REG_STATUS, 1 | 2 | 8);
-    if (!(rd(REG_STATUS) & 8)) {
-        puts("COUNT-ERROR no disk\n");
-        idle();
-    }
-    wr(REG_QUEUE_SEL, 0);
-    wr(REG_QUEUE_NUM, QSIZE);
-    wr(REG_QUEUE_DESC_LOW, (u32)(u64)queue.desc);
-    wr(REG_QUEUE_DESC_HIGH, (u32)((u64)queue.desc >> 32));
-    wr(REG_QUEUE_DRIVER_LOW, (u32)(u64)&queue.avail);
-    wr(REG_QUEUE_DRIVER_HIGH, (u32)((u64)&queue.avail >> 32));
-    wr(REG_QUEUE_DEVICE_LOW, (u32)(u64)&queue.used);
-    wr(REG_QUEUE_DEVICE_HIGH, (u32)((u64)&queue.used >> 32));
-    queue.avail.flags = 1; /* no interrupts: this driver polls */
-    wr(REG_QUEUE_READY, 1);
-    wr(REG_STATUS, 1 | 2 | 4 | 8);
+    virtio_queue(0, &queue);
+    virtio_driver_ok();
 
     u64 sectors = rd(REG_CONFIG) | (u64)rd(REG_CONFIG + 4) << 32;
     if (sectors == 0) {

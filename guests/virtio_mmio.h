@@ -1,7 +1,7 @@
 /*
  * The virtio-mmio registers and the split virtqueue's layout (virtio 1.x), for the test guests
- * that drive the VMM's first virtio-mmio device themselves (blkdrv, diskcount): one queue of
- * QSIZE entries, polled from user mode.
+ * that drive the VMM's first virtio-mmio device themselves (blkdrv, diskcount, rngdrv): queues of
+ * QSIZE entries, polled from user mode, and the steps every such driver takes.
  */
 #ifndef VIRTIO_MMIO_H
 #define VIRTIO_MMIO_H
@@ -77,5 +77,67 @@ struct req_header {
 static inline u32 rd(u32 off) { return *(volatile u32 *)(VIRTIO_BASE + off); }
 static inline void wr(u32 off, u32 v) { *(volatile u32 *)(VIRTIO_BASE + off) = v; }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+/* Whether the first slot holds a virtio-mmio (version 2) device of type device_id. */
+static inline int virtio_found(u32 device_id)
+{
+    return rd(REG_MAGIC) == 0x74726976 && rd(REG_VERSION) == 2 && rd(REG_DEVICE_ID) == device_id;
+}
+
+/*
+ * Resets the device and negotiates VIRTIO_F_VERSION_1 plus those of the low 32 feature bits in
+ * wanted that the device offers. Returns the device's low 32 feature bits, or -1 when it refuses.
+ */
+static inline long virtio_negotiate(u32 wanted)
+{
+    wr(REG_STATUS, 0);
+    wr(REG_STATUS, 1);
+    wr(REG_STATUS, 1 | 2);
+    wr(REG_DEVICE_FEATURES_SEL, 0);
+    u32 offered = rd(REG_DEVICE_FEATURES);
+    wr(REG_DRIVER_FEATURES_SEL, 0);
+    wr(REG_DRIVER_FEATURES, offered & wanted);
+    wr(REG_DRIVER_FEATURES_SEL, 1);
+    wr(REG_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1 */
+    wr(REG_STATUS, 1 | 2 | 8);
+    return (rd(REG_STATUS) & 8) ? (long)offered : -1;
+}
+
+/* Points queue q at qu (QSIZE entries) and makes it ready; the driver polls, so no interrupts. */
+static inline void virtio_queue(int q, struct queue *qu)
+{
+    wr(REG_QUEUE_SEL, q);
+    wr(REG_QUEUE_NUM, QSIZE);
+    wr(REG_QUEUE_DESC_LOW, (u32)(u64)qu->desc);
+    wr(REG_QUEUE_DESC_HIGH, (u32)((u64)qu->desc >> 32));
+    wr(REG_QUEUE_DRIVER_LOW, (u32)(u64)&qu->avail);
+    wr(REG_QUEUE_DRIVER_HIGH, (u32)((u64)&qu->avail >> 32));
+    wr(REG_QUEUE_DEVICE_LOW, (u32)(u64)&qu->used);
+    wr(REG_QUEUE_DEVICE_HIGH, (u32)((u64)&qu->used >> 32));
+    qu->avail.flags = 1;
+    wr(REG_QUEUE_READY, 1);
+}
+
+/* The queues are set up: the device may start. */
+static inline void virtio_driver_ok(void)
+{
+    wr(REG_STATUS, 1 | 2 | 4 | 8);
+}
+
+/* Publishes head on queue q, notifies, and polls until the device used a chain; returns its length. */
+static inline u32 virtio_submit(int q, struct queue *qu, u16 head)
+{
+    qu->avail.ring[qu->avail.idx % QSIZE] = head;
+    barrier();
+    qu->avail.idx++;
+    barrier();
+    wr(REG_QUEUE_NOTIFY, q);
+    while (*(volatile u16 *)&qu->used.idx == qu->last_used)
+        __asm__ volatile("pause");
+    barrier();
+    struct used_elem e = qu->used.ring[qu->last_used % QSIZE];
+    qu->last_used++;
+    return e.len;
+}
 
 #endif
