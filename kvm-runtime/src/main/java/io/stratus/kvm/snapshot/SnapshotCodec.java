@@ -32,8 +32,13 @@ import java.util.zip.CRC32;
 public final class SnapshotCodec {
     /** "STRSNAP" and a NUL. */
     static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'N', 'A', 'P', 0};
-    /** Bump on any change of the body layout; older readers then refuse the file. */
-    public static final int VERSION = 1;
+    /**
+     * Bump on any change of the body layout; older readers then refuse the file. What this VMM
+     * writes: 2 adds the entropy device after the balloon interval.
+     */
+    public static final int VERSION = 2;
+    /** The oldest version this VMM still reads (snapshots an older agent took before an upgrade). */
+    public static final int OLDEST_READ = 1;
     public static final String STATE_FILE = "state.bin";
     public static final String MEMORY_FILE = "memory.bin";
     static final int MAX_BLOB = 1 << 20;
@@ -95,9 +100,9 @@ public final class SnapshotCodec {
             throw new SnapshotException(source + " is not a Stratus snapshot state file");
         }
         int version = ((all[8] & 0xff) << 24) | ((all[9] & 0xff) << 16) | ((all[10] & 0xff) << 8) | (all[11] & 0xff);
-        if (version != VERSION) {
+        if (version < OLDEST_READ || version > VERSION) {
             throw new SnapshotException(source + " is snapshot format version " + version
-                    + "; this VMM reads version " + VERSION);
+                    + "; this VMM reads versions " + OLDEST_READ + " to " + VERSION);
         }
         CRC32 crc = new CRC32();
         crc.update(all, 0, all.length - 4);
@@ -108,7 +113,7 @@ public final class SnapshotCodec {
         }
         try {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(all, 12, all.length - 16));
-            VmSnapshot snapshot = readBody(in);
+            VmSnapshot snapshot = readBody(in, version);
             if (in.available() != 0) {
                 throw new SnapshotException(source + " has " + in.available() + " unexpected trailing bytes");
             }
@@ -128,6 +133,7 @@ public final class SnapshotCodec {
         out.writeInt(s.vcpus());
         out.writeBoolean(s.mergeableMemory());
         out.writeLong(s.balloonStatsMillis());
+        out.writeBoolean(s.entropy());
         out.writeInt(s.disks().size());
         for (VmSnapshot.Disk d : s.disks()) {
             out.writeUTF(d.path());
@@ -180,7 +186,7 @@ public final class SnapshotCodec {
         }
     }
 
-    private static VmSnapshot readBody(DataInputStream in) throws IOException {
+    private static VmSnapshot readBody(DataInputStream in, int version) throws IOException {
         String name = in.readUTF();
         String kernel = in.readUTF();
         String cmdline = in.readUTF();
@@ -188,6 +194,7 @@ public final class SnapshotCodec {
         int vcpus = in.readInt();
         boolean mergeable = in.readBoolean();
         long balloonMillis = in.readLong();
+        boolean entropy = version >= 2 && in.readBoolean();
         List<VmSnapshot.Disk> disks = new ArrayList<>();
         for (int i = count(in); i > 0; i--) {
             disks.add(new VmSnapshot.Disk(in.readUTF(), in.readBoolean(), in.readUTF()));
@@ -227,8 +234,8 @@ public final class SnapshotCodec {
         if (vcpus != states.size()) {
             throw new IllegalArgumentException(vcpus + " vCPUs but " + states.size() + " vCPU states");
         }
-        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, balloonMillis, disks, nets, states,
-                machine, serial, transports);
+        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, balloonMillis, entropy, disks, nets,
+                states, machine, serial, transports);
     }
 
     private static void writeVcpu(DataOutputStream out, VcpuState v) throws IOException {

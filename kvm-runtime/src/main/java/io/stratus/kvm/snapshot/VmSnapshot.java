@@ -10,10 +10,12 @@ import java.util.List;
  *
  * @param kernel the kernel it was booted from (informational: restore does not reload it)
  * @param balloonStatsMillis the balloon's statistics interval, or 0 for a guest without a balloon
+ * @param entropy whether the guest has a virtio-rng device
  * @param disks in guest order; restore reattaches the same files
  */
 public record VmSnapshot(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
-                         boolean mergeableMemory, long balloonStatsMillis, List<Disk> disks, List<Net> nets,
+                         boolean mergeableMemory, long balloonStatsMillis, boolean entropy, List<Disk> disks,
+                         List<Net> nets,
                          List<VcpuState> vcpuStates,
                          MachineState machine, SerialState serial, List<VirtioTransportState> transports) {
 

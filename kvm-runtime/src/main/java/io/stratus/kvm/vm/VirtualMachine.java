@@ -49,6 +49,7 @@ import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioInterrupt;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.balloon.VirtioBalloon;
+import io.stratus.kvm.virtio.rng.VirtioRng;
 import io.stratus.kvm.virtio.block.BlockMetrics;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.VirtioBlock;
@@ -126,6 +127,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final List<VirtioBlock> blockDevices = new ArrayList<>();
     private final List<VirtioNet> netDevices = new ArrayList<>();
     private VirtioBalloon balloon;
+    private VirtioRng entropy;
     private final List<DiskImage> diskImages;
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
@@ -153,7 +155,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.vmFd = vmFd;
         this.memory = memory;
         this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size()
-                + (config.balloonStatsInterval().isPresent() ? 1 : 0));
+                + (config.balloonStatsInterval().isPresent() ? 1 : 0) + (config.entropy() ? 1 : 0));
         this.gate = new PauseGate(config.vcpus());
     }
 
@@ -195,7 +197,7 @@ public final class VirtualMachine implements AutoCloseable {
         }
         VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
                 .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
-                .mergeableMemory(snapshot.mergeableMemory());
+                .mergeableMemory(snapshot.mergeableMemory()).entropy(snapshot.entropy());
         if (snapshot.balloonStatsMillis() > 0) {
             b.balloon(Duration.ofMillis(snapshot.balloonStatsMillis()));
         } else {
@@ -271,6 +273,7 @@ public final class VirtualMachine implements AutoCloseable {
             vm.createBlockDevices();
             vm.createNetDevices();
             vm.createBalloon();
+            vm.createEntropy();
             vm.createVcpus();
             finish.accept(vm);
             return vm;
@@ -443,6 +446,19 @@ public final class VirtualMachine implements AutoCloseable {
             balloon = new VirtioBalloon(config.name() + "-balloon", config.memoryBytes(), interval);
             addVirtioDevice(balloon, slots.get(diskImages.size() + config.nets().size()));
         });
+    }
+
+    /** The entropy device takes the last slot, after the balloon. */
+    private void createEntropy() {
+        if (config.entropy()) {
+            entropy = new VirtioRng(config.name() + "-rng");
+            addVirtioDevice(entropy, slots.get(slots.size() - 1));
+        }
+    }
+
+    /** The entropy device, if the guest has one. */
+    public Optional<VirtioRng> entropy() {
+        return Optional.ofNullable(entropy);
     }
 
     /** The balloon device, if the guest has one: set targets, read the guest's memory statistics. */
@@ -882,13 +898,16 @@ public final class VirtualMachine implements AutoCloseable {
         }
         if (snapshot.memoryBytes() != config.memoryBytes() || snapshot.vcpus() != config.vcpus()
                 || snapshot.disks().size() != config.disks().size() || snapshot.nets().size() != config.nets().size()
-                || (snapshot.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()) {
+                || (snapshot.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()
+                || snapshot.entropy() != config.entropy()) {
             throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(snapshot.memoryBytes()) + ", "
                     + snapshot.vcpus() + " vCPUs, " + snapshot.disks().size() + " disks, " + snapshot.nets().size()
-                    + " network devices, " + (snapshot.balloonStatsMillis() > 0 ? "a" : "no") + " balloon) does not match "
-                    + config.name() + " (" + VmConfig.describeBytes(config.memoryBytes()) + ", " + config.vcpus()
-                    + " vCPUs, " + config.disks().size() + " disks, " + config.nets().size() + " network devices, "
-                    + (config.balloonStatsInterval().isPresent() ? "a" : "no") + " balloon)");
+                    + " network devices, " + (snapshot.balloonStatsMillis() > 0 ? "a" : "no") + " balloon, "
+                    + (snapshot.entropy() ? "an" : "no") + " entropy device) does not match " + config.name() + " ("
+                    + VmConfig.describeBytes(config.memoryBytes()) + ", " + config.vcpus() + " vCPUs, "
+                    + config.disks().size() + " disks, " + config.nets().size() + " network devices, "
+                    + (config.balloonStatsInterval().isPresent() ? "a" : "no") + " balloon, "
+                    + (config.entropy() ? "an" : "no") + " entropy device)");
         }
         SnapshotState.apply(this, snapshot);
         effectiveCmdline = snapshot.cmdline();

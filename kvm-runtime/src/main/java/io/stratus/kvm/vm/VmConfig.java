@@ -18,10 +18,11 @@ import java.util.Optional;
  * @param nets virtio-net devices, in the order the guest sees them (eth0, eth1, ...)
  * @param balloonStatsInterval a virtio-balloon device, asking the guest for memory statistics this
  *                             often; empty for none
+ * @param entropy a virtio-rng device, filling the guest's requests from the host's random source
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
                        int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets,
-                       Optional<Duration> balloonStatsInterval) {
+                       Optional<Duration> balloonStatsInterval, boolean entropy) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
@@ -88,6 +89,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private final List<DiskConfig> disks = new ArrayList<>();
         private final List<NetConfig> nets = new ArrayList<>();
         private Duration balloonStatsInterval = Duration.ofSeconds(5);
+        private boolean entropy;
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -152,9 +154,15 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /** Whether the guest gets a virtio-rng device (the default: none). */
+        public Builder entropy(boolean value) {
+            this.entropy = value;
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval));
+                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval), entropy);
         }
     }
 }

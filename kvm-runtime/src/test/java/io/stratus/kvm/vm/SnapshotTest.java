@@ -85,6 +85,43 @@ class SnapshotTest {
         assertCountsRunOn(before + console.text());
     }
 
+    /** An agent upgraded while its guests were saved restores what the older VMM wrote (format 1). */
+    @Test
+    void aSnapshotInTheFormerFormatStillRestores(@TempDir Path dir) throws Exception {
+        String before = snapshotCounter(dir, 2);
+        long last = lastCount(before);
+        Path state = dir.resolve(SnapshotCodec.STATE_FILE);
+        byte[] current = Files.readAllBytes(state);
+        // Version 1 is version 2 without the entropy flag after the balloon interval.
+        java.io.DataInputStream in = new java.io.DataInputStream(
+                new java.io.ByteArrayInputStream(current, 12, current.length - 12));
+        in.readUTF();
+        in.readUTF();
+        in.readUTF();
+        in.readLong();
+        in.readInt();
+        in.readBoolean();
+        in.readLong();
+        int flag = current.length - in.available();
+        assertThat(current[flag]).as("no entropy device").isZero();
+        byte[] old = new byte[current.length - 1];
+        System.arraycopy(current, 0, old, 0, flag);
+        System.arraycopy(current, flag + 1, old, flag, current.length - flag - 1);
+        java.nio.ByteBuffer.wrap(old).putInt(8, 1);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(old, 0, old.length - 4);
+        java.nio.ByteBuffer.wrap(old).putInt(old.length - 4, (int) crc.getValue());
+        Files.write(state, old);
+
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine vm = VirtualMachine.restore(dir, console)) {
+            assertThat(vm.config().entropy()).isFalse();
+            vm.start();
+            assertThat(console.await(Pattern.compile("COUNT " + (last + 2) + "\n"), LIMIT)).isPresent();
+        }
+        assertCountsRunOn(before + console.text());
+    }
+
     @Test
     void restoredGuestCanBeSnapshottedIntoTheDirectoryItsMemoryMapsAndRestoredAgain(@TempDir Path dir)
             throws Exception {

@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -181,6 +183,34 @@ class TestGuestBootTest {
                 "STRATUS-BLKDRV-END");
         byte[] written = java.util.Arrays.copyOfRange(Files.readAllBytes(image), 1024, 1049);
         assertThat(new String(written, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("STRATUS-BLK-WRITE-PATTERN");
+    }
+
+    @Test
+    void theEntropyDeviceFillsTheGuestsBuffersWithRandomBytes() throws Exception {
+        VmConfig config = VmConfig.builder(TestGuests.image("rngdrv.elf")).name("rngdrv").memoryMiB(64).noBalloon()
+                .entropy(true).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        String text;
+        long served;
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            vm.start();
+            VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+            text = console.text();
+            assertThat(exit.reason()).as(text).isEqualTo(VmExit.Reason.POWER_OFF);
+            served = vm.entropy().orElseThrow().bytesServed();
+        }
+        assertThat(text).contains("rngdrv readable len=0", "rngdrv after len=64", "STRATUS-RNGDRV-END");
+        Matcher m = Pattern.compile("rngdrv len=(\\d+) zero=(\\d+) (\\S+)")
+                .matcher(text);
+        List<String> firstBytes = new ArrayList<>();
+        while (m.find()) {
+            assertThat(m.group(1)).as(text).isEqualTo("64");
+            // 64 random bytes hold a few zeros at most (1/256 each); an unfilled buffer holds 64.
+            assertThat(Integer.parseInt(m.group(2))).as(text).isLessThan(8);
+            firstBytes.add(m.group(3));
+        }
+        assertThat(firstBytes).as(text).hasSize(2).doesNotHaveDuplicates();
+        assertThat(served).isEqualTo(3 * 64);
     }
 
     @Test
