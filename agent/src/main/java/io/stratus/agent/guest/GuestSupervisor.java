@@ -106,9 +106,10 @@ public final class GuestSupervisor {
         try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
              ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
                      : images.acquire(source.getRamdiskImageId(), "")) {
+            // Every guest gets an entropy device: without RDRAND a guest would wait for entropy at boot.
             VmConfig.Builder b = VmConfig.builder(kernel.file()).name(rec.id())
                     .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
-                    .memoryMiB(rec.resources().getMemoryMib());
+                    .memoryMiB(rec.resources().getMemoryMib()).entropy(true);
             if (initrd != null) {
                 b.initrd(initrd.file());
             }
