@@ -80,6 +80,10 @@ final class VmRunCommand implements Callable<Integer> {
     @Option(names = "--no-balloon", description = "No virtio-balloon device.")
     boolean noBalloon;
 
+    @Option(names = "--rng", description = "Attach a virtio-rng device: the guest's entropy from the host's"
+            + " /dev/urandom (Linux: /dev/hwrng, CONFIG_HW_RANDOM_VIRTIO).")
+    boolean rng;
+
     @Option(names = "--balloon-stats", paramLabel = "SECONDS", defaultValue = "5",
             description = "How often the balloon asks the guest for memory statistics (default: ${DEFAULT-VALUE}).")
     double balloonStatsSeconds;
@@ -151,7 +155,7 @@ final class VmRunCommand implements Callable<Integer> {
 
     private VmConfig config() {
         VmConfig.Builder builder = VmConfig.builder(kernel).name("vm").initrd(initrd).memoryBytes(memory).vcpus(cpus)
-                .cmdline(cmdline).mergeableMemory(!noKsm);
+                .cmdline(cmdline).mergeableMemory(!noKsm).entropy(rng);
         disks.forEach(builder::disk);
         nets.forEach(builder::net);
         if (noBalloon) {
