@@ -1,6 +1,7 @@
 package io.stratus.scheduler.compute;
 
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -27,6 +28,11 @@ public record Migration(long id, String uuid, String serverId, String projectId,
         public String novaName() {
             return novaName;
         }
+
+        /** A type an API filter names, or empty when there is none by that name. */
+        public static Optional<Type> ofNovaName(String name) {
+            return Arrays.stream(values()).filter(t -> t.novaName.equals(name)).findFirst();
+        }
     }
 
     /**
@@ -43,12 +49,7 @@ public record Migration(long id, String uuid, String serverId, String projectId,
 
         /** A status an API filter names, or empty when there is none by that name. */
         public static Optional<Status> ofNovaName(String name) {
-            for (Status s : values()) {
-                if (s.novaName().equalsIgnoreCase(name)) {
-                    return Optional.of(s);
-                }
-            }
-            return Optional.empty();
+            return Arrays.stream(values()).filter(s -> s.novaName().equalsIgnoreCase(name)).findFirst();
         }
     }
 }

@@ -252,7 +252,8 @@ public final class ServerStore {
         return clock.instant();
     }
 
-    private static String truncate(String s) {
+    /** A fault message cut to what its column holds (2048 characters). */
+    static String truncate(String s) {
         return s.length() <= 2048 ? s : s.substring(0, 2045) + "...";
     }
 

@@ -16,6 +16,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * Nova's {@code os-migrations}: every live migration, cold migration and resize to another host,
@@ -36,17 +37,16 @@ public class MigrationsResource {
                                     @QueryParam("migration_type") String type, @QueryParam("host") String host) {
         TokenFilter.admin(request, "os_compute_api:os-migrations:index");
         MigrationStore.Filter filter = new MigrationStore.Filter(Optional.ofNullable(serverId),
-                Optional.ofNullable(status).map(s -> Migration.Status.ofNovaName(s).orElseThrow(() ->
-                        ApiException.badRequest("Invalid status " + s + "; one of " + Arrays.stream(
-                                Migration.Status.values()).map(Migration.Status::novaName).toList()))),
-                Optional.ofNullable(type).map(MigrationsResource::type), Optional.ofNullable(host));
+                Optional.ofNullable(status).map(s -> Migration.Status.ofNovaName(s).orElseThrow(() -> invalid(
+                        "status", s, Arrays.stream(Migration.Status.values()).map(Migration.Status::novaName)))),
+                Optional.ofNullable(type).map(t -> Migration.Type.ofNovaName(t).orElseThrow(() -> invalid(
+                        "migration_type", t, Arrays.stream(Migration.Type.values()).map(Migration.Type::novaName)))),
+                Optional.ofNullable(host));
         return Map.of("migrations", migrations.list(filter).stream().map(MigrationsResource::view).toList());
     }
 
-    private static Migration.Type type(String name) {
-        return Arrays.stream(Migration.Type.values()).filter(t -> t.novaName().equals(name)).findFirst()
-                .orElseThrow(() -> ApiException.badRequest("Invalid migration_type " + name
-                        + "; one of live-migration, migration, resize"));
+    private static ApiException invalid(String filter, String value, Stream<String> known) {
+        return ApiException.badRequest("Invalid " + filter + " " + value + "; one of " + known.toList());
     }
 
     private static Map<String, Object> view(Migration m) {

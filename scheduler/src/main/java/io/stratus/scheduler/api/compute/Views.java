@@ -98,11 +98,9 @@ final class Views {
      * word when it has given one (the enum's numbers are Nova's), else what the vm_state implies.
      */
     static int powerState(Server s) {
-        PowerState p = s.powerState();
-        if (p != PowerState.POWER_STATE_UNSPECIFIED && p != PowerState.UNRECOGNIZED) {
-            return p.getNumber();
-        }
-        return powerState(s.vmState());
+        // The store reads a power state it does not know as unspecified: never UNRECOGNIZED here.
+        return s.powerState() != PowerState.POWER_STATE_UNSPECIFIED ? s.powerState().getNumber()
+                : powerState(s.vmState());
     }
 
     private static int powerState(InstanceState vm) {
