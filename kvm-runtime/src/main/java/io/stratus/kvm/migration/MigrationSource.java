@@ -57,7 +57,9 @@ import java.util.Set;
  *
  * <p>Channels must be in blocking mode. To cancel a migration, close the channel (or interrupt the
  * migrating thread, which closes an interruptible channel): it then fails like a broken
- * connection, with the guest running on here. Not thread-safe: one migration of a VM at a time.
+ * connection, with the guest running on here. Closing the VM meanwhile ends the migration too
+ * (a {@link MigrationException} that says so), after which the VM is freed: the migration holds
+ * its memory ({@link VirtualMachine#holdMemory()}). Not thread-safe: one migration of a VM at a time.
  */
 public final class MigrationSource {
     private static final System.Logger LOG = System.getLogger(MigrationSource.class.getName());
@@ -92,7 +94,8 @@ public final class MigrationSource {
      *
      * @return a completed result (close {@code vm} now: it stays paused, its dirty-page tracking
      *         still on), or an aborted one (the guest runs on here, tracking off)
-     * @throws MigrationException the connection broke or the target failed; the guest runs on here
+     * @throws MigrationException the connection broke or the target failed; the guest runs on here.
+     *         Or the VM was closed meanwhile
      * @throws InterruptedException the calling thread was interrupted; the guest runs on here
      */
     public static MigrationResult migrate(VirtualMachine vm, ReadableByteChannel fromTarget,
@@ -102,7 +105,17 @@ public final class MigrationSource {
             throw new IllegalStateException("VM " + vm.config().name() + " is " + vm.state() + ", not RUNNING");
         }
         Sockets.noDelay(toTarget);
-        return new MigrationSource(vm, settings, fromTarget, toTarget).run();
+        VirtualMachine.MemoryHold hold = vm.holdMemory();
+        try {
+            return new MigrationSource(vm, settings, fromTarget, toTarget).run();
+        } catch (MigrationException | InterruptedException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("migration of " + vm.config().name() + " ended: the VM was closed", e);
+            }
+            throw e;
+        } finally {
+            hold.close();
+        }
     }
 
     private MigrationResult run() throws InterruptedException {

@@ -36,7 +36,9 @@ import java.util.Set;
  * an identical base), and the images are flushed before the guest starts. The stream is hostile input: a malformed frame, a page outside guest RAM, a
  * length beyond its frame's limit, a stream that never sent some page, or a state that does not
  * fit is a {@link MigrationException} (and reported to the source), never an unchecked exception
- * or an allocation the declared layout does not justify.
+ * or an allocation the declared layout does not justify. Closing the VM meanwhile ends the
+ * receiving with a {@link MigrationException}; the VM is freed once it has (the receiving holds
+ * its memory: {@link VirtualMachine#holdMemory()}).
  */
 public final class MigrationTarget {
     private static final System.Logger LOG = System.getLogger(MigrationTarget.class.getName());
@@ -68,6 +70,16 @@ public final class MigrationTarget {
                     + "; a migration target must be built by VirtualMachine.createIncoming and not started");
         }
         Sockets.noDelay(toSource);
+        VirtualMachine.MemoryHold hold = vm.holdMemory();
+        try {
+            return receive(vm, fromSource, toSource, hold);
+        } finally {
+            hold.close();
+        }
+    }
+
+    private static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
+                                           WritableByteChannel toSource, VirtualMachine.MemoryHold hold) {
         long start = System.nanoTime();
         FrameReader in = new FrameReader(fromSource, "the source");
         FrameWriter out = new FrameWriter(toSource, java.util.OptionalLong.empty());
@@ -154,10 +166,21 @@ public final class MigrationTarget {
             reportError(out, e.getMessage());
             throw e;
         } catch (IOException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
             throw new MigrationException("the connection to the source broke: " + e.getMessage(), e);
         } catch (InterruptedException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
             Thread.currentThread().interrupt();
             throw new MigrationException("interrupted while receiving a migration", e);
+        } catch (RuntimeException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
+            throw e;
         } finally {
             pages.close();
             disks.close();

@@ -65,9 +65,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -145,6 +149,12 @@ public final class VirtualMachine implements AutoCloseable {
     private boolean held;
     private volatile int throttlePercent;
     private Thread throttleThread;
+    /** Set once by {@link #close()}; no new memory holds from then on. Guarded by this. */
+    private boolean closing;
+    /** Threads outside the VM working on its memory, with how many holds each has. Guarded by this. */
+    private final Map<Thread, Integer> memoryHolders = new HashMap<>();
+    /** Holders {@link #close()} interrupted; their hold's end clears it. Guarded by this. */
+    private final Set<Thread> interruptedHolders = new HashSet<>();
 
     private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
                            List<DiskImage> diskImages) {
@@ -620,8 +630,9 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Starts the vCPUs. */
     public synchronized void start() {
-        if (state != State.CREATED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not CREATED");
+        if (state != State.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+                    + ", not CREATED");
         }
         launchVcpus(State.RUNNING);
         LOG.log(Level.INFO, "{0}: started with {1} vCPU(s) and {2}", config.name(), config.vcpus(),
@@ -636,8 +647,9 @@ public final class VirtualMachine implements AutoCloseable {
      * {@link #restoreState} is still allowed until {@link #resume()}.
      */
     public synchronized void startHeld() {
-        if (state != State.CREATED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not CREATED");
+        if (state != State.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+                    + ", not CREATED");
         }
         // Closed before any thread starts: no vCPU enters the guest before resume().
         gate.close();
@@ -1016,15 +1028,84 @@ public final class VirtualMachine implements AutoCloseable {
         return transports;
     }
 
-    /** Stops the guest if it runs, waits for its vCPUs and frees every host resource. */
-    @Override
-    public void close() {
-        synchronized (this) {
-            if (state == State.CLOSED) {
-                return;
+    /**
+     * Keeps guest memory mapped and the VM's descriptors open while the calling thread works on
+     * them from outside the VM (a migration streams guest RAM to or from here). A {@link #close()}
+     * on another thread interrupts the holding thread and frees nothing until every hold has
+     * ended: the holder fails at its next blocking step instead of touching unmapped memory, which
+     * would crash the whole process. End the hold in a {@code finally}.
+     *
+     * @throws IllegalStateException the VM is closed or being closed
+     */
+    public synchronized MemoryHold holdMemory() {
+        if (closing || state == State.CLOSED) {
+            throw new IllegalStateException("VM " + config.name() + " is closed");
+        }
+        Thread holder = Thread.currentThread();
+        memoryHolders.merge(holder, 1, Integer::sum);
+        return new MemoryHold(holder);
+    }
+
+    /** One thread's claim on the VM's memory, from {@link #holdMemory()} until its {@link #close()}. */
+    public final class MemoryHold implements AutoCloseable {
+        private final Thread holder;
+        private boolean ended;
+
+        private MemoryHold(Thread holder) {
+            this.holder = holder;
+        }
+
+        /** Whether the VM is being closed: the hold's work was interrupted for it and should end. */
+        public boolean cancelled() {
+            synchronized (VirtualMachine.this) {
+                return closing;
             }
         }
-        if (state != State.CREATED) {
+
+        /** Ends the hold; the interrupt a {@link VirtualMachine#close()} sent its thread is cleared. */
+        @Override
+        public void close() {
+            synchronized (VirtualMachine.this) {
+                if (ended) {
+                    return;
+                }
+                ended = true;
+                if (memoryHolders.merge(holder, -1, Integer::sum) == 0) {
+                    memoryHolders.remove(holder);
+                    if (interruptedHolders.remove(holder) && holder == Thread.currentThread()) {
+                        // The interrupt was the closing VM's, not the caller's: it must not outlive the hold.
+                        Thread.interrupted();
+                    }
+                }
+                VirtualMachine.this.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Stops the guest if it runs, waits for its vCPUs and for the threads that hold its memory
+     * ({@link #holdMemory()}, which it interrupts), and frees every host resource. A second
+     * caller waits for the first to finish.
+     *
+     * @throws IllegalStateException the calling thread holds the VM's memory itself
+     */
+    @Override
+    public void close() {
+        boolean started;
+        synchronized (this) {
+            if (memoryHolders.containsKey(Thread.currentThread())) {
+                throw new IllegalStateException("VM " + config.name() + " closed by a thread that holds its memory:"
+                        + " end the hold first");
+            }
+            if (closing || state == State.CLOSED) {
+                awaitClosed();
+                return;
+            }
+            closing = true;
+            // Nothing starts once closing is set, so this stays true or false.
+            started = state != State.CREATED;
+        }
+        if (started) {
             stop();
             // Guest memory and kvm_run pages must outlive every vCPU thread that can touch them,
             // so wait them out even if interrupted.
@@ -1041,11 +1122,46 @@ public final class VirtualMachine implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        awaitMemoryHolds();
         release();
+    }
+
+    /** Interrupts the threads that hold guest memory, every second, until each has let go. */
+    private synchronized void awaitMemoryHolds() {
+        boolean interrupted = false;
+        while (!memoryHolders.isEmpty()) {
+            for (Thread holder : memoryHolders.keySet()) {
+                interruptedHolders.add(holder);
+                holder.interrupt();
+            }
+            try {
+                wait(1000);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void awaitClosed() {
+        boolean interrupted = false;
+        while (state != State.CLOSED) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private synchronized void release() {
         state = State.CLOSED;
+        notifyAll();
         // Device threads touch guest memory: stop them before anything they use goes away.
         for (VirtioMmioTransport t : transports) {
             t.close();

@@ -14,7 +14,10 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -210,6 +213,84 @@ class LiveMigrationTest {
         }
     }
 
+    /**
+     * The source VM is closed (an instance deleted) while round 1 streams its RAM: the migration
+     * ends with an error that says so, the migrating thread keeps no interrupt, and only then is
+     * the memory it read unmapped (reading it after the unmap would kill the JVM, not fail a test).
+     */
+    @Test
+    void closingTheSourceMidMigrationEndsTheMigrationBeforeItsMemoryGoes() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-closed", 16 << 10, 0);
+        try (VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
+            VirtualMachine source = VirtualMachine.create(config, console);
+            source.start();
+            awaitCount(console, 2);
+            CountingChannel received = new CountingChannel(link.target());
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, received, link.target()));
+            // 4 MiB/s: round 1 (the guest's 16 MiB region and more) takes seconds.
+            MigrationSettings slow = MigrationSettings.defaults().withBandwidthLimit(4L << 20);
+            AtomicBoolean interruptedAfter = new AtomicBoolean();
+            FutureTask<MigrationResult> outgoing = new FutureTask<>(() -> {
+                try {
+                    return MigrationSource.migrate(source, link.source(), slow);
+                } finally {
+                    interruptedAfter.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            new Thread(outgoing, "migrating").start();
+            received.awaitAtLeast(1 << 20, LIMIT);
+
+            source.close();
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.CLOSED);
+            assertThatThrownBy(() -> outgoing.get(30, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("the VM was closed");
+            assertThat(interruptedAfter).as("the close's interrupt ends with the migration").isFalse();
+            // The channels are the caller's: its closing them is what the target hears.
+            link.source().close();
+            assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(MigrationException.class);
+            assertThatThrownBy(source::holdMemory).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("is closed");
+        }
+    }
+
+    /** The target VM is closed while it receives: receiving ends, and the source runs on. */
+    @Test
+    void closingTheTargetMidMigrationLeavesTheGuestRunningOnTheSource() throws Exception {
+        ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+        VmConfig config = migrant("migrant-target-closed", 16 << 10, 0);
+        try (VirtualMachine source = VirtualMachine.create(config, console)) {
+            VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12));
+            source.start();
+            awaitCount(console, 2);
+            CountingChannel received = new CountingChannel(link.target());
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, received, link.target()));
+            CompletableFuture<Throwable> outgoing = CompletableFuture.supplyAsync(() -> {
+                try {
+                    MigrationSource.migrate(source, link.source(), MigrationSettings.defaults()
+                            .withBandwidthLimit(4L << 20));
+                    return null;
+                } catch (Exception e) {
+                    return e;
+                }
+            });
+            received.awaitAtLeast(1 << 20, LIMIT);
+
+            target.close();
+            assertThatThrownBy(() -> incoming.get(30, TimeUnit.SECONDS)).cause()
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("was closed");
+            assertThat(outgoing.get(30, TimeUnit.SECONDS)).isInstanceOf(MigrationException.class)
+                    .hasMessageContaining("the guest runs on here");
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.RUNNING);
+            long last = lastCount(console.text());
+            awaitCount(console, last + 2);
+            assertAllOk(console.text());
+        }
+    }
+
     @Test
     void targetOfAnotherSizeRefusesTheStreamAndTheSourceRunsOn() throws Exception {
         ConsoleBuffer console = new ConsoleBuffer(1 << 16);
@@ -285,6 +366,41 @@ class LiveMigrationTest {
                 .isInstanceOf(MigrationException.class).hasMessageContaining(message);
         // The source hears why: the last answer is an ERROR frame.
         assertThat(answers.toByteArray()).isNotEmpty();
+    }
+
+    /** Reads through to {@code channel}, counting: a test can wait until a stream is well under way. */
+    private static final class CountingChannel implements ReadableByteChannel {
+        private final SocketChannel channel;
+        private final AtomicLong read = new AtomicLong();
+
+        CountingChannel(SocketChannel channel) {
+            this.channel = channel;
+        }
+
+        void awaitAtLeast(long bytes, Duration limit) throws InterruptedException {
+            long deadline = System.nanoTime() + limit.toNanos();
+            while (read.get() < bytes && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(read.get()).as("bytes the target read").isGreaterThanOrEqualTo(bytes);
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            int n = channel.read(dst);
+            read.addAndGet(Math.max(n, 0));
+            return n;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return channel.isOpen();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
     }
 
     /** Reads through to {@code channel}, then closes it once {@code limit} bytes have been read: a target that dies. */
