@@ -304,6 +304,43 @@ class MigrationIT {
         assertThat(moves(id)).containsExactly("migration confirmed m-one->m-two");
     }
 
+    /**
+     * A server deleted while it moves live, and one deleted while its cold move waits for
+     * confirm: neither host keeps a copy or a claim, both agents live on (the source's guest
+     * memory was being streamed when the delete closed its VM), and os-migrations says how each
+     * move ended.
+     */
+    @Test
+    @Order(7)
+    void deletingAServerThatMovesOrWaitsForConfirmLeavesNothingOnEitherHost() throws Exception {
+        String moving = bootOn("m-one", "deleted-moving", large);
+        awaitCount(moving, 2);
+        migrate(moving, "m-two");
+        // 16 MiB of the guest's region at 8 MiB/s: the stream runs for about 2 s.
+        awaitTask(moving, "migrating");
+        Thread.sleep(700);
+        admin.ok("DELETE", "/compute/v2.1/servers/" + moving, null);
+        admin.awaitGone(moving, WAIT);
+        awaitGoneFrom("m-one", moving);
+        awaitGoneFrom("m-two", moving);
+        assertThat(moves(moving)).containsExactly("live-migration error m-one->m-two");
+        assertThat(moveFault(moving)).contains("deleted during the move");
+
+        String waiting = bootOn("m-one", "deleted-waiting", diskCounter);
+        admin.ok("POST", "/compute/v2.1/servers/" + waiting + "/action", Map.of("migrate", Map.of()));
+        admin.awaitServer(waiting, "VERIFY_RESIZE", WAIT);
+        admin.ok("DELETE", "/compute/v2.1/servers/" + waiting, null);
+        admin.awaitGone(waiting, WAIT);
+        awaitGoneFrom("m-two", waiting);
+        awaitGoneFrom("m-one", waiting);
+        assertThat(moves(waiting)).as("Nova confirms a move on delete").containsExactly(
+                "migration confirmed m-one->m-two");
+
+        assertThat(one.alive()).as("agent m-one runs on (see " + one.log() + ")").isTrue();
+        assertThat(two.alive()).as("agent m-two runs on (see " + two.log() + ")").isTrue();
+        assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 0L, "m-two", 0L));
+    }
+
     private static String metrics(QuarkusProcess agent) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + agent.host() + ":"
                 + agent.port() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();

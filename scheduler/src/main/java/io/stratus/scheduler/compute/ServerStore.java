@@ -52,6 +52,11 @@ public final class ServerStore {
         return sql.one("SELECT " + COLUMNS + " FROM server WHERE id = ? AND deleted = FALSE", ServerStore::row, id);
     }
 
+    /** A server that has been deleted (its row stays, marked). */
+    public Optional<Server> findDeleted(String id) {
+        return sql.one("SELECT " + COLUMNS + " FROM server WHERE id = ? AND deleted = TRUE", ServerStore::row, id);
+    }
+
     /** Which servers a listing asks for. */
     public record Query(Optional<String> projectId, Optional<String> name, Optional<InstanceState> state,
                         Optional<String> host) {

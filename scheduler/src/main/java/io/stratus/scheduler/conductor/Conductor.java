@@ -417,10 +417,18 @@ public final class Conductor {
     public void onEvent(InstanceEvent e) {
         Optional<Server> found = servers.find(e.getInstanceId());
         if (found.isEmpty()) {
-            LOG.debugf("event %s for unknown or deleted instance %s ignored", e.getEventId(), e.getInstanceId());
+            Optional<Server> deleted = servers.findDeleted(e.getInstanceId()).filter(d -> holdsCopy(e));
+            deleted.ifPresent(d -> reap(d, e));
+            if (deleted.isEmpty()) {
+                LOG.debugf("event %s for unknown or deleted instance %s ignored", e.getEventId(), e.getInstanceId());
+            }
             return;
         }
         Server s = found.get();
+        if (s.taskState() == TaskState.DELETING && !s.host().equals(Optional.of(e.getHost())) && holdsCopy(e)) {
+            reap(s, e);
+            return;
+        }
         if (!e.getMigrationId().isEmpty() && e.getMigrationId().equals(s.requestId())
                 && s.taskState() == TaskState.MIGRATING_LIVE) {
             s = followMigration(s, e);
@@ -550,6 +558,43 @@ public final class Conductor {
         LOG.infof("instance %s: boot failed on %s (%s: %s); rescheduling, request %s", s.id(), s.host().orElse("?"),
                 cause.code(), cause.message(), next);
         schedule(s.id(), Optional.of(cause));
+    }
+
+    /**
+     * Ends the moves of a server being deleted: a live or cold move under way is aborted at its
+     * source (the target drops what it received when the stream ends) and its record fails; a
+     * move that waits for confirm is confirmed and its source told to delete the copy it kept.
+     * The claims go when the server is deleted ({@link #release}).
+     */
+    public void endMovesForDelete(Server s) {
+        if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
+            s.host().ifPresent(source -> abortMove(s, source));
+            migrations.fail(s.requestId(), new Server.Fault("ServerDeleted", "the server was deleted during the"
+                    + " move"));
+        }
+        migrations.settle(s.id(), Migration.Status.CONFIRMED);
+        s.sourceHost().ifPresent(source -> cleanUp(s, source));
+    }
+
+    /**
+     * Whether an event says its host holds a copy of the instance that it is not already
+     * deleting: a state other than DELETED, no fault (a refused command's answer, say, carries
+     * one), and no DELETING task.
+     */
+    private static boolean holdsCopy(InstanceEvent e) {
+        return !e.hasFault() && e.getState() != InstanceState.DELETED
+                && e.getState() != InstanceState.INSTANCE_STATE_UNSPECIFIED && e.getTaskState() != TaskState.DELETING;
+    }
+
+    /**
+     * A host reported a copy of a server that is deleted or being deleted elsewhere (a move that
+     * finished there as the delete went out): the host is told to delete it, or it would run and
+     * hold resources that no claim accounts for.
+     */
+    private void reap(Server s, InstanceEvent e) {
+        LOG.warnf("instance %s: host %s reports a copy (%s) of a server %s; deleting it there", s.id(), e.getHost(),
+                e.getState(), s.taskState() == TaskState.DELETING ? "being deleted" : "deleted");
+        cleanUp(s, e.getHost());
     }
 
     private void abortMove(Server s, String source) {

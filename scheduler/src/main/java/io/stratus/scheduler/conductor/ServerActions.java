@@ -219,13 +219,16 @@ public final class ServerActions {
 
     /**
      * Deletes a server. One that never reached a host, or whose host is down, is deleted here at
-     * once (Nova's local delete); the host still gets the command for when it comes back.
+     * once (Nova's local delete); the host still gets the command for when it comes back. A move
+     * under way is aborted and recorded as failed; one that waits for confirm is confirmed, as
+     * Nova does, and its source deletes the copy it kept.
      */
     public void delete(Server s) {
         String request = Conductor.newRequestId();
         if (!servers.startDelete(s.id(), request)) {
             return;
         }
+        conductor.endMovesForDelete(s);
         if (s.host().isEmpty() || !conductor.hostUp(s.host().get())) {
             if (servers.markDeleted(s.id())) {
                 conductor.release(s);
