@@ -97,8 +97,11 @@ public final class CommandHandler {
         }
         Optional<InstanceRecord> found = store.find(env.getInstanceId());
         boolean accepted = found.flatMap(InstanceRecord::pendingRequest).equals(Optional.of(req));
-        // A deadline bounds when a command may start; one that started before a crash goes on.
-        if (!accepted && env.hasDeadline() && instant(env.getDeadline()).isBefore(clock.instant())) {
+        // A deadline bounds when a command may start; one that started before a crash goes on. A
+        // delete has none: the scheduler may have deleted the server already (its host was down),
+        // and refused, it would leave a guest nobody accounts for.
+        if (!accepted && env.hasDeadline() && env.getCommandCase() != CommandEnvelope.CommandCase.DELETE
+                && instant(env.getDeadline()).isBefore(clock.instant())) {
             reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its deadline "
                     + instant(env.getDeadline()) + " before host " + host + " received it"));
             return;

@@ -174,11 +174,15 @@ class AgentIT {
                 Resources.newBuilder().setVcpus(64).setMemoryMib(64))));
         assertThat(tooBig.getFault().getCode()).isEqualTo("InsufficientResources");
         assertThat(tooBig.getFault().getMessage()).contains("vCPUs free");
-        InstanceEvent late = sendForAnswer(envelope(id).setStop(Stop.getDefaultInstance()).setDeadline(
-                Timestamp.newBuilder().setSeconds(System.currentTimeMillis() / 1000 - 60)));
+        Timestamp past = Timestamp.newBuilder().setSeconds(System.currentTimeMillis() / 1000 - 60).build();
+        InstanceEvent late = sendForAnswer(envelope(id).setStop(Stop.getDefaultInstance()).setDeadline(past));
         assertThat(late.getFault().getCode()).isEqualTo("CommandExpired");
         assertThat(late.getState()).isEqualTo(InstanceState.ACTIVE);
         assertGuest(id, 1, 1, 32);
+        // A delete is carried out however late it comes: the scheduler deletes a server whose host
+        // is down at once, and the host hears of it when it is back.
+        send(envelope(id).setDelete(Delete.getDefaultInstance()).setDeadline(past), InstanceState.DELETED);
+        assertThat(Files.exists(dir.resolve("agent").resolve("instances").resolve(id))).as("the instance's directory").isFalse();
     }
 
     @Test
