@@ -192,7 +192,7 @@ class LiveMigrationTest {
              VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12))) {
             source.start();
             awaitCount(console, 2);
-            ReadableByteChannel cutting = new CuttingChannel(link.target(), 1 << 20);
+            ReadableByteChannel cutting = WatchedChannel.cutting(link.target(), 1 << 20);
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
                     () -> MigrationTarget.receive(target, cutting, link.target()));
 
@@ -226,7 +226,7 @@ class LiveMigrationTest {
             VirtualMachine source = VirtualMachine.create(config, console);
             source.start();
             awaitCount(console, 2);
-            CountingChannel received = new CountingChannel(link.target());
+            WatchedChannel received = WatchedChannel.counting(link.target());
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
                     () -> MigrationTarget.receive(target, received, link.target()));
             // 4 MiB/s: round 1 (the guest's 16 MiB region and more) takes seconds.
@@ -265,7 +265,7 @@ class LiveMigrationTest {
             VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 12));
             source.start();
             awaitCount(console, 2);
-            CountingChannel received = new CountingChannel(link.target());
+            WatchedChannel received = WatchedChannel.counting(link.target());
             CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
                     () -> MigrationTarget.receive(target, received, link.target()));
             CompletableFuture<Throwable> outgoing = CompletableFuture.supplyAsync(() -> {
@@ -368,13 +368,26 @@ class LiveMigrationTest {
         assertThat(answers.toByteArray()).isNotEmpty();
     }
 
-    /** Reads through to {@code channel}, counting: a test can wait until a stream is well under way. */
-    private static final class CountingChannel implements ReadableByteChannel {
+    /**
+     * Reads through to {@code channel}, counting, so that a test can wait until a stream is well
+     * under way; closes it once {@code cutAfter} bytes have been read: a target that dies.
+     */
+    private static final class WatchedChannel implements ReadableByteChannel {
         private final SocketChannel channel;
+        private final long cutAfter;
         private final AtomicLong read = new AtomicLong();
 
-        CountingChannel(SocketChannel channel) {
+        private WatchedChannel(SocketChannel channel, long cutAfter) {
             this.channel = channel;
+            this.cutAfter = cutAfter;
+        }
+
+        static WatchedChannel counting(SocketChannel channel) {
+            return new WatchedChannel(channel, Long.MAX_VALUE);
+        }
+
+        static WatchedChannel cutting(SocketChannel channel, long after) {
+            return new WatchedChannel(channel, after);
         }
 
         void awaitAtLeast(long bytes, Duration limit) throws InterruptedException {
@@ -387,39 +400,11 @@ class LiveMigrationTest {
 
         @Override
         public int read(ByteBuffer dst) throws IOException {
-            int n = channel.read(dst);
-            read.addAndGet(Math.max(n, 0));
-            return n;
-        }
-
-        @Override
-        public boolean isOpen() {
-            return channel.isOpen();
-        }
-
-        @Override
-        public void close() throws IOException {
-            channel.close();
-        }
-    }
-
-    /** Reads through to {@code channel}, then closes it once {@code limit} bytes have been read: a target that dies. */
-    private static final class CuttingChannel implements ReadableByteChannel {
-        private final SocketChannel channel;
-        private long left;
-
-        CuttingChannel(SocketChannel channel, long limit) {
-            this.channel = channel;
-            this.left = limit;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            if (left <= 0) {
+            if (read.get() >= cutAfter) {
                 channel.close();
             }
             int n = channel.read(dst);
-            left -= Math.max(n, 0);
+            read.addAndGet(Math.max(n, 0));
             return n;
         }
 
