@@ -15,7 +15,9 @@ import java.nio.ByteBuffer;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * virtio-rng, the entropy device (type 4): the guest makes device-writable buffers available on
@@ -23,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@code /dev/urandom}, never blocking). Without it a guest whose CPU offers no RDRAND waits for
  * entropy at boot (key generation, {@code getrandom}). A request gets at most
  * {@link #MAX_REQUEST_BYTES}; the driver asks again for more. A chain with device-readable buffers
- * breaks the spec and comes back empty.
+ * breaks the spec and comes back empty. With a {@link #limit(Optional) rate limit}, a request waits
+ * for its allowance; one that is waiting when the device pauses or resets comes back empty.
  */
 public final class VirtioRng implements VirtioDevice {
     /** The most bytes one request is given (Linux asks for 64 at a time). */
@@ -32,6 +35,8 @@ public final class VirtioRng implements VirtioDevice {
     private static final int DEVICE_TYPE = 4;
     private static final int QUEUE_SIZE = 64;
     private static final int CHUNK = 4096;
+    /** The longest a request waiting for its allowance sleeps before it looks whether the device stops. */
+    private static final long MAX_WAIT_NANOS = 20_000_000;
 
     private final String name;
     private final SecureRandom random;
@@ -42,6 +47,9 @@ public final class VirtioRng implements VirtioDevice {
     private VirtioInterrupt interrupt;
     private Runnable needsReset;
     private QueueWorker worker;
+    /** Null: no limit. Replaced whole, read by the device thread. */
+    private volatile TokenBucket allowance;
+    private volatile boolean stopping;
 
     public VirtioRng(String name) {
         this.name = name;
@@ -92,6 +100,14 @@ public final class VirtioRng implements VirtioDevice {
     public void writeConfig(long offset, ByteBuffer data) {
     }
 
+    /**
+     * Limits how fast the guest is served from now on; empty lifts the limit. The limit is the
+     * host's policy, not part of the guest's machine: snapshots and migrations do not carry it.
+     */
+    public void limit(Optional<EntropyRate> rate) {
+        allowance = rate.map(r -> new TokenBucket(r, System::nanoTime)).orElse(null);
+    }
+
     /** Random bytes given to the guest so far. */
     public long bytesServed() {
         return bytesServed.get();
@@ -117,9 +133,23 @@ public final class VirtioRng implements VirtioDevice {
 
     private void stop() {
         if (worker != null) {
+            stopping = true;
             worker.stop();
             worker = null;
+            stopping = false;
         }
+    }
+
+    /** Waits for up to {@code wanted} bytes of allowance; 0 if the device stops meanwhile. */
+    private long allowed(TokenBucket bucket, long wanted) {
+        while (!stopping) {
+            long granted = bucket.take(wanted);
+            if (granted > 0) {
+                return granted;
+            }
+            LockSupport.parkNanos(Math.min(bucket.nanosUntil(wanted), MAX_WAIT_NANOS));
+        }
+        return 0;
     }
 
     private int fill(DescriptorChain chain) {
@@ -130,6 +160,12 @@ public final class VirtioRng implements VirtioDevice {
         }
         GuestSegments out = GuestSegments.of(chain, true);
         out = out.range(0, Math.min(out.length(), MAX_REQUEST_BYTES));
+        TokenBucket bucket = allowance;
+        if (bucket != null && out.length() > 0) {
+            // What the guest may not have yet, it waits for; a stopping device answers empty, and
+            // the driver asks again once it runs.
+            out = out.range(0, allowed(bucket, out.length()));
+        }
         byte[] bytes = new byte[(int) Math.min(CHUNK, out.length())];
         int written = 0;
         for (GuestSegments.Segment s : out.segments()) {

@@ -11,6 +11,7 @@ import io.stratus.kvm.virtio.VirtioFeatures;
 import io.stratus.kvm.virtio.VirtioInterrupt;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,5 +131,45 @@ class VirtioRngTest {
             Thread.sleep(2);
         }
         assertThat(used.length()).isEqualTo(64);
+    }
+    /**
+     * Three requests of a burst's size: the first is served at once, the others wait for the
+     * allowance to fill, so that the three cannot end sooner than the rate allows.
+     */
+    @Test
+    void aLimitedDeviceServesNoFasterThanItsRate() throws Exception {
+        long start = System.nanoTime();
+        rng.limit(Optional.of(new EntropyRate(1000, Duration.ofMillis(250))));
+        long at = driver.allocate(1000);
+        for (int i = 0; i < 3; i++) {
+            driver.descriptor(0, at, 1000, VirtQueue.DESC_F_WRITE, 0);
+            assertThat(request().length()).as("request %d, served whole", i).isEqualTo(1000);
+        }
+        // 1000 bytes at once, then 2000 more at 4000 a second: at least 500 ms.
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+        assertThat(rng.bytesServed()).isEqualTo(3000);
+
+        rng.limit(Optional.empty());
+        driver.descriptor(0, at, 1000, VirtQueue.DESC_F_WRITE, 0);
+        assertThat(request().length()).as("no limit any more").isEqualTo(1000);
+    }
+
+    /** A request waiting for its allowance does not hold up a pause: it comes back empty. */
+    @Test
+    void aRequestWaitingForItsAllowanceComesBackEmptyWhenTheDevicePauses() throws Exception {
+        rng.limit(Optional.of(new EntropyRate(64, Duration.ofHours(1))));
+        long at = driver.allocate(64);
+        driver.descriptor(0, at, 64, VirtQueue.DESC_F_WRITE, 0);
+        assertThat(request().length()).isEqualTo(64);
+        driver.descriptor(0, at, 64, VirtQueue.DESC_F_WRITE, 0);
+        driver.publish(0);
+        notifier.write(1);
+        Thread.sleep(100);
+        assertThat(driver.takeUsed()).as("waiting for the next hour's allowance").isNull();
+        rng.pause();
+        MockDriver.Used used = driver.takeUsed();
+        assertThat(used).as("returned by the time pause() returns").isNotNull();
+        assertThat(used.length()).isZero();
+        assertThat(rng.bytesServed()).isEqualTo(64);
     }
 }
