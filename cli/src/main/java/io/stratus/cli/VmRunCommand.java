@@ -1,6 +1,7 @@
 package io.stratus.cli;
 
 import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.virtio.rng.EntropyRate;
 import io.stratus.kvm.vm.DiskConfig;
 import io.stratus.kvm.vm.NetConfig;
 import io.stratus.kvm.vm.VirtualMachine;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -84,6 +86,11 @@ final class VmRunCommand implements Callable<Integer> {
             + " /dev/urandom (Linux: /dev/hwrng, CONFIG_HW_RANDOM_VIRTIO).")
     boolean rng;
 
+    @Option(names = "--rng-rate", paramLabel = "BYTES",
+            description = "Bytes per second the guest may read from its virtio-rng device (a burst of one"
+                    + " second's worth after a quiet spell); default: no limit.")
+    Long rngRate;
+
     @Option(names = "--balloon-stats", paramLabel = "SECONDS", defaultValue = "5",
             description = "How often the balloon asks the guest for memory statistics (default: ${DEFAULT-VALUE}).")
     double balloonStatsSeconds;
@@ -125,6 +132,9 @@ final class VmRunCommand implements Callable<Integer> {
             }, "stratus-vm-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             startInputPump(vm);
+            if (rngRate != null) {
+                vm.entropy().ifPresent(r -> r.limit(Optional.of(EntropyRate.perSecond(rngRate))));
+            }
             vm.start();
             VmExit exit = vm.awaitExit();
             if (!interrupted.get()) {
@@ -142,9 +152,16 @@ final class VmRunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "give either --kernel FILE (boot a guest) or --restore DIR (continue a snapshot)");
         }
+        if (rngRate != null && rngRate < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rng-rate is " + rngRate
+                    + ": give at least 1 byte per second, or leave it out for no limit");
+        }
+        if (rngRate != null && restore == null && !rng) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rng-rate limits the --rng device: give both");
+        }
         if (restore != null) {
             for (String option : List.of("--initrd", "--memory", "--cpus", "--cmdline", "--disk", "--net", "--no-ksm",
-                    "--no-balloon", "--balloon-stats")) {
+                    "--no-balloon", "--balloon-stats", "--rng")) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
                     throw new CommandLine.ParameterException(spec.commandLine(),
                             option + " cannot be used with --restore: the snapshot fixes the guest's configuration");

@@ -36,6 +36,9 @@ class VmRunCommandTest {
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         assertThat(r.stdout()).isEqualTo("Hello from a Stratus test guest\n");
         assertThat(r.stderr()).isEmpty();
+        VmRunProcess limited = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", guest("hello.elf"), "--memory", "32M",
+                "--rng", "--rng-rate", "4096");
+        assertThat(limited.exitCode()).as(limited.stderr()).isZero();
     }
 
     @Test
@@ -115,6 +118,10 @@ class VmRunCommandTest {
         VmRunProcess badOption = VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--disk", text + ",rx");
         assertThat(badOption.exitCode()).isEqualTo(2);
         assertThat(badOption.stderr()).contains("unknown disk option 'rx'");
+        assertOneLineError(VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--rng", "--rng-rate", "0"),
+                2, "give at least 1 byte per second");
+        assertOneLineError(VmRunProcess.run(LIMIT, "vm", "run", "--kernel", hello32, "--rng-rate", "4096"),
+                2, "--rng-rate limits the --rng device");
         VmRunProcess noKernel = VmRunProcess.run(LIMIT, "vm", "run");
         assertThat(noKernel.exitCode()).isEqualTo(2);
         assertThat(noKernel.stderr()).contains("give either --kernel FILE (boot a guest) or --restore DIR");

@@ -46,6 +46,13 @@ public interface AgentConfig {
     @WithDefault("262144")
     int consoleBufferBytes();
 
+    /**
+     * Bytes per second each guest may draw from the host's random source through its entropy
+     * device (a burst of one second's worth after a quiet spell); 0: no limit.
+     */
+    @WithDefault("1048576")
+    long entropyBytesPerSecond();
+
     /** The gRPC address other parts reach this agent on, published in host reports. */
     Optional<String> grpcAddress();
 

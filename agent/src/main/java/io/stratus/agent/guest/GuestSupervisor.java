@@ -7,6 +7,7 @@ import io.stratus.kvm.virtio.block.Qcow2Image;
 import io.stratus.kvm.vm.DiskConfig;
 import io.stratus.kvm.vm.NetConfig;
 import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.virtio.rng.EntropyRate;
 import io.stratus.kvm.vm.VmConfig;
 import io.stratus.kvm.vm.VmExit;
 import io.stratus.proto.v1.BootSource;
@@ -46,15 +47,18 @@ public final class GuestSupervisor {
     private final ImageCache images;
     private final Path instancesDir;
     private final int consoleBytes;
+    private final Optional<EntropyRate> entropyRate;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
     private final Map<String, ConsoleLog> consoles = new ConcurrentHashMap<>();
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
     private volatile BiConsumer<Guest, VmExit> exitListener = (g, e) -> { };
 
-    public GuestSupervisor(ImageCache images, Path instancesDir, int consoleBytes) {
+    /** @param entropyRate how fast each guest may draw from its entropy device; empty: no limit */
+    public GuestSupervisor(ImageCache images, Path instancesDir, int consoleBytes, Optional<EntropyRate> entropyRate) {
         this.images = images;
         this.instancesDir = instancesDir;
         this.consoleBytes = consoleBytes;
+        this.entropyRate = entropyRate;
     }
 
     /** Hears runs that ended without the agent stopping them. */
@@ -84,7 +88,13 @@ public final class GuestSupervisor {
 
     /** Runs a VM that a migration brought here, running already, as the instance's guest. */
     public Guest adopt(String id, VirtualMachine vm) {
+        // The rate is this host's policy: the source's did not come with the guest.
+        limited(vm);
         return watched(new Guest(id, vm, console(id)));
+    }
+
+    private void limited(VirtualMachine vm) {
+        vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
     }
 
     /**
@@ -133,6 +143,7 @@ public final class GuestSupervisor {
     private Guest started(String id, VirtualMachine vm, boolean paused) {
         Guest guest = new Guest(id, vm, console(id));
         try {
+            limited(vm);
             vm.start();
             if (paused) {
                 vm.pause();

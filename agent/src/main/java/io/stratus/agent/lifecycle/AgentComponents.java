@@ -20,6 +20,7 @@ import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.kvm.migration.MigrationSettings;
+import io.stratus.kvm.virtio.rng.EntropyRate;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
@@ -34,6 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -101,7 +103,13 @@ public class AgentComponents {
     @Produces
     @Singleton
     GuestSupervisor guests(AgentConfig config, ImageCache images) {
-        return new GuestSupervisor(images, config.dataDir().resolve("instances"), config.consoleBufferBytes());
+        long entropy = config.entropyBytesPerSecond();
+        if (entropy < 0) {
+            throw new IllegalArgumentException("stratus.agent.entropy-bytes-per-second is " + entropy
+                    + "; give a number of bytes, or 0 for no limit");
+        }
+        return new GuestSupervisor(images, config.dataDir().resolve("instances"), config.consoleBufferBytes(),
+                entropy == 0 ? Optional.empty() : Optional.of(EntropyRate.perSecond(entropy)));
     }
 
     @Produces
