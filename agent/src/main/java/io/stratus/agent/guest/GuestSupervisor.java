@@ -74,16 +74,19 @@ public final class GuestSupervisor {
      * @throws io.stratus.kvm.VmmException the VMM cannot build or start the guest
      */
     public Guest launch(InstanceRecord rec) {
-        return started(rec.id(), build(rec, config -> VirtualMachine.create(config, console(rec.id()))), false);
+        // Every guest booted here gets an entropy device: without RDRAND a guest would wait for entropy at boot.
+        return started(rec.id(), build(rec, true, config -> VirtualMachine.create(config, console(rec.id()))),
+                false);
     }
 
     /**
      * Builds the instance's VM, not started, to receive a live migration into
-     * ({@link VirtualMachine#createIncoming}): the same kernel, size and devices as on the source,
-     * and a disk of its own (a fresh layer over the cached image that the migration fills).
+     * ({@link VirtualMachine#createIncoming}): the same kernel, size and devices as on the source
+     * (an entropy device if {@code entropy}: the source's guest may have been booted without), and
+     * a disk of its own (a fresh layer over the cached image that the migration fills).
      */
-    public VirtualMachine incoming(InstanceRecord rec) {
-        return build(rec, config -> VirtualMachine.createIncoming(config, console(rec.id())));
+    public VirtualMachine incoming(InstanceRecord rec, boolean entropy) {
+        return build(rec, entropy, config -> VirtualMachine.createIncoming(config, console(rec.id())));
     }
 
     /** Runs a VM that a migration brought here, running already, as the instance's guest. */
@@ -106,7 +109,7 @@ public final class GuestSupervisor {
         return source.getImageId().isEmpty() ? Optional.empty() : Optional.of(instanceDisk(rec, source));
     }
 
-    private VirtualMachine build(InstanceRecord rec, Function<VmConfig, VirtualMachine> create) {
+    private VirtualMachine build(InstanceRecord rec, boolean entropy, Function<VmConfig, VirtualMachine> create) {
         BootSource source = rec.boot().getSource();
         if (source.getKernelImageId().isEmpty()) {
             throw new ImageException("ImageNotBootable", "instance " + rec.id()
@@ -116,10 +119,9 @@ public final class GuestSupervisor {
         try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
              ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
                      : images.acquire(source.getRamdiskImageId(), "")) {
-            // Every guest gets an entropy device: without RDRAND a guest would wait for entropy at boot.
             VmConfig.Builder b = VmConfig.builder(kernel.file()).name(rec.id())
                     .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
-                    .memoryMiB(rec.resources().getMemoryMib()).entropy(true);
+                    .memoryMiB(rec.resources().getMemoryMib()).entropy(entropy);
             if (initrd != null) {
                 b.initrd(initrd.file());
             }

@@ -79,7 +79,8 @@ public final class MigrationSources {
                 command.getToken());
         boolean completed = false;
         try {
-            MigrationResult r = over(target, instanceId, sequence, channel -> MigrationSource.migrate(vm, channel,
+            MigrationResult r = over(target, instanceId, sequence, vm.entropy().isPresent(),
+                    channel -> MigrationSource.migrate(vm, channel,
                     settings));
             completed = r.completed();
             if (completed) {
@@ -114,7 +115,8 @@ public final class MigrationSources {
 
     private Optional<DiskCopyResult> copy(Target target, String instanceId, Optional<Path> disk, long sequence)
             throws InterruptedException {
-        return over(target, instanceId, sequence, channel -> {
+        // A cold move builds no VM on the way: the target boots its own when the move is done.
+        return over(target, instanceId, sequence, false, channel -> {
             if (disk.isEmpty()) {
                 channel.close();
                 try {
@@ -140,10 +142,11 @@ public final class MigrationSources {
         T run(StreamChannel<MigrationMessage> channel) throws InterruptedException;
     }
 
-    private <T> T over(Target target, String instanceId, long sequence, Transfer<T> transfer)
+    private <T> T over(Target target, String instanceId, long sequence, boolean entropyDevice, Transfer<T> transfer)
             throws InterruptedException {
         MigrationHello hello = MigrationHello.newBuilder().setMigrationId(target.migrationId())
-                .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence).build();
+                .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence)
+                .setEntropyDevice(entropyDevice).build();
         ManagedChannel link = ManagedChannelBuilder.forTarget(target.address()).usePlaintext()
                 .maxInboundMessageSize(4 << 20).build();
         running.put(target.migrationId(), Thread.currentThread());

@@ -119,7 +119,8 @@ public final class MigrationTargets {
                 if (cold) {
                     guests.disk(rec);
                 } else {
-                    in.vm = guests.incoming(rec);
+                    // As this host boots guests; a source whose guest differs says so in its Hello.
+                    in.vm = guests.incoming(rec, true);
                 }
                 in.phase = Phase.READY;
                 LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
@@ -196,7 +197,34 @@ public final class MigrationTargets {
                 default -> in.phase = Phase.RECEIVING;
             }
         }
+        if (!in.cold) {
+            matchDevices(in, hello);
+        }
         return new Claimed(in, hello.getSequence());
+    }
+
+    /**
+     * Builds the prepared VM again if the source's guest has other devices than this host gives a
+     * guest it boots: one booted before its host had entropy devices has none, and the engine
+     * refuses a target whose devices differ.
+     */
+    private void matchDevices(Incoming in, MigrationHello hello) {
+        if (in.vm.entropy().isPresent() == hello.getEntropyDevice()) {
+            return;
+        }
+        // The prepared VM holds the disk's lock: it goes first.
+        in.vm.close();
+        in.vm = null;
+        try {
+            in.vm = guests.incoming(in.record, hello.getEntropyDevice());
+        } catch (RuntimeException e) {
+            incoming.remove(in.migrationId, in);
+            discard(in);
+            throw Status.FAILED_PRECONDITION.withDescription("host " + host + " cannot build instance "
+                    + in.record.id() + " with the source's devices: " + e.getMessage()).asRuntimeException();
+        }
+        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its VM here was built again"
+                + " to match", in.record.id(), in.migrationId, in.sourceHost, hello.getEntropyDevice() ? "has" : "has no");
     }
 
     /** A migration admitted for one stream. */
@@ -211,6 +239,11 @@ public final class MigrationTargets {
 
         String describe() {
             return "instance " + in.record.id() + " migration " + in.migrationId + " from " + in.sourceHost;
+        }
+
+        /** The VM a live migration streams into; null for a cold move. */
+        VirtualMachine vm() {
+            return in.vm;
         }
 
         /** Receives the guest over {@code channel} (blocking); it runs here when this returns normally. */

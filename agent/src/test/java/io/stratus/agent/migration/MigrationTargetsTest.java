@@ -7,18 +7,24 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.image.DirectorySource;
+import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.MigrationHello;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
@@ -89,5 +95,59 @@ class MigrationTargetsTest {
                 });
         t.abort("m-1");
         assertThat(refusal(t, hello("m-1", "i-1", "secret"))).isEqualTo(Status.Code.NOT_FOUND);
+    }
+    /**
+     * A source's guest booted before its host gave guests entropy devices has none: the target
+     * builds its prepared VM again without one (the engine refuses a target whose devices
+     * differ); a guest that has one finds the prepared VM as it is.
+     */
+    @Test
+    void theTargetsVmHasTheDevicesOfTheSourcesGuest() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Files.copy(Path.of(System.getProperty("stratus.testGuests"), "instance.elf"), images.resolve("instance"));
+        ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1L << 30, Set::of,
+                Clock.systemUTC());
+        MigrationTargets t = new MigrationTargets("target-host", new GuestSupervisor(cache, dir.resolve("instances"),
+                4096, Optional.empty()), workers, Clock.systemUTC(), Duration.ofSeconds(5),
+                new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
+        t.prepare("m-old", "secret", "source-host", bootable("i-old"));
+        t.prepare("m-new", "secret", "source-host", bootable("i-new"));
+
+        VirtualMachine old = admitWhenReady(t, hello("m-old", "i-old", "secret").toBuilder().setEntropyDevice(false)
+                .build()).vm();
+        VirtualMachine current = admitWhenReady(t, hello("m-new", "i-new", "secret").toBuilder()
+                .setEntropyDevice(true).build()).vm();
+        try {
+            assertThat(old.entropy()).as("built again, without the device").isEmpty();
+            assertThat(old.state()).isEqualTo(VirtualMachine.State.CREATED);
+            assertThat(current.entropy()).isPresent();
+        } finally {
+            old.close();
+            current.close();
+        }
+    }
+
+    private static InstanceRecord bootable(String id) {
+        Boot boot = Boot.newBuilder().setName("vm").setResources(Resources.newBuilder().setVcpus(1).setMemoryMib(64))
+                .setSource(BootSource.newBuilder().setKernelImageId("instance")).build();
+        return new InstanceRecord(id, "project", "vm", InstanceState.ACTIVE, TaskState.NONE,
+                PowerState.POWER_RUNNING, boot.getResources(), Optional.empty(), boot, Optional.empty(),
+                Optional.empty(), 0, false, Optional.empty());
+    }
+
+    /** Admits the Hello once the target has prepared the migration (it is refused as UNAVAILABLE until then). */
+    private static MigrationTargets.Claimed admitWhenReady(MigrationTargets t, MigrationHello hello)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                return t.admit(hello);
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(20);
+            }
+        }
     }
 }
