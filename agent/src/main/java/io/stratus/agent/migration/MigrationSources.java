@@ -80,8 +80,7 @@ public final class MigrationSources {
         boolean completed = false;
         try {
             MigrationResult r = over(target, instanceId, sequence, vm.entropy().isPresent(),
-                    channel -> MigrationSource.migrate(vm, channel,
-                    settings));
+                    channel -> MigrationSource.migrate(vm, channel, settings));
             completed = r.completed();
             if (completed) {
                 meters.sent(r.totalTime(), Optional.of(r.downtime()));

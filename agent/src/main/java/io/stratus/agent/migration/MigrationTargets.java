@@ -223,8 +223,9 @@ public final class MigrationTargets {
             throw Status.FAILED_PRECONDITION.withDescription("host " + host + " cannot build instance "
                     + in.record.id() + " with the source's devices: " + e.getMessage()).asRuntimeException();
         }
-        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its VM here was built again"
-                + " to match", in.record.id(), in.migrationId, in.sourceHost, hello.getEntropyDevice() ? "has" : "has no");
+        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its VM here was built"
+                        + " again to match", in.record.id(), in.migrationId, in.sourceHost,
+                hello.getEntropyDevice() ? "has" : "has no");
     }
 
     /** A migration admitted for one stream. */

@@ -182,7 +182,8 @@ class AgentIT {
         // A delete is carried out however late it comes: the scheduler deletes a server whose host
         // is down at once, and the host hears of it when it is back.
         send(envelope(id).setDelete(Delete.getDefaultInstance()).setDeadline(past), InstanceState.DELETED);
-        assertThat(Files.exists(dir.resolve("agent").resolve("instances").resolve(id))).as("the instance's directory").isFalse();
+        assertThat(dir.resolve("agent").resolve("instances").resolve(id)).as("the instance's directory")
+                .doesNotExist();
     }
 
     @Test

@@ -45,8 +45,8 @@ class MigrationTargetsTest {
 
     private MigrationTargets targets() {
         // No image cache: these cases never build a VM or a disk.
-        return new MigrationTargets("target-host", new GuestSupervisor(null, dir, 4096, Optional.empty()), workers, Clock.systemUTC(),
-                Duration.ofSeconds(5), new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
+        return new MigrationTargets("target-host", new GuestSupervisor(null, dir, 4096, Optional.empty()), workers,
+                Clock.systemUTC(), Duration.ofSeconds(5), new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
     }
 
     private static InstanceRecord record(String id) {
