@@ -76,6 +76,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -1127,29 +1128,30 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     /** Interrupts the threads that hold guest memory, every second, until each has let go. */
-    private synchronized void awaitMemoryHolds() {
-        boolean interrupted = false;
-        while (!memoryHolders.isEmpty()) {
+    private void awaitMemoryHolds() {
+        awaitUninterruptibly(memoryHolders::isEmpty, () -> {
             for (Thread holder : memoryHolders.keySet()) {
                 interruptedHolders.add(holder);
                 holder.interrupt();
             }
-            try {
-                wait(1000);
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        });
     }
 
-    private synchronized void awaitClosed() {
+    private void awaitClosed() {
+        awaitUninterruptibly(() -> state == State.CLOSED, () -> { });
+    }
+
+    /**
+     * Waits on this VM's monitor until {@code done}, running {@code eachTurn} before each wait of
+     * at most a second, even if interrupted meanwhile (the interrupt is kept for the caller): what
+     * it waits for must have happened before anything is freed.
+     */
+    private synchronized void awaitUninterruptibly(BooleanSupplier done, Runnable eachTurn) {
         boolean interrupted = false;
-        while (state != State.CLOSED) {
+        while (!done.getAsBoolean()) {
+            eachTurn.run();
             try {
-                wait();
+                wait(1000);
             } catch (InterruptedException e) {
                 interrupted = true;
             }
