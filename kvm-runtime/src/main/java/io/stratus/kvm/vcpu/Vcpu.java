@@ -137,8 +137,10 @@ public final class Vcpu {
             kick = VcpuKick.prepareCurrentThread(fd);
             // Reading running() after publishing `kick` pairs with stop(): either the stopper sees the
             // kick handle, or this thread sees the stop.
+            // Made once: the loop runs on every exit.
+            Runnable finishAccess = this::completeAccess;
             while (listener.running()) {
-                gate.pass(this::completeAccess);
+                gate.pass(finishAccess);
                 if (!listener.running()) {
                     break;
                 }
