@@ -137,10 +137,8 @@ public final class Vcpu {
             kick = VcpuKick.prepareCurrentThread(fd);
             // Reading running() after publishing `kick` pairs with stop(): either the stopper sees the
             // kick handle, or this thread sees the stop.
-            // Made once: the loop runs on every exit.
-            Runnable finishAccess = this::completeAccess;
             while (listener.running()) {
-                gate.pass(finishAccess);
+                gate.pass(this::completeAccess);
                 if (!listener.running()) {
                     break;
                 }
