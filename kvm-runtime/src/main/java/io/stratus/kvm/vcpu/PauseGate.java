@@ -16,25 +16,7 @@ public final class PauseGate {
     }
 
     /** On a vCPU thread, before entering the guest: waits while the gate is closed. */
-    public void pass() throws InterruptedException {
-        pass(() -> { });
-    }
-
-    /**
-     * Like {@link #pass()}; when the gate is closed, runs {@code beforeWaiting} first, on this
-     * thread and before it counts as arrived: the owner reads no state until it has run.
-     */
-    public void pass(Runnable beforeWaiting) throws InterruptedException {
-        synchronized (this) {
-            if (!closed || released) {
-                return;
-            }
-        }
-        beforeWaiting.run();
-        await();
-    }
-
-    private synchronized void await() throws InterruptedException {
+    public synchronized void pass() throws InterruptedException {
         if (!closed || released) {
             return;
         }

@@ -48,8 +48,6 @@ public final class Vcpu {
     private volatile VcpuKick kick;
     private volatile Thread thread;
     private volatile boolean haltProbe;
-    /** The last exit was an access KVM finishes in the next KVM_RUN (vCPU thread only). */
-    private boolean accessPending;
     /** CPU time of the thread when it ended; -1 while it runs. */
     private volatile long finalCpuNanos = -1;
     private long breakpointsReflected;
@@ -138,13 +136,11 @@ public final class Vcpu {
             // Reading running() after publishing `kick` pairs with stop(): either the stopper sees the
             // kick handle, or this thread sees the stop.
             while (listener.running()) {
-                gate.pass(this::completeAccess);
+                gate.pass();
                 if (!listener.running()) {
                     break;
                 }
                 VcpuExit exit = fd.run();
-                accessPending = exit instanceof VcpuExit.IoOut || exit instanceof VcpuExit.IoIn
-                        || exit instanceof VcpuExit.MmioWrite || exit instanceof VcpuExit.MmioRead;
                 if (!handle(exit)) {
                     return;
                 }
@@ -167,28 +163,6 @@ public final class Vcpu {
                 k.retire();
             }
         }
-    }
-
-    /**
-     * Finishes the port I/O or MMIO access the last exit handed to the VMM, without entering the
-     * guest: KVM completes it (an IN's value into the register, the instruction pointer past the
-     * access) only in the next {@code KVM_RUN}, and until then the vCPU's state is not the guest's
-     * (KVM's api.rst, KVM_RUN). With {@code immediate_exit} set, {@code KVM_RUN} completes it and
-     * returns at once. Runs before the vCPU waits at a closed gate, so that a snapshot or a
-     * migration reads a state the guest can go on from; without it a migrated guest lost console
-     * bytes written at the switch-over.
-     */
-    private void completeAccess() {
-        if (!accessPending) {
-            return;
-        }
-        fd.setImmediateExit(true);
-        try {
-            fd.run();
-        } finally {
-            fd.setImmediateExit(false);
-        }
-        accessPending = false;
     }
 
     /** Handles one exit; returns false when this vCPU must stop. */

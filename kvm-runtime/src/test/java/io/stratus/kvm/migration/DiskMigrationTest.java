@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class DiskMigrationTest {
-    private static final Pattern COUNT = Pattern.compile("(?m)^COUNT (\\d+)\n");
+    private static final Pattern COUNT = Pattern.compile("(?m)^COUNT (\\d+)$");
     private static final Duration LIMIT = Duration.ofSeconds(60);
     private static final Path QEMU_IMG = Path.of("/usr/bin/qemu-img");
     private static final long DISK_SIZE = 16L << 20;
@@ -99,7 +99,7 @@ class DiskMigrationTest {
     }
 
     private static void awaitCount(ConsoleBuffer console, long count) throws InterruptedException {
-        assertThat(console.await(Pattern.compile("(?m)^COUNT " + count + "\n"), LIMIT)).as(console.text()).isPresent();
+        assertThat(console.await(Pattern.compile("(?m)^COUNT " + count + "$"), LIMIT)).as(console.text()).isPresent();
     }
 
     private static byte[] readSectors(DiskImage disk, long sector, int count) throws IOException {
