@@ -72,19 +72,14 @@ public final class MigrationTarget {
         Sockets.noDelay(toSource);
         VirtualMachine.MemoryHold hold = vm.holdMemory();
         try {
-            return receiveHeld(vm, fromSource, toSource);
-        } catch (RuntimeException e) {
-            if (hold.cancelled()) {
-                throw new MigrationException("the VM receiving the migration was closed", e);
-            }
-            throw e;
+            return receive(vm, fromSource, toSource, hold);
         } finally {
             hold.close();
         }
     }
 
-    private static MigrationResult receiveHeld(VirtualMachine vm, ReadableByteChannel fromSource,
-                                               WritableByteChannel toSource) {
+    private static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
+                                           WritableByteChannel toSource, VirtualMachine.MemoryHold hold) {
         long start = System.nanoTime();
         FrameReader in = new FrameReader(fromSource, "the source");
         FrameWriter out = new FrameWriter(toSource, java.util.OptionalLong.empty());
@@ -171,10 +166,21 @@ public final class MigrationTarget {
             reportError(out, e.getMessage());
             throw e;
         } catch (IOException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
             throw new MigrationException("the connection to the source broke: " + e.getMessage(), e);
         } catch (InterruptedException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
             Thread.currentThread().interrupt();
             throw new MigrationException("interrupted while receiving a migration", e);
+        } catch (RuntimeException e) {
+            if (hold.cancelled()) {
+                throw new MigrationException("the VM receiving the migration was closed", e);
+            }
+            throw e;
         } finally {
             pages.close();
             disks.close();

@@ -76,7 +76,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -1128,30 +1127,29 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     /** Interrupts the threads that hold guest memory, every second, until each has let go. */
-    private void awaitMemoryHolds() {
-        awaitUninterruptibly(memoryHolders::isEmpty, () -> {
+    private synchronized void awaitMemoryHolds() {
+        boolean interrupted = false;
+        while (!memoryHolders.isEmpty()) {
             for (Thread holder : memoryHolders.keySet()) {
                 interruptedHolders.add(holder);
                 holder.interrupt();
             }
-        });
-    }
-
-    private void awaitClosed() {
-        awaitUninterruptibly(() -> state == State.CLOSED, () -> { });
-    }
-
-    /**
-     * Waits on this VM's monitor until {@code done}, running {@code eachTurn} before each wait of
-     * at most a second, even if interrupted meanwhile (the interrupt is kept for the caller): what
-     * it waits for must have happened before anything is freed.
-     */
-    private synchronized void awaitUninterruptibly(BooleanSupplier done, Runnable eachTurn) {
-        boolean interrupted = false;
-        while (!done.getAsBoolean()) {
-            eachTurn.run();
             try {
                 wait(1000);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private synchronized void awaitClosed() {
+        boolean interrupted = false;
+        while (state != State.CLOSED) {
+            try {
+                wait();
             } catch (InterruptedException e) {
                 interrupted = true;
             }
