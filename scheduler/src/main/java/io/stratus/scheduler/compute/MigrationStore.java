@@ -45,8 +45,7 @@ public final class MigrationStore {
     public boolean fail(String uuid, Server.Fault fault) {
         return sql.update("UPDATE migration SET status = ?, error_code = ?, error_message = ?, updated_at = ?"
                         + " WHERE uuid = ? AND status IN (?, ?)", Migration.Status.ERROR.name(), fault.code(),
-                ServerStore.truncate(fault.message()), clock.instant(), uuid, Migration.Status.RUNNING.name(),
-                Migration.Status.MIGRATING.name()) == 1;
+                ServerStore.truncate(fault.message()), clock.instant(), uuid, Migration.Status.RUNNING.name(), Migration.Status.MIGRATING.name()) == 1;
     }
 
     /** Ends the resize or cold move of {@code serverId} that waits for confirm or revert (one at most). */

@@ -417,10 +417,9 @@ public final class Conductor {
     public void onEvent(InstanceEvent e) {
         Optional<Server> found = servers.find(e.getInstanceId());
         if (found.isEmpty()) {
-            Optional<Server> deleted = holdsCopy(e) ? servers.findDeleted(e.getInstanceId()) : Optional.empty();
-            if (deleted.isPresent()) {
-                reap(deleted.get(), e);
-            } else {
+            Optional<Server> deleted = servers.findDeleted(e.getInstanceId()).filter(d -> holdsCopy(e));
+            deleted.ifPresent(d -> reap(d, e));
+            if (deleted.isEmpty()) {
                 LOG.debugf("event %s for unknown or deleted instance %s ignored", e.getEventId(), e.getInstanceId());
             }
             return;
@@ -568,23 +567,13 @@ public final class Conductor {
      * The claims go when the server is deleted ({@link #release}).
      */
     public void endMovesForDelete(Server s) {
-        abandonMove(s, new Server.Fault("ServerDeleted", "the server was deleted during the move"));
+        if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
+            s.host().ifPresent(source -> abortMove(s, source));
+            migrations.fail(s.requestId(), new Server.Fault("ServerDeleted", "the server was deleted during the"
+                    + " move"));
+        }
         migrations.settle(s.id(), Migration.Status.CONFIRMED);
         s.sourceHost().ifPresent(source -> cleanUp(s, source));
-    }
-
-    /**
-     * If the server's task is a live or cold move, tells its source to abort it (the guest runs on
-     * there, which ends the target's part too) and fails the move's record with {@code why}.
-     * Returns whether there was a move; its claims are the caller's to settle.
-     */
-    private boolean abandonMove(Server s, Server.Fault why) {
-        if (s.taskState() != TaskState.MIGRATING_LIVE && s.taskState() != TaskState.RESIZE_MIGRATING) {
-            return false;
-        }
-        s.host().ifPresent(source -> abortMove(s, source));
-        migrations.fail(s.requestId(), why);
-        return true;
     }
 
     /**
@@ -646,8 +635,11 @@ public final class Conductor {
             } else {
                 Server.Fault gaveUp = new Server.Fault("TaskTimedOut", "task " + s.taskState().name().toLowerCase()
                         + " gave up: " + silent);
-                // A move that finished later would leave the guest where this record does not say.
-                if (abandonMove(s, gaveUp)) {
+                if (s.taskState() == TaskState.MIGRATING_LIVE || s.taskState() == TaskState.RESIZE_MIGRATING) {
+                    // A move that finished later would leave the guest where this record does not say:
+                    // the source stops it (the guest runs on there), which ends the target's part too.
+                    s.host().ifPresent(h -> abortMove(s, h));
+                    migrations.fail(s.requestId(), gaveUp);
                     placement.release(migrationConsumer(s.id()));
                     servers.setPendingFlavor(s.id(), s.taskState() == TaskState.RESIZE_MIGRATING ? Optional.empty()
                             : s.pendingFlavorId());
