@@ -36,8 +36,10 @@ import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceRequest;
+import io.stratus.scheduler.selection.Filters;
 import io.stratus.scheduler.selection.HostSelector;
 import io.stratus.scheduler.selection.HostState;
+import io.stratus.scheduler.selection.Hypervisor;
 import io.stratus.scheduler.selection.RequestSpec;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -214,15 +216,16 @@ public final class Conductor {
 
     private HostState hostState(ProviderUsage usage, Map<String, HostView> views) {
         HostView v = views.getOrDefault(usage.name(), HostView.EMPTY);
-        boolean hardware = hosts.report(usage.name()).map(HostReport::getHardwareVirtualization).orElse(false);
-        return new HostState(usage, hosts.lastReport(usage.name()), DEFAULT_ZONE, v.images(), v.instances(), hardware);
+        return hosts.state(usage, DEFAULT_ZONE, v.images(), v.instances());
     }
 
     /**
      * Starts a live migration of an ACTIVE server: the target (the one asked for, or the best
      * the filters and weighers find among the others) is claimed first, next to the source's
      * claim, then the target is told to get ready and the source to send the guest. Both commands
-     * carry one fresh token: the target admits only the source that presents it.
+     * carry one fresh token: the target admits only the source that presents it. Both hosts'
+     * drivers must be able to live-migrate ({@link Hypervisor#LIVE_MIGRATION}); a host named that
+     * cannot is refused with Nova's "Migration pre-check error" (400).
      *
      * @param maxDowntimeMs the longest switch-over pause, 0 for the agents' default
      * @return the target host
@@ -233,8 +236,8 @@ public final class Conductor {
                     + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
                     : " and task_state " + s.taskState().name().toLowerCase()) + "; live migration needs ACTIVE");
         }
-        Move move = claimTarget(s, "os-migrateLive", targetHost, Optional.empty(), TaskState.MIGRATING_LIVE,
-                InstanceState.ACTIVE);
+        Move move = claimTarget(s, "os-migrateLive", Transfer.LIVE, targetHost, Optional.empty(),
+                TaskState.MIGRATING_LIVE, InstanceState.ACTIVE);
         migrations.start(move.requestId(), s, Migration.Type.LIVE_MIGRATION, move.source(), move.target(),
                 s.flavorId(), Migration.Status.RUNNING);
         try {
@@ -257,7 +260,8 @@ public final class Conductor {
      * Starts a cold move of an ACTIVE or SHUTOFF server to another host: Nova's migrate (same
      * flavor) or a resize that its host has no room for. The target is claimed with the new size;
      * the source stops the guest and sends its disk; the target boots it (if it ran) and the server
-     * waits in VERIFY_RESIZE for confirm or revert, with the source's copy kept until then.
+     * waits in VERIFY_RESIZE for confirm or revert, with the source's copy kept until then. Both
+     * hosts' drivers must be able to copy the disk ({@link Hypervisor#COLD_MIGRATION}).
      *
      * @return the target host
      */
@@ -268,7 +272,7 @@ public final class Conductor {
                     + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
                     : " and task_state " + s.taskState().name().toLowerCase()) + "; it must be ACTIVE or SHUTOFF");
         }
-        Move move = claimTarget(s, action, targetHost, Optional.of(to), TaskState.RESIZE_MIGRATING,
+        Move move = claimTarget(s, action, Transfer.COLD, targetHost, Optional.of(to), TaskState.RESIZE_MIGRATING,
                 InstanceState.ACTIVE, InstanceState.SHUTOFF);
         servers.setPendingFlavor(s.id(), Optional.of(to.id()));
         migrations.start(move.requestId(), s, action.equals("resize") ? Migration.Type.RESIZE
@@ -297,10 +301,12 @@ public final class Conductor {
 
     /**
      * Claims the target of a move (the one asked for, or the best other host the filters and
-     * weighers find) next to the source's claim, and starts the server's task.
+     * weighers find among those whose driver can receive {@code transfer}) next to the source's
+     * claim, and starts the server's task. A source that cannot send {@code transfer}, or a
+     * target named that cannot receive it, is refused with 400 before anything is claimed.
      */
-    private Move claimTarget(Server s, String action, Optional<String> targetHost, Optional<Flavor> to, TaskState task,
-                             InstanceState... from) {
+    private Move claimTarget(Server s, String action, Transfer transfer, Optional<String> targetHost,
+                             Optional<Flavor> to, TaskState task, InstanceState... from) {
         String source = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id() + " has no host to"
                 + " move from"));
         if (targetHost.equals(Optional.of(source))) {
@@ -312,6 +318,15 @@ public final class Conductor {
                 throw ApiException.badRequest("Compute host " + h + " could not be found.");
             }
         });
+        // Nova answers a live migration its hosts cannot do with MigrationPreCheckError (400).
+        String refused = transfer == Transfer.LIVE ? "Migration pre-check error: "
+                : "Cannot '" + action + "' instance " + s.id() + ": ";
+        transfer.refusal(source, hosts.hypervisor(source), true).ifPresent(why -> {
+            throw ApiException.badRequest(refused + why);
+        });
+        targetHost.flatMap(h -> transfer.refusal(h, hosts.hypervisor(h), false)).ifPresent(why -> {
+            throw ApiException.badRequest(refused + why);
+        });
         // An operator may have enabled a host a moment ago: a move chooses from a current picture.
         view.refresh();
         Image image = images.find(s.imageId()).orElseThrow(() -> ApiException.conflict("Instance " + s.id()
@@ -322,16 +337,23 @@ public final class Conductor {
         Map<String, HostView> views = hostViews();
         String consumer = migrationConsumer(s.id());
         String[] log = {"no host was filtered out"};
+        boolean[] lackedTrait = {false};
         placement.release(consumer);
         String target;
         try {
-            target = new Placement(placement).place(consumer, request, selector.forPlacement(spec(s, image, request),
+            target = new Placement(placement).place(consumer, request, selector.forPlacement(spec(s, image, request)
+                            .requiring(Set.of(transfer.trait)),
                     usage -> usage.name().equals(source) || targetHost.filter(h -> !h.equals(usage.name())).isPresent()
                             ? null : hostState(usage, views),
-                    (Consumer<HostSelector.Decision>) d -> log[0] = d.summary()), view);
+                    (Consumer<HostSelector.Decision>) d -> {
+                        log[0] = d.summary();
+                        lackedTrait[0] = !d.removedBy().getOrDefault(Filters.TRAITS_FILTER, List.of()).isEmpty();
+                    }), view);
         } catch (NoValidHostException e) {
             throw ApiException.badRequest("No valid host was found for '" + action + "' of " + s.id()
-                    + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]);
+                    + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]
+                    + (lackedTrait[0] ? " (" + Filters.TRAITS_FILTER + ": the target's hypervisor needs the trait "
+                    + transfer.trait + " to receive " + transfer.what + ")" : ""));
         }
         String address = hosts.report(target).map(HostReport::getGrpcAddress).orElse("");
         String requestId = newRequestId();
@@ -406,6 +428,11 @@ public final class Conductor {
             v.instances().add(p.id());
         }
         return views;
+    }
+
+    /** Whether {@code host}'s agent can run guests there (it does not report itself disabled). */
+    public boolean hostAcceptsGuests(String host) {
+        return hosts.disabledByAgent(host).isEmpty();
     }
 
     /** Whether {@code host} reported recently enough to count as up. */

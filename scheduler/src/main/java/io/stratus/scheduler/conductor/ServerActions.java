@@ -89,6 +89,7 @@ public final class ServerActions {
     /**
      * Resizes on the server's host: the new size is claimed there first (next to the old one,
      * which stays held until the resize is confirmed), so a host without room refuses up front.
+     * A host without room, or disabled by its operator or its agent, moves the server instead.
      */
     public void resize(Server s, Flavor to) {
         if (to.id().equals(s.flavorId())) {
@@ -100,10 +101,11 @@ public final class ServerActions {
         placement.release(consumer);
         try {
             new Placement(placement).place(consumer, request,
-                    fitting -> fitting.stream().filter(p -> p.name().equals(host)).toList());
+                    fitting -> fitting.stream().filter(p -> p.name().equals(host) && conductor.hostAcceptsGuests(host))
+                            .toList());
         } catch (NoValidHostException e) {
-            // No room here next to the current size: the server moves to a host that has it.
-            LOG.infof("instance %s: host %s has no room for flavor %s next to its current size (%s); moving it",
+            // No room here next to the current size (or the host is disabled): the server moves to a host that has it.
+            LOG.infof("instance %s: host %s cannot take flavor %s next to its current size (%s); moving it",
                     s.id(), host, to.name(), e.getMessage());
             conductor.coldMove(s, "resize", to, Optional.empty());
             return;

@@ -8,6 +8,7 @@ import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceClass;
 import io.stratus.scheduler.selection.HostState;
+import io.stratus.scheduler.selection.Hypervisor;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,9 +22,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * The hosts as their agents report them on {@code stratus.hosts}: each report's capacity becomes
  * the host's placement inventory (with the operator's allocation ratios), and its time the host's
  * liveness. A report that changes nothing leaves the inventory, and so the host's generation,
- * alone: reports every few seconds must not make every claim on the host lose its race.
+ * alone: reports every few seconds must not make every claim on the host lose its race. Each
+ * report also says which hypervisor driver runs the host's guests, what it can do (traits), and
+ * whether the agent can run guests at all; that stays here, beside the operator's switch in
+ * placement, never written over it.
  */
 public final class HostDirectory {
+    /** A host's newest report, with what it says of the host's driver, read once when it came. */
+    private record Known(HostReport report, Hypervisor hypervisor, Optional<String> disabledByAgent) {
+        static Known of(HostReport r) {
+            return new Known(r, driverOf(r), !r.getEnabled() && !r.getDisabledReason().isBlank()
+                    ? Optional.of(r.getDisabledReason()) : Optional.empty());
+        }
+    }
+
     /** How far allocations may exceed each resource (Nova's cpu/ram/disk_allocation_ratio). */
     public record Ratios(double cpu, double ram, double disk) {
     }
@@ -32,7 +44,7 @@ public final class HostDirectory {
     private final Ratios ratios;
     private final Clock clock;
     private final Map<String, Instant> lastReport = new ConcurrentHashMap<>();
-    private final Map<String, HostReport> reports = new ConcurrentHashMap<>();
+    private final Map<String, Known> reports = new ConcurrentHashMap<>();
     private final Runnable inventoryChanged;
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
@@ -66,12 +78,49 @@ public final class HostDirectory {
             inventoryChanged.run();
         }
         lastReport.put(host, at);
-        reports.put(host, report);
+        reports.put(host, Known.of(report));
     }
 
     /** The newest report of {@code host}: its agent's address, usage and KSM figures. */
     public Optional<HostReport> report(String host) {
+        return known(host).map(Known::report);
+    }
+
+    private Optional<Known> known(String host) {
         return Optional.ofNullable(reports.get(host));
+    }
+
+    /**
+     * The hypervisor driver of {@code host} as its newest report says; empty before its first
+     * report. A report without a type, traits or disabled reason comes from an agent older than
+     * those fields, which ran the KVM driver: {@link Hypervisor#LEGACY_KVM}.
+     */
+    public Optional<Hypervisor> hypervisor(String host) {
+        return known(host).map(Known::hypervisor);
+    }
+
+    private static Hypervisor driverOf(HostReport r) {
+        if (r.getHypervisorType().isEmpty() && r.getTraitsCount() == 0 && r.getDisabledReason().isEmpty()) {
+            return r.getHypervisorVersion().isEmpty() ? Hypervisor.LEGACY_KVM : new Hypervisor(
+                    Hypervisor.LEGACY_KVM.type(), r.getHypervisorVersion(), Hypervisor.LEGACY_KVM.traits());
+        }
+        return new Hypervisor(r.getHypervisorType(), r.getHypervisorVersion(), Set.copyOf(r.getTraitsList()));
+    }
+
+    /**
+     * Why the agent of {@code host} says no guest can run there: its newest report has
+     * {@code enabled = false} and a {@code disabled_reason}. Empty when it has no objection.
+     */
+    public Optional<String> disabledByAgent(String host) {
+        return known(host).flatMap(Known::disabledByAgent);
+    }
+
+    /**
+     * The host's compute service as operators see it: the operator's switch ({@code usage}'s
+     * disabled flag and {@code operatorReason}) together with what its agent reports.
+     */
+    public ServiceStatus service(ProviderUsage usage, Optional<String> operatorReason) {
+        return ServiceStatus.of(usage.disabled(), operatorReason, disabledByAgent(usage.name()));
     }
 
     /** Whether {@code host} reported within {@code downAfter}. */
@@ -94,9 +143,15 @@ public final class HostDirectory {
         return Optional.ofNullable(lastReport.get(host));
     }
 
-    /** What selection needs of a host: its placement view, liveness, zone and what runs there. */
+    /**
+     * What selection needs of a host: its placement view, liveness, zone, what runs there, and
+     * its driver as reported (a host not reported yet has none, and no traits).
+     */
     public HostState state(ProviderUsage usage, String zone, Set<String> images, Set<String> instances) {
-        return new HostState(usage, lastReport(usage.name()), zone, images, instances);
+        Optional<Known> known = known(usage.name());
+        return new HostState(usage, lastReport(usage.name()), zone, images, instances,
+                known.map(k -> k.report().getHardwareVirtualization()).orElse(false),
+                known.map(Known::hypervisor).orElse(Hypervisor.UNKNOWN), known.flatMap(Known::disabledByAgent));
     }
 
     private static Instant instant(Timestamp t) {

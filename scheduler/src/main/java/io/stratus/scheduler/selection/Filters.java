@@ -9,13 +9,28 @@ import java.util.function.BiPredicate;
 
 /** The scheduler's filters, after Nova's of the same names. */
 public final class Filters {
+    /** The name {@link #requiredTraits()} has in decisions. */
+    public static final String TRAITS_FILTER = "TraitsFilter";
+
     private Filters() {
     }
 
-    /** Hosts that reported within {@code downAfter} and are enabled (Nova's ComputeFilter). */
+    /**
+     * Hosts that reported within {@code downAfter} and are enabled (Nova's ComputeFilter): neither
+     * the operator disabled them nor their agent reports that no guest can run there.
+     */
     public static HostFilter alive(Clock clock, Duration downAfter) {
-        return named("ComputeFilter", (host, request) -> !host.usage().disabled() && host.lastReport()
-                .map(t -> !t.isBefore(clock.instant().minus(downAfter))).orElse(false));
+        return named("ComputeFilter", (host, request) -> !host.usage().disabled() && host.disabledByAgent().isEmpty()
+                && host.lastReport().map(t -> !t.isBefore(clock.instant().minus(downAfter))).orElse(false));
+    }
+
+    /**
+     * Hosts whose hypervisor driver has every trait the request requires (what Nova asks of
+     * Placement with {@code required=}): a live migration's target must be able to receive one.
+     */
+    public static HostFilter requiredTraits() {
+        return named(TRAITS_FILTER, (host, request) -> host.hypervisor().traits()
+                .containsAll(request.requiredTraits()));
     }
 
     /** Hosts where the requested resources fit now. */
@@ -42,13 +57,13 @@ public final class Filters {
 
     /** The architecture every host has: kvm-runtime runs x86-64 guests only. */
     private static final Set<String> ARCHITECTURES = Set.of("x86_64", "x86-64", "amd64");
-    private static final Set<String> HYPERVISORS = Set.of("kvm", "stratus", "qemu");
 
     /**
-     * Hosts that can run the image (Nova's ImagePropertiesFilter): its {@code architecture} and
-     * {@code hypervisor_type} (or {@code img_hv_type}), when set, must be what the hosts are
-     * (x86-64, KVM), and {@code stratus_hardware_virtualization=required} keeps images that cannot
-     * boot under an emulated kernel mode off hosts without VMX/SVM.
+     * Hosts that can run the image (Nova's ImagePropertiesFilter): its {@code architecture}, when
+     * set, must be x86-64; its {@code hypervisor_type} (or {@code img_hv_type}), when set, must
+     * name the host's own driver ("kvm" or "qemu", any case; see {@link Hypervisor#runs}); and
+     * {@code stratus_hardware_virtualization=required} keeps images that cannot boot under an
+     * emulated kernel mode off hosts without VMX/SVM.
      */
     public static HostFilter imageProperties() {
         return named("ImagePropertiesFilter", (host, request) -> {
@@ -58,7 +73,7 @@ public final class Filters {
                 return false;
             }
             String hv = p.getOrDefault("hypervisor_type", p.get("img_hv_type"));
-            if (hv != null && !HYPERVISORS.contains(hv.toLowerCase(Locale.ROOT))) {
+            if (hv != null && !host.hypervisor().runs(hv)) {
                 return false;
             }
             return !"required".equalsIgnoreCase(p.get("stratus_hardware_virtualization"))

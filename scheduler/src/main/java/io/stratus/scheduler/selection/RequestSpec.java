@@ -12,17 +12,32 @@ import java.util.Set;
  * @param imageId the image the guest boots (the KSM weigher prefers hosts already running it)
  * @param serverGroup the server group the instance joins, if any
  * @param imageProperties the image's properties ({@code architecture}, {@code hypervisor_type}, ...)
+ * @param requiredTraits what the host's hypervisor driver must be able to do (Placement traits,
+ *     such as {@link Hypervisor#LIVE_MIGRATION} for a live migration's target)
  */
 public record RequestSpec(String instanceId, ResourceRequest resources, Optional<String> availabilityZone,
-                          String imageId, Optional<ServerGroup> serverGroup, Map<String, String> imageProperties) {
+                          String imageId, Optional<ServerGroup> serverGroup, Map<String, String> imageProperties,
+                          Set<String> requiredTraits) {
     public RequestSpec {
         imageProperties = Map.copyOf(imageProperties);
+        requiredTraits = Set.copyOf(requiredTraits);
+    }
+
+    /** A request that needs no trait of the host. */
+    public RequestSpec(String instanceId, ResourceRequest resources, Optional<String> availabilityZone,
+                       String imageId, Optional<ServerGroup> serverGroup, Map<String, String> imageProperties) {
+        this(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties, Set.of());
     }
 
     /** A request whose image asks nothing of the host. */
     public RequestSpec(String instanceId, ResourceRequest resources, Optional<String> availabilityZone,
                        String imageId, Optional<ServerGroup> serverGroup) {
         this(instanceId, resources, availabilityZone, imageId, serverGroup, Map.of());
+    }
+
+    /** This request, needing {@code traits} of the host too. */
+    public RequestSpec requiring(Set<String> traits) {
+        return new RequestSpec(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties, traits);
     }
 
     /** An affinity or anti-affinity group and the instances already in it. */

@@ -145,7 +145,7 @@ public class SchedulerComponents {
         SchedulerConfig.Weights w = config.weights();
         return new HostSelector(
                 List.of(Filters.alive(clock, config.hostDownAfter()), Filters.availabilityZone(),
-                        Filters.imageProperties(), Filters.resources(),
+                        Filters.imageProperties(), Filters.requiredTraits(), Filters.resources(),
                         Filters.serverGroup()),
                 List.of(Weigher.ram(w.ram()), Weigher.cpu(w.cpu()), Weigher.sameImage(w.sameImage())));
     }

@@ -133,7 +133,7 @@ public class SchedulerLifecycle {
         long down = 0;
         long disabled = 0;
         for (ProviderUsage p : placement.all()) {
-            if (p.disabled()) {
+            if (p.disabled() || hosts.disabledByAgent(p.name()).isPresent()) {
                 disabled++;
             } else if (conductor.hostUp(p.name())) {
                 up++;

@@ -12,6 +12,8 @@ import io.stratus.scheduler.placement.ResourceClass;
 import io.stratus.scheduler.placement.ResourceRequest;
 import io.stratus.scheduler.selection.Filters;
 import io.stratus.scheduler.selection.HostSelector;
+import io.stratus.scheduler.selection.HostState;
+import io.stratus.scheduler.selection.Hypervisor;
 import io.stratus.scheduler.selection.RequestSpec;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -20,6 +22,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import org.flywaydb.core.Flyway;
 import org.h2.jdbcx.JdbcConnectionPool;
@@ -94,5 +97,66 @@ class HostDirectoryTest {
         List<String> chosen = selector.select(store.all().stream().map(p -> hosts.state(p, "nova", Set.of(),
                 Set.of())).toList(), spec).stream().map(h -> h.name()).toList();
         assertThat(chosen).containsExactly("ahead", "live");
+    }
+
+    @Test
+    void anOldAgentsReportIsTodaysKvmDriverThatMovesGuestsBothWays() {
+        hosts.apply(report("old", 8, 16384, NOW));
+        Hypervisor old = hosts.hypervisor("old").orElseThrow();
+        assertThat(old.type()).isEqualTo("KVM");
+        assertThat(old.traits()).containsExactlyInAnyOrder(Hypervisor.DRIVER_KVM, Hypervisor.LIVE_MIGRATION,
+                Hypervisor.COLD_MIGRATION);
+        assertThat(old.versionNumber()).isEqualTo(OptionalLong.empty());
+        assertThat(hosts.disabledByAgent("old")).isEmpty();
+        assertThat(hosts.hypervisor("never-reported")).isEmpty();
+    }
+
+    @Test
+    void aNewAgentsReportGivesItsDriverItsVersionAndItsTraits() {
+        hosts.apply(report("q1", 8, 16384, NOW).toBuilder().setHypervisorType("QEMU").setHypervisorVersion("7.2.0")
+                .addTraits(Hypervisor.DRIVER_QEMU).addTraits(Hypervisor.COLD_MIGRATION).build());
+        Hypervisor q1 = hosts.hypervisor("q1").orElseThrow();
+        assertThat(q1).isEqualTo(new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
+                Hypervisor.COLD_MIGRATION)));
+        assertThat(q1.versionNumber()).hasValue(7_002_000);
+        HostState state = hosts.state(store.usage("q1").orElseThrow(), "nova", Set.of(), Set.of());
+        assertThat(state.hypervisor()).isEqualTo(q1);
+        assertThat(state.disabledByAgent()).isEmpty();
+    }
+
+    @Test
+    void aHostItsAgentReportsUnusableIsDisabledWithTheAgentsReasonAndNotChosen() {
+        String why = "no hypervisor driver works: /dev/kvm is missing and qemu-system-x86_64 is not installed";
+        hosts.apply(report("broken", 8, 16384, NOW).toBuilder().setEnabled(false).setDisabledReason(why).build());
+        hosts.apply(report("fine", 2, 4096, NOW));
+        assertThat(hosts.disabledByAgent("broken")).contains(why);
+        assertThat(hosts.hypervisor("broken").orElseThrow()).as("not taken for an old agent: it gave a reason")
+                .isEqualTo(Hypervisor.UNKNOWN);
+        ProviderUsage broken = store.usage("broken").orElseThrow();
+        assertThat(broken.disabled()).as("the operator's switch is left as it was").isFalse();
+        assertThat(hosts.service(broken, Optional.empty())).isEqualTo(new ServiceStatus(true, Optional.of(why)));
+        assertThat(hosts.service(store.usage("fine").orElseThrow(), Optional.empty())).isEqualTo(ServiceStatus.ENABLED);
+
+        HostSelector selector = new HostSelector(List.of(Filters.alive(Clock.fixed(NOW, ZoneOffset.UTC),
+                Duration.ofSeconds(60))), List.of());
+        RequestSpec spec = new RequestSpec("i-1", ResourceRequest.of(1, 512, 0), Optional.empty(), "img",
+                Optional.empty());
+        HostSelector.Decision d = selector.decide(store.all().stream().map(p -> hosts.state(p, "nova", Set.of(),
+                Set.of())).toList(), spec);
+        assertThat(d.chosen()).extracting(HostState::name).containsExactly("fine");
+        assertThat(d.summary()).isEqualTo("ComputeFilter removed 1 (broken)");
+
+        // Its agent gets a driver working again: the host takes guests at once.
+        hosts.apply(report("broken", 8, 16384, NOW).toBuilder().setHypervisorType("QEMU")
+                .addTraits(Hypervisor.DRIVER_QEMU).build());
+        assertThat(hosts.disabledByAgent("broken")).isEmpty();
+        assertThat(hosts.service(store.usage("broken").orElseThrow(), Optional.empty()).disabled()).isFalse();
+    }
+
+    @Test
+    void aReportWithoutAReasonDoesNotDisableTheHost() {
+        // enabled = false alone is what a report built without the field reads as; only a reason disables.
+        hosts.apply(report("quiet", 8, 16384, NOW).toBuilder().setEnabled(false).build());
+        assertThat(hosts.disabledByAgent("quiet")).isEmpty();
     }
 }

@@ -69,6 +69,65 @@ class HostSelectorTest {
                 .isEqualTo("ImagePropertiesFilter removed 2 (emulated, hardware)");
     }
 
+    @Test
+    void anImagesHypervisorTypeIsComparedWithEachHostsOwnDriver() {
+        HostSelector s = new HostSelector(List.of(Filters.imageProperties()), List.of());
+        HostState kvm = driven("kvm-1", new Hypervisor("KVM", "", Set.of(Hypervisor.DRIVER_KVM)));
+        HostState qemu = driven("qemu-1", new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU)));
+        HostState old = host("old-agent", 4, 4096);
+        HostState broken = driven("broken", Hypervisor.UNKNOWN);
+        HostState qemuOnKvm = driven("qemu-kvm", new Hypervisor("KVM", "8.2.2", Set.of(Hypervisor.DRIVER_QEMU)));
+        List<HostState> hosts = List.of(kvm, qemu, old, broken, qemuOnKvm);
+        assertThat(names(s.select(hosts, image(Map.of())))).containsExactly("broken", "kvm-1", "old-agent", "qemu-1",
+                "qemu-kvm");
+        assertThat(names(s.select(hosts, image(Map.of("hypervisor_type", "qemu"))))).containsExactly("qemu-1",
+                "qemu-kvm");
+        assertThat(names(s.select(hosts, image(Map.of("img_hv_type", "QEMU"))))).containsExactly("qemu-1",
+                "qemu-kvm");
+        assertThat(names(s.select(hosts, image(Map.of("hypervisor_type", "KVM"))))).containsExactly("kvm-1",
+                "old-agent", "qemu-kvm");
+        assertThat(names(s.select(hosts, image(Map.of("hypervisor_type", "xen"))))).isEmpty();
+        assertThat(s.decide(hosts, image(Map.of("hypervisor_type", "qemu"))).summary())
+                .isEqualTo("ImagePropertiesFilter removed 3 (kvm-1, old-agent, broken)");
+    }
+
+    @Test
+    void onlyHostsWhoseDriverHasEveryRequiredTraitPass() {
+        HostSelector s = new HostSelector(List.of(Filters.requiredTraits()), List.of());
+        HostState kvm = driven("kvm-1", new Hypervisor("KVM", "", Set.of(Hypervisor.DRIVER_KVM,
+                Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION)));
+        HostState qemu = driven("qemu-1", new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
+                Hypervisor.COLD_MIGRATION)));
+        HostState broken = driven("broken", Hypervisor.UNKNOWN);
+        HostState old = host("old-agent", 4, 4096);
+        List<HostState> hosts = List.of(kvm, qemu, broken, old);
+        assertThat(names(s.select(hosts, request()))).as("a boot requires nothing")
+                .containsExactly("broken", "kvm-1", "old-agent", "qemu-1");
+        RequestSpec live = request().requiring(Set.of(Hypervisor.LIVE_MIGRATION));
+        assertThat(names(s.select(hosts, live))).containsExactly("kvm-1", "old-agent");
+        assertThat(s.decide(hosts, live).summary()).isEqualTo("TraitsFilter removed 2 (qemu-1, broken)");
+        assertThat(names(s.select(hosts, request().requiring(Set.of(Hypervisor.COLD_MIGRATION)))))
+                .containsExactly("kvm-1", "old-agent", "qemu-1");
+        assertThat(names(s.select(hosts, request().requiring(Set.of(Hypervisor.COLD_MIGRATION,
+                Hypervisor.DRIVER_QEMU))))).containsExactly("qemu-1");
+    }
+
+    @Test
+    void aHostItsAgentReportsDisabledIsNotChosenWhateverTheOperatorSet() {
+        HostSelector s = new HostSelector(List.of(Filters.alive(CLOCK, Duration.ofSeconds(60))), List.of());
+        HostState fine = host("fine", 4, 4096);
+        HostState unusable = new HostState(host("unusable", 4, 4096).usage(), Optional.of(NOW), "nova", Set.of(),
+                Set.of(), false, Hypervisor.UNKNOWN, Optional.of("no hypervisor driver works here"));
+        assertThat(names(s.select(List.of(fine, unusable), request()))).containsExactly("fine");
+        assertThat(s.decide(List.of(fine, unusable), request()).summary())
+                .isEqualTo("ComputeFilter removed 1 (unusable)");
+    }
+
+    private static HostState driven(String name, Hypervisor hypervisor) {
+        return new HostState(host(name, 4, 4096).usage(), Optional.of(NOW), "nova", Set.of(), Set.of(), false,
+                hypervisor, Optional.empty());
+    }
+
     private static RequestSpec image(Map<String, String> properties) {
         return new RequestSpec("i-new", SMALL, Optional.empty(), "img", Optional.empty(), properties);
     }

@@ -8,10 +8,12 @@ import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.hosts.HostDirectory;
+import io.stratus.scheduler.hosts.ServiceStatus;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceClass;
+import io.stratus.scheduler.selection.Hypervisor;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -31,14 +33,18 @@ import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
- * The operators' view of hosts: {@code os-hypervisors} (capacity and use per host) and
- * {@code os-services} (up/down from host reports, enable/disable with a reason). Admin only.
- * Hosts are numbered by name for the integer ids API 2.1 uses.
+ * The operators' view of hosts: {@code os-hypervisors} (capacity and use per host, the driver each
+ * host's agent reports) and {@code os-services} (up/down from host reports, enable/disable with a
+ * reason). A host is shown disabled when its operator disabled it or its agent reports that no
+ * guest can run there ({@link ServiceStatus}). Admin only. Hosts are numbered by name for the
+ * integer ids API 2.1 uses.
  */
 @Path("/compute/v2.1")
 @Produces(MediaType.APPLICATION_JSON)
 public class HostsResource {
     private static final String BINARY = "nova-compute";
+    /** What os-hypervisors showed as every host's version before hosts reported their driver's. */
+    private static final long UNKNOWN_VERSION = 1;
 
     @Inject
     PlacementStore placement;
@@ -123,15 +129,20 @@ public class HostsResource {
         m.put("id", id);
         m.put("hypervisor_hostname", p.name());
         m.put("state", conductor.hostUp(p.name()) ? "up" : "down");
-        m.put("status", p.disabled() ? "disabled" : "enabled");
+        m.put("status", status(p).status());
         return m;
+    }
+
+    private ServiceStatus status(ProviderUsage p) {
+        return hosts.service(p, notes.reason(p.name()));
     }
 
     private Map<String, Object> hypervisor(int id, ProviderUsage p, Map<String, Long> running) {
         Map<String, Object> m = hypervisorSummary(id, p);
         Optional<HostReport> report = hosts.report(p.name());
-        m.put("hypervisor_type", "Stratus-KVM");
-        m.put("hypervisor_version", 1);
+        Hypervisor driver = hosts.hypervisor(p.name()).orElse(Hypervisor.UNKNOWN);
+        m.put("hypervisor_type", driver.type());
+        m.put("hypervisor_version", driver.versionNumber().orElse(UNKNOWN_VERSION));
         m.put("host_ip", report.map(HostReport::getGrpcAddress).map(a -> a.replaceAll(":\\d+$", "")).orElse(""));
         m.put("vcpus", total(p, ResourceClass.VCPU));
         m.put("vcpus_used", used(p, ResourceClass.VCPU));
@@ -143,7 +154,7 @@ public class HostsResource {
         m.put("free_disk_gb", total(p, ResourceClass.DISK_GB) - used(p, ResourceClass.DISK_GB));
         m.put("running_vms", running.getOrDefault(p.name(), 0L));
         m.put("ksm_saved_bytes", report.map(HostReport::getKsmSavedBytes).orElse(0L));
-        m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", notes.reason(p.name()).orElse("")));
+        m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", status(p).reason().orElse("")));
         return m;
     }
 
@@ -168,10 +179,11 @@ public class HostsResource {
         m.put("binary", BINARY);
         m.put("host", p.name());
         m.put("zone", Conductor.DEFAULT_ZONE);
-        m.put("status", p.disabled() ? "disabled" : "enabled");
+        ServiceStatus status = status(p);
+        m.put("status", status.status());
         m.put("state", conductor.hostUp(p.name()) ? "up" : "down");
         m.put("updated_at", hosts.lastReport(p.name()).map(Views::time).orElse(null));
-        m.put("disabled_reason", notes.reason(p.name()).orElse(null));
+        m.put("disabled_reason", status.reason().orElse(null));
         return m;
     }
 
@@ -188,28 +200,31 @@ public class HostsResource {
         if (placement.usage(host).isEmpty()) {
             throw ApiException.notFound("Host '" + host + "' is not mapped to any cell");
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("host", host);
-        out.put("binary", binary);
         switch (action) {
             case "enable":
                 placement.setDisabled(host, false);
                 notes.clear(host);
-                out.put("status", "enabled");
                 break;
             case "disable":
             case "disable-log-reason": {
                 String reason = Json.optionalString(body, "disabled_reason", 255).orElse("");
                 placement.setDisabled(host, true);
                 notes.disabled(host, reason);
-                out.put("status", "disabled");
-                out.put("disabled_reason", reason);
                 break;
             }
             default:
                 throw ApiException.notFound("Unknown action " + action + "; use enable, disable or disable-log-reason");
         }
         conductor.hostsChanged();
+        // What the host is now: a host its agent reports unusable stays disabled when enabled, and says why.
+        ServiceStatus now = status(placement.usage(host).orElseThrow());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("host", host);
+        out.put("binary", binary);
+        out.put("status", now.status());
+        if (now.disabled()) {
+            out.put("disabled_reason", now.reason().orElse(""));
+        }
         return Map.of("service", out);
     }
 }

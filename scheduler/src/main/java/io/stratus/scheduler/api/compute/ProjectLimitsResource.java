@@ -3,11 +3,13 @@ package io.stratus.scheduler.api.compute;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
+import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.identity.TokenFilter;
@@ -52,6 +54,10 @@ public class ProjectLimitsResource {
     PlacementStore placement;
     @Inject
     Conductor conductor;
+    @Inject
+    HostDirectory hosts;
+    @Inject
+    HostNotes notes;
     @Context
     ContainerRequestContext request;
 
@@ -230,8 +236,9 @@ public class ProjectLimitsResource {
         Map<String, Object> hostMap = new LinkedHashMap<>();
         for (ProviderUsage p : placement.all()) {
             Map<String, Object> svc = new LinkedHashMap<>();
-            svc.put("available", !p.disabled() && conductor.hostUp(p.name()));
-            svc.put("active", !p.disabled());
+            boolean enabled = !hosts.service(p, notes.reason(p.name())).disabled();
+            svc.put("available", enabled && conductor.hostUp(p.name()));
+            svc.put("active", enabled);
             svc.put("updated_at", null);
             hostMap.put(p.name(), Map.of("nova-compute", svc));
         }
