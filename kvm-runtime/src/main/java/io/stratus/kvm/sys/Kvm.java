@@ -6,25 +6,35 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** The KVM system file descriptor ({@code /dev/kvm}): capabilities, supported CPUID and MSRs, new VMs. */
 public final class Kvm extends NativeFd {
     /** The only KVM API version there has ever been. */
     public static final int API_VERSION = 12;
 
+    /** The capabilities without which the VMM does not start: {@link #requireVmmCapabilities} checks them. */
+    private static final KvmCapability[] VMM_CAPABILITIES = {KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY,
+        KvmCapability.SET_TSS_ADDR, KvmCapability.EXT_CPUID, KvmCapability.PIT2, KvmCapability.IRQFD,
+        KvmCapability.IOEVENTFD, KvmCapability.MP_STATE};
+
     private static final int E2BIG = 7;
     private static final int CPUID_ENTRY_SIZE = 40;
 
     private final int vcpuMmapSize;
 
-    private Kvm(int fd) {
+    private Kvm(int fd, Path device) {
         super(fd);
-        int version = ioctl("KVM_GET_API_VERSION", Ioctls.KVM_GET_API_VERSION, 0L);
-        if (version != API_VERSION) {
+        try {
+            int version = ioctl("KVM_GET_API_VERSION", Ioctls.KVM_GET_API_VERSION, 0L);
+            if (version != API_VERSION) {
+                throw new KvmUnavailableException(device + " speaks API version " + version + ", not " + API_VERSION);
+            }
+            this.vcpuMmapSize = ioctl("KVM_GET_VCPU_MMAP_SIZE", Ioctls.KVM_GET_VCPU_MMAP_SIZE, 0L);
+        } catch (KvmException e) {
             close();
-            throw new KvmUnavailableException("/dev/kvm speaks API version " + version + ", not " + API_VERSION);
+            throw e;
         }
-        this.vcpuMmapSize = ioctl("KVM_GET_VCPU_MMAP_SIZE", Ioctls.KVM_GET_VCPU_MMAP_SIZE, 0L);
     }
 
     /** Opens {@code /dev/kvm}, explaining what to do when that is impossible. */
@@ -35,7 +45,7 @@ public final class Kvm extends NativeFd {
     /** Opens a KVM device node. */
     public static Kvm open(Path device) {
         try {
-            return new Kvm(LibC.open(device.toString(), LibC.O_RDWR | LibC.O_CLOEXEC));
+            return new Kvm(LibC.open(device.toString(), LibC.O_RDWR | LibC.O_CLOEXEC), device);
         } catch (LastErrorException e) {
             String hint = switch (e.getErrorCode()) {
                 case Errno.ENOENT -> Files.exists(Path.of("/sys/module/kvm"))
@@ -46,6 +56,20 @@ public final class Kvm extends NativeFd {
                 default -> Errno.describe(e.getErrorCode());
             };
             throw new KvmUnavailableException("cannot open " + device + ": " + hint);
+        }
+    }
+
+    /**
+     * Why the VMM cannot run on {@code device} (usually {@code /dev/kvm}), or empty when it can: opens
+     * the device and checks its API version and the capabilities the VMM needs, as a VM's start-up
+     * does, then closes it. Cheap enough for a health check or a test condition.
+     */
+    public static Optional<String> unavailableReason(Path device) {
+        try (Kvm kvm = open(device)) {
+            kvm.requireVmmCapabilities();
+            return Optional.empty();
+        } catch (KvmException e) {
+            return Optional.of(e.getMessage());
         }
     }
 
@@ -65,6 +89,11 @@ public final class Kvm extends NativeFd {
         if (!missing.isEmpty()) {
             throw new KvmUnavailableException("this host's KVM lacks capabilities the VMM needs: " + missing);
         }
+    }
+
+    /** Fails with an actionable message unless this KVM has every capability the VMM cannot start without. */
+    public void requireVmmCapabilities() {
+        requireExtensions(VMM_CAPABILITIES);
     }
 
     /** Size of the shared {@code kvm_run} area of each vCPU. */

@@ -259,9 +259,7 @@ public final class VirtualMachine implements AutoCloseable {
         GuestMemory memory = null;
         VirtualMachine vm = null;
         try {
-            kvm.requireExtensions(KvmCapability.IRQCHIP, KvmCapability.USER_MEMORY, KvmCapability.SET_TSS_ADDR,
-                    KvmCapability.EXT_CPUID, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.IOEVENTFD,
-                    KvmCapability.MP_STATE);
+            kvm.requireVmmCapabilities();
             int maxVcpus = kvm.checkExtension(KvmCapability.MAX_VCPUS);
             if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
                 throw new VmConfigException("this host's KVM runs at most " + maxVcpus + " vCPUs per guest, not "
@@ -364,7 +362,7 @@ public final class VirtualMachine implements AutoCloseable {
         List<DiskImage> opened = new ArrayList<>();
         try {
             for (DiskConfig d : config.disks()) {
-                opened.add(DiskImage.open(d.path(), d.readOnly()));
+                opened.add(DiskImage.open(d.path(), d.readOnly(), d.format()));
             }
         } catch (RuntimeException e) {
             opened.forEach(DiskImage::close);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.testing.TestGuests;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.Qcow2Image;
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with its own disk file, over a loopback socket. Real KVM, seconds each.
  */
 @Timeout(180)
+@RequiresKvm
 class DiskMigrationTest {
     private static final Pattern COUNT = Pattern.compile("(?m)^COUNT (\\d+)$");
     private static final Duration LIMIT = Duration.ofSeconds(60);

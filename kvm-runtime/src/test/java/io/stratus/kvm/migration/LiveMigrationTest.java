@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stratus.kvm.devices.ConsoleBuffer;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.testing.TestGuests;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmConfig;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * before. Real KVM, seconds each.
  */
 @Timeout(180)
+@RequiresKvm
 class LiveMigrationTest {
     private static final Pattern COUNT = Pattern.compile("COUNT (\\d+) (OK|BAD[^\n]*)\n");
     private static final Duration LIMIT = Duration.ofSeconds(60);

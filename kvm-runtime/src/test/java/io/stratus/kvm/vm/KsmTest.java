@@ -7,6 +7,7 @@ import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.memory.HostPageFlags;
 import io.stratus.kvm.memory.KsmHost;
 import io.stratus.kvm.memory.PageFootprint;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.testing.TestGuests;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
  * scanner, and the per-guest accounting sees it; a third, identical but not mergeable, is not.
  */
 @Timeout(180)
+@RequiresKvm
 class KsmTest {
     private static final long MIB = 1L << 20;
     private static final Pattern FILLED = Pattern.compile("STRATUS-PAGES-FILLED kb=(\\d+)");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.testing.GuestKit;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.virtio.balloon.VirtioBalloon;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the process's RSS the guest accounts for.
  */
 @Tag("linux")
+@RequiresKvm
 class LinuxBalloonTest {
     private static final long MIB = 1L << 20;
     private static final int FILE_MIB = 24;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.stratus.kvm.cpu.HostProfile;
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.testing.GuestKit;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.vcpu.GuestEmulationException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * code; the boots through {@code stratus vm run} with ACPI are in the CLI module's tests.
  */
 @Tag("linux")
+@RequiresKvm
 class LinuxBootTest {
     private static final Pattern MARKER = Pattern.compile("STRATUS-GUEST-READY cpus=(\\d+) memkb=(\\d+)");
 

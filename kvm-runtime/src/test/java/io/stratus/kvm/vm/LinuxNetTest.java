@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.sys.NetworkNamespace;
 import io.stratus.kvm.testing.GuestKit;
+import io.stratus.kvm.testing.RequiresKvm;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * TAP's host end and moves a file each way over TCP with busybox nc, contents checked.
  */
 @Tag("linux")
+@RequiresKvm
 class LinuxNetTest {
     private static final String HOST_IP = "10.77.0.1";
     private final String ns = "stratus-net-" + ProcessHandle.current().pid();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.snapshot.SnapshotCodec;
 import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.testing.TestGuests;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Pause, resume, snapshot and restore with the counting test guest: seconds, real KVM. */
 @Timeout(120)
+@RequiresKvm
 class SnapshotTest {
     private static final Pattern COUNT = Pattern.compile("COUNT (\\d+)\n");
     private static final Duration LIMIT = Duration.ofSeconds(30);

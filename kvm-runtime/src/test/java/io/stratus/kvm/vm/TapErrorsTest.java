@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stratus.kvm.devices.ConsoleBuffer;
 import io.stratus.kvm.sys.NetworkNamespace;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.testing.TestGuests;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
  * TAP is untouched by another guest's failed attempt at it. In a network namespace the test makes.
  */
 @Timeout(60)
+@RequiresKvm
 class TapErrorsTest {
     private final String ns = "stratus-tap-" + ProcessHandle.current().pid();
     private final ExecutorService inNamespace = Executors.newSingleThreadExecutor();

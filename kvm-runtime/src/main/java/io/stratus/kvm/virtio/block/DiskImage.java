@@ -27,14 +27,21 @@ public sealed interface DiskImage extends AutoCloseable permits RawImage, Qcow2I
      * is a {@link DiskImageException} naming the file.
      */
     static DiskImage open(Path path, boolean readOnly) {
+        return open(path, readOnly, DiskFormat.PROBE);
+    }
+
+    /** Opens {@code path} in {@code format}; {@link DiskFormat#PROBE} tells by the first bytes. */
+    static DiskImage open(Path path, boolean readOnly, DiskFormat format) {
         LockedFile file = LockedFile.open(path, readOnly);
-        boolean qcow2;
-        try {
-            ByteBuffer magic = ByteBuffer.allocate(4);
-            qcow2 = file.readAt(magic, 0) == 4 && magic.getInt(0) == Qcow2Image.MAGIC;
-        } catch (IOException e) {
-            file.close();
-            throw new DiskImageException("cannot use disk image " + path + ": " + e.getMessage());
+        boolean qcow2 = format == DiskFormat.QCOW2;
+        if (format == DiskFormat.PROBE) {
+            try {
+                ByteBuffer magic = ByteBuffer.allocate(4);
+                qcow2 = file.readAt(magic, 0) == 4 && magic.getInt(0) == Qcow2Image.MAGIC;
+            } catch (IOException e) {
+                file.close();
+                throw new DiskImageException("cannot use disk image " + path + ": " + e.getMessage());
+            }
         }
         return qcow2 ? Qcow2Image.open(file) : RawImage.open(file);
     }
