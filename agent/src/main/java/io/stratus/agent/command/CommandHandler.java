@@ -8,13 +8,10 @@ import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.StoreException;
-import io.stratus.kvm.migration.MigrationResult;
-import io.stratus.kvm.vm.VirtualMachine;
-import io.stratus.kvm.vm.VmConfig;
-import io.stratus.kvm.vm.VmExit;
+import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Fault;
-import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
@@ -30,19 +27,20 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Applies commands to this host's instances: the state machine of Nova's compute manager over
- * kvm-runtime guests. Each command ends in exactly one final event, recorded with the request it
- * answers in the same transaction as the instance record; a redelivered request is answered with
- * the recorded events again and changes nothing.
+ * Applies commands to this host's instances: the state machine of Nova's compute manager over the
+ * host's hypervisor driver. Each command ends in exactly one final event, recorded with the
+ * request it answers in the same transaction as the instance record ({@link InstanceJournal}); a
+ * redelivered request is answered with the recorded events again and changes nothing.
  *
- * <p>One command at a time (and guest exits in between): the agent's records have one writer.
+ * <p>Commands of one instance run one at a time (with its guest's exits and its moves' ends in
+ * between, under the instance's lock); commands of different instances may run side by side, and
+ * what they take of the host is admitted one at a time ({@link Admission}).
  */
-public final class CommandHandler {
+public final class CommandHandler implements CommandApplier {
     private static final Logger LOG = Logger.getLogger(CommandHandler.class);
     private static final Set<InstanceState> STOPPABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.ERROR);
     private static final Set<InstanceState> HARD_REBOOTABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.PAUSED,
@@ -52,47 +50,53 @@ public final class CommandHandler {
     private final String host;
     private final AgentStore store;
     private final GuestSupervisor guests;
-    private final Resources capacity;
-    private final EventSink events;
-    private final Clock clock;
     private final LiveMigrations migrations;
-    private volatile Consumer<InstanceRecord> changes = r -> { };
+    private final InstanceJournal journal;
+    private final InstanceLocks locks = new InstanceLocks();
+    private final Admission admission;
+    private final MoveCompletions moves;
 
     public CommandHandler(String host, AgentStore store, GuestSupervisor guests, Resources capacity, EventSink events,
                           Clock clock, LiveMigrations migrations) {
         this.host = host;
         this.store = store;
         this.guests = guests;
-        this.capacity = capacity;
-        this.events = events;
-        this.clock = clock;
         this.migrations = migrations;
+        this.journal = new InstanceJournal(host, store, events, clock);
+        this.admission = new Admission(host, store, capacity, () -> guests.driver().capabilities());
+        this.moves = new MoveCompletions(store, guests, journal, locks);
         guests.onExit(this::guestExited);
         migrations.targets().onArrival(new MigrationTargets.Arrival() {
             @Override
-            public void arrived(InstanceRecord rec, String migrationId, VirtualMachine vm, long sourceSequence) {
-                migrationArrived(rec, migrationId, vm, sourceSequence);
+            public void arrived(InstanceRecord rec, String migrationId, VirtualGuest guest, long sourceSequence) {
+                moves.liveMigrationArrived(rec, migrationId, guest, sourceSequence);
             }
 
             @Override
             public void arrivedCold(InstanceRecord rec, String migrationId, boolean start, long sourceSequence) {
-                coldMoveArrived(rec, migrationId, start, sourceSequence);
+                moves.coldMoveArrived(rec, migrationId, start, sourceSequence);
             }
         });
     }
 
     /** Hears every record the handler writes (meters follow instances this way). */
     public void onRecordChange(Consumer<InstanceRecord> listener) {
-        this.changes = listener;
+        journal.onRecordChange(listener);
     }
 
-    /** Applies one valid envelope (the consumer has checked its shape). */
-    public synchronized void handle(CommandEnvelope env) {
+    /**
+     * Applies one valid envelope (the consumer has checked its shape). Callers may apply commands
+     * of different instances at once; one instance's must come one at a time, in order.
+     */
+    @Override
+    public void handle(CommandEnvelope env) {
+        locks.with(env.getInstanceId(), () -> apply(env));
+    }
+
+    private void apply(CommandEnvelope env) {
         String req = env.getRequestId();
-        Optional<List<InstanceEvent>> earlier = store.appliedEvents(req);
-        if (earlier.isPresent()) {
+        if (journal.answerAgain(req)) {
             LOG.infof("request %s for instance %s was applied before; answering again", req, env.getInstanceId());
-            earlier.get().forEach(events::publish);
             return;
         }
         Optional<InstanceRecord> found = store.find(env.getInstanceId());
@@ -101,9 +105,9 @@ public final class CommandHandler {
         // delete has none: the scheduler may have deleted the server already (its host was down),
         // and refused, it would leave a guest nobody accounts for.
         if (!accepted && env.hasDeadline() && env.getCommandCase() != CommandEnvelope.CommandCase.DELETE
-                && instant(env.getDeadline()).isBefore(clock.instant())) {
-            reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its deadline "
-                    + instant(env.getDeadline()) + " before host " + host + " received it"));
+                && instant(env.getDeadline()).isBefore(journal.now())) {
+            journal.reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its"
+                    + " deadline " + instant(env.getDeadline()) + " before host " + host + " received it"));
             return;
         }
         if (env.getCommandCase() == CommandEnvelope.CommandCase.BOOT) {
@@ -122,8 +126,8 @@ public final class CommandHandler {
             return;
         }
         if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
-            reject(env, found, Faults.of("InstanceNotFound", "instance " + env.getInstanceId() + " is not on host "
-                    + host));
+            journal.reject(env, found, Faults.of("InstanceNotFound", "instance " + env.getInstanceId()
+                    + " is not on host " + host));
             return;
         }
         InstanceRecord rec = found.get();
@@ -140,7 +144,7 @@ public final class CommandHandler {
                 case DELETE -> delete(env, rec);
                 case LIVE_MIGRATE -> liveMigrate(env, rec);
                 case MIGRATE_DISK -> migrateDisk(env, rec);
-                default -> reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
+                default -> journal.reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
                         + commandName(env) + " commands yet"));
             }
         } catch (RuntimeException e) {
@@ -168,24 +172,28 @@ public final class CommandHandler {
                 }
                 return;
             }
-            reject(env, found, Faults.of("InstanceExists", "instance " + rec.id() + " already exists on host " + host
+            journal.reject(env, found, Faults.of("InstanceExists", "instance " + rec.id() + " already exists on host " + host
                     + " (" + rec.state() + "); instance ids are never reused"));
             return;
         }
-        Optional<Fault> unfit = unfit(env.getBoot().getResources(), Optional.empty());
-        if (unfit.isPresent()) {
-            reject(env, found, unfit.get(), InstanceState.ERROR);
-            return;
-        }
-        InstanceRecord rec = InstanceRecord.building(env.getInstanceId(), env.getTenantId(), env.getBoot(), req);
-        spawn(emit(rec, req), req);
+        // The check and the BUILD record that takes the room are one step: another boot waits for it.
+        Optional<InstanceRecord> admitted = admission.admit(() -> {
+            Optional<Fault> unfit = admission.unfit(env.getBoot().getResources(), Optional.empty());
+            if (unfit.isPresent()) {
+                journal.reject(env, found, unfit.get(), InstanceState.ERROR);
+                return Optional.empty();
+            }
+            return Optional.of(emit(InstanceRecord.building(env.getInstanceId(), env.getTenantId(), env.getBoot(),
+                    req), req));
+        });
+        admitted.ifPresent(rec -> spawn(rec, req));
     }
 
     private void spawn(InstanceRecord rec, String req) {
         try {
             guests.launch(rec);
             finish(rec.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty())
-                    .withLaunchedAt(clock.instant()), req);
+                    .withLaunchedAt(journal.now()), req);
         } catch (RuntimeException e) {
             LOG.errorf("instance %s: boot failed (request %s): %s", rec.id(), req, e.getMessage());
             finish(rec.with(InstanceState.ERROR, TaskState.NONE).withFault(Optional.of(Faults.of(e))), req);
@@ -199,7 +207,8 @@ public final class CommandHandler {
         InstanceRecord r = emit(rec.with(rec.state(), TaskState.POWERING_OFF), env.getRequestId());
         // No ACPI power button yet: the guest is stopped, not asked to shut down (the timeout is not used).
         guests.stop(r.id());
-        finish(r.with(InstanceState.SHUTOFF, TaskState.NONE), env.getRequestId());
+        // A stop from ERROR leaves the error behind: a fault on later events would read as their refusal.
+        finish(r.with(InstanceState.SHUTOFF, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
     }
 
     private void start(CommandEnvelope env, InstanceRecord rec) {
@@ -232,7 +241,7 @@ public final class CommandHandler {
         InstanceRecord r = emit(rec.with(rec.state(), TaskState.PAUSING), env.getRequestId());
         Guest guest = guestOf(r);
         try {
-            guest.vm().pause();
+            guest.machine().pause();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while pausing instance " + r.id(), e);
@@ -245,7 +254,7 @@ public final class CommandHandler {
             return;
         }
         InstanceRecord r = emit(rec.with(rec.state(), TaskState.UNPAUSING), env.getRequestId());
-        guestOf(r).vm().resume();
+        guestOf(r).machine().resume();
         finish(r.with(InstanceState.ACTIVE, TaskState.NONE), env.getRequestId());
     }
 
@@ -255,16 +264,24 @@ public final class CommandHandler {
             return;
         }
         Resources wanted = env.getResize().getResources();
-        Optional<Fault> unfit = unfit(wanted, Optional.of(rec.id()));
-        if (unfit.isPresent()) {
-            reject(env, Optional.of(rec), unfit.get());
+        boolean running = rec.state() == InstanceState.ACTIVE;
+        // Admitted with the record that holds the new size (the old one kept beside it), as a boot is:
+        // the guest's stop in between is short, and other admissions wait for it.
+        Optional<InstanceRecord> resized = admission.admit(() -> {
+            Optional<Fault> unfit = admission.unfit(wanted, Optional.of(rec.id()));
+            if (unfit.isPresent()) {
+                journal.reject(env, Optional.of(rec), unfit.get());
+                return Optional.empty();
+            }
+            InstanceRecord prep = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_PREP), env.getRequestId());
+            guests.stop(prep.id());
+            return Optional.of(emit(prep.with(InstanceState.RESIZE, TaskState.RESIZE_FINISH).withResources(wanted,
+                    Optional.of(rec.resources())), env.getRequestId()));
+        });
+        if (resized.isEmpty()) {
             return;
         }
-        boolean running = rec.state() == InstanceState.ACTIVE;
-        InstanceRecord r = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_PREP), env.getRequestId());
-        guests.stop(r.id());
-        r = emit(r.with(InstanceState.RESIZE, TaskState.RESIZE_FINISH).withResources(wanted,
-                Optional.of(rec.resources())), env.getRequestId());
+        InstanceRecord r = resized.get();
         if (running) {
             guests.launch(r);
         }
@@ -317,7 +334,7 @@ public final class CommandHandler {
         PrepareMigrationTarget p = env.getPrepareMigrationTarget();
         Optional<String> refusal = found.filter(r -> r.state() != InstanceState.DELETED)
                 .map(r -> "instance " + r.id() + " is already on host " + host + " (" + r.state() + ")")
-                .or(() -> unfit(p.getInstance().getResources(), Optional.empty()).map(Fault::getMessage));
+                .or(() -> admission.unfit(p.getInstance().getResources(), Optional.empty()).map(Fault::getMessage));
         // A cold move of a stopped guest arrives stopped; everything else arrives running.
         PowerState power = p.getCold() && !p.getStart() ? PowerState.POWER_SHUTDOWN : PowerState.POWER_RUNNING;
         InstanceRecord rec = new InstanceRecord(env.getInstanceId(), env.getTenantId(), p.getInstance().getName(),
@@ -346,13 +363,8 @@ public final class CommandHandler {
         LiveMigrate command = env.getLiveMigrate();
         InstanceRecord r = emit(rec.with(InstanceState.ACTIVE, TaskState.MIGRATING_LIVE), env.getRequestId());
         inBackground(r, command.getMigrationId(), () -> {
-            MigrationResult result = migrations.sources().migrate(r.id(), guest.vm(), command, r.sequence() + 1);
-            if (result.completed()) {
-                LOG.infof("instance %s: live migration %s to %s completed: %s", r.id(), command.getMigrationId(),
-                        command.getTargetHost(), result);
-            }
-            return result.abortedReason().map(a -> "the migration did not converge: " + a).orElse(null);
-        }, failure -> migrationEnded(env, command, failure));
+            return migrations.sources().migrate(r.id(), guest.machine(), command, r.sequence() + 1).orElse(null);
+        }, failure -> moves.liveMigrationEnded(env, command, failure));
     }
 
     /** What a move does on its worker thread: returns why it failed, or null. */
@@ -376,41 +388,6 @@ public final class CommandHandler {
         });
     }
 
-    private synchronized void migrationEnded(CommandEnvelope env, LiveMigrate command, String failure) {
-        String id = env.getInstanceId();
-        String req = env.getRequestId();
-        Optional<InstanceRecord> found = store.find(id);
-        if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
-            // Deleted while it moved: the delete's answer stands.
-            return;
-        }
-        InstanceRecord now = found.get();
-        if (failure != null) {
-            LOG.warnf("instance %s: live migration %s to %s failed, the guest runs on here: %s", id,
-                    command.getMigrationId(), command.getTargetHost(), failure);
-            InstanceRecord next = now.with(InstanceState.ACTIVE, TaskState.NONE)
-                    .withFault(Optional.of(Faults.of("MigrationFailed", "live migration to " + command.getTargetHost()
-                            + " failed: " + failure))).withSequence(now.sequence() + 1)
-                    .withPendingRequest(Optional.empty());
-            InstanceEvent e = event(next, req, next.fault()).toBuilder().setMigrationId(command.getMigrationId()).build();
-            // The fault belongs to the event; the instance itself is fine.
-            next = next.withFault(Optional.empty());
-            store.saveApplied(next, req, List.of(e));
-            changes.accept(next);
-            events.publish(e);
-            return;
-        }
-        guests.forget(id);
-        InstanceRecord gone = now.with(InstanceState.DELETED, TaskState.NONE).withSequence(now.sequence() + 1)
-                .withPendingRequest(Optional.empty());
-        // The request's answer: the instance runs on the target now.
-        InstanceEvent e = event(gone.with(InstanceState.ACTIVE, TaskState.NONE), req, Optional.empty()).toBuilder()
-                .setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()).build();
-        store.saveApplied(gone, req, List.of(e));
-        changes.accept(gone);
-        events.publish(e);
-    }
-
     /**
      * Source side of a cold move (migrate, or resize to another host): the guest stops, its disk
      * goes to the target in the background, and the instance stays here, stopped, until the move
@@ -426,94 +403,17 @@ public final class CommandHandler {
         guests.stop(r.id());
         Optional<Path> disk = guests.disk(r);
         inBackground(r, command.getMigrationId(), () -> {
-            migrations.sources().copyDisk(r.id(), disk, command, r.sequence() + 1).ifPresent(c ->
-                    LOG.infof("instance %s: disk copied to %s for move %s: %d bytes of data, %d of zeros in %d ms",
-                            r.id(), command.getTargetHost(), command.getMigrationId(), c.dataBytes(), c.zeroBytes(),
-                            c.duration().toMillis()));
+            migrations.sources().copyDisk(r.id(), disk, command, r.sequence() + 1);
             return null;
-        }, failure -> diskMoveEnded(env, command, before, failure));
-    }
-
-    private synchronized void diskMoveEnded(CommandEnvelope env, MigrateDisk command, InstanceState before,
-                                            String failure) {
-        String req = env.getRequestId();
-        Optional<InstanceRecord> found = store.find(env.getInstanceId());
-        if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
-            return;
-        }
-        InstanceRecord now = found.get();
-        if (failure != null) {
-            LOG.warnf("instance %s: cold move %s to %s failed, the instance stays here: %s", now.id(),
-                    command.getMigrationId(), command.getTargetHost(), failure);
-            InstanceRecord back = now.with(before, TaskState.NONE);
-            Fault fault = Faults.of("MigrationFailed", "moving to " + command.getTargetHost() + " failed: " + failure);
-            if (before == InstanceState.ACTIVE) {
-                try {
-                    guests.launch(back);
-                } catch (RuntimeException e) {
-                    back = back.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN);
-                    fault = Faults.of("MigrationFailed", fault.getMessage() + "; starting it here again failed: "
-                            + e.getMessage());
-                }
-            }
-            InstanceRecord next = back.withSequence(now.sequence() + 1).withPendingRequest(Optional.empty())
-                    .withFault(back.state() == InstanceState.ERROR ? Optional.of(fault) : Optional.empty());
-            InstanceEvent e = event(next, req, Optional.of(fault)).toBuilder().setMigrationId(command.getMigrationId())
-                    .build();
-            store.saveApplied(next, req, List.of(e));
-            changes.accept(next);
-            events.publish(e);
-            return;
-        }
-        // Kept, stopped, in its state before the move: what a revert brings back.
-        InstanceRecord kept = now.with(before, TaskState.RESIZE_MIGRATED).withSequence(now.sequence() + 1)
-                .withPendingRequest(Optional.empty());
-        // The event tells where the instance is now: on the target, running there if it ran here.
-        InstanceEvent e = event(kept.with(InstanceState.VERIFY_RESIZE, TaskState.NONE), req, Optional.empty())
-                .toBuilder().setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()).build();
-        kept = kept.withPower(PowerState.POWER_SHUTDOWN);
-        store.saveApplied(kept, req, List.of(e));
-        changes.accept(kept);
-        events.publish(e);
-    }
-
-    /** Target side of a cold move: the disk is here; the instance waits for confirm or revert. */
-    private synchronized void coldMoveArrived(InstanceRecord rec, String migrationId, boolean start,
-                                              long sourceSequence) {
-        InstanceRecord here = rec.with(InstanceState.VERIFY_RESIZE, TaskState.NONE).withSequence(sourceSequence + 1)
-                .withPendingRequest(Optional.empty());
-        Optional<Fault> fault = Optional.empty();
-        if (start) {
-            try {
-                guests.launch(here);
-                here = here.withLaunchedAt(clock.instant());
-            } catch (RuntimeException e) {
-                LOG.errorf("instance %s: moved here by %s, but its guest does not start: %s", rec.id(), migrationId,
-                        e.getMessage());
-                here = here.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN);
-                fault = Optional.of(Faults.of(e));
-            }
-        }
-        here = here.withFault(fault);
-        store.save(here);
-        changes.accept(here);
-        events.publish(event(here, "", fault).toBuilder().setMigrationId(migrationId).build());
-    }
-
-    /** Target side: a migrated guest runs here now; the instance is this host's from here on. */
-    private synchronized void migrationArrived(InstanceRecord rec, String migrationId, VirtualMachine vm,
-                                               long sourceSequence) {
-        guests.adopt(rec.id(), vm);
-        // Above the source's last event: consumers order this host's events after the source's.
-        InstanceRecord here = rec.with(InstanceState.ACTIVE, TaskState.NONE).withLaunchedAt(clock.instant())
-                .withSequence(sourceSequence + 1).withPendingRequest(Optional.empty());
-        store.save(here);
-        changes.accept(here);
-        events.publish(event(here, "", Optional.empty()).toBuilder().setMigrationId(migrationId).build());
+        }, failure -> moves.diskMoveEnded(env, command, before, failure));
     }
 
     /** A run that ended without the agent asking: the guest powered off, reset, or failed. */
-    synchronized void guestExited(Guest guest, VmExit exit) {
+    void guestExited(Guest guest, GuestExit exit) {
+        locks.with(guest.instanceId(), () -> exited(guest, exit));
+    }
+
+    private void exited(Guest guest, GuestExit exit) {
         String id = guest.instanceId();
         Optional<InstanceRecord> found = store.find(id);
         if (found.isEmpty() || guests.running(id).isPresent()) {
@@ -526,7 +426,12 @@ public final class CommandHandler {
         switch (exit.reason()) {
             case POWER_OFF, HALTED -> {
                 LOG.infof("instance %s: the guest shut down (%s)", id, exit.detail());
-                publishChange(rec.with(InstanceState.SHUTOFF, TaskState.NONE));
+                if (rec.state() == InstanceState.VERIFY_RESIZE) {
+                    // Still to be confirmed or reverted, stopped now (Nova's power sync leaves a RESIZED instance so).
+                    publishChange(rec.withPower(PowerState.POWER_SHUTDOWN));
+                } else {
+                    publishChange(rec.with(InstanceState.SHUTOFF, TaskState.NONE));
+                }
             }
             case RESET, TRIPLE_FAULT -> {
                 // A PC resets on both: the guest rebooted itself and comes back in a fresh VM.
@@ -543,7 +448,7 @@ public final class CommandHandler {
             }
             default -> {
                 LOG.warnf("instance %s: the guest ended: %s", id, exit.detail());
-                Fault fault = Faults.of(exit.reason() == VmExit.Reason.CRASH ? "GuestCrashed" : "HypervisorError",
+                Fault fault = Faults.of(exit.reason() == GuestExit.Reason.CRASH ? "GuestCrashed" : "HypervisorError",
                         exit.detail());
                 publishChange(rec.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_CRASHED)
                         .withFault(Optional.of(fault)));
@@ -555,19 +460,8 @@ public final class CommandHandler {
      * Publishes a change no request asked for (guest exits, recovery after an agent restart) and
      * keeps it.
      */
-    public synchronized InstanceRecord publishChange(InstanceRecord changed) {
-        InstanceRecord next = changed.withSequence(changed.sequence() + 1);
-        store.save(next);
-        changes.accept(next);
-        events.publish(event(next, "", next.fault()));
-        try {
-            events.awaitDelivery();
-        } catch (PublishException e) {
-            // The record holds the change; the bus hears the instance's state again with its next event.
-            LOG.warnf("instance %s: event for %s/%s not delivered: %s", next.id(), next.state(), next.task(),
-                    e.getMessage());
-        }
-        return next;
+    public InstanceRecord publishChange(InstanceRecord changed) {
+        return locks.with(changed.id(), () -> journal.publishChange(changed));
     }
 
     private boolean allowed(CommandEnvelope env, InstanceRecord rec, Set<InstanceState> states) {
@@ -577,7 +471,8 @@ public final class CommandHandler {
         if (rec.pendingRequest().equals(Optional.of(env.getRequestId())) && states.contains(rec.state())) {
             return true;
         }
-        reject(env, Optional.of(rec), Faults.of("InstanceInvalidState", "cannot " + commandName(env) + " instance "
+        journal.reject(env, Optional.of(rec), Faults.of("InstanceInvalidState", "cannot " + commandName(env)
+                + " instance "
                 + rec.id() + " while it is " + rec.state() + (rec.task() == TaskState.NONE ? ""
                 : " (" + rec.task() + ")") + "; allowed in " + states));
         return false;
@@ -588,115 +483,12 @@ public final class CommandHandler {
                 + " is " + rec.state() + " but has no guest running on host " + host));
     }
 
-    /** Records an intermediate state and publishes it; the request stays pending. */
     private InstanceRecord emit(InstanceRecord rec, String req) {
-        InstanceRecord next = rec.withSequence(rec.sequence() + 1).withPendingRequest(Optional.of(req));
-        store.save(next);
-        changes.accept(next);
-        events.publish(event(next, req, next.fault()));
-        return next;
+        return journal.emit(rec, req);
     }
 
-    /** Records the final state with the request's answer, then publishes it. */
     private void finish(InstanceRecord rec, String req) {
-        InstanceRecord next = rec.withSequence(rec.sequence() + 1).withPendingRequest(Optional.empty());
-        InstanceEvent e = event(next, req, next.fault());
-        store.saveApplied(next, req, List.of(e));
-        changes.accept(next);
-        events.publish(e);
-    }
-
-    private void reject(CommandEnvelope env, Optional<InstanceRecord> rec, Fault fault) {
-        reject(env, rec, fault, rec.map(InstanceRecord::state).orElse(InstanceState.INSTANCE_STATE_UNSPECIFIED));
-    }
-
-    /** Answers a command that changes nothing; the instance keeps its state, the event carries the fault. */
-    private void reject(CommandEnvelope env, Optional<InstanceRecord> rec, Fault fault, InstanceState state) {
-        LOG.warnf("instance %s: %s (request %s) refused: %s", env.getInstanceId(), commandName(env),
-                env.getRequestId(), fault.getMessage());
-        InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
-                .setInstanceId(env.getInstanceId()).setTenantId(env.getTenantId()).setHost(host).setState(state)
-                .setTaskState(TaskState.NONE).setRequestId(env.getRequestId()).setFault(fault)
-                .setOccurredAt(timestamp(clock.instant()));
-        rec.ifPresent(r -> {
-            e.setTenantId(r.tenantId()).setResources(r.resources()).setSequence(r.sequence()).setTaskState(r.task())
-                    .setPowerState(r.power());
-            r.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
-        });
-        if (rec.isEmpty() && env.hasBoot()) {
-            e.setResources(env.getBoot().getResources());
-        }
-        InstanceEvent event = e.build();
-        store.markApplied(env.getRequestId(), env.getInstanceId(), List.of(event));
-        events.publish(event);
-    }
-
-    private InstanceEvent event(InstanceRecord rec, String req, Optional<Fault> fault) {
-        InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
-                .setInstanceId(rec.id()).setTenantId(rec.tenantId()).setHost(host).setState(rec.state())
-                .setTaskState(rec.task()).setRequestId(req).setOccurredAt(timestamp(clock.instant()))
-                .setResources(rec.resources()).setSequence(rec.sequence()).setPowerState(rec.power());
-        rec.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
-        fault.ifPresent(e::setFault);
-        return e.build();
-    }
-
-    /**
-     * Why {@code wanted} cannot run here: sizes the VMM refuses ({@code InvalidResources}), or
-     * more than the host has free ({@code InsufficientResources}).
-     */
-    private Optional<Fault> unfit(Resources wanted, Optional<String> replacing) {
-        Optional<String> invalid = invalidResources(wanted);
-        if (invalid.isPresent()) {
-            return Optional.of(Faults.of("InvalidResources", invalid.get()));
-        }
-        return shortfall(wanted, replacing).map(m -> Faults.of("InsufficientResources", m));
-    }
-
-    private static Optional<String> invalidResources(Resources r) {
-        if (r.getVcpus() < 1 || r.getVcpus() > VmConfig.MAX_VCPUS) {
-            return Optional.of("a guest has 1 to " + VmConfig.MAX_VCPUS + " vCPUs, not " + r.getVcpus());
-        }
-        if (r.getMemoryMib() < (VmConfig.MIN_MEMORY >> 20)) {
-            return Optional.of("a guest needs at least " + (VmConfig.MIN_MEMORY >> 20) + " MiB of memory, not "
-                    + r.getMemoryMib());
-        }
-        return Optional.empty();
-    }
-
-    /** What the host lacks to also hold {@code wanted} (the instance {@code replacing} gives its share back). */
-    private Optional<String> shortfall(Resources wanted, Optional<String> replacing) {
-        long vcpus = 0;
-        long memory = 0;
-        long disk = 0;
-        for (InstanceRecord r : store.all()) {
-            if (!r.holdsResources() || replacing.equals(Optional.of(r.id()))) {
-                continue;
-            }
-            Resources held = largest(r.resources(), r.previousResources().orElse(r.resources()));
-            vcpus += held.getVcpus();
-            memory += held.getMemoryMib();
-            disk += held.getDiskGib();
-        }
-        if (vcpus + wanted.getVcpus() > capacity.getVcpus()) {
-            return Optional.of("host " + host + " has " + (capacity.getVcpus() - vcpus) + " of " + capacity.getVcpus()
-                    + " vCPUs free, the guest needs " + wanted.getVcpus());
-        }
-        if (memory + wanted.getMemoryMib() > capacity.getMemoryMib()) {
-            return Optional.of("host " + host + " has " + (capacity.getMemoryMib() - memory) + " of "
-                    + capacity.getMemoryMib() + " MiB free, the guest needs " + wanted.getMemoryMib());
-        }
-        if (capacity.getDiskGib() > 0 && disk + wanted.getDiskGib() > capacity.getDiskGib()) {
-            return Optional.of("host " + host + " has " + (capacity.getDiskGib() - disk) + " of "
-                    + capacity.getDiskGib() + " GiB of disk free, the guest needs " + wanted.getDiskGib());
-        }
-        return Optional.empty();
-    }
-
-    private static Resources largest(Resources a, Resources b) {
-        return Resources.newBuilder().setVcpus(Math.max(a.getVcpus(), b.getVcpus()))
-                .setMemoryMib(Math.max(a.getMemoryMib(), b.getMemoryMib()))
-                .setDiskGib(Math.max(a.getDiskGib(), b.getDiskGib())).build();
+        journal.finish(rec, req);
     }
 
     static String commandName(CommandEnvelope env) {
@@ -704,7 +496,7 @@ public final class CommandHandler {
     }
 
     static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return InstanceJournal.timestamp(t);
     }
 
     static Instant instant(Timestamp t) {

@@ -1,11 +1,7 @@
 package io.stratus.agent.command;
 
 import io.stratus.agent.image.ImageException;
-import io.stratus.kvm.VmmException;
-import io.stratus.kvm.boot.KernelLoadException;
-import io.stratus.kvm.snapshot.SnapshotException;
-import io.stratus.kvm.virtio.block.DiskImageException;
-import io.stratus.kvm.vm.VmConfigException;
+import io.stratus.agent.virt.HypervisorException;
 import io.stratus.proto.v1.Fault;
 import java.io.UncheckedIOException;
 
@@ -27,20 +23,8 @@ final class Faults {
         if (e instanceof ImageException) {
             return ((ImageException) e).code();
         }
-        if (e instanceof VmConfigException) {
-            return "InvalidResources";
-        }
-        if (e instanceof KernelLoadException) {
-            return "ImageNotBootable";
-        }
-        if (e instanceof DiskImageException) {
-            return "DiskUnusable";
-        }
-        if (e instanceof SnapshotException) {
-            return "SnapshotUnusable";
-        }
-        if (e instanceof VmmException) {
-            return "HypervisorError";
+        if (e instanceof HypervisorException) {
+            return ((HypervisorException) e).code();
         }
         if (e instanceof UncheckedIOException) {
             return "HostIOError";

@@ -42,6 +42,13 @@ public interface AgentConfig {
     @WithDefault("true")
     boolean snapshotOnShutdown();
 
+    /**
+     * Commands applied at once, each instance's in order (a boot waiting for its image holds up
+     * only its own instance).
+     */
+    @WithDefault("32")
+    int commandThreads();
+
     /** Serial console output kept per instance, for StreamConsole. */
     @WithDefault("262144")
     int consoleBufferBytes();
@@ -52,6 +59,39 @@ public interface AgentConfig {
      */
     @WithDefault("1048576")
     long entropyBytesPerSecond();
+
+    /**
+     * The hypervisor driver: {@code kvm} (the in-JVM VMM), {@code qemu} (a QEMU process per guest),
+     * or {@code auto} (kvm where /dev/kvm works, else qemu where it is installed).
+     */
+    @WithDefault("auto")
+    String driver();
+
+    /** The KVM device (pointing it at a missing path makes a host without KVM, for tests). */
+    @WithDefault("/dev/kvm")
+    Path kvmDevice();
+
+    /** The qemu driver's program and accelerator. */
+    Qemu qemu();
+
+    /** The qemu driver. */
+    interface Qemu {
+        /** The program, a path or a name on PATH. */
+        @WithDefault("qemu-system-x86_64")
+        String binary();
+
+        /** {@code auto} (KVM where the device opens, else TCG), {@code kvm} or {@code tcg}. */
+        @WithDefault("auto")
+        String accel();
+
+        /**
+         * Whether guests run on when the agent stops gracefully (an upgrade; the next start watches
+         * them again, as nova-compute does libvirt's); false: they are stopped, and booted again
+         * by the next start.
+         */
+        @WithDefault("true")
+        boolean keepGuestsOnStop();
+    }
 
     /** The gRPC address other parts reach this agent on, published in host reports. */
     Optional<String> grpcAddress();

@@ -1,6 +1,6 @@
 package io.stratus.agent.guest;
 
-import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.agent.virt.ConsoleOutput;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -10,7 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * since the instance was first booted (offsets keep growing across reboots, so a reader never
  * sees the same byte twice), and live subscribers.
  */
-public final class ConsoleLog implements ConsoleSink {
+public final class ConsoleLog implements ConsoleOutput {
     /** A live reader; called on vCPU threads, so it must hand the bytes off quickly. */
     public interface Subscriber {
         void output(long offset, byte[] bytes);

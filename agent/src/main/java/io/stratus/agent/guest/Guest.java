@@ -1,19 +1,17 @@
 package io.stratus.agent.guest;
 
-import io.stratus.kvm.virtio.balloon.VirtioBalloon;
-import io.stratus.kvm.virtio.block.BlockMetrics;
-import io.stratus.kvm.virtio.net.NetMetrics;
-import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.agent.virt.GuestUsage;
+import io.stratus.agent.virt.VirtualGuest;
 
-/** One VM of an instance: a boot, a restore, or the new size after a resize each make a new one. */
+/** One run of an instance's guest: a boot, a restore, or the new size after a resize each make a new one. */
 public final class Guest {
     private final String instanceId;
-    private final VirtualMachine vm;
+    private final VirtualGuest machine;
     private final ConsoleLog console;
 
-    Guest(String instanceId, VirtualMachine vm, ConsoleLog console) {
+    Guest(String instanceId, VirtualGuest machine, ConsoleLog console) {
         this.instanceId = instanceId;
-        this.vm = vm;
+        this.machine = machine;
         this.console = console;
     }
 
@@ -21,8 +19,9 @@ public final class Guest {
         return instanceId;
     }
 
-    public VirtualMachine vm() {
-        return vm;
+    /** The driver's guest. */
+    public VirtualGuest machine() {
+        return machine;
     }
 
     public ConsoleLog console() {
@@ -30,35 +29,11 @@ public final class Guest {
     }
 
     public boolean paused() {
-        return vm.state() == VirtualMachine.State.PAUSED;
+        return machine.paused();
     }
 
-    /** This VM's counters since it started. */
+    /** This run's counters since it started. */
     public GuestUsage usage() {
-        long rb = 0;
-        long wb = 0;
-        long ro = 0;
-        long wo = 0;
-        for (BlockMetrics.Snapshot b : vm.blockMetrics()) {
-            rb += b.readBytes();
-            wb += b.writeBytes();
-            ro += b.readOps();
-            wo += b.writeOps();
-        }
-        long rxb = 0;
-        long txb = 0;
-        long rxp = 0;
-        long txp = 0;
-        for (NetMetrics.Snapshot n : vm.netMetrics()) {
-            rxb += n.rxBytes();
-            txb += n.txBytes();
-            rxp += n.rxPackets();
-            txp += n.txPackets();
-        }
-        long memory = vm.config().memoryBytes();
-        long actual = vm.balloon().map(b -> memory - b.actualBytes()).orElse(memory);
-        long available = vm.balloon().flatMap(VirtioBalloon::stats).map(VirtioBalloon.MemoryStats::available)
-                .orElse(0L);
-        return new GuestUsage(vm.vcpuTime().toNanos() / 1e9, rb, wb, ro, wo, rxb, txb, rxp, txp, actual, available);
+        return machine.usage();
     }
 }

@@ -3,13 +3,12 @@ package io.stratus.agent.guest;
 import io.stratus.agent.image.ImageException;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.GuestUsage;
+import io.stratus.agent.virt.HypervisorDriver;
+import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.kvm.virtio.block.Qcow2Image;
-import io.stratus.kvm.virtio.rng.EntropyRate;
-import io.stratus.kvm.vm.DiskConfig;
-import io.stratus.kvm.vm.NetConfig;
-import io.stratus.kvm.vm.VirtualMachine;
-import io.stratus.kvm.vm.VmConfig;
-import io.stratus.kvm.vm.VmExit;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
 import java.io.IOException;
@@ -18,8 +17,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,10 +30,10 @@ import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
- * The guests of this host in kvm-runtime: builds a VM from an instance record, watches it, stops
- * it, and keeps what outlives a single VM (console output, usage counters) per instance.
- * Ends of a run the agent did not ask for (the guest powered off, reset or failed) go to the
- * exit listener.
+ * The guests of this host, through its hypervisor driver: makes a guest's spec from an instance
+ * record (images from the cache, the instance's disk), watches each run, stops it, and keeps what
+ * outlives a single run (console output, usage counters) per instance. Ends of a run the agent did
+ * not ask for (the guest powered off, reset or failed) go to the exit listener.
  */
 public final class GuestSupervisor {
     private static final Logger LOG = Logger.getLogger(GuestSupervisor.class);
@@ -44,25 +45,28 @@ public final class GuestSupervisor {
     private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
     private static final String SNAPSHOT_DIR = "snapshot";
 
+    private final HypervisorDriver driver;
     private final ImageCache images;
     private final Path instancesDir;
     private final int consoleBytes;
-    private final Optional<EntropyRate> entropyRate;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
     private final Map<String, ConsoleLog> consoles = new ConcurrentHashMap<>();
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
-    private volatile BiConsumer<Guest, VmExit> exitListener = (g, e) -> { };
+    private volatile BiConsumer<Guest, GuestExit> exitListener = (g, e) -> { };
 
-    /** @param entropyRate how fast each guest may draw from its entropy device; empty: no limit */
-    public GuestSupervisor(ImageCache images, Path instancesDir, int consoleBytes, Optional<EntropyRate> entropyRate) {
+    public GuestSupervisor(HypervisorDriver driver, ImageCache images, Path instancesDir, int consoleBytes) {
+        this.driver = driver;
         this.images = images;
         this.instancesDir = instancesDir;
         this.consoleBytes = consoleBytes;
-        this.entropyRate = entropyRate;
+    }
+
+    public HypervisorDriver driver() {
+        return driver;
     }
 
     /** Hears runs that ended without the agent stopping them. */
-    public void onExit(BiConsumer<Guest, VmExit> listener) {
+    public void onExit(BiConsumer<Guest, GuestExit> listener) {
         this.exitListener = listener;
     }
 
@@ -71,33 +75,50 @@ public final class GuestSupervisor {
      * over the image, made the first time, of the flavor's size), its size and network.
      *
      * @throws ImageException an image is missing or not what the spec says
-     * @throws io.stratus.kvm.VmmException the VMM cannot build or start the guest
+     * @throws io.stratus.agent.virt.HypervisorException the driver cannot build or start the guest
      */
     public Guest launch(InstanceRecord rec) {
         // Every guest booted here gets an entropy device: without RDRAND a guest would wait for entropy at boot.
-        return started(rec.id(), build(rec, true, config -> VirtualMachine.create(config, console(rec.id()))),
-                false);
+        VirtualGuest machine = withSpec(rec, true, spec -> driver.spawn(spec, console(rec.id())));
+        return watched(new Guest(rec.id(), machine, console(rec.id())));
     }
 
     /**
-     * Builds the instance's VM, not started, to receive a live migration into
-     * ({@link VirtualMachine#createIncoming}): the same kernel, size and devices as on the source
-     * (an entropy device if {@code entropy}: the source's guest may have been booted without), and
-     * a disk of its own (a fresh layer over the cached image that the migration fills).
+     * Runs {@code use} with the instance's guest spec while its kernel and initrd images are held
+     * (the driver reads them as it builds the guest). {@code entropy}: whether the guest has an
+     * entropy device (a migrating guest keeps what it was booted with).
      */
-    public VirtualMachine incoming(InstanceRecord rec, boolean entropy) {
-        return build(rec, entropy, config -> VirtualMachine.createIncoming(config, console(rec.id())));
+    public <T> T withSpec(InstanceRecord rec, boolean entropy, Function<GuestSpec, T> use) {
+        BootSource source = rec.boot().getSource();
+        if (source.getKernelImageId().isEmpty()) {
+            throw new ImageException("ImageNotBootable", "instance " + rec.id()
+                    + " names no kernel_image_id: guests boot their kernel directly (there is no firmware)");
+        }
+        try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
+             ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
+                     : images.acquire(source.getRamdiskImageId(), "")) {
+            List<GuestSpec.Disk> disks = new ArrayList<>();
+            if (!source.getImageId().isEmpty()) {
+                Path disk = instanceDisk(rec, source);
+                disks.add(new GuestSpec.Disk(disk, disk.getFileName().toString().equals(LEGACY_DISK_FILE)
+                        ? GuestSpec.Format.RAW : GuestSpec.Format.QCOW2, false));
+            }
+            List<GuestSpec.Nic> nics = new ArrayList<>();
+            for (NetworkInterface n : rec.boot().getNetworksList()) {
+                if (!n.getTap().isEmpty()) {
+                    nics.add(new GuestSpec.Nic(n.getTap(), n.getMac()));
+                }
+            }
+            GuestSpec spec = new GuestSpec(rec.id(), instanceDir(rec.id()), kernel.file(),
+                    Optional.ofNullable(initrd).map(ImageCache.Lease::file), source.getKernelCmdline(),
+                    (int) rec.resources().getVcpus(), rec.resources().getMemoryMib(), disks, nics, entropy);
+            return use.apply(spec);
+        }
     }
 
-    /** Runs a VM that a migration brought here, running already, as the instance's guest. */
-    public Guest adopt(String id, VirtualMachine vm) {
-        // The rate is this host's policy: the source's did not come with the guest.
-        limited(vm);
-        return watched(new Guest(id, vm, console(id)));
-    }
-
-    private void limited(VirtualMachine vm) {
-        vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
+    /** Runs a guest that a migration brought here, running already, as the instance's guest. */
+    public Guest adopt(String id, VirtualGuest machine) {
+        return watched(new Guest(id, machine, console(id)));
     }
 
     /**
@@ -109,64 +130,24 @@ public final class GuestSupervisor {
         return source.getImageId().isEmpty() ? Optional.empty() : Optional.of(instanceDisk(rec, source));
     }
 
-    private VirtualMachine build(InstanceRecord rec, boolean entropy, Function<VmConfig, VirtualMachine> create) {
-        BootSource source = rec.boot().getSource();
-        if (source.getKernelImageId().isEmpty()) {
-            throw new ImageException("ImageNotBootable", "instance " + rec.id()
-                    + " names no kernel_image_id: guests boot their kernel directly (there is no firmware)");
-        }
-        // The VM reads kernel and initrd when it is built: they are held only until then.
-        try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
-             ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
-                     : images.acquire(source.getRamdiskImageId(), "")) {
-            VmConfig.Builder b = VmConfig.builder(kernel.file()).name(rec.id())
-                    .cmdline(source.getKernelCmdline()).vcpus((int) rec.resources().getVcpus())
-                    .memoryMiB(rec.resources().getMemoryMib()).entropy(entropy);
-            if (initrd != null) {
-                b.initrd(initrd.file());
-            }
-            if (!source.getImageId().isEmpty()) {
-                b.disk(DiskConfig.of(instanceDisk(rec, source), false));
-            }
-            for (NetworkInterface n : rec.boot().getNetworksList()) {
-                if (!n.getTap().isEmpty()) {
-                    b.net(n.getMac().isEmpty() ? NetConfig.of(n.getTap()) : new NetConfig(n.getTap(), n.getMac()));
-                }
-            }
-            return create.apply(b.build());
-        }
-    }
-
     /** Continues the guest saved in {@code snapshotDir}; left paused when {@code paused}. */
     public Guest restore(InstanceRecord rec, Path snapshotDir, boolean paused) {
-        return started(rec.id(), VirtualMachine.restore(snapshotDir, console(rec.id())), paused);
+        VirtualGuest machine = driver.restore(rec.id(), snapshotDir, console(rec.id()), paused);
+        return watched(new Guest(rec.id(), machine, console(rec.id())));
     }
 
-    private Guest started(String id, VirtualMachine vm, boolean paused) {
-        Guest guest = new Guest(id, vm, console(id));
-        try {
-            limited(vm);
-            vm.start();
-            if (paused) {
-                vm.pause();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            vm.close();
-            throw new IllegalStateException("interrupted while starting instance " + id, e);
-        } catch (RuntimeException e) {
-            vm.close();
-            throw e;
-        }
-        return watched(guest);
+    /** The instance's guest still running from before the agent restarted, now watched again. */
+    public Optional<Guest> reattach(InstanceRecord rec) {
+        return driver.reattach(rec.id(), instanceDir(rec.id()), rec.resources().getMemoryMib(), console(rec.id()))
+                .map(machine -> watched(new Guest(rec.id(), machine, console(rec.id()))));
     }
 
     private Guest watched(Guest guest) {
         String id = guest.instanceId();
         Guest previous = guests.put(id, guest);
         if (previous != null) {
-            // The agent never runs two VMs of one instance; a caller that lost track is a bug to see.
-            LOG.errorf("instance %s: a second VM was started while one ran; stopping the older", id);
+            // The agent never runs two guests of one instance; a caller that lost track is a bug to see.
+            LOG.errorf("instance %s: a second guest was started while one ran; stopping the older", id);
             end(previous);
         }
         Thread watch = new Thread(() -> watch(guest), id + "-watch");
@@ -177,7 +158,7 @@ public final class GuestSupervisor {
 
     private void watch(Guest guest) {
         try {
-            VmExit exit = guest.vm().awaitExit();
+            GuestExit exit = guest.machine().awaitExit();
             // A guest the agent stopped is no longer in the map: only unrequested ends are reported.
             if (guests.remove(guest.instanceId(), guest)) {
                 end(guest);
@@ -212,17 +193,26 @@ public final class GuestSupervisor {
         if (guest == null) {
             throw new IllegalStateException("instance " + id + " has no running guest to snapshot");
         }
-        if (!guest.paused()) {
-            guest.vm().pause();
+        guest.machine().snapshot(dir);
+    }
+
+    /**
+     * Lets go of every guest without ending those that outlive the agent (the driver says which);
+     * the others end.
+     */
+    public void detachAll() {
+        for (String id : all().keySet()) {
+            Guest guest = guests.remove(id);
+            if (guest != null) {
+                guest.machine().detach();
+            }
         }
-        guest.vm().snapshot(dir);
     }
 
     private void end(Guest guest) {
-        VirtualMachine vm = guest.vm();
-        vm.stop();
-        vm.close();
-        earlier.merge(guest.instanceId(), guest.usage().countersOnly(), GuestUsage::after);
+        GuestUsage last = guest.usage().countersOnly();
+        guest.machine().stop();
+        earlier.merge(guest.instanceId(), last, GuestUsage::after);
     }
 
     /** Usage of the instance's guests so far (the running one's and those that ended). */

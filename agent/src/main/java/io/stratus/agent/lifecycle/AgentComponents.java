@@ -19,8 +19,8 @@ import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.stratus.agent.telemetry.MigrationMeters;
-import io.stratus.kvm.migration.MigrationSettings;
-import io.stratus.kvm.virtio.rng.EntropyRate;
+import io.stratus.agent.virt.DriverChoice;
+import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
@@ -35,7 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -102,14 +102,21 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    GuestSupervisor guests(AgentConfig config, ImageCache images) {
+    HypervisorDriver driver(AgentConfig config) {
         long entropy = config.entropyBytesPerSecond();
         if (entropy < 0) {
             throw new IllegalArgumentException("stratus.agent.entropy-bytes-per-second is " + entropy
                     + "; give a number of bytes, or 0 for no limit");
         }
-        return new GuestSupervisor(images, config.dataDir().resolve("instances"), config.consoleBufferBytes(),
-                entropy == 0 ? Optional.empty() : Optional.of(EntropyRate.perSecond(entropy)));
+        return DriverChoice.choose(new DriverChoice.Settings(config.driver(), config.kvmDevice(),
+                config.qemu().binary(), config.qemu().accel(),
+                entropy == 0 ? OptionalLong.empty() : OptionalLong.of(entropy)));
+    }
+
+    @Produces
+    @Singleton
+    GuestSupervisor guests(AgentConfig config, HypervisorDriver driver, ImageCache images) {
+        return new GuestSupervisor(driver, images, config.dataDir().resolve("instances"), config.consoleBufferBytes());
     }
 
     @Produces
@@ -180,14 +187,8 @@ public class AgentComponents {
     LiveMigrations migrations(AgentConfig config, MigrationTargets targets,
                               @Named("migration-workers") ExecutorService workers, MigrationMeters meters) {
         AgentConfig.Migration m = config.migration();
-        // Instance disks are local (a layer over the cached image): they move with the guest.
-        MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(m.maxDowntime())
-                .withMaxRounds(m.maxRounds());
-        if (m.maxBandwidth().isPresent()) {
-            settings = settings.withBandwidthLimit(m.maxBandwidth().getAsLong());
-        }
-        return new LiveMigrations(new MigrationSources(config.host(), settings, m.targetWait(), m.stallLimit(),
-                meters), targets, workers);
+        return new LiveMigrations(MigrationSources.of(config.host(), m.maxDowntime(), m.maxRounds(), m.maxBandwidth(),
+                m.targetWait(), m.stallLimit(), meters), targets, workers);
     }
 
     @Produces

@@ -3,6 +3,7 @@ package io.stratus.agent.lifecycle;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.stratus.agent.bus.CommandConsumer;
+import io.stratus.agent.bus.CommandLoop;
 import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.bus.TopicSetup;
 import io.stratus.agent.bus.Topics;
@@ -17,7 +18,11 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -30,7 +35,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Start: topics, guests back (restored or booted again), then the command loop. Stop: the loop
- * ends after the command in hand, then every guest is saved (or stopped) before the process goes.
+ * ends after the commands in hand, then every guest is saved (or stopped) before the process goes.
  * Ready (for {@code /q/health/ready}) once the loop polls the broker.
  */
 @Singleton
@@ -62,8 +67,8 @@ public class AgentLifecycle implements HealthCheck {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
-    private CommandConsumer consumer;
-    private Thread loop;
+    private CommandLoop loop;
+    private ExecutorService lanes;
 
     void start(@Observes StartupEvent event) throws Exception {
         Path data = config.dataDir();
@@ -73,15 +78,15 @@ public class AgentLifecycle implements HealthCheck {
         meters.reconcile(store.all());
         LOG.infof("agent for host %s: %d guest(s) running after recovery; consuming %s", config.host(), running,
                 Topics.compute(config.host()));
-        consumer = new CommandConsumer(new KafkaConsumer<>(consumerProperties(), new StringDeserializer(),
-                new ByteArrayDeserializer()), publisher, handler, Topics.compute(config.host()));
-        loop = new Thread(() -> {
-            try {
-                consumer.run();
-            } catch (RuntimeException e) {
-                LOG.errorf(e, "host %s: the command loop ended", config.host());
-            }
-        }, "command-loop");
+        AtomicInteger threads = new AtomicInteger();
+        lanes = Executors.newFixedThreadPool(config.commandThreads(), r -> {
+            Thread t = new Thread(r, "command-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        loop = new CommandLoop(() -> new CommandConsumer(new KafkaConsumer<>(consumerProperties(),
+                new StringDeserializer(), new ByteArrayDeserializer()), publisher, handler,
+                Topics.compute(config.host()), lanes), "command-loop");
         loop.start();
         reports.enable();
     }
@@ -101,11 +106,16 @@ public class AgentLifecycle implements HealthCheck {
 
     void stop(@Observes @Priority(1) ShutdownEvent event) throws InterruptedException {
         reports.disable();
-        if (consumer != null) {
-            consumer.stop();
-            loop.join(120_000);
+        if (loop != null) {
+            loop.stop(Duration.ofMinutes(2));
+            lanes.shutdown();
         }
-        if (config.snapshotOnShutdown()) {
+        boolean outlive = guests.driver().capabilities().guestsOutliveAgent();
+        if (outlive && config.qemu().keepGuestsOnStop()) {
+            int running = guests.all().size();
+            guests.detachAll();
+            LOG.infof("agent for host %s stopping: %d guest(s) run on for the next start", config.host(), running);
+        } else if (!outlive && config.snapshotOnShutdown()) {
             int saved = new InstanceRecovery(store, guests, handler).saveAll();
             LOG.infof("agent for host %s stopping: %d guest(s) saved for the next start", config.host(), saved);
         } else {
@@ -113,9 +123,14 @@ public class AgentLifecycle implements HealthCheck {
         }
     }
 
+    /** The command loop, for liveness; null before start-up. */
+    CommandLoop loop() {
+        return loop;
+    }
+
     @Override
     public HealthCheckResponse call() {
-        boolean up = consumer != null && consumer.healthy();
+        boolean up = loop != null && loop.healthy();
         return HealthCheckResponse.named("command-loop").status(up).withData("host", config.host())
                 .withData("guests", guests.all().size()).build();
     }

@@ -7,12 +7,13 @@ import io.quarkus.scheduler.Scheduled;
 import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.guest.GuestSupervisor;
-import io.stratus.agent.guest.GuestUsage;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.HostFigures;
 import io.stratus.agent.telemetry.InstanceMeters;
-import io.stratus.kvm.memory.PageFootprint;
+import io.stratus.agent.virt.DriverCapabilities;
+import io.stratus.agent.virt.GuestUsage;
+import io.stratus.agent.virt.MemoryFootprint;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceSample;
 import io.stratus.proto.v1.InstanceState;
@@ -99,6 +100,10 @@ public class HostReports {
                 .setKsmSavedBytes(HostFigures.ksmSavedBytes())
                 .setHardwareVirtualization(HostFigures.hardwareVirtualization());
         config.grpcAddress().ifPresent(r::setGrpcAddress);
+        DriverCapabilities driver = guests.driver().capabilities();
+        r.setHypervisorType(driver.hypervisorType()).setHypervisorVersion(driver.version())
+                .addAllTraits(driver.traits().stream().sorted().toList());
+        driver.unusable().ifPresent(reason -> r.setEnabled(false).setDisabledReason(reason));
         return r.build();
     }
 
@@ -123,12 +128,12 @@ public class HostReports {
 
     private InstanceSample sample(InstanceRecord r) {
         GuestUsage u = guests.usage(r.id());
-        Optional<PageFootprint> f = meters.footprint(r.id());
+        Optional<MemoryFootprint> f = meters.footprint(r.id());
         return InstanceSample.newBuilder().setInstanceId(r.id()).setTenantId(r.tenantId()).setHost(config.host())
                 .setSampledAt(now()).setCpuSeconds(u.cpuSeconds()).setMemoryBytes(r.resources().getMemoryMib() << 20)
                 .setBalloonActualBytes(u.balloonActualBytes()).setGuestAvailableBytes(u.guestAvailableBytes())
-                .setKsmMergedBytes(f.map(PageFootprint::ksmBytes).orElse(0L))
-                .setResidentBytes(f.map(PageFootprint::residentBytes).orElse(0L))
+                .setKsmMergedBytes(f.map(MemoryFootprint::ksmBytes).orElse(0L))
+                .setResidentBytes(f.map(MemoryFootprint::residentBytes).orElse(0L))
                 .setDiskReadBytes(u.diskReadBytes()).setDiskWriteBytes(u.diskWriteBytes())
                 .setDiskReadOps(u.diskReadOps()).setDiskWriteOps(u.diskWriteOps()).setNetRxBytes(u.netRxBytes())
                 .setNetTxBytes(u.netTxBytes()).setNetRxPackets(u.netRxPackets()).setNetTxPackets(u.netTxPackets())

@@ -1,6 +1,7 @@
 package io.stratus.agent.lifecycle;
 
 import io.stratus.agent.command.CommandHandler;
+import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
@@ -16,9 +17,10 @@ import org.jboss.logging.Logger;
 
 /**
  * Brings the host's guests back when the agent starts and puts them away when it stops.
- * Guests live in the agent's JVM, so an agent that ends takes them along: a graceful stop
- * snapshots each one and the next start restores it where it was (its uptime goes on); after a
- * crash there is no snapshot, and the guests that should run are booted again. Every instance the
+ * Under the kvm driver guests live in the agent's JVM, so an agent that ends takes them along: a
+ * graceful stop snapshots each one and the next start restores it where it was (its uptime goes
+ * on); after a crash there is no snapshot, and the guests that should run are booted again. Under
+ * the qemu driver guests run on in their own processes and the next start watches them again. Every instance the
  * restart touched gets an event saying where it stands.
  */
 public final class InstanceRecovery {
@@ -55,6 +57,23 @@ public final class InstanceRecovery {
         if (rec.task() == TaskState.RESIZE_MIGRATED) {
             // A cold move's source copy: it stays stopped until the move is confirmed or reverted.
             return false;
+        }
+        if (guests.driver().capabilities().guestsOutliveAgent()) {
+            Optional<Guest> running = guests.reattach(rec);
+            if (running.isPresent() && !rec.meantToRun()) {
+                // Its stop was under way when the agent ended: it ends now, as the record says.
+                guests.stop(rec.id());
+            } else if (running.isPresent()) {
+                boolean paused = running.get().paused();
+                InstanceState state = paused ? InstanceState.PAUSED : switch (rec.state()) {
+                    case BUILD, REBOOT, RESIZE -> InstanceState.ACTIVE;
+                    default -> rec.state();
+                };
+                handler.publishChange(rec.with(state, TaskState.NONE).withPower(paused ? PowerState.POWER_PAUSED
+                        : PowerState.POWER_RUNNING).withSnapshotted(false));
+                LOG.infof("instance %s: its guest ran on while the agent was away; watching it again", rec.id());
+                return true;
+            }
         }
         Path snapshot = guests.snapshotDir(rec.id());
         if (rec.snapshotted()) {

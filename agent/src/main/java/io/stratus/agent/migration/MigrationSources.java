@@ -6,6 +6,8 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.VirtualGuest;
+import io.stratus.agent.virt.kvm.KvmGuest;
 import io.stratus.kvm.migration.DiskCopy;
 import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
@@ -26,6 +28,7 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,6 +58,22 @@ public final class MigrationSources {
      * @param targetWait how long the target may take to get ready (fetch images, build the VM)
      * @param stallLimit how long either side may wait for the other mid-stream
      */
+    /**
+     * Sources that send disks along (instance disks are local: a layer over the cached image)
+     * with the engine's defaults but for what the agent's settings say.
+     *
+     * @param maxBandwidth bytes per second at most; empty: no limit
+     */
+    public static MigrationSources of(String host, Duration maxDowntime, int maxRounds, OptionalLong maxBandwidth,
+                                      Duration targetWait, Duration stallLimit, MigrationMeters meters) {
+        MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(maxDowntime)
+                .withMaxRounds(maxRounds);
+        if (maxBandwidth.isPresent()) {
+            settings = settings.withBandwidthLimit(maxBandwidth.getAsLong());
+        }
+        return new MigrationSources(host, settings, targetWait, stallLimit, meters);
+    }
+
     public MigrationSources(String host, MigrationSettings defaults, Duration targetWait, Duration stallLimit,
                             MigrationMeters meters) {
         this.host = host;
@@ -65,14 +84,21 @@ public final class MigrationSources {
     }
 
     /**
-     * Moves {@code vm}'s guest to the target the command names (blocking).
+     * Moves the guest to the target the command names (blocking). Only the KVM driver's guests
+     * move live: the stream is its VMM's own.
      *
-     * @return completed (close {@code vm}: the guest runs on the target) or aborted (it runs here)
+     * @return empty when it completed (stop the guest here: it runs on the target), or why it was
+     *         aborted (it runs here)
      * @throws MigrationException the target refused or failed, or the link broke; the guest runs here
      * @throws InterruptedException {@link #abort} was called; the guest runs here
      */
-    public MigrationResult migrate(String instanceId, VirtualMachine vm, LiveMigrate command, long sequence)
+    public Optional<String> migrate(String instanceId, VirtualGuest guest, LiveMigrate command, long sequence)
             throws InterruptedException {
+        if (!(guest instanceof KvmGuest kvm)) {
+            throw new MigrationException("host " + host + " runs instance " + instanceId + " under a driver that"
+                    + " cannot live-migrate (only the kvm driver can)");
+        }
+        VirtualMachine vm = kvm.vm();
         MigrationSettings settings = command.getMaxDowntimeMs() > 0
                 ? defaults.withMaxDowntime(Duration.ofMillis(command.getMaxDowntimeMs())) : defaults;
         Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
@@ -84,8 +110,10 @@ public final class MigrationSources {
             completed = r.completed();
             if (completed) {
                 meters.sent(r.totalTime(), Optional.of(r.downtime()));
+                LOG.infof("instance %s: live migration %s to %s completed: %s", instanceId,
+                        command.getMigrationId(), command.getTargetHost(), r);
             }
-            return r;
+            return r.abortedReason().map(a -> "the migration did not converge: " + a);
         } finally {
             meters.ended(MigrationMeters.Direction.OUT, MigrationMeters.Kind.LIVE, completed);
         }
@@ -106,6 +134,9 @@ public final class MigrationSources {
         try {
             Optional<DiskCopyResult> copied = copy(target, instanceId, disk, sequence);
             completed = true;
+            copied.ifPresent(c -> LOG.infof("instance %s: disk copied to %s for move %s: %d bytes of data, %d of"
+                    + " zeros in %d ms", instanceId, command.getTargetHost(), command.getMigrationId(), c.dataBytes(),
+                    c.zeroBytes(), c.duration().toMillis()));
             return copied;
         } finally {
             meters.ended(MigrationMeters.Direction.OUT, MigrationMeters.Kind.COLD, completed);

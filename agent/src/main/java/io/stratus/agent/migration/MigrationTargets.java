@@ -4,6 +4,9 @@ import io.grpc.Status;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.VirtualGuest;
+import io.stratus.agent.virt.kvm.KvmDriver;
 import io.stratus.kvm.migration.DiskCopy;
 import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
@@ -40,7 +43,7 @@ public final class MigrationTargets {
     /** What becomes of a received guest: the agent records and runs it. */
     public interface Arrival {
         /** The guest runs here now; {@code sourceSequence} is the last event number the source used. */
-        void arrived(InstanceRecord rec, String migrationId, VirtualMachine vm, long sourceSequence);
+        void arrived(InstanceRecord rec, String migrationId, VirtualGuest guest, long sourceSequence);
 
         /** A cold move's disk is here now; the guest is to be booted here if {@code start}. */
         void arrivedCold(InstanceRecord rec, String migrationId, boolean start, long sourceSequence);
@@ -58,6 +61,8 @@ public final class MigrationTargets {
         final boolean start;
         volatile Phase phase = Phase.PREPARING;
         volatile String failure = "";
+        /** Refused up front: nothing was built here (the instance may even live here already). */
+        volatile boolean refused;
         volatile VirtualMachine vm;
 
         Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt,
@@ -120,7 +125,7 @@ public final class MigrationTargets {
                     guests.disk(rec);
                 } else {
                     // As this host boots guests; a source whose guest differs says so in its Hello.
-                    in.vm = guests.incoming(rec, true);
+                    in.vm = incomingVm(rec, true);
                 }
                 in.phase = Phase.READY;
                 LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
@@ -140,6 +145,7 @@ public final class MigrationTargets {
     public void refuse(String migrationId, String token, String sourceHost, InstanceRecord rec, String reason) {
         Incoming in = new Incoming(migrationId, token, sourceHost, rec, clock.instant(), false, false);
         in.failure = reason;
+        in.refused = true;
         in.phase = Phase.FAILED;
         incoming.putIfAbsent(migrationId, in);
     }
@@ -203,6 +209,20 @@ public final class MigrationTargets {
         return new Claimed(in, hello.getSequence());
     }
 
+    /** The instance's VM, not started, for a live migration to stream into: the KVM driver's alone. */
+    private VirtualMachine incomingVm(InstanceRecord rec, boolean entropy) {
+        KvmDriver kvm = kvm();
+        return guests.withSpec(rec, entropy, spec -> kvm.incoming(spec, guests.console(rec.id())));
+    }
+
+    private KvmDriver kvm() {
+        if (guests.driver() instanceof KvmDriver kvm) {
+            return kvm;
+        }
+        throw new HypervisorException("NotSupported", "host " + host + " cannot receive a live migration: its"
+                + " hypervisor driver (" + guests.driver().capabilities().name() + ") does not live-migrate");
+    }
+
     /**
      * Builds the prepared VM again if the source's guest has other devices than this host gives a
      * guest it boots: one booted before its host had entropy devices has none, and the engine
@@ -216,7 +236,7 @@ public final class MigrationTargets {
         in.vm.close();
         in.vm = null;
         try {
-            in.vm = guests.incoming(in.record, hello.getEntropyDevice());
+            in.vm = incomingVm(in.record, hello.getEntropyDevice());
         } catch (RuntimeException e) {
             incoming.remove(in.migrationId, in);
             discard(in);
@@ -269,7 +289,7 @@ public final class MigrationTargets {
                     in.sourceHost, r);
             incoming.remove(in.migrationId, in);
             // The guest runs here now and nowhere else: whatever fails from here on must not stop it.
-            arrival.arrived(in.record, in.migrationId, in.vm, sourceSequence);
+            arrival.arrived(in.record, in.migrationId, kvm().adopt(in.vm), sourceSequence);
         }
 
         private void receiveDisk(StreamChannel<?> channel) {
@@ -302,6 +322,9 @@ public final class MigrationTargets {
     }
 
     private void discard(Incoming in) {
+        if (in.refused) {
+            return;
+        }
         VirtualMachine vm = in.vm;
         if (vm != null) {
             try {

@@ -30,6 +30,10 @@ import javax.sql.DataSource;
  * Kafka offset is committed, so a crash can lose neither.
  */
 public final class AgentStore {
+    /** The longest tenant id a record holds (its column's size). */
+    public static final int MAX_TENANT_ID = 64;
+    /** The longest instance name a record holds (its column's size). */
+    public static final int MAX_NAME = 255;
     private static final String COLUMNS = "id, tenant_id, name, state, task_state, resources, previous_resources, boot,"
             + " fault, launched_at, sequence, snapshotted, pending_request, power_state";
 

@@ -7,10 +7,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
-import io.stratus.agent.guest.GuestUsage;
+import io.stratus.agent.virt.GuestUsage;
 import io.stratus.agent.instance.InstanceRecord;
-import io.stratus.kvm.memory.HostPageFlags;
-import io.stratus.kvm.memory.PageFootprint;
+import io.stratus.agent.virt.MemoryFootprint;
 import io.stratus.proto.v1.InstanceState;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,7 +40,7 @@ public final class InstanceMeters {
     private final Map<String, InstanceRecord> latest = new ConcurrentHashMap<>();
     private volatile boolean pageFlagsReadable = true;
 
-    private record TimedFootprint(long at, PageFootprint footprint) {
+    private record TimedFootprint(long at, MemoryFootprint footprint) {
     }
 
     public InstanceMeters(MeterRegistry registry, GuestSupervisor guests, String host) {
@@ -117,9 +116,9 @@ public final class InstanceMeters {
         m.add(gauge("stratus.instance.memory.guest.available", "memory the guest reports available", tags,
                 () -> guests.running(id).isPresent() ? guests.usage(id).guestAvailableBytes() : 0));
         m.add(gauge("stratus.instance.memory.resident", "guest RAM resident in host memory", tags,
-                () -> footprint(id).map(PageFootprint::residentBytes).orElse(0L)));
+                () -> footprint(id).map(MemoryFootprint::residentBytes).orElse(0L)));
         m.add(gauge("stratus.instance.memory.ksm.merged", "guest RAM merged by KSM", tags,
-                () -> footprint(id).map(PageFootprint::ksmBytes).orElse(0L)));
+                () -> footprint(id).map(MemoryFootprint::ksmBytes).orElse(0L)));
         return m;
     }
 
@@ -138,7 +137,7 @@ public final class InstanceMeters {
     }
 
     /** The guest's host memory footprint, at most a few seconds old; empty without a guest or page flags. */
-    public Optional<PageFootprint> footprint(String id) {
+    public Optional<MemoryFootprint> footprint(String id) {
         Optional<Guest> guest = guests.running(id);
         if (guest.isEmpty() || !pageFlagsReadable) {
             return Optional.empty();
@@ -149,9 +148,9 @@ public final class InstanceMeters {
             return Optional.of(known.footprint());
         }
         try {
-            PageFootprint f = guest.get().vm().memory().footprint(HostPageFlags.ofThisProcess());
-            footprints.put(id, new TimedFootprint(now, f));
-            return Optional.of(f);
+            Optional<MemoryFootprint> f = guest.get().machine().footprint();
+            f.ifPresent(measured -> footprints.put(id, new TimedFootprint(now, measured)));
+            return f;
         } catch (RuntimeException e) {
             // Without CAP_SYS_ADMIN the kernel hides page frames: say so once, then leave these gauges at 0.
             pageFlagsReadable = false;

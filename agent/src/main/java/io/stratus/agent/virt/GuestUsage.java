@@ -1,4 +1,4 @@
-package io.stratus.agent.guest;
+package io.stratus.agent.virt;
 
 /**
  * Cumulative use of an instance's guest, across every VM it ran in (stop/start and reboots start

@@ -40,6 +40,17 @@ class CommandConsumerParseTest {
         assertThat(CommandConsumer.parse(new byte[] {(byte) 0xff, 1, 2}).problem()).startsWith("not a CommandEnvelope");
     }
 
+    @Test
+    void whatTheRecordsCannotHoldIsRefusedUpFront() {
+        assertThat(problem(CommandEnvelope.newBuilder().setRequestId("r").setInstanceId("i").setTenantId("t")
+                .setBoot(Boot.newBuilder().setName("n".repeat(300))))).contains("name is 300 characters; at most 255");
+        assertThat(problem(CommandEnvelope.newBuilder().setRequestId("r").setInstanceId("i")
+                .setTenantId("t".repeat(65)).setBoot(Boot.newBuilder().setName("x"))))
+                .contains("tenant_id is 65 characters; at most 64");
+        assertThat(problem(CommandEnvelope.newBuilder().setRequestId("r").setInstanceId("i").setTenantId("t")
+                .setBoot(Boot.newBuilder().setName("n".repeat(255))))).isEmpty();
+    }
+
     private static String problem(CommandEnvelope.Builder env) {
         return CommandConsumer.parse(env.build().toByteArray()).problem();
     }

@@ -2,6 +2,7 @@ package io.stratus.agent.it;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.stratus.kvm.testing.ProcessesUnder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -138,11 +139,13 @@ final class AgentProcess implements AutoCloseable {
         }
     }
 
+    /** Ends the agent and the guests it left running (the qemu driver's outlive it). */
     @Override
     public void close() throws InterruptedException {
         if (process != null && process.isAlive()) {
             kill();
         }
+        ProcessesUnder.kill(dataDir);
     }
 
     private static String tail(Path log) throws IOException {

@@ -11,6 +11,8 @@ import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.kvm.KvmDriver;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +48,7 @@ class MigrationTargetsTest {
 
     private MigrationTargets targets() {
         // No image cache: these cases never build a VM or a disk.
-        return new MigrationTargets("target-host", new GuestSupervisor(null, dir, 4096, Optional.empty()), workers,
+        return new MigrationTargets("target-host", new GuestSupervisor(null, null, dir, 4096), workers,
                 Clock.systemUTC(), Duration.ofSeconds(5), new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
     }
 
@@ -102,13 +105,15 @@ class MigrationTargetsTest {
      * differ); a guest that has one finds the prepared VM as it is.
      */
     @Test
+    @RequiresKvm
     void theTargetsVmHasTheDevicesOfTheSourcesGuest() throws Exception {
         Path images = Files.createDirectories(dir.resolve("images"));
         Files.copy(Path.of(System.getProperty("stratus.testGuests"), "instance.elf"), images.resolve("instance"));
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1L << 30, Set::of,
                 Clock.systemUTC());
-        MigrationTargets t = new MigrationTargets("target-host", new GuestSupervisor(cache, dir.resolve("instances"),
-                4096, Optional.empty()), workers, Clock.systemUTC(), Duration.ofSeconds(5),
+        MigrationTargets t = new MigrationTargets("target-host", new GuestSupervisor(
+                KvmDriver.probe(Path.of("/dev/kvm"), OptionalLong.empty()).driver().orElseThrow(), cache,
+                dir.resolve("instances"), 4096), workers, Clock.systemUTC(), Duration.ofSeconds(5),
                 new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
         t.prepare("m-old", "secret", "source-host", bootable("i-old"));
         t.prepare("m-new", "secret", "source-host", bootable("i-new"));

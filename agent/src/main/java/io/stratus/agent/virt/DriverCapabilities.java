@@ -1,0 +1,41 @@
+package io.stratus.agent.virt;
+
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What a driver offers on this host, reported to the control plane.
+ *
+ * @param hypervisorType  Nova's hypervisor_type: {@code KVM} or {@code QEMU}; empty when no driver works
+ * @param traits          Placement traits (the scheduler filters on them), see {@link Traits}
+ * @param maxVcpus        the most vCPUs one guest may have
+ * @param minMemoryMiB    the least memory a guest may have
+ * @param guestsOutliveAgent whether guests keep running when the agent stops (QEMU processes do)
+ * @param unusable        why no guest can run here, for a host without a working driver
+ */
+public record DriverCapabilities(String name, String hypervisorType, String version, Set<String> traits,
+                                 int maxVcpus, long minMemoryMiB, boolean guestsOutliveAgent,
+                                 Optional<String> unusable) {
+    public DriverCapabilities {
+        traits = Set.copyOf(traits);
+    }
+
+    public boolean has(String trait) {
+        return traits.contains(trait);
+    }
+
+    /** Trait names; custom ones in Placement's {@code CUSTOM_} namespace. */
+    public static final class Traits {
+        public static final String DRIVER_KVM = "CUSTOM_STRATUS_DRIVER_KVM";
+        public static final String DRIVER_QEMU = "CUSTOM_STRATUS_DRIVER_QEMU";
+        /** Sends and receives a running guest (the in-JVM VMM's migration stream). */
+        public static final String LIVE_MIGRATION = "CUSTOM_STRATUS_LIVE_MIGRATION";
+        /** Sends and receives a stopped guest's disk (cold migration, resize to another host). */
+        public static final String COLD_MIGRATION = "CUSTOM_STRATUS_COLD_MIGRATION";
+        /** Guests run by software emulation (QEMU's TCG): slow, but anywhere. */
+        public static final String SOFTWARE_EMULATION = "CUSTOM_STRATUS_ACCEL_TCG";
+
+        private Traits() {
+        }
+    }
+}

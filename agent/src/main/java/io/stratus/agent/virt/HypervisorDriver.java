@@ -1,0 +1,36 @@
+package io.stratus.agent.virt;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The one seam between the agent and a hypervisor, after Nova's {@code ComputeDriver}: the agent
+ * decides what should run and records it; a driver makes guests run. Platform handles stay inside
+ * the driver: the rest of the agent sees {@link VirtualGuest}s, {@link GuestExit}s and
+ * {@link HypervisorException}s.
+ */
+public interface HypervisorDriver {
+    /** What this driver offers on this host, found when it was chosen. */
+    DriverCapabilities capabilities();
+
+    /**
+     * Boots a guest and returns once it runs. The files the spec names are read before this
+     * returns: the caller may let go of them afterwards.
+     *
+     * @throws HypervisorException the guest cannot be built or started (the code says why)
+     */
+    VirtualGuest spawn(GuestSpec spec, ConsoleOutput console);
+
+    /**
+     * Continues a guest that {@link VirtualGuest#snapshot} saved in {@code snapshotDir}, paused
+     * when {@code paused}.
+     */
+    VirtualGuest restore(String instanceId, Path snapshotDir, ConsoleOutput console, boolean paused);
+
+    /**
+     * The instance's guest that still runs from before the agent restarted, for drivers whose
+     * guests outlive the agent ({@link DriverCapabilities#guestsOutliveAgent()}); empty when there
+     * is none.
+     */
+    Optional<VirtualGuest> reattach(String instanceId, Path instanceDir, long memoryMiB, ConsoleOutput console);
+}

@@ -1,0 +1,36 @@
+package io.stratus.agent.virt;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** One running guest of a driver: a boot, a restore, or an arrival by migration each make one. */
+public interface VirtualGuest {
+    void pause() throws InterruptedException;
+
+    void resume();
+
+    boolean paused();
+
+    /** Ends the guest at once (no shutdown inside it) and frees what it held; a second call does nothing. */
+    void stop();
+
+    /**
+     * Lets go of a guest that outlives the agent without ending it (the agent stops; its next
+     * start {@linkplain HypervisorDriver#reattach re-attaches}). Drivers whose guests live in the
+     * agent end the guest.
+     */
+    void detach();
+
+    /** Waits for the guest's run to end, for whatever reason. */
+    GuestExit awaitExit() throws InterruptedException;
+
+    /** Counters of this run (since it started). */
+    GuestUsage usage();
+
+    /** The guest's RAM as the host holds it now, where the driver can tell. */
+    Optional<MemoryFootprint> footprint();
+
+    /** Writes the paused guest to {@code dir}, for {@link HypervisorDriver#restore}. */
+    void snapshot(Path dir) throws IOException, InterruptedException;
+}

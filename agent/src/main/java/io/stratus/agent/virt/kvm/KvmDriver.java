@@ -1,0 +1,155 @@
+package io.stratus.agent.virt.kvm;
+
+import io.stratus.agent.virt.ConsoleOutput;
+import io.stratus.agent.virt.DriverCapabilities;
+import io.stratus.agent.virt.DriverCapabilities.Traits;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorDriver;
+import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.VirtualGuest;
+import io.stratus.kvm.VmmException;
+import io.stratus.kvm.boot.KernelLoadException;
+import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.snapshot.SnapshotException;
+import io.stratus.kvm.sys.Kvm;
+import io.stratus.kvm.virtio.block.DiskFormat;
+import io.stratus.kvm.virtio.block.DiskImageException;
+import io.stratus.kvm.virtio.rng.EntropyRate;
+import io.stratus.kvm.vm.DiskConfig;
+import io.stratus.kvm.vm.NetConfig;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmConfig;
+import io.stratus.kvm.vm.VmConfigException;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/** The in-JVM VMM (kvm-runtime) on /dev/kvm: the product's engine. */
+public final class KvmDriver implements HypervisorDriver {
+    private final DriverCapabilities capabilities;
+    private final Optional<EntropyRate> entropyRate;
+
+    private KvmDriver(DriverCapabilities capabilities, Optional<EntropyRate> entropyRate) {
+        this.capabilities = capabilities;
+        this.entropyRate = entropyRate;
+    }
+
+    /**
+     * The driver, or why it cannot run here (the device is missing or lacks what the VMM needs).
+     *
+     * @param entropyBytesPerSecond how fast each guest may draw from its entropy device; empty: no limit
+     */
+    public static Result probe(Path device, OptionalLong entropyBytesPerSecond) {
+        Optional<String> unavailable = Kvm.unavailableReason(device);
+        if (unavailable.isPresent()) {
+            return new Result(Optional.empty(), unavailable.get());
+        }
+        DriverCapabilities c = new DriverCapabilities("kvm", "KVM", kernelVersion(),
+                Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION), VmConfig.MAX_VCPUS,
+                VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
+        Optional<EntropyRate> rate = entropyBytesPerSecond.isPresent()
+                ? Optional.of(EntropyRate.perSecond(entropyBytesPerSecond.getAsLong())) : Optional.empty();
+        return new Result(Optional.of(new KvmDriver(c, rate)), "");
+    }
+
+    /** A probe's outcome: the driver, or the reason there is none. */
+    public record Result(Optional<KvmDriver> driver, String reason) {
+    }
+
+    /** KVM is the kernel's: its version is the host kernel's, as Nova reports it for libvirt/KVM. */
+    private static String kernelVersion() {
+        return System.getProperty("os.version", "").replaceAll("[^0-9.].*", "");
+    }
+
+    @Override
+    public DriverCapabilities capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public VirtualGuest spawn(GuestSpec spec, ConsoleOutput console) {
+        return translated(() -> {
+            VirtualMachine vm = VirtualMachine.create(config(spec), sink(console));
+            return started(vm, false);
+        });
+    }
+
+    @Override
+    public VirtualGuest restore(String instanceId, Path snapshotDir, ConsoleOutput console, boolean paused) {
+        return translated(() -> started(VirtualMachine.restore(snapshotDir, sink(console)), paused));
+    }
+
+    /** Guests live in this JVM: after a restart there is never one to find. */
+    @Override
+    public Optional<VirtualGuest> reattach(String instanceId, Path instanceDir, long memoryMiB,
+                                           ConsoleOutput console) {
+        return Optional.empty();
+    }
+
+    /** Builds the guest's VM, not started, to receive a live migration into. */
+    public VirtualMachine incoming(GuestSpec spec, ConsoleOutput console) {
+        return translated(() -> VirtualMachine.createIncoming(config(spec), sink(console)));
+    }
+
+    /** A VM that a live migration brought here, running already, under this host's policy. */
+    public KvmGuest adopt(VirtualMachine vm) {
+        // The rate is this host's policy: the source's did not come with the guest.
+        vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
+        return new KvmGuest(vm);
+    }
+
+    private KvmGuest started(VirtualMachine vm, boolean paused) {
+        try {
+            vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
+            vm.start();
+            if (paused) {
+                vm.pause();
+            }
+            return new KvmGuest(vm);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            vm.close();
+            throw new HypervisorException("HypervisorError", "interrupted while starting the guest", e);
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
+    }
+
+    static VmConfig config(GuestSpec spec) {
+        VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
+                .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy());
+        spec.initrd().ifPresent(b::initrd);
+        for (GuestSpec.Disk d : spec.disks()) {
+            b.disk(DiskConfig.of(d.path(), d.readOnly(),
+                    d.format() == GuestSpec.Format.QCOW2 ? DiskFormat.QCOW2 : DiskFormat.RAW));
+        }
+        for (GuestSpec.Nic n : spec.nics()) {
+            b.net(n.mac().isEmpty() ? NetConfig.of(n.tap()) : new NetConfig(n.tap(), n.mac()));
+        }
+        return b.build();
+    }
+
+    private static ConsoleSink sink(ConsoleOutput console) {
+        return console::write;
+    }
+
+    /** The VMM's exceptions as the agent's: the fault code says which kind of problem it is. */
+    private static <T> T translated(Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (VmConfigException e) {
+            throw new HypervisorException("InvalidResources", e.getMessage(), e);
+        } catch (KernelLoadException e) {
+            throw new HypervisorException("ImageNotBootable", e.getMessage(), e);
+        } catch (DiskImageException e) {
+            throw new HypervisorException("DiskUnusable", e.getMessage(), e);
+        } catch (SnapshotException e) {
+            throw new HypervisorException("SnapshotUnusable", e.getMessage(), e);
+        } catch (VmmException e) {
+            throw new HypervisorException("HypervisorError", e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.stratus.agent.virt.kvm;
+
+import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.GuestUsage;
+import io.stratus.agent.virt.MemoryFootprint;
+import io.stratus.agent.virt.VirtualGuest;
+import io.stratus.kvm.memory.HostPageFlags;
+import io.stratus.kvm.memory.PageFootprint;
+import io.stratus.kvm.virtio.balloon.VirtioBalloon;
+import io.stratus.kvm.virtio.block.BlockMetrics;
+import io.stratus.kvm.virtio.net.NetMetrics;
+import io.stratus.kvm.vm.VirtualMachine;
+import io.stratus.kvm.vm.VmExit;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** A guest in this JVM's VMM. */
+public final class KvmGuest implements VirtualGuest {
+    private final VirtualMachine vm;
+
+    KvmGuest(VirtualMachine vm) {
+        this.vm = vm;
+    }
+
+    /** The VM itself, for the live migration stream (the KVM driver's own protocol). */
+    public VirtualMachine vm() {
+        return vm;
+    }
+
+    @Override
+    public void pause() throws InterruptedException {
+        vm.pause();
+    }
+
+    @Override
+    public void resume() {
+        vm.resume();
+    }
+
+    @Override
+    public boolean paused() {
+        return vm.state() == VirtualMachine.State.PAUSED;
+    }
+
+    @Override
+    public void stop() {
+        vm.stop();
+        vm.close();
+    }
+
+    /** The guest lives in the agent's JVM: it cannot outlive it. */
+    @Override
+    public void detach() {
+        stop();
+    }
+
+    @Override
+    public GuestExit awaitExit() throws InterruptedException {
+        return exit(vm.awaitExit());
+    }
+
+    static GuestExit exit(VmExit e) {
+        GuestExit.Reason reason = switch (e.reason()) {
+            case POWER_OFF -> GuestExit.Reason.POWER_OFF;
+            case RESET -> GuestExit.Reason.RESET;
+            case HALTED -> GuestExit.Reason.HALTED;
+            case TRIPLE_FAULT -> GuestExit.Reason.TRIPLE_FAULT;
+            case CRASH -> GuestExit.Reason.CRASH;
+            case STOPPED -> GuestExit.Reason.STOPPED;
+            case FAILED -> GuestExit.Reason.FAILED;
+        };
+        return new GuestExit(reason, e.detail());
+    }
+
+    @Override
+    public GuestUsage usage() {
+        long rb = 0;
+        long wb = 0;
+        long ro = 0;
+        long wo = 0;
+        for (BlockMetrics.Snapshot b : vm.blockMetrics()) {
+            rb += b.readBytes();
+            wb += b.writeBytes();
+            ro += b.readOps();
+            wo += b.writeOps();
+        }
+        long rxb = 0;
+        long txb = 0;
+        long rxp = 0;
+        long txp = 0;
+        for (NetMetrics.Snapshot n : vm.netMetrics()) {
+            rxb += n.rxBytes();
+            txb += n.txBytes();
+            rxp += n.rxPackets();
+            txp += n.txPackets();
+        }
+        long memory = vm.config().memoryBytes();
+        long actual = vm.balloon().map(b -> memory - b.actualBytes()).orElse(memory);
+        long available = vm.balloon().flatMap(VirtioBalloon::stats).map(VirtioBalloon.MemoryStats::available)
+                .orElse(0L);
+        return new GuestUsage(vm.vcpuTime().toNanos() / 1e9, rb, wb, ro, wo, rxb, txb, rxp, txp, actual, available);
+    }
+
+    /** Walks the page tables of the guest's RAM: seconds for a large guest, so callers cache it. */
+    @Override
+    public Optional<MemoryFootprint> footprint() {
+        PageFootprint f = vm.memory().footprint(HostPageFlags.ofThisProcess());
+        return Optional.of(new MemoryFootprint(f.residentBytes(), f.ksmBytes(), f.privateBytes()));
+    }
+
+    @Override
+    public void snapshot(Path dir) throws IOException, InterruptedException {
+        if (!paused()) {
+            vm.pause();
+        }
+        vm.snapshot(dir);
+    }
+}

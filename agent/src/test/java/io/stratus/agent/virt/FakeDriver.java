@@ -1,0 +1,227 @@
+package io.stratus.agent.virt;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A hypervisor driver for unit tests, after Nova's {@code nova/virt/fake.py}: its guests are plain
+ * objects that record what the agent asks of them (pause, resume, stop) and run nothing. A test
+ * sets the capabilities, makes the next spawn fail with a {@link HypervisorException}, and makes a
+ * running guest end on its own ({@link FakeGuest#exit}) so that {@link VirtualGuest#awaitExit}
+ * returns as it does when a real guest powers off, resets or crashes.
+ */
+public final class FakeDriver implements HypervisorDriver {
+    /** The file a spawned guest leaves in its instance directory. */
+    public static final String GUEST_FILE = "fake-guest";
+
+    private volatile DriverCapabilities capabilities = usable(8, 64);
+    private final Queue<HypervisorException> failures = new ConcurrentLinkedQueue<>();
+    private final List<FakeGuest> spawned = new CopyOnWriteArrayList<>();
+
+    /** What a working fake host offers: guests of 1 to {@code maxVcpus} vCPUs and at least {@code minMemoryMiB}. */
+    public static DriverCapabilities usable(int maxVcpus, long minMemoryMiB) {
+        return new DriverCapabilities("fake", "fake", "1.0", Set.of(), maxVcpus, minMemoryMiB, false,
+                Optional.empty());
+    }
+
+    @Override
+    public DriverCapabilities capabilities() {
+        return capabilities;
+    }
+
+    public void capabilities(DriverCapabilities value) {
+        this.capabilities = value;
+    }
+
+    /** From now on the host runs nothing, as a host without a working driver: spawns fail with the reason. */
+    public void makeUnusable(String reason) {
+        this.capabilities = new DriverCapabilities("none", "", "", Set.of(), 0, 0, false, Optional.of(reason));
+    }
+
+    /** The next spawn (or restore) throws a {@link HypervisorException} with {@code code}; later ones work. */
+    public void failNextSpawn(String code, String message) {
+        failures.add(new HypervisorException(code, message));
+    }
+
+    @Override
+    public VirtualGuest spawn(GuestSpec spec, ConsoleOutput console) {
+        checkUsable();
+        try {
+            // As QEMU's driver keeps its pid file and sockets there: what a delete must clean up.
+            Files.createDirectories(spec.instanceDir());
+            Files.writeString(spec.instanceDir().resolve(GUEST_FILE), spec.instanceId());
+        } catch (IOException e) {
+            throw new HypervisorException("HypervisorError", "cannot write to " + spec.instanceDir(), e);
+        }
+        FakeGuest guest = new FakeGuest(spec.instanceId(), Optional.of(spec), false);
+        spawned.add(guest);
+        return guest;
+    }
+
+    @Override
+    public VirtualGuest restore(String instanceId, Path snapshotDir, ConsoleOutput console, boolean paused) {
+        checkUsable();
+        FakeGuest guest = new FakeGuest(instanceId, Optional.empty(), paused);
+        spawned.add(guest);
+        return guest;
+    }
+
+    @Override
+    public Optional<VirtualGuest> reattach(String instanceId, Path instanceDir, long memoryMiB,
+                                           ConsoleOutput console) {
+        // Fake guests live in the test's JVM: none outlives an agent.
+        return Optional.empty();
+    }
+
+    private void checkUsable() {
+        Optional<String> unusable = capabilities.unusable();
+        if (unusable.isPresent()) {
+            throw new HypervisorException("HypervisorUnavailable", unusable.get());
+        }
+        HypervisorException failure = failures.poll();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Every guest this driver made, oldest first (spawned or restored). */
+    public List<FakeGuest> guests() {
+        return List.copyOf(spawned);
+    }
+
+    /** The guests made for {@code instanceId}, oldest first. */
+    public List<FakeGuest> guests(String instanceId) {
+        return spawned.stream().filter(g -> g.instanceId().equals(instanceId)).toList();
+    }
+
+    /** The instance's newest guest. */
+    public FakeGuest lastGuest(String instanceId) {
+        List<FakeGuest> all = guests(instanceId);
+        if (all.isEmpty()) {
+            throw new AssertionError("no guest was spawned for instance " + instanceId);
+        }
+        return all.get(all.size() - 1);
+    }
+
+    /** A guest that runs nothing: it remembers what it was asked and ends when told to. */
+    public static final class FakeGuest implements VirtualGuest {
+        private final String instanceId;
+        private final Optional<GuestSpec> spec;
+        private final CompletableFuture<GuestExit> exit = new CompletableFuture<>();
+        private final AtomicInteger pauses = new AtomicInteger();
+        private final AtomicInteger resumes = new AtomicInteger();
+        private final AtomicInteger stops = new AtomicInteger();
+        private volatile boolean paused;
+
+        FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused) {
+            this.instanceId = instanceId;
+            this.spec = spec;
+            this.paused = paused;
+        }
+
+        public String instanceId() {
+            return instanceId;
+        }
+
+        /** The spec it was spawned with; empty for a restored guest. */
+        public Optional<GuestSpec> spec() {
+            return spec;
+        }
+
+        /** The guest ends on its own, as a real one does when it powers off, resets or crashes. */
+        public void exit(GuestExit.Reason reason, String detail) {
+            exit.complete(new GuestExit(reason, detail));
+        }
+
+        /** Whether its run has not ended (neither stopped by the host nor ended on its own). */
+        public boolean running() {
+            return !exit.isDone();
+        }
+
+        public int pauses() {
+            return pauses.get();
+        }
+
+        public int resumes() {
+            return resumes.get();
+        }
+
+        /** How often the host asked it to stop (the supervisor also stops a guest that ended on its own). */
+        public int stops() {
+            return stops.get();
+        }
+
+        @Override
+        public void pause() {
+            requireRunning("pause");
+            pauses.incrementAndGet();
+            paused = true;
+        }
+
+        @Override
+        public void resume() {
+            requireRunning("resume");
+            resumes.incrementAndGet();
+            paused = false;
+        }
+
+        private void requireRunning(String what) {
+            if (!running()) {
+                throw new HypervisorException("HypervisorError", "cannot " + what + " the guest of instance "
+                        + instanceId + ": its run ended");
+            }
+        }
+
+        @Override
+        public boolean paused() {
+            return paused;
+        }
+
+        @Override
+        public void stop() {
+            stops.incrementAndGet();
+            exit.complete(new GuestExit(GuestExit.Reason.STOPPED, "stopped by the host"));
+        }
+
+        @Override
+        public void detach() {
+            stop();
+        }
+
+        @Override
+        public GuestExit awaitExit() throws InterruptedException {
+            try {
+                return exit.get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        @Override
+        public GuestUsage usage() {
+            return GuestUsage.NONE;
+        }
+
+        @Override
+        public Optional<MemoryFootprint> footprint() {
+            return Optional.empty();
+        }
+
+        @Override
+        public void snapshot(Path dir) throws IOException {
+            requireRunning("snapshot");
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve(GUEST_FILE), instanceId);
+        }
+    }
+}
