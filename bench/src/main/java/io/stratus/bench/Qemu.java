@@ -1,13 +1,15 @@
 package io.stratus.bench;
 
 import io.stratus.kvm.cpu.HostProfile;
+import io.stratus.kvm.sys.Kvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Debian's QEMU as the peer: {@code -M microvm} with KVM, virtio-mmio disks, the guest's serial
+ * Debian's QEMU as the peer: {@code -M microvm} with KVM (its emulator, TCG, where /dev/kvm is
+ * missing), virtio-mmio disks, the guest's serial
  * console on stdout. On hosts whose KVM emulates guest kernel code it takes the CPU flags this
  * host needs (guest-kernel.md): no IA32_ARCH_CAPABILITIES, no CX16, no XSAVE.
  */
@@ -24,12 +26,19 @@ public final class Qemu {
         }
     }
 
+    /** Whether QEMU can use KVM here; without it the peer runs on QEMU's own emulator (TCG). */
+    public static boolean kvm() {
+        return Kvm.unavailableReason(Path.of("/dev/kvm")).isEmpty();
+    }
+
     /** The QEMU command line for {@code guest}. */
     public static List<String> command(GuestSpec guest) {
-        List<String> c = new ArrayList<>(List.of(BINARY.toString(),
-                "-M", "microvm,acpi=on,rtc=off", "-enable-kvm",
-                "-cpu", HostProfile.detect().emulatesGuestKernel() ? "host,-arch-capabilities,-cx16,-xsave" : "host",
-                "-m", guest.memoryMiB() + "M", "-smp", Integer.toString(guest.vcpus()),
+        List<String> accel = kvm() ? List.of("-enable-kvm", "-cpu", HostProfile.detect().emulatesGuestKernel()
+                ? "host,-arch-capabilities,-cx16,-xsave" : "host")
+                : List.of("-accel", "tcg,thread=single", "-cpu", "max");
+        List<String> c = new ArrayList<>(List.of(BINARY.toString(), "-M", "microvm,acpi=on,rtc=off"));
+        c.addAll(accel);
+        c.addAll(List.of("-m", guest.memoryMiB() + "M", "-smp", Integer.toString(guest.vcpus()),
                 "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
                 // The tiny guests power off by writing the Stratus ACPI sleep port; here it ends QEMU.
                 "-device", "isa-debug-exit,iobase=0x600,iosize=1",

@@ -2,6 +2,7 @@ package io.stratus.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.stratus.kvm.testing.RequiresKvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * kernel code.
  */
 @Tag("linux")
+@RequiresKvm
 class LinuxVmRunTest {
     private static final Pattern MARKER = Pattern.compile("STRATUS-GUEST-READY cpus=(\\d+) memkb=(\\d+)");
     private static final Duration BOOT_LIMIT = Duration.ofMinutes(6);

@@ -2,6 +2,7 @@ package io.stratus.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.stratus.kvm.testing.RequiresKvm;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -53,6 +54,7 @@ class VmControlTest {
     }
 
     @Test
+    @RequiresKvm
     void pausesSnapshotsAndStopsAGuestThatThenContinuesInANewProcess(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("control.sock");
         Path snapshot = dir.resolve("snap");
@@ -147,6 +149,7 @@ class VmControlTest {
     }
 
     @Test
+    @RequiresKvm
     void aSecondGuestCannotTakeALiveControlSocket(@TempDir Path dir) throws Exception {
         Path socket = dir.resolve("control.sock");
         Files.createFile(socket);

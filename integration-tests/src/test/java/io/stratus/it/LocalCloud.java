@@ -1,6 +1,7 @@
 package io.stratus.it;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.nio.file.Files;
@@ -225,6 +226,8 @@ final class LocalCloud implements AutoCloseable {
         for (QuarkusProcess p : processes) {
             p.kill();
         }
+        // The qemu driver's guests outlive their agents, as on a real host; the test's hosts end here.
+        ProcessesUnder.kill(dir);
         namespaces.forEach(HostNetwork.Namespace::close);
         broker.close();
         try (Stream<Path> walk = Files.walk(dir)) {

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.stratus.kvm.testing.RequiresKvm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,10 +36,12 @@ import org.junit.jupiter.api.TestMethodOrder;
  * Moving servers between two agents that run as separate processes, each in a network namespace
  * of its own (two hosts on one machine): live migration, cold migration and resize to another
  * host, through the Compute API and Debian's openstack client, over the agents' MigrationService,
- * with the scheduler's claims following the guest.
+ * with the scheduler's claims following the guest. It needs the kvm driver on both hosts: live
+ * migration is that driver's alone, and the counting guests drive the in-JVM VMM's device layout.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@RequiresKvm
 class MigrationIT {
     private static final Duration WAIT = Duration.ofSeconds(120);
     /** 8192 sectors: more than the guest counts in a test, so no sector is written twice. */

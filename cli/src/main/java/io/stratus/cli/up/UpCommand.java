@@ -195,6 +195,8 @@ public final class UpCommand implements Callable<Integer> {
         agent.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib != null ? memoryMib
                 : agents == 1 ? hostMemoryMib() - 2048 : Math.max(512, (hostMemoryMib() - 2048) / agents)));
         agent.put("stratus.agent.report-interval", "5s");
+        // down ends the cloud's guests: QEMU's would otherwise run on after it (the next up boots them again).
+        agent.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         agent.put("kafka.bootstrap.servers", namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka);
         Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword);
         List<String> hosts = new ArrayList<>();
@@ -347,7 +349,7 @@ public final class UpCommand implements Callable<Integer> {
             String status = s.path("status").asText();
             if (status.equals("ACTIVE")) {
                 out.println("server demo is ACTIVE on " + s.path("OS-EXT-SRV-ATTR:host").asText()
-                        + "; its Linux boots to userspace in about a minute here (openstack console log show demo)");
+                        + "; its console: openstack console log show demo");
                 return;
             }
             if (status.equals("ERROR")) {

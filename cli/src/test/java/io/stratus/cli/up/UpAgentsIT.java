@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.cli.cloud.CloudClient;
+import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.TestInstance;
  * everything and removes the namespaces. The guest is the tiny idle test guest, not the kit's Linux.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@RequiresKvm
 class UpAgentsIT {
     private static final Duration WAIT = Duration.ofMinutes(2);
 

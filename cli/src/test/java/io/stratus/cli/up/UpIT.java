@@ -25,7 +25,8 @@ import org.junit.jupiter.api.TestInstance;
  * ACTIVE, its console shows the guest's marker, stop/start/delete work, and a second project sees
  * nothing of the first; images go in through {@code openstack image create --file} and
  * {@code bin/stratus image create} and stay private to their project. One real Linux boot (about
- * a minute here).
+ * a minute where KVM emulates guest kernel code; a second or two under QEMU's emulator, which the
+ * agent uses where /dev/kvm is missing).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UpIT {
@@ -61,6 +62,10 @@ class UpIT {
 
         assertThat(until(() -> openstack("admin", "console", "log", "show", "demo2").output(),
                 out -> out.contains("STRATUS-GUEST-READY cpus=1"))).isTrue();
+        // The hypervisor as Nova names it: the in-JVM VMM on /dev/kvm, else QEMU emulating.
+        CommandRun hypervisors = openstack("admin", "hypervisor", "list", "-f", "value", "-c", "Hypervisor Type");
+        assertThat(hypervisors.output().strip()).as(hypervisors.output())
+                .isEqualTo(Files.exists(Path.of("/dev/kvm")) ? "KVM" : "QEMU");
 
         CommandRun demoList = openstack("demo", "server", "list", "-f", "value");
         assertThat(demoList.code()).as(demoList.output()).isZero();
