@@ -36,14 +36,8 @@ final class MoveCompletions {
 
     /** Source side: the live migration ended; {@code failure} says why it failed, or is null. */
     void liveMigrationEnded(CommandEnvelope env, LiveMigrate command, String failure) {
-        locks.with(env.getInstanceId(), () -> {
+        locks.with(env.getInstanceId(), () -> stillHere(env).ifPresent(now -> {
             String req = env.getRequestId();
-            Optional<InstanceRecord> found = store.find(env.getInstanceId());
-            if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
-                // Deleted while it moved: the delete's answer stands.
-                return;
-            }
-            InstanceRecord now = found.get();
             if (failure != null) {
                 LOG.warnf("instance %s: live migration %s to %s failed, the guest runs on here: %s", now.id(),
                         command.getMigrationId(), command.getTargetHost(), failure);
@@ -62,18 +56,18 @@ final class MoveCompletions {
             // The request's answer: the instance runs on the target now.
             journal.finishAs(gone, gone.with(InstanceState.ACTIVE, TaskState.NONE), req,
                     e -> e.setHost(command.getTargetHost()).setMigrationId(command.getMigrationId()));
-        });
+        }));
+    }
+
+    /** The move's instance, unless it was deleted while it moved (the delete's answer stands). */
+    private Optional<InstanceRecord> stillHere(CommandEnvelope env) {
+        return store.find(env.getInstanceId()).filter(r -> r.state() != InstanceState.DELETED);
     }
 
     /** Source side of a cold move: the disk copy ended; {@code failure} says why it failed, or is null. */
     void diskMoveEnded(CommandEnvelope env, MigrateDisk command, InstanceState before, String failure) {
-        locks.with(env.getInstanceId(), () -> {
+        locks.with(env.getInstanceId(), () -> stillHere(env).ifPresent(now -> {
             String req = env.getRequestId();
-            Optional<InstanceRecord> found = store.find(env.getInstanceId());
-            if (found.isEmpty() || found.get().state() == InstanceState.DELETED) {
-                return;
-            }
-            InstanceRecord now = found.get();
             if (failure != null) {
                 LOG.warnf("instance %s: cold move %s to %s failed, the instance stays here: %s", now.id(),
                         command.getMigrationId(), command.getTargetHost(), failure);
@@ -102,7 +96,7 @@ final class MoveCompletions {
             journal.finishAs(kept.withPower(PowerState.POWER_SHUTDOWN), kept.with(InstanceState.VERIFY_RESIZE,
                     TaskState.NONE), req, e -> e.setHost(command.getTargetHost())
                     .setMigrationId(command.getMigrationId()));
-        });
+        }));
     }
 
     /** Target side of a cold move: the disk is here; the instance waits for confirm or revert. */
