@@ -238,6 +238,33 @@ class AgentIT {
         }
     }
 
+    /**
+     * A raw disk whose guest wrote a qcow2 header into it (one naming a backing file of the host's)
+     * is opened raw again, as it was recorded, never by what its first bytes say (CVE-2008-2004):
+     * the boot goes on, and the host file the header names is never opened.
+     */
+    @Test
+    void aRawDiskWithAQcow2HeaderInItStaysRaw() throws Exception {
+        String id = "i-rawdisk";
+        Path instanceDir = Files.createDirectories(dir.resolve("agent").resolve("instances").resolve(id));
+        String backing = dir.resolve("no-such-host-file").toString();
+        java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(1 << 20);
+        header.putInt(0x514649fb).putInt(3).putLong(512).putInt(backing.length()).putInt(16).putLong(1L << 30);
+        header.position(512);
+        header.put(backing.getBytes(StandardCharsets.US_ASCII));
+        byte[] written = header.array();
+        // Disks of agents before copy-on-write layers were raw copies: the file name records the format.
+        Files.write(instanceDir.resolve("disk.raw"), written);
+
+        send(envelope(id).setBoot(Boot.newBuilder().setName(id).setFlavor("m1").setResources(SMALL)
+                .setSource(BootSource.newBuilder().setKernelImageId("instance").setImageId("big-disk")
+                        .setKernelCmdline("stratus.idle"))), InstanceState.ACTIVE);
+        assertGuest(id, 1, 1, 32);
+        assertThat(Files.readAllBytes(instanceDir.resolve("disk.raw"))).as("the guest's disk, untouched")
+                .isEqualTo(written);
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+    }
+
     @Test
     void aCommandForAnUnknownInstanceYieldsAnErrorEvent() {
         InstanceEvent e = sendForAnswer(envelope("i-nobody").setStop(Stop.getDefaultInstance()));

@@ -117,6 +117,27 @@ class Qcow2ImageTest {
     // -------------------------------------------------------------------------------------------
     // Creating overlays
 
+    /**
+     * A raw disk a guest wrote a qcow2 header into (naming a host file as its backing) is read raw
+     * when its format is recorded: probing would take it for qcow2 (CVE-2008-2004).
+     */
+    @Test
+    void aRecordedRawFormatIsNotProbed() throws Exception {
+        Path disk = dir.resolve("disk.raw");
+        ByteBuffer header = ByteBuffer.allocate(64 << 10);
+        String backing = dir.resolve("host-secret").toString();
+        header.putInt(Qcow2Image.MAGIC).putInt(3).putLong(512).putInt(backing.length()).putInt(16).putLong(1L << 30);
+        header.position(512);
+        header.put(backing.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        Files.write(disk, header.array());
+        try (DiskImage raw = DiskImage.open(disk, false, DiskFormat.RAW)) {
+            assertThat(raw).isInstanceOf(RawImage.class);
+            assertThat(raw.capacity()).isEqualTo(64 << 10);
+        }
+        assertThatThrownBy(() -> DiskImage.open(disk, false, DiskFormat.PROBE).close())
+                .as("probed, the same bytes are a qcow2 image").isInstanceOf(DiskImageException.class);
+    }
+
     @Test
     void createdOverlayIsTinyPassesQemuImgCheckAndReadsTheBase() throws Exception {
         Random r = new Random(7);
