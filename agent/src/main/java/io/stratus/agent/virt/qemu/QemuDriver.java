@@ -145,7 +145,8 @@ public final class QemuDriver implements HypervisorDriver {
         try {
             run.prepare();
             List<String> command = command(spec, run);
-            Files.writeString(run.log(), "--- " + java.time.Instant.now() + " " + String.join(" ", command) + "\n",
+            Files.writeString(run.log(), QemuRun.COMMAND_MARK + java.time.Instant.now() + " " + String.join(" ", command)
+                    + "\n",
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             // QEMU daemonizes once the machine is built (kernel and initrd read, disks open): its first
             // process exits then, with the error on its log when the build failed.
@@ -182,12 +183,13 @@ public final class QemuDriver implements HypervisorDriver {
     }
 
     /** QEMU's start-up errors, told apart well enough for the user's fault code. */
-    private static String faultCode(String log) {
+    static String faultCode(String log) {
         String l = log.toLowerCase(java.util.Locale.ROOT);
-        if (l.contains("kernel") || l.contains("initrd") || l.contains("linux")) {
+        if (l.contains("-kernel") || l.contains("-initrd") || l.contains("linux kernel")
+                || l.contains("could not load")) {
             return "ImageNotBootable";
         }
-        if (l.contains("drive") || l.contains("image") || l.contains("lock")) {
+        if (l.contains("-drive") || l.contains("image") || l.contains("lock")) {
             return "DiskUnusable";
         }
         return "HypervisorError";

@@ -16,6 +16,8 @@ import java.util.List;
  */
 record QemuRun(Path dir, Path socketDir) {
     private static final int SOCKET_PATH_MAX = 100;
+    /** How the driver's own lines in QEMU's log start: each run's command line. */
+    static final String COMMAND_MARK = "--- ";
 
     static QemuRun of(Path instanceDir) {
         Path dir = instanceDir.toAbsolutePath();
@@ -57,9 +59,9 @@ record QemuRun(Path dir, Path socketDir) {
     }
 
     void prepare() throws IOException {
+        clean();
         Files.createDirectories(dir);
         Files.createDirectories(socketDir);
-        clean();
     }
 
     /** Removes what a run leaves behind (its log stays: it tells why a run ended). */
@@ -80,10 +82,11 @@ record QemuRun(Path dir, Path socketDir) {
         }
     }
 
-    /** The last lines of QEMU's own log, for fault messages. */
+    /** The last lines QEMU wrote to its log (not the command lines the driver notes there), for fault messages. */
     String logTail() {
         try {
-            List<String> lines = Files.readAllLines(log(), StandardCharsets.UTF_8);
+            List<String> lines = Files.readAllLines(log(), StandardCharsets.UTF_8).stream()
+                    .filter(l -> !l.startsWith(COMMAND_MARK) && !l.isBlank()).toList();
             return String.join(" / ", lines.subList(Math.max(0, lines.size() - 5), lines.size())).strip();
         } catch (IOException e) {
             return "(no log)";
