@@ -202,7 +202,10 @@ public final class ImageCache {
         CompletableFuture<String> running = fetching.putIfAbsent(id, mine);
         if (running != null) {
             try {
-                return running.get();
+                String sha = running.get();
+                // Served by another boot's download: a hit as much as one of a file already here.
+                hits.incrementAndGet();
+                return sha;
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
             } catch (InterruptedException e) {

@@ -12,7 +12,7 @@ public final class ImageCacheMeters {
     }
 
     public static void register(MeterRegistry registry, ImageCache cache, String host) {
-        counter(registry, cache, host, "stratus.agent.image.cache.hits", "image requests served from the cache",
+        counter(registry, cache, host, "stratus.agent.image.cache.hits", "image requests served without a download of their own",
                 c -> c.stats().hits());
         counter(registry, cache, host, "stratus.agent.image.downloads", "image downloads into the cache",
                 c -> c.stats().downloads());
