@@ -1,7 +1,7 @@
 package io.stratus.agent.guest;
 
-import io.stratus.agent.image.ImageException;
 import io.stratus.agent.image.ImageCache;
+import io.stratus.agent.image.ImageException;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.virt.GuestExit;
 import io.stratus.agent.virt.GuestSpec;

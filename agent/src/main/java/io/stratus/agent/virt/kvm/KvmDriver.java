@@ -1,8 +1,8 @@
 package io.stratus.agent.virt.kvm;
 
 import io.stratus.agent.virt.ConsoleOutput;
-import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.DriverCapabilities.Traits;
+import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.HypervisorException;

@@ -1,8 +1,8 @@
 package io.stratus.agent.virt.qemu;
 
 import io.stratus.agent.virt.ConsoleOutput;
-import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.DriverCapabilities.Traits;
+import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.HypervisorException;
@@ -14,9 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -145,7 +147,7 @@ public final class QemuDriver implements HypervisorDriver {
         try {
             run.prepare();
             List<String> command = command(spec, run);
-            Files.writeString(run.log(), QemuRun.COMMAND_MARK + java.time.Instant.now() + " " + String.join(" ", command)
+            Files.writeString(run.log(), QemuRun.COMMAND_MARK + Instant.now() + " " + String.join(" ", command)
                     + "\n",
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             // QEMU daemonizes once the machine is built (kernel and initrd read, disks open): its first
@@ -184,7 +186,7 @@ public final class QemuDriver implements HypervisorDriver {
 
     /** QEMU's start-up errors, told apart well enough for the user's fault code. */
     static String faultCode(String log) {
-        String l = log.toLowerCase(java.util.Locale.ROOT);
+        String l = log.toLowerCase(Locale.ROOT);
         if (l.contains("-kernel") || l.contains("-initrd") || l.contains("linux kernel")
                 || l.contains("could not load")) {
             return "ImageNotBootable";

@@ -11,12 +11,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -79,9 +82,9 @@ final class QemuGuest implements VirtualGuest {
         if (!Files.exists(log)) {
             return;
         }
-        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(log)) {
+        try (FileChannel f = FileChannel.open(log)) {
             long from = Math.max(0, f.size() - maxBytes);
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (f.size() - from));
+            ByteBuffer b = ByteBuffer.allocate((int) (f.size() - from));
             while (b.hasRemaining() && f.read(b, from + b.position()) > 0) {
                 // Reads until the tail is in.
             }
@@ -128,10 +131,6 @@ final class QemuGuest implements VirtualGuest {
         return "prelaunch".equals(qmp.execute("query-status").path("status").asText());
     }
 
-    long pid() {
-        return pid;
-    }
-
     @Override
     public void pause() {
         qmp.execute("stop");
@@ -176,7 +175,7 @@ final class QemuGuest implements VirtualGuest {
         Optional<ProcessHandle> p = ProcessHandle.of(pid);
         if (p.isPresent()) {
             try {
-                p.get().onExit().get(QUIT_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                p.get().onExit().get(QUIT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 LOG.warnf("instance %s: QEMU (pid %d) still there after it was killed", instanceId, pid);
             }
