@@ -125,8 +125,8 @@ public final class AgentBootBenchmark {
             try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
                     broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", String.valueOf(count),
                             "stratus.agent.capacity.memory-mib", String.valueOf((long) count * memoryMiB),
-                            "stratus.agent.snapshot-on-shutdown", "false", "stratus.agent.driver", driver,
-                            "stratus.agent.qemu.keep-guests-on-stop", "false"), work.resolve("agent.log"), limit);
+                            "stratus.agent.snapshot-on-shutdown", "false", "stratus.agent.driver", driver),
+                    work.resolve("agent.log"), limit);
                  CommandChannel bus = new CommandChannel(broker.bootstrapServers(), HOST)) {
                 ManagedChannel channel = agent.channel();
                 long idleRss = ProcessGuest.rssBytes(agent.pid());

@@ -11,9 +11,13 @@ import java.util.Map;
 /**
  * A Stratus agent on this machine as its own process, started from the built application
  * ({@code agent/target/quarkus-app/quarkus-run.jar}) the way a host runs it, for the demo and the
- * agent benchmark. Closing it kills the process (and the guests in it).
+ * agent benchmark. Closing it stops the process (SIGTERM, then SIGKILL after a grace period) and
+ * the guests it runs: under the qemu driver those are processes of their own, told to end with it.
  */
 public final class LocalAgent implements AutoCloseable {
+    /** Long enough for the agent to stop its guests, QEMU processes included. */
+    private static final Duration STOP_GRACE = Duration.ofSeconds(60);
+
     private final QuarkusProcess process;
     private final ManagedChannel channel;
 
@@ -35,8 +39,9 @@ public final class LocalAgent implements AutoCloseable {
         all.put("stratus.agent.data-dir", dataDir.toString());
         all.put("stratus.agent.images-dir", imagesDir.toString());
         all.put("kafka.bootstrap.servers", bootstrapServers);
+        all.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         all.putAll(settings);
-        return new LocalAgent(QuarkusProcess.start(app, 0, all, log, limit, Duration.ZERO));
+        return new LocalAgent(QuarkusProcess.start(app, 0, all, log, limit, STOP_GRACE));
     }
 
     /** A gRPC channel to its AgentService. */
@@ -55,6 +60,6 @@ public final class LocalAgent implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         channel.shutdownNow();
-        process.kill();
+        process.close();
     }
 }

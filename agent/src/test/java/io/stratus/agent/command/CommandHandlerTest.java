@@ -1248,8 +1248,9 @@ class CommandHandlerTest {
     /** Handles the envelope and waits for its answer (moves end on a worker thread). */
     private void handle(CommandEnvelope env) {
         handler.handle(env);
+        // A move's answer is recorded, then published, on a worker thread: both are awaited.
         await("request " + env.getRequestId() + " is answered", () -> store.appliedEvents(env.getRequestId())
-                .isPresent());
+                .map(recorded -> events.forRequest(env.getRequestId()).containsAll(recorded)).orElse(false));
     }
 
     /** Applies {@code command} to instance {@code id}; returns the request id. */
