@@ -63,9 +63,15 @@ class UpIT {
         assertThat(until(() -> openstack("admin", "console", "log", "show", "demo2").output(),
                 out -> out.contains("STRATUS-GUEST-READY cpus=1"))).isTrue();
         // The hypervisor as Nova names it: the in-JVM VMM on /dev/kvm, else QEMU emulating.
-        CommandRun hypervisors = openstack("admin", "hypervisor", "list", "-f", "value", "-c", "Hypervisor Type");
-        assertThat(hypervisors.output().strip()).as(hypervisors.output())
-                .isEqualTo(Files.exists(Path.of("/dev/kvm")) ? "KVM" : "QEMU");
+        CommandRun hypervisors = openstack("admin", "hypervisor", "list", "-f", "value", "-c", "Hypervisor Hostname",
+                "-c", "Hypervisor Type");
+        String[] hypervisor = hypervisors.output().strip().split(" ");
+        assertThat(hypervisor).as(hypervisors.output()).hasSize(2);
+        assertThat(hypervisor[1]).isEqualTo(Files.exists(Path.of("/dev/kvm")) ? "KVM" : "QEMU");
+        CommandRun shown = openstack("admin", "hypervisor", "show", "-f", "value", "-c", "hypervisor_type",
+                hypervisor[0]);
+        assertThat(shown.code()).as(shown.output()).isZero();
+        assertThat(shown.output().strip()).isEqualTo(hypervisor[1]);
 
         CommandRun demoList = openstack("demo", "server", "list", "-f", "value");
         assertThat(demoList.code()).as(demoList.output()).isZero();

@@ -152,7 +152,12 @@ public class HostsResource {
         m.put("local_gb", total(p, ResourceClass.DISK_GB));
         m.put("local_gb_used", used(p, ResourceClass.DISK_GB));
         m.put("free_disk_gb", total(p, ResourceClass.DISK_GB) - used(p, ResourceClass.DISK_GB));
+        m.put("disk_available_least", total(p, ResourceClass.DISK_GB) - used(p, ResourceClass.DISK_GB));
+        m.put("current_workload", 0);
         m.put("running_vms", running.getOrDefault(p.name(), 0L));
+        // Before microversion 2.28 Nova gives the CPU as a JSON string; clients parse it (openstack
+        // hypervisor show fails without it). Every Stratus host is x86-64; the model is not reported.
+        m.put("cpu_info", "{\"arch\": \"x86_64\"}");
         m.put("ksm_saved_bytes", report.map(HostReport::getKsmSavedBytes).orElse(0L));
         m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", status(p).reason().orElse("")));
         return m;

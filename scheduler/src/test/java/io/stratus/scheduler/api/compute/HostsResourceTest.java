@@ -145,6 +145,9 @@ class HostsResourceTest {
     @SuppressWarnings("unchecked")
     void hypervisorsShowEachHostsDriverWithNovasVersionNumberAndItsStatus() {
         Map<String, Object> qemu = (Map<String, Object>) api.hypervisor("qemu-1").get("hypervisor");
+        // Nova's fields that clients read: openstack hypervisor show parses cpu_info (a JSON string before 2.28).
+        assertThat(qemu).containsEntry("cpu_info", "{\"arch\": \"x86_64\"}").containsKeys("current_workload",
+                "disk_available_least", "free_disk_gb", "running_vms", "host_ip", "service");
         assertThat(qemu).containsEntry("hypervisor_type", "QEMU").containsEntry("hypervisor_version", 7_002_000L)
                 .containsEntry("status", "enabled").containsEntry("state", "up");
 
