@@ -19,6 +19,10 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +38,9 @@ import java.util.UUID;
 @Path("/identity")
 @Produces(MediaType.APPLICATION_JSON)
 public class IdentityResource {
+    private static final DateTimeFormatter TOKEN_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'")
+            .withZone(ZoneOffset.UTC);
+
     private static final Map<String, Object> DOMAIN = Map.of("id", "default", "name", "Default");
 
     @Inject
@@ -282,6 +289,14 @@ public class IdentityResource {
         return d;
     }
 
+    /**
+     * A token's time as Keystone writes it: microseconds, always six digits, UTC. Clients parse it
+     * with that format (tempest's token parser refuses nine digits).
+     */
+    static String tokenTime(Instant t) {
+        return TOKEN_TIME.format(t.truncatedTo(ChronoUnit.MICROS));
+    }
+
     private Map<String, Object> token(Caller c, String method) {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("methods", List.of(method));
@@ -293,8 +308,8 @@ public class IdentityResource {
         t.put("user", user);
         t.put("project", Map.of("id", c.projectId(), "name", c.projectName(), "domain", DOMAIN));
         t.put("roles", c.roles().stream().sorted().map(IdentityResource::roleRef).toList());
-        t.put("issued_at", c.issuedAt().toString());
-        t.put("expires_at", c.expiresAt().toString());
+        t.put("issued_at", tokenTime(c.issuedAt()));
+        t.put("expires_at", tokenTime(c.expiresAt()));
         t.put("audit_ids", List.of(UUID.randomUUID().toString().substring(0, 22)));
         t.put("is_domain", false);
         t.put("catalog", List.of(
