@@ -48,8 +48,11 @@ import org.jboss.resteasy.reactive.PathPart;
 @Produces(MediaType.APPLICATION_JSON)
 public class ImagesResource {
     private static final Logger LOG = Logger.getLogger(ImagesResource.class);
-    private static final Set<String> DISK_FORMATS = Set.of("raw", "qcow2", "aki", "ari", "ami");
-    private static final Set<String> CONTAINER_FORMATS = Set.of("bare", "aki", "ari", "ami");
+    /** Glance's defaults (glance-api.conf disk_formats, container_formats): clients and tempest use them. */
+    private static final Set<String> DISK_FORMATS = Set.of("raw", "qcow2", "aki", "ari", "ami", "vhd", "vhdx",
+            "vmdk", "vdi", "iso", "ploop");
+    private static final Set<String> CONTAINER_FORMATS = Set.of("bare", "aki", "ari", "ami", "ovf", "ova", "docker",
+            "compressed");
     private static final Set<String> VISIBILITIES = Set.of("private", "shared", "community", "public");
     private static final Set<String> CORE = Set.of("id", "name", "disk_format", "container_format", "visibility",
             "min_ram", "min_disk", "protected", "tags");
