@@ -97,6 +97,18 @@ abstract class ComputeApiContract {
                 .isEqualTo("v2.1");
         assertThat(anonymous.call("GET", "/compute", null).body().path("versions")).hasSize(1);
         assertThat(anonymous.call("GET", "/identity/v3", null).status()).isEqualTo(200);
+        assertThat(anonymous.call("GET", "/identity/v3/auth/catalog", null).status()).isEqualTo(401);
+        // Keystone's catalog and a user's projects, as keystoneauth and tempest ask for them.
+        assertThat(other.ok("GET", "/identity/v3/auth/catalog", null).path("catalog").findValuesAsText("type"))
+                .contains("compute", "image", "identity");
+        String aliceId = admin.ok("GET", "/identity/v3/users?name=alice", null).path("users").path(0).path("id")
+                .asText();
+        assertThat(other.ok("GET", "/identity/v3/users/" + aliceId + "/projects", null).path("projects")
+                .findValuesAsText("name")).containsExactly("other");
+        String adminId = admin.ok("GET", "/identity/v3/users?name=admin", null).path("users").path(0).path("id")
+                .asText();
+        assertThat(other.call("GET", "/identity/v3/users/" + adminId + "/projects", null).status())
+                .as("another user's projects").isEqualTo(403);
         Api.Reply none = anonymous.call("GET", "/compute/v2.1/servers", null);
         assertThat(none.status()).isEqualTo(401);
         assertThat(none.body().has("unauthorized")).isTrue();

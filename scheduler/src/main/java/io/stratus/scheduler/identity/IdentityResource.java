@@ -140,6 +140,14 @@ public class IdentityResource {
         return Response.noContent().build();
     }
 
+    /** The service catalog of the caller's token, as Keystone serves it apart from the token. */
+    @GET
+    @Path("/v3/auth/catalog")
+    public Map<String, Object> catalog() {
+        TokenFilter.caller(request);
+        return Map.of("catalog", catalogEntries(), "links", Map.of("self", base() + "/identity/v3/auth/catalog"));
+    }
+
     @GET
     @Path("/v3/auth/projects")
     public Map<String, Object> myProjects() {
@@ -213,6 +221,25 @@ public class IdentityResource {
             throw ApiException.forbidden("Policy doesn't allow identity:get_user to be performed.");
         }
         return Map.of("user", user(a));
+    }
+
+    /** The projects a user has a role on: the user itself or an admin may ask (Keystone's policy). */
+    @GET
+    @Path("/v3/users/{id}/projects")
+    public Map<String, Object> userProjects(@PathParam("id") String id) {
+        Caller c = TokenFilter.caller(request);
+        Account a = store.account(id).filter(x -> x.id().equals(id))
+                .orElseThrow(() -> ApiException.notFound("Could not find user: " + id));
+        if (!c.isAdmin() && !c.userId().equals(a.id())) {
+            throw ApiException.forbidden("Policy doesn't allow identity:list_user_projects to be performed.");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Project p : store.projects()) {
+            if (!store.roles(a.id(), p.id()).isEmpty()) {
+                out.add(project(p));
+            }
+        }
+        return Map.of("projects", out, "links", Map.of("self", base() + "/identity/v3/users/" + id + "/projects"));
     }
 
     @POST
@@ -312,11 +339,15 @@ public class IdentityResource {
         t.put("expires_at", tokenTime(c.expiresAt()));
         t.put("audit_ids", List.of(UUID.randomUUID().toString().substring(0, 22)));
         t.put("is_domain", false);
-        t.put("catalog", List.of(
+        t.put("catalog", catalogEntries());
+        return t;
+    }
+
+    private List<Map<String, Object>> catalogEntries() {
+        return List.of(
                 service("compute", "nova", base() + "/compute/v2.1"),
                 service("image", "glance", config.imageUrl()),
-                service("identity", "keystone", base() + "/identity/v3")));
-        return t;
+                service("identity", "keystone", base() + "/identity/v3"));
     }
 
     private static Map<String, Object> service(String type, String name, String url) {
