@@ -6,9 +6,12 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
+import jakarta.ws.rs.container.PreMatching;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.UriBuilder;
 import jakarta.ws.rs.ext.Provider;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,7 +19,8 @@ import java.util.Map;
 
 /**
  * Compute API version discovery. Stratus serves microversion 2.1 only, so every client negotiates
- * it; the response headers say so, as Nova's do.
+ * it; the response headers say so, as Nova's do. Nova's v2.0 (no microversions) is listed too and
+ * served by the same resources.
  */
 @Path("/compute/v2.1")
 @Produces(MediaType.APPLICATION_JSON)
@@ -42,7 +46,39 @@ public class ComputeVersions {
 
         @GET
         public Map<String, Object> versions() {
-            return Map.of("versions", List.of(version(config)));
+            return Map.of("versions", List.of(legacy(config), version(config)));
+        }
+    }
+
+    /**
+     * Nova's v2.0: the same API without microversions, at {@code /compute/v2/}. Listed first, as
+     * Nova does; its requests are served by v2.1's resources ({@link LegacyPath}).
+     */
+    static Map<String, Object> legacy(SchedulerConfig config) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("id", "v2.0");
+        v.put("status", "SUPPORTED");
+        v.put("version", "");
+        v.put("min_version", "");
+        v.put("updated", "2011-01-21T11:33:21Z");
+        v.put("links", List.of(Map.of("rel", "self", "href", config.publicUrl() + "/compute/v2/")));
+        v.put("media-types", List.of(Map.of("base", "application/json",
+                "type", "application/vnd.openstack.compute+json;version=2")));
+        return v;
+    }
+
+    /** Requests to v2.0 ({@code /compute/v2/...}) go to the same resources as v2.1's. */
+    @Provider
+    @PreMatching
+    public static class LegacyPath implements ContainerRequestFilter {
+        @Override
+        public void filter(ContainerRequestContext request) {
+            String path = request.getUriInfo().getPath();
+            if (path.equals("/compute/v2") || path.startsWith("/compute/v2/")) {
+                UriBuilder to = request.getUriInfo().getRequestUriBuilder()
+                        .replacePath("/compute/v2.1" + path.substring("/compute/v2".length()));
+                request.setRequestUri(to.build());
+            }
         }
     }
 
