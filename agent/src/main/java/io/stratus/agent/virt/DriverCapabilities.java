@@ -1,5 +1,6 @@
 package io.stratus.agent.virt;
 
+import io.stratus.proto.v1.HostTrait;
 import java.util.Optional;
 import java.util.Set;
 
@@ -24,16 +25,16 @@ public record DriverCapabilities(String name, String hypervisorType, String vers
         return traits.contains(trait);
     }
 
-    /** Trait names; custom ones in Placement's {@code CUSTOM_} namespace. */
+    /** Trait names, from the contract ({@link HostTrait}): what host reports carry. */
     public static final class Traits {
-        public static final String DRIVER_KVM = "CUSTOM_STRATUS_DRIVER_KVM";
-        public static final String DRIVER_QEMU = "CUSTOM_STRATUS_DRIVER_QEMU";
+        public static final String DRIVER_KVM = HostTrait.CUSTOM_STRATUS_DRIVER_KVM.name();
+        public static final String DRIVER_QEMU = HostTrait.CUSTOM_STRATUS_DRIVER_QEMU.name();
         /** Sends and receives a running guest (the in-JVM VMM's migration stream). */
-        public static final String LIVE_MIGRATION = "CUSTOM_STRATUS_LIVE_MIGRATION";
+        public static final String LIVE_MIGRATION = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION.name();
         /** Sends and receives a stopped guest's disk (cold migration, resize to another host). */
-        public static final String COLD_MIGRATION = "CUSTOM_STRATUS_COLD_MIGRATION";
+        public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();
         /** Guests run by software emulation (QEMU's TCG): slow, but anywhere. */
-        public static final String SOFTWARE_EMULATION = "CUSTOM_STRATUS_ACCEL_TCG";
+        public static final String SOFTWARE_EMULATION = HostTrait.CUSTOM_STRATUS_ACCEL_TCG.name();
 
         private Traits() {
         }

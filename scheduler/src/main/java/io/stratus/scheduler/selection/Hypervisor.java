@@ -1,5 +1,6 @@
 package io.stratus.scheduler.selection;
 
+import io.stratus.proto.v1.HostTrait;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -14,12 +15,12 @@ import java.util.regex.Pattern;
  * trait: {@link #DRIVER_KVM} or {@link #DRIVER_QEMU}.
  */
 public record Hypervisor(String type, String version, Set<String> traits) {
-    public static final String DRIVER_KVM = "CUSTOM_STRATUS_DRIVER_KVM";
-    public static final String DRIVER_QEMU = "CUSTOM_STRATUS_DRIVER_QEMU";
+    public static final String DRIVER_KVM = HostTrait.CUSTOM_STRATUS_DRIVER_KVM.name();
+    public static final String DRIVER_QEMU = HostTrait.CUSTOM_STRATUS_DRIVER_QEMU.name();
     /** The driver can send and receive a live migration. */
-    public static final String LIVE_MIGRATION = "CUSTOM_STRATUS_LIVE_MIGRATION";
+    public static final String LIVE_MIGRATION = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION.name();
     /** The driver can send and receive a cold move's disk copy. */
-    public static final String COLD_MIGRATION = "CUSTOM_STRATUS_COLD_MIGRATION";
+    public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();
 
     /**
      * What agents from before drivers were reported run: the in-JVM KVM driver, which moves guests
