@@ -152,13 +152,8 @@ public class IdentityResource {
     @Path("/v3/auth/projects")
     public Map<String, Object> myProjects() {
         Caller c = TokenFilter.caller(request);
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Project p : store.projects()) {
-            if (!store.roles(c.userId(), p.id()).isEmpty()) {
-                out.add(project(p));
-            }
-        }
-        return Map.of("projects", out, "links", Map.of("self", base() + "/identity/v3/auth/projects"));
+        return Map.of("projects", projectsOf(c.userId()), "links", Map.of("self", base()
+                + "/identity/v3/auth/projects"));
     }
 
     @GET
@@ -214,32 +209,37 @@ public class IdentityResource {
     @GET
     @Path("/v3/users/{id}")
     public Map<String, Object> user(@PathParam("id") String id) {
+        return Map.of("user", user(ownOrAdmin(id, "identity:get_user")));
+    }
+
+    /** The user {@code id}, for the user itself or an admin (Keystone's default policy for {@code rule}). */
+    private Account ownOrAdmin(String id, String rule) {
         Caller c = TokenFilter.caller(request);
         Account a = store.account(id).filter(x -> x.id().equals(id))
                 .orElseThrow(() -> ApiException.notFound("Could not find user: " + id));
         if (!c.isAdmin() && !c.userId().equals(a.id())) {
-            throw ApiException.forbidden("Policy doesn't allow identity:get_user to be performed.");
+            throw ApiException.forbidden("Policy doesn't allow " + rule + " to be performed.");
         }
-        return Map.of("user", user(a));
+        return a;
+    }
+
+    /** The projects {@code accountId} has a role on. */
+    private List<Map<String, Object>> projectsOf(String accountId) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Project p : store.projects()) {
+            if (!store.roles(accountId, p.id()).isEmpty()) {
+                out.add(project(p));
+            }
+        }
+        return out;
     }
 
     /** The projects a user has a role on: the user itself or an admin may ask (Keystone's policy). */
     @GET
     @Path("/v3/users/{id}/projects")
     public Map<String, Object> userProjects(@PathParam("id") String id) {
-        Caller c = TokenFilter.caller(request);
-        Account a = store.account(id).filter(x -> x.id().equals(id))
-                .orElseThrow(() -> ApiException.notFound("Could not find user: " + id));
-        if (!c.isAdmin() && !c.userId().equals(a.id())) {
-            throw ApiException.forbidden("Policy doesn't allow identity:list_user_projects to be performed.");
-        }
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (Project p : store.projects()) {
-            if (!store.roles(a.id(), p.id()).isEmpty()) {
-                out.add(project(p));
-            }
-        }
-        return Map.of("projects", out, "links", Map.of("self", base() + "/identity/v3/users/" + id + "/projects"));
+        Account a = ownOrAdmin(id, "identity:list_user_projects");
+        return Map.of("projects", projectsOf(a.id()), "links", Map.of("self", base() + "/identity/v3/users/" + id + "/projects"));
     }
 
     @POST
