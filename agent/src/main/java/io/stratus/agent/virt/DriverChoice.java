@@ -3,7 +3,6 @@ package io.stratus.agent.virt;
 import io.stratus.agent.virt.kvm.KvmDriver;
 import io.stratus.agent.virt.qemu.QemuDriver;
 import java.nio.file.Path;
-import java.util.Optional;
 import java.util.OptionalLong;
 import org.jboss.logging.Logger;
 
@@ -25,14 +24,18 @@ public final class DriverChoice {
 
     public static HypervisorDriver choose(Settings s) {
         HypervisorDriver chosen = switch (s.driver()) {
-            case "kvm" -> kvm(s).map(HypervisorDriver.class::cast).orElseGet(() -> new UnavailableDriver(kvmReason(s)));
+            case "kvm" -> kvm(s);
             case "qemu" -> qemu(s);
-            case "auto" -> kvm(s).map(HypervisorDriver.class::cast).orElseGet(() -> {
+            case "auto" -> {
+                HypervisorDriver kvm = kvm(s);
+                if (kvm.capabilities().unusable().isEmpty()) {
+                    yield kvm;
+                }
                 HypervisorDriver q = qemu(s);
-                return q.capabilities().unusable().isPresent()
-                        ? new UnavailableDriver("no hypervisor driver works on this host: " + kvmReason(s) + "; "
-                        + q.capabilities().unusable().get()) : q;
-            });
+                yield q.capabilities().unusable().isPresent()
+                        ? new UnavailableDriver("no hypervisor driver works on this host: "
+                        + kvm.capabilities().unusable().get() + "; " + q.capabilities().unusable().get()) : q;
+            }
             default -> throw new IllegalArgumentException("stratus.agent.driver is '" + s.driver()
                     + "'; give auto, kvm or qemu");
         };
@@ -47,12 +50,9 @@ public final class DriverChoice {
         return chosen;
     }
 
-    private static Optional<KvmDriver> kvm(Settings s) {
-        return KvmDriver.probe(s.kvmDevice(), s.entropyBytesPerSecond()).driver();
-    }
-
-    private static String kvmReason(Settings s) {
-        return KvmDriver.probe(s.kvmDevice(), s.entropyBytesPerSecond()).reason();
+    private static HypervisorDriver kvm(Settings s) {
+        KvmDriver.Result k = KvmDriver.probe(s.kvmDevice(), s.entropyBytesPerSecond());
+        return k.driver().map(HypervisorDriver.class::cast).orElseGet(() -> new UnavailableDriver(k.reason()));
     }
 
     private static HypervisorDriver qemu(Settings s) {
