@@ -41,15 +41,45 @@ final class Api {
     }
 
     static Api login(String base, String user, String password, String project) {
-        Reply r = anonymous(base).call("POST", "/identity/v3/auth/tokens", String.format(
-                "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \"%s\","
-                        + " \"domain\": {\"name\": \"Default\"}, \"password\": \"%s\"}}},"
-                        + " \"scope\": {\"project\": {\"name\": \"%s\", \"domain\": {\"name\": \"Default\"}}}}}",
-                user, password, project));
+        Reply r = authenticate(base, user, password, project);
         if (r.status() != 201) {
             throw new IllegalStateException("login of " + user + " failed: " + r.status() + " " + r.body());
         }
         return new Api(base, r.raw().headers().firstValue("X-Subject-Token").orElseThrow());
+    }
+
+    /** Keystone's password authentication, scoped to {@code project} or, when null, as the user's defaults say. */
+    static Reply authenticate(String base, String user, String password, String project) {
+        Map<String, Object> auth = new java.util.LinkedHashMap<>();
+        auth.put("identity", Map.of("methods", java.util.List.of("password"), "password", Map.of("user", Map.of(
+                "name", user, "domain", Map.of("name", "Default"), "password", password))));
+        if (project != null) {
+            auth.put("scope", Map.of("project", Map.of("name", project, "domain", Map.of("name", "Default"))));
+        }
+        return anonymous(base).call("POST", "/identity/v3/auth/tokens", Map.of("auth", auth));
+    }
+
+    /** This API's token, rescoped to {@code projectId} (Keystone's token method). */
+    Reply rescope(String projectId) {
+        return anonymous(base).call("POST", "/identity/v3/auth/tokens", Map.of("auth", Map.of(
+                "identity", Map.of("methods", java.util.List.of("token"), "token", Map.of("id", token)),
+                "scope", Map.of("project", Map.of("id", projectId)))));
+    }
+
+    /** Keystone's token validation of {@code subject}, with this API's token. */
+    Reply validate(String subject) {
+        return send(HttpRequest.newBuilder(URI.create(base + "/identity/v3/auth/tokens")).header("X-Auth-Token", token)
+                .header("X-Subject-Token", subject).GET().build());
+    }
+
+    /** Keystone's token revocation of {@code subject}, with this API's token. */
+    Reply revoke(String subject) {
+        return send(HttpRequest.newBuilder(URI.create(base + "/identity/v3/auth/tokens")).header("X-Auth-Token", token)
+                .header("X-Subject-Token", subject).DELETE().build());
+    }
+
+    String token() {
+        return token;
     }
 
     /** The same token against another service (the image service). */

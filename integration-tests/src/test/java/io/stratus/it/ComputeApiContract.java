@@ -123,6 +123,105 @@ abstract class ComputeApiContract {
         assertThat(wrong.body().path("error").path("code").asInt()).isEqualTo(401);
     }
 
+    /**
+     * Keystone's life cycle as tempest's dynamic credentials and operators use it: users without a
+     * default project, unscoped and rescoped tokens (audit chain, expiry, revocation), the reader
+     * role, role revocation, disabling, password change and deletion.
+     */
+    @Test
+    void usersAndTokensLiveAsInKeystone() {
+        String project = admin.ok("POST", "/identity/v3/projects", Map.of("project", Map.of("name", "lifecycle",
+                "domain_id", "default"))).path("project").path("id").asText();
+        JsonNode bob = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "bob",
+                "password", "bob-pw", "domain_id", "default"))).path("user");
+        assertThat(bob.has("default_project_id")).isFalse();
+        String bobId = bob.path("id").asText();
+        admin.ok("PUT", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/member", null);
+        assertThat(admin.call("HEAD", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/member", null)
+                .status()).isEqualTo(204);
+        assertThat(admin.ok("GET", "/identity/v3/role_assignments?user.id=" + bobId, null).path("role_assignments")
+                .findValuesAsText("id")).contains("member", project);
+        assertThat(admin.call("POST", "/identity/v3/roles", Map.of("role", Map.of("name", "member"))).status())
+                .isEqualTo(409);
+
+        // No default project and no scope: an unscoped token, good for Identity only, rescoped to a project.
+        Api.Reply unscoped = Api.authenticate(url, "bob", "bob-pw", null);
+        assertThat(unscoped.status()).isEqualTo(201);
+        assertThat(unscoped.body().path("token").has("project")).isFalse();
+        assertThat(unscoped.body().path("token").has("catalog")).isFalse();
+        Api loose = Api.anonymous(url).withToken(unscoped.raw().headers().firstValue("X-Subject-Token").orElseThrow());
+        assertThat(loose.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+        assertThat(loose.ok("GET", "/identity/v3/auth/projects", null).path("projects").findValuesAsText("id"))
+                .containsExactly(project);
+        Api.Reply rescoped = loose.rescope(project);
+        assertThat(rescoped.status()).isEqualTo(201);
+        JsonNode child = rescoped.body().path("token");
+        JsonNode parent = unscoped.body().path("token");
+        assertThat(child.path("expires_at")).as("a rescoped token expires with its parent")
+                .isEqualTo(parent.path("expires_at"));
+        assertThat(child.path("audit_ids").path(1)).isEqualTo(parent.path("audit_ids").path(0));
+        assertThat(child.path("methods").toString()).isEqualTo("[\"token\",\"password\"]");
+        Api scoped = Api.anonymous(url).withToken(rescoped.raw().headers().firstValue("X-Subject-Token").orElseThrow());
+        assertThat(scoped.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(200);
+        // Validation answers exactly what issuing answered (tempest compares the two).
+        Api.Reply validated = admin.validate(scoped.token());
+        assertThat(validated.status()).isEqualTo(200);
+        assertThat(validated.body().path("token")).isEqualTo(child);
+        assertThat(admin.validate("forged").status()).isEqualTo(404);
+        // Revoking the token a chain began with revokes the tokens rescoped from it.
+        assertThat(loose.call("DELETE", "/identity/v3/auth/tokens", null).status()).as("no X-Subject-Token")
+                .isEqualTo(400);
+        assertThat(loose.revoke(loose.token()).status()).isEqualTo(204);
+        assertThat(loose.revoke(loose.token()).status()).isEqualTo(401);
+        assertThat(scoped.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+
+        // reader reads and changes nothing, here or in the image service.
+        Api bobs = Api.login(url, "bob", "bob-pw", "lifecycle");
+        admin.ok("PUT", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/reader", null);
+        admin.ok("DELETE", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/member", null);
+        assertThat(bobs.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(200);
+        Api.Reply refused = bobs.call("POST", "/compute/v2.1/servers", Api.server("r", "t1", imageId));
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.message()).contains("member");
+        assertThat(bobs.at(cloud.imageBase()).call("GET", "/image/v2/images", null).status()).isEqualTo(200);
+        assertThat(bobs.at(cloud.imageBase()).call("POST", "/image/v2/images", Map.of("name", "r",
+                "disk_format", "raw", "container_format", "bare")).status()).isEqualTo(403);
+        // Without any role left on the project the token stops working.
+        admin.ok("DELETE", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/reader", null);
+        assertThat(bobs.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+        assertThat(admin.call("DELETE", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/reader",
+                null).status()).isEqualTo(404);
+        admin.ok("PUT", "/identity/v3/projects/" + project + "/users/" + bobId + "/roles/member", null);
+
+        // Disabled: no login, no token; enabled again: login.
+        bobs = Api.login(url, "bob", "bob-pw", "lifecycle");
+        assertThat(admin.ok("PATCH", "/identity/v3/users/" + bobId, Map.of("user", Map.of("enabled", false)))
+                .path("user").path("enabled").asBoolean()).isFalse();
+        assertThat(bobs.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+        assertThat(Api.authenticate(url, "bob", "bob-pw", "lifecycle").status()).isEqualTo(401);
+        admin.ok("PATCH", "/identity/v3/users/" + bobId, Map.of("user", Map.of("enabled", true)));
+
+        // A password change needs the old one and revokes the user's tokens.
+        bobs = Api.login(url, "bob", "bob-pw", "lifecycle");
+        assertThat(bobs.call("POST", "/identity/v3/users/" + bobId + "/password", Map.of("user", Map.of(
+                "original_password", "wrong", "password", "bob-pw2"))).status()).isEqualTo(401);
+        assertThat(other.call("POST", "/identity/v3/users/" + bobId + "/password", Map.of("user", Map.of(
+                "original_password", "bob-pw", "password", "bob-pw2"))).status()).isEqualTo(403);
+        assertThat(bobs.call("POST", "/identity/v3/users/" + bobId + "/password", Map.of("user", Map.of(
+                "original_password", "bob-pw", "password", "bob-pw2"))).status()).isEqualTo(204);
+        assertThat(bobs.call("GET", "/compute/v2.1/servers", null).status()).isEqualTo(401);
+        assertThat(Api.authenticate(url, "bob", "bob-pw", "lifecycle").status()).isEqualTo(401);
+        assertThat(Api.authenticate(url, "bob", "bob-pw2", "lifecycle").status()).isEqualTo(201);
+
+        // Deleting the user and the project, as tempest does after each test class.
+        assertThat(other.call("DELETE", "/identity/v3/users/" + bobId, null).status()).isEqualTo(403);
+        admin.ok("DELETE", "/identity/v3/users/" + bobId, null);
+        assertThat(Api.authenticate(url, "bob", "bob-pw2", "lifecycle").status()).isEqualTo(401);
+        assertThat(admin.call("DELETE", "/identity/v3/users/" + bobId, null).status()).isEqualTo(404);
+        admin.ok("DELETE", "/identity/v3/projects/" + project, null);
+        assertThat(admin.call("GET", "/identity/v3/projects/" + project, null).status()).isEqualTo(404);
+    }
+
     @Test
     void badInputIsAClearClientErrorAndChangesNothing() {
         int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();

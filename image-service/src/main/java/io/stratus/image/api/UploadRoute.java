@@ -97,7 +97,7 @@ public class UploadRoute {
         }
         Image image = images.find(id).filter(i -> c.readsAll() || i.visibleTo(c.projectId()))
                 .orElseThrow(() -> ApiException.notFound("No image found with ID " + id));
-        if (!c.isAdmin() && !image.owner().equals(c.projectId())) {
+        if (!c.mayChange() || (!c.isAdmin() && !image.owner().equals(c.projectId()))) {
             throw ApiException.forbidden("You are not permitted to upload data for image " + id);
         }
         long room = config.projectQuotaBytes() - images.storedBy(image.owner());

@@ -13,6 +13,11 @@ public record Caller(String userId, String projectId, Set<String> roles, Instant
         return roles.contains("admin");
     }
 
+    /** Whether the caller may change images: {@code member} or {@code admin}; {@code reader} only reads. */
+    public boolean mayChange() {
+        return isAdmin() || roles.contains("member");
+    }
+
     /** Admins, and services such as compute agents, read every project's images. */
     public boolean readsAll() {
         return isAdmin() || roles.contains("service");

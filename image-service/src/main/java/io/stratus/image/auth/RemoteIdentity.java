@@ -105,6 +105,9 @@ public final class RemoteIdentity {
         }
         try {
             JsonNode t = JSON.readTree(response.body()).path("token");
+            if (!t.path("project").hasNonNull("id")) {
+                return Optional.empty(); // unscoped: good for the Identity API only
+            }
             Set<String> roles = new HashSet<>();
             t.path("roles").forEach(role -> roles.add(role.path("name").asText()));
             return Optional.of(new Caller(t.path("user").path("id").asText(), t.path("project").path("id").asText(),

@@ -7,13 +7,18 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.PreMatching;
 import jakarta.ws.rs.ext.Provider;
+import java.util.Set;
 import java.util.regex.Pattern;
 
-/** Every call but version discovery, health and metrics carries a valid token in {@code X-Auth-Token}. */
+/**
+ * Every call but version discovery, health and metrics carries a valid token, scoped to a project,
+ * in {@code X-Auth-Token}; only {@code member} and {@code admin} may change anything.
+ */
 @Provider
 @PreMatching
 public class TokenFilter implements ContainerRequestFilter {
     private static final String CALLER = "stratus.caller";
+    private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
     private static final Pattern PUBLIC = Pattern.compile("/?(|image/?|image/versions/?|q/.*|metrics)");
 
     /** Looked up per request: JAX-RS providers are built before the runtime configuration exists. */
@@ -26,6 +31,10 @@ public class TokenFilter implements ContainerRequestFilter {
             return;
         }
         Caller caller = identity.get().require(request.getHeaderString("X-Auth-Token"));
+        if (!caller.mayChange() && !READS.contains(request.getMethod())) {
+            throw ApiException.forbidden("Policy doesn't allow " + request.getMethod() + " here: the token's roles "
+                    + caller.roles() + " may read and not change anything; changes need the member role.");
+        }
         request.setProperty(CALLER, caller);
     }
 

@@ -9,6 +9,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HEAD;
+import jakarta.ws.rs.PATCH;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
@@ -28,7 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * The Identity API v3 subset OpenStack clients use: version discovery, password tokens with a
@@ -92,14 +92,14 @@ public class IdentityResource {
             issued = store.authenticate(name, Json.string(user, "password", 4096), scope);
         } else if (method.equals("token")) {
             String token = Json.string(Json.object(identity, "token"), "id", 256);
-            Caller caller = store.caller(token).orElseThrow(() ->
+            Token from = store.token(token).orElseThrow(() ->
                     ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
-            issued = store.rescope(caller, scope);
+            issued = store.rescope(from, scope);
         } else {
             throw ApiException.badRequest("auth method '" + method + "' is not supported; use password or token");
         }
-        return Response.status(201).header("X-Subject-Token", issued.token())
-                .entity(Map.of("token", token(issued.caller(), method))).build();
+        return Response.status(201).header("X-Subject-Token", issued.secret())
+                .entity(Map.of("token", token(issued.token()))).build();
     }
 
     private static Optional<String> projectScope(JsonNode auth) {
@@ -119,10 +119,10 @@ public class IdentityResource {
     @Path("/v3/auth/tokens")
     public Response validate() {
         TokenFilter.caller(request);
-        String subject = request.getHeaderString("X-Subject-Token");
-        Caller caller = store.caller(subject).orElseThrow(() ->
+        String subject = subjectToken();
+        Token token = store.token(subject).orElseThrow(() ->
                 ApiException.notFound("Could not find token: " + subject));
-        return Response.ok(Map.of("token", token(caller, "password"))).header("X-Subject-Token", subject).build();
+        return Response.ok(Map.of("token", token(token))).header("X-Subject-Token", subject).build();
     }
 
     @HEAD
@@ -136,8 +136,18 @@ public class IdentityResource {
     @Path("/v3/auth/tokens")
     public Response revoke() {
         TokenFilter.caller(request);
-        store.revoke(request.getHeaderString("X-Subject-Token"));
+        String subject = subjectToken();
+        store.token(subject).orElseThrow(() -> ApiException.notFound("Could not find token: " + subject));
+        store.revoke(subject);
         return Response.noContent().build();
+    }
+
+    private String subjectToken() {
+        String subject = request.getHeaderString("X-Subject-Token");
+        if (subject == null || subject.isBlank()) {
+            throw ApiException.badRequest("Expecting to find X-Subject-Token in the request: the token to check or revoke.");
+        }
+        return subject.trim();
     }
 
     /** The service catalog of the caller's token, as Keystone serves it apart from the token. */
@@ -188,9 +198,37 @@ public class IdentityResource {
     public Response createProject(JsonNode body) {
         TokenFilter.admin(request, "identity:create_project");
         JsonNode p = Json.object(body, "project");
+        defaultDomainOnly(p);
         Project created = store.createProject(Json.string(p, "name", 64),
                 Json.optionalString(p, "description", 1024).orElse(""));
         return Response.status(201).entity(Map.of("project", project(created))).build();
+    }
+
+    @PATCH
+    @Path("/v3/projects/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> updateProject(@PathParam("id") String id, JsonNode body) {
+        TokenFilter.admin(request, "identity:update_project");
+        JsonNode p = Json.object(body, "project");
+        return Map.of("project", project(store.updateProject(id, Json.optionalString(p, "name", 64),
+                Json.optionalString(p, "description", 1024))));
+    }
+
+    @DELETE
+    @Path("/v3/projects/{id}")
+    public Response deleteProject(@PathParam("id") String id) {
+        TokenFilter.admin(request, "identity:delete_project");
+        store.deleteProject(id);
+        return Response.noContent().build();
+    }
+
+    /** Stratus has the one domain, {@code default}: a request for another is refused, not silently moved. */
+    private static void defaultDomainOnly(JsonNode entity) {
+        Optional<String> domain = Json.optionalString(entity, "domain_id", 64);
+        if (domain.isPresent() && !domain.get().equals("default")) {
+            throw ApiException.badRequest("domain " + domain.get() + " does not exist: Stratus has the one domain"
+                    + " 'default'");
+        }
     }
 
     @GET
@@ -248,13 +286,61 @@ public class IdentityResource {
     public Response createUser(JsonNode body) {
         TokenFilter.admin(request, "identity:create_user");
         JsonNode u = Json.object(body, "user");
-        String projectRef = Json.optionalString(u, "default_project_id", 255).orElseThrow(() ->
-                ApiException.badRequest("a user needs a default project (default_project_id; openstack user"
-                        + " create --project P)"));
-        Project p = store.project(projectRef).orElseThrow(() ->
-                ApiException.badRequest("no project " + projectRef));
-        Account a = store.createUser(Json.string(u, "name", 64), Json.string(u, "password", 4096), p.id());
+        defaultDomainOnly(u);
+        String project = defaultProject(u).orElse(null);
+        Account a = store.createUser(Json.string(u, "name", 64), Json.string(u, "password", 4096), project);
+        if (!Json.optionalBoolean(u, "enabled", true)) {
+            a = store.updateUser(a.id(), new IdentityStore.UserChange(Optional.empty(), Optional.empty(),
+                    Optional.empty(), Optional.of(false)));
+        }
         return Response.status(201).entity(Map.of("user", user(a))).build();
+    }
+
+    /** {@code default_project_id} of a user body: an existing project's id, or absent (Keystone allows none). */
+    private Optional<String> defaultProject(JsonNode u) {
+        return Json.optionalString(u, "default_project_id", 255).map(ref -> store.project(ref)
+                .orElseThrow(() -> ApiException.badRequest("no project " + ref)).id());
+    }
+
+    /**
+     * Changes a user (admin): name, password, default project, enabled. A new password or
+     * disabling revokes the user's tokens.
+     */
+    @PATCH
+    @Path("/v3/users/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> updateUser(@PathParam("id") String id, JsonNode body) {
+        TokenFilter.admin(request, "identity:update_user");
+        JsonNode u = Json.object(body, "user");
+        Optional<Optional<String>> project = !u.has("default_project_id") ? Optional.empty()
+                : Optional.of(u.get("default_project_id").isNull() ? Optional.empty() : defaultProject(u));
+        Optional<Boolean> enabled = u.hasNonNull("enabled") ? Optional.of(Json.optionalBoolean(u, "enabled", true))
+                : Optional.empty();
+        return Map.of("user", user(store.updateUser(id, new IdentityStore.UserChange(Json.optionalString(u, "name", 64),
+                Json.optionalString(u, "password", 4096), project, enabled))));
+    }
+
+    /** A user changes its own password, giving the old one (Keystone's {@code identity:change_password}). */
+    @POST
+    @Path("/v3/users/{id}/password")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response changePassword(@PathParam("id") String id, JsonNode body) {
+        Caller c = TokenFilter.caller(request);
+        if (!c.userId().equals(id)) {
+            throw ApiException.forbidden("Policy doesn't allow identity:change_password to be performed: a user"
+                    + " changes its own password.");
+        }
+        JsonNode u = Json.object(body, "user");
+        store.changePassword(id, Json.string(u, "original_password", 4096), Json.string(u, "password", 4096));
+        return Response.noContent().build();
+    }
+
+    @DELETE
+    @Path("/v3/users/{id}")
+    public Response deleteUser(@PathParam("id") String id) {
+        TokenFilter.admin(request, "identity:delete_user");
+        store.deleteUser(id);
+        return Response.noContent().build();
     }
 
     @GET
@@ -280,15 +366,90 @@ public class IdentityResource {
         return Map.of("role", roleBody(id));
     }
 
+    /** Stratus's roles are fixed (each means something to its policies): creating one that exists conflicts. */
+    @POST
+    @Path("/v3/roles")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response createRole(JsonNode body) {
+        TokenFilter.admin(request, "identity:create_role");
+        String name = Json.string(Json.object(body, "role"), "name", 255);
+        if (IdentityStore.roles().contains(name)) {
+            throw ApiException.conflict("Duplicate entry found with name " + name + " at domain ID None.");
+        }
+        throw ApiException.forbidden("Stratus's roles are fixed: " + IdentityStore.roles().stream().sorted().toList());
+    }
+
     @PUT
     @Path("/v3/projects/{project}/users/{user}/roles/{role}")
     public Response grant(@PathParam("project") String project, @PathParam("user") String user,
                           @PathParam("role") String role) {
         TokenFilter.admin(request, "identity:create_grant");
+        Assignment g = assignment(project, user, role);
+        store.assignRole(g.accountId(), g.projectId(), g.role());
+        return Response.noContent().build();
+    }
+
+    @DELETE
+    @Path("/v3/projects/{project}/users/{user}/roles/{role}")
+    public Response revokeGrant(@PathParam("project") String project, @PathParam("user") String user,
+                                @PathParam("role") String role) {
+        TokenFilter.admin(request, "identity:revoke_grant");
+        Assignment g = assignment(project, user, role);
+        store.unassignRole(g.accountId(), g.projectId(), g.role());
+        return Response.noContent().build();
+    }
+
+    @HEAD
+    @Path("/v3/projects/{project}/users/{user}/roles/{role}")
+    public Response checkGrant(@PathParam("project") String project, @PathParam("user") String user,
+                               @PathParam("role") String role) {
+        TokenFilter.admin(request, "identity:check_grant");
+        Assignment g = assignment(project, user, role);
+        if (!store.roles(g.accountId(), g.projectId()).contains(g.role())) {
+            throw ApiException.notFound("Could not find role assignment with role: " + role);
+        }
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("/v3/projects/{project}/users/{user}/roles")
+    public Map<String, Object> grants(@PathParam("project") String project, @PathParam("user") String user) {
+        TokenFilter.admin(request, "identity:list_grants");
+        Assignment g = assignment(project, user, Caller.MEMBER);
+        return Map.of("roles", store.roles(g.accountId(), g.projectId()).stream().sorted().map(this::roleBody).toList(),
+                "links", Map.of("self", base() + "/identity/v3/projects/" + project + "/users/" + user + "/roles"));
+    }
+
+    /** Keystone's {@code GET /v3/role_assignments}, narrowed by {@code user.id} and {@code scope.project.id}. */
+    @GET
+    @Path("/v3/role_assignments")
+    public Map<String, Object> roleAssignments(@QueryParam("user.id") String user,
+                                               @QueryParam("scope.project.id") String project) {
+        Caller c = TokenFilter.caller(request);
+        if (!c.isAdmin() && !c.userId().equals(user)) {
+            throw ApiException.forbidden("Policy doesn't allow identity:list_role_assignments to be performed.");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (IdentityStore.Assignment a : store.assignments(Optional.ofNullable(user), Optional.ofNullable(project))) {
+            out.add(Map.of("role", Map.of("id", a.role()), "user", Map.of("id", a.accountId()),
+                    "scope", Map.of("project", Map.of("id", a.projectId())),
+                    "links", Map.of("assignment", base() + "/identity/v3/projects/" + a.projectId() + "/users/"
+                            + a.accountId() + "/roles/" + a.role())));
+        }
+        return Map.of("role_assignments", out, "links", Map.of("self", base() + "/identity/v3/role_assignments"));
+    }
+
+    private record Assignment(String accountId, String projectId, String role) {
+    }
+
+    /** The project, user and role of an assignment path, each of which must exist (404 otherwise). */
+    private Assignment assignment(String project, String user, String role) {
         Project p = store.project(project).orElseThrow(() -> ApiException.notFound("Could not find project: " + project));
         Account a = store.account(user).orElseThrow(() -> ApiException.notFound("Could not find user: " + user));
-        store.assignRole(a.id(), p.id(), role);
-        return Response.noContent().build();
+        if (!IdentityStore.roles().contains(role)) {
+            throw ApiException.notFound("Could not find role: " + role);
+        }
+        return new Assignment(a.id(), p.id(), role);
     }
 
     @GET
@@ -324,22 +485,26 @@ public class IdentityResource {
         return TOKEN_TIME.format(t.truncatedTo(ChronoUnit.MICROS));
     }
 
-    private Map<String, Object> token(Caller c, String method) {
+    /** A token's body, the same whenever it is issued or validated; unscoped tokens have no project, roles or catalog. */
+    private Map<String, Object> token(Token token) {
+        Caller c = token.caller();
         Map<String, Object> t = new LinkedHashMap<>();
-        t.put("methods", List.of(method));
+        t.put("methods", token.methods());
         Map<String, Object> user = new LinkedHashMap<>();
         user.put("id", c.userId());
         user.put("name", c.userName());
         user.put("domain", DOMAIN);
         user.put("password_expires_at", null);
         t.put("user", user);
-        t.put("project", Map.of("id", c.projectId(), "name", c.projectName(), "domain", DOMAIN));
-        t.put("roles", c.roles().stream().sorted().map(IdentityResource::roleRef).toList());
         t.put("issued_at", tokenTime(c.issuedAt()));
         t.put("expires_at", tokenTime(c.expiresAt()));
-        t.put("audit_ids", List.of(UUID.randomUUID().toString().substring(0, 22)));
-        t.put("is_domain", false);
-        t.put("catalog", catalogEntries());
+        t.put("audit_ids", token.auditIds());
+        if (c.scoped()) {
+            t.put("project", Map.of("id", c.projectId(), "name", c.projectName(), "domain", DOMAIN));
+            t.put("roles", c.roles().stream().sorted().map(IdentityResource::roleRef).toList());
+            t.put("is_domain", false);
+            t.put("catalog", catalogEntries());
+        }
         return t;
     }
 
@@ -379,8 +544,10 @@ public class IdentityResource {
         m.put("id", a.id());
         m.put("name", a.name());
         m.put("domain_id", "default");
-        m.put("enabled", true);
-        m.put("default_project_id", a.defaultProjectId());
+        m.put("enabled", a.enabled());
+        if (a.defaultProjectId() != null) {
+            m.put("default_project_id", a.defaultProjectId());
+        }
         m.put("password_expires_at", null);
         m.put("options", Map.of());
         m.put("links", Map.of("self", base() + "/identity/v3/users/" + a.id()));

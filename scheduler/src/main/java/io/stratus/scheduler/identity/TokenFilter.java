@@ -12,7 +12,10 @@ import java.util.regex.Pattern;
 
 /**
  * Every API call but version discovery and token creation carries a token in {@code X-Auth-Token};
- * the caller it stands for is attached to the request for the resources to read.
+ * the caller it stands for is attached to the request for the resources to read. Two rules hold
+ * for every API but Identity (which has its own policies): the token must be scoped to a project,
+ * and only a caller with {@code member} or {@code admin} may change anything ({@code reader}
+ * reads, as in Keystone's default roles).
  */
 @Provider
 @PreMatching
@@ -21,6 +24,7 @@ public class TokenFilter implements ContainerRequestFilter {
     /** Version documents and health/metrics: clients read these before they have a token. */
     private static final Pattern PUBLIC = Pattern.compile(
             "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|image/?|image/versions/?|q/.*|metrics)");
+    private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
     private static final Set<String> TOKEN_PATHS = Set.of("identity/v3/auth/tokens", "/identity/v3/auth/tokens");
 
     /** Looked up per request: JAX-RS providers are built before the runtime configuration exists. */
@@ -41,6 +45,16 @@ public class TokenFilter implements ContainerRequestFilter {
         }
         Caller caller = identity.get().caller(token.trim()).orElseThrow(() ->
                 ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
+        if (!caller.scoped() && !path.startsWith("identity/") && !path.startsWith("/identity/")) {
+            throw ApiException.unauthorized("The token is not scoped to a project: rescope it (POST"
+                    + " /identity/v3/auth/tokens with a project scope) to use this API.");
+        }
+        if (!caller.mayChange() && !READS.contains(request.getMethod()) && !path.startsWith("identity/")
+                && !path.startsWith("/identity/")) {
+            throw ApiException.forbidden("Policy doesn't allow " + request.getMethod() + " " + path + ": the"
+                    + " token's roles (" + String.join(", ", caller.roles()) + ") may read and not change anything;"
+                    + " changes need the member role.");
+        }
         request.setProperty(CALLER, caller);
     }
 

@@ -84,7 +84,7 @@ public class SchedulerComponents {
     ImageCatalog images(SchedulerConfig config, IdentityStore identity, Clock clock) {
         return new ImageCatalog(config.imageUrl(), () -> {
             IdentityStore.Issued issued = identity.issueFor(config.admin().user());
-            return new ImageCatalog.Token(issued.token(), issued.caller().expiresAt());
+            return new ImageCatalog.Token(issued.secret(), issued.caller().expiresAt());
         }, clock);
     }
 
