@@ -5,14 +5,7 @@ import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -65,14 +58,14 @@ public final class Qcow2Image implements DiskImage {
     private static final long L2_CACHE_BYTES = 8L << 20;
     /** Refcounts are only set where clusters are allocated, at the end of the image: a few blocks do. */
     private static final long REFCOUNT_CACHE_BYTES = 64L << 10;
-    private static final int REFCOUNT_ORDER = 4;
+    /** refcount_order of the refcounts this VMM writes: 16 bits. */
+    static final int REFCOUNT_ORDER = 4;
 
     private static final System.Logger LOG = System.getLogger(Qcow2Image.class.getName());
 
     private final LockedFile file;
-    private final LockedFile backing;
-    private final Path backingPath;
-    private final long backingSize;
+    /** The raw base, or null. */
+    private final Qcow2BackingFile backing;
     private final int version;
     private final int clusterBits;
     private final int clusterSize;
@@ -125,12 +118,10 @@ public final class Qcow2Image implements DiskImage {
     private record Extent(Kind kind, long requestOffset, long length, long source) {
     }
 
-    private Qcow2Image(LockedFile file, Qcow2Header header, long[] l1, long[] refcountTable, LockedFile backing,
-                       Path backingPath, long backingSize, long fileSize) {
+    private Qcow2Image(LockedFile file, Qcow2Header header, long[] l1, long[] refcountTable,
+                       Qcow2BackingFile backing, long fileSize) {
         this.file = file;
         this.backing = backing;
-        this.backingPath = backingPath;
-        this.backingSize = backingSize;
         this.version = header.version();
         this.clusterBits = header.clusterBits();
         this.clusterSize = 1 << clusterBits;
@@ -165,154 +156,29 @@ public final class Qcow2Image implements DiskImage {
      *     is not raw, or the size is out of range
      */
     public static void create(Path overlay, Path backingRaw, long virtualSizeBytes) {
-        String where = "disk image " + overlay;
-        if (virtualSizeBytes < SECTOR_SIZE || virtualSizeBytes % SECTOR_SIZE != 0
-                || virtualSizeBytes > Qcow2Header.MAX_VIRTUAL_SIZE) {
-            throw new DiskImageException("cannot create " + where + ": its size must be a multiple of 512 bytes"
-                    + " from 512 bytes to 64 TiB, not " + virtualSizeBytes);
-        }
-        String name = backingRaw.toString();
-        if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > Qcow2Header.MAX_BACKING_NAME) {
-            throw new DiskImageException("cannot create " + where + ": the backing file name must be 1 to "
-                    + Qcow2Header.MAX_BACKING_NAME + " bytes");
-        }
-        Path base = backingRaw.isAbsolute() ? backingRaw
-                : overlay.toAbsolutePath().getParent().resolve(backingRaw);
-        if (!Files.isRegularFile(base)) {
-            throw new DiskImageException("cannot create " + where + ": backing file " + base
-                    + (Files.exists(base) ? " is not a regular file" : " does not exist"));
-        }
-        if (isQcow2(base)) {
-            throw new DiskImageException("cannot create " + where + ": backing file " + base
-                    + " is qcow2; only raw backing files are supported (qemu-img convert -O raw)");
-        }
-        int bits = Integer.numberOfTrailingZeros(CLUSTER_SIZE);
-        long cluster = CLUSTER_SIZE;
-        long l1Size = Math.max(1, (virtualSizeBytes + (cluster << (bits - 3)) - 1) >>> (2 * bits - 3));
-        long l1Clusters = (l1Size * 8 + cluster - 1) / cluster;
-        // Cluster 0: header; 1: refcount table; 2: refcount block 0; 3...: the L1 table (zeros).
-        long clusters = 3 + l1Clusters;
-        ByteBuffer header = Qcow2Header.write(bits, virtualSizeBytes, l1Size, 3 * cluster, cluster, 1, name, "raw");
-        ByteBuffer refcountTable = ByteBuffer.allocate(CLUSTER_SIZE).putLong(0, 2 * cluster);
-        ByteBuffer refcountBlock = ByteBuffer.allocate(CLUSTER_SIZE);
-        for (int i = 0; i < clusters; i++) {
-            refcountBlock.putShort(2 * i, (short) 1);
-        }
-        boolean created = false;
-        try (FileChannel out = FileChannel.open(overlay, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            created = true;
-            writeFully(out, header, 0);
-            writeFully(out, refcountTable, cluster);
-            writeFully(out, refcountBlock, 2 * cluster);
-            // The L1 table is all zeros: a hole up to the file's end.
-            writeFully(out, ByteBuffer.allocate(1), clusters * cluster - 1);
-            out.force(true);
-        } catch (FileAlreadyExistsException e) {
-            throw new DiskImageException("cannot create " + where + ": it already exists");
-        } catch (NoSuchFileException e) {
-            throw new DiskImageException("cannot create " + where + ": its directory does not exist");
-        } catch (IOException | SecurityException e) {
-            if (created) {
-                try {
-                    Files.deleteIfExists(overlay);
-                } catch (IOException ignored) {
-                    // The half-written file stays; the error below says why.
-                }
-            }
-            throw new DiskImageException("cannot create " + where + ": " + e.getMessage());
-        }
-        // The new name durable too, where the file system lets a directory be synced.
-        try (FileChannel parent = FileChannel.open(overlay.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-            parent.force(true);
-        } catch (IOException | SecurityException ignored) {
-            // The file itself is durable; only its name may need the next sync of the directory.
-        }
-    }
-
-    private static boolean isQcow2(Path path) {
-        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
-            ByteBuffer magic = ByteBuffer.allocate(4);
-            while (magic.hasRemaining() && in.read(magic, magic.position()) > 0) {
-                // Reads until 4 bytes or the end of the file.
-            }
-            return !magic.hasRemaining() && magic.getInt(0) == MAGIC;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer b, long position) throws IOException {
-        b.clear();
-        long done = 0;
-        while (b.hasRemaining()) {
-            done += out.write(b, position + done);
-        }
+        Qcow2Overlay.create(overlay, backingRaw, virtualSizeBytes);
     }
 
     /** Takes over {@code file}, whose first bytes are the qcow2 magic (closing it if it cannot be attached). */
     static Qcow2Image open(LockedFile file) {
         String where = "disk image " + file.path;
-        LockedFile backing = null;
+        Qcow2BackingFile backing = null;
         try {
             long fileSize = file.size();
-            ByteBuffer head = ByteBuffer.allocate(Qcow2Header.V3_LENGTH);
-            head.limit(file.readAt(head, 0));
-            int bits = head.limit() >= 24 ? head.getInt(20) : 0;
-            int firstLength = bits >= Qcow2Header.MIN_CLUSTER_BITS && bits <= Qcow2Header.MAX_CLUSTER_BITS
-                    ? (int) Math.min(1L << bits, fileSize) : head.limit();
-            ByteBuffer first = ByteBuffer.allocate(firstLength);
-            first.limit(file.readAt(first, 0));
-            Qcow2Header header = Qcow2Header.parse(first, fileSize, where);
+            Qcow2Header header = Qcow2Header.read(file, fileSize, where);
             if (!file.readOnly) {
-                if (header.refcountOrder() != REFCOUNT_ORDER) {
-                    throw new DiskImageException(where + " has " + (1 << header.refcountOrder())
-                            + "-bit refcounts; only 16-bit refcounts can be written (attach it with ,ro)");
-                }
-                if (header.snapshotCount() != 0) {
-                    throw new DiskImageException(where + " has internal snapshots; writing such images is not"
-                            + " supported (attach it with ,ro, or delete them with qemu-img snapshot -d)");
-                }
+                header.checkWritable(where);
             }
             long[] l1 = readTable(file, header.l1TableOffset(), header.l1Needed());
             refuseCompressedClusters(file, header, l1, fileSize, where);
             long[] refcountTable = file.readOnly ? new long[0] : readTable(file, header.refcountTableOffset(),
                     header.refcountTableClusters() * header.clusterSize() / 8);
-
-            Path backingPath = null;
-            long backingSize = 0;
             if (header.backingFile() != null) {
-                backingPath = resolveBacking(file.path, header.backingFile(), where);
-                String format = header.backingFormat();
-                if (format != null && !format.equals("raw")) {
-                    throw new DiskImageException(where + " has a " + format + " backing file " + backingPath
-                            + "; only raw backing files are supported"
-                            + (format.equals("qcow2") ? " (qemu-img convert -O raw makes one)" : ""));
-                }
-                if (Files.exists(backingPath) && !Files.isDirectory(backingPath) && !Files.isRegularFile(backingPath)) {
-                    // A FIFO or device could block the open or have no size: bases are plain files.
-                    throw new DiskImageException(where + " has a backing file " + backingPath
-                            + " that is not a regular file");
-                }
-                try {
-                    backing = LockedFile.open(backingPath, true);
-                } catch (DiskImageException e) {
-                    throw new DiskImageException(where + " cannot use its backing file: " + e.getMessage());
-                }
-                if (format == null) {
-                    ByteBuffer magic = ByteBuffer.allocate(4);
-                    if (backing.readAt(magic, 0) == 4 && magic.getInt(0) == MAGIC) {
-                        throw new DiskImageException(where + " has a qcow2 backing file " + backingPath
-                                + "; only raw backing files are supported (qemu-img convert -O raw makes one)");
-                    }
-                }
-                backingSize = backing.size();
+                backing = Qcow2BackingFile.open(file.path, header, where);
             }
-            Qcow2Image image = new Qcow2Image(file, header, l1, refcountTable, backing, backingPath, backingSize,
-                    fileSize);
+            Qcow2Image image = new Qcow2Image(file, header, l1, refcountTable, backing, fileSize);
             if (!file.readOnly && header.autoclearFeatures() != 0) {
-                // Features this VMM does not keep up to date (bitmaps): their bits go before the first write.
-                file.writeAt(ByteBuffer.allocate(8), 88);
-                file.host.sync();
+                Qcow2Header.clearAutoclearFeatures(file);
             }
             return image;
         } catch (IOException e) {
@@ -324,27 +190,10 @@ public final class Qcow2Image implements DiskImage {
         }
     }
 
-    private static void closeBoth(LockedFile file, LockedFile backing) {
+    private static void closeBoth(LockedFile file, Qcow2BackingFile backing) {
         file.close();
         if (backing != null) {
             backing.close();
-        }
-    }
-
-    private static Path resolveBacking(Path overlay, String name, String where) {
-        if (name.startsWith("json:")) {
-            throw new DiskImageException(where + " names its backing file with a json: specification,"
-                    + " which is not supported");
-        }
-        try {
-            Path p = Path.of(name);
-            if (p.isAbsolute()) {
-                return p;
-            }
-            Path dir = overlay.toAbsolutePath().getParent();
-            return dir == null ? p : dir.resolve(p);
-        } catch (InvalidPathException e) {
-            throw new DiskImageException(where + " has an unusable backing file name: " + e.getMessage());
         }
     }
 
@@ -416,7 +265,7 @@ public final class Qcow2Image implements DiskImage {
 
     /** The backing file, resolved against the overlay's directory, if the image has one. */
     public Optional<Path> backingFile() {
-        return Optional.ofNullable(backingPath);
+        return Optional.ofNullable(backing).map(Qcow2BackingFile::path);
     }
 
     public int clusterSize() {
@@ -432,8 +281,7 @@ public final class Qcow2Image implements DiskImage {
             Scatter part = data.slice(x.requestOffset(), x.length());
             switch (x.kind()) {
                 case DATA -> file.host.readVectored(part.addresses(), part.lengths(), part.count(), x.source());
-                case UNALLOCATED -> backing.host.readVectored(part.addresses(), part.lengths(), part.count(),
-                        x.source());
+                case UNALLOCATED -> backing.read(part.addresses(), part.lengths(), part.count(), x.source());
                 case ZERO -> part.zero();
             }
         }
@@ -546,7 +394,7 @@ public final class Qcow2Image implements DiskImage {
         Scatter merged = Scatter.of(Pointer.nativeValue(mergeBuffer), clusterSize);
         if (data.total() < clusterSize) {
             if (m.kind() == Kind.UNALLOCATED && backed(cluster)) {
-                backing.host.readVectored(merged.addresses(), merged.lengths(), 1, cluster << clusterBits);
+                backing.read(merged.addresses(), merged.lengths(), 1, cluster << clusterBits);
             } else {
                 mergeBuffer.clear(clusterSize);
             }
@@ -709,7 +557,7 @@ public final class Qcow2Image implements DiskImage {
 
     /** Whether the backing file holds (some of) guest cluster {@code cluster}. */
     private boolean backed(long cluster) {
-        return backing != null && (cluster << clusterBits) < backingSize;
+        return backing != null && backing.covers(cluster << clusterBits);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -915,8 +763,7 @@ public final class Qcow2Image implements DiskImage {
         file.writeAt(table, refcountTableOffset);
         dirtyRefcountTable.clear();
         file.host.sync();
-        ByteBuffer header = ByteBuffer.allocate(12).putLong(0, refcountTableOffset).putInt(8, (int) clusters);
-        file.writeAt(header, 48);
+        Qcow2Header.writeRefcountTableLocation(file, refcountTableOffset, (int) clusters);
         file.host.sync();
         for (long c = oldOffset >>> clusterBits; c < (oldOffset >>> clusterBits) + oldClusters; c++) {
             setRefcount(c, 0);
