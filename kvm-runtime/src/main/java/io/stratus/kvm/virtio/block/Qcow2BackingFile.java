@@ -72,11 +72,6 @@ record Qcow2BackingFile(LockedFile file, Path path, long size) {
         }
     }
 
-    /** Whether the base holds (some of) the guest bytes from {@code offset} on. */
-    boolean covers(long offset) {
-        return offset < size;
-    }
-
     /** Reads {@code [position, position + sum(lengths))} of the base into host buffers. */
     void read(long[] addresses, long[] lengths, int count, long position) throws IOException {
         file.host.readVectored(addresses, lengths, count, position);

@@ -81,7 +81,7 @@ record Qcow2Header(int version, int clusterBits, long size, long l1Size, long l1
      * 1, which a write would have to copy first). Both can still be read.
      */
     void checkWritable(String where) {
-        if (refcountOrder != Qcow2Image.REFCOUNT_ORDER) {
+        if (refcountOrder != Qcow2Refcounts.ORDER) {
             throw fail(where, "has " + (1 << refcountOrder)
                     + "-bit refcounts; only 16-bit refcounts can be written (attach it with ,ro)");
         }
@@ -291,7 +291,7 @@ record Qcow2Header(int version, int clusterBits, long size, long l1Size, long l1
         b.putLong(40, l1Offset);
         b.putLong(48, refcountTableOffset);
         b.putInt(56, (int) refcountTableClusters);
-        b.putInt(96, Qcow2Image.REFCOUNT_ORDER);
+        b.putInt(96, Qcow2Refcounts.ORDER);
         b.putInt(100, WRITTEN_LENGTH);
         int at = WRITTEN_LENGTH;
         if (backingFile != null) {
