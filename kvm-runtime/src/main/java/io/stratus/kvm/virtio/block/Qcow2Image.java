@@ -1,14 +1,9 @@
 package io.stratus.kvm.virtio.block;
 
-import com.sun.jna.Memory;
-import com.sun.jna.Pointer;
 import io.stratus.kvm.virtio.block.Qcow2ClusterMap.Extent;
-import io.stratus.kvm.virtio.block.Qcow2ClusterMap.Kind;
-import io.stratus.kvm.virtio.block.Qcow2ClusterMap.Mapping;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
@@ -41,30 +36,30 @@ import java.util.concurrent.locks.ReentrantLock;
  * one lock; reads and writes of clusters that are already allocated only take it to look the
  * clusters up, and move their data without it.
  *
- * <p>This class is the disk: range checks, the lock, moving data, copy-on-write, and the order
- * of metadata write-back. The format's parts are their own classes: {@link Qcow2Header}; {@link
+ * <p>This class is the disk: range checks, the lock, moving data, and the order of metadata
+ * write-back. The format's parts are their own classes: {@link Qcow2Header}; {@link
  * Qcow2ClusterMap} (the L1 and L2 tables: where a guest cluster is); {@link Qcow2Refcounts} (the
  * refcount table and blocks, and allocation); {@link Qcow2TableCache} (the L2 and refcount block
- * caches); {@link Qcow2BackingFile}; and {@link Qcow2Overlay}, which creates images.
+ * caches); {@link Qcow2CopyOnWrite} (writes that need new clusters); {@link Qcow2BackingFile};
+ * and {@link Qcow2Overlay}, which creates images.
  */
 public final class Qcow2Image implements DiskImage {
     /** Cluster size of the images {@link #create} writes. */
     public static final int CLUSTER_SIZE = 64 * 1024;
 
-    // The format's numbers where the format's parts keep them, by the names this package has long used.
+    // The format's numbers by the names DiskImage and the tests that build and corrupt images use;
+    // each is defined by the part of the format it belongs to.
     static final int MAGIC = Qcow2Header.MAGIC;
     static final long OFFSET_MASK = Qcow2ClusterMap.OFFSET_MASK;
     static final long REFCOUNT_TABLE_OFFSET_MASK = Qcow2Refcounts.TABLE_OFFSET_MASK;
     static final long COPIED = Qcow2ClusterMap.COPIED;
     static final long COMPRESSED = Qcow2ClusterMap.COMPRESSED;
-    static final long ZERO = Qcow2ClusterMap.ZERO;
 
     private static final System.Logger LOG = System.getLogger(Qcow2Image.class.getName());
 
     private final LockedFile file;
     /** The raw base, or null. */
     private final Qcow2BackingFile backing;
-    private final int version;
     private final int clusterBits;
     private final int clusterSize;
     private final long capacity;
@@ -73,17 +68,13 @@ public final class Qcow2Image implements DiskImage {
     // Everything below is guarded by lock.
     private final Qcow2Refcounts refcounts;
     private final Qcow2ClusterMap clusters;
-    /** A cluster-sized buffer for copy-on-write merges. */
-    private final Memory mergeBuffer;
-    /** A cluster of zeros, written where zeroing cannot use the zero flag. */
-    private final Memory zeros;
+    private final Qcow2CopyOnWrite copyOnWrite;
     private volatile boolean closed;
 
     private Qcow2Image(LockedFile file, Qcow2Header header, long[] l1, long[] refcountTable,
                        Qcow2BackingFile backing, long fileSize) {
         this.file = file;
         this.backing = backing;
-        this.version = header.version();
         this.clusterBits = header.clusterBits();
         this.clusterSize = header.clusterSize();
         this.capacity = header.size() - header.size() % SECTOR_SIZE;
@@ -91,9 +82,7 @@ public final class Qcow2Image implements DiskImage {
         this.refcounts = new Qcow2Refcounts(file, header, refcountTable, fileSize, this::writeBack);
         this.clusters = new Qcow2ClusterMap(file, header, l1, backing == null ? 0 : backing.size(), refcounts,
                 this::writeBack);
-        this.mergeBuffer = new Memory(clusterSize);
-        this.zeros = new Memory(clusterSize);
-        zeros.clear();
+        this.copyOnWrite = new Qcow2CopyOnWrite(file, header, backing, clusters, refcounts);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -211,35 +200,10 @@ public final class Qcow2Image implements DiskImage {
         Scatter data = new Scatter(addresses, lengths, count);
         requireWritable();
         long end = checkRange(position, data.total());
-        List<Extent> inPlace = new ArrayList<>();
+        List<Extent> inPlace;
         lock.lock();
         try {
-            long pos = position;
-            while (pos < end) {
-                long cluster = pos >>> clusterBits;
-                long within = pos & (clusterSize - 1);
-                long n = Math.min(end - pos, clusterSize - within);
-                Mapping m = clusters.lookup(cluster);
-                if (m.kind() == Kind.DATA) {
-                    Extent.append(inPlace, new Extent(Kind.DATA, pos - position, n, m.host() + within));
-                    pos += n;
-                } else if (n == clusterSize && m.host() == 0) {
-                    // Whole clusters that need new space: as many in a row as the request covers, in one write.
-                    int run = 1;
-                    while (pos + (run + 1L) * clusterSize <= end && run < 1024) {
-                        Mapping next = clusters.lookup(cluster + run);
-                        if (next.kind() == Kind.DATA || next.host() != 0) {
-                            break;
-                        }
-                        run++;
-                    }
-                    writeNewClusters(cluster, run, data.slice(pos - position, (long) run * clusterSize));
-                    pos += (long) run * clusterSize;
-                } else {
-                    writeCluster(cluster, m, within, data.slice(pos - position, n));
-                    pos += n;
-                }
-            }
+            inPlace = copyOnWrite.write(data, position, end);
         } finally {
             lock.unlock();
         }
@@ -249,84 +213,14 @@ public final class Qcow2Image implements DiskImage {
         }
     }
 
-    /** Gives {@code run} unallocated (or unpreallocated zero) clusters new space and fills it from {@code data}. */
-    private void writeNewClusters(long cluster, int run, Scatter data) throws IOException {
-        // The L2 tables first, so that the data clusters are contiguous.
-        for (int i = 0; i < run; i++) {
-            clusters.ensureL2Table(cluster + i);
-        }
-        long first = refcounts.allocate(run);
-        file.host.writeVectored(data.addresses(), data.lengths(), data.count(), first << clusterBits);
-        for (int i = 0; i < run; i++) {
-            clusters.setEntry(cluster + i, ((first + i) << clusterBits) | COPIED);
-        }
-    }
-
-    /**
-     * Writes {@code data} at {@code within} of a cluster that is not plain allocated data: an
-     * unallocated cluster (copied from the backing file, or zeros), or a zero cluster (zeros,
-     * in its preallocated space if it has some).
-     */
-    private void writeCluster(long cluster, Mapping m, long within, Scatter data) throws IOException {
-        // Safe because: mergeBuffer is this image's own cluster-sized native buffer, used under the lock
-        // only, and freed on close after the last use.
-        Scatter merged = Scatter.of(Pointer.nativeValue(mergeBuffer), clusterSize);
-        if (data.total() < clusterSize) {
-            if (m.kind() == Kind.UNALLOCATED && clusters.backed(cluster)) {
-                backing.read(merged.addresses(), merged.lengths(), 1, cluster << clusterBits);
-            } else {
-                mergeBuffer.clear(clusterSize);
-            }
-        }
-        data.copyTo(mergeBuffer.getByteBuffer(0, clusterSize).position((int) within));
-        long host = m.host();
-        if (host == 0) {
-            clusters.ensureL2Table(cluster);
-            host = refcounts.allocate(1) << clusterBits;
-        }
-        file.host.writeVectored(merged.addresses(), merged.lengths(), 1, host);
-        clusters.setEntry(cluster, host | COPIED);
-    }
-
-    /**
-     * Zeroes the range: whole clusters by the zero flag (version 3; allocated space is kept and
-     * its host range punched out), partial clusters and version 2 images by writing zeros.
-     * Clusters that already read as zeros are left alone.
-     */
+    /** Zeroes the range, by the zero flag where it covers whole clusters: see {@link Qcow2CopyOnWrite#zero}. */
     @Override
     public void zero(long position, long length) throws IOException {
         requireWritable();
         long end = checkRange(position, length);
         lock.lock();
         try {
-            long pos = position;
-            while (pos < end) {
-                long cluster = pos >>> clusterBits;
-                long within = pos & (clusterSize - 1);
-                long n = Math.min(end - pos, clusterSize - within);
-                pos += n;
-                Mapping m = clusters.lookup(cluster);
-                if (m.kind() == Kind.ZERO || (m.kind() == Kind.UNALLOCATED && !clusters.backed(cluster))) {
-                    continue;
-                }
-                if (n == clusterSize && version >= 3) {
-                    if (m.kind() == Kind.DATA) {
-                        clusters.setEntry(cluster, m.host() | COPIED | ZERO);
-                        file.host.punchHole(m.host(), clusterSize);
-                    } else {
-                        clusters.setEntry(cluster, ZERO);
-                    }
-                } else {
-                    // Safe because: zeros is this image's own cluster of zeros, never written after
-                    // construction, and n is at most a cluster.
-                    Scatter zeroData = Scatter.of(Pointer.nativeValue(zeros), n);
-                    if (m.kind() == Kind.DATA) {
-                        file.host.writeVectored(zeroData.addresses(), zeroData.lengths(), 1, m.host() + within);
-                    } else {
-                        writeCluster(cluster, m, within, zeroData);
-                    }
-                }
-            }
+            copyOnWrite.zero(position, end);
         } finally {
             lock.unlock();
         }
@@ -391,8 +285,7 @@ public final class Qcow2Image implements DiskImage {
             }
             closed = true;
             closeBoth(file, backing);
-            mergeBuffer.close();
-            zeros.close();
+            copyOnWrite.close();
         } finally {
             lock.unlock();
         }
