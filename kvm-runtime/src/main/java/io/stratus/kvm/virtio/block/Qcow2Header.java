@@ -1,5 +1,6 @@
 package io.stratus.kvm.virtio.block;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +45,10 @@ record Qcow2Header(int version, int clusterBits, long size, long l1Size, long l1
     static final int EXTENSION_CRYPTO = 0x0537be77;
     static final int EXTENSION_DATA_FILE = 0x44415441;
 
+    /** Where refcount_table_offset (8 bytes) and refcount_table_clusters (4 bytes) are. */
+    private static final int REFCOUNT_TABLE_FIELDS = 48;
+    private static final int AUTOCLEAR_FEATURES_FIELD = 88;
+
     int clusterSize() {
         return 1 << clusterBits;
     }
@@ -53,6 +58,52 @@ record Qcow2Header(int version, int clusterBits, long size, long l1Size, long l1
         int l2Bits = clusterBits - 3;
         long perEntry = 1L << (clusterBits + l2Bits);
         return (size + perEntry - 1) / perEntry;
+    }
+
+    /**
+     * Reads and checks the header of {@code file}: its first cluster (as the header gives the
+     * cluster size), or the whole file if it is shorter.
+     */
+    static Qcow2Header read(LockedFile file, long fileSize, String where) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate(V3_LENGTH);
+        head.limit(file.readAt(head, 0));
+        int bits = head.limit() >= 24 ? head.getInt(20) : 0;
+        int firstLength = bits >= MIN_CLUSTER_BITS && bits <= MAX_CLUSTER_BITS
+                ? (int) Math.min(1L << bits, fileSize) : head.limit();
+        ByteBuffer first = ByteBuffer.allocate(firstLength);
+        first.limit(file.readAt(first, 0));
+        return parse(first, fileSize, where);
+    }
+
+    /**
+     * Refuses to write an image whose metadata this VMM cannot keep up to date: refcounts of
+     * another width than 16 bits, and internal snapshots (clusters they share have refcounts above
+     * 1, which a write would have to copy first). Both can still be read.
+     */
+    void checkWritable(String where) {
+        if (refcountOrder != Qcow2Refcounts.ORDER) {
+            throw fail(where, "has " + (1 << refcountOrder)
+                    + "-bit refcounts; only 16-bit refcounts can be written (attach it with ,ro)");
+        }
+        if (snapshotCount != 0) {
+            throw fail(where, "has internal snapshots; writing such images is not"
+                    + " supported (attach it with ,ro, or delete them with qemu-img snapshot -d)");
+        }
+    }
+
+    /**
+     * Clears the autoclear feature bits in the header of {@code file}: they name features (bitmaps)
+     * that this VMM does not keep up to date, and must go before its first write.
+     */
+    static void clearAutoclearFeatures(LockedFile file) throws IOException {
+        file.writeAt(ByteBuffer.allocate(8), AUTOCLEAR_FEATURES_FIELD);
+        file.host.sync();
+    }
+
+    /** Points the header of {@code file} at a moved refcount table of {@code clusters} clusters. */
+    static void writeRefcountTableLocation(LockedFile file, long offset, int clusters) throws IOException {
+        ByteBuffer fields = ByteBuffer.allocate(12).putLong(0, offset).putInt(8, clusters);
+        file.writeAt(fields, REFCOUNT_TABLE_FIELDS);
     }
 
     /**
@@ -240,7 +291,7 @@ record Qcow2Header(int version, int clusterBits, long size, long l1Size, long l1
         b.putLong(40, l1Offset);
         b.putLong(48, refcountTableOffset);
         b.putInt(56, (int) refcountTableClusters);
-        b.putInt(96, 4);
+        b.putInt(96, Qcow2Refcounts.ORDER);
         b.putInt(100, WRITTEN_LENGTH);
         int at = WRITTEN_LENGTH;
         if (backingFile != null) {
