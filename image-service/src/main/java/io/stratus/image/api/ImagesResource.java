@@ -175,7 +175,7 @@ public class ImagesResource {
         Image image = new Image(id, Json.optionalString(body, "name", 255).orElse(""), c.projectId(), visibility,
                 "queued", diskFormat, containerFormat, Optional.empty(), Optional.empty(),
                 Json.optionalInteger(body, "min_ram", 0, 1L << 40, 0), Json.optionalInteger(body, "min_disk", 0,
-                1L << 30, 0), Json.optionalBoolean(body, "protected", false), properties, now, now);
+                1L << 30, 0), Json.optionalBoolean(body, "protected", false), false, properties, List.of(), now, now);
         try {
             images.insert(image);
         } catch (io.stratus.database.Sql.SqlException e) {
@@ -259,8 +259,8 @@ public class ImagesResource {
         m.put("min_ram", i.minRamMib());
         m.put("min_disk", i.minDiskGib());
         m.put("protected", i.isProtected());
-        m.put("os_hidden", false);
-        m.put("tags", List.of());
+        m.put("os_hidden", i.hidden());
+        m.put("tags", i.tags());
         i.properties().forEach(m::putIfAbsent);
         m.put("created_at", i.createdAt().truncatedTo(ChronoUnit.SECONDS).toString());
         m.put("updated_at", i.updatedAt().truncatedTo(ChronoUnit.SECONDS).toString());
