@@ -293,6 +293,94 @@ abstract class ComputeApiContract {
                 .contains("stratus_scheduler_hosts{state=\"up\"}");
     }
 
+    /**
+     * Nova's server API as tempest checks it: the create answer, request ids and instance actions,
+     * update, lock, and the list filters and paging.
+     */
+    @Test
+    void serversAnswerAndChangeAsInNova() {
+        Api.Reply created = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "nova-a",
+                "flavorRef", "t1", "imageRef", imageId, "adminPass", "secret-pw", "accessIPv4", "192.0.2.10")));
+        assertThat(created.status()).isEqualTo(202);
+        // Nova's create answer has exactly these fields (tempest's schema allows no others).
+        assertThat(Api.JSON.convertValue(created.body().path("server"), Map.class).keySet())
+                .containsExactlyInAnyOrder("id", "links", "OS-DCF:diskConfig", "security_groups", "adminPass");
+        assertThat(created.body().path("server").path("adminPass").asText()).isEqualTo("secret-pw");
+        String requestId = created.raw().headers().firstValue("x-compute-request-id").orElseThrow();
+        assertThat(requestId).startsWith("req-");
+        assertThat(created.raw().headers().firstValue("x-openstack-request-id")).contains(requestId);
+        String id = created.body().path("server").path("id").asText();
+        try {
+            checkServerAsInNova(id, requestId);
+        } finally {
+            // Other tests count this project's servers: leave none behind, whatever failed.
+            other.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("unlock", Map.of()));
+            other.call("DELETE", "/compute/v2.1/servers/" + id, null);
+            other.awaitGone(id, WAIT);
+        }
+    }
+
+    private void checkServerAsInNova(String id, String requestId) {
+        await(other, id, "ACTIVE");
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("accessIPv4").asText())
+                .isEqualTo("192.0.2.10");
+        JsonNode action = other.ok("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions/" + requestId, null)
+                .path("instanceAction");
+        assertThat(action.path("action").asText()).isEqualTo("create");
+        assertThat(action.path("instance_uuid").asText()).isEqualTo(id);
+        assertThat(other.call("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions/req-nope", null).status())
+                .isEqualTo(404);
+
+        // Update: name and access addresses; a bad address or a blank name is a 400 that changes nothing.
+        JsonNode renamed = other.ok("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("name", "nova-b",
+                "accessIPv6", "2001:db8::10"))).path("server");
+        assertThat(renamed.path("name").asText()).isEqualTo("nova-b");
+        assertThat(renamed.path("accessIPv6").asText()).isEqualTo("2001:db8::10");
+        assertThat(other.call("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("accessIPv6", "1.1.1.1")))
+                .status()).isEqualTo(400);
+        assertThat(other.call("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("name", "")))
+                .status()).isEqualTo(400);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("name").asText())
+                .isEqualTo("nova-b");
+
+        // Locked: the owner's actions are refused (409) until it unlocks; an admin's are not.
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("lock", Map.of()));
+        assertThat(other.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()))
+                .status()).isEqualTo(409);
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(409);
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("unlock", Map.of()));
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
+        await(other, id, "SHUTOFF");
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions", null)
+                .path("instanceActions").findValuesAsText("action")).containsExactly("stop", "unlock", "lock", "create");
+
+        // Filters and paging.
+        String path = "/compute/v2.1/servers/detail";
+        assertThat(other.ok("GET", path + "?flavor=t1", null).path("servers").findValuesAsText("id")).contains(id);
+        assertThat(other.ok("GET", path + "?flavor=no-such", null).path("servers")).isEmpty();
+        assertThat(other.ok("GET", path + "?image=" + imageId, null).path("servers").findValuesAsText("id"))
+                .contains(id);
+        assertThat(other.ok("GET", path + "?name=ova-", null).path("servers").findValuesAsText("id")).contains(id);
+        assertThat(other.ok("GET", path + "?status=SHUTOFF", null).path("servers").findValuesAsText("id"))
+                .contains(id);
+        assertThat(other.ok("GET", path + "?ip=10.0.0.1", null).path("servers")).isEmpty();
+        assertThat(other.call("GET", path + "?limit=-1", null).status()).isEqualTo(400);
+        assertThat(other.call("GET", path + "?limit=ten", null).status()).isEqualTo(400);
+        assertThat(other.call("GET", path + "?changes-since=2011/01/01", null).status()).isEqualTo(400);
+        assertThat(other.ok("GET", path + "?changes-since=2999-01-01T00:00:00Z", null).path("servers")).isEmpty();
+        JsonNode page = other.ok("GET", "/compute/v2.1/servers?limit=1", null);
+        assertThat(page.path("servers")).hasSize(1);
+        assertThat(page.path("servers_links").path(0).path("href").asText()).contains("marker=");
+
+        String since = Instant.now().minusSeconds(5).toString();
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(204);
+        other.awaitGone(id, WAIT);
+        assertThat(other.ok("GET", path, null).path("servers").findValuesAsText("id")).doesNotContain(id);
+        // changes-since lists deleted servers too, so that a poller learns of deletions.
+        JsonNode changed = other.ok("GET", path + "?changes-since=" + since, null).path("servers");
+        assertThat(changed.findValuesAsText("id")).contains(id);
+    }
+
     @Test
     void aFailedBootIsRescheduledOnAnotherHostAndItsClaimGoesBack() {
         switchHost("a-bad", true);
@@ -353,9 +441,39 @@ abstract class ComputeApiContract {
         assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute")
                 .path("totalInstancesUsed").asInt()).isEqualTo(1);
         await(other, first, "ACTIVE");
+        // An upsize needs quota for what it adds.
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("cores", 1)));
+        Api.Reply upsize = other.call("POST", "/compute/v2.1/servers/" + first + "/action", Map.of("resize",
+                Map.of("flavorRef", "t2")));
+        assertThat(upsize.status()).isEqualTo(403);
+        assertThat(upsize.message()).startsWith("Quota exceeded for cores");
         other.ok("DELETE", "/compute/v2.1/servers/" + first, null);
         awaitGone(first);
-        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10)));
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10,
+                "cores", 20)));
+    }
+
+    @Test
+    void privateFlavorsServeOnlyTheProjectsTheyAreSharedWith() {
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "private", "id", "priv", "vcpus", 1,
+                "ram", 32, "disk", 0, "os-flavor-access:is_public", false)));
+        assertThat(other.call("GET", "/compute/v2.1/flavors/priv", null).status()).isEqualTo(404);
+        Api.Reply refused = other.call("POST", "/compute/v2.1/servers", Api.server("p", "priv", imageId));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.message()).isEqualTo("Flavor priv could not be found.");
+        assertThat(other.call("POST", "/compute/v2.1/flavors/priv/action", Map.of("addTenantAccess", Map.of(
+                "tenant", otherProjectId))).status()).isEqualTo(403);
+        assertThat(admin.ok("POST", "/compute/v2.1/flavors/priv/action", Map.of("addTenantAccess", Map.of(
+                "tenant", otherProjectId))).path("flavor_access").findValuesAsText("tenant_id"))
+                .containsExactly(otherProjectId);
+        assertThat(other.ok("GET", "/compute/v2.1/flavors", null).path("flavors").findValuesAsText("id"))
+                .contains("priv");
+        admin.ok("POST", "/compute/v2.1/flavors/priv/action", Map.of("removeTenantAccess", Map.of(
+                "tenant", otherProjectId)));
+        assertThat(other.call("GET", "/compute/v2.1/flavors/priv", null).status()).isEqualTo(404);
+        assertThat(admin.call("GET", "/compute/v2.1/flavors/1/os-flavor-access", null).status()).as("public")
+                .isEqualTo(404);
+        admin.ok("DELETE", "/compute/v2.1/flavors/priv", null);
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
@@ -92,6 +93,12 @@ public class SchedulerComponents {
     @Singleton
     ServerStore servers(Database db, Clock clock) {
         return new ServerStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    InstanceActionStore instanceActions(Database db) {
+        return new InstanceActionStore(db.dataSource());
     }
 
     @Produces

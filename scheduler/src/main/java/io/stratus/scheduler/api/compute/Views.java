@@ -156,8 +156,8 @@ final class Views {
         m.put("created", time(s.createdAt()));
         m.put("updated", time(s.updatedAt()));
         m.put("addresses", Map.of());
-        m.put("accessIPv4", "");
-        m.put("accessIPv6", "");
+        m.put("accessIPv4", s.accessIpv4());
+        m.put("accessIPv6", s.accessIpv6());
         m.put("links", links(base, "servers", s.id()));
         m.put("OS-DCF:diskConfig", "MANUAL");
         m.put("progress", 0);
