@@ -124,6 +124,35 @@ abstract class ComputeApiContract {
     }
 
     @Test
+    void theMicroversionIsNegotiatedAndNamedInEveryV21Response() {
+        String max = Api.anonymous(url).call("GET", "/compute/v2.1", null).body().path("version").path("version")
+                .asText();
+        assertThat(max).matches("2\\.[0-9]+");
+        Api.Reply plain = admin.call("GET", "/compute/v2.1/flavors", null);
+        assertThat(plain.raw().headers().firstValue("OpenStack-API-Version")).contains("compute 2.1");
+        assertThat(plain.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains("2.1");
+        assertThat(plain.raw().headers().allValues("Vary").toString()).contains("OpenStack-API-Version")
+                .contains("X-OpenStack-Nova-API-Version");
+        Api.Reply latest = admin.withHeader("X-OpenStack-Nova-API-Version", "latest").call("GET",
+                "/compute/v2.1/flavors", null);
+        assertThat(latest.raw().headers().firstValue("OpenStack-API-Version")).contains("compute " + max);
+        assertThat(latest.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains(max);
+        Api.Reply far = admin.atMicroversion("2.999").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(far.status()).isEqualTo(406);
+        assertThat(far.message()).isEqualTo("Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is "
+                + max + ".");
+        Api.Reply malformed = admin.atMicroversion("2.x").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.message()).contains("is of invalid format");
+        // v2.0 ignores microversions and names none; so does the unversioned document.
+        Api.Reply legacy = admin.atMicroversion("2.999").call("GET", "/compute/v2/flavors", null);
+        assertThat(legacy.status()).isEqualTo(200);
+        assertThat(legacy.raw().headers().firstValue("OpenStack-API-Version")).isEmpty();
+        assertThat(Api.anonymous(url).call("GET", "/compute", null).raw().headers()
+                .firstValue("OpenStack-API-Version")).isEmpty();
+    }
+
+    @Test
     void badInputIsAClearClientErrorAndChangesNothing() {
         int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
         Api.Reply r = admin.call("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": ");
