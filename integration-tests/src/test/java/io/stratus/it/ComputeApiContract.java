@@ -153,6 +153,51 @@ abstract class ComputeApiContract {
     }
 
     @Test
+    void aUsersKeypairsAreGeneratedImportedListedAndDeletedAsNovaAnswers() {
+        // 2.1: no type; create answers 200, delete 202.
+        Api.Reply made = other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-gen")));
+        assertThat(made.status()).isEqualTo(200);
+        assertThat(made.body().path("keypair").path("private_key").asText()).startsWith("-----BEGIN RSA PRIVATE KEY");
+        assertThat(made.body().path("keypair").has("type")).isFalse();
+        String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIwFPWnUBqUCg8mEh+d2NF6HNPxw0mSdKED9DWfzcP9c me@it";
+        Api v22 = other.atMicroversion("2.2");
+        Api.Reply imported = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp",
+                "public_key", key)));
+        assertThat(imported.status()).isEqualTo(201);
+        assertThat(imported.body().path("keypair").path("fingerprint").asText())
+                .isEqualTo("f2:9d:a7:e7:9a:e2:28:8f:59:82:6b:d9:17:4f:dd:60");
+        assertThat(imported.body().path("keypair").path("type").asText()).isEqualTo("ssh");
+        Api.Reply cert = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-x509",
+                "type", "x509")));
+        assertThat(cert.status()).isEqualTo(201);
+        assertThat(cert.body().path("keypair").path("public_key").asText()).startsWith("-----BEGIN CERTIFICATE-----");
+        assertThat(v22.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("type"))
+                .containsExactly("ssh", "ssh", "x509");
+        JsonNode shown = other.ok("GET", "/compute/v2.1/os-keypairs/it-imp", null).path("keypair");
+        assertThat(shown.path("public_key").asText()).isEqualTo(key);
+        assertThat(shown.path("id").isIntegralNumber()).isTrue();
+        // Another user has none of them.
+        assertThat(admin.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("name"))
+                .doesNotContain("it-gen", "it-imp");
+        assertThat(admin.call("GET", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+
+        assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp")))
+                .status()).isEqualTo(409);
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("name", "bad/name"), Map.of("name", ""),
+                Map.of("name", "k", "public_key", "ssh-rsa JUNK nova@ubuntu"), Map.of("name", "k", "type", "x509"))) {
+            assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", bad)).status()).as("%s", bad)
+                    .isEqualTo(400);
+        }
+        assertThat(v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "k", "type", "dsa")))
+                .status()).isEqualTo(400);
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-gen", null).status()).isEqualTo(202);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(204);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-x509", null).status()).isEqualTo(204);
+        assertThat(other.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs")).isEmpty();
+    }
+
+    @Test
     void badInputIsAClearClientErrorAndChangesNothing() {
         int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
         Api.Reply r = admin.call("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": ");

@@ -15,6 +15,7 @@ import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
@@ -92,6 +93,12 @@ public class SchedulerComponents {
     @Singleton
     ServerStore servers(Database db, Clock clock) {
         return new ServerStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    KeypairStore keypairs(Database db, Clock clock) {
+        return new KeypairStore(db.dataSource(), clock);
     }
 
     @Produces

@@ -11,8 +11,12 @@ import java.util.regex.Pattern;
 record Microversion(int major, int minor) implements Comparable<Microversion> {
     /** The oldest version served: v2.1 as it first was. */
     static final Microversion MIN = new Microversion(2, 1);
-    /** The newest version served: every change of Nova's versions up to it is Stratus' too. */
-    static final Microversion MAX = new Microversion(2, 1);
+    /**
+     * The newest version served: every change of Nova's versions up to it is Stratus' too. 2.2:
+     * keypairs have a type (ssh, x509); keypair create answers 201, delete 204. (2.3 would add
+     * server attributes Stratus does not show yet.)
+     */
+    static final Microversion MAX = new Microversion(2, 2);
 
     private static final Pattern FORMAT = Pattern.compile("([1-9][0-9]*)\\.([1-9][0-9]*|0)");
     private static final String PROPERTY = "stratus.compute.microversion";
