@@ -216,7 +216,17 @@ abstract class ComputeApiContract {
         r = admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
                 "imageRef", imageId, "key_name", "mykey")));
         assertThat(r.status()).isEqualTo(400);
-        assertThat(r.message()).contains("key_name");
+        assertThat(r.message()).isEqualTo("Invalid key_name provided.");
+        // Another user's keypair is no keypair of the caller's.
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "alices")));
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
+                "imageRef", imageId, "key_name", "alices"))).status()).isEqualTo(400);
+        other.ok("DELETE", "/compute/v2.1/os-keypairs/alices", null);
+        for (Map<String, Object> metadata : List.<Map<String, Object>>of(Map.of("a", "b".repeat(260)),
+                Map.of("bad/key", "v"), Map.of("n", 1))) {
+            assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef",
+                    "t1", "imageRef", imageId, "metadata", metadata))).status()).as("%s", metadata).isEqualTo(400);
+        }
         r = admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "neg", "vcpus", 1,
                 "ram", -512, "disk", 0)));
         assertThat(r.status()).isEqualTo(400);
@@ -266,6 +276,39 @@ abstract class ComputeApiContract {
         String metrics = Api.anonymous(url).call("GET", "/metrics", null).raw().body();
         assertThat(metrics).containsPattern("stratus_scheduler_placements_total\\{result=\"placed\"} [1-9]")
                 .contains("stratus_scheduler_hosts{state=\"up\"}");
+    }
+
+    @Test
+    void aServerIsBootedWithAKeypairAndMetadataAndItsMetadataChangesAsNovas() {
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-boot")));
+        String id = other.ok("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "keyed", "flavorRef",
+                "t1", "imageRef", imageId, "key_name", "it-boot", "metadata", Map.of("role", "web", "tier", "1"))))
+                .path("server").path("id").asText();
+        // Deleting the keypair later changes nothing for the server: it keeps the key it was given.
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-boot", null).status()).isEqualTo(202);
+        JsonNode s = await(other, id, "ACTIVE");
+        assertThat(s.path("key_name").asText()).isEqualTo("it-boot");
+        assertThat(s.path("metadata")).isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+        JsonNode listed = other.ok("GET", "/compute/v2.1/servers/detail", null).path("servers");
+        assertThat(listed.findValues("metadata")).contains(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+
+        String base = "/compute/v2.1/servers/" + id + "/metadata";
+        assertThat(other.ok("POST", base, Map.of("metadata", Map.of("tier", "2", "zone", "a"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "2", "zone", "a")));
+        assertThat(other.ok("PUT", base + "/zone", Map.of("meta", Map.of("zone", "b"))).path("meta").path("zone")
+                .asText()).isEqualTo("b");
+        assertThat(other.call("PUT", base + "/zone", Map.of("meta", Map.of("other", "b"))).status()).isEqualTo(400);
+        assertThat(other.call("DELETE", base + "/role", null).status()).isEqualTo(204);
+        assertThat(other.call("GET", base + "/role", null).status()).isEqualTo(404);
+        assertThat(other.ok("PUT", base, Map.of("metadata", Map.of("only", "this"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.call("POST", base, Map.of("metadata", Map.of("v", "x".repeat(256)))).status()).isEqualTo(400);
+        assertThat(admin.call("GET", base, null).status()).as("an admin sees it").isEqualTo(200);
+        other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        awaitGone(id);
+        assertThat(other.call("GET", base, null).status()).isEqualTo(404);
     }
 
     @Test
@@ -324,6 +367,16 @@ abstract class ComputeApiContract {
         Api.Reply second = other.call("POST", "/compute/v2.1/servers", Api.server("q2", "t1", imageId));
         assertThat(second.status()).isEqualTo(403);
         assertThat(second.message()).startsWith("Quota exceeded for instances");
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10,
+                "metadata_items", 1)));
+        Api.Reply meta = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "q3",
+                "flavorRef", "t1", "imageRef", imageId, "metadata", Map.of("a", "1", "b", "2"))));
+        assertThat(meta.status()).isEqualTo(403);
+        assertThat(meta.message()).isEqualTo("Maximum number of metadata items exceeds 1");
+        assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute").path("maxServerMeta")
+                .asInt()).isEqualTo(1);
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 1,
+                "metadata_items", 128)));
         assertThat(other.ok("GET", "/compute/v2.1/servers", null).path("servers")).hasSize(1);
         assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute")
                 .path("totalInstancesUsed").asInt()).isEqualTo(1);

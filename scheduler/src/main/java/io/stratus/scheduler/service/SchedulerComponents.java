@@ -6,6 +6,7 @@ import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
@@ -99,6 +100,12 @@ public class SchedulerComponents {
     @Singleton
     KeypairStore keypairs(Database db, Clock clock) {
         return new KeypairStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ServerMetadataStore serverMetadata(Database db) {
+        return new ServerMetadataStore(db.dataSource());
     }
 
     @Produces

@@ -15,6 +15,7 @@ import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
@@ -24,6 +25,7 @@ import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -72,6 +74,10 @@ public class ServersResource {
     @Inject
     QuotaStore quotas;
     @Inject
+    KeypairStore keypairs;
+    @Inject
+    ServerMetadataStore metadata;
+    @Inject
     Conductor conductor;
     @Inject
     ServerActions actions;
@@ -101,6 +107,10 @@ public class ServersResource {
             throw ApiException.badRequest("max_count (" + max + ") must not be less than min_count (" + min + ")");
         }
         refuseUnsupported(s);
+        Map<String, String> meta = ServerMetadataResource.read(s.get("metadata"), "metadata");
+        Optional<Server.Key> key = Json.optionalString(s, "key_name", 255).map(k -> keypairs.find(caller.userId(), k)
+                .map(found -> new Server.Key(found.name(), found.type(), found.publicKey()))
+                .orElseThrow(() -> ApiException.badRequest("Invalid key_name provided.")));
         String zone = Json.optionalString(s, "availability_zone", 255).orElse("");
         if (!zone.isEmpty() && !zone.equals(Conductor.DEFAULT_ZONE)) {
             throw ApiException.badRequest("The requested availability zone is not available: " + zone
@@ -131,6 +141,8 @@ public class ServersResource {
             group = Optional.of(found.id());
         }
         checkQuota(caller.projectId(), flavor, max);
+        ServerMetadataResource.checkCount(meta.size(), quotas.limits(caller.projectId())
+                .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
         Instant now = clock.instant();
         for (int i = 0; i < max; i++) {
@@ -140,7 +152,8 @@ public class ServersResource {
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
                     Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                    PowerState.POWER_STATE_UNSPECIFIED));
+                    PowerState.POWER_STATE_UNSPECIFIED, key));
+            metadata.replace(id, meta);
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
@@ -167,10 +180,10 @@ public class ServersResource {
 
     /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
-     * so that nobody believes a key or a network was set up.
+     * so that nobody believes files or a network were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
-        for (String field : List.of("key_name", "user_data", "personality", "block_device_mapping_v2")) {
+        for (String field : List.of("user_data", "personality", "block_device_mapping_v2")) {
             JsonNode v = s.get(field);
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
@@ -184,10 +197,6 @@ public class ServersResource {
                             + " 'default' (no filtering) exists");
                 }
             }
-        }
-        JsonNode metadata = s.get("metadata");
-        if (metadata != null && !metadata.isNull() && !(metadata.isObject() && metadata.isEmpty())) {
-            throw ApiException.badRequest("server metadata is not supported by this cloud yet; leave it out");
         }
         JsonNode networks = s.get("networks");
         if (networks != null && !networks.isNull() && !(networks.isTextual() && (networks.asText().equals("none")
@@ -236,8 +245,10 @@ public class ServersResource {
                                       @QueryParam("limit") Integer limit, @QueryParam("marker") String marker) {
         Caller caller = TokenFilter.caller(request);
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Server s : query(name, status, host, allTenants, limit, marker)) {
-            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        List<Server> found = query(name, status, host, allTenants, limit, marker);
+        Map<String, Map<String, String>> meta = metadata.of(found.stream().map(Server::id).toList());
+        for (Server s : found) {
+            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of())));
         }
         return Map.of("servers", out);
     }
@@ -288,7 +299,7 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id())));
     }
 
     @DELETE
