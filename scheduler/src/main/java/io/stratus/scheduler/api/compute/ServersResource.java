@@ -171,7 +171,10 @@ public class ServersResource {
             conductor.schedule(id);
         }
         Server first = servers.find(created.get(0)).orElseThrow();
-        Map<String, Object> out = new LinkedHashMap<>(Views.serverSummary(base(), first));
+        // Nova's create answer: id and links, not the name of the summary.
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", first.id());
+        out.put("links", Views.links(base(), "servers", first.id()));
         out.put("OS-DCF:diskConfig", "MANUAL");
         out.put("security_groups", List.of(Map.of("name", "default")));
         out.put("adminPass", "");
