@@ -99,6 +99,7 @@ abstract class ComputeApiContract {
         assertThat(anonymous.call("GET", "/compute", null).body().path("versions").findValuesAsText("id"))
                 .containsExactly("v2.0", "v2.1");
         assertThat(admin.ok("GET", "/compute/v2/flavors", null).path("flavors")).isNotEmpty();
+        assertThat(admin.ok("GET", "/compute/v2/", null).path("version").path("id").asText()).isEqualTo("v2.0");
         assertThat(anonymous.call("GET", "/identity/v3", null).status()).isEqualTo(200);
         assertThat(anonymous.call("GET", "/identity/v3/auth/catalog", null).status()).isEqualTo(401);
         // Keystone's catalog and a user's projects, as keystoneauth and tempest ask for them.
@@ -133,6 +134,8 @@ abstract class ComputeApiContract {
         assertThat(plain.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains("2.1");
         assertThat(plain.raw().headers().allValues("Vary").toString()).contains("OpenStack-API-Version")
                 .contains("X-OpenStack-Nova-API-Version");
+        assertThat(plain.raw().headers().firstValue("x-openstack-request-id")).hasValueSatisfying(id ->
+                assertThat(id).matches("req-[0-9a-f-]{36}"));
         Api.Reply latest = admin.withHeader("X-OpenStack-Nova-API-Version", "latest").call("GET",
                 "/compute/v2.1/flavors", null);
         assertThat(latest.raw().headers().firstValue("OpenStack-API-Version")).contains("compute " + max);
@@ -281,9 +284,15 @@ abstract class ComputeApiContract {
     @Test
     void aServerIsBootedWithAKeypairAndMetadataAndItsMetadataChangesAsNovas() {
         other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-boot")));
-        String id = other.ok("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "keyed", "flavorRef",
-                "t1", "imageRef", imageId, "key_name", "it-boot", "metadata", Map.of("role", "web", "tier", "1"))))
-                .path("server").path("id").asText();
+        Api.Reply created = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "keyed",
+                "flavorRef", "t1", "imageRef", imageId, "key_name", "it-boot", "metadata", Map.of("role", "web",
+                "tier", "1"))));
+        assertThat(created.status()).isEqualTo(202);
+        // Nova's create answer, which tempest checks field by field, and the request id tempest reads.
+        assertThat(created.body().path("server").fieldNames()).toIterable().containsExactlyInAnyOrder("id", "links",
+                "OS-DCF:diskConfig", "security_groups", "adminPass");
+        assertThat(created.raw().headers().firstValue("x-openstack-request-id")).isPresent();
+        String id = created.body().path("server").path("id").asText();
         // Deleting the keypair later changes nothing for the server: it keeps the key it was given.
         assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-boot", null).status()).isEqualTo(202);
         JsonNode s = await(other, id, "ACTIVE");

@@ -10,6 +10,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerRequestFilter;
 import jakarta.ws.rs.container.PreMatching;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.UriBuilder;
 import jakarta.ws.rs.ext.Provider;
@@ -30,9 +31,13 @@ public class ComputeVersions {
 
     // The class sits at /compute/v2.1 itself: JAX-RS matches the longest class path first, and
     // the other compute resources live under it.
+    @Context
+    ContainerRequestContext request;
+
+    /** v2.1's document, or v2.0's when asked at {@code /compute/v2/}. */
     @GET
     public Map<String, Object> current() {
-        return Map.of("version", version(config));
+        return Map.of("version", LegacyPath.isLegacy(request) ? legacy(config) : version(config));
     }
 
     /** {@code GET /compute}: the versions there are. */
