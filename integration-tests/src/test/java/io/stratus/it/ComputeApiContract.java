@@ -99,6 +99,7 @@ abstract class ComputeApiContract {
         assertThat(anonymous.call("GET", "/compute", null).body().path("versions").findValuesAsText("id"))
                 .containsExactly("v2.0", "v2.1");
         assertThat(admin.ok("GET", "/compute/v2/flavors", null).path("flavors")).isNotEmpty();
+        assertThat(admin.ok("GET", "/compute/v2/", null).path("version").path("id").asText()).isEqualTo("v2.0");
         assertThat(anonymous.call("GET", "/identity/v3", null).status()).isEqualTo(200);
         assertThat(anonymous.call("GET", "/identity/v3/auth/catalog", null).status()).isEqualTo(401);
         // Keystone's catalog and a user's projects, as keystoneauth and tempest ask for them.
@@ -223,6 +224,82 @@ abstract class ComputeApiContract {
     }
 
     @Test
+    void theMicroversionIsNegotiatedAndNamedInEveryV21Response() {
+        String max = Api.anonymous(url).call("GET", "/compute/v2.1", null).body().path("version").path("version")
+                .asText();
+        assertThat(max).matches("2\\.[0-9]+");
+        Api.Reply plain = admin.call("GET", "/compute/v2.1/flavors", null);
+        assertThat(plain.raw().headers().firstValue("OpenStack-API-Version")).contains("compute 2.1");
+        assertThat(plain.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains("2.1");
+        assertThat(plain.raw().headers().allValues("Vary").toString()).contains("OpenStack-API-Version")
+                .contains("X-OpenStack-Nova-API-Version");
+        assertThat(plain.raw().headers().firstValue("x-openstack-request-id")).hasValueSatisfying(id ->
+                assertThat(id).matches("req-[0-9a-f-]{36}"));
+        Api.Reply latest = admin.withHeader("X-OpenStack-Nova-API-Version", "latest").call("GET",
+                "/compute/v2.1/flavors", null);
+        assertThat(latest.raw().headers().firstValue("OpenStack-API-Version")).contains("compute " + max);
+        assertThat(latest.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains(max);
+        Api.Reply far = admin.atMicroversion("2.999").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(far.status()).isEqualTo(406);
+        assertThat(far.message()).isEqualTo("Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is "
+                + max + ".");
+        Api.Reply malformed = admin.atMicroversion("2.x").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.message()).contains("is of invalid format");
+        // v2.0 ignores microversions and names none; so does the unversioned document.
+        Api.Reply legacy = admin.atMicroversion("2.999").call("GET", "/compute/v2/flavors", null);
+        assertThat(legacy.status()).isEqualTo(200);
+        assertThat(legacy.raw().headers().firstValue("OpenStack-API-Version")).isEmpty();
+        assertThat(Api.anonymous(url).call("GET", "/compute", null).raw().headers()
+                .firstValue("OpenStack-API-Version")).isEmpty();
+    }
+
+    @Test
+    void aUsersKeypairsAreGeneratedImportedListedAndDeletedAsNovaAnswers() {
+        // 2.1: no type; create answers 200, delete 202.
+        Api.Reply made = other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-gen")));
+        assertThat(made.status()).isEqualTo(200);
+        assertThat(made.body().path("keypair").path("private_key").asText()).startsWith("-----BEGIN RSA PRIVATE KEY");
+        assertThat(made.body().path("keypair").has("type")).isFalse();
+        String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIwFPWnUBqUCg8mEh+d2NF6HNPxw0mSdKED9DWfzcP9c me@it";
+        Api v22 = other.atMicroversion("2.2");
+        Api.Reply imported = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp",
+                "public_key", key)));
+        assertThat(imported.status()).isEqualTo(201);
+        assertThat(imported.body().path("keypair").path("fingerprint").asText())
+                .isEqualTo("f2:9d:a7:e7:9a:e2:28:8f:59:82:6b:d9:17:4f:dd:60");
+        assertThat(imported.body().path("keypair").path("type").asText()).isEqualTo("ssh");
+        Api.Reply cert = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-x509",
+                "type", "x509")));
+        assertThat(cert.status()).isEqualTo(201);
+        assertThat(cert.body().path("keypair").path("public_key").asText()).startsWith("-----BEGIN CERTIFICATE-----");
+        assertThat(v22.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("type"))
+                .containsExactly("ssh", "ssh", "x509");
+        JsonNode shown = other.ok("GET", "/compute/v2.1/os-keypairs/it-imp", null).path("keypair");
+        assertThat(shown.path("public_key").asText()).isEqualTo(key);
+        assertThat(shown.path("id").isIntegralNumber()).isTrue();
+        // Another user has none of them.
+        assertThat(admin.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("name"))
+                .doesNotContain("it-gen", "it-imp");
+        assertThat(admin.call("GET", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+
+        assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp")))
+                .status()).isEqualTo(409);
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("name", "bad/name"), Map.of("name", ""),
+                Map.of("name", "k", "public_key", "ssh-rsa JUNK nova@ubuntu"), Map.of("name", "k", "type", "x509"))) {
+            assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", bad)).status()).as("%s", bad)
+                    .isEqualTo(400);
+        }
+        assertThat(v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "k", "type", "dsa")))
+                .status()).isEqualTo(400);
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-gen", null).status()).isEqualTo(202);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(204);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-x509", null).status()).isEqualTo(204);
+        assertThat(other.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs")).isEmpty();
+    }
+
+    @Test
     void badInputIsAClearClientErrorAndChangesNothing() {
         int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
         Api.Reply r = admin.call("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": ");
@@ -241,7 +318,17 @@ abstract class ComputeApiContract {
         r = admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
                 "imageRef", imageId, "key_name", "mykey")));
         assertThat(r.status()).isEqualTo(400);
-        assertThat(r.message()).contains("key_name");
+        assertThat(r.message()).isEqualTo("Invalid key_name provided.");
+        // Another user's keypair is no keypair of the caller's.
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "alices")));
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
+                "imageRef", imageId, "key_name", "alices"))).status()).isEqualTo(400);
+        other.ok("DELETE", "/compute/v2.1/os-keypairs/alices", null);
+        for (Map<String, Object> metadata : List.<Map<String, Object>>of(Map.of("a", "b".repeat(260)),
+                Map.of("bad/key", "v"), Map.of("n", 1))) {
+            assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef",
+                    "t1", "imageRef", imageId, "metadata", metadata))).status()).as("%s", metadata).isEqualTo(400);
+        }
         r = admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "neg", "vcpus", 1,
                 "ram", -512, "disk", 0)));
         assertThat(r.status()).isEqualTo(400);
@@ -382,6 +469,45 @@ abstract class ComputeApiContract {
     }
 
     @Test
+    void aServerIsBootedWithAKeypairAndMetadataAndItsMetadataChangesAsNovas() {
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-boot")));
+        Api.Reply created = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "keyed",
+                "flavorRef", "t1", "imageRef", imageId, "key_name", "it-boot", "metadata", Map.of("role", "web",
+                "tier", "1"))));
+        assertThat(created.status()).isEqualTo(202);
+        // Nova's create answer, which tempest checks field by field, and the request id tempest reads.
+        assertThat(created.body().path("server").fieldNames()).toIterable().containsExactlyInAnyOrder("id", "links",
+                "OS-DCF:diskConfig", "security_groups", "adminPass");
+        assertThat(created.raw().headers().firstValue("x-openstack-request-id")).isPresent();
+        String id = created.body().path("server").path("id").asText();
+        // Deleting the keypair later changes nothing for the server: it keeps the key it was given.
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-boot", null).status()).isEqualTo(202);
+        JsonNode s = await(other, id, "ACTIVE");
+        assertThat(s.path("key_name").asText()).isEqualTo("it-boot");
+        assertThat(s.path("metadata")).isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+        JsonNode listed = other.ok("GET", "/compute/v2.1/servers/detail", null).path("servers");
+        assertThat(listed.findValues("metadata")).contains(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+
+        String base = "/compute/v2.1/servers/" + id + "/metadata";
+        assertThat(other.ok("POST", base, Map.of("metadata", Map.of("tier", "2", "zone", "a"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "2", "zone", "a")));
+        assertThat(other.ok("PUT", base + "/zone", Map.of("meta", Map.of("zone", "b"))).path("meta").path("zone")
+                .asText()).isEqualTo("b");
+        assertThat(other.call("PUT", base + "/zone", Map.of("meta", Map.of("other", "b"))).status()).isEqualTo(400);
+        assertThat(other.call("DELETE", base + "/role", null).status()).isEqualTo(204);
+        assertThat(other.call("GET", base + "/role", null).status()).isEqualTo(404);
+        assertThat(other.ok("PUT", base, Map.of("metadata", Map.of("only", "this"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.call("POST", base, Map.of("metadata", Map.of("v", "x".repeat(256)))).status()).isEqualTo(400);
+        assertThat(admin.call("GET", base, null).status()).as("an admin sees it").isEqualTo(200);
+        other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        awaitGone(id);
+        assertThat(other.call("GET", base, null).status()).isEqualTo(404);
+    }
+
+    @Test
     void aFailedBootIsRescheduledOnAnotherHostAndItsClaimGoesBack() {
         switchHost("a-bad", true);
         try {
@@ -437,6 +563,16 @@ abstract class ComputeApiContract {
         Api.Reply second = other.call("POST", "/compute/v2.1/servers", Api.server("q2", "t1", imageId));
         assertThat(second.status()).isEqualTo(403);
         assertThat(second.message()).startsWith("Quota exceeded for instances");
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10,
+                "metadata_items", 1)));
+        Api.Reply meta = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "q3",
+                "flavorRef", "t1", "imageRef", imageId, "metadata", Map.of("a", "1", "b", "2"))));
+        assertThat(meta.status()).isEqualTo(403);
+        assertThat(meta.message()).isEqualTo("Maximum number of metadata items exceeds 1");
+        assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute").path("maxServerMeta")
+                .asInt()).isEqualTo(1);
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 1,
+                "metadata_items", 128)));
         assertThat(other.ok("GET", "/compute/v2.1/servers", null).path("servers")).hasSize(1);
         assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute")
                 .path("totalInstancesUsed").asInt()).isEqualTo(1);

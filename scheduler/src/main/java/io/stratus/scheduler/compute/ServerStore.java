@@ -5,6 +5,7 @@ import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.database.Sql;
 import io.stratus.database.Where;
+import io.stratus.scheduler.keypairs.KeyType;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -25,7 +26,8 @@ public final class ServerStore {
     private static final String COLUMNS = "id, name, project_id, user_id, flavor_id, pending_flavor_id, vcpus, ram_mib,"
             + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
             + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
-            + " created_at, updated_at, source_host, power_state, locked_by, access_ipv4, access_ipv6";
+            + " created_at, updated_at, source_host, power_state, key_name, key_type, key_data, locked_by, access_ipv4,"
+            + " access_ipv6";
 
     private final Sql sql;
     private final Clock clock;
@@ -37,14 +39,16 @@ public final class ServerStore {
 
     public void insert(Server s) {
         sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                 s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
                 s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
                 s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
                 String.join(",", s.triedHosts()), s.attempts(), s.eventSequence(),
                 s.fault().map(Server.Fault::code).orElse(null), s.fault().map(Server.Fault::message).orElse(null),
                 s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null),
-                power(s.powerState()), s.lockedBy().orElse(null), s.accessIpv4(), s.accessIpv6());
+                power(s.powerState()), s.key().map(Server.Key::name).orElse(null),
+                s.key().map(k -> k.type().name()).orElse(null), s.key().map(Server.Key::publicKey).orElse(null),
+                s.lockedBy().orElse(null), s.accessIpv4(), s.accessIpv6());
     }
 
     /** A server that is not deleted. */
@@ -296,6 +300,12 @@ public final class ServerStore {
         }
     }
 
+    private static Optional<Server.Key> keyOf(ResultSet r) throws SQLException {
+        String name = r.getString("key_name");
+        return name == null ? Optional.empty() : Optional.of(new Server.Key(name,
+                KeyType.valueOf(r.getString("key_type")), r.getString("key_data")));
+    }
+
     private static Server row(ResultSet r) throws SQLException {
         String tried = r.getString("tried_hosts");
         String faultCode = r.getString("fault_code");
@@ -310,7 +320,7 @@ public final class ServerStore {
                 faultCode == null ? Optional.empty() : Optional.of(new Server.Fault(faultCode, r.getString("fault_message"))),
                 Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
                 r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")),
-                powerOf(r.getString("power_state")), Optional.ofNullable(r.getString("locked_by")),
+                powerOf(r.getString("power_state")), keyOf(r), Optional.ofNullable(r.getString("locked_by")),
                 r.getString("access_ipv4"), r.getString("access_ipv6"));
     }
 }

@@ -16,6 +16,7 @@ import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
@@ -25,6 +26,7 @@ import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -80,6 +82,10 @@ public class ServersResource {
     @Inject
     QuotaStore quotas;
     @Inject
+    KeypairStore keypairs;
+    @Inject
+    ServerMetadataStore metadata;
+    @Inject
     Conductor conductor;
     @Inject
     ServerActions actions;
@@ -114,6 +120,10 @@ public class ServersResource {
         String accessIpv4 = accessIp(s, "accessIPv4");
         String accessIpv6 = accessIp(s, "accessIPv6");
         String adminPass = Json.optionalString(s, "adminPass", 255).orElseGet(ServersResource::generatedPassword);
+        Map<String, String> meta = ServerMetadataResource.read(s.get("metadata"), "metadata");
+        Optional<Server.Key> key = Json.optionalString(s, "key_name", 255).map(k -> keypairs.find(caller.userId(), k)
+                .map(found -> new Server.Key(found.name(), found.type(), found.publicKey()))
+                .orElseThrow(() -> ApiException.badRequest("Invalid key_name provided.")));
         String zone = Json.optionalString(s, "availability_zone", 255).orElse("");
         if (!zone.isEmpty() && !zone.equals(Conductor.DEFAULT_ZONE)) {
             throw ApiException.badRequest("The requested availability zone is not available: " + zone
@@ -143,6 +153,8 @@ public class ServersResource {
             group = Optional.of(found.id());
         }
         checkQuota(caller.projectId(), flavor, max);
+        ServerMetadataResource.checkCount(meta.size(), quotas.limits(caller.projectId())
+                .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
         Instant now = clock.instant();
         for (int i = 0; i < max; i++) {
@@ -152,7 +164,8 @@ public class ServersResource {
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
                     Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                    PowerState.POWER_STATE_UNSPECIFIED, Optional.empty(), accessIpv4, accessIpv6));
+                    PowerState.POWER_STATE_UNSPECIFIED, key, Optional.empty(), accessIpv4, accessIpv6));
+            metadata.replace(id, meta);
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
@@ -202,7 +215,8 @@ public class ServersResource {
         servers.rename(id, name, u.has("accessIPv4") ? accessIp(u, "accessIPv4") : s.accessIpv4(),
                 u.has("accessIPv6") ? accessIp(u, "accessIPv6") : s.accessIpv6());
         Server changed = owned(id);
-        return Map.of("server", Views.server(base(), changed, caller.isAdmin(), shownFlavor(changed)));
+        return Map.of("server", Views.server(base(), changed, caller.isAdmin(), shownFlavor(changed),
+                metadata.of(id)));
     }
 
     /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
@@ -246,10 +260,10 @@ public class ServersResource {
 
     /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
-     * so that nobody believes a key or a network was set up.
+     * so that nobody believes files or a network were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
-        for (String field : List.of("key_name", "user_data", "personality", "block_device_mapping_v2")) {
+        for (String field : List.of("user_data", "personality", "block_device_mapping_v2")) {
             JsonNode v = s.get(field);
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
@@ -263,10 +277,6 @@ public class ServersResource {
                             + " 'default' (no filtering) exists");
                 }
             }
-        }
-        JsonNode metadata = s.get("metadata");
-        if (metadata != null && !metadata.isNull() && !(metadata.isObject() && metadata.isEmpty())) {
-            throw ApiException.badRequest("server metadata is not supported by this cloud yet; leave it out");
         }
         JsonNode networks = s.get("networks");
         if (networks != null && !networks.isNull() && !(networks.isTextual() && (networks.asText().equals("none")
@@ -332,8 +342,9 @@ public class ServersResource {
         Caller caller = TokenFilter.caller(request);
         ServerListing listing = ServerListing.of(servers, caller, uri.getQueryParameters());
         List<Map<String, Object>> out = new ArrayList<>();
+        Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
         for (Server s : listing.servers()) {
-            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of())));
         }
         Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
         listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
@@ -345,7 +356,7 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id())));
     }
 
     @DELETE
