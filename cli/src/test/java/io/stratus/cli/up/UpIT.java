@@ -55,8 +55,13 @@ class UpIT {
 
     @Test
     void openstackClientDrivesAServerThroughItsLife() throws Exception {
+        CommandRun key = openstack("admin", "keypair", "create", "it-key");
+        assertThat(key.code()).as(key.output()).isZero();
+        assertThat(key.output()).as("the private key, returned once").contains("PRIVATE KEY");
+        assertThat(openstack("admin", "keypair", "list", "-f", "value", "-c", "Name").output().strip())
+                .isEqualTo("it-key");
         CommandRun create = openstack("admin", "server", "create", "--flavor", "m1.tiny", "--image", "stratus-linux",
-                "--wait", "-f", "value", "-c", "status", "demo2");
+                "--key-name", "it-key", "--property", "purpose=it", "--wait", "-f", "value", "-c", "status", "demo2");
         assertThat(create.code()).as(create.output()).isZero();
         assertThat(create.output().strip()).isEqualTo("ACTIVE");
 
@@ -87,8 +92,10 @@ class UpIT {
                 Duration.ofMinutes(2));
         assertThat(cli.output()).contains("demo2").contains("ACTIVE");
 
-        CommandRun renamed = openstack("admin", "server", "set", "--name", "demo3", "demo2");
+        CommandRun renamed = openstack("admin", "server", "set", "--name", "demo3", "--property", "owner=ci", "demo2");
         assertThat(renamed.code()).as(renamed.output()).isZero();
+        CommandRun shownServer = openstack("admin", "server", "show", "-f", "json", "demo3");
+        assertThat(shownServer.output()).contains("\"key_name\": \"it-key\"").contains("purpose").contains("owner");
         CommandRun lock = openstack("admin", "server", "lock", "demo3");
         assertThat(lock.code()).as(lock.output()).isZero();
         assertThat(openstack("admin", "server", "unlock", "demo3").code()).isZero();
@@ -98,6 +105,8 @@ class UpIT {
 
         CommandRun delete = openstack("admin", "server", "delete", "--wait", "demo3");
         assertThat(delete.code()).as(delete.output()).isZero();
+        assertThat(openstack("admin", "keypair", "delete", "it-key").code()).isZero();
+        assertThat(openstack("admin", "keypair", "list", "-f", "value").output().strip()).isEmpty();
         assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();
     }
 

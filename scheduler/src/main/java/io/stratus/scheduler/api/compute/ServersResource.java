@@ -205,7 +205,6 @@ public class ServersResource {
     @Path("/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
     public Map<String, Object> update(@PathParam("id") String id, JsonNode body) {
-        Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
         JsonNode u = Json.object(body, "server");
         String name = u.has("name") ? Json.string(u, "name", 255) : s.name();
@@ -215,8 +214,7 @@ public class ServersResource {
         servers.rename(id, name, u.has("accessIPv4") ? accessIp(u, "accessIPv4") : s.accessIpv4(),
                 u.has("accessIPv6") ? accessIp(u, "accessIPv6") : s.accessIpv6());
         Server changed = owned(id);
-        return Map.of("server", Views.server(base(), changed, caller.isAdmin(), shownFlavor(changed),
-                metadata.of(id)));
+        return Map.of("server", Views.serverCore(base(), changed, shownFlavor(changed), metadata.of(id)));
     }
 
     /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
@@ -436,7 +434,9 @@ public class ServersResource {
                 Flavor pending = s.pendingFlavorId().flatMap(flavors::byId).orElseThrow(() ->
                         ApiException.conflict("Instance " + id + " has no resize to confirm"));
                 actions.confirmResize(s, pending);
-                break;
+                record(id, caller, "confirmResize");
+                // Nova answers a confirm with 204, every other action with 202.
+                return Response.noContent().build();
             }
             case "revertResize":
                 actions.revertResize(s);

@@ -142,6 +142,30 @@ final class Views {
 
     static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown,
                                       Map<String, String> metadata) {
+        Map<String, Object> m = serverCore(base, s, flavorShown, metadata);
+        m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
+        m.put("config_drive", "");
+        m.put("key_name", s.key().map(Server.Key::name).orElse(null));
+        m.put("OS-SRV-USG:launched_at", s.launchedAt().map(Views::time).orElse(null));
+        m.put("OS-SRV-USG:terminated_at", null);
+        if (admin) {
+            m.put("OS-EXT-SRV-ATTR:host", s.host().orElse(null));
+            m.put("OS-EXT-SRV-ATTR:hypervisor_hostname", s.host().orElse(null));
+            m.put("OS-EXT-SRV-ATTR:instance_name", "instance-" + s.id());
+        }
+        m.put("OS-EXT-STS:task_state", taskState(s.taskState()));
+        m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
+        m.put("OS-EXT-STS:power_state", powerState(s));
+        m.put("os-extended-volumes:volumes_attached", List.of());
+        m.put("security_groups", List.of(Map.of("name", "default")));
+        return m;
+    }
+
+    /**
+     * A server without the extensions' fields, as Nova answers an update ({@code PUT
+     * /servers/{id}}) and a rebuild at 2.1: the common fields only.
+     */
+    static Map<String, Object> serverCore(String base, Server s, String flavorShown, Map<String, String> metadata) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("name", s.name());
@@ -162,21 +186,6 @@ final class Views {
         m.put("links", links(base, "servers", s.id()));
         m.put("OS-DCF:diskConfig", "MANUAL");
         m.put("progress", 0);
-        m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
-        m.put("config_drive", "");
-        m.put("key_name", s.key().map(Server.Key::name).orElse(null));
-        m.put("OS-SRV-USG:launched_at", s.launchedAt().map(Views::time).orElse(null));
-        m.put("OS-SRV-USG:terminated_at", null);
-        if (admin) {
-            m.put("OS-EXT-SRV-ATTR:host", s.host().orElse(null));
-            m.put("OS-EXT-SRV-ATTR:hypervisor_hostname", s.host().orElse(null));
-            m.put("OS-EXT-SRV-ATTR:instance_name", "instance-" + s.id());
-        }
-        m.put("OS-EXT-STS:task_state", taskState(s.taskState()));
-        m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
-        m.put("OS-EXT-STS:power_state", powerState(s));
-        m.put("os-extended-volumes:volumes_attached", List.of());
-        m.put("security_groups", List.of(Map.of("name", "default")));
         if (s.vmState() == InstanceState.ERROR && s.fault().isPresent()) {
             m.put("fault", Map.of("code", s.fault().get().code().equals("NoValidHost") ? 500 : 400,
                     "created", time(s.updatedAt()), "message", s.fault().get().message(),
