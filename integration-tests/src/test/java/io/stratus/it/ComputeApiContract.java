@@ -420,7 +420,7 @@ abstract class ComputeApiContract {
 
         // Update: name and access addresses; a bad address or a blank name is a 400 that changes nothing.
         JsonNode renamed = other.ok("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("name", "nova-b",
-                "accessIPv6", "2001:db8::10"))).path("server");
+                "accessIPv6", "2001:0DB8:0:0::0010"))).path("server");
         assertThat(renamed.path("name").asText()).isEqualTo("nova-b");
         assertThat(renamed.path("accessIPv6").asText()).isEqualTo("2001:db8::10");
         assertThat(other.call("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("accessIPv6", "1.1.1.1")))

@@ -224,21 +224,13 @@ public class ServersResource {
             return "";
         }
         boolean v4 = field.equals("accessIPv4");
-        boolean valid = v4 ? v.matches("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}")
-                : v.contains(":") && v.matches("[0-9A-Fa-f:.]+") && validIpv6(v);
-        if (!valid) {
-            throw ApiException.badRequest("Invalid input for field/attribute " + field + ": '" + v + "' is not a valid IP"
-                    + (v4 ? "v4" : "v6") + " address");
+        if (v4 && v.matches("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}")) {
+            return v;
         }
-        return v;
-    }
-
-    private static boolean validIpv6(String v) {
-        try {
-            return java.net.InetAddress.getByName(v) instanceof java.net.Inet6Address;
-        } catch (java.net.UnknownHostException e) {
-            return false;
-        }
+        Optional<String> v6 = v4 || !v.contains(":") || !v.matches("[0-9A-Fa-f:.]+") ? Optional.empty()
+                : Ipv6Text.canonical(v);
+        return v6.orElseThrow(() -> ApiException.badRequest("Invalid input for field/attribute " + field + ": '" + v
+                + "' is not a valid IP" + (v4 ? "v4" : "v6") + " address"));
     }
 
     /** Nova's generated admin password when the request gives none: 12 characters, no look-alikes. */

@@ -17,6 +17,9 @@ import java.util.Map;
 
 /** Compute API bodies, in the field names and value spellings of Nova's API at 2.1. */
 final class Views {
+    private static final java.util.Set<String> PROGRESS_STATUSES = java.util.Set.of("ACTIVE", "BUILD", "REBUILD",
+            "RESIZE", "VERIFY_RESIZE", "MIGRATING");
+
     private Views() {
     }
 
@@ -185,7 +188,10 @@ final class Views {
         m.put("accessIPv6", s.accessIpv6());
         m.put("links", links(base, "servers", s.id()));
         m.put("OS-DCF:diskConfig", "MANUAL");
-        m.put("progress", 0);
+        // Nova shows progress only while a server is in a state that makes progress.
+        if (PROGRESS_STATUSES.contains(m.get("status"))) {
+            m.put("progress", 0);
+        }
         if (s.vmState() == InstanceState.ERROR && s.fault().isPresent()) {
             m.put("fault", Map.of("code", s.fault().get().code().equals("NoValidHost") ? 500 : 400,
                     "created", time(s.updatedAt()), "message", s.fault().get().message(),
