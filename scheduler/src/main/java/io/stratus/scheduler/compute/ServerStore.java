@@ -241,6 +241,16 @@ public final class ServerStore {
                 id);
     }
 
+    /** A rebuild's image (and name, when it gives one) become the server's. */
+    public void rebuildWith(String id, String imageId, Optional<String> name) {
+        if (name.isPresent()) {
+            sql.update("UPDATE server SET image_id = ?, name = ?, updated_at = ? WHERE id = ?", imageId, name.get(),
+                    now(), id);
+        } else {
+            sql.update("UPDATE server SET image_id = ?, updated_at = ? WHERE id = ?", imageId, now(), id);
+        }
+    }
+
     /** The resize's flavor becomes the server's. */
     public void adoptFlavor(String id, Flavor f) {
         sql.update("UPDATE server SET flavor_id = ?, pending_flavor_id = NULL, vcpus = ?, ram_mib = ?, disk_gib = ?,"
