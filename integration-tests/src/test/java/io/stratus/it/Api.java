@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The scheduler's HTTP API as a test calls it: a token (or none), raw status and JSON body back. */
@@ -30,10 +31,16 @@ final class Api {
 
     private final String base;
     private final String token;
+    private final Map<String, String> headers;
 
     Api(String base, String token) {
+        this(base, token, Map.of());
+    }
+
+    private Api(String base, String token, Map<String, String> headers) {
         this.base = base;
         this.token = token;
+        this.headers = headers;
     }
 
     static Api anonymous(String base) {
@@ -84,11 +91,23 @@ final class Api {
 
     /** The same token against another service (the image service). */
     Api at(String otherBase) {
-        return new Api(otherBase, token);
+        return new Api(otherBase, token, headers);
     }
 
     Api withToken(String other) {
-        return new Api(base, other);
+        return new Api(base, other, headers);
+    }
+
+    /** The same caller sending {@code name: value} with every request (e.g. a microversion). */
+    Api withHeader(String name, String value) {
+        Map<String, String> more = new LinkedHashMap<>(headers);
+        more.put(name, value);
+        return new Api(base, token, Map.copyOf(more));
+    }
+
+    /** The same caller asking for compute microversion {@code version}. */
+    Api atMicroversion(String version) {
+        return withHeader("OpenStack-API-Version", "compute " + version);
     }
 
     Reply call(String method, String path, Object body) {
@@ -102,6 +121,7 @@ final class Api {
         if (token != null) {
             b.header("X-Auth-Token", token);
         }
+        headers.forEach(b::header);
         if (text != null) {
             b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(text));
         } else {

@@ -99,6 +99,7 @@ abstract class ComputeApiContract {
         assertThat(anonymous.call("GET", "/compute", null).body().path("versions").findValuesAsText("id"))
                 .containsExactly("v2.0", "v2.1");
         assertThat(admin.ok("GET", "/compute/v2/flavors", null).path("flavors")).isNotEmpty();
+        assertThat(admin.ok("GET", "/compute/v2/", null).path("version").path("id").asText()).isEqualTo("v2.0");
         assertThat(anonymous.call("GET", "/identity/v3", null).status()).isEqualTo(200);
         assertThat(anonymous.call("GET", "/identity/v3/auth/catalog", null).status()).isEqualTo(401);
         // Keystone's catalog and a user's projects, as keystoneauth and tempest ask for them.
@@ -223,6 +224,82 @@ abstract class ComputeApiContract {
     }
 
     @Test
+    void theMicroversionIsNegotiatedAndNamedInEveryV21Response() {
+        String max = Api.anonymous(url).call("GET", "/compute/v2.1", null).body().path("version").path("version")
+                .asText();
+        assertThat(max).matches("2\\.[0-9]+");
+        Api.Reply plain = admin.call("GET", "/compute/v2.1/flavors", null);
+        assertThat(plain.raw().headers().firstValue("OpenStack-API-Version")).contains("compute 2.1");
+        assertThat(plain.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains("2.1");
+        assertThat(plain.raw().headers().allValues("Vary").toString()).contains("OpenStack-API-Version")
+                .contains("X-OpenStack-Nova-API-Version");
+        assertThat(plain.raw().headers().firstValue("x-openstack-request-id")).hasValueSatisfying(id ->
+                assertThat(id).matches("req-[0-9a-f-]{36}"));
+        Api.Reply latest = admin.withHeader("X-OpenStack-Nova-API-Version", "latest").call("GET",
+                "/compute/v2.1/flavors", null);
+        assertThat(latest.raw().headers().firstValue("OpenStack-API-Version")).contains("compute " + max);
+        assertThat(latest.raw().headers().firstValue("X-OpenStack-Nova-API-Version")).contains(max);
+        Api.Reply far = admin.atMicroversion("2.999").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(far.status()).isEqualTo(406);
+        assertThat(far.message()).isEqualTo("Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is "
+                + max + ".");
+        Api.Reply malformed = admin.atMicroversion("2.x").call("GET", "/compute/v2.1/flavors", null);
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.message()).contains("is of invalid format");
+        // v2.0 ignores microversions and names none; so does the unversioned document.
+        Api.Reply legacy = admin.atMicroversion("2.999").call("GET", "/compute/v2/flavors", null);
+        assertThat(legacy.status()).isEqualTo(200);
+        assertThat(legacy.raw().headers().firstValue("OpenStack-API-Version")).isEmpty();
+        assertThat(Api.anonymous(url).call("GET", "/compute", null).raw().headers()
+                .firstValue("OpenStack-API-Version")).isEmpty();
+    }
+
+    @Test
+    void aUsersKeypairsAreGeneratedImportedListedAndDeletedAsNovaAnswers() {
+        // 2.1: no type; create answers 200, delete 202.
+        Api.Reply made = other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-gen")));
+        assertThat(made.status()).isEqualTo(200);
+        assertThat(made.body().path("keypair").path("private_key").asText()).startsWith("-----BEGIN RSA PRIVATE KEY");
+        assertThat(made.body().path("keypair").has("type")).isFalse();
+        String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIwFPWnUBqUCg8mEh+d2NF6HNPxw0mSdKED9DWfzcP9c me@it";
+        Api v22 = other.atMicroversion("2.2");
+        Api.Reply imported = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp",
+                "public_key", key)));
+        assertThat(imported.status()).isEqualTo(201);
+        assertThat(imported.body().path("keypair").path("fingerprint").asText())
+                .isEqualTo("f2:9d:a7:e7:9a:e2:28:8f:59:82:6b:d9:17:4f:dd:60");
+        assertThat(imported.body().path("keypair").path("type").asText()).isEqualTo("ssh");
+        Api.Reply cert = v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-x509",
+                "type", "x509")));
+        assertThat(cert.status()).isEqualTo(201);
+        assertThat(cert.body().path("keypair").path("public_key").asText()).startsWith("-----BEGIN CERTIFICATE-----");
+        assertThat(v22.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("type"))
+                .containsExactly("ssh", "ssh", "x509");
+        JsonNode shown = other.ok("GET", "/compute/v2.1/os-keypairs/it-imp", null).path("keypair");
+        assertThat(shown.path("public_key").asText()).isEqualTo(key);
+        assertThat(shown.path("id").isIntegralNumber()).isTrue();
+        // Another user has none of them.
+        assertThat(admin.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs").findValuesAsText("name"))
+                .doesNotContain("it-gen", "it-imp");
+        assertThat(admin.call("GET", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+
+        assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-imp")))
+                .status()).isEqualTo(409);
+        for (Map<String, Object> bad : List.<Map<String, Object>>of(Map.of("name", "bad/name"), Map.of("name", ""),
+                Map.of("name", "k", "public_key", "ssh-rsa JUNK nova@ubuntu"), Map.of("name", "k", "type", "x509"))) {
+            assertThat(other.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", bad)).status()).as("%s", bad)
+                    .isEqualTo(400);
+        }
+        assertThat(v22.call("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "k", "type", "dsa")))
+                .status()).isEqualTo(400);
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-gen", null).status()).isEqualTo(202);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(204);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-imp", null).status()).isEqualTo(404);
+        assertThat(v22.call("DELETE", "/compute/v2.1/os-keypairs/it-x509", null).status()).isEqualTo(204);
+        assertThat(other.ok("GET", "/compute/v2.1/os-keypairs", null).path("keypairs")).isEmpty();
+    }
+
+    @Test
     void badInputIsAClearClientErrorAndChangesNothing() {
         int before = admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
         Api.Reply r = admin.call("POST", "/compute/v2.1/servers", "{\"server\": {\"name\": ");
@@ -241,7 +318,17 @@ abstract class ComputeApiContract {
         r = admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
                 "imageRef", imageId, "key_name", "mykey")));
         assertThat(r.status()).isEqualTo(400);
-        assertThat(r.message()).contains("key_name");
+        assertThat(r.message()).isEqualTo("Invalid key_name provided.");
+        // Another user's keypair is no keypair of the caller's.
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "alices")));
+        assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
+                "imageRef", imageId, "key_name", "alices"))).status()).isEqualTo(400);
+        other.ok("DELETE", "/compute/v2.1/os-keypairs/alices", null);
+        for (Map<String, Object> metadata : List.<Map<String, Object>>of(Map.of("a", "b".repeat(260)),
+                Map.of("bad/key", "v"), Map.of("n", 1))) {
+            assertThat(admin.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef",
+                    "t1", "imageRef", imageId, "metadata", metadata))).status()).as("%s", metadata).isEqualTo(400);
+        }
         r = admin.call("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "neg", "vcpus", 1,
                 "ram", -512, "disk", 0)));
         assertThat(r.status()).isEqualTo(400);
@@ -291,6 +378,133 @@ abstract class ComputeApiContract {
         String metrics = Api.anonymous(url).call("GET", "/metrics", null).raw().body();
         assertThat(metrics).containsPattern("stratus_scheduler_placements_total\\{result=\"placed\"} [1-9]")
                 .contains("stratus_scheduler_hosts{state=\"up\"}");
+    }
+
+    /**
+     * Nova's server API as tempest checks it: the create answer, request ids and instance actions,
+     * update, lock, and the list filters and paging.
+     */
+    @Test
+    void serversAnswerAndChangeAsInNova() {
+        Api.Reply created = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "nova-a",
+                "flavorRef", "t1", "imageRef", imageId, "adminPass", "secret-pw", "accessIPv4", "192.0.2.10")));
+        assertThat(created.status()).isEqualTo(202);
+        // Nova's create answer has exactly these fields (tempest's schema allows no others).
+        assertThat(Api.JSON.convertValue(created.body().path("server"), Map.class).keySet())
+                .containsExactlyInAnyOrder("id", "links", "OS-DCF:diskConfig", "security_groups", "adminPass");
+        assertThat(created.body().path("server").path("adminPass").asText()).isEqualTo("secret-pw");
+        String requestId = created.raw().headers().firstValue("x-compute-request-id").orElseThrow();
+        assertThat(requestId).startsWith("req-");
+        assertThat(created.raw().headers().firstValue("x-openstack-request-id")).contains(requestId);
+        String id = created.body().path("server").path("id").asText();
+        try {
+            checkServerAsInNova(id, requestId);
+        } finally {
+            // Other tests count this project's servers: leave none behind, whatever failed.
+            other.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("unlock", Map.of()));
+            other.call("DELETE", "/compute/v2.1/servers/" + id, null);
+            other.awaitGone(id, WAIT);
+        }
+    }
+
+    private void checkServerAsInNova(String id, String requestId) {
+        await(other, id, "ACTIVE");
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("accessIPv4").asText())
+                .isEqualTo("192.0.2.10");
+        JsonNode action = other.ok("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions/" + requestId, null)
+                .path("instanceAction");
+        assertThat(action.path("action").asText()).isEqualTo("create");
+        assertThat(action.path("instance_uuid").asText()).isEqualTo(id);
+        assertThat(other.call("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions/req-nope", null).status())
+                .isEqualTo(404);
+
+        // Update: name and access addresses; a bad address or a blank name is a 400 that changes nothing.
+        JsonNode renamed = other.ok("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("name", "nova-b",
+                "accessIPv6", "2001:db8::10"))).path("server");
+        assertThat(renamed.path("name").asText()).isEqualTo("nova-b");
+        assertThat(renamed.path("accessIPv6").asText()).isEqualTo("2001:db8::10");
+        assertThat(other.call("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("accessIPv6", "1.1.1.1")))
+                .status()).isEqualTo(400);
+        assertThat(other.call("PUT", "/compute/v2.1/servers/" + id, Map.of("server", Map.of("name", "")))
+                .status()).isEqualTo(400);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("name").asText())
+                .isEqualTo("nova-b");
+
+        // Locked: the owner's actions are refused (409) until it unlocks; an admin's are not.
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("lock", Map.of()));
+        assertThat(other.call("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()))
+                .status()).isEqualTo(409);
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(409);
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("unlock", Map.of()));
+        other.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("os-stop", Map.of()));
+        await(other, id, "SHUTOFF");
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions", null)
+                .path("instanceActions").findValuesAsText("action")).containsExactly("stop", "unlock", "lock", "create");
+
+        // Filters and paging.
+        String path = "/compute/v2.1/servers/detail";
+        assertThat(other.ok("GET", path + "?flavor=t1", null).path("servers").findValuesAsText("id")).contains(id);
+        assertThat(other.ok("GET", path + "?flavor=no-such", null).path("servers")).isEmpty();
+        assertThat(other.ok("GET", path + "?image=" + imageId, null).path("servers").findValuesAsText("id"))
+                .contains(id);
+        assertThat(other.ok("GET", path + "?name=ova-", null).path("servers").findValuesAsText("id")).contains(id);
+        assertThat(other.ok("GET", path + "?status=SHUTOFF", null).path("servers").findValuesAsText("id"))
+                .contains(id);
+        assertThat(other.ok("GET", path + "?ip=10.0.0.1", null).path("servers")).isEmpty();
+        assertThat(other.call("GET", path + "?limit=-1", null).status()).isEqualTo(400);
+        assertThat(other.call("GET", path + "?limit=ten", null).status()).isEqualTo(400);
+        assertThat(other.call("GET", path + "?changes-since=2011/01/01", null).status()).isEqualTo(400);
+        assertThat(other.ok("GET", path + "?changes-since=2999-01-01T00:00:00Z", null).path("servers")).isEmpty();
+        JsonNode page = other.ok("GET", "/compute/v2.1/servers?limit=1", null);
+        assertThat(page.path("servers")).hasSize(1);
+        assertThat(page.path("servers_links").path(0).path("href").asText()).contains("marker=");
+
+        String since = Instant.now().minusSeconds(5).toString();
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id, null).status()).isEqualTo(204);
+        other.awaitGone(id, WAIT);
+        assertThat(other.ok("GET", path, null).path("servers").findValuesAsText("id")).doesNotContain(id);
+        // changes-since lists deleted servers too, so that a poller learns of deletions.
+        JsonNode changed = other.ok("GET", path + "?changes-since=" + since, null).path("servers");
+        assertThat(changed.findValuesAsText("id")).contains(id);
+    }
+
+    @Test
+    void aServerIsBootedWithAKeypairAndMetadataAndItsMetadataChangesAsNovas() {
+        other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-boot")));
+        Api.Reply created = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "keyed",
+                "flavorRef", "t1", "imageRef", imageId, "key_name", "it-boot", "metadata", Map.of("role", "web",
+                "tier", "1"))));
+        assertThat(created.status()).isEqualTo(202);
+        // Nova's create answer, which tempest checks field by field, and the request id tempest reads.
+        assertThat(created.body().path("server").fieldNames()).toIterable().containsExactlyInAnyOrder("id", "links",
+                "OS-DCF:diskConfig", "security_groups", "adminPass");
+        assertThat(created.raw().headers().firstValue("x-openstack-request-id")).isPresent();
+        String id = created.body().path("server").path("id").asText();
+        // Deleting the keypair later changes nothing for the server: it keeps the key it was given.
+        assertThat(other.call("DELETE", "/compute/v2.1/os-keypairs/it-boot", null).status()).isEqualTo(202);
+        JsonNode s = await(other, id, "ACTIVE");
+        assertThat(s.path("key_name").asText()).isEqualTo("it-boot");
+        assertThat(s.path("metadata")).isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+        JsonNode listed = other.ok("GET", "/compute/v2.1/servers/detail", null).path("servers");
+        assertThat(listed.findValues("metadata")).contains(Api.JSON.valueToTree(Map.of("role", "web", "tier", "1")));
+
+        String base = "/compute/v2.1/servers/" + id + "/metadata";
+        assertThat(other.ok("POST", base, Map.of("metadata", Map.of("tier", "2", "zone", "a"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("role", "web", "tier", "2", "zone", "a")));
+        assertThat(other.ok("PUT", base + "/zone", Map.of("meta", Map.of("zone", "b"))).path("meta").path("zone")
+                .asText()).isEqualTo("b");
+        assertThat(other.call("PUT", base + "/zone", Map.of("meta", Map.of("other", "b"))).status()).isEqualTo(400);
+        assertThat(other.call("DELETE", base + "/role", null).status()).isEqualTo(204);
+        assertThat(other.call("GET", base + "/role", null).status()).isEqualTo(404);
+        assertThat(other.ok("PUT", base, Map.of("metadata", Map.of("only", "this"))).path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id, null).path("server").path("metadata"))
+                .isEqualTo(Api.JSON.valueToTree(Map.of("only", "this")));
+        assertThat(other.call("POST", base, Map.of("metadata", Map.of("v", "x".repeat(256)))).status()).isEqualTo(400);
+        assertThat(admin.call("GET", base, null).status()).as("an admin sees it").isEqualTo(200);
+        other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        awaitGone(id);
+        assertThat(other.call("GET", base, null).status()).isEqualTo(404);
     }
 
     @Test
@@ -349,13 +563,53 @@ abstract class ComputeApiContract {
         Api.Reply second = other.call("POST", "/compute/v2.1/servers", Api.server("q2", "t1", imageId));
         assertThat(second.status()).isEqualTo(403);
         assertThat(second.message()).startsWith("Quota exceeded for instances");
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10,
+                "metadata_items", 1)));
+        Api.Reply meta = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "q3",
+                "flavorRef", "t1", "imageRef", imageId, "metadata", Map.of("a", "1", "b", "2"))));
+        assertThat(meta.status()).isEqualTo(403);
+        assertThat(meta.message()).isEqualTo("Maximum number of metadata items exceeds 1");
+        assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute").path("maxServerMeta")
+                .asInt()).isEqualTo(1);
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 1,
+                "metadata_items", 128)));
         assertThat(other.ok("GET", "/compute/v2.1/servers", null).path("servers")).hasSize(1);
         assertThat(other.ok("GET", "/compute/v2.1/limits", null).path("limits").path("absolute")
                 .path("totalInstancesUsed").asInt()).isEqualTo(1);
         await(other, first, "ACTIVE");
+        // An upsize needs quota for what it adds.
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("cores", 1)));
+        Api.Reply upsize = other.call("POST", "/compute/v2.1/servers/" + first + "/action", Map.of("resize",
+                Map.of("flavorRef", "t2")));
+        assertThat(upsize.status()).isEqualTo(403);
+        assertThat(upsize.message()).startsWith("Quota exceeded for cores");
         other.ok("DELETE", "/compute/v2.1/servers/" + first, null);
         awaitGone(first);
-        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10)));
+        admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 10,
+                "cores", 20)));
+    }
+
+    @Test
+    void privateFlavorsServeOnlyTheProjectsTheyAreSharedWith() {
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "private", "id", "priv", "vcpus", 1,
+                "ram", 32, "disk", 0, "os-flavor-access:is_public", false)));
+        assertThat(other.call("GET", "/compute/v2.1/flavors/priv", null).status()).isEqualTo(404);
+        Api.Reply refused = other.call("POST", "/compute/v2.1/servers", Api.server("p", "priv", imageId));
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.message()).isEqualTo("Flavor priv could not be found.");
+        assertThat(other.call("POST", "/compute/v2.1/flavors/priv/action", Map.of("addTenantAccess", Map.of(
+                "tenant", otherProjectId))).status()).isEqualTo(403);
+        assertThat(admin.ok("POST", "/compute/v2.1/flavors/priv/action", Map.of("addTenantAccess", Map.of(
+                "tenant", otherProjectId))).path("flavor_access").findValuesAsText("tenant_id"))
+                .containsExactly(otherProjectId);
+        assertThat(other.ok("GET", "/compute/v2.1/flavors", null).path("flavors").findValuesAsText("id"))
+                .contains("priv");
+        admin.ok("POST", "/compute/v2.1/flavors/priv/action", Map.of("removeTenantAccess", Map.of(
+                "tenant", otherProjectId)));
+        assertThat(other.call("GET", "/compute/v2.1/flavors/priv", null).status()).isEqualTo(404);
+        assertThat(admin.call("GET", "/compute/v2.1/flavors/1/os-flavor-access", null).status()).as("public")
+                .isEqualTo(404);
+        admin.ok("DELETE", "/compute/v2.1/flavors/priv", null);
     }
 
     @Test

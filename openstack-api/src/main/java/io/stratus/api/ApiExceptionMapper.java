@@ -108,6 +108,9 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
                 return "itemNotFound";
             case 405:
                 return "methodNotAllowed";
+            // Nova has no name of its own for 406 (a microversion out of range): its default.
+            case 406:
+                return "computeFault";
             case 409:
                 return "conflictingRequest";
             case 413:

@@ -92,9 +92,12 @@ public final class CloudClient {
                 .PUT(HttpRequest.BodyPublishers.ofFile(file)).build()));
     }
 
-    /** The first image named {@code name} that the caller sees. */
+    /**
+     * The first image named {@code name} that the caller sees. The name is given with Glance's
+     * {@code eq:} operator: a bare name with a colon in it would read as an operator.
+     */
     public Optional<JsonNode> imageNamed(String name) {
-        for (JsonNode i : image("GET", "/v2/images?name=" + encode(name), null).path("images")) {
+        for (JsonNode i : image("GET", "/v2/images?name=" + encode("eq:" + name), null).path("images")) {
             return Optional.of(i);
         }
         return Optional.empty();

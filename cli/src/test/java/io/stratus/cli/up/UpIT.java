@@ -87,7 +87,16 @@ class UpIT {
                 Duration.ofMinutes(2));
         assertThat(cli.output()).contains("demo2").contains("ACTIVE");
 
-        CommandRun delete = openstack("admin", "server", "delete", "--wait", "demo2");
+        CommandRun renamed = openstack("admin", "server", "set", "--name", "demo3", "demo2");
+        assertThat(renamed.code()).as(renamed.output()).isZero();
+        CommandRun lock = openstack("admin", "server", "lock", "demo3");
+        assertThat(lock.code()).as(lock.output()).isZero();
+        assertThat(openstack("admin", "server", "unlock", "demo3").code()).isZero();
+        CommandRun events = openstack("admin", "server", "event", "list", "-f", "value", "-c", "Action", "demo3");
+        assertThat(events.code()).as(events.output()).isZero();
+        assertThat(events.output().lines().toList()).containsExactly("unlock", "lock", "start", "stop", "create");
+
+        CommandRun delete = openstack("admin", "server", "delete", "--wait", "demo3");
         assertThat(delete.code()).as(delete.output()).isZero();
         assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();
     }

@@ -3,6 +3,8 @@ package io.stratus.image.service;
 import io.stratus.database.Database;
 import io.stratus.image.auth.RemoteIdentity;
 import io.stratus.image.blob.BlobStore;
+import io.stratus.image.catalog.ImageCatalog;
+import io.stratus.image.catalog.ImageSchema;
 import io.stratus.image.config.ImageServiceConfig;
 import io.stratus.image.store.ImageStore;
 import jakarta.enterprise.inject.Disposes;
@@ -42,6 +44,18 @@ public class ImageComponents {
     @Singleton
     ImageStore images(Database db, Clock clock) {
         return new ImageStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ImageSchema schema() {
+        return ImageSchema.glance();
+    }
+
+    @Produces
+    @Singleton
+    ImageCatalog catalog(ImageStore images, ImageSchema schema, Clock clock) {
+        return new ImageCatalog(images, schema, clock);
     }
 
     @Produces

@@ -7,6 +7,8 @@ import io.stratus.database.Sql;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,8 +18,11 @@ import javax.sql.DataSource;
 /** Image records. Status changes are conditional on the status they leave, so racing uploads never both win. */
 public final class ImageStore {
     private static final String COLUMNS = "id, name, owner, visibility, status, disk_format, container_format,"
-            + " size_bytes, sha256, min_ram_mib, min_disk_gib, protected, properties, created_at, updated_at";
+            + " size_bytes, sha256, min_ram_mib, min_disk_gib, protected, os_hidden, properties, tags, created_at,"
+            + " updated_at";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<Map<String, String>> PROPERTIES = new TypeReference<>() { };
+    private static final TypeReference<List<String>> TAGS = new TypeReference<>() { };
 
     private final Sql sql;
     private final Clock clock;
@@ -28,10 +33,34 @@ public final class ImageStore {
     }
 
     public void insert(Image i) {
-        sql.update("INSERT INTO image (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", i.id(),
-                i.name(), i.owner(), i.visibility(), i.status(), i.diskFormat(), i.containerFormat(),
+        sql.update("INSERT INTO image (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                i.id(), i.name(), i.owner(), i.visibility(), i.status(), i.diskFormat(), i.containerFormat(),
                 i.size().orElse(null), i.sha256().orElse(null), i.minRamMib(), i.minDiskGib(), i.isProtected(),
-                write(i.properties()), i.createdAt(), i.updatedAt());
+                i.hidden(), write(new TreeMap<>(i.properties())), write(i.tags()), i.createdAt(), i.updatedAt());
+    }
+
+    /**
+     * Stores what a user may change of {@code before} (name, owner, visibility, formats, minimums,
+     * protection, hidden, properties, tags) as {@code after} has it, if the image is still as
+     * {@code before} was read: nothing changed it since (an upload, a delete, another update).
+     *
+     * @return the image as stored, or empty when it had changed meanwhile
+     */
+    public Optional<Image> update(Image before, Image after) {
+        // Later than what was read, at the precision the database keeps, so that the next
+        // writer who read the same row no longer matches it.
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        if (!now.isAfter(before.updatedAt())) {
+            now = before.updatedAt().truncatedTo(ChronoUnit.MICROS).plus(1, ChronoUnit.MICROS);
+        }
+        int changed = sql.update("UPDATE image SET name = ?, owner = ?, visibility = ?, disk_format = ?,"
+                + " container_format = ?, min_ram_mib = ?, min_disk_gib = ?, protected = ?, os_hidden = ?,"
+                + " properties = ?, tags = ?, updated_at = ? WHERE id = ? AND updated_at = ? AND status <> 'deleted'",
+                after.name(), after.owner(), after.visibility(), after.diskFormat(), after.containerFormat(),
+                after.minRamMib(), after.minDiskGib(), after.isProtected(), after.hidden(),
+                write(new TreeMap<>(after.properties())), write(after.tags()), now, before.id(),
+                before.updatedAt());
+        return changed == 1 ? find(before.id()) : Optional.empty();
     }
 
     public Optional<Image> find(String id) {
@@ -83,23 +112,24 @@ public final class ImageStore {
         return new Image(r.getString("id"), r.getString("name"), r.getString("owner"), r.getString("visibility"),
                 r.getString("status"), r.getString("disk_format"), r.getString("container_format"), sz,
                 Optional.ofNullable(r.getString("sha256")), r.getLong("min_ram_mib"), r.getLong("min_disk_gib"),
-                r.getBoolean("protected"), read(r.getString("properties")), r.getTimestamp("created_at").toInstant(),
+                r.getBoolean("protected"), r.getBoolean("os_hidden"), read(r.getString("properties"), PROPERTIES),
+                read(r.getString("tags"), TAGS), r.getTimestamp("created_at").toInstant(),
                 r.getTimestamp("updated_at").toInstant());
     }
 
-    private static String write(Map<String, String> properties) {
+    private static String write(Object value) {
         try {
-            return JSON.writeValueAsString(new TreeMap<>(properties));
+            return JSON.writeValueAsString(value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private static Map<String, String> read(String json) {
+    private static <T> T read(String json, TypeReference<T> type) {
         try {
-            return JSON.readValue(json, new TypeReference<Map<String, String>>() { });
+            return JSON.readValue(json, type);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("image properties are not a JSON object: " + json, e);
+            throw new IllegalStateException("an image column does not hold the JSON it should: " + json, e);
         }
     }
 }

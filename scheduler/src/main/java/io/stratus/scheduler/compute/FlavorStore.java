@@ -56,6 +56,36 @@ public final class FlavorStore {
                 FlavorStore::row, idOrName));
     }
 
+    /** The projects a private flavor is shared with (Nova's flavor access). */
+    public List<String> projectsWithAccess(String flavorId) {
+        return sql.list("SELECT project_id FROM flavor_access WHERE flavor_id = ? ORDER BY project_id",
+                r -> r.getString(1), flavorId);
+    }
+
+    public void grantAccess(String flavorId, String projectId) {
+        try {
+            sql.update("INSERT INTO flavor_access (flavor_id, project_id) VALUES (?, ?)", flavorId, projectId);
+        } catch (Sql.SqlException e) {
+            if (e.duplicate()) {
+                throw ApiException.conflict("Flavor access already exists for flavor " + flavorId + " and project "
+                        + projectId + " combination.");
+            }
+            throw e;
+        }
+    }
+
+    public void revokeAccess(String flavorId, String projectId) {
+        if (sql.update("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", flavorId, projectId) == 0) {
+            throw ApiException.notFound("Flavor access not found for " + flavorId + " / " + projectId + " combination.");
+        }
+    }
+
+    /** Whether {@code projectId} may use {@code f}: public, or shared with it. */
+    public boolean usableBy(Flavor f, String projectId) {
+        return f.isPublic() || sql.count("SELECT COUNT(*) FROM flavor_access WHERE flavor_id = ? AND project_id = ?",
+                f.id(), projectId) > 0;
+    }
+
     public boolean delete(String id) {
         return sql.update("DELETE FROM flavor WHERE id = ?", id) > 0;
     }

@@ -7,11 +7,12 @@ import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
- * Per-project limits (Nova's os-quota-sets: instances, cores, ram in MiB); -1 is unlimited. A
- * project without its own row has the configured defaults.
+ * Per-project limits (Nova's os-quota-sets: instances, cores, ram in MiB, key_pairs per user,
+ * metadata_items per server); -1 is unlimited. A project without its own row has the configured
+ * defaults.
  */
 public final class QuotaStore {
-    public static final Set<String> RESOURCES = Set.of("instances", "cores", "ram");
+    public static final Set<String> RESOURCES = Set.of("instances", "cores", "ram", "key_pairs", "metadata_items");
 
     private final Sql sql;
     private final Map<String, Long> defaults;

@@ -3,6 +3,7 @@ package io.stratus.scheduler.compute;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
+import io.stratus.scheduler.keypairs.KeyType;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -17,6 +18,9 @@ import java.util.Optional;
  * @param eventSequence the sequence of the newest agent event applied (per host; 0 after a move)
  * @param sourceHost the host a cold move came from, until it is confirmed or reverted
  * @param powerState whether the guest runs, as its agent last said; unspecified until it has
+ * @param key the keypair it was booted with, as that keypair was then
+ * @param lockedBy who locked the server against changes ({@code owner} or {@code admin}), if anyone
+ * @param accessIpv4 the address the tenant says the server is reached at (Nova's accessIPv4), or empty
  */
 public record Server(String id, String name, String projectId, String userId, String flavorId,
                      Optional<String> pendingFlavorId, int vcpus, long ramMib, long diskGib, String imageId,
@@ -24,9 +28,14 @@ public record Server(String id, String name, String projectId, String userId, St
                      TaskState taskState, Optional<String> host, String requestId, Instant taskStartedAt,
                      List<String> triedHosts, int attempts, long eventSequence, Optional<Fault> fault,
                      Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt,
-                     Optional<String> sourceHost, PowerState powerState) {
+                     Optional<String> sourceHost, PowerState powerState, Optional<Key> key,
+                     Optional<String> lockedBy, String accessIpv4, String accessIpv6) {
     public Server {
         triedHosts = List.copyOf(triedHosts);
+    }
+
+    /** A keypair given to a server at boot (Nova's key_name and key_data). */
+    public record Key(String name, KeyType type, String publicKey) {
     }
 
     /** Why a server is in ERROR, as Nova shows it. */

@@ -5,6 +5,7 @@ import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.database.Sql;
 import io.stratus.database.Where;
+import io.stratus.scheduler.keypairs.KeyType;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -25,7 +26,8 @@ public final class ServerStore {
     private static final String COLUMNS = "id, name, project_id, user_id, flavor_id, pending_flavor_id, vcpus, ram_mib,"
             + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
             + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
-            + " created_at, updated_at, source_host, power_state";
+            + " created_at, updated_at, source_host, power_state, key_name, key_type, key_data, locked_by, access_ipv4,"
+            + " access_ipv6";
 
     private final Sql sql;
     private final Clock clock;
@@ -37,14 +39,16 @@ public final class ServerStore {
 
     public void insert(Server s) {
         sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                 s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
                 s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
                 s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
                 String.join(",", s.triedHosts()), s.attempts(), s.eventSequence(),
                 s.fault().map(Server.Fault::code).orElse(null), s.fault().map(Server.Fault::message).orElse(null),
                 s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null),
-                power(s.powerState()));
+                power(s.powerState()), s.key().map(Server.Key::name).orElse(null),
+                s.key().map(k -> k.type().name()).orElse(null), s.key().map(Server.Key::publicKey).orElse(null),
+                s.lockedBy().orElse(null), s.accessIpv4(), s.accessIpv6());
     }
 
     /** A server that is not deleted. */
@@ -57,21 +61,31 @@ public final class ServerStore {
         return sql.one("SELECT " + COLUMNS + " FROM server WHERE id = ? AND deleted = TRUE", ServerStore::row, id);
     }
 
-    /** Which servers a listing asks for. */
-    public record Query(Optional<String> projectId, Optional<String> name, Optional<InstanceState> state,
-                        Optional<String> host) {
+    /**
+     * Which servers a listing asks for. With {@code changedSince}, deleted servers changed since
+     * then are listed too, as Nova does, so that a poller learns of deletions.
+     */
+    public record Query(Optional<String> projectId, Optional<InstanceState> state, Optional<String> host,
+                        Optional<String> flavorId, Optional<String> imageId, Optional<Instant> changedSince) {
         public static Query project(String projectId) {
-            return new Query(Optional.of(projectId), Optional.empty(), Optional.empty(), Optional.empty());
+            return new Query(Optional.of(projectId), Optional.empty(), Optional.empty(), Optional.empty(),
+                    Optional.empty(), Optional.empty());
         }
     }
 
     /** Servers newest first. */
     public List<Server> list(Query q) {
-        Where where = new Where("deleted = FALSE");
+        Where where = new Where("1 = 1");
+        if (q.changedSince().isPresent()) {
+            where.and("updated_at >= ?", q.changedSince().get());
+        } else {
+            where.and("deleted = FALSE");
+        }
         q.projectId().ifPresent(p -> where.and("project_id = ?", p));
-        q.name().ifPresent(n -> where.and("name = ?", n));
         q.state().ifPresent(s -> where.and("vm_state = ?", s.name()));
         q.host().ifPresent(h -> where.and("host = ?", h));
+        q.flavorId().ifPresent(f -> where.and("flavor_id = ?", f));
+        q.imageId().ifPresent(i -> where.and("image_id = ?", i));
         return sql.list("SELECT " + COLUMNS + " FROM server" + where.sql() + " ORDER BY created_at DESC, id",
                 ServerStore::row, where.args());
     }
@@ -251,6 +265,18 @@ public final class ServerStore {
         }
     }
 
+    /** What a tenant changes with {@code PUT /servers/{id}}: its name and access addresses. */
+    public void rename(String id, String name, String accessIpv4, String accessIpv6) {
+        sql.update("UPDATE server SET name = ?, access_ipv4 = ?, access_ipv6 = ?, updated_at = ? WHERE id = ?"
+                + " AND deleted = FALSE", name, accessIpv4, accessIpv6, now(), id);
+    }
+
+    /** Locks the server ({@code by} is owner or admin) or, with empty, unlocks it. */
+    public void lock(String id, Optional<String> by) {
+        sql.update("UPDATE server SET locked_by = ?, updated_at = ? WHERE id = ? AND deleted = FALSE", by.orElse(null),
+                now(), id);
+    }
+
     /** The resize's flavor becomes the server's. */
     public void adoptFlavor(String id, Flavor f) {
         sql.update("UPDATE server SET flavor_id = ?, pending_flavor_id = NULL, vcpus = ?, ram_mib = ?, disk_gib = ?,"
@@ -284,6 +310,12 @@ public final class ServerStore {
         }
     }
 
+    private static Optional<Server.Key> keyOf(ResultSet r) throws SQLException {
+        String name = r.getString("key_name");
+        return name == null ? Optional.empty() : Optional.of(new Server.Key(name,
+                KeyType.valueOf(r.getString("key_type")), r.getString("key_data")));
+    }
+
     private static Server row(ResultSet r) throws SQLException {
         String tried = r.getString("tried_hosts");
         String faultCode = r.getString("fault_code");
@@ -298,6 +330,7 @@ public final class ServerStore {
                 faultCode == null ? Optional.empty() : Optional.of(new Server.Fault(faultCode, r.getString("fault_message"))),
                 Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
                 r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")),
-                powerOf(r.getString("power_state")));
+                powerOf(r.getString("power_state")), keyOf(r), Optional.ofNullable(r.getString("locked_by")),
+                r.getString("access_ipv4"), r.getString("access_ipv6"));
     }
 }

@@ -6,6 +6,8 @@ import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.InstanceActionStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
@@ -16,6 +18,7 @@ import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
@@ -93,6 +96,24 @@ public class SchedulerComponents {
     @Singleton
     ServerStore servers(Database db, Clock clock) {
         return new ServerStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    InstanceActionStore instanceActions(Database db) {
+        return new InstanceActionStore(db.dataSource());
+    }
+
+    @Produces
+    @Singleton
+    KeypairStore keypairs(Database db, Clock clock) {
+        return new KeypairStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    ServerMetadataStore serverMetadata(Database db) {
+        return new ServerMetadataStore(db.dataSource());
     }
 
     @Produces

@@ -51,7 +51,10 @@ public interface SchedulerConfig {
     @WithDefault("0s")
     Duration resizeConfirmWindow();
 
-    /** Quotas of a project that has none of its own (instances, cores, ram in MiB; -1 unlimited). */
+    /**
+     * Quotas of a project that has none of its own (instances, cores, ram in MiB, key_pairs,
+     * metadata_items; -1 unlimited).
+     */
     Map<String, Long> defaultQuota();
 
     /** How often stuck tasks are looked for (read by the sweep's schedule). */

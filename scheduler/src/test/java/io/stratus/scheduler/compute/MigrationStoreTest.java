@@ -76,6 +76,7 @@ class MigrationStoreTest {
         Instant now = Instant.now();
         return new Server(id, "vm", "p1", "u1", "m1", Optional.empty(), 1, 64, 1, "img", "", Optional.empty(),
                 InstanceState.ACTIVE, TaskState.NONE, Optional.of("h1"), "req-0", now, List.of(), 1, 0,
-                Optional.empty(), Optional.empty(), now, now, Optional.empty(), PowerState.POWER_RUNNING);
+                Optional.empty(), Optional.empty(), now, now, Optional.empty(), PowerState.POWER_RUNNING,
+                Optional.empty(), Optional.empty(), "", "");
     }
 }

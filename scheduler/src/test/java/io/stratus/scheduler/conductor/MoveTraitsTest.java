@@ -136,7 +136,7 @@ class MoveTraitsTest {
         Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", SMALL.id(), Optional.empty(), 1, 512, 0,
                 "img", "", Optional.empty(), InstanceState.ACTIVE, TaskState.NONE, Optional.of(host), "req-0", now,
                 List.of(host), 1, 0, Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                PowerState.POWER_RUNNING);
+                PowerState.POWER_RUNNING, Optional.empty(), Optional.empty(), "", "");
         servers.insert(s);
         return s;
     }

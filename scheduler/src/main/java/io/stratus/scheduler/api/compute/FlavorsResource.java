@@ -54,14 +54,14 @@ public class FlavorsResource {
 
     private List<Flavor> visible() {
         Caller c = TokenFilter.caller(request);
-        return flavors.all().stream().filter(f -> f.isPublic() || c.isAdmin()).toList();
+        return flavors.all().stream().filter(f -> c.isAdmin() || flavors.usableBy(f, c.projectId())).toList();
     }
 
     @GET
     @Path("/{id}")
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller c = TokenFilter.caller(request);
-        Flavor f = flavors.byId(id).filter(x -> x.isPublic() || c.isAdmin())
+        Flavor f = flavors.byId(id).filter(x -> c.isAdmin() || flavors.usableBy(x, c.projectId()))
                 .orElseThrow(() -> ApiException.notFound("Flavor " + id + " could not be found."));
         return Map.of("flavor", Views.flavor(config.publicUrl(), f));
     }
@@ -88,6 +88,43 @@ public class FlavorsResource {
                 Json.integer(f, "disk", 0, MAX_DISK_GIB),
                 Json.optionalBoolean(f, "os-flavor-access:is_public", true)));
         return Response.ok(Map.of("flavor", Views.flavor(config.publicUrl(), created))).build();
+    }
+
+    /** The projects a private flavor is shared with (admin). */
+    @GET
+    @Path("/{id}/os-flavor-access")
+    public Map<String, Object> access(@PathParam("id") String id) {
+        TokenFilter.admin(request, "os_compute_api:os-flavor-access");
+        Flavor f = flavors.byId(id).orElseThrow(() -> ApiException.notFound("Flavor " + id + " could not be found."));
+        if (f.isPublic()) {
+            throw ApiException.notFound("Access list not available for public flavors.");
+        }
+        return accessList(id);
+    }
+
+    /** Nova's addTenantAccess / removeTenantAccess actions on a private flavor (admin). */
+    @POST
+    @Path("/{id}/action")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> accessAction(@PathParam("id") String id, JsonNode body) {
+        TokenFilter.admin(request, "os_compute_api:os-flavor-access");
+        Flavor f = flavors.byId(id).orElseThrow(() -> ApiException.notFound("Flavor " + id + " could not be found."));
+        if (body != null && body.has("addTenantAccess")) {
+            if (f.isPublic()) {
+                throw ApiException.conflict("Can not add access to a public flavor.");
+            }
+            flavors.grantAccess(id, Json.string(Json.object(body, "addTenantAccess"), "tenant", 255));
+        } else if (body != null && body.has("removeTenantAccess")) {
+            flavors.revokeAccess(id, Json.string(Json.object(body, "removeTenantAccess"), "tenant", 255));
+        } else {
+            throw ApiException.badRequest("a flavor action is addTenantAccess or removeTenantAccess");
+        }
+        return accessList(id);
+    }
+
+    private Map<String, Object> accessList(String id) {
+        return Map.of("flavor_access", flavors.projectsWithAccess(id).stream()
+                .map(p -> Map.of("flavor_id", id, "tenant_id", p)).toList());
     }
 
     @DELETE

@@ -71,11 +71,11 @@ public class ProjectLimitsResource {
         absolute.put("maxTotalInstances", q.get("instances"));
         absolute.put("maxTotalCores", q.get("cores"));
         absolute.put("maxTotalRAMSize", q.get("ram"));
-        absolute.put("maxServerMeta", 128);
+        absolute.put("maxServerMeta", q.get("metadata_items"));
         absolute.put("maxImageMeta", 128);
         absolute.put("maxPersonality", 5);
         absolute.put("maxPersonalitySize", 10240);
-        absolute.put("maxTotalKeypairs", 100);
+        absolute.put("maxTotalKeypairs", q.get("key_pairs"));
         absolute.put("maxServerGroups", 10);
         absolute.put("maxServerGroupMembers", 10);
         absolute.put("maxSecurityGroups", -1);
@@ -145,8 +145,8 @@ public class ProjectLimitsResource {
         m.put("instances", limits.get("instances"));
         m.put("cores", limits.get("cores"));
         m.put("ram", limits.get("ram"));
-        m.put("key_pairs", -1);
-        m.put("metadata_items", 128);
+        m.put("key_pairs", limits.get("key_pairs"));
+        m.put("metadata_items", limits.get("metadata_items"));
         m.put("server_groups", 10);
         m.put("server_group_members", 10);
         m.put("injected_files", 5);

@@ -11,7 +11,6 @@ import io.stratus.scheduler.image.Image;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.security.SecureRandom;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -37,13 +36,9 @@ final class ServerImageActions {
         }
         String password = Json.optionalString(args, "adminPass", 255).orElseGet(ServerImageActions::password);
         Optional<Map<String, String>> metadata = args.has("metadata") && !args.get("metadata").isNull()
-                ? Optional.of(metadata(args.get("metadata"))) : Optional.empty();
-        for (String field : new String[] {"accessIPv4", "accessIPv6"}) {
-            JsonNode v = args.get(field);
-            if (v != null && !v.isNull() && !v.asText().isEmpty()) {
-                throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
-            }
-        }
+                ? Optional.of(ServerMetadataResource.read(args.get("metadata"), "metadata")) : Optional.empty();
+        Optional<String> ipv4 = Json.optionalString(args, "accessIPv4", 64);
+        Optional<String> ipv6 = Json.optionalString(args, "accessIPv6", 64);
         Image image = api.images.find(ref).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
                 .orElseThrow(() -> ApiException.badRequest("Image " + ref + " could not be found."));
         if (!image.status().equals("active")) {
@@ -58,11 +53,17 @@ final class ServerImageActions {
                     + " GiB < min_disk " + image.minDiskGib() + " GiB");
         }
         api.imageActions.rebuild(s, image, name, metadata);
+        // Nova's rebuild replaces the metadata and access addresses it is given.
+        metadata.ifPresent(m -> api.metadata.replace(s.id(), m));
+        if (ipv4.isPresent() || ipv6.isPresent()) {
+            Server now = api.servers.find(s.id()).orElse(s);
+            api.servers.rename(s.id(), now.name(), ipv4.orElse(now.accessIpv4()), ipv6.orElse(now.accessIpv6()));
+        }
         Server now = api.servers.find(s.id()).orElse(s);
         String flavor = now.vmState() == InstanceState.VERIFY_RESIZE ? now.pendingFlavorId().orElse(now.flavorId())
                 : now.flavorId();
         Map<String, Object> view = new LinkedHashMap<>(Views.server(api.config.publicUrl(), now, caller.isAdmin(),
-                flavor));
+                flavor, api.metadata.of(s.id())));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }
@@ -76,8 +77,7 @@ final class ServerImageActions {
         if (name.isBlank()) {
             throw ApiException.badRequest("Invalid input: 'name' must not be blank");
         }
-        Map<String, String> metadata = args.has("metadata") && !args.get("metadata").isNull()
-                ? metadata(args.get("metadata")) : Map.of();
+        Map<String, String> metadata = ServerMetadataResource.read(args.get("metadata"), "metadata");
         String token = api.request.getHeaderString("X-Auth-Token");
         if (token == null || token.isEmpty()) {
             throw new ApiException(401, "The request you have made requires authentication.");
@@ -86,24 +86,6 @@ final class ServerImageActions {
         long flavorDisk = api.flavors.byId(s.flavorId()).map(Flavor::diskGib).orElse(s.diskGib());
         String imageId = api.imageActions.createImage(s, token, caller.userId(), name, metadata, base, flavorDisk);
         return Response.accepted().location(URI.create(api.images.url() + "/v2/images/" + imageId)).build();
-    }
-
-    /** Nova's metadata: an object of string values, keys of 1 to 255 characters, values up to 255. */
-    private static Map<String, String> metadata(JsonNode node) {
-        if (!node.isObject()) {
-            throw ApiException.badRequest("Invalid input: 'metadata' must be an object");
-        }
-        Map<String, String> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (e.getKey().isEmpty() || e.getKey().length() > 255 || !e.getValue().isTextual()
-                    || e.getValue().asText().length() > 255) {
-                throw ApiException.badRequest("Invalid input: metadata '" + e.getKey() + "' must be a string of at"
-                        + " most 255 characters, under a key of 1 to 255");
-            }
-            out.put(e.getKey(), e.getValue().asText());
-        }
-        return out;
     }
 
     private static String password() {

@@ -7,14 +7,16 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.api.ApiException;
-import io.stratus.api.BoundedMatch;
 import io.stratus.api.Json;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.InstanceAction;
+import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
@@ -25,24 +27,25 @@ import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +64,13 @@ public class ServersResource {
     private static final Logger LOG = Logger.getLogger(ServersResource.class);
     private static final int MAX_COUNT = 10;
     private static final int CONSOLE_BYTES = 256 * 1024;
+    private static final java.security.SecureRandom PASSWORDS = new java.security.SecureRandom();
+    /** Actions a lock does not stop (Nova's check_instance_lock is not on these). */
+    private static final java.util.Set<String> UNLOCKED_ACTIONS = java.util.Set.of("lock", "unlock",
+            "os-getConsoleOutput", "createImage");
+    /** The names Nova's instance actions give the API's actions. */
+    private static final Map<String, String> ACTION_NAMES = Map.of("os-stop", "stop", "os-start", "start",
+            "os-migrateLive", "live-migration", "confirmResize", "confirmResize", "revertResize", "revertResize");
 
     @Inject
     ServerStore servers;
@@ -73,9 +83,15 @@ public class ServersResource {
     @Inject
     QuotaStore quotas;
     @Inject
+    KeypairStore keypairs;
+    @Inject
+    ServerMetadataStore metadata;
+    @Inject
     Conductor conductor;
     @Inject
     ServerActions actions;
+    @Inject
+    InstanceActionStore actionLog;
     @Inject
     AgentConsoles consoles;
     @Inject
@@ -104,13 +120,19 @@ public class ServersResource {
             throw ApiException.badRequest("max_count (" + max + ") must not be less than min_count (" + min + ")");
         }
         refuseUnsupported(s);
+        String accessIpv4 = accessIp(s, "accessIPv4");
+        String accessIpv6 = accessIp(s, "accessIPv6");
+        String adminPass = Json.optionalString(s, "adminPass", 255).orElseGet(ServersResource::generatedPassword);
+        Map<String, String> meta = ServerMetadataResource.read(s.get("metadata"), "metadata");
+        Optional<Server.Key> key = Json.optionalString(s, "key_name", 255).map(k -> keypairs.find(caller.userId(), k)
+                .map(found -> new Server.Key(found.name(), found.type(), found.publicKey()))
+                .orElseThrow(() -> ApiException.badRequest("Invalid key_name provided.")));
         String zone = Json.optionalString(s, "availability_zone", 255).orElse("");
         if (!zone.isEmpty() && !zone.equals(Conductor.DEFAULT_ZONE)) {
             throw ApiException.badRequest("The requested availability zone is not available: " + zone
                     + " (the zone is '" + Conductor.DEFAULT_ZONE + "')");
         }
-        Flavor flavor = flavors.byId(flavorRef).orElseThrow(() ->
-                ApiException.badRequest("Flavor " + flavorRef + " could not be found."));
+        Flavor flavor = usableFlavor(caller, flavorRef);
         Image image = images.find(imageRef).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
                 .orElseThrow(() ->
                 ApiException.badRequest("Image " + imageRef + " could not be found."));
@@ -134,6 +156,8 @@ public class ServersResource {
             group = Optional.of(found.id());
         }
         checkQuota(caller.projectId(), flavor, max);
+        ServerMetadataResource.checkCount(meta.size(), quotas.limits(caller.projectId())
+                .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
         Instant now = clock.instant();
         for (int i = 0; i < max; i++) {
@@ -143,7 +167,8 @@ public class ServersResource {
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
                     Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                    PowerState.POWER_STATE_UNSPECIFIED));
+                    PowerState.POWER_STATE_UNSPECIFIED, key, Optional.empty(), accessIpv4, accessIpv6));
+            metadata.replace(id, meta);
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
@@ -158,22 +183,90 @@ public class ServersResource {
         for (String id : created) {
             LOG.infof("instance %s (%s) created by %s in project %s: flavor %s, image %s", id, name,
                     caller.userName(), caller.projectName(), flavor.name(), image.id());
+            record(id, caller, "create");
             conductor.schedule(id);
         }
-        Server first = servers.find(created.get(0)).orElseThrow();
-        Map<String, Object> out = new LinkedHashMap<>(Views.serverSummary(base(), first));
+        if (Json.optionalBoolean(s, "return_reservation_id", false)) {
+            // Nova's multiple create may answer with the reservation instead of a server.
+            return Response.status(202).entity(Map.of("reservation_id", "r-" + created.get(0).substring(0, 8))).build();
+        }
+        // Nova's create answer: the first server's id and links, nothing of its state.
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", created.get(0));
+        out.put("links", Views.links(base(), "servers", created.get(0)));
         out.put("OS-DCF:diskConfig", "MANUAL");
         out.put("security_groups", List.of(Map.of("name", "default")));
-        out.put("adminPass", "");
+        out.put("adminPass", adminPass);
         return Response.status(202).entity(Map.of("server", out)).build();
     }
 
     /**
+     * Nova's {@code PUT /servers/{id}}: the name and the access addresses. The answer is the
+     * whole server, as show gives it.
+     */
+    @PUT
+    @Path("/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Map<String, Object> update(@PathParam("id") String id, JsonNode body) {
+        Caller caller = TokenFilter.caller(request);
+        Server s = owned(id);
+        JsonNode u = Json.object(body, "server");
+        String name = u.has("name") ? Json.string(u, "name", 255) : s.name();
+        if (name.isBlank()) {
+            throw ApiException.badRequest("Invalid input for field/attribute name: a server's name is not blank");
+        }
+        servers.rename(id, name, u.has("accessIPv4") ? accessIp(u, "accessIPv4") : s.accessIpv4(),
+                u.has("accessIPv6") ? accessIp(u, "accessIPv6") : s.accessIpv6());
+        Server changed = owned(id);
+        return Map.of("server", Views.server(base(), changed, caller.isAdmin(), shownFlavor(changed),
+                metadata.of(id)));
+    }
+
+    /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
+    private static String accessIp(JsonNode s, String field) {
+        String v = Json.optionalString(s, field, 64).orElse("").trim();
+        if (v.isEmpty()) {
+            return "";
+        }
+        boolean v4 = field.equals("accessIPv4");
+        boolean valid = v4 ? v.matches("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}")
+                : v.contains(":") && v.matches("[0-9A-Fa-f:.]+") && validIpv6(v);
+        if (!valid) {
+            throw ApiException.badRequest("Invalid input for field/attribute " + field + ": '" + v + "' is not a valid IP"
+                    + (v4 ? "v4" : "v6") + " address");
+        }
+        return v;
+    }
+
+    private static boolean validIpv6(String v) {
+        try {
+            return java.net.InetAddress.getByName(v) instanceof java.net.Inet6Address;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** Nova's generated admin password when the request gives none: 12 characters, no look-alikes. */
+    private static String generatedPassword() {
+        String alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            b.append(alphabet.charAt(PASSWORDS.nextInt(alphabet.length())));
+        }
+        return b.toString();
+    }
+
+    private void record(String serverId, Caller caller, String action) {
+        actionLog.record(new InstanceAction(serverId, RequestIds.of(request), action, caller.projectId(),
+                caller.userId(), clock.instant(), Optional.empty()));
+    }
+
+    /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
-     * so that nobody believes a key or a network was set up.
+     * so that nobody believes files or a network were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
-        for (String field : List.of("key_name", "user_data", "personality", "block_device_mapping_v2")) {
+        for (String field : List.of("user_data", "personality", "block_device_mapping_v2")) {
             JsonNode v = s.get(field);
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
@@ -188,15 +281,28 @@ public class ServersResource {
                 }
             }
         }
-        JsonNode metadata = s.get("metadata");
-        if (metadata != null && !metadata.isNull() && !(metadata.isObject() && metadata.isEmpty())) {
-            throw ApiException.badRequest("server metadata is not supported by this cloud yet; leave it out");
-        }
         JsonNode networks = s.get("networks");
         if (networks != null && !networks.isNull() && !(networks.isTextual() && (networks.asText().equals("none")
                 || networks.asText().equals("auto"))) && !(networks.isArray() && networks.isEmpty())) {
             throw ApiException.badRequest("servers have no networks in this cloud yet: leave 'networks' out (or"
                     + " use \"none\")");
+        }
+    }
+
+    /** A flavor the caller may use (public, shared with its project, or any for admins), else 400. */
+    private Flavor usableFlavor(Caller caller, String ref) {
+        return flavors.byId(ref).filter(f -> caller.isAdmin() || flavors.usableBy(f, caller.projectId()))
+                .orElseThrow(() -> ApiException.badRequest("Flavor " + ref + " could not be found."));
+    }
+
+    private void checkQuotaDelta(String projectId, long cores, long ramMib) {
+        Map<String, Long> limits = quotas.limits(projectId);
+        ServerStore.Usage used = servers.usage(projectId);
+        if (cores > 0) {
+            checkOne(limits, "cores", used.cores(), cores);
+        }
+        if (ramMib > 0) {
+            checkOne(limits, "ram", used.ramMib(), ramMib);
         }
     }
 
@@ -222,68 +328,30 @@ public class ServersResource {
     }
 
     @GET
-    public Map<String, Object> list(@QueryParam("name") String name, @QueryParam("status") String status,
-                                    @QueryParam("host") String host, @QueryParam("all_tenants") String allTenants,
-                                    @QueryParam("limit") Integer limit, @QueryParam("marker") String marker) {
+    public Map<String, Object> list(@Context UriInfo uri) {
+        ServerListing listing = ServerListing.of(servers, TokenFilter.caller(request), uri.getQueryParameters());
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Server s : query(name, status, host, allTenants, limit, marker)) {
+        for (Server s : listing.servers()) {
             out.add(Views.serverSummary(base(), s));
         }
-        return Map.of("servers", out);
+        Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
+        listing.addLinks(body, base() + "/compute/v2.1/servers");
+        return body;
     }
 
     @GET
     @Path("/detail")
-    public Map<String, Object> detail(@QueryParam("name") String name, @QueryParam("status") String status,
-                                      @QueryParam("host") String host, @QueryParam("all_tenants") String allTenants,
-                                      @QueryParam("limit") Integer limit, @QueryParam("marker") String marker) {
+    public Map<String, Object> detail(@Context UriInfo uri) {
         Caller caller = TokenFilter.caller(request);
+        ServerListing listing = ServerListing.of(servers, caller, uri.getQueryParameters());
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Server s : query(name, status, host, allTenants, limit, marker)) {
-            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
+        for (Server s : listing.servers()) {
+            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of())));
         }
-        return Map.of("servers", out);
-    }
-
-    private List<Server> query(String name, String status, String host, String allTenants, Integer limit,
-                               String marker) {
-        Caller caller = TokenFilter.caller(request);
-        boolean all = allTenants != null && !allTenants.equalsIgnoreCase("false") && !allTenants.equals("0");
-        if ((all || host != null) && !caller.isAdmin()) {
-            throw ApiException.forbidden("Policy doesn't allow listing other projects' servers or by host: it needs"
-                    + " the admin role.");
-        }
-        Optional<InstanceState> state = Optional.empty();
-        if (status != null) {
-            InstanceState st = Views.stateOfStatus(status);
-            if (st == null) {
-                // Nova answers an unknown status with an empty list rather than an error.
-                return List.of();
-            }
-            state = Optional.of(st);
-        }
-        BoundedMatch namePattern = name == null ? null : BoundedMatch.of(name, "name");
-        if (limit != null && limit < 0) {
-            throw ApiException.badRequest("limit must be 0 or more, not " + limit);
-        }
-        List<Server> found = new ArrayList<>(servers.list(new ServerStore.Query(
-                all ? Optional.empty() : Optional.of(caller.projectId()), Optional.empty(), state,
-                Optional.ofNullable(host))));
-        if (namePattern != null) {
-            found.removeIf(s -> !namePattern.find(s.name()));
-        }
-        if (marker != null) {
-            Iterator<Server> it = found.iterator();
-            boolean seen = false;
-            while (it.hasNext() && !seen) {
-                seen = it.next().id().equals(marker);
-                it.remove();
-            }
-            if (!seen) {
-                throw ApiException.badRequest("marker [" + marker + "] not found");
-            }
-        }
-        return limit == null || limit >= found.size() ? found : found.subList(0, limit);
+        Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
+        listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
+        return body;
     }
 
     @GET
@@ -291,14 +359,25 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s)));
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id())));
     }
 
     @DELETE
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
-        actions.delete(owned(id));
+        Caller caller = TokenFilter.caller(request);
+        Server s = owned(id);
+        refuseIfLocked(s, caller);
+        actions.delete(s);
+        record(id, caller, "delete");
         return Response.noContent().build();
+    }
+
+    /** Nova's lock: a locked server takes no action but from an admin. */
+    private static void refuseIfLocked(Server s, Caller caller) {
+        if (s.lockedBy().isPresent() && !caller.isAdmin()) {
+            throw ApiException.conflict("Instance " + s.id() + " is locked");
+        }
     }
 
     @POST
@@ -312,7 +391,21 @@ public class ServersResource {
         String action = body.fieldNames().next();
         JsonNode args = body.get(action);
         Server s = owned(id);
+        if (!UNLOCKED_ACTIONS.contains(action)) {
+            refuseIfLocked(s, caller);
+        }
         switch (action) {
+            case "lock":
+                // Nova records who locked it: an owner's lock the owner may lift, an admin's only an admin.
+                servers.lock(id, Optional.of(caller.isAdmin() && !s.projectId().equals(caller.projectId()) ? "admin"
+                        : "owner"));
+                break;
+            case "unlock":
+                if (s.lockedBy().equals(Optional.of("admin")) && !caller.isAdmin()) {
+                    throw ApiException.forbidden("Policy doesn't allow unlocking a server an admin locked.");
+                }
+                servers.lock(id, Optional.empty());
+                break;
             case "os-stop":
                 actions.stop(s);
                 break;
@@ -336,8 +429,9 @@ public class ServersResource {
                 break;
             case "resize": {
                 String ref = lastSegment(Json.string(Json.object(body, "resize"), "flavorRef", 1024));
-                Flavor to = flavors.byId(ref).orElseThrow(() ->
-                        ApiException.badRequest("Flavor " + ref + " could not be found."));
+                Flavor to = usableFlavor(caller, ref);
+                // An upsize needs quota for what it adds; the old size is held until confirm, as in Nova.
+                checkQuotaDelta(s.projectId(), to.vcpus() - s.vcpus(), to.ramMib() - s.ramMib());
                 actions.resize(s, to);
                 break;
             }
@@ -375,6 +469,7 @@ public class ServersResource {
             default:
                 throw ApiException.badRequest("unknown server action '" + action + "'");
         }
+        record(id, caller, ACTION_NAMES.getOrDefault(action, action));
         return Response.accepted().build();
     }
 

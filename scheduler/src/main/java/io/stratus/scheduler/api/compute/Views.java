@@ -147,14 +147,15 @@ final class Views {
         }
     }
 
-    static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown) {
+    static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown,
+                                      Map<String, String> metadata) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("name", s.name());
         m.put("status", status(s.vmState(), s.taskState()));
         m.put("tenant_id", s.projectId());
         m.put("user_id", s.userId());
-        m.put("metadata", Map.of());
+        m.put("metadata", metadata);
         m.put("hostId", s.host().map(h -> hostId(s.projectId(), h)).orElse(""));
         m.put("image", Map.of("id", s.imageId(), "links", List.of(Map.of("rel", "bookmark",
                 "href", base + "/compute/images/" + s.imageId()))));
@@ -163,14 +164,14 @@ final class Views {
         m.put("created", time(s.createdAt()));
         m.put("updated", time(s.updatedAt()));
         m.put("addresses", Map.of());
-        m.put("accessIPv4", "");
-        m.put("accessIPv6", "");
+        m.put("accessIPv4", s.accessIpv4());
+        m.put("accessIPv6", s.accessIpv6());
         m.put("links", links(base, "servers", s.id()));
         m.put("OS-DCF:diskConfig", "MANUAL");
         m.put("progress", 0);
         m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
         m.put("config_drive", "");
-        m.put("key_name", null);
+        m.put("key_name", s.key().map(Server.Key::name).orElse(null));
         m.put("OS-SRV-USG:launched_at", s.launchedAt().map(Views::time).orElse(null));
         m.put("OS-SRV-USG:terminated_at", null);
         if (admin) {
