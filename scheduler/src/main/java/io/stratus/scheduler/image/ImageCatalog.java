@@ -54,6 +54,16 @@ public final class ImageCatalog {
      * @throws ApiException 503 when the image service does not answer
      */
     public Optional<Image> find(String id) {
+        return record(id).map(ImageCatalog::image);
+    }
+
+    /**
+     * Image {@code id}'s record as the image service answers it (Glance v2 fields and properties
+     * side by side), for the compute API's image proxy; empty when there is no such image.
+     *
+     * @throws ApiException 503 when the image service does not answer
+     */
+    public Optional<JsonNode> record(String id) {
         if (id == null || !ID.matcher(id).matches()) {
             return Optional.empty();
         }
@@ -77,10 +87,15 @@ public final class ImageCatalog {
             throw unavailable("HTTP " + r.statusCode() + " for image " + id);
         }
         try {
-            return Optional.of(image(JSON.readTree(r.body())));
+            return Optional.of(JSON.readTree(r.body()));
         } catch (IOException e) {
             throw unavailable("an unreadable image record: " + e.getMessage());
         }
+    }
+
+    /** Whether {@code field} is one of Glance's own fields rather than a property. */
+    public static boolean coreField(String field) {
+        return CORE.contains(field);
     }
 
     /** The Image API's root, as configured (for an image's address in a {@code Location}). */
