@@ -14,6 +14,7 @@ import java.security.SecureRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The {@code rebuild} and {@code createImage} server actions at the API's edge, as Nova's
@@ -22,6 +23,9 @@ import java.util.Optional;
  */
 final class ServerImageActions {
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Set<String> REBUILD_FIELDS = Set.of("id", "name", "status", "image", "flavor", "fault",
+            "user_id", "tenant_id", "created", "updated", "progress", "metadata", "links", "addresses", "hostId",
+            "OS-DCF:diskConfig", "accessIPv4", "accessIPv6");
     private static final String PASSWORD_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
     private ServerImageActions() {
@@ -64,6 +68,9 @@ final class ServerImageActions {
                 : now.flavorId();
         Map<String, Object> view = new LinkedHashMap<>(Views.server(api.config.publicUrl(), now, caller.isAdmin(),
                 flavor, api.metadata.of(s.id())));
+        // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
+        // with every show_* switch off): the basic fields, diskConfig and the access addresses.
+        view.keySet().removeIf(k -> !REBUILD_FIELDS.contains(k));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }
