@@ -1370,6 +1370,21 @@ class CommandHandlerTest {
     }
 
     @Test
+    void aRefusedImageNamesItsImageSoThatTheSchedulerDeletesIt() {
+        bringTo(Setup.VERIFY_RESIZE_RUNNING, ID);
+
+        String req = apply(ID, Command.CREATE_IMAGE);
+
+        assertThat(events.forRequest(req)).singleElement().satisfies(e -> {
+            assertThat(e.getFault().getCode()).isEqualTo("InstanceInvalidState");
+            assertThat(e.getImageId()).isEqualTo("snap-1");
+        });
+        String gone = apply("i-unknown", Command.CREATE_IMAGE);
+        assertThat(events.forRequest(gone)).singleElement().satisfies(e -> assertThat(e.getImageId())
+                .isEqualTo("snap-1"));
+    }
+
+    @Test
     void aFailedImageLeavesTheInstanceAsItWasAndNamesTheImageInTheFault() throws Exception {
         diskImage("disk-1", 1);
         bootWithDisk(ID, "disk-1");
