@@ -49,7 +49,8 @@ def copy_image(glance, token, image, name):
     fields = {k: image[k] for k in ("disk_format", "container_format", "kernel_id", "ramdisk_id",
                                     "os_command_line", "min_ram") if image.get(k) not in (None, "")}
     fields["name"] = name
-    fields["visibility"] = image.get("visibility", "public")
+    # Public, as image_ref is: tempest's own projects boot and rebuild servers from it.
+    fields["visibility"] = "public"
     _, created = api(glance + "/v2/images", token, body=fields)
     req = urllib.request.Request(glance + f"/v2/images/{image['id']}/file", headers={"X-Auth-Token": token})
     with urllib.request.urlopen(req, timeout=120) as r:

@@ -555,6 +555,95 @@ abstract class ComputeApiContract {
                 + m.path("source_compute").asText() + "->" + m.path("dest_compute").asText();
     }
 
+    /**
+     * Nova's createImage and rebuild: the disk of a project's server becomes a snapshot image of
+     * that project (with Nova's properties, the disk's bytes as they were), the server is rebuilt
+     * from it; an image of a server without a disk fails and is deleted, the server as it was.
+     */
+    @Test
+    void anImageIsMadeOfAServersDiskAndTheServerIsRebuiltFromIt() throws Exception {
+        Api images = admin.at(cloud.imageBase());
+        Path raw = Files.createTempFile("stratus-it-disk-", ".raw");
+        byte[] data = new byte[1 << 20];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) (i * 31 + 7);
+        }
+        Files.write(raw, data);
+        String diskId = images.ok("POST", "/image/v2/images", Map.of("name", "disk", "disk_format", "raw",
+                "container_format", "bare", "visibility", "public", "kernel_id", imageId,
+                "os_command_line", "stratus.idle")).path("id").asText();
+        assertThat(images.upload(diskId, raw).status()).isEqualTo(204);
+        String diskSha = images.ok("GET", "/image/v2/images/" + diskId, null).path("os_hash_value").asText();
+
+        String id = other.ok("POST", "/compute/v2.1/servers", Api.server("snap", "t1", diskId)).path("server")
+                .path("id").asText();
+        await(other, id, "ACTIVE");
+        Api.Reply made = other.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                Map.of("createImage", Map.of("name", "snap-1", "metadata", Map.of("purpose", "it"))));
+        assertThat(made.status()).isEqualTo(202);
+        String location = made.raw().headers().firstValue("Location").orElseThrow();
+        String snapId = location.substring(location.lastIndexOf('/') + 1);
+        JsonNode shown = awaitImage(other, snapId, "ACTIVE");
+        assertThat(shown.path("name").asText()).isEqualTo("snap-1");
+        assertThat(shown.path("metadata").path("image_type").asText()).isEqualTo("snapshot");
+        assertThat(shown.path("metadata").path("instance_uuid").asText()).isEqualTo(id);
+        assertThat(shown.path("metadata").path("base_image_ref").asText()).isEqualTo(diskId);
+        assertThat(shown.path("metadata").path("kernel_id").asText()).isEqualTo(imageId);
+        assertThat(shown.path("metadata").path("purpose").asText()).isEqualTo("it");
+        JsonNode glance = images.ok("GET", "/image/v2/images/" + snapId, null);
+        assertThat(glance.path("owner").asText()).isEqualTo(otherProjectId);
+        assertThat(glance.path("disk_format").asText()).isEqualTo("raw");
+        assertThat(glance.path("os_hash_value").asText()).as("the idle guest's disk, as it was").isEqualTo(diskSha);
+        assertThat(server(id).path("status").asText()).isEqualTo("ACTIVE");
+
+        Api.Reply rebuilt = other.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                Map.of("rebuild", Map.of("imageRef", snapId, "name", "snap-rebuilt")));
+        assertThat(rebuilt.status()).isEqualTo(202);
+        assertThat(rebuilt.body().path("server").path("image").path("id").asText()).isEqualTo(snapId);
+        assertThat(rebuilt.body().path("server").path("adminPass").asText()).isNotEmpty();
+        JsonNode after = await(other, id, "ACTIVE");
+        assertThat(after.path("name").asText()).isEqualTo("snap-rebuilt");
+        assertThat(after.path("image").path("id").asText()).isEqualTo(snapId);
+        assertThat(other.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                Map.of("rebuild", Map.of("imageRef", "no-such-image"))).status()).isEqualTo(400);
+
+        // A server without a disk (its image is the kernel): the image fails, and goes.
+        String diskless = other.ok("POST", "/compute/v2.1/servers", Api.server("nodisk", "t1", imageId))
+                .path("server").path("id").asText();
+        await(other, diskless, "ACTIVE");
+        Api.Reply failed = other.call("POST", "/compute/v2.1/servers/" + diskless + "/action",
+                Map.of("createImage", Map.of("name", "never")));
+        assertThat(failed.status()).isEqualTo(202);
+        String failedLocation = failed.raw().headers().firstValue("Location").orElseThrow();
+        String failedId = failedLocation.substring(failedLocation.lastIndexOf('/') + 1);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (other.call("GET", "/compute/v2.1/images/" + failedId, null).status() != 404) {
+            assertThat(System.nanoTime()).as("the failed image is deleted").isLessThan(deadline);
+            Thread.sleep(200);
+        }
+        assertThat(await(other, diskless, "ACTIVE").path("OS-EXT-STS:task_state").isNull()).isTrue();
+
+        other.ok("DELETE", "/compute/v2.1/images/" + snapId, null);
+        assertThat(other.call("GET", "/compute/v2.1/images/" + snapId, null).status()).isEqualTo(404);
+        other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        other.ok("DELETE", "/compute/v2.1/servers/" + diskless, null);
+        awaitGone(id);
+        awaitGone(diskless);
+    }
+
+    private JsonNode awaitImage(Api api, String id, String status) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            JsonNode image = api.ok("GET", "/compute/v2.1/images/" + id, null).path("image");
+            if (image.path("status").asText().equals(status)) {
+                return image;
+            }
+            assertThat(image.path("status").asText()).isNotEqualTo("ERROR");
+            assertThat(System.nanoTime()).as("image %s becomes %s", id, status).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
     @Test
     void theQuotaOfAProjectIsEnforced() {
         admin.ok("PUT", "/compute/v2.1/os-quota-sets/" + otherProjectId, Map.of("quota_set", Map.of("instances", 1)));

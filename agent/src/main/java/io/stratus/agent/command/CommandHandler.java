@@ -10,16 +10,21 @@ import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.StoreException;
 import io.stratus.agent.virt.GuestExit;
 import io.stratus.agent.virt.VirtualGuest;
+import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Fault;
+import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Reboot;
+import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -28,6 +33,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -46,6 +52,12 @@ public final class CommandHandler implements CommandApplier {
     private static final Set<InstanceState> HARD_REBOOTABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.PAUSED,
             InstanceState.SHUTOFF, InstanceState.ERROR);
     private static final Set<InstanceState> RESIZABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF);
+    /** Nova's rebuild: from ACTIVE, SHUTOFF and ERROR. */
+    private static final Set<InstanceState> REBUILDABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF,
+            InstanceState.ERROR);
+    /** Nova's snapshot: from ACTIVE, SHUTOFF and PAUSED. */
+    private static final Set<InstanceState> IMAGEABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF,
+            InstanceState.PAUSED);
 
     private final String host;
     private final AgentStore store;
@@ -144,6 +156,8 @@ public final class CommandHandler implements CommandApplier {
                 case DELETE -> delete(env, rec);
                 case LIVE_MIGRATE -> liveMigrate(env, rec);
                 case MIGRATE_DISK -> migrateDisk(env, rec);
+                case REBUILD -> rebuild(env, rec);
+                case CREATE_IMAGE -> createImage(env, rec);
                 default -> journal.reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
                         + commandName(env) + " commands yet"));
             }
@@ -318,6 +332,99 @@ public final class CommandHandler implements CommandApplier {
             guests.launch(r);
         }
         finish(r.with(running ? InstanceState.ACTIVE : InstanceState.SHUTOFF, TaskState.NONE), env.getRequestId());
+    }
+
+    /**
+     * Nova's rebuild: the guest stops, its disk goes, a fresh disk is made over the new image (fetched
+     * as for a boot) and the guest boots from it. A stopped instance stays stopped, as in Nova; one
+     * that ran or had failed runs. A failure on the way leaves the instance in ERROR with the reason.
+     */
+    private void rebuild(CommandEnvelope env, InstanceRecord rec) {
+        String req = env.getRequestId();
+        // Redelivered after the agent died in the middle: go on from where it was.
+        boolean underWay = rec.state() == InstanceState.REBUILD && rec.pendingRequest().equals(Optional.of(req));
+        if (!underWay && !allowed(env, rec, REBUILDABLE)) {
+            return;
+        }
+        InstanceRecord r = underWay ? rec : emit(rec.with(InstanceState.REBUILD, TaskState.REBUILDING)
+                .withPower(rec.state() == InstanceState.SHUTOFF ? PowerState.POWER_SHUTDOWN
+                        : PowerState.POWER_RUNNING), req);
+        boolean start = r.power() == PowerState.POWER_RUNNING;
+        guests.stop(r.id());
+        guests.discardDisk(r.id());
+        Rebuild command = env.getRebuild();
+        Boot.Builder boot = r.boot().toBuilder().setSource(command.getSource());
+        if (!command.getName().isEmpty()) {
+            boot.setName(command.getName());
+        }
+        if (command.getReplaceMetadata()) {
+            boot.clearMetadata().putAllMetadata(command.getMetadataMap());
+        }
+        r = emit(r.withBoot(boot.build()).with(InstanceState.REBUILD, TaskState.REBUILD_SPAWNING), req);
+        try {
+            // The new image is fetched and the fresh layer made now, whether or not the guest runs.
+            guests.disk(r);
+            if (start) {
+                guests.launch(r);
+            }
+        } catch (StoreException | PublishException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.errorf("instance %s: rebuild failed (request %s): %s", r.id(), req, e.getMessage());
+            // No guest runs now and none is to be brought back: its disk is gone.
+            guests.stop(r.id());
+            finish(r.with(InstanceState.ERROR, TaskState.NONE).withPower(PowerState.POWER_SHUTDOWN)
+                    .withFault(Optional.of(Faults.of(e))), req);
+            return;
+        }
+        if (start) {
+            finish(r.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty())
+                    .withLaunchedAt(journal.now()), req);
+        } else {
+            finish(r.with(InstanceState.SHUTOFF, TaskState.NONE).withFault(Optional.empty()), req);
+        }
+    }
+
+    /**
+     * Nova's snapshot: the instance's disk, as the guest sees it, becomes the data of the image the
+     * scheduler created. The guest is paused for the copy only (the driver's way); the upload runs
+     * while it runs on. The instance keeps its state either way; a failure is the fault of the final
+     * event (which names the image, so that the scheduler deletes it).
+     */
+    private void createImage(CommandEnvelope env, InstanceRecord rec) {
+        if (!allowed(env, rec, IMAGEABLE)) {
+            return;
+        }
+        String req = env.getRequestId();
+        String imageId = env.getCreateImage().getImageId();
+        UnaryOperator<InstanceEvent.Builder> naming = e -> e.setImageId(imageId);
+        InstanceRecord r = emit(rec.with(rec.state(), TaskState.IMAGE_SNAPSHOT), req);
+        Path copy = guests.instanceDir(r.id()).resolve("image-" + imageId + ".raw");
+        try {
+            Files.deleteIfExists(copy);
+            guests.exportDisk(r, copy);
+            r = emit(r.with(r.state(), TaskState.IMAGE_UPLOADING), req);
+            guests.upload(imageId, copy);
+            journal.finish(r.with(r.state(), TaskState.NONE), req, naming);
+            LOG.infof("instance %s: image %s made of its disk (request %s)", r.id(), imageId, req);
+        } catch (StoreException | PublishException e) {
+            throw e;
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.errorf("instance %s: image %s failed (request %s): %s", r.id(), imageId, req, e.getMessage());
+            Fault fault = e instanceof RuntimeException re ? Faults.of(re) : Faults.of("ImageUploadFailed",
+                    "the image of instance " + r.id() + " could not be made: " + e.getMessage());
+            // The instance is as it was: the fault is the request's answer, not the instance's.
+            journal.finish(r.with(r.state(), TaskState.NONE), req, e2 -> naming.apply(e2).setFault(fault));
+        } finally {
+            try {
+                Files.deleteIfExists(copy);
+            } catch (IOException e) {
+                LOG.warnf("instance %s: cannot delete %s: %s", r.id(), copy, e.getMessage());
+            }
+        }
     }
 
     private void delete(CommandEnvelope env, InstanceRecord rec) {

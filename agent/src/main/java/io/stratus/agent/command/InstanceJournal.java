@@ -127,6 +127,10 @@ final class InstanceJournal {
         if (rec.isEmpty() && env.hasBoot()) {
             e.setResources(env.getBoot().getResources());
         }
+        if (env.hasCreateImage()) {
+            // The scheduler deletes the image it created for a refused CreateImage by this id.
+            e.setImageId(env.getCreateImage().getImageId());
+        }
         InstanceEvent event = e.build();
         store.markApplied(env.getRequestId(), env.getInstanceId(), List.of(event));
         events.publish(event);

@@ -130,6 +130,38 @@ public final class GuestSupervisor {
         return source.getImageId().isEmpty() ? Optional.empty() : Optional.of(instanceDisk(rec, source));
     }
 
+    /**
+     * Copies the instance's disk as its guest sees it into {@code target} (raw), through the
+     * driver: a running guest is paused for the copy only.
+     *
+     * @throws ImageException NoDiskToImage: the instance boots without a disk
+     */
+    public void exportDisk(InstanceRecord rec, Path target) throws IOException, InterruptedException {
+        Path disk = disk(rec).orElseThrow(() -> new ImageException("NoDiskToImage", "instance " + rec.id()
+                + " boots without a disk: there is nothing to make an image of"));
+        GuestSpec.Disk d = new GuestSpec.Disk(disk, disk.getFileName().toString().equals(LEGACY_DISK_FILE)
+                ? GuestSpec.Format.RAW : GuestSpec.Format.QCOW2, false);
+        driver.exportDisk(running(rec.id()).map(Guest::machine), d, target);
+    }
+
+    /** Stores {@code file} as the data of image {@code imageId} in the image service. */
+    public void upload(String imageId, Path file) {
+        images.upload(imageId, file);
+    }
+
+    /**
+     * Deletes the instance's disk (its guest must not run): the next launch makes a fresh one over
+     * the record's image, as a rebuild wants.
+     */
+    public void discardDisk(String id) {
+        try {
+            Files.deleteIfExists(instanceDir(id).resolve(DISK_FILE));
+            Files.deleteIfExists(instanceDir(id).resolve(LEGACY_DISK_FILE));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the disk of instance " + id, e);
+        }
+    }
+
     /** Continues the guest saved in {@code snapshotDir}; left paused when {@code paused}. */
     public Guest restore(InstanceRecord rec, Path snapshotDir, boolean paused) {
         VirtualGuest machine = driver.restore(rec.id(), snapshotDir, console(rec.id()), paused);

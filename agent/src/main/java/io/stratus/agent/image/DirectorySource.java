@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -51,6 +52,17 @@ public final class DirectorySource implements ImageSource {
     @Override
     public InputStream open(String id) throws IOException {
         return Files.newInputStream(file(id));
+    }
+
+    /** Copies the image in beside the others (under a scratch name first: a reader never sees half). */
+    @Override
+    public void upload(String id, Path file) throws IOException {
+        if (!id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+            throw new ImageException("ImageNotFound", "'" + id + "' is not an image id");
+        }
+        Path scratch = dir.resolve("." + id + ".upload");
+        Files.copy(file, scratch, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(scratch, dir.resolve(id), StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Override

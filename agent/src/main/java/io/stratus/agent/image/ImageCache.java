@@ -156,6 +156,16 @@ public final class ImageCache {
                 + " before it can be used: the cache (" + maxBytes + " bytes) is too small for this host's images");
     }
 
+    /** Stores {@code file} as the data of image {@code id} at this cache's source (an image of an instance). */
+    public void upload(String id, Path file) {
+        try {
+            source.upload(id, file);
+        } catch (IOException e) {
+            throw new ImageException("ImageUploadFailed", "cannot upload image " + id + " to "
+                    + source.describeSelf() + ": " + e.getMessage());
+        }
+    }
+
     /** The image ids this cache knows the digest of, with it. */
     public Map<String, String> known() {
         Map<String, String> m = new HashMap<>();

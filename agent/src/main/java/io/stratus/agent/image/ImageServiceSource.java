@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -55,6 +56,37 @@ public final class ImageServiceSource implements ImageSource {
                     + r.statusCode() + ")");
         }
         return r.body();
+    }
+
+    /** {@code PUT /v2/images/{id}/file}: the image service takes it from the agent's service user. */
+    @Override
+    public void upload(String id, Path file) throws IOException {
+        URI uri = URI.create(url + "/v2/images/" + id + "/file");
+        try {
+            for (int attempt = 0; ; attempt++) {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(30))
+                        .header("X-Auth-Token", login.token()).header("Content-Type", "application/octet-stream")
+                        .PUT(HttpRequest.BodyPublishers.ofFile(file)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 401 && attempt == 0) {
+                    login.invalidate();
+                    continue;
+                }
+                if (r.statusCode() == 404) {
+                    throw new ImageException("ImageNotFound", "image " + id + " is not in " + describeSelf()
+                            + " (deleted meanwhile?)");
+                }
+                if (r.statusCode() >= 300) {
+                    throw new ImageException("ImageUploadFailed", describeSelf() + " refused the data of image " + id
+                            + " (HTTP " + r.statusCode() + "): " + r.body().strip());
+                }
+                return;
+            }
+        } catch (IOException e) {
+            throw new ImageException("ImageUploadFailed", describeSelf() + " does not answer: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImageException("ImageUploadFailed", "interrupted while uploading image " + id);
+        }
     }
 
     @Override

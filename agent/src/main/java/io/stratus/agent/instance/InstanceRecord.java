@@ -83,6 +83,12 @@ public record InstanceRecord(String id, String tenantId, String name, InstanceSt
         };
     }
 
+    /** With a new spec (a rebuild: another image, perhaps another name); the name follows the spec's. */
+    public InstanceRecord withBoot(Boot value) {
+        return new InstanceRecord(id, tenantId, value.getName(), state, task, power, resources, previousResources,
+                value, fault, launchedAt, sequence, snapshotted, pendingRequest);
+    }
+
     public InstanceRecord withFault(Optional<Fault> value) {
         return new InstanceRecord(id, tenantId, name, state, task, power, resources, previousResources, boot, value,
                 launchedAt, sequence, snapshotted, pendingRequest);

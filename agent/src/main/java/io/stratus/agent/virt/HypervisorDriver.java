@@ -1,5 +1,6 @@
 package io.stratus.agent.virt;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -33,4 +34,15 @@ public interface HypervisorDriver {
      * is none.
      */
     Optional<VirtualGuest> reattach(String instanceId, Path instanceDir, long memoryMiB, ConsoleOutput console);
+
+    /**
+     * Writes {@code disk} as its guest sees it (a qcow2 layer and the image under it, flattened) to
+     * {@code target}, a new raw image, for an image of the instance (Nova's snapshot). A
+     * {@code running} guest of this driver that uses the disk is paused for the copy, so that the
+     * copy is one moment of the disk, and let run again afterwards unless it was paused before.
+     *
+     * @throws HypervisorException the disk cannot be read or the copy written
+     */
+    void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target)
+            throws IOException, InterruptedException;
 }

@@ -33,6 +33,11 @@ final class UnavailableDriver implements HypervisorDriver {
         return Optional.empty();
     }
 
+    @Override
+    public void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target) {
+        throw unavailable();
+    }
+
     private HypervisorException unavailable() {
         return new HypervisorException("HypervisorUnavailable", capabilities.unusable().orElseThrow());
     }

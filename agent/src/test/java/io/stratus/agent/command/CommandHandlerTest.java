@@ -19,6 +19,7 @@ import io.stratus.agent.virt.GuestExit;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.proto.v1.AbortMigration;
 import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.CreateImage;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
@@ -31,6 +32,7 @@ import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Reboot;
+import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resize;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.RevertResize;
@@ -203,7 +205,10 @@ class CommandHandlerTest {
         LIVE_MIGRATE(b -> b.setLiveMigrate(LiveMigrate.newBuilder().setMigrationId("m-live").setTargetHost("host-b")
                 .setTargetAddress(UNREACHABLE).setToken("secret"))),
         MIGRATE_DISK(b -> b.setMigrateDisk(MigrateDisk.newBuilder().setMigrationId("m-cold").setTargetHost("host-b")
-                .setTargetAddress(UNREACHABLE).setToken("secret")));
+                .setTargetAddress(UNREACHABLE).setToken("secret"))),
+        REBUILD(b -> b.setRebuild(Rebuild.newBuilder().setSource(boot(SMALL).getSource()).setName("web-2"))),
+        /** Of an instance without a disk (the table's boots have none): refused by what it finds. */
+        CREATE_IMAGE(b -> b.setCreateImage(CreateImage.newBuilder().setImageId("snap-1")));
 
         private final Consumer<CommandEnvelope.Builder> payload;
 
@@ -244,6 +249,8 @@ class CommandHandlerTest {
             ACTIVE                 DELETE          ACTIVE/DELETING DELETED/NONE
             ACTIVE                 LIVE_MIGRATE    ACTIVE/MIGRATING_LIVE ACTIVE/NONE:MigrationFailed
             ACTIVE                 MIGRATE_DISK    RESIZE/RESIZE_MIGRATING ACTIVE/NONE:MigrationFailed
+            ACTIVE                 REBUILD         REBUILD/REBUILDING REBUILD/REBUILD_SPAWNING ACTIVE/NONE
+            ACTIVE                 CREATE_IMAGE    ACTIVE/IMAGE_SNAPSHOT ACTIVE/NONE:NoDiskToImage
 
             SHUTOFF                BOOT            refused:InstanceExists
             SHUTOFF                START           SHUTOFF/POWERING_ON ACTIVE/NONE
@@ -251,11 +258,14 @@ class CommandHandlerTest {
             SHUTOFF                RESIZE          RESIZE/RESIZE_PREP RESIZE/RESIZE_FINISH VERIFY_RESIZE/NONE
             SHUTOFF                DELETE          SHUTOFF/DELETING DELETED/NONE
             SHUTOFF                MIGRATE_DISK    RESIZE/RESIZE_MIGRATING SHUTOFF/NONE:MigrationFailed
+            SHUTOFF                REBUILD         REBUILD/REBUILDING REBUILD/REBUILD_SPAWNING SHUTOFF/NONE
+            SHUTOFF                CREATE_IMAGE    SHUTOFF/IMAGE_SNAPSHOT SHUTOFF/NONE:NoDiskToImage
 
             PAUSED                 BOOT            refused:InstanceExists
             PAUSED                 HARD_REBOOT     REBOOT/REBOOTING_HARD ACTIVE/NONE
             PAUSED                 UNPAUSE         PAUSED/UNPAUSING ACTIVE/NONE
             PAUSED                 DELETE          PAUSED/DELETING DELETED/NONE
+            PAUSED                 CREATE_IMAGE    PAUSED/IMAGE_SNAPSHOT PAUSED/NONE:NoDiskToImage
 
             VERIFY_RESIZE_RUNNING  BOOT            refused:InstanceExists
             VERIFY_RESIZE_RUNNING  CONFIRM_RESIZE  VERIFY_RESIZE/RESIZE_CONFIRMING ACTIVE/NONE
@@ -271,6 +281,7 @@ class CommandHandlerTest {
             ERROR                  STOP            ERROR/POWERING_OFF SHUTOFF/NONE
             ERROR                  HARD_REBOOT     REBOOT/REBOOTING_HARD ACTIVE/NONE
             ERROR                  DELETE          ERROR/DELETING DELETED/NONE
+            ERROR                  REBUILD         REBUILD/REBUILDING REBUILD/REBUILD_SPAWNING ACTIVE/NONE
 
             DELETED                BOOT            refused:InstanceExists
 
@@ -1226,6 +1237,174 @@ class CommandHandlerTest {
 
     private static Instant instant(Timestamp t) {
         return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Rebuild and images of instances (instances with a disk)
+
+    /** Places raw image {@code id} in the test's image directory; returns its bytes. */
+    private byte[] diskImage(String id, int fill) throws Exception {
+        byte[] data = new byte[8192];
+        Arrays.fill(data, (byte) fill);
+        Files.write(dir.resolve("images").resolve(id), data);
+        return data;
+    }
+
+    private static BootSource withDisk(String imageId) {
+        return BootSource.newBuilder().setKernelImageId(KERNEL).setKernelCmdline("console=ttyS0").setImageId(imageId)
+                .build();
+    }
+
+    private String bootWithDisk(String id, String imageId) {
+        return succeeds(id, envelope(id, Command.BOOT).setBoot(boot(SMALL).toBuilder().setSource(withDisk(imageId))));
+    }
+
+    /** The raw image under the instance's qcow2 layer, as the layer names it. */
+    private static byte[] baseOf(Path disk) throws Exception {
+        try (io.stratus.kvm.virtio.block.DiskImage image = io.stratus.kvm.virtio.block.DiskImage.open(disk, true)) {
+            return Files.readAllBytes(((io.stratus.kvm.virtio.block.Qcow2Image) image).backingFile().orElseThrow());
+        }
+    }
+
+    @Test
+    void aRebuildReplacesTheDiskWithAFreshLayerOverTheNewImageAndBootsFromIt() throws Exception {
+        diskImage("disk-1", 1);
+        byte[] second = diskImage("disk-2", 2);
+        bootWithDisk(ID, "disk-1");
+        FakeGuest first = driver.lastGuest(ID);
+        Path disk = first.spec().orElseThrow().disks().get(0).path();
+        // What the guest wrote to its disk: a rebuild leaves none of it.
+        Files.write(disk.resolveSibling("marker"), new byte[] {1});
+        long inode = (long) Files.getAttribute(disk, "unix:ino");
+
+        String req = succeeds(ID, envelope(ID, Command.REBUILD).setRebuild(Rebuild.newBuilder()
+                .setSource(withDisk("disk-2")).setName("web-2").setReplaceMetadata(true).putMetadata("k", "v")));
+
+        assertThat(states(events.forRequest(req))).containsExactly("REBUILD/REBUILDING", "REBUILD/REBUILD_SPAWNING",
+                "ACTIVE/NONE");
+        assertThat(first.running()).isFalse();
+        FakeGuest now = driver.lastGuest(ID);
+        assertThat(now).isNotSameAs(first);
+        assertThat(now.running()).isTrue();
+        Path newDisk = now.spec().orElseThrow().disks().get(0).path();
+        assertThat(newDisk).isEqualTo(disk);
+        assertThat((long) Files.getAttribute(newDisk, "unix:ino")).as("a new layer").isNotEqualTo(inode);
+        assertThat(baseOf(newDisk)).isEqualTo(second);
+        InstanceRecord rec = store.find(ID).orElseThrow();
+        assertThat(rec.name()).isEqualTo("web-2");
+        assertThat(rec.boot().getSource().getImageId()).isEqualTo("disk-2");
+        assertThat(rec.boot().getMetadataMap()).containsExactly(Map.entry("k", "v"));
+        assertGuestMatchesRecord(rec);
+    }
+
+    @Test
+    void aStoppedInstanceIsRebuiltStoppedAndBootsTheNewImageWhenStarted() throws Exception {
+        diskImage("disk-1", 1);
+        byte[] second = diskImage("disk-2", 2);
+        bootWithDisk(ID, "disk-1");
+        succeeds(ID, Command.STOP);
+        int guestsBefore = driver.guests(ID).size();
+
+        succeeds(ID, envelope(ID, Command.REBUILD).setRebuild(Rebuild.newBuilder().setSource(withDisk("disk-2"))));
+
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.SHUTOFF);
+        assertThat(driver.guests(ID)).hasSize(guestsBefore);
+        succeeds(ID, Command.START);
+        assertThat(baseOf(driver.lastGuest(ID).spec().orElseThrow().disks().get(0).path())).isEqualTo(second);
+    }
+
+    @Test
+    void aRebuildOntoAMissingImageLeavesTheInstanceInErrorWithTheReason() throws Exception {
+        diskImage("disk-1", 1);
+        bootWithDisk(ID, "disk-1");
+
+        CommandEnvelope bad = envelope(ID, Command.REBUILD).setRebuild(Rebuild.newBuilder()
+                .setSource(withDisk("gone"))).build();
+        handle(bad);
+
+        List<InstanceEvent> answer = events.forRequest(bad.getRequestId());
+        assertThat(states(answer)).containsExactly("REBUILD/REBUILDING", "REBUILD/REBUILD_SPAWNING", "ERROR/NONE");
+        assertThat(answer.get(2).getFault().getCode()).isEqualTo("ImageNotFound");
+        assertGuestMatchesRecord(store.find(ID).orElseThrow());
+    }
+
+    @Test
+    void anImageOfARunningInstanceIsItsDiskCopiedWhileThePausedGuestWaitsThenUploaded() throws Exception {
+        diskImage("disk-1", 1);
+        bootWithDisk(ID, "disk-1");
+        FakeGuest guest = driver.lastGuest(ID);
+        Path disk = guest.spec().orElseThrow().disks().get(0).path();
+
+        String req = succeeds(ID, envelope(ID, Command.CREATE_IMAGE));
+
+        List<InstanceEvent> answer = events.forRequest(req);
+        assertThat(states(answer)).containsExactly("ACTIVE/IMAGE_SNAPSHOT", "ACTIVE/IMAGE_UPLOADING", "ACTIVE/NONE");
+        assertThat(answer.get(2).getImageId()).isEqualTo("snap-1");
+        assertThat(Files.readString(dir.resolve("images").resolve("snap-1")))
+                .isEqualTo(FakeDriver.exportOf(disk, GuestSpec.Format.QCOW2));
+        assertThat(driver.exportsWhilePaused()).containsExactly(true);
+        assertThat(guest.pauses()).isEqualTo(1);
+        assertThat(guest.resumes()).isEqualTo(1);
+        assertThat(guest.paused()).isFalse();
+        assertThat(driver.guests(ID)).containsExactly(guest);
+        try (Stream<Path> left = Files.list(disk.getParent())) {
+            assertThat(left.map(p -> p.getFileName().toString())).as("no copy left behind")
+                    .noneMatch(n -> n.startsWith("image-"));
+        }
+        assertGuestMatchesRecord(store.find(ID).orElseThrow());
+    }
+
+    @Test
+    void anImageOfAPausedInstanceLeavesItPaused() throws Exception {
+        diskImage("disk-1", 1);
+        bootWithDisk(ID, "disk-1");
+        succeeds(ID, Command.PAUSE);
+        FakeGuest guest = driver.lastGuest(ID);
+
+        succeeds(ID, envelope(ID, Command.CREATE_IMAGE));
+
+        assertThat(guest.paused()).isTrue();
+        assertThat(guest.resumes()).isZero();
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.PAUSED);
+        assertThat(dir.resolve("images").resolve("snap-1")).exists();
+    }
+
+    @Test
+    void aRefusedImageNamesItsImageSoThatTheSchedulerDeletesIt() {
+        bringTo(Setup.VERIFY_RESIZE_RUNNING, ID);
+
+        String req = apply(ID, Command.CREATE_IMAGE);
+
+        assertThat(events.forRequest(req)).singleElement().satisfies(e -> {
+            assertThat(e.getFault().getCode()).isEqualTo("InstanceInvalidState");
+            assertThat(e.getImageId()).isEqualTo("snap-1");
+        });
+        String gone = apply("i-unknown", Command.CREATE_IMAGE);
+        assertThat(events.forRequest(gone)).singleElement().satisfies(e -> assertThat(e.getImageId())
+                .isEqualTo("snap-1"));
+    }
+
+    @Test
+    void aFailedImageLeavesTheInstanceAsItWasAndNamesTheImageInTheFault() throws Exception {
+        diskImage("disk-1", 1);
+        bootWithDisk(ID, "disk-1");
+        FakeGuest guest = driver.lastGuest(ID);
+        InstanceRecord before = store.find(ID).orElseThrow();
+        driver.failNextExport("HypervisorError", "qemu-img convert failed");
+
+        String req = apply(ID, Command.CREATE_IMAGE);
+
+        List<InstanceEvent> answer = events.forRequest(req);
+        assertThat(states(answer)).containsExactly("ACTIVE/IMAGE_SNAPSHOT", "ACTIVE/NONE");
+        assertThat(answer.get(1).getFault().getCode()).isEqualTo("HypervisorError");
+        assertThat(answer.get(1).getImageId()).isEqualTo("snap-1");
+        InstanceRecord after = store.find(ID).orElseThrow();
+        assertThat(after.state()).isEqualTo(InstanceState.ACTIVE);
+        assertThat(after.fault()).isEqualTo(before.fault());
+        assertThat(guest.running()).isTrue();
+        assertThat(dir.resolve("images").resolve("snap-1")).doesNotExist();
+        // The next command runs as if nothing had happened.
+        succeeds(ID, Command.PAUSE);
     }
 
     private static Resources size(int vcpus, long memoryMib, long diskGib) {

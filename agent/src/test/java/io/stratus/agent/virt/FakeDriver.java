@@ -27,6 +27,8 @@ public final class FakeDriver implements HypervisorDriver {
     private volatile DriverCapabilities capabilities = usable(8, 64);
     private final Queue<HypervisorException> failures = new ConcurrentLinkedQueue<>();
     private final List<FakeGuest> spawned = new CopyOnWriteArrayList<>();
+    private final Queue<HypervisorException> exportFailures = new ConcurrentLinkedQueue<>();
+    private final List<Boolean> exportsWhilePaused = new CopyOnWriteArrayList<>();
 
     /** What a working fake host offers: guests of 1 to {@code maxVcpus} vCPUs and at least {@code minMemoryMiB}. */
     public static DriverCapabilities usable(int maxVcpus, long minMemoryMiB) {
@@ -92,6 +94,47 @@ public final class FakeDriver implements HypervisorDriver {
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Writes what a fake export holds: the disk's file name and format (the disk itself is a real
+     * qcow2 layer, which the fake does not read). A running guest is paused around it, as the
+     * drivers do.
+     */
+    @Override
+    public void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target)
+            throws IOException, InterruptedException {
+        HypervisorException failure = exportFailures.poll();
+        if (failure != null) {
+            throw failure;
+        }
+        boolean pausedHere = running.isPresent() && !running.get().paused();
+        if (pausedHere) {
+            running.get().pause();
+        }
+        try {
+            exportsWhilePaused.add(running.map(VirtualGuest::paused).orElse(false));
+            Files.writeString(target, exportOf(disk.path(), disk.format()));
+        } finally {
+            if (pausedHere) {
+                running.get().resume();
+            }
+        }
+    }
+
+    /** What {@link #exportDisk} writes for a disk. */
+    public static String exportOf(Path disk, GuestSpec.Format format) {
+        return "export of " + disk.getFileName() + " (" + format + ")";
+    }
+
+    /** The next export throws a {@link HypervisorException} with {@code code}. */
+    public void failNextExport(String code, String message) {
+        exportFailures.add(new HypervisorException(code, message));
+    }
+
+    /** For each export so far: whether a guest ran and was paused while it was taken. */
+    public List<Boolean> exportsWhilePaused() {
+        return List.copyOf(exportsWhilePaused);
     }
 
     /** Every guest this driver made, oldest first (spawned or restored). */

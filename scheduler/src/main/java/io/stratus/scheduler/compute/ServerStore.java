@@ -255,6 +255,16 @@ public final class ServerStore {
                 id);
     }
 
+    /** A rebuild's image (and name, when it gives one) become the server's. */
+    public void rebuildWith(String id, String imageId, Optional<String> name) {
+        if (name.isPresent()) {
+            sql.update("UPDATE server SET image_id = ?, name = ?, updated_at = ? WHERE id = ?", imageId, name.get(),
+                    now(), id);
+        } else {
+            sql.update("UPDATE server SET image_id = ?, updated_at = ? WHERE id = ?", imageId, now(), id);
+        }
+    }
+
     /** What a tenant changes with {@code PUT /servers/{id}}: its name and access addresses. */
     public void rename(String id, String name, String accessIpv4, String accessIpv6) {
         sql.update("UPDATE server SET name = ?, access_ipv4 = ?, access_ipv6 = ?, updated_at = ? WHERE id = ?"

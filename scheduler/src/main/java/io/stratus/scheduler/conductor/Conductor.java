@@ -388,6 +388,12 @@ public final class Conductor {
     }
 
     private Boot boot(Server s, Image image, Flavor flavor) {
+        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(flavor.vcpus(),
+                flavor.ramMib(), flavor.diskGib())).setSource(source(image)).build();
+    }
+
+    /** What an agent boots of {@code image}: its disk, and the kernel and ramdisk it names. */
+    static BootSource source(Image image) {
         BootSource.Builder source = BootSource.newBuilder().setKernelImageId(image.kernelId())
                 .setRamdiskImageId(image.ramdiskId()).setKernelCmdline(image.osCommandLine());
         if (image.kernelId().isEmpty()) {
@@ -396,8 +402,7 @@ public final class Conductor {
         } else {
             source.setImageId(image.id()).setImageSha256(image.sha256());
         }
-        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(flavor.vcpus(),
-                flavor.ramMib(), flavor.diskGib())).setSource(source).build();
+        return source.build();
     }
 
     static Resources resources(long vcpus, long ramMib, long diskGib) {
@@ -442,6 +447,10 @@ public final class Conductor {
 
     /** Follows one agent event. */
     public void onEvent(InstanceEvent e) {
+        if (!e.getImageId().isEmpty() && e.hasFault()) {
+            // A createImage that failed: its image goes (Nova deletes the image of a failed snapshot).
+            ImageActions.imageFailed(images, e);
+        }
         Optional<Server> found = servers.find(e.getInstanceId());
         if (found.isEmpty()) {
             Optional<Server> deleted = servers.findDeleted(e.getInstanceId()).filter(d -> holdsCopy(e));

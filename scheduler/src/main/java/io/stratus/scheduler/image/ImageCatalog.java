@@ -54,6 +54,16 @@ public final class ImageCatalog {
      * @throws ApiException 503 when the image service does not answer
      */
     public Optional<Image> find(String id) {
+        return record(id).map(ImageCatalog::image);
+    }
+
+    /**
+     * Image {@code id}'s record as the image service answers it (Glance v2 fields and properties
+     * side by side), for the compute API's image proxy; empty when there is no such image.
+     *
+     * @throws ApiException 503 when the image service does not answer
+     */
+    public Optional<JsonNode> record(String id) {
         if (id == null || !ID.matcher(id).matches()) {
             return Optional.empty();
         }
@@ -77,9 +87,80 @@ public final class ImageCatalog {
             throw unavailable("HTTP " + r.statusCode() + " for image " + id);
         }
         try {
-            return Optional.of(image(JSON.readTree(r.body())));
+            return Optional.of(JSON.readTree(r.body()));
         } catch (IOException e) {
             throw unavailable("an unreadable image record: " + e.getMessage());
+        }
+    }
+
+    /** Whether {@code field} is one of Glance's own fields rather than a property. */
+    public static boolean coreField(String field) {
+        return CORE.contains(field);
+    }
+
+    /** The Image API's root, as configured (for an image's address in a {@code Location}). */
+    public String url() {
+        return url;
+    }
+
+    /**
+     * Creates a queued image with the caller's own token, so that it is the caller's project's
+     * (Nova's snapshot creates it in Glance with the user's context); returns its id.
+     *
+     * @throws ApiException what the image service refused (400, 403, 409, 413), or 503
+     */
+    public String create(String callerToken, Map<String, Object> fields) {
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images")).timeout(Duration.ofSeconds(30))
+                    .header("X-Auth-Token", callerToken).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(fields))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
+        }
+        if (r.statusCode() == 201 || r.statusCode() == 200) {
+            try {
+                return JSON.readTree(r.body()).path("id").asText();
+            } catch (IOException e) {
+                throw unavailable("an unreadable image record: " + e.getMessage());
+            }
+        }
+        if (r.statusCode() == 400 || r.statusCode() == 403 || r.statusCode() == 409 || r.statusCode() == 413) {
+            String message;
+            try {
+                message = JSON.readTree(r.body()).path("message").asText(r.body());
+            } catch (IOException e) {
+                message = r.body();
+            }
+            throw new ApiException(r.statusCode(), "The image service refused the image: " + message);
+        }
+        throw unavailable("HTTP " + r.statusCode() + " creating an image");
+    }
+
+    /** Deletes image {@code id} with the scheduler's own token; one that is gone already is fine. */
+    public void delete(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            return;
+        }
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id)).timeout(Duration.ofSeconds(30))
+                    .header("X-Auth-Token", token()).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
+        }
+        if (r.statusCode() == 401) {
+            forgetToken();
+        }
+        if (r.statusCode() >= 300 && r.statusCode() != 404) {
+            throw unavailable("HTTP " + r.statusCode() + " deleting image " + id);
         }
     }
 

@@ -12,6 +12,7 @@ import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
@@ -210,6 +211,13 @@ public class SchedulerComponents {
     ServerActions actions(ServerStore servers, FlavorStore flavors, PlacementStore placement,
                           CommandPublisher commands, Conductor conductor, MigrationStore migrations) {
         return new ServerActions(servers, flavors, placement, commands, conductor, migrations);
+    }
+
+    @Produces
+    @Singleton
+    ImageActions imageActions(ServerStore servers, CommandPublisher commands, Conductor conductor,
+                              ImageCatalog images) {
+        return new ImageActions(servers, commands, conductor, images);
     }
 
     @Produces

@@ -58,6 +58,12 @@ public final class KvmDriver implements HypervisorDriver {
     public record Result(Optional<KvmDriver> driver, String reason) {
     }
 
+    @Override
+    public void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target)
+            throws java.io.IOException, InterruptedException {
+        DiskExport.export(running.filter(KvmGuest.class::isInstance).map(g -> ((KvmGuest) g).vm()), disk, target);
+    }
+
     /** KVM is the kernel's: its version is the host kernel's, as Nova reports it for libvirt/KVM. */
     private static String kernelVersion() {
         return System.getProperty("os.version", "").replaceAll("[^0-9.].*", "");

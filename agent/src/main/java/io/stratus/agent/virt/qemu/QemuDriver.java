@@ -141,6 +141,45 @@ public final class QemuDriver implements HypervisorDriver {
         return accel;
     }
 
+    /**
+     * {@code qemu-img convert} of the disk (beside the QEMU program, else on PATH), with
+     * {@code -U}: the running QEMU holds the disk's locks. The guest is paused over QMP first;
+     * QEMU's {@code stop} drains and flushes the disks, so the file is one moment of the disk.
+     */
+    @Override
+    public void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target)
+            throws IOException, InterruptedException {
+        boolean pausedHere = false;
+        if (running.isPresent() && !running.get().paused()) {
+            running.get().pause();
+            pausedHere = true;
+        }
+        try {
+            Path sibling = binary.resolveSibling("qemu-img");
+            String qemuImg = Files.isExecutable(sibling) ? sibling.toString() : find("qemu-img").map(Path::toString)
+                    .orElseThrow(() -> new HypervisorException("HypervisorError", "qemu-img is not installed"
+                            + " (Debian: apt-get install qemu-utils)"));
+            List<String> command = List.of(qemuImg, "convert", "-U", "-f",
+                    disk.format() == GuestSpec.Format.QCOW2 ? "qcow2" : "raw", "-O", "raw", disk.path().toString(),
+                    target.toString());
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(30, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new HypervisorException("HypervisorError", "qemu-img convert of " + disk.path()
+                        + " did not end within 30 minutes");
+            }
+            if (p.exitValue() != 0) {
+                throw new HypervisorException("HypervisorError", "qemu-img convert of " + disk.path()
+                        + " failed: " + out.strip());
+            }
+        } finally {
+            if (pausedHere) {
+                running.get().resume();
+            }
+        }
+    }
+
     @Override
     public VirtualGuest spawn(GuestSpec spec, ConsoleOutput console) {
         QemuRun run = QemuRun.of(spec.instanceDir());

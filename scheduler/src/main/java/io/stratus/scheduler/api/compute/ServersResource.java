@@ -20,6 +20,7 @@ import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.Caller;
@@ -93,6 +94,8 @@ public class ServersResource {
     InstanceActionStore actionLog;
     @Inject
     AgentConsoles consoles;
+    @Inject
+    ImageActions imageActions;
     @Inject
     HostDirectory hosts;
     @Inject
@@ -451,6 +454,10 @@ public class ServersResource {
             }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
+            case "rebuild":
+                return ServerImageActions.rebuild(this, caller, s, Json.object(body, "rebuild"));
+            case "createImage":
+                return ServerImageActions.createImage(this, caller, s, Json.object(body, "createImage"));
             default:
                 throw ApiException.badRequest("unknown server action '" + action + "'");
         }

@@ -34,6 +34,10 @@ final class Views {
 
     /** Nova's status: the vm_state, refined by the task for reboots and resizes. */
     static String status(InstanceState vm, TaskState task) {
+        if (task == TaskState.REBUILDING || task == TaskState.REBUILD_SPAWNING) {
+            // Nova: REBUILD from whichever state the rebuild started in.
+            return "REBUILD";
+        }
         switch (vm) {
             case BUILD:
                 return "BUILD";
@@ -65,6 +69,8 @@ final class Views {
                 return "DELETED";
             case ERROR:
                 return "ERROR";
+            case REBUILD:
+                return "REBUILD";
             default:
                 return "UNKNOWN";
         }
@@ -82,6 +88,7 @@ final class Views {
             case REBOOT:
             case RESIZE:
             case MIGRATING:
+            case REBUILD:
                 return "active";
             default:
                 return vm.name().toLowerCase();

@@ -1,0 +1,110 @@
+package io.stratus.scheduler.api.compute;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.stratus.api.ApiException;
+import io.stratus.api.Json;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.identity.Caller;
+import io.stratus.scheduler.image.Image;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.security.SecureRandom;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The {@code rebuild} and {@code createImage} server actions at the API's edge, as Nova's
+ * {@code servers.py} {@code _action_rebuild} and {@code _action_create_image} check them; the
+ * work is {@link io.stratus.scheduler.conductor.ImageActions}'.
+ */
+final class ServerImageActions {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Set<String> REBUILD_FIELDS = Set.of("id", "name", "status", "image", "flavor", "fault",
+            "user_id", "tenant_id", "created", "updated", "progress", "metadata", "links", "addresses", "hostId",
+            "OS-DCF:diskConfig", "accessIPv4", "accessIPv6");
+    private static final String PASSWORD_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+    private ServerImageActions() {
+    }
+
+    /** 202 with the server as Nova shows it after a rebuild starts, {@code adminPass} included. */
+    static Response rebuild(ServersResource api, Caller caller, Server s, JsonNode args) {
+        String ref = lastSegment(Json.string(args, "imageRef", 1024));
+        Optional<String> name = Json.optionalString(args, "name", 255);
+        if (name.isPresent() && name.get().isBlank()) {
+            throw ApiException.badRequest("Invalid input: 'name' must not be blank");
+        }
+        String password = Json.optionalString(args, "adminPass", 255).orElseGet(ServerImageActions::password);
+        Optional<Map<String, String>> metadata = args.has("metadata") && !args.get("metadata").isNull()
+                ? Optional.of(ServerMetadataResource.read(args.get("metadata"), "metadata")) : Optional.empty();
+        Optional<String> ipv4 = Json.optionalString(args, "accessIPv4", 64);
+        Optional<String> ipv6 = Json.optionalString(args, "accessIPv6", 64);
+        Image image = api.images.find(ref).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
+                .orElseThrow(() -> ApiException.badRequest("Image " + ref + " could not be found."));
+        if (!image.status().equals("active")) {
+            throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");
+        }
+        if (s.ramMib() < image.minRamMib()) {
+            throw ApiException.badRequest("Flavor's memory is too small for requested image: " + s.ramMib()
+                    + " MiB < min_ram " + image.minRamMib() + " MiB");
+        }
+        if (s.diskGib() > 0 && s.diskGib() < image.minDiskGib()) {
+            throw ApiException.badRequest("Flavor's disk is too small for requested image: " + s.diskGib()
+                    + " GiB < min_disk " + image.minDiskGib() + " GiB");
+        }
+        api.imageActions.rebuild(s, image, name, metadata);
+        // Nova's rebuild replaces the metadata and access addresses it is given.
+        metadata.ifPresent(m -> api.metadata.replace(s.id(), m));
+        if (ipv4.isPresent() || ipv6.isPresent()) {
+            Server now = api.servers.find(s.id()).orElse(s);
+            api.servers.rename(s.id(), now.name(), ipv4.orElse(now.accessIpv4()), ipv6.orElse(now.accessIpv6()));
+        }
+        Server now = api.servers.find(s.id()).orElse(s);
+        String flavor = now.vmState() == InstanceState.VERIFY_RESIZE ? now.pendingFlavorId().orElse(now.flavorId())
+                : now.flavorId();
+        Map<String, Object> view = new LinkedHashMap<>(Views.server(api.config.publicUrl(), now, caller.isAdmin(),
+                flavor, api.metadata.of(s.id())));
+        // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
+        // with every show_* switch off): the basic fields, diskConfig and the access addresses.
+        view.keySet().removeIf(k -> !REBUILD_FIELDS.contains(k));
+        view.put("adminPass", password);
+        return Response.accepted(Map.of("server", view)).build();
+    }
+
+    /**
+     * 202 with the new image's address in {@code Location} (microversions below 2.45, which is
+     * all this API claims), as Nova answers.
+     */
+    static Response createImage(ServersResource api, Caller caller, Server s, JsonNode args) {
+        String name = Json.string(args, "name", 255);
+        if (name.isBlank()) {
+            throw ApiException.badRequest("Invalid input: 'name' must not be blank");
+        }
+        Map<String, String> metadata = ServerMetadataResource.read(args.get("metadata"), "metadata");
+        String token = api.request.getHeaderString("X-Auth-Token");
+        if (token == null || token.isEmpty()) {
+            throw new ApiException(401, "The request you have made requires authentication.");
+        }
+        Optional<Image> base = api.images.find(s.imageId());
+        long flavorDisk = api.flavors.byId(s.flavorId()).map(Flavor::diskGib).orElse(s.diskGib());
+        String imageId = api.imageActions.createImage(s, token, caller.userId(), name, metadata, base, flavorDisk);
+        return Response.accepted().location(URI.create(api.images.url() + "/v2/images/" + imageId)).build();
+    }
+
+    private static String password() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 12; i++) {
+            b.append(PASSWORD_CHARS.charAt(RANDOM.nextInt(PASSWORD_CHARS.length())));
+        }
+        return b.toString();
+    }
+
+    private static String lastSegment(String ref) {
+        String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;
+        return r.substring(r.lastIndexOf('/') + 1);
+    }
+}
