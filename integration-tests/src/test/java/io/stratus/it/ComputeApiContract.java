@@ -606,6 +606,9 @@ abstract class ComputeApiContract {
         assertThat(after.path("image").path("id").asText()).isEqualTo(snapId);
         assertThat(other.call("POST", "/compute/v2.1/servers/" + id + "/action",
                 Map.of("rebuild", Map.of("imageRef", "no-such-image"))).status()).isEqualTo(400);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id + "/os-instance-actions", null)
+                .path("instanceActions").findValuesAsText("action")).as("a refused rebuild is no action")
+                .containsExactly("rebuild", "createImage", "create");
 
         // A server without a disk (its image is the kernel): the image fails, and goes.
         String diskless = other.ok("POST", "/compute/v2.1/servers", Api.server("nodisk", "t1", imageId))

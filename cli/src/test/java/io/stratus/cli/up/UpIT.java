@@ -99,12 +99,25 @@ class UpIT {
         CommandRun lock = openstack("admin", "server", "lock", "demo3");
         assertThat(lock.code()).as(lock.output()).isZero();
         assertThat(openstack("admin", "server", "unlock", "demo3").code()).isZero();
+        // The server's disk becomes an image, and the server is rebuilt from it.
+        CommandRun snapshot = openstack("admin", "server", "image", "create", "--name", "demo3-snap", "--wait",
+                "-f", "value", "-c", "status", "demo3");
+        assertThat(snapshot.code()).as(snapshot.output()).isZero();
+        assertThat(snapshot.output().strip()).isEqualTo("active");
+        CommandRun rebuild = openstack("admin", "server", "rebuild", "--image", "demo3-snap", "--wait", "demo3");
+        assertThat(rebuild.code()).as(rebuild.output()).isZero();
+        assertThat(until(() -> status("demo3"), "ACTIVE"::equals)).isTrue();
+        assertThat(openstack("admin", "server", "show", "-f", "value", "-c", "image", "demo3").output())
+                .contains("demo3-snap");
+
         CommandRun events = openstack("admin", "server", "event", "list", "-f", "value", "-c", "Action", "demo3");
         assertThat(events.code()).as(events.output()).isZero();
-        assertThat(events.output().lines().toList()).containsExactly("unlock", "lock", "start", "stop", "create");
+        assertThat(events.output().lines().toList()).containsExactly("rebuild", "createImage", "unlock", "lock",
+                "start", "stop", "create");
 
         CommandRun delete = openstack("admin", "server", "delete", "--wait", "demo3");
         assertThat(delete.code()).as(delete.output()).isZero();
+        assertThat(openstack("admin", "image", "delete", "demo3-snap").code()).isZero();
         assertThat(openstack("admin", "keypair", "delete", "it-key").code()).isZero();
         assertThat(openstack("admin", "keypair", "list", "-f", "value").output().strip()).isEmpty();
         assertThat(openstack("admin", "server", "list", "-f", "value").output().strip()).isEmpty();

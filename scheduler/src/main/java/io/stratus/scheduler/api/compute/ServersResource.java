@@ -454,10 +454,16 @@ public class ServersResource {
             }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
-            case "rebuild":
-                return ServerImageActions.rebuild(this, caller, s, Json.object(body, "rebuild"));
-            case "createImage":
-                return ServerImageActions.createImage(this, caller, s, Json.object(body, "createImage"));
+            case "rebuild": {
+                Response rebuilt = ServerImageActions.rebuild(this, caller, s, Json.object(body, "rebuild"));
+                record(id, caller, "rebuild");
+                return rebuilt;
+            }
+            case "createImage": {
+                Response imaging = ServerImageActions.createImage(this, caller, s, Json.object(body, "createImage"));
+                record(id, caller, "createImage");
+                return imaging;
+            }
             default:
                 throw ApiException.badRequest("unknown server action '" + action + "'");
         }
