@@ -10,11 +10,8 @@ import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.image.Image;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
-import java.security.SecureRandom;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * The {@code rebuild} and {@code createImage} server actions at the API's edge, as Nova's
@@ -22,11 +19,6 @@ import java.util.Set;
  * work is {@link io.stratus.scheduler.conductor.ImageActions}'.
  */
 final class ServerImageActions {
-    private static final SecureRandom RANDOM = new SecureRandom();
-    private static final Set<String> REBUILD_FIELDS = Set.of("id", "name", "status", "image", "flavor", "fault",
-            "user_id", "tenant_id", "created", "updated", "progress", "metadata", "links", "addresses", "hostId",
-            "OS-DCF:diskConfig", "accessIPv4", "accessIPv6");
-    private static final String PASSWORD_CHARS = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
     private ServerImageActions() {
     }
@@ -38,11 +30,13 @@ final class ServerImageActions {
         if (name.isPresent() && name.get().isBlank()) {
             throw ApiException.badRequest("Invalid input: 'name' must not be blank");
         }
-        String password = Json.optionalString(args, "adminPass", 255).orElseGet(ServerImageActions::password);
+        String password = Json.optionalString(args, "adminPass", 255).orElseGet(ServersResource::generatedPassword);
         Optional<Map<String, String>> metadata = args.has("metadata") && !args.get("metadata").isNull()
                 ? Optional.of(ServerMetadataResource.read(args.get("metadata"), "metadata")) : Optional.empty();
-        Optional<String> ipv4 = Json.optionalString(args, "accessIPv4", 64);
-        Optional<String> ipv6 = Json.optionalString(args, "accessIPv6", 64);
+        Optional<String> ipv4 = args.has("accessIPv4") ? Optional.of(ServersResource.accessIp(args, "accessIPv4"))
+                : Optional.empty();
+        Optional<String> ipv6 = args.has("accessIPv6") ? Optional.of(ServersResource.accessIp(args, "accessIPv6"))
+                : Optional.empty();
         Image image = api.images.find(ref).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
                 .orElseThrow(() -> ApiException.badRequest("Image " + ref + " could not be found."));
         if (!image.status().equals("active")) {
@@ -66,11 +60,9 @@ final class ServerImageActions {
         Server now = api.servers.find(s.id()).orElse(s);
         String flavor = now.vmState() == InstanceState.VERIFY_RESIZE ? now.pendingFlavorId().orElse(now.flavorId())
                 : now.flavorId();
-        Map<String, Object> view = new LinkedHashMap<>(Views.server(api.config.publicUrl(), now, caller.isAdmin(),
-                flavor, api.metadata.of(s.id())));
         // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
-        // with every show_* switch off): the basic fields, diskConfig and the access addresses.
-        view.keySet().removeIf(k -> !REBUILD_FIELDS.contains(k));
+        // with every show_* switch off), and the password.
+        Map<String, Object> view = Views.serverCore(api.config.publicUrl(), now, flavor, api.metadata.of(s.id()));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }
@@ -95,13 +87,6 @@ final class ServerImageActions {
         return Response.accepted().location(URI.create(api.images.url() + "/v2/images/" + imageId)).build();
     }
 
-    private static String password() {
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < 12; i++) {
-            b.append(PASSWORD_CHARS.charAt(RANDOM.nextInt(PASSWORD_CHARS.length())));
-        }
-        return b.toString();
-    }
 
     private static String lastSegment(String ref) {
         String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;

@@ -221,7 +221,7 @@ public class ServersResource {
     }
 
     /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
-    private static String accessIp(JsonNode s, String field) {
+    static String accessIp(JsonNode s, String field) {
         String v = Json.optionalString(s, field, 64).orElse("").trim();
         if (v.isEmpty()) {
             return "";
@@ -237,7 +237,7 @@ public class ServersResource {
     }
 
     /** Nova's generated admin password when the request gives none: 12 characters, no look-alikes. */
-    private static String generatedPassword() {
+    static String generatedPassword() {
         String alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < 12; i++) {
