@@ -10,14 +10,32 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
+import java.util.Date;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERSequence;
+import org.bouncycastle.asn1.DERTaggedObject;
+import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * Nova's {@code x509} keypairs: an X.509 client certificate in PEM, which Windows guests map to
@@ -25,15 +43,11 @@ import java.util.Base64;
  * self-signed 2048-bit RSA certificate for {@code CN=<user id>}, valid ten years, for client
  * authentication, with the user principal name {@code <user id>@localhost}; the private part is
  * a PKCS#12 file (key and certificate, empty password), base64-encoded. The fingerprint is the
- * certificate's SHA-1.
+ * certificate's SHA-1. Bouncy Castle builds the certificate; the JDK's PKCS12 key store bundles it.
  */
 public final class ClientCertificate {
-    private static final String SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
-    private static final String COMMON_NAME = "2.5.4.3";
-    private static final String EXTENDED_KEY_USAGE = "2.5.29.37";
-    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
-    private static final String SUBJECT_ALT_NAME = "2.5.29.17";
-    private static final String USER_PRINCIPAL_NAME = "1.3.6.1.4.1.311.20.2.3";
+    /** Microsoft's user principal name, an otherName in the subject alternative names. */
+    private static final ASN1ObjectIdentifier USER_PRINCIPAL_NAME = new ASN1ObjectIdentifier("1.3.6.1.4.1.311.20.2.3");
     private static final String PEM_HEADER = "-----BEGIN CERTIFICATE-----";
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -77,33 +91,16 @@ public final class ClientCertificate {
             KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
             g.initialize(2048);
             KeyPair pair = g.generateKeyPair();
-            byte[] name = Der.sequence(Der.set(Der.sequence(Der.oid(COMMON_NAME), Der.utf8(userId))));
-            byte[] algorithm = Der.sequence(Der.oid(SHA256_WITH_RSA), Der.nullValue());
-            byte[] serial = new byte[20];
-            RANDOM.nextBytes(serial);
-            serial[0] &= 0x7F;
-            ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC).withNano(0);
-            byte[] extensions = Der.sequence(
-                    Der.sequence(Der.oid(EXTENDED_KEY_USAGE),
-                            Der.octetString(Der.sequence(Der.oid(CLIENT_AUTH)))),
-                    Der.sequence(Der.oid(SUBJECT_ALT_NAME),
-                            Der.octetString(Der.sequence(Der.context(0, Der.oid(USER_PRINCIPAL_NAME),
-                                    Der.context(0, Der.utf8(userId + "@localhost")))))));
-            byte[] tbs = Der.sequence(
-                    Der.context(0, Der.integer(2)),
-                    Der.integer(new BigInteger(serial)),
-                    algorithm,
-                    name,
-                    Der.sequence(Der.time(now), Der.time(now.plusDays(3650))),
-                    name,
-                    pair.getPublic().getEncoded(),
-                    Der.context(3, extensions));
-            Signature signer = Signature.getInstance("SHA256withRSA");
-            signer.initSign(pair.getPrivate());
-            signer.update(tbs);
-            byte[] der = Der.sequence(tbs, algorithm, Der.bitString(signer.sign()));
-            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(der));
+            X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, userId).build();
+            Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, new BigInteger(159, RANDOM), Date.from(now),
+                    Date.from(now.plus(3650, ChronoUnit.DAYS)), name, pair.getPublic());
+            builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+            builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(
+                    GeneralName.otherName, new DERSequence(new ASN1Encodable[] {USER_PRINCIPAL_NAME,
+                        new DERTaggedObject(true, 0, new DERUTF8String(userId + "@localhost"))}))));
+            X509Certificate cert = new JcaX509CertificateConverter().getCertificate(
+                    builder.build(new JcaContentSignerBuilder("SHA256withRSA").build(pair.getPrivate())));
             cert.verify(pair.getPublic());
 
             KeyStore p12 = KeyStore.getInstance("PKCS12");
@@ -111,9 +108,9 @@ public final class ClientCertificate {
             p12.setKeyEntry("key", pair.getPrivate(), new char[0], new Certificate[] {cert});
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             p12.store(out, new char[0]);
-            return new KeyMaterial(SshPublicKey.pem("CERTIFICATE", der),
-                    Base64.getEncoder().encodeToString(out.toByteArray()), new ClientCertificate(cert).fingerprint());
-        } catch (GeneralSecurityException | IOException e) {
+            return new KeyMaterial(SshPublicKey.pem(cert), Base64.getEncoder().encodeToString(out.toByteArray()),
+                    new ClientCertificate(cert).fingerprint());
+        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot make a client certificate: " + e.getMessage(), e);
         }
     }

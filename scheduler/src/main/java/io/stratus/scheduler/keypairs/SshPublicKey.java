@@ -1,33 +1,36 @@
 package io.stratus.scheduler.keypairs;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.StringWriter;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.AlgorithmParameters;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.interfaces.RSAPrivateCrtKey;
-import java.security.interfaces.RSAPublicKey;
-import java.security.spec.ECFieldFp;
-import java.security.spec.ECGenParameterSpec;
-import java.security.spec.ECParameterSpec;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
+import org.bouncycastle.crypto.params.DSAParameters;
+import org.bouncycastle.crypto.params.DSAPublicKeyParameters;
+import org.bouncycastle.crypto.params.RSAKeyParameters;
+import org.bouncycastle.crypto.util.OpenSSHPublicKeyUtil;
+import org.bouncycastle.crypto.util.PublicKeyFactory;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 
 /**
  * An OpenSSH public key line ({@code ssh-rsa AAAA... comment}), checked as Nova checks an imported
  * key (pyca/cryptography's {@code load_ssh_public_key}): RSA, DSA (1024 bits), ECDSA on NIST
  * P-256/384/521 and Ed25519, and OpenSSH certificates of those; the blob's own type must be the
- * line's, every field must be there and nothing may follow them. The fingerprint is Nova's: MD5
- * of the blob.
+ * line's, every field must be there and nothing may follow them. Bouncy Castle reads the key
+ * itself (and checks the RSA modulus, the Ed25519 point, that an ECDSA point is on its curve); the
+ * checks around it are Nova's. The fingerprint is Nova's: MD5 of the blob.
  */
 public final class SshPublicKey {
     private static final Pattern LINE = Pattern.compile("\\A(\\S+)[ \\t]+(\\S+)");
@@ -36,10 +39,10 @@ public final class SshPublicKey {
             "ecdsa-sha2-nistp256", "nistp256",
             "ecdsa-sha2-nistp384", "nistp384",
             "ecdsa-sha2-nistp521", "nistp521");
-    private static final Map<String, String> JCA_CURVES = Map.of(
-            "nistp256", "secp256r1",
-            "nistp384", "secp384r1",
-            "nistp521", "secp521r1");
+    /** The SSH strings that make up each type's key. */
+    private static final Map<String, Integer> FIELDS = Map.of(
+            "ssh-rsa", 2, "ssh-dss", 4, "ssh-ed25519", 1,
+            "ecdsa-sha2-nistp256", 2, "ecdsa-sha2-nistp384", 2, "ecdsa-sha2-nistp521", 2);
 
     private final String type;
     private final byte[] blob;
@@ -91,7 +94,14 @@ public final class SshPublicKey {
         if (certificate) {
             r.string(); // nonce
         }
-        readPublic(keyType, r);
+        // The key's own fields, which Bouncy Castle reads as a plain key blob of that type.
+        byte[][] fields = new byte[FIELDS.get(keyType)][];
+        ByteArrayOutputStream plain = new ByteArrayOutputStream();
+        putString(plain, keyType.getBytes(StandardCharsets.US_ASCII));
+        for (int i = 0; i < fields.length; i++) {
+            fields[i] = r.string();
+            putString(plain, fields[i]);
+        }
         if (certificate) {
             r.u64(); // serial
             r.u32(); // certificate type
@@ -108,84 +118,55 @@ public final class SshPublicKey {
         if (r.remaining() != 0) {
             throw new InvalidKeypairException("the key has " + r.remaining() + " bytes of unexpected trailing data");
         }
+        check(keyType, fields, plain.toByteArray());
         return new SshPublicKey(outerType, blob);
     }
 
-    private static void readPublic(String keyType, Reader r) {
-        switch (keyType) {
-            case "ssh-rsa": {
-                BigInteger e = r.mpint();
-                BigInteger n = r.mpint();
-                if (n.compareTo(BigInteger.valueOf(3)) < 0) {
-                    throw new InvalidKeypairException("the RSA modulus must be >= 3");
+    /** What pyca/cryptography checks beyond reading the key (and Bouncy Castle's own checks as it reads it). */
+    private static void check(String keyType, byte[][] fields, byte[] plainBlob) {
+        if (!keyType.equals("ssh-ed25519") && !CURVES.containsKey(keyType)) {
+            for (byte[] mpint : fields) {
+                if (mpint.length > 0 && (mpint[0] & 0x80) != 0) {
+                    throw new InvalidKeypairException("the key holds a negative number");
                 }
-                if (e.compareTo(BigInteger.valueOf(3)) < 0 || e.compareTo(n) >= 0) {
-                    throw new InvalidKeypairException("the RSA exponent must be >= 3 and < the modulus");
-                }
-                if (!e.testBit(0)) {
-                    throw new InvalidKeypairException("the RSA exponent must be odd");
-                }
-                return;
             }
-            case "ssh-dss": {
-                BigInteger p = r.mpint();
-                BigInteger q = r.mpint();
-                BigInteger g = r.mpint();
-                r.mpint(); // y
-                if (p.bitLength() != 1024) {
-                    throw new InvalidKeypairException("SSH supports only 1024 bit DSA keys");
-                }
-                int qBits = q.bitLength();
-                if (qBits != 160 && qBits != 224 && qBits != 256) {
-                    throw new InvalidKeypairException("the DSA q must be 160, 224 or 256 bits long");
-                }
-                if (g.compareTo(BigInteger.ONE) <= 0 || g.compareTo(p) >= 0) {
-                    throw new InvalidKeypairException("the DSA g must be > 1 and < p");
-                }
-                return;
+        }
+        if (CURVES.containsKey(keyType)) {
+            String named = new String(fields[0], StandardCharsets.UTF_8);
+            if (!named.equals(CURVES.get(keyType))) {
+                throw new InvalidKeypairException("curve name mismatch: " + named + " in an " + keyType + " key");
             }
-            case "ssh-ed25519": {
-                if (r.string().length != 32) {
-                    throw new InvalidKeypairException("an Ed25519 public key is 32 bytes long");
-                }
-                return;
+            if (fields[1].length == 0 || fields[1][0] != 4) {
+                throw new InvalidKeypairException("the ECDSA point must be uncompressed");
             }
-            default:
-                readEcdsa(CURVES.get(keyType), r);
         }
-    }
-
-    /** The curve's name, then an uncompressed point that must lie on that curve. */
-    private static void readEcdsa(String curve, Reader r) {
-        String named = new String(r.string(), StandardCharsets.UTF_8);
-        byte[] point = r.string();
-        if (!named.equals(curve)) {
-            throw new InvalidKeypairException("curve name mismatch: " + named + " in an ecdsa-sha2-" + curve + " key");
-        }
-        if (point.length == 0 || point[0] != 4) {
-            throw new InvalidKeypairException("the ECDSA point must be uncompressed");
-        }
-        ECParameterSpec spec;
+        AsymmetricKeyParameter key;
         try {
-            AlgorithmParameters params = AlgorithmParameters.getInstance("EC");
-            params.init(new ECGenParameterSpec(JCA_CURVES.get(curve)));
-            spec = params.getParameterSpec(ECParameterSpec.class);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK lacks the curve " + curve, e);
+            key = OpenSSHPublicKeyUtil.parsePublicKey(plainBlob);
+        } catch (RuntimeException e) {
+            throw new InvalidKeypairException("the " + keyType + " key cannot be read: " + e.getMessage(), e);
         }
-        BigInteger p = ((ECFieldFp) spec.getCurve().getField()).getP();
-        int size = (p.bitLength() + 7) / 8;
-        if (point.length != 1 + 2 * size) {
-            throw new InvalidKeypairException("the ECDSA point must be " + (1 + 2 * size) + " bytes long on " + curve);
-        }
-        BigInteger x = new BigInteger(1, java.util.Arrays.copyOfRange(point, 1, 1 + size));
-        BigInteger y = new BigInteger(1, java.util.Arrays.copyOfRange(point, 1 + size, point.length));
-        BigInteger a = spec.getCurve().getA();
-        BigInteger b = spec.getCurve().getB();
-        boolean onCurve = x.compareTo(p) < 0 && y.compareTo(p) < 0
-                && y.pow(2).mod(p).equals(x.pow(3).add(a.multiply(x)).add(b).mod(p));
-        if (!onCurve) {
-            throw new InvalidKeypairException("the ECDSA point is not on the curve " + curve);
+        if (key instanceof RSAKeyParameters) {
+            BigInteger e = ((RSAKeyParameters) key).getExponent();
+            BigInteger n = ((RSAKeyParameters) key).getModulus();
+            if (e.compareTo(BigInteger.valueOf(3)) < 0 || e.compareTo(n) >= 0) {
+                throw new InvalidKeypairException("the RSA exponent must be >= 3 and < the modulus");
+            }
+            if (!e.testBit(0)) {
+                throw new InvalidKeypairException("the RSA exponent must be odd");
+            }
+        } else if (key instanceof DSAPublicKeyParameters) {
+            DSAParameters dsa = ((DSAPublicKeyParameters) key).getParameters();
+            if (dsa.getP().bitLength() != 1024) {
+                throw new InvalidKeypairException("SSH supports only 1024 bit DSA keys");
+            }
+            int qBits = dsa.getQ().bitLength();
+            if (qBits != 160 && qBits != 224 && qBits != 256) {
+                throw new InvalidKeypairException("the DSA q must be 160, 224 or 256 bits long");
+            }
+            if (dsa.getG().compareTo(BigInteger.ONE) <= 0 || dsa.getG().compareTo(dsa.getP()) >= 0) {
+                throw new InvalidKeypairException("the DSA g must be > 1 and < p");
+            }
         }
     }
 
@@ -221,24 +202,25 @@ public final class SshPublicKey {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        RSAPublicKey pub = (RSAPublicKey) pair.getPublic();
-        ByteArrayOutputStream blob = new ByteArrayOutputStream();
-        putString(blob, "ssh-rsa".getBytes(StandardCharsets.US_ASCII));
-        putString(blob, pub.getPublicExponent().toByteArray());
-        putString(blob, pub.getModulus().toByteArray());
-        String line = "ssh-rsa " + Base64.getEncoder().encodeToString(blob.toByteArray()) + " Generated-by-Stratus";
-        RSAPrivateCrtKey k = (RSAPrivateCrtKey) pair.getPrivate();
-        byte[] pkcs1 = Der.sequence(Der.integer(0), Der.integer(k.getModulus()), Der.integer(k.getPublicExponent()),
-                Der.integer(k.getPrivateExponent()), Der.integer(k.getPrimeP()), Der.integer(k.getPrimeQ()),
-                Der.integer(k.getPrimeExponentP()), Der.integer(k.getPrimeExponentQ()),
-                Der.integer(k.getCrtCoefficient()));
-        return new KeyMaterial(line, pem("RSA PRIVATE KEY", pkcs1), parse(line).fingerprint());
+        String line;
+        try {
+            line = "ssh-rsa " + Base64.getEncoder().encodeToString(OpenSSHPublicKeyUtil.encodePublicKey(
+                    PublicKeyFactory.createKey(pair.getPublic().getEncoded()))) + " Generated-by-Stratus";
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return new KeyMaterial(line, pem(pair.getPrivate()), parse(line).fingerprint());
     }
 
-    static String pem(String label, byte[] der) {
-        return "-----BEGIN " + label + "-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-                + "\n-----END " + label + "-----\n";
+    /** PEM as OpenSSL writes it: an RSA private key as PKCS#1 ({@code RSA PRIVATE KEY}), a certificate as itself. */
+    static String pem(Object o) {
+        StringWriter out = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(out)) {
+            w.writeObject(o);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return out.toString().replace("\r\n", "\n"); // PemWriter ends lines as the platform does
     }
 
     private static void putString(ByteArrayOutputStream out, byte[] s) {
@@ -292,14 +274,6 @@ public final class SshPublicKey {
             byte[] s = new byte[(int) n];
             buf.get(s);
             return s;
-        }
-
-        BigInteger mpint() {
-            byte[] v = string();
-            if (v.length > 0 && (v[0] & 0x80) != 0) {
-                throw new InvalidKeypairException("the key holds a negative number");
-            }
-            return new BigInteger(1, v);
         }
 
         private void need(int n) {
