@@ -4,7 +4,6 @@ import io.stratus.api.ApiException;
 import io.stratus.scheduler.compute.InstanceAction;
 import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
@@ -46,9 +45,7 @@ public class InstanceActionsResource {
 
     /** Only the server's project (or an admin) sees its actions; a deleted server has none at 2.1. */
     private void owned(String id) {
-        Caller caller = TokenFilter.caller(request);
-        servers.find(id).filter(s -> caller.isAdmin() || s.projectId().equals(caller.projectId()))
-                .orElseThrow(() -> ApiException.notFound("Instance " + id + " could not be found."));
+        ServersResource.owned(servers, TokenFilter.caller(request), id);
     }
 
     private static Map<String, Object> body(InstanceAction a) {

@@ -3,7 +3,6 @@ package io.stratus.scheduler.api.compute;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
-import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.identity.Caller;
@@ -25,7 +24,7 @@ final class ServerImageActions {
 
     /** 202 with the server as Nova shows it after a rebuild starts, {@code adminPass} included. */
     static Response rebuild(ServersResource api, Caller caller, Server s, JsonNode args) {
-        String ref = lastSegment(Json.string(args, "imageRef", 1024));
+        String ref = ServersResource.lastSegment(Json.string(args, "imageRef", 1024));
         Optional<String> name = Json.optionalString(args, "name", 255);
         if (name.isPresent() && name.get().isBlank()) {
             throw ApiException.badRequest("Invalid input: 'name' must not be blank");
@@ -37,19 +36,7 @@ final class ServerImageActions {
                 : Optional.empty();
         Optional<String> ipv6 = args.has("accessIPv6") ? Optional.of(ServersResource.accessIp(args, "accessIPv6"))
                 : Optional.empty();
-        Image image = api.images.find(ref).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
-                .orElseThrow(() -> ApiException.badRequest("Image " + ref + " could not be found."));
-        if (!image.status().equals("active")) {
-            throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");
-        }
-        if (s.ramMib() < image.minRamMib()) {
-            throw ApiException.badRequest("Flavor's memory is too small for requested image: " + s.ramMib()
-                    + " MiB < min_ram " + image.minRamMib() + " MiB");
-        }
-        if (s.diskGib() > 0 && s.diskGib() < image.minDiskGib()) {
-            throw ApiException.badRequest("Flavor's disk is too small for requested image: " + s.diskGib()
-                    + " GiB < min_disk " + image.minDiskGib() + " GiB");
-        }
+        Image image = api.bootableImage(caller, ref, s.ramMib(), s.diskGib());
         api.imageActions.rebuild(s, image, name, metadata);
         // Nova's rebuild replaces the metadata and access addresses it is given.
         metadata.ifPresent(m -> api.metadata.replace(s.id(), m));
@@ -58,11 +45,10 @@ final class ServerImageActions {
             api.servers.rename(s.id(), now.name(), ipv4.orElse(now.accessIpv4()), ipv6.orElse(now.accessIpv6()));
         }
         Server now = api.servers.find(s.id()).orElse(s);
-        String flavor = now.vmState() == InstanceState.VERIFY_RESIZE ? now.pendingFlavorId().orElse(now.flavorId())
-                : now.flavorId();
         // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
         // with every show_* switch off), and the password.
-        Map<String, Object> view = Views.serverCore(api.config.publicUrl(), now, flavor, api.metadata.of(s.id()));
+        Map<String, Object> view = Views.serverCore(api.config.publicUrl(), now, ServersResource.shownFlavor(now),
+                api.metadata.of(s.id()));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }
@@ -87,9 +73,4 @@ final class ServerImageActions {
         return Response.accepted().location(URI.create(api.images.url() + "/v2/images/" + imageId)).build();
     }
 
-
-    private static String lastSegment(String ref) {
-        String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;
-        return r.substring(r.lastIndexOf('/') + 1);
-    }
 }

@@ -56,8 +56,8 @@ record ServerListing(List<Server> servers, Optional<String> next) {
         boolean byAddress = params.containsKey("ip") || params.containsKey("ip6");
         List<Server> found = new ArrayList<>(store.list(new ServerStore.Query(
                 all ? Optional.empty() : Optional.of(caller.projectId()), state, Optional.ofNullable(host),
-                Optional.ofNullable(params.getFirst("flavor")).map(ServerListing::lastSegment),
-                Optional.ofNullable(params.getFirst("image")).map(ServerListing::lastSegment), changedSince)));
+                Optional.ofNullable(params.getFirst("flavor")).map(ServersResource::lastSegment),
+                Optional.ofNullable(params.getFirst("image")).map(ServersResource::lastSegment), changedSince)));
         if (namePattern != null) {
             found.removeIf(s -> !namePattern.find(s.name()));
         }
@@ -138,10 +138,5 @@ record ServerListing(List<Server> servers, Optional<String> next) {
                         + " time (e.g. 2026-12-06T17:00:00Z)");
             }
         }
-    }
-
-    private static String lastSegment(String ref) {
-        String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;
-        return r.substring(r.lastIndexOf('/') + 1);
     }
 }

@@ -8,7 +8,6 @@ import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -211,8 +210,6 @@ public class ServerMetadataResource {
 
     /** The caller's server, or 404 (another project's server does not exist for it). */
     private Server owned(String id) {
-        Caller caller = TokenFilter.caller(request);
-        return servers.find(id).filter(s -> caller.isAdmin() || s.projectId().equals(caller.projectId()))
-                .orElseThrow(() -> ApiException.notFound("Instance " + id + " could not be found."));
+        return ServersResource.owned(servers, TokenFilter.caller(request), id);
     }
 }

@@ -68,9 +68,9 @@ public class ServersResource {
     /** Actions a lock does not stop (Nova's check_instance_lock is not on these). */
     private static final java.util.Set<String> UNLOCKED_ACTIONS = java.util.Set.of("lock", "unlock",
             "os-getConsoleOutput", "createImage");
-    /** The names Nova's instance actions give the API's actions. */
+    /** The names Nova's instance actions give the API's actions where they differ from the action's key. */
     private static final Map<String, String> ACTION_NAMES = Map.of("os-stop", "stop", "os-start", "start",
-            "os-migrateLive", "live-migration", "confirmResize", "confirmResize", "revertResize", "revertResize");
+            "os-migrateLive", "live-migration");
 
     @Inject
     ServerStore servers;
@@ -133,20 +133,7 @@ public class ServersResource {
                     + " (the zone is '" + Conductor.DEFAULT_ZONE + "')");
         }
         Flavor flavor = usableFlavor(caller, flavorRef);
-        Image image = images.find(imageRef).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
-                .orElseThrow(() ->
-                ApiException.badRequest("Image " + imageRef + " could not be found."));
-        if (!image.status().equals("active")) {
-            throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");
-        }
-        if (flavor.ramMib() < image.minRamMib()) {
-            throw ApiException.badRequest("Flavor's memory is too small for requested image: " + flavor.ramMib()
-                    + " MiB < min_ram " + image.minRamMib() + " MiB");
-        }
-        if (flavor.diskGib() > 0 && flavor.diskGib() < image.minDiskGib()) {
-            throw ApiException.badRequest("Flavor's disk is too small for requested image: " + flavor.diskGib()
-                    + " GiB < min_disk " + image.minDiskGib() + " GiB");
-        }
+        Image image = bootableImage(caller, imageRef, flavor.ramMib(), flavor.diskGib());
         Optional<String> group = Optional.empty();
         JsonNode hints = body.get("os:scheduler_hints");
         if (hints != null && hints.isObject() && hints.has("group")) {
@@ -504,17 +491,44 @@ public class ServersResource {
 
     /** The caller's server, or 404 (never 403: another project's server does not exist for it). */
     private Server owned(String id) {
-        Caller caller = TokenFilter.caller(request);
+        return owned(servers, TokenFilter.caller(request), id);
+    }
+
+    /** Server {@code id} if {@code caller} may see it (its project's or an admin), else 404, for every server resource. */
+    static Server owned(ServerStore servers, Caller caller, String id) {
         return servers.find(id).filter(s -> caller.isAdmin() || s.projectId().equals(caller.projectId()))
                 .orElseThrow(() -> ApiException.notFound("Instance " + id + " could not be found."));
     }
 
+    /**
+     * An image {@code caller} may boot a server of {@code ramMib} and {@code diskGib} from: visible
+     * to it, active, and asking no more memory or disk than that (400 otherwise), as Nova checks at
+     * create and rebuild.
+     */
+    Image bootableImage(Caller caller, String ref, long ramMib, long diskGib) {
+        Image image = images.find(ref).filter(i -> caller.isAdmin() || i.visibleTo(caller.projectId()))
+                .orElseThrow(() -> ApiException.badRequest("Image " + ref + " could not be found."));
+        if (!image.status().equals("active")) {
+            throw ApiException.badRequest("Image " + image.id() + " is not active (status " + image.status() + ")");
+        }
+        if (ramMib < image.minRamMib()) {
+            throw ApiException.badRequest("Flavor's memory is too small for requested image: " + ramMib
+                    + " MiB < min_ram " + image.minRamMib() + " MiB");
+        }
+        if (diskGib > 0 && diskGib < image.minDiskGib()) {
+            throw ApiException.badRequest("Flavor's disk is too small for requested image: " + diskGib
+                    + " GiB < min_disk " + image.minDiskGib() + " GiB");
+        }
+        return image;
+    }
+
     /** During a resize Nova shows the new flavor. */
-    private static String shownFlavor(Server s) {
+    static String shownFlavor(Server s) {
         return s.vmState() == InstanceState.VERIFY_RESIZE ? s.pendingFlavorId().orElse(s.flavorId()) : s.flavorId();
     }
 
-    private static String lastSegment(String ref) {
+    /** The id at the end of a reference that may be a URL ({@code flavorRef}, {@code imageRef}, list filters). */
+    static String lastSegment(String ref) {
         String r = ref.endsWith("/") ? ref.substring(0, ref.length() - 1) : ref;
         return r.substring(r.lastIndexOf('/') + 1);
     }
