@@ -48,13 +48,9 @@ public final class ImageActions {
      * @param metadata the server's new metadata, when the request gives it
      */
     public void rebuild(Server s, Image image, Optional<String> name, Optional<Map<String, String>> metadata) {
-        String host = s.host().orElseThrow(() -> conflict(s, "rebuild"));
-        String request = Conductor.newRequestId();
-        if (!servers.startTask(s.id(), request, TaskState.REBUILDING, InstanceState.ACTIVE, InstanceState.SHUTOFF,
-                InstanceState.ERROR)) {
-            throw conflict(servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
-                    + " could not be found.")), "rebuild");
-        }
+        String host = s.host().orElseThrow(() -> ServerActions.conflict(s, "rebuild"));
+        String request = ServerActions.startTask(servers, s, "rebuild", TaskState.REBUILDING, InstanceState.ACTIVE,
+                InstanceState.SHUTOFF, InstanceState.ERROR);
         servers.rebuildWith(s.id(), image.id(), name);
         Rebuild.Builder command = Rebuild.newBuilder().setSource(Conductor.source(image));
         name.ifPresent(command::setName);
@@ -81,13 +77,9 @@ public final class ImageActions {
      */
     public String createImage(Server s, String callerToken, String userId, String name, Map<String, String> metadata,
                               Optional<Image> base, long flavorDiskGib) {
-        String host = s.host().orElseThrow(() -> conflict(s, "createImage"));
-        String request = Conductor.newRequestId();
-        if (!servers.startTask(s.id(), request, TaskState.IMAGE_SNAPSHOT, InstanceState.ACTIVE, InstanceState.SHUTOFF,
-                InstanceState.PAUSED)) {
-            throw conflict(servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
-                    + " could not be found.")), "createImage");
-        }
+        String host = s.host().orElseThrow(() -> ServerActions.conflict(s, "createImage"));
+        String request = ServerActions.startTask(servers, s, "createImage", TaskState.IMAGE_SNAPSHOT,
+                InstanceState.ACTIVE, InstanceState.SHUTOFF, InstanceState.PAUSED);
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("name", name);
         // Raw: what instance disks layer over, so that the image boots at once.
@@ -140,11 +132,5 @@ public final class ImageActions {
         } catch (RuntimeException e) {
             LOG.warnf("image %s of a failed createImage was not deleted: %s", imageId, e.getMessage());
         }
-    }
-
-    private static ApiException conflict(Server s, String action) {
-        return ApiException.conflict("Cannot '" + action + "' instance " + s.id() + " while it is in vm_state "
-                + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
-                : " and task_state " + s.taskState().name().toLowerCase()));
     }
 }

@@ -258,12 +258,7 @@ public final class ServerActions {
     private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
                      Consumer<String> started, InstanceState... from) {
         String host = s.host().orElseThrow(() -> conflict(s, action));
-        String request = Conductor.newRequestId();
-        if (!servers.startTask(s.id(), request, task, from)) {
-            Server now = servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
-                    + " could not be found."));
-            throw conflict(now, action);
-        }
+        String request = startTask(servers, s, action, task, from);
         started.accept(request);
         CommandEnvelope.Builder b = conductor.envelope(s.id(), s.projectId(), request);
         command.accept(b);
@@ -279,7 +274,23 @@ public final class ServerActions {
         LOG.infof("instance %s request %s: %s sent to %s", s.id(), request, action, host);
     }
 
-    private static ApiException conflict(Server s, String action) {
+    /**
+     * Starts {@code task} on {@code s} under a new request id if the server is in one of
+     * {@code from} (one conditional update, so racing requests cannot both win); else 409 naming
+     * the state it is in now. Returns the request id.
+     */
+    static String startTask(ServerStore servers, Server s, String action, TaskState task, InstanceState... from) {
+        String request = Conductor.newRequestId();
+        if (!servers.startTask(s.id(), request, task, from)) {
+            Server now = servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
+                    + " could not be found."));
+            throw conflict(now, action);
+        }
+        return request;
+    }
+
+    /** 409 for {@code action} on a server in a state that does not allow it, naming the state. */
+    static ApiException conflict(Server s, String action) {
         return ApiException.conflict("Cannot '" + action + "' instance " + s.id() + " while it is in vm_state "
                 + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
                 : " and task_state " + s.taskState().name().toLowerCase()));
