@@ -415,8 +415,9 @@ public class IdentityResource {
     @Path("/v3/projects/{project}/users/{user}/roles")
     public Map<String, Object> grants(@PathParam("project") String project, @PathParam("user") String user) {
         TokenFilter.admin(request, "identity:list_grants");
-        Assignment g = assignment(project, user, Caller.MEMBER);
-        return Map.of("roles", store.roles(g.accountId(), g.projectId()).stream().sorted().map(this::roleBody).toList(),
+        Project p = existingProject(project);
+        Account a = existingUser(user);
+        return Map.of("roles", store.roles(a.id(), p.id()).stream().sorted().map(this::roleBody).toList(),
                 "links", Map.of("self", base() + "/identity/v3/projects/" + project + "/users/" + user + "/roles"));
     }
 
@@ -444,12 +445,20 @@ public class IdentityResource {
 
     /** The project, user and role of an assignment path, each of which must exist (404 otherwise). */
     private Assignment assignment(String project, String user, String role) {
-        Project p = store.project(project).orElseThrow(() -> ApiException.notFound("Could not find project: " + project));
-        Account a = store.account(user).orElseThrow(() -> ApiException.notFound("Could not find user: " + user));
+        Project p = existingProject(project);
+        Account a = existingUser(user);
         if (!IdentityStore.roles().contains(role)) {
             throw ApiException.notFound("Could not find role: " + role);
         }
         return new Assignment(a.id(), p.id(), role);
+    }
+
+    private Project existingProject(String idOrName) {
+        return store.project(idOrName).orElseThrow(() -> ApiException.notFound("Could not find project: " + idOrName));
+    }
+
+    private Account existingUser(String idOrName) {
+        return store.account(idOrName).orElseThrow(() -> ApiException.notFound("Could not find user: " + idOrName));
     }
 
     @GET

@@ -45,12 +45,13 @@ public class TokenFilter implements ContainerRequestFilter {
         }
         Caller caller = identity.get().caller(token.trim()).orElseThrow(() ->
                 ApiException.unauthorized("The token is invalid or has expired; authenticate again."));
-        if (!caller.scoped() && !path.startsWith("identity/") && !path.startsWith("/identity/")) {
+        // Identity has its own policies; every other API wants a project and, to change, member.
+        boolean identityApi = path.startsWith("identity/") || path.startsWith("/identity/");
+        if (!caller.scoped() && !identityApi) {
             throw ApiException.unauthorized("The token is not scoped to a project: rescope it (POST"
                     + " /identity/v3/auth/tokens with a project scope) to use this API.");
         }
-        if (!caller.mayChange() && !READS.contains(request.getMethod()) && !path.startsWith("identity/")
-                && !path.startsWith("/identity/")) {
+        if (!caller.mayChange() && !READS.contains(request.getMethod()) && !identityApi) {
             throw ApiException.forbidden("Policy doesn't allow " + request.getMethod() + " " + path + ": the"
                     + " token's roles (" + String.join(", ", caller.roles()) + ") may read and not change anything;"
                     + " changes need the member role.");
