@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class ContractLockTest {
     private static final List<FileDescriptor> FILES = List.of(InstanceProto.getDescriptor(),
             CommandsProto.getDescriptor(), EventsProto.getDescriptor(), AgentProto.getDescriptor(),
-            MigrationProto.getDescriptor());
+            MigrationProto.getDescriptor(), NetworkProto.getDescriptor());
 
     /** Where a number lives ("message stratus.v1.Boot 3") mapped to what it is ("resources message:Resources"). */
     private static Map<String, String> current() {
