@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs Debian's tempest over the interop guideline's tests against a running Stratus cloud.
 
-Usage: tempest.py --openrc FILE --out DIR [--services compute,identity,image]
+Usage: tempest.py --openrc FILE --out DIR [--services compute,identity,images,networks]
 
 Writes DIR/tempest.conf and a tempest workspace, runs the guideline's tests of the
 selected capability groups with tempest's default dynamic credentials, prints a
@@ -83,8 +83,10 @@ def discover(env):
         or copy_image(endpoints["image"], token, image, "stratus-linux-alt")
     _, versions = api(endpoints["compute"].rsplit("/", 1)[0] + "/", token)
     v21 = next(v for v in versions["versions"] if v["id"] == "v2.1")
+    _, extensions = api(endpoints["network"] + "/v2.0/extensions", token)
     return {"flavor": flavors[0]["id"], "flavor_alt": flavors[1]["id"], "image": image["id"],
             "image_alt": alt["id"],
+            "network_extensions": ",".join(e["alias"] for e in extensions["extensions"]),
             "max_microversion": v21.get("version") or "2.1", "endpoints": endpoints}
 
 
@@ -167,13 +169,30 @@ api_v1 = false
 api_v2 = true
 import_image = false
 
+[network]
+# Tempest carves its subnets out of these (the first free /28 or /64 of a network of its own).
+project_network_cidr = 10.100.0.0/16
+project_network_mask_bits = 28
+project_network_v6_cidr = 2001:db8::/48
+project_network_v6_mask_bits = 64
+# Subnet pools' test prefixes (tempest's default).
+default_network = 1.0.0.0/16,2.0.0.0/16
+# No external network or routers yet: tempest's router and floating IP tests are not selected.
+public_network_id =
+floating_network_name =
+shared_physical_network = false
+
 [network-feature-enabled]
-ipv6 = false
+ipv6 = true
+ipv6_subnet_attributes = true
+port_security = true
+# The Network API's /v2.0/extensions, read at start (tempest only runs what these name).
+api_extensions = {found['network_extensions']}
 
 [service_available]
 nova = true
 glance = true
-neutron = false
+neutron = true
 cinder = false
 swift = false
 heat = false
@@ -255,7 +274,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--openrc", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--services", default="compute,identity,images")
+    ap.add_argument("--services", default="compute,identity,images,networks")
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--only", help="a regex: run only the guideline's tests it matches")
     ap.add_argument("--preprovisioned", action="store_true",

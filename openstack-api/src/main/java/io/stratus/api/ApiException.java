@@ -6,14 +6,26 @@ package io.stratus.api;
  */
 public class ApiException extends RuntimeException {
     private final int status;
+    private final String type;
 
     public ApiException(int status, String message) {
+        this(status, message, null);
+    }
+
+    /** @param type the fault's name where the API names them (Neutron's {@code NetworkNotFound}), or null */
+    public ApiException(int status, String message, String type) {
         super(message);
         this.status = status;
+        this.type = type;
     }
 
     public int status() {
         return status;
+    }
+
+    /** The fault's name, or null where the API has none (then its status names it). */
+    public String type() {
+        return type;
     }
 
     public static ApiException badRequest(String message) {

@@ -19,7 +19,8 @@ import org.jboss.logging.Logger;
 /**
  * Every error leaves the API in the shape OpenStack clients parse: Compute's
  * {@code {"itemNotFound": {"code": 404, "message": ...}}}, Identity's
- * {@code {"error": {"code": 401, "title": ..., "message": ...}}}. Unexpected failures are logged
+ * {@code {"error": {"code": 401, "title": ..., "message": ...}}}, Network's
+ * {@code {"NeutronError": {"type": "NetworkNotFound", "message": ..., "detail": ""}}}. Unexpected failures are logged
  * with the request's path and answered 500 without internals; an unreachable database is a 503.
  */
 @Provider
@@ -33,9 +34,11 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
     public Response toResponse(Throwable e) {
         int status;
         String message;
+        String type = null;
         if (e instanceof ApiException api) {
             status = api.status();
             message = api.getMessage();
+            type = api.type();
         } else if (e instanceof JsonProcessingException json) {
             status = 400;
             message = "the request body is not valid JSON: " + json.getOriginalMessage();
@@ -63,7 +66,7 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
             status = 500;
             message = "The server has either erred or is incapable of performing the requested operation.";
         }
-        return render(status, message, path());
+        return render(status, message, type, path());
     }
 
     private String path() {
@@ -72,8 +75,13 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
 
     /** The error response for {@code path}: Identity's shape under /identity, Compute's elsewhere. */
     public static Response render(int status, String message, String path) {
+        return render(status, message, null, path);
+    }
+
+    /** The error response, with the fault's name where the API has one ({@code type}, or null). */
+    public static Response render(int status, String message, String type, String path) {
         Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON)
-                .entity(body(status, message, path));
+                .entity(body(status, message, type, path));
         if (status == 401) {
             r.header("WWW-Authenticate", "Keystone uri=\"/identity/v3\"");
         }
@@ -82,8 +90,20 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
 
     /** The error body alone, for handlers outside JAX-RS. */
     public static Map<String, Object> body(int status, String message, String path) {
+        return body(status, message, null, path);
+    }
+
+    private static Map<String, Object> body(int status, String message, String type, String path) {
         Map<String, Object> body = new LinkedHashMap<>();
         Map<String, Object> detail = new LinkedHashMap<>();
+        if (path.startsWith("/network")) {
+            // Neutron names each fault; webob's name for the status where the fault has none.
+            detail.put("type", type != null ? type : "HTTP" + title(status).replace(" ", ""));
+            detail.put("message", message);
+            detail.put("detail", "");
+            body.put("NeutronError", detail);
+            return body;
+        }
         detail.put("code", status);
         if (path.startsWith("/identity")) {
             detail.put("title", title(status));
@@ -134,8 +154,12 @@ public class ApiExceptionMapper implements ExceptionMapper<Throwable> {
                 return "Forbidden";
             case 404:
                 return "Not Found";
+            case 405:
+                return "Method Not Allowed";
             case 409:
                 return "Conflict";
+            case 503:
+                return "Service Unavailable";
             default:
                 return status >= 500 ? "Internal Server Error" : "Bad Request";
         }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 
 /**
  * The hosts as their agents report them on {@code stratus.hosts}: each report's capacity becomes
@@ -46,17 +47,29 @@ public final class HostDirectory {
     private final Map<String, Instant> lastReport = new ConcurrentHashMap<>();
     private final Map<String, Known> reports = new ConcurrentHashMap<>();
     private final Runnable inventoryChanged;
+    private final BiConsumer<String, String> tunnelReported;
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
-        this(store, ratios, clock, () -> { });
+        this(store, ratios, clock, () -> { }, (host, tunnel) -> { });
     }
 
     /** @param inventoryChanged told after a report added a host or changed its inventory */
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged) {
+        this(store, ratios, clock, inventoryChanged, (host, tunnel) -> { });
+    }
+
+    /**
+     * @param inventoryChanged told after a report added a host or changed its inventory
+     * @param tunnelReported   told (host, tunnel address) on a host's first report here and whenever
+     *                         its tunnel address changes: the network side republishes what depends on it
+     */
+    public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged,
+                         BiConsumer<String, String> tunnelReported) {
         this.store = store;
         this.ratios = ratios;
         this.clock = clock;
         this.inventoryChanged = inventoryChanged;
+        this.tunnelReported = tunnelReported;
     }
 
     /** Takes in one report; reports from a host's past (older than the newest seen) are ignored. */
@@ -78,7 +91,15 @@ public final class HostDirectory {
             inventoryChanged.run();
         }
         lastReport.put(host, at);
-        reports.put(host, Known.of(report));
+        Known before = reports.put(host, Known.of(report));
+        if (before == null || !before.report().getTunnelAddress().equals(report.getTunnelAddress())) {
+            tunnelReported.accept(host, report.getTunnelAddress());
+        }
+    }
+
+    /** The address {@code host}'s VXLAN tunnels use, as its newest report says; empty if it said none. */
+    public Optional<String> tunnelAddress(String host) {
+        return report(host).map(HostReport::getTunnelAddress).filter(a -> !a.isEmpty());
     }
 
     /** The newest report of {@code host}: its agent's address, usage and KSM figures. */

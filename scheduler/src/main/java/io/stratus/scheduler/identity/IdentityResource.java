@@ -521,6 +521,7 @@ public class IdentityResource {
         return List.of(
                 service("compute", "nova", base() + "/compute/v2.1"),
                 service("image", "glance", config.imageUrl()),
+                service("network", "neutron", base() + "/network"),
                 service("identity", "keystone", base() + "/identity/v3"));
     }
 

@@ -23,7 +23,8 @@ public class TokenFilter implements ContainerRequestFilter {
     private static final String CALLER = "stratus.caller";
     /** Version documents and health/metrics: clients read these before they have a token. */
     private static final Pattern PUBLIC = Pattern.compile(
-            "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|image/?|image/versions/?|q/.*|metrics)");
+            "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|network/?|network/v2\\.0/?|image/?"
+                    + "|image/versions/?|q/.*|metrics)");
     private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
     private static final Set<String> TOKEN_PATHS = Set.of("identity/v3/auth/tokens", "/identity/v3/auth/tokens");
 

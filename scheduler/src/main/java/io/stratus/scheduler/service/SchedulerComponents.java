@@ -19,6 +19,15 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
+import io.stratus.scheduler.network.HostNetworkStates;
+import io.stratus.scheduler.network.NetworkQuotaStore;
+import io.stratus.scheduler.network.NetworkService;
+import io.stratus.scheduler.network.NetworkStatePublisher;
+import io.stratus.scheduler.network.NetworkStore;
+import io.stratus.scheduler.network.PortStore;
+import io.stratus.scheduler.network.SecurityGroupStore;
+import io.stratus.scheduler.network.SubnetPoolStore;
+import io.stratus.scheduler.network.SubnetStore;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
@@ -155,10 +164,60 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    HostDirectory hosts(PlacementStore placement, PlacementView view, SchedulerConfig config, Clock clock) {
+    HostDirectory hosts(PlacementStore placement, PlacementView view, SchedulerConfig config, Clock clock,
+                        NetworkStatePublisher networkStates) {
         SchedulerConfig.Ratios r = config.ratios();
         return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock,
-                view::invalidate);
+                view::invalidate, networkStates::reported);
+    }
+
+    @Produces
+    @Singleton
+    NetworkStatePublisher networkStates(Database db, Clock clock, Producer<String, byte[]> producer) {
+        return new NetworkStatePublisher(db.dataSource(), new HostNetworkStates(db.dataSource(), clock), producer);
+    }
+
+    @Produces
+    @Singleton
+    NetworkStore networks(Database db, Clock clock, NetworkStatePublisher states) {
+        return new NetworkStore(db.dataSource(), clock, states);
+    }
+
+    @Produces
+    @Singleton
+    SubnetStore subnets(Database db, Clock clock, NetworkStatePublisher states) {
+        return new SubnetStore(db.dataSource(), clock, states);
+    }
+
+    @Produces
+    @Singleton
+    SubnetPoolStore subnetPools(Database db, Clock clock) {
+        return new SubnetPoolStore(db.dataSource(), clock);
+    }
+
+    @Produces
+    @Singleton
+    SecurityGroupStore securityGroups(Database db, Clock clock, NetworkStatePublisher states) {
+        return new SecurityGroupStore(db.dataSource(), clock, states);
+    }
+
+    @Produces
+    @Singleton
+    PortStore ports(Database db, Clock clock, SecurityGroupStore groups, NetworkStatePublisher states) {
+        return new PortStore(db.dataSource(), clock, groups, states);
+    }
+
+    @Produces
+    @Singleton
+    NetworkQuotaStore networkQuotas(Database db) {
+        return new NetworkQuotaStore(db.dataSource());
+    }
+
+    /** What compute calls for its servers' ports (create, bind on placement and moves, release on delete). */
+    @Produces
+    @Singleton
+    NetworkService networkService(NetworkStore networks, SubnetStore subnets, PortStore ports) {
+        return new NetworkService(networks, subnets, ports);
     }
 
     @Produces

@@ -14,6 +14,7 @@ import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.hosts.HostReportConsumer;
 import io.stratus.scheduler.identity.IdentityStore;
+import io.stratus.scheduler.network.NetworkTopic;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.ProviderUsage;
 import jakarta.enterprise.event.Observes;
@@ -72,6 +73,7 @@ public class SchedulerLifecycle {
     void start(@Observes StartupEvent event) {
         identity.bootstrap(config.admin().user(), config.admin().password(), config.admin().project());
         flavors.seedDefaults();
+        NetworkTopic.ensure(bootstrapServers);
         reports = new HostReportConsumer(bootstrapServers, config.replica(), hosts);
         events = new EventConsumer(bootstrapServers, config.replica(), conductor);
         reportThread = daemon(reports, "stratus-host-reports");
