@@ -185,7 +185,7 @@ fi
 
 # ---------------------------------------------------------------- initramfs
 bb_deb=$(fetch_deb busybox-static)
-istamp=$( (basename "$bb_deb"; cat "$here/init.sh"; cat "$kit/stock/stamp") | sha256sum | cut -c1-16)
+istamp=$( (basename "$bb_deb"; cat "$here/init.sh" "$here/udhcpc.script"; cat "$kit/stock/stamp") | sha256sum | cut -c1-16)
 if fresh "$kit/initramfs.stamp" "$istamp"; then
   log "initramfs is up to date"
 else
@@ -199,6 +199,7 @@ else
     for d in /bin /sbin /proc /sys /mnt /tmp /root /etc /lib /lib/modules; do echo "dir $d 0755 0 0"; done
     echo "file /bin/busybox $bb 0755 0 0"
     echo "file /init $here/init.sh 0755 0 0"
+    echo "file /etc/udhcpc.script $here/udhcpc.script 0755 0 0"
     # Applets as links made here: no `busybox --install` at boot, where each
     # fork+exec is expensive on an emulating host.
     "$bb" --list | while read -r applet; do

@@ -2,6 +2,7 @@
 # /init of the Stratus kit initramfs (busybox ash).
 #
 # Prints "STRATUS-GUEST-READY cpus=<n> memkb=<MemTotal>" once userspace runs,
+# brings eth0 up with DHCP when the guest has a NIC ("STRATUS-NET-UP eth0 <addr>"),
 # mounts /dev/vda on /mnt if the guest has a disk, runs what `stratus.run=PATH`
 # on the kernel command line names, then powers off.
 #
@@ -24,6 +25,17 @@ while read -r key value _; do
   if [ "$key" = MemTotal: ]; then memkb=$value; break; fi
 done </proc/meminfo
 echo "STRATUS-GUEST-READY cpus=$cpus memkb=$memkb"
+
+# A NIC (a port of a tenant network) gets its address by DHCP: a few quick tries here, then
+# udhcpc goes on in the background (-b), so that a network without DHCP delays boot by seconds only.
+while read -r line; do
+  case "$line" in
+    eth0:*)
+      ip link set lo up
+      udhcpc -i eth0 -s /etc/udhcpc.script -t 3 -T 1 -A 2 -b -q 2>/dev/null
+      ;;
+  esac
+done </proc/net/dev
 
 read -r cmdline </proc/cmdline
 run=
