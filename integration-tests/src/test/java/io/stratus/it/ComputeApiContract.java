@@ -346,6 +346,62 @@ abstract class ComputeApiContract {
         assertThat(admin.ok("GET", "/compute/v2.1/servers", null).path("servers").size()).isEqualTo(before);
     }
 
+    /**
+     * The NICs a create asks for are checked against the Network API before a server is made, with
+     * Nova's codes; a refused create leaves no server and no port behind.
+     */
+    @Test
+    void aCreatesNetworksAreCheckedAndARefusedCreateLeavesNoPort() {
+        Map<String, Object> base = Map.of("name", "x", "flavorRef", "t1", "imageRef", imageId);
+        int servers = other.ok("GET", "/compute/v2.1/servers", null).path("servers").size();
+        Api.Reply r = other.call("POST", "/compute/v2.1/servers", server(base, "networks",
+                List.of(Map.of("uuid", "not-a-uuid"))));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).contains("Bad networks format");
+        r = other.call("POST", "/compute/v2.1/servers", server(base, "networks",
+                List.of(Map.of("uuid", "3f0cb5c8-6b6e-4a43-9e1c-6a1f8e2a1b10"))));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.message()).contains("3f0cb5c8-6b6e-4a43-9e1c-6a1f8e2a1b10");
+        String one = other.ok("POST", "/network/v2.0/networks", Map.of("network", Map.of("name", "one")))
+                .path("network").path("id").asText();
+        String two = other.ok("POST", "/network/v2.0/networks", Map.of("network", Map.of("name", "two")))
+                .path("network").path("id").asText();
+        try {
+            other.ok("POST", "/network/v2.0/subnets", Map.of("subnet", Map.of("network_id", one, "ip_version", 4,
+                    "cidr", "10.9.0.0/29")));
+            // Two networks: "auto" (what a create without networks means) cannot choose.
+            r = other.call("POST", "/compute/v2.1/servers", Map.of("server", base));
+            assertThat(r.status()).isEqualTo(409);
+            assertThat(r.message()).contains("Multiple possible networks found");
+            String used = other.ok("POST", "/network/v2.0/ports", Map.of("port", Map.of("network_id", one,
+                    "device_id", "something-else"))).path("port").path("id").asText();
+            r = other.call("POST", "/compute/v2.1/servers", server(base, "networks", List.of(Map.of("port", used))));
+            assertThat(r.status()).isEqualTo(409);
+            r = other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "x", "flavorRef", "t1",
+                    "imageRef", imageId, "max_count", 2, "networks", List.of(Map.of("uuid", one, "fixed_ip",
+                            "10.9.0.5")))));
+            assertThat(r.status()).isEqualTo(400);
+            // The second NIC's address is taken: the first NIC's port must not stay behind.
+            r = other.call("POST", "/compute/v2.1/servers", server(base, "networks", List.of(Map.of("uuid", one),
+                    Map.of("uuid", one, "fixed_ip", other.ok("GET", "/network/v2.0/ports/" + used, null)
+                            .path("port").path("fixed_ips").path(0).path("ip_address").asText()))));
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(other.ok("GET", "/network/v2.0/ports?network_id=" + one, null).path("ports")
+                    .findValuesAsText("id")).containsExactly(used);
+            assertThat(other.ok("GET", "/compute/v2.1/servers", null).path("servers").size()).isEqualTo(servers);
+            other.ok("DELETE", "/network/v2.0/ports/" + used, null);
+        } finally {
+            other.ok("DELETE", "/network/v2.0/networks/" + one, null);
+            other.ok("DELETE", "/network/v2.0/networks/" + two, null);
+        }
+    }
+
+    private static Map<String, Object> server(Map<String, Object> base, String field, Object value) {
+        Map<String, Object> s = new LinkedHashMap<>(base);
+        s.put(field, value);
+        return Map.of("server", s);
+    }
+
     @Test
     void aServerBootsRunsStopsStartsAndIsDeletedAndOnlyItsProjectSeesIt() {
         String id = admin.ok("POST", "/compute/v2.1/servers", Api.server("life", "t1", imageId)).path("server")

@@ -221,6 +221,38 @@ final class LocalCloud implements AutoCloseable {
         }
     }
 
+    /** Runs Debian's {@code openstack} client as the admin; fails unless it exits 0. */
+    String openstack(String... args) throws Exception {
+        return openstackAs("admin", ADMIN_PASSWORD, "admin", args);
+    }
+
+    /** Runs Debian's {@code openstack} client as {@code user} in {@code project}; fails unless it exits 0. */
+    String openstackAs(String user, String password, String project, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openstack"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
+        b.environment().putAll(Map.of("OS_AUTH_URL", url + "/identity/v3", "OS_IDENTITY_API_VERSION", "3",
+                "OS_USERNAME", user, "OS_PASSWORD", password, "OS_PROJECT_NAME", project,
+                "OS_USER_DOMAIN_NAME", "Default", "OS_PROJECT_DOMAIN_NAME", "Default", "OS_REGION_NAME", "RegionOne",
+                "OS_INTERFACE", "public"));
+        Process p = b.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new AssertionError(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out);
+        }
+        return out;
+    }
+
+    /** A new project with a user of {@code role} in it, logged in. */
+    Api tenant(String project, String user, String password, String role) {
+        String projectId = admin.ok("POST", "/identity/v3/projects", Map.of("project", Map.of("name", project)))
+                .path("project").path("id").asText();
+        String userId = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", user,
+                "password", password, "default_project_id", projectId))).path("user").path("id").asText();
+        admin.ok("PUT", "/identity/v3/projects/" + projectId + "/users/" + userId + "/roles/" + role, null);
+        return Api.login(url, user, password, project);
+    }
+
     @Override
     public void close() throws Exception {
         for (QuarkusProcess p : processes) {

@@ -224,7 +224,7 @@ class MigrationIT {
         long last = lastCount(console(id));
         assertThat(last).isGreaterThanOrEqualTo(counted);
 
-        openstack("server", "migrate", id);
+        cloud.openstack("server", "migrate", id);
         JsonNode moved = admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
         assertThat(moved.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
         assertThat(moved.path("OS-EXT-STS:power_state").asInt()).as("moved stopped, it is still shut down (4)")
@@ -240,7 +240,7 @@ class MigrationIT {
         assertThat(vcpusUsed()).isEqualTo(Map.of("m-one", 1L, "m-two", 0L));
         awaitGoneFrom("m-two", id);
 
-        openstack("server", "migrate", id);
+        cloud.openstack("server", "migrate", id);
         admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
         admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Map.of("confirmResize", Map.of()));
         JsonNode confirmed = admin.awaitServer(id, "SHUTOFF", WAIT);
@@ -249,7 +249,7 @@ class MigrationIT {
         awaitGoneFrom("m-one", id);
         assertCounts(cloud.dir.resolve("m-two"), id, last);
         // Operators see both moves, with the client they already use.
-        String printed = openstack("server", "migration", "list", "--server", id, "-f", "json");
+        String printed = cloud.openstack("server", "migration", "list", "--server", id, "-f", "json");
         // The client's warnings, if any, come first on the same stream.
         JsonNode listed = new ObjectMapper().readTree(printed.substring(Math.max(0, printed.indexOf('['))));
         List<String> statuses = new ArrayList<>();
@@ -274,7 +274,7 @@ class MigrationIT {
         awaitCount(id, 3);
         assertThat(diskBytes("m-two", id)).as("the disk grew to the flavor's 1 GiB").isEqualTo(1L << 30);
 
-        openstack("server", "resize", "revert", id);
+        cloud.openstack("server", "resize", "revert", id);
         JsonNode back = admin.awaitServer(id, "ACTIVE", WAIT);
         assertThat(back.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
         assertThat(back.path("flavor").path("id").asText()).isEqualTo("m1");
@@ -282,9 +282,9 @@ class MigrationIT {
         // Started again on the source: its console goes on past where it was before the move.
         awaitCount(id, before + 3);
 
-        openstack("server", "resize", "--flavor", "m2", id);
+        cloud.openstack("server", "resize", "--flavor", "m2", id);
         admin.awaitServer(id, "VERIFY_RESIZE", WAIT);
-        openstack("server", "resize", "confirm", id);
+        cloud.openstack("server", "resize", "confirm", id);
         JsonNode grown = admin.awaitServer(id, "ACTIVE", WAIT);
         assertThat(grown.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-two");
         assertThat(grown.path("flavor").path("id").asText()).isEqualTo("m2");
@@ -385,20 +385,6 @@ class MigrationIT {
      * Debian's openstack client against the scheduler, as admin; fails the test on a non-zero exit.
      * Returns what it printed.
      */
-    private String openstack(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("openstack"));
-        cmd.addAll(List.of(args));
-        ProcessBuilder b = new ProcessBuilder(cmd).redirectErrorStream(true);
-        b.environment().putAll(Map.of("OS_AUTH_URL", cloud.url + "/identity/v3", "OS_IDENTITY_API_VERSION", "3",
-                "OS_USERNAME", "admin", "OS_PASSWORD", LocalCloud.ADMIN_PASSWORD, "OS_PROJECT_NAME", "admin",
-                "OS_USER_DOMAIN_NAME", "Default", "OS_PROJECT_DOMAIN_NAME", "Default", "OS_REGION_NAME", "RegionOne",
-                "OS_INTERFACE", "public"));
-        Process p = b.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
-        return out;
-    }
-
     /** The server's moves as os-migrations lists them, newest first: "type status source->dest". */
     private List<String> moves(String id) {
         List<String> out = new ArrayList<>();

@@ -28,12 +28,14 @@ public final class CloudClient {
     private final String compute;
     private final String image;
     private final String identity;
+    private final Optional<String> network;
 
-    private CloudClient(String token, String compute, String image, String identity) {
+    private CloudClient(String token, String compute, String image, String identity, Optional<String> network) {
         this.token = token;
         this.compute = compute;
         this.image = image;
         this.identity = identity;
+        this.network = network;
     }
 
     /** Authenticates with a password, scoped to {@code project}. */
@@ -57,20 +59,26 @@ public final class CloudClient {
         JsonNode catalog = parse(r).path("token").path("catalog");
         String token = r.headers().firstValue("X-Subject-Token").orElseThrow(() ->
                 new CloudException(r.statusCode(), "the identity service issued no token"));
-        return new CloudClient(token, endpoint(catalog, "compute"), endpoint(catalog, "image"), base);
+        return new CloudClient(token, endpoint(catalog, "compute"), endpoint(catalog, "image"), base,
+                optionalEndpoint(catalog, "network"));
     }
 
     private static String endpoint(JsonNode catalog, String type) {
+        return optionalEndpoint(catalog, type).orElseThrow(() ->
+                new CloudException(0, "the service catalog names no public " + type + " endpoint"));
+    }
+
+    private static Optional<String> optionalEndpoint(JsonNode catalog, String type) {
         for (JsonNode service : catalog) {
             if (service.path("type").asText().equals(type)) {
                 for (JsonNode e : service.path("endpoints")) {
                     if (e.path("interface").asText().equals("public")) {
-                        return e.path("url").asText();
+                        return Optional.of(e.path("url").asText());
                     }
                 }
             }
         }
-        throw new CloudException(0, "the service catalog names no public " + type + " endpoint");
+        return Optional.empty();
     }
 
     public JsonNode compute(String method, String path, JsonNode body) {
@@ -79,6 +87,12 @@ public final class CloudClient {
 
     public JsonNode image(String method, String path, JsonNode body) {
         return call(method, image + path, body);
+    }
+
+    /** A call to the Network API ({@code path} after its root, e.g. {@code /v2.0/networks}). */
+    public JsonNode network(String method, String path, JsonNode body) {
+        return call(method, network.orElseThrow(() -> new CloudException(0,
+                "the service catalog names no public network endpoint")) + path, body);
     }
 
     public JsonNode identity(String method, String path, JsonNode body) {

@@ -32,16 +32,21 @@ import picocli.CommandLine.Spec;
  * {@code openrc} files for {@code openstack} and {@code bin/stratus}, then runs until Ctrl-C (the
  * agent saves its guests on the way down and restores them on the next {@code up}).
  *
- * <p>With {@code --agents N} (N > 1) each agent is a host of its own: a process in a network
- * namespace of its own ({@link HostNetwork}) named {@code <hostname>-<i>}, with its own data
- * directory, reaching the broker, scheduler and image service over the namespaces' bridge and the
- * other agents at their namespaces' addresses, so that servers can live-migrate between them.
+ * <p>As root each agent is a host of its own: a process in a network namespace of its own
+ * ({@link HostNetwork}), with its own data directory, reaching the broker, scheduler and image
+ * service over the namespaces' bridge and the other agents at their namespaces' addresses, so that
+ * servers can live-migrate between them and tenant networks run between them over VXLAN; the
+ * shared network {@code private} is made for servers that name none. With {@code --agents N}
+ * (N > 1) the agents are named {@code <hostname>-<i>}.
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
         description = "Run the all-in-one cloud (Kafka, scheduler, one or more agents) and boot a demo server.")
 public final class UpCommand implements Callable<Integer> {
     static final String LINUX_IMAGE = "stratus-linux";
     static final int MAX_AGENTS = 8;
+    static final String PRIVATE_NETWORK = "private";
+    /** Tenant networks are segments of their own: this range never meets the machine's networks. */
+    private static final String PRIVATE_CIDR = "10.0.0.0/24";
     /**
      * Namespace {@code i} of this cloud is {@link HostNetwork#create} number {@code NAMESPACE_BASE + i}:
      * the integration tests number theirs from 1, and a cloud left up must not take theirs.
@@ -96,7 +101,10 @@ public final class UpCommand implements Callable<Integer> {
         if (agents < 1 || agents > MAX_AGENTS) {
             throw new IllegalArgumentException("--agents must be 1.." + MAX_AGENTS + ", not " + agents);
         }
-        boolean namespaces = agents > 1;
+        // As root every agent is a host in a namespace of its own, where it keeps its tenant networks'
+        // bridges, tunnels and filters (down removes them with it); without root there is one agent,
+        // in this namespace, and servers have no networks.
+        boolean namespaces = agents > 1 || HostNetwork.available();
         if (namespaces && !HostNetwork.available()) {
             throw new IllegalArgumentException("--agents " + agents + " runs each agent in a network namespace of its"
                     + " own, which needs root and iproute2's ip command: run it as root (sudo bin/stratus up --agents "
@@ -216,7 +224,9 @@ public final class UpCommand implements Callable<Integer> {
         } else {
             List<String> created = new ArrayList<>();
             for (int i = 1; i <= agents; i++) {
-                String host = hostName() + "-" + i;
+                // One agent keeps the name and data of the agent a cloud without namespaces had.
+                String host = agents == 1 ? hostName() : hostName() + "-" + i;
+                Path data = agents == 1 ? home.agent() : home.agent(i);
                 HostNetwork.Namespace ns = HostNetwork.create(NAMESPACE_BASE + i);
                 parts.add(0, ns);
                 created.add(ns.name());
@@ -225,9 +235,9 @@ public final class UpCommand implements Callable<Integer> {
                 int agentPort = QuarkusProcess.freePort();
                 Map<String, String> settings = new LinkedHashMap<>(agent);
                 settings.put("stratus.agent.host", host);
-                settings.put("stratus.agent.data-dir", home.agent(i).toString());
+                settings.put("stratus.agent.data-dir", data.toString());
                 settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
-                Path log = home.logs().resolve("agent-" + i + ".log");
+                Path log = home.logs().resolve(agents == 1 ? "agent.log" : "agent-" + i + ".log");
                 out.println("starting agent '" + host + "' in network namespace " + ns.name() + " at " + ns.address()
                         + " (log: " + log + ")");
                 out.flush();
@@ -235,11 +245,14 @@ public final class UpCommand implements Callable<Integer> {
                         Duration.ofSeconds(60)));
                 hosts.add(host);
                 hostLines.add(host + " (" + ns.address() + ":" + agentPort + " in namespace " + ns.name() + ", data "
-                        + home.agent(i) + ")");
+                        + data + ")");
             }
         }
 
         String imageId = loadKit(admin, out);
+        if (namespaces) {
+            ensurePrivateNetwork(admin, out);
+        }
         String demoPassword = home.secret("demo-password");
         ensureUser(admin, "demo", "a second tenant", "demo", demoPassword, "member");
         writeOpenrc(home.openrc(), authUrl, "admin", adminPassword, "admin");
@@ -279,6 +292,23 @@ public final class UpCommand implements Callable<Integer> {
         return ensureImage(admin, LINUX_IMAGE, kit.resolve("disk.img"), Map.of("disk_format", "raw",
                 "container_format", "bare", "kernel_id", kernel, "ramdisk_id", ramdisk,
                 "os_command_line", "panic=-1 stratus.run=/bin/sh", "min_ram", 64), out);
+    }
+
+    /**
+     * The shared network {@code private} with an IPv4 subnet and DHCP, made if missing: a server
+     * created with no {@code networks} gets a port on it, as Nova does when one network is available.
+     */
+    private static void ensurePrivateNetwork(CloudClient admin, PrintWriter out) {
+        if (!admin.network("GET", "/v2.0/networks?name=" + PRIVATE_NETWORK, null).path("networks").isEmpty()) {
+            return;
+        }
+        String id = admin.network("POST", "/v2.0/networks", CloudClient.object(Map.of("network", Map.of("name",
+                PRIVATE_NETWORK, "shared", true)))).path("network").path("id").asText();
+        admin.network("POST", "/v2.0/subnets", CloudClient.object(Map.of("subnet", Map.of("name",
+                PRIVATE_NETWORK + "-subnet", "network_id", id, "ip_version", 4, "cidr", PRIVATE_CIDR,
+                "enable_dhcp", true))));
+        out.println("network " + PRIVATE_NETWORK + " (" + id + ", " + PRIVATE_CIDR + ", shared) made");
+        out.flush();
     }
 
     private static String ensureImage(CloudClient admin, String name, Path file, Map<String, Object> fields,

@@ -16,6 +16,7 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
+import io.stratus.proto.v1.NetworkInterface;
 import io.stratus.proto.v1.PrepareMigrationTarget;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
@@ -29,6 +30,8 @@ import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.network.NetworkService;
+import io.stratus.scheduler.network.Port;
 import io.stratus.scheduler.placement.NoValidHostException;
 import io.stratus.scheduler.placement.Placement;
 import io.stratus.scheduler.placement.PlacementException;
@@ -84,6 +87,7 @@ public final class Conductor {
     private final HostSelector selector;
     private final MigrationStore migrations;
     private final CommandPublisher commands;
+    private final NetworkService network;
     private final Clock clock;
     private final Settings settings;
     private final Counter placed;
@@ -93,8 +97,8 @@ public final class Conductor {
 
     public Conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
                      ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
-                     HostSelector selector, CommandPublisher commands, Clock clock, Settings settings,
-                     MeterRegistry meters) {
+                     HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
+                     Settings settings, MeterRegistry meters) {
         this.servers = servers;
         this.migrations = migrations;
         this.flavors = flavors;
@@ -105,6 +109,7 @@ public final class Conductor {
         this.hosts = hosts;
         this.selector = selector;
         this.commands = commands;
+        this.network = network;
         this.clock = clock;
         this.settings = settings;
         this.placed = Counter.builder("stratus.scheduler.placements").tag("result", "placed")
@@ -193,6 +198,15 @@ public final class Conductor {
         if (!servers.assign(s.id(), s.requestId(), host, triedNow, s.attempts() + 1)) {
             // Deleted, or another replica took the request over, while this one placed it.
             placement.release(s.id());
+            return;
+        }
+        try {
+            portsFollow(s.id(), host);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "instance %s request %s: its ports could not be bound to %s", s.id(), s.requestId(), host);
+            placement.release(s.id());
+            servers.fail(s.id(), s.requestId(), new Server.Fault("PortBindingFailed", "the server's ports could not"
+                    + " be bound to its host: " + e.getMessage()));
             return;
         }
         try {
@@ -388,8 +402,22 @@ public final class Conductor {
     }
 
     private Boot boot(Server s, Image image, Flavor flavor) {
-        return Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(flavor.vcpus(),
-                flavor.ramMib(), flavor.diskGib())).setSource(source(image)).build();
+        Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
+                flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image));
+        for (Port p : network.portsOf(s.id())) {
+            b.addNetworks(NetworkInterface.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
+                    .setMac(p.macAddress()).setTap(p.tap()).setMtu(network.mtu(p.networkId())));
+        }
+        return b.build();
+    }
+
+    /**
+     * Binds the server's ports to {@code host}, where it runs now (Neutron's binding:host_id): that
+     * host's agent gets their filters and DHCP leases, the other hosts on their networks the tunnel
+     * entries that lead to it, and the host it left loses them.
+     */
+    public void portsFollow(String serverId, String host) {
+        network.bindServer(serverId, host);
     }
 
     /** What an agent boots of {@code image}: its disk, and the kernel and ramdisk it names. */
@@ -523,6 +551,7 @@ public final class Conductor {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.ACTIVE && !e.hasFault()) {
             if (servers.moveTo(s.id(), s.requestId(), e.getHost())) {
+                portsFollowQuietly(s.id(), e.getHost());
                 migrations.advance(s.requestId(), Migration.Status.RUNNING, Migration.Status.COMPLETED);
                 placement.replace(s.id(), migrationConsumer(s.id()));
                 view.reread(source);
@@ -551,6 +580,7 @@ public final class Conductor {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.VERIFY_RESIZE && !e.hasFault()) {
             if (servers.moveForResize(s.id(), s.requestId(), e.getHost(), source)) {
+                portsFollowQuietly(s.id(), e.getHost());
                 migrations.advance(s.requestId(), Migration.Status.MIGRATING, Migration.Status.FINISHED);
                 view.reread(source);
                 view.reread(e.getHost());
@@ -568,6 +598,18 @@ public final class Conductor {
                     s.requestId(), source, e.getFault().getMessage());
         }
         return s;
+    }
+
+    /**
+     * {@link #portsFollow} for a guest that already runs on {@code host}: the move is done whatever
+     * happens here, so a failure (the database gone for a moment) is logged with the server's id.
+     */
+    private void portsFollowQuietly(String serverId, String host) {
+        try {
+            portsFollow(serverId, host);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "instance %s: its ports could not be bound to %s, where it runs now", serverId, host);
+        }
     }
 
     /**
@@ -691,6 +733,7 @@ public final class Conductor {
      * its host, so that this replica sees the room at once.
      */
     public void release(Server s) {
+        network.releaseServer(s.id());
         placement.release(s.id());
         placement.release(resizeConsumer(s.id()));
         placement.release(migrationConsumer(s.id()));

@@ -175,6 +175,7 @@ public final class ServerActions {
         if (!servers.startRevertMove(s.id(), request, source)) {
             throw conflict(servers.find(s.id()).orElse(s), "revertResize");
         }
+        conductor.portsFollow(s.id(), source);
         try {
             commands.send(source, conductor.envelope(s.id(), s.projectId(), request)
                     .setRevertResize(RevertResize.getDefaultInstance()).build());

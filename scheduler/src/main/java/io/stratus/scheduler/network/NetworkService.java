@@ -28,12 +28,19 @@ public final class NetworkService {
 
     /**
      * Makes or claims the server's ports, all or none: new ones are {@code compute:nova} ports of
-     * the server in the project's default security group; existing ones must be the project's and free.
+     * the server in the project's default security group; existing ones must be the project's and
+     * free, and keep their groups.
      *
      * @throws NetworkException NetworkNotFound, PortNotFound, PortInUse, IpAddressAlreadyAllocated,
      *                          NetworkAmbiguous (auto with several networks), NoNetworkFound (auto with none)...
      */
     public List<Port> allocateForServer(String projectId, String serverId, List<NetworkRequest> requests) {
+        return allocateForServer(projectId, serverId, requests, Optional.empty());
+    }
+
+    /** {@link #allocateForServer(String, String, List)} with the new ports in {@code securityGroups} (ids). */
+    public List<Port> allocateForServer(String projectId, String serverId, List<NetworkRequest> requests,
+                                        Optional<List<String>> securityGroups) {
         List<PortStore.Spec> specs = new ArrayList<>();
         List<String> existing = new ArrayList<>();
         List<Object> order = new ArrayList<>();
@@ -42,10 +49,10 @@ public final class NetworkService {
                 existing.add(p.portId());
                 order.add(p.portId());
             } else if (r instanceof NetworkRequest.OnNetwork n) {
-                specs.add(spec(projectId, serverId, visible(projectId, n.networkId()), n.fixedIp()));
+                specs.add(spec(projectId, serverId, visible(projectId, n.networkId()), n.fixedIp(), securityGroups));
                 order.add(specs.size() - 1);
             } else if (r instanceof NetworkRequest.Auto) {
-                specs.add(spec(projectId, serverId, auto(projectId), Optional.empty()));
+                specs.add(spec(projectId, serverId, auto(projectId), Optional.empty(), securityGroups));
                 order.add(specs.size() - 1);
             }
         }
@@ -84,12 +91,13 @@ public final class NetworkService {
         return usable.get(0);
     }
 
-    private PortStore.Spec spec(String projectId, String serverId, Network n, Optional<String> fixedIp) {
+    private PortStore.Spec spec(String projectId, String serverId, Network n, Optional<String> fixedIp,
+                                Optional<List<String>> securityGroups) {
         Optional<List<PortStore.IpRequest>> ips = fixedIp.map(ip -> List.of(new PortStore.IpRequest(Optional.empty(),
                 Optional.of(IpAddress.parse(ip).orElseThrow(() -> NetworkException.invalid("'" + ip
                         + "' is not a valid IP address"))))));
         return new PortStore.Spec(n.id(), projectId, "", "", Optional.empty(), true, serverId, Port.COMPUTE_OWNER, "",
-                "normal", Optional.empty(), ips, Optional.empty(), List.of(), true);
+                "normal", Optional.empty(), ips, securityGroups, List.of(), true);
     }
 
     /**
@@ -107,6 +115,11 @@ public final class NetworkService {
 
     public List<Port> portsOf(String serverId) {
         return ports.ofDevice(serverId);
+    }
+
+    /** The MTU of a network, for a guest's NIC on it; 0 when the network is gone (the default). */
+    public int mtu(String networkId) {
+        return networks.find(networkId).map(Network::mtu).orElse(0);
     }
 
     /** The server's addresses by network name, in port order (Nova's {@code addresses}). */

@@ -258,10 +258,10 @@ public class SchedulerComponents {
     @Singleton
     Conductor conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
                         ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
-                        HostSelector selector, CommandPublisher commands, Clock clock, SchedulerConfig config,
-                        MeterRegistry meters) {
+                        HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
+                        SchedulerConfig config, MeterRegistry meters) {
         return new Conductor(servers, migrations, flavors, images, groups, placement, view, hosts, selector, commands,
-                clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()),
+                network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()),
                 meters);
     }
 

@@ -22,6 +22,7 @@ import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.network.QuietNetworks;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.placement.ResourceClass;
@@ -104,7 +105,8 @@ class MoveTraitsTest {
                 List.of(Weigher.ram(1.0)));
         conductor = new Conductor(servers, new MigrationStore(db.dataSource(), clock), flavors, images,
                 new ServerGroupStore(db.dataSource(), clock), placement, view, hosts, selector,
-                new CommandPublisher(producer), clock, new Conductor.Settings(3, Duration.ofMinutes(10),
+                new CommandPublisher(producer), QuietNetworks.service(db.dataSource(), clock), clock,
+                new Conductor.Settings(3, Duration.ofMinutes(10),
                 Duration.ofSeconds(60)), new SimpleMeterRegistry());
     }
 

@@ -48,7 +48,7 @@ final class ServerImageActions {
         // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
         // with every show_* switch off), and the password.
         Map<String, Object> view = Views.serverCore(api.config.publicUrl(), now, ServersResource.shownFlavor(now),
-                api.metadata.of(s.id()));
+                api.metadata.of(s.id()), api.ports().view(s.id()));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }

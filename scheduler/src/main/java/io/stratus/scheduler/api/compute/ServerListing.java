@@ -17,6 +17,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * A server listing as Nova's {@code GET /servers[/detail]} answers it: the filters (name as a
@@ -31,7 +32,9 @@ record ServerListing(List<Server> servers, Optional<String> next) {
     /** Nova's {@code osapi_max_limit}: no page is longer. */
     static final int MAX_LIMIT = 1000;
 
-    static ServerListing of(ServerStore store, Caller caller, MultivaluedMap<String, String> params) {
+    /** @param fixedIps a server's fixed addresses, for the ip and ip6 filters */
+    static ServerListing of(ServerStore store, Caller caller, MultivaluedMap<String, String> params,
+                            Function<String, List<String>> fixedIps) {
         boolean all = flag(params.getFirst("all_tenants"));
         String host = params.getFirst("host");
         if ((all || host != null) && !caller.isAdmin()) {
@@ -62,8 +65,14 @@ record ServerListing(List<Server> servers, Optional<String> next) {
             found.removeIf(s -> !namePattern.find(s.name()));
         }
         if (byAddress) {
-            // Servers have no fixed addresses until tenant networks exist: no server matches an ip filter.
-            found.clear();
+            // Nova matches ip and ip6 as regular expressions against the server's fixed addresses.
+            BoundedMatch v4 = params.containsKey("ip") ? BoundedMatch.of(params.getFirst("ip"), "ip") : null;
+            BoundedMatch v6 = params.containsKey("ip6") ? BoundedMatch.of(params.getFirst("ip6"), "ip6") : null;
+            found.removeIf(s -> {
+                List<String> ips = fixedIps.apply(s.id());
+                return (v4 != null && ips.stream().noneMatch(ip -> !ip.contains(":") && v4.find(ip)))
+                        || (v6 != null && ips.stream().noneMatch(ip -> ip.contains(":") && v6.find(ip)));
+            });
         }
         String marker = params.getFirst("marker");
         if (marker != null) {

@@ -28,6 +28,10 @@ import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
+import io.stratus.scheduler.network.NetworkRequest;
+import io.stratus.scheduler.network.NetworkService;
+import io.stratus.scheduler.network.NetworkStore;
+import io.stratus.scheduler.network.SecurityGroupStore;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -99,6 +103,12 @@ public class ServersResource {
     @Inject
     HostDirectory hosts;
     @Inject
+    NetworkService network;
+    @Inject
+    NetworkStore networks;
+    @Inject
+    SecurityGroupStore securityGroups;
+    @Inject
     SchedulerConfig config;
     @Inject
     Clock clock;
@@ -120,6 +130,10 @@ public class ServersResource {
             throw ApiException.badRequest("max_count (" + max + ") must not be less than min_count (" + min + ")");
         }
         refuseUnsupported(s);
+        ServerPorts ports = ports();
+        List<NetworkRequest> nics = ports.requests(caller, RequestedNetworks.read(s.get("networks"),
+                Microversion.of(request).minor()), max);
+        Optional<List<String>> groupIds = ports.securityGroups(caller, s.get("security_groups"));
         String accessIpv4 = accessIp(s, "accessIPv4");
         String accessIpv6 = accessIp(s, "accessIPv6");
         String adminPass = Json.optionalString(s, "adminPass", 255).orElseGet(ServersResource::generatedPassword);
@@ -167,6 +181,18 @@ public class ServersResource {
             throw new ApiException(403, "Quota exceeded for instances, cores or ram: concurrent requests used the"
                     + " project's quota up");
         }
+        try {
+            for (String id : created) {
+                ports.allocate(caller, id, nics, groupIds);
+            }
+        } catch (RuntimeException e) {
+            // All or nothing: the servers made so far go, with whatever ports they got.
+            for (String id : created) {
+                servers.markDeleted(id);
+                network.releaseServer(id);
+            }
+            throw e;
+        }
         for (String id : created) {
             LOG.infof("instance %s (%s) created by %s in project %s: flavor %s, image %s", id, name,
                     caller.userName(), caller.projectName(), flavor.name(), image.id());
@@ -182,7 +208,7 @@ public class ServersResource {
         out.put("id", created.get(0));
         out.put("links", Views.links(base(), "servers", created.get(0)));
         out.put("OS-DCF:diskConfig", "MANUAL");
-        out.put("security_groups", List.of(Map.of("name", "default")));
+        out.put("security_groups", ports.securityGroupNames(created.get(0)));
         out.put("adminPass", adminPass);
         return Response.status(202).entity(Map.of("server", out)).build();
     }
@@ -204,7 +230,8 @@ public class ServersResource {
         servers.rename(id, name, u.has("accessIPv4") ? accessIp(u, "accessIPv4") : s.accessIpv4(),
                 u.has("accessIPv6") ? accessIp(u, "accessIPv6") : s.accessIpv6());
         Server changed = owned(id);
-        return Map.of("server", Views.serverCore(base(), changed, shownFlavor(changed), metadata.of(id)));
+        return Map.of("server", Views.serverCore(base(), changed, shownFlavor(changed), metadata.of(id),
+                ports().view(id)));
     }
 
     /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
@@ -233,6 +260,10 @@ public class ServersResource {
         return b.toString();
     }
 
+    ServerPorts ports() {
+        return new ServerPorts(network, networks, securityGroups);
+    }
+
     private void record(String serverId, Caller caller, String action) {
         actionLog.record(new InstanceAction(serverId, RequestIds.of(request), action, caller.projectId(),
                 caller.userId(), clock.instant(), Optional.empty()));
@@ -240,7 +271,7 @@ public class ServersResource {
 
     /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
-     * so that nobody believes files or a network were set up.
+     * so that nobody believes files or volumes were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
         for (String field : List.of("user_data", "personality", "block_device_mapping_v2")) {
@@ -248,21 +279,6 @@ public class ServersResource {
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
             }
-        }
-        JsonNode groups = s.get("security_groups");
-        if (groups != null && groups.isArray()) {
-            for (JsonNode g : groups) {
-                if (!g.path("name").asText().equals("default")) {
-                    throw ApiException.badRequest("security groups are not supported by this cloud yet; only"
-                            + " 'default' (no filtering) exists");
-                }
-            }
-        }
-        JsonNode networks = s.get("networks");
-        if (networks != null && !networks.isNull() && !(networks.isTextual() && (networks.asText().equals("none")
-                || networks.asText().equals("auto"))) && !(networks.isArray() && networks.isEmpty())) {
-            throw ApiException.badRequest("servers have no networks in this cloud yet: leave 'networks' out (or"
-                    + " use \"none\")");
         }
     }
 
@@ -306,7 +322,8 @@ public class ServersResource {
 
     @GET
     public Map<String, Object> list(@Context UriInfo uri) {
-        ServerListing listing = ServerListing.of(servers, TokenFilter.caller(request), uri.getQueryParameters());
+        ServerListing listing = ServerListing.of(servers, TokenFilter.caller(request), uri.getQueryParameters(),
+                ports()::fixedIps);
         List<Map<String, Object>> out = new ArrayList<>();
         for (Server s : listing.servers()) {
             out.add(Views.serverSummary(base(), s));
@@ -320,11 +337,13 @@ public class ServersResource {
     @Path("/detail")
     public Map<String, Object> detail(@Context UriInfo uri) {
         Caller caller = TokenFilter.caller(request);
-        ServerListing listing = ServerListing.of(servers, caller, uri.getQueryParameters());
+        ServerPorts ports = ports();
+        ServerListing listing = ServerListing.of(servers, caller, uri.getQueryParameters(), ports::fixedIps);
         List<Map<String, Object>> out = new ArrayList<>();
         Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
         for (Server s : listing.servers()) {
-            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of())));
+            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of()),
+                    ports.view(s.id())));
         }
         Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
         listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
@@ -336,7 +355,8 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id())));
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id()),
+                ports().view(s.id())));
     }
 
     @DELETE

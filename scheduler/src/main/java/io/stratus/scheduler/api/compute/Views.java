@@ -150,9 +150,13 @@ final class Views {
         }
     }
 
+    /** What a server's ports show in its view: Nova's {@code addresses} and {@code security_groups}. */
+    record Networking(Map<String, Object> addresses, List<Map<String, String>> securityGroups) {
+    }
+
     static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown,
-                                      Map<String, String> metadata) {
-        Map<String, Object> m = serverCore(base, s, flavorShown, metadata);
+                                      Map<String, String> metadata, Networking net) {
+        Map<String, Object> m = serverCore(base, s, flavorShown, metadata, net);
         m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
         m.put("config_drive", "");
         m.put("key_name", s.key().map(Server.Key::name).orElse(null));
@@ -167,7 +171,7 @@ final class Views {
         m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
         m.put("OS-EXT-STS:power_state", powerState(s));
         m.put("os-extended-volumes:volumes_attached", List.of());
-        m.put("security_groups", List.of(Map.of("name", "default")));
+        m.put("security_groups", net.securityGroups());
         return m;
     }
 
@@ -175,7 +179,8 @@ final class Views {
      * A server without the extensions' fields, as Nova answers an update ({@code PUT
      * /servers/{id}}) and a rebuild at 2.1: the common fields only.
      */
-    static Map<String, Object> serverCore(String base, Server s, String flavorShown, Map<String, String> metadata) {
+    static Map<String, Object> serverCore(String base, Server s, String flavorShown, Map<String, String> metadata,
+                                          Networking net) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("name", s.name());
@@ -190,7 +195,7 @@ final class Views {
                 "href", base + "/compute/flavors/" + flavorShown))));
         m.put("created", time(s.createdAt()));
         m.put("updated", time(s.updatedAt()));
-        m.put("addresses", Map.of());
+        m.put("addresses", net.addresses());
         m.put("accessIPv4", s.accessIpv4());
         m.put("accessIPv6", s.accessIpv6());
         m.put("links", links(base, "servers", s.id()));

@@ -18,6 +18,7 @@ import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.image.ImageCatalog;
+import io.stratus.scheduler.network.QuietNetworks;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.HostSelector;
@@ -69,7 +70,8 @@ class HostsResourceTest {
                 new FlavorStore(db.dataSource(), clock), new ImageCatalog("http://127.0.0.1:9/image", () -> null, clock),
                 new ServerGroupStore(db.dataSource(), clock), placement, view, hosts,
                 new HostSelector(List.of(), List.of()), new CommandPublisher(new MockProducer<>(true, null,
-                new StringSerializer(), new ByteArraySerializer())), clock, new Conductor.Settings(3,
+                new StringSerializer(), new ByteArraySerializer())), QuietNetworks.service(db.dataSource(), clock), clock,
+                new Conductor.Settings(3,
                 Duration.ofMinutes(10), Duration.ofSeconds(60)), new SimpleMeterRegistry());
         Instant now = clock.instant();
         Caller admin = new Caller("u-admin", "admin", "p-admin", "admin", Set.of(Caller.ADMIN), now,
