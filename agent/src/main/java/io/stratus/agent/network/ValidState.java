@@ -9,9 +9,7 @@ import io.stratus.proto.v1.RemoteEndpoint;
 import io.stratus.proto.v1.SecurityGroupRule;
 import io.stratus.proto.v1.SecurityGroupRules;
 import io.stratus.proto.v1.SubnetConfig;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -213,11 +211,5 @@ final class ValidState {
     static boolean isMac(String mac) {
         // A multicast MAC (low bit of the first octet) is never a port's source address.
         return MAC.matcher(mac).matches() && !mac.equals(NO_MAC) && (Integer.parseInt(mac.substring(0, 2), 16) & 1) == 0;
-    }
-
-    static List<String> ips(PortBinding p) {
-        List<String> ips = new ArrayList<>();
-        p.getFixedIpsList().forEach(f -> ips.add(f.getIpAddress()));
-        return ips;
     }
 }
