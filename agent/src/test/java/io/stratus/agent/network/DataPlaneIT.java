@@ -144,6 +144,7 @@ class DataPlaneIT {
         } finally {
             namespaces.named("stn-h").forEach(namespaces::remove);
             namespaces.close();
+            HostCommands.local().attempt("rm", "-rf", dir.toString());
         }
     }
 

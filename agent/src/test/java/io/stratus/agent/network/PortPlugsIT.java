@@ -24,6 +24,7 @@ class PortPlugsIT {
     private HostCommands host;
     private NetworkReconciler reconciler;
     private PortPlugs plugs;
+    private Path dir;
 
     @BeforeEach
     void host() throws Exception {
@@ -31,7 +32,7 @@ class PortPlugsIT {
         namespaces = new Namespaces();
         namespaces.create(HOST);
         host = HostCommands.inNamespace(HOST);
-        Path dir = Files.createTempDirectory("stratus-plug");
+        dir = Files.createTempDirectory("stratus-plug");
         reconciler = new NetworkReconciler(host, new NetworkSettings("127.0.0.1", Map.of(), HOST + "-", dir));
         plugs = new PortPlugs(host, reconciler, Optional.empty());
     }
@@ -40,6 +41,7 @@ class PortPlugsIT {
     void cleanUp() {
         if (namespaces != null) {
             namespaces.close();
+            HostCommands.local().attempt("rm", "-rf", dir.toString());
         }
     }
 
