@@ -37,9 +37,11 @@ public final class TopicSetup {
                     missing.add(new NewTopic(name, java.util.Optional.empty(), java.util.Optional.empty()));
                 }
             }
-            if (!existing.contains(Topics.HOSTS)) {
-                missing.add(new NewTopic(Topics.HOSTS, java.util.Optional.empty(), java.util.Optional.empty())
-                        .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+            for (String compacted : List.of(Topics.HOSTS, Topics.NETWORK)) {
+                if (!existing.contains(compacted)) {
+                    missing.add(new NewTopic(compacted, java.util.Optional.empty(), java.util.Optional.empty())
+                            .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+                }
             }
             for (var f : admin.createTopics(missing).values().entrySet()) {
                 try {

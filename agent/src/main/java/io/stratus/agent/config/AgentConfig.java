@@ -93,6 +93,34 @@ public interface AgentConfig {
         boolean keepGuestsOnStop();
     }
 
+    /** Tenant networks on this host (its bridges, tunnels, DHCP servers and packet filters). */
+    Network network();
+
+    /** How this host carries tenant networks. */
+    interface Network {
+        /**
+         * The local end of this host's VXLAN tunnels; unset: the address this host reaches the
+         * Kafka bootstrap server from.
+         */
+        Optional<String> tunnelAddress();
+
+        /** Flat networks: {@code physnet1:eth1,physnet2:eth2} (Neutron's physical_interface_mappings). */
+        Optional<String> physicalInterfaces();
+
+        /**
+         * Before {@code qdhcp-<network>}; unset: empty where the agent runs in the machine's first
+         * network namespace, else {@code <host>-} (simulated hosts share namespace names).
+         */
+        Optional<String> namespacePrefix();
+
+        /** dnsmasq's files; unset: {@code /run/stratus/<host>/dhcp} (dnsmasq, unprivileged, reads them). */
+        Optional<java.nio.file.Path> dhcpDir();
+
+        /** How often the latest state is applied again, to repair what drifted. */
+        @WithDefault("60s")
+        Duration resyncInterval();
+    }
+
     /** The gRPC address other parts reach this agent on, published in host reports. */
     Optional<String> grpcAddress();
 

@@ -15,10 +15,16 @@ import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationSources;
 import io.stratus.agent.migration.MigrationTargets;
+import io.stratus.agent.network.DataPlaneTools;
+import io.stratus.agent.network.HostCommands;
+import io.stratus.agent.network.NetworkReconciler;
+import io.stratus.agent.network.NetworkSettings;
+import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.telemetry.NetworkMeters;
 import io.stratus.agent.virt.DriverChoice;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.proto.v1.BootSource;
@@ -31,6 +37,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
@@ -195,6 +202,33 @@ public class AgentComponents {
     @Singleton
     InstanceMeters meters(MeterRegistry registry, GuestSupervisor guests, AgentConfig config) {
         return new InstanceMeters(registry, guests, config.host());
+    }
+
+    @Produces
+    @Singleton
+    NetworkSettings networkSettings(AgentConfig config) {
+        AgentConfig.Network n = config.network();
+        String tunnel = n.tunnelAddress().or(() -> NetworkSettings.sourceAddressTowards(
+                bootstrapServers.split(",")[0].trim())).orElse("");
+        return new NetworkSettings(tunnel, NetworkSettings.mappings(n.physicalInterfaces().orElse("")),
+                n.namespacePrefix().orElseGet(() -> NetworkSettings.inFirstNetworkNamespace() ? "" : config.host() + "-"),
+                n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")));
+    }
+
+    @Produces
+    @Singleton
+    NetworkReconciler networkReconciler(NetworkSettings settings, MeterRegistry registry, AgentConfig config) {
+        NetworkReconciler reconciler = new NetworkReconciler(HostCommands.local(), settings);
+        NetworkMeters.register(registry, reconciler, config.host());
+        return reconciler;
+    }
+
+    /** The boot, delete and migration paths plug and unplug guests' NICs here. */
+    @Produces
+    @Singleton
+    PortPlugs portPlugs(NetworkReconciler reconciler) {
+        HostCommands host = HostCommands.local();
+        return new PortPlugs(host, reconciler, DataPlaneTools.missing(host));
     }
 
     /**

@@ -10,6 +10,9 @@ import io.stratus.agent.bus.Topics;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.network.NetworkReconciler;
+import io.stratus.agent.network.NetworkStateFeed;
+import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.InstanceMeters;
 import jakarta.annotation.Priority;
@@ -18,6 +21,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -64,10 +68,17 @@ public class AgentLifecycle implements HealthCheck {
     @Inject
     InstanceMeters meters;
 
+    @Inject
+    NetworkReconciler networks;
+
+    @Inject
+    PortPlugs plugs;
+
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
     private CommandLoop loop;
+    private NetworkStateFeed networkFeed;
     private ExecutorService lanes;
 
     void start(@Observes StartupEvent event) throws Exception {
@@ -88,7 +99,21 @@ public class AgentLifecycle implements HealthCheck {
                 new StringDeserializer(), new ByteArrayDeserializer()), publisher, handler,
                 Topics.compute(config.host()), lanes), "command-loop");
         loop.start();
+        followNetworkState();
         reports.enable();
+    }
+
+    /** The host's networks from stratus.network, where this host can carry them. */
+    private void followNetworkState() {
+        if (plugs.unusable().isPresent()) {
+            LOG.warnf("host %s carries no tenant networks: %s", config.host(), plugs.unusable().get());
+            return;
+        }
+        networkFeed = new NetworkStateFeed(() -> NetworkStateFeed.kafka(bootstrapServers, config.host()),
+                Topics.NETWORK, config.host(), networks::apply, config.network().resyncInterval(), Clock.systemUTC());
+        Thread t = new Thread(networkFeed, "network-state");
+        t.setDaemon(true);
+        t.start();
     }
 
     private Properties consumerProperties() {
@@ -106,6 +131,10 @@ public class AgentLifecycle implements HealthCheck {
 
     void stop(@Observes @Priority(1) ShutdownEvent event) throws InterruptedException {
         reports.disable();
+        if (networkFeed != null) {
+            // The data plane stays as it is: guests that outlive the agent keep their networks.
+            networkFeed.stop();
+        }
         if (loop != null) {
             loop.stop(Duration.ofMinutes(2));
             lanes.shutdown();

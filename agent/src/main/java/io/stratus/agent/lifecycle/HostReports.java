@@ -8,6 +8,8 @@ import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.network.NetworkSettings;
+import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.HostFigures;
 import io.stratus.agent.telemetry.InstanceMeters;
@@ -52,6 +54,12 @@ public class HostReports {
 
     @Inject
     MeterRegistry registry;
+
+    @Inject
+    PortPlugs plugs;
+
+    @Inject
+    NetworkSettings network;
 
     private volatile boolean enabled;
 
@@ -100,6 +108,10 @@ public class HostReports {
                 .setKsmSavedBytes(HostFigures.ksmSavedBytes())
                 .setHardwareVirtualization(HostFigures.hardwareVirtualization());
         config.grpcAddress().ifPresent(r::setGrpcAddress);
+        // No tunnel address: this host cannot carry tenant networks, and NICs are not placed here.
+        if (plugs.unusable().isEmpty()) {
+            r.setTunnelAddress(network.tunnelAddress());
+        }
         DriverCapabilities driver = guests.driver().capabilities();
         r.setHypervisorType(driver.hypervisorType()).setHypervisorVersion(driver.version())
                 .addAllTraits(driver.traits().stream().sorted().toList());
