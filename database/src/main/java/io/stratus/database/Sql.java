@@ -95,6 +95,14 @@ public final class Sql {
             return state != null && state.startsWith("23");
         }
 
+        /**
+         * Whether the transaction lost to another one (a deadlock or serialization failure, SQLSTATE
+         * class 40): running it again from the start is expected to succeed.
+         */
+        public boolean rolledBackByContention() {
+            return state != null && state.startsWith("40");
+        }
+
         /** Whether the database could not be reached: worth trying again later, unlike a bad statement. */
         public boolean unavailable() {
             return unreachable(getCause());

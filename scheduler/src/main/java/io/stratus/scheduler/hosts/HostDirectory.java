@@ -90,11 +90,13 @@ public final class HostDirectory {
             store.putInventory(host, wanted);
             inventoryChanged.run();
         }
-        lastReport.put(host, at);
-        Known before = reports.put(host, Known.of(report));
+        // Told before the report is kept: should the listener fail, the next report tells it again.
+        Known before = reports.get(host);
         if (before == null || !before.report().getTunnelAddress().equals(report.getTunnelAddress())) {
             tunnelReported.accept(host, report.getTunnelAddress());
         }
+        lastReport.put(host, at);
+        reports.put(host, Known.of(report));
     }
 
     /** The address {@code host}'s VXLAN tunnels use, as its newest report says; empty if it said none. */

@@ -8,8 +8,8 @@ import javax.sql.DataSource;
 
 /**
  * A transaction that is tried again when it lost a race on a unique key that it picked itself (a
- * free address, a free VNI): the loser rereads what is taken and picks again, as placement claims
- * do on a generation conflict.
+ * free address, a free VNI), or that the database rolled back for contention (a deadlock): the
+ * loser rereads what is taken and picks again, as placement claims do on a generation conflict.
  */
 final class Atomically {
     private static final int ATTEMPTS = 64;
@@ -28,7 +28,11 @@ final class Atomically {
         for (int attempt = 1; ; attempt++) {
             try {
                 return Transaction.run(db, work);
-            } catch (Collision e) {
+            } catch (Collision | Sql.SqlException e) {
+                // Two changes that bump the same hosts can deadlock; the database picks a loser.
+                if (e instanceof Sql.SqlException s && !s.rolledBackByContention()) {
+                    throw s;
+                }
                 if (attempt == ATTEMPTS) {
                     throw new IllegalStateException("gave up after " + ATTEMPTS + " attempts that all lost a race");
                 }

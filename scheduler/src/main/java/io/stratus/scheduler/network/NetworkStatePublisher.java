@@ -61,7 +61,7 @@ public final class NetworkStatePublisher implements Consumer<Set<String>> {
      * report since this replica started, it gets its own.
      */
     public void reported(String host, String tunnelAddress) {
-        boolean first = seen.add(host);
+        boolean first = !seen.contains(host);
         Set<String> affected = Atomically.run(db, tx -> {
             Set<String> peers = new TreeSet<>();
             Optional<String> known = tx.one("SELECT tunnel_address FROM host_network WHERE host = ?",
@@ -86,5 +86,6 @@ public final class NetworkStatePublisher implements Consumer<Set<String>> {
             affected.add(host);
         }
         accept(affected);
+        seen.add(host);
     }
 }

@@ -235,22 +235,8 @@ public final class PortStore {
      * transaction with the DHCP ports that follow; returns the device's ports.
      */
     public List<Port> bindDevice(String deviceId, String host) {
-        Set<String> hosts = Atomically.run(db, tx -> {
-            Set<String> affected = new TreeSet<>();
-            List<Port> ports = load(tx, " WHERE p.device_id = ?", deviceId);
-            for (Port p : ports) {
-                affected.addAll(HostNetworks.ofPort(tx, p));
-            }
-            tx.update("UPDATE port SET host_id = ?, updated_at = ?, revision_number = revision_number + 1"
-                    + " WHERE device_id = ?", host, clock.instant(), deviceId);
-            for (String network : new TreeSet<>(ports.stream().map(Port::networkId).toList())) {
-                affected.addAll(settle(tx, network));
-                affected.addAll(HostNetworks.onNetwork(tx, network));
-            }
-            HostNetworks.bump(tx, affected);
-            return affected;
-        });
-        hostsChanged.accept(hosts);
+        changeDevice(deviceId, (tx, p) -> tx.update("UPDATE port SET host_id = ?, updated_at = ?, revision_number ="
+                + " revision_number + 1 WHERE id = ?", host, clock.instant(), p.id()));
         return ofDevice(deviceId);
     }
 
@@ -259,20 +245,28 @@ public final class PortStore {
      * cleared), with their DHCP ports, in one transaction.
      */
     public void releaseDevice(String deviceId) {
+        changeDevice(deviceId, (tx, p) -> {
+            if (p.madeForServer()) {
+                tx.update("DELETE FROM port WHERE id = ?", p.id());
+            } else {
+                tx.update("UPDATE port SET device_id = '', device_owner = '', host_id = '', updated_at = ?,"
+                        + " revision_number = revision_number + 1 WHERE id = ?", clock.instant(), p.id());
+            }
+        });
+    }
+
+    /** Applies {@code change} to each port of a device, then settles their networks' DHCP ports. */
+    private void changeDevice(String deviceId, java.util.function.BiConsumer<Sql, Port> change) {
         Set<String> hosts = Atomically.run(db, tx -> {
             Set<String> affected = new TreeSet<>();
             List<Port> ports = load(tx, " WHERE p.device_id = ?", deviceId);
             for (Port p : ports) {
                 affected.addAll(HostNetworks.ofPort(tx, p));
-                if (p.madeForServer()) {
-                    tx.update("DELETE FROM port WHERE id = ?", p.id());
-                } else {
-                    tx.update("UPDATE port SET device_id = '', device_owner = '', host_id = '', updated_at = ?,"
-                            + " revision_number = revision_number + 1 WHERE id = ?", clock.instant(), p.id());
-                }
+                change.accept(tx, p);
             }
             for (String network : new TreeSet<>(ports.stream().map(Port::networkId).toList())) {
                 affected.addAll(settle(tx, network));
+                affected.addAll(HostNetworks.onNetwork(tx, network));
             }
             HostNetworks.bump(tx, affected);
             return affected;

@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -58,6 +59,22 @@ class HostDirectoryTest {
         return HostReport.newBuilder().setHost(host).setEnabled(true)
                 .setReportedAt(Timestamp.newBuilder().setSeconds(at.getEpochSecond()))
                 .setCapacity(Resources.newBuilder().setVcpus(vcpus).setMemoryMib(memoryMib)).build();
+    }
+
+    @Test
+    void theTunnelAddressIsPassedOnAtTheFirstReportAndWhenItChanges() {
+        List<String> told = new ArrayList<>();
+        HostDirectory withNetworks = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0),
+                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, (host, tunnel) -> told.add(host + "=" + tunnel));
+        HostReport first = report("h1", 8, 16384, NOW.minusSeconds(30)).toBuilder().setTunnelAddress("192.0.2.1")
+                .build();
+        withNetworks.apply(first);
+        withNetworks.apply(first.toBuilder().setReportedAt(Timestamp.newBuilder()
+                .setSeconds(NOW.minusSeconds(20).getEpochSecond())).build());
+        withNetworks.apply(first.toBuilder().setTunnelAddress("192.0.2.9").setReportedAt(Timestamp.newBuilder()
+                .setSeconds(NOW.minusSeconds(10).getEpochSecond())).build());
+        assertThat(told).containsExactly("h1=192.0.2.1", "h1=192.0.2.9");
+        assertThat(withNetworks.tunnelAddress("h1")).contains("192.0.2.9");
     }
 
     @Test
