@@ -429,7 +429,7 @@ public final class CommandHandler implements CommandApplier {
 
     private void delete(CommandEnvelope env, InstanceRecord rec) {
         InstanceRecord r = emit(rec.with(rec.state(), TaskState.DELETING), env.getRequestId());
-        guests.forget(r.id());
+        guests.forget(r);
         finish(r.with(InstanceState.DELETED, TaskState.NONE).withSnapshotted(false), env.getRequestId());
     }
 

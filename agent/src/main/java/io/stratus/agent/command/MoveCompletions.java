@@ -50,7 +50,7 @@ final class MoveCompletions {
                         e -> e.setMigrationId(command.getMigrationId()));
                 return;
             }
-            guests.forget(now.id());
+            guests.forget(now);
             InstanceRecord gone = now.with(InstanceState.DELETED, TaskState.NONE).withSequence(now.sequence() + 1)
                     .withPendingRequest(Optional.empty());
             // The request's answer: the instance runs on the target now.

@@ -47,6 +47,7 @@ public final class GuestSupervisor {
 
     private final HypervisorDriver driver;
     private final ImageCache images;
+    private final NicPlugs plugs;
     private final Path instancesDir;
     private final int consoleBytes;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
@@ -54,9 +55,11 @@ public final class GuestSupervisor {
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
     private volatile BiConsumer<Guest, GuestExit> exitListener = (g, e) -> { };
 
-    public GuestSupervisor(HypervisorDriver driver, ImageCache images, Path instancesDir, int consoleBytes) {
+    public GuestSupervisor(HypervisorDriver driver, ImageCache images, NicPlugs plugs, Path instancesDir,
+                           int consoleBytes) {
         this.driver = driver;
         this.images = images;
+        this.plugs = plugs;
         this.instancesDir = instancesDir;
         this.consoleBytes = consoleBytes;
     }
@@ -83,6 +86,15 @@ public final class GuestSupervisor {
         return watched(new Guest(rec.id(), machine, console(rec.id())));
     }
 
+    /** Makes the host side of the instance's NICs on tenant networks (those an operator's TAP is not). */
+    private void plug(InstanceRecord rec) {
+        for (NetworkInterface n : rec.boot().getNetworksList()) {
+            if (!n.getPortId().isEmpty()) {
+                plugs.plug(n);
+            }
+        }
+    }
+
     /**
      * Runs {@code use} with the instance's guest spec while its kernel and initrd images are held
      * (the driver reads them as it builds the guest). {@code entropy}: whether the guest has an
@@ -103,6 +115,7 @@ public final class GuestSupervisor {
                 disks.add(new GuestSpec.Disk(disk, disk.getFileName().toString().equals(LEGACY_DISK_FILE)
                         ? GuestSpec.Format.RAW : GuestSpec.Format.QCOW2, false));
             }
+            plug(rec);
             List<GuestSpec.Nic> nics = new ArrayList<>();
             for (NetworkInterface n : rec.boot().getNetworksList()) {
                 if (!n.getTap().isEmpty()) {
@@ -164,12 +177,15 @@ public final class GuestSupervisor {
 
     /** Continues the guest saved in {@code snapshotDir}; left paused when {@code paused}. */
     public Guest restore(InstanceRecord rec, Path snapshotDir, boolean paused) {
+        plug(rec);
         VirtualGuest machine = driver.restore(rec.id(), snapshotDir, console(rec.id()), paused);
         return watched(new Guest(rec.id(), machine, console(rec.id())));
     }
 
     /** The instance's guest still running from before the agent restarted, now watched again. */
     public Optional<Guest> reattach(InstanceRecord rec) {
+        // Its TAPs outlived the agent with it; plugging them again puts back a bridge the host lost.
+        plug(rec);
         return driver.reattach(rec.id(), instanceDir(rec.id()), rec.resources().getMemoryMib(), console(rec.id()))
                 .map(machine -> watched(new Guest(rec.id(), machine, console(rec.id()))));
     }
@@ -259,9 +275,22 @@ public final class GuestSupervisor {
         return consoles.computeIfAbsent(id, k -> new ConsoleLog(consoleBytes));
     }
 
-    /** Stops the guest and drops everything kept for the instance, its directory included. */
-    public void forget(String id) {
+    /**
+     * Stops the guest and drops everything kept for the instance here: its directory, and the
+     * host side of its NICs.
+     */
+    public void forget(InstanceRecord rec) {
+        String id = rec.id();
         stop(id);
+        for (NetworkInterface n : rec.boot().getNetworksList()) {
+            if (!n.getPortId().isEmpty()) {
+                try {
+                    plugs.unplug(n.getTap());
+                } catch (RuntimeException e) {
+                    LOG.warnf("instance %s: its NIC %s was not removed: %s", id, n.getTap(), e.getMessage());
+                }
+            }
+        }
         ConsoleLog console = consoles.remove(id);
         if (console != null) {
             console.close();

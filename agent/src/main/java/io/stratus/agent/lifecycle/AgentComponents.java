@@ -122,8 +122,9 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    GuestSupervisor guests(AgentConfig config, HypervisorDriver driver, ImageCache images) {
-        return new GuestSupervisor(driver, images, config.dataDir().resolve("instances"), config.consoleBufferBytes());
+    GuestSupervisor guests(AgentConfig config, HypervisorDriver driver, ImageCache images, PortPlugs plugs) {
+        return new GuestSupervisor(driver, images, plugs, config.dataDir().resolve("instances"),
+                config.consoleBufferBytes());
     }
 
     @Produces

@@ -335,7 +335,7 @@ public final class MigrationTargets {
             vm.close();
         }
         // The instance may live here in an older record (it left and comes back): only the new parts go.
-        guests.forget(in.record.id());
+        guests.forget(in.record);
     }
 
     Duration stallLimit() {

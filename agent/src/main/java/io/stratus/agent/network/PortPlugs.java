@@ -1,5 +1,6 @@
 package io.stratus.agent.network;
 
+import io.stratus.agent.guest.NicPlugs;
 import io.stratus.proto.v1.NetworkInterface;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -12,7 +13,7 @@ import java.util.regex.Pattern;
  * and both drivers open one queue. Until the port's filters arrive in a network state, the TAP
  * passes nothing (see {@link PacketFilters}).
  */
-public final class PortPlugs {
+public final class PortPlugs implements NicPlugs {
     private static final Pattern TAP = Pattern.compile("tap[A-Za-z0-9-]{1,12}");
     private static final Pattern MAC = Pattern.compile("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
@@ -38,6 +39,7 @@ public final class PortPlugs {
      *
      * @throws NetworkException the host cannot, or the NIC names an interface that is not a TAP
      */
+    @Override
     public void plug(NetworkInterface nic) {
         unusable.ifPresent(reason -> {
             throw new NetworkException("this host carries no tenant networks: " + reason);
@@ -70,6 +72,7 @@ public final class PortPlugs {
     }
 
     /** Removes the TAP; one that is gone already is fine. */
+    @Override
     public void unplug(String tap) {
         checkedTap(tap);
         Optional<Links.Link> existing = Links.read(host).get(tap);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.Timestamp;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.guest.RecordingPlugs;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
@@ -28,6 +29,7 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
+import io.stratus.proto.v1.NetworkInterface;
 import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
@@ -113,6 +115,7 @@ class CommandHandlerTest {
     private static JdbcDataSource dataSource;
     private AgentStore store;
     private GuestSupervisor guests;
+    private final RecordingPlugs plugs = new RecordingPlugs();
     private LiveMigrations migrations;
     private CommandHandler handler;
 
@@ -170,7 +173,7 @@ class CommandHandlerTest {
         // The fake driver never reads the kernel: any bytes do.
         Files.write(images.resolve(KERNEL), new byte[] {0x7f, 'E', 'L', 'F', 1, 2, 3, 4});
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1 << 20, Set::of, clock);
-        guests = new GuestSupervisor(driver, cache, dir.resolve("instances"), 4096);
+        guests = new GuestSupervisor(driver, cache, plugs, dir.resolve("instances"), 4096);
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
         migrations = new LiveMigrations(MigrationSources.of(HOST, Duration.ofMillis(300), 5, OptionalLong.empty(),
                 Duration.ofMillis(1), Duration.ofSeconds(1), meters),
@@ -455,6 +458,20 @@ class CommandHandlerTest {
         InstanceRecord rec = store.find(ID).orElseThrow();
         assertThat(rec.launchedAt()).contains(NOW);
         assertGuestMatchesRecord(rec);
+    }
+
+    @Test
+    void aNicOnATenantNetworkIsPluggedBeforeItsGuestStartsAndUnpluggedWhenTheInstanceGoes() {
+        NetworkInterface nic = NetworkInterface.newBuilder().setPortId("0f7c2a4e-port").setNetworkId("net-1")
+                .setMac("fa:16:3e:00:00:01").setTap("tap0f7c2a4e-po").setMtu(1450).build();
+        NetworkInterface own = NetworkInterface.newBuilder().setTap("operators-tap").build();
+        succeeds(ID, envelope(ID, Command.BOOT).setBoot(boot(SMALL).toBuilder().addNetworks(nic).addNetworks(own)));
+
+        assertThat(plugs.calls()).as("the operator's own TAP is not the agent's").containsExactly("plug tap0f7c2a4e-po");
+        assertThat(driver.lastGuest(ID).spec().orElseThrow().nics()).extracting(GuestSpec.Nic::tap)
+                .containsExactly("tap0f7c2a4e-po", "operators-tap");
+        succeeds(ID, Command.DELETE);
+        assertThat(plugs.calls()).containsExactly("plug tap0f7c2a4e-po", "unplug tap0f7c2a4e-po");
     }
 
     @Test

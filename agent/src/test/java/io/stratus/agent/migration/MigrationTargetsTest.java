@@ -7,6 +7,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.guest.RecordingPlugs;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
@@ -48,7 +49,7 @@ class MigrationTargetsTest {
 
     private MigrationTargets targets() {
         // No image cache: these cases never build a VM or a disk.
-        return new MigrationTargets("target-host", new GuestSupervisor(null, null, dir, 4096), workers,
+        return new MigrationTargets("target-host", new GuestSupervisor(null, null, new RecordingPlugs(), dir, 4096), workers,
                 Clock.systemUTC(), Duration.ofSeconds(5), new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
     }
 
@@ -113,7 +114,7 @@ class MigrationTargetsTest {
                 Clock.systemUTC());
         MigrationTargets t = new MigrationTargets("target-host", new GuestSupervisor(
                 KvmDriver.probe(Path.of("/dev/kvm"), OptionalLong.empty()).driver().orElseThrow(), cache,
-                dir.resolve("instances"), 4096), workers, Clock.systemUTC(), Duration.ofSeconds(5),
+                new RecordingPlugs(), dir.resolve("instances"), 4096), workers, Clock.systemUTC(), Duration.ofSeconds(5),
                 new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
         t.prepare("m-old", "secret", "source-host", bootable("i-old"));
         t.prepare("m-new", "secret", "source-host", bootable("i-new"));
