@@ -36,6 +36,8 @@ final class LocalCloud implements AutoCloseable {
     final Api admin;
     private final List<QuarkusProcess> processes = new ArrayList<>();
     private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
+    /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
+    private final List<String> hostsInNamespaces = new ArrayList<>();
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
                        String url, String imageUrl, Api admin, List<QuarkusProcess> started) {
@@ -170,6 +172,7 @@ final class LocalCloud implements AutoCloseable {
                 url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
         s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
         s.putAll(extra);
+        hostsInNamespaces.add(host);
         QuarkusProcess agent = QuarkusProcess.startIn(ns, app("stratus.agentApp"), port, s,
                 Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD),
                 freshLog(name + "-agent-" + host), START, Duration.ofSeconds(10));
@@ -260,9 +263,20 @@ final class LocalCloud implements AutoCloseable {
         }
         // The qemu driver's guests outlive their agents, as on a real host; the test's hosts end here.
         ProcessesUnder.kill(dir);
+        for (String host : hostsInNamespaces) {
+            HostNetwork.removeDhcpNamespaces(host);
+            deleteTree(Path.of("/run/stratus", host));
+        }
         namespaces.forEach(HostNetwork.Namespace::close);
         broker.close();
-        try (Stream<Path> walk = Files.walk(dir)) {
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }

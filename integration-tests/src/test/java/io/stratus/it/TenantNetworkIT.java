@@ -53,7 +53,12 @@ class TenantNetworkIT {
               for p in $(cat /mnt/peers); do
                 if ping -c 1 -W 1 "$p" >/dev/null 2>&1; then r=OK; else r=FAIL; fi
                 echo "PING $p $r $round"
-                if wget -q -T 2 -O /dev/null "http://$p:8080/id" 2>/dev/null; then r=OK; else r=FAIL; fi
+                # busybox's wget needs the C library's name service, which a static busybox lacks: nc.
+                if printf 'GET /id HTTP/1.0\r\n\r\n' | nc -w 2 "$p" 8080 2>/dev/null | grep -q "inet $p/"; then
+                  r=OK
+                else
+                  r=FAIL
+                fi
                 echo "TCP $p $r $round"
               done
               sleep 1

@@ -27,9 +27,14 @@ public final class HostNetwork {
 
     /** One simulated host's namespace. */
     public record Namespace(String name, String address) implements AutoCloseable {
-        /** The command line that runs {@code command} inside this namespace. */
+        /**
+         * The command line that runs {@code command} inside this namespace. Through nsenter, which
+         * enters the network namespace only: {@code ip netns exec} would also give the command a
+         * mount namespace of its own, where the namespaces an agent makes for its DHCP servers
+         * ({@code ip netns add}) would be mounted unseen by anyone else, and gone with the agent.
+         */
         public List<String> wrap(List<String> command) {
-            List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", name));
+            List<String> all = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + name, "--"));
             all.addAll(command);
             return all;
         }
@@ -95,6 +100,43 @@ public final class HostNetwork {
         ip(false, "link", "add", BRIDGE, "type", "bridge");
         ip(false, "addr", "add", GATEWAY + "/24", "dev", BRIDGE);
         ip(false, "link", "set", BRIDGE, "up");
+    }
+
+    /**
+     * Removes the DHCP namespaces ({@code <host>-qdhcp-<network>}) that the agent of simulated host
+     * {@code host} made, and ends the processes in them: they outlive the agent, as its DHCP servers
+     * would on a real host.
+     */
+    public static void removeDhcpNamespaces(String host) throws IOException {
+        removeNamespaces(host + "-qdhcp-");
+    }
+
+    /** Removes the named network namespaces whose names start with {@code prefix}, and their processes. */
+    public static void removeNamespaces(String prefix) throws IOException {
+        for (String line : output("ip", "netns", "list").split("\n")) {
+            String name = line.split(" ")[0];
+            if (name.isEmpty() || !name.startsWith(prefix)) {
+                continue;
+            }
+            for (String pid : output("ip", "netns", "pids", name).split("\\s+")) {
+                if (pid.matches("\\d+")) {
+                    ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+            ip(true, "netns", "del", name);
+        }
+    }
+
+    private static String output(String... cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted running " + String.join(" ", cmd), e);
+        }
     }
 
     /** Runs {@code ip args}; a failure throws unless {@code mayFail}, which returns false instead. */

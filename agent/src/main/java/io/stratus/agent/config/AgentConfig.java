@@ -108,8 +108,9 @@ public interface AgentConfig {
         Optional<String> physicalInterfaces();
 
         /**
-         * Before {@code qdhcp-<network>}; unset: empty where the agent runs in the machine's first
-         * network namespace, else {@code <host>-} (simulated hosts share namespace names).
+         * Before {@code qdhcp-<network>}; unset: {@code <host>-} where the agent runs in a named
+         * network namespace (a host simulated on a machine with others: namespace names are the
+         * machine's), else empty.
          */
         Optional<String> namespacePrefix();
 

@@ -212,7 +212,7 @@ public class AgentComponents {
         String tunnel = n.tunnelAddress().or(() -> NetworkSettings.sourceAddressTowards(
                 bootstrapServers.split(",")[0].trim())).orElse("");
         return new NetworkSettings(tunnel, NetworkSettings.mappings(n.physicalInterfaces().orElse("")),
-                n.namespacePrefix().orElseGet(() -> NetworkSettings.inFirstNetworkNamespace() ? "" : config.host() + "-"),
+                n.namespacePrefix().orElseGet(() -> NetworkSettings.inNamedNetworkNamespace() ? config.host() + "-" : ""),
                 n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")));
     }
 

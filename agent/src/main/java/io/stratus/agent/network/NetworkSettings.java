@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * How this host carries tenant networks.
@@ -58,13 +59,24 @@ public record NetworkSettings(String tunnelAddress, Map<String, String> physical
         }
     }
 
-    /** Whether this process runs in the machine's first network namespace (that of pid 1). */
-    public static boolean inFirstNetworkNamespace() {
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/ns/net"))
-                    .equals(Files.readSymbolicLink(Path.of("/proc/1/ns/net")));
+    /**
+     * Whether this process runs in a named network namespace ({@code ip netns}, under
+     * {@code /run/netns}): a host simulated on a machine with others, whose DHCP namespaces must not
+     * take each other's names. Compared by the namespace's inode, as {@code ip netns identify} does
+     * ({@code /proc/1/ns/net} is not always readable, even for root, in a container).
+     */
+    public static boolean inNamedNetworkNamespace() {
+        try (Stream<Path> named = Files.list(Path.of("/run/netns"))) {
+            Object self = Files.getAttribute(Path.of("/proc/self/ns/net"), "unix:ino");
+            return named.anyMatch(p -> {
+                try {
+                    return self.equals(Files.getAttribute(p, "unix:ino"));
+                } catch (IOException | UnsupportedOperationException e) {
+                    return false;
+                }
+            });
         } catch (IOException | UnsupportedOperationException e) {
-            return true;
+            return false;
         }
     }
 }

@@ -49,16 +49,20 @@ public final class DownCommand implements Callable<Integer> {
     }
 
     /**
-     * The agents' network namespaces ({@code up --agents N}): the cloud removes them as it stops;
-     * these are what a cloud that was killed, or died, left behind.
+     * The agents' network namespaces, and those of their DHCP servers: the cloud removes them as it
+     * stops; these are what a cloud that was killed, or died, left behind.
      */
     private void removeNamespaces(CloudHome home) throws java.io.IOException {
         if (!Files.exists(home.namespacesFile())) {
             return;
         }
-        for (String name : Files.readAllLines(home.namespacesFile())) {
-            if (!name.isBlank()) {
-                new HostNetwork.Namespace(name.strip(), "").close();
+        for (String line : Files.readAllLines(home.namespacesFile())) {
+            String[] parts = line.strip().split(" ");
+            if (!parts[0].isEmpty()) {
+                new HostNetwork.Namespace(parts[0], "").close();
+            }
+            if (parts.length > 1) {
+                HostNetwork.removeDhcpNamespaces(parts[1]);
             }
         }
         Files.delete(home.namespacesFile());

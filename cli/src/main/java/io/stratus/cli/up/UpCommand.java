@@ -229,7 +229,8 @@ public final class UpCommand implements Callable<Integer> {
                 Path data = agents == 1 ? home.agent() : home.agent(i);
                 HostNetwork.Namespace ns = HostNetwork.create(NAMESPACE_BASE + i);
                 parts.add(0, ns);
-                created.add(ns.name());
+                parts.add(0, () -> HostNetwork.removeDhcpNamespaces(host));
+                created.add(ns.name() + " " + host);
                 // bin/stratus down removes what is listed here should this process die without its hook.
                 Files.writeString(home.namespacesFile(), String.join("\n", created) + "\n");
                 int agentPort = QuarkusProcess.freePort();
