@@ -129,7 +129,9 @@ min_microversion = 2.1
 max_microversion = {found['max_microversion']}
 build_timeout = 300
 build_interval = 1
-fixed_network_name =
+# bin/stratus up's shared network: the one tempest's servers get (Nova's auto), and what the
+# ip filter tests look their addresses up in.
+fixed_network_name = private
 min_compute_nodes = 1
 
 [compute-feature-enabled]

@@ -123,9 +123,9 @@ final class ServerPorts {
     }
 
     /** Nova's {@code addresses}: by network name, each fixed IP with its version and the port's MAC. */
-    Map<String, Object> addresses(String serverId) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        network.addresses(serverId).forEach((name, list) -> out.put(name, list.stream().map(a -> Map.of(
+    Map<String, List<Map<String, Object>>> addresses(String serverId) {
+        Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
+        network.addresses(serverId).forEach((name, list) -> out.put(name, list.stream().map(a -> Map.<String, Object>of(
                 "version", a.version(), "addr", a.address(), "OS-EXT-IPS:type", "fixed",
                 "OS-EXT-IPS-MAC:mac_addr", a.macAddress())).toList()));
         return out;

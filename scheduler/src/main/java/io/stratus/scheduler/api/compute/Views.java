@@ -150,8 +150,18 @@ final class Views {
         }
     }
 
-    /** What a server's ports show in its view: Nova's {@code addresses} and {@code security_groups}. */
-    record Networking(Map<String, Object> addresses, List<Map<String, String>> securityGroups) {
+    /**
+     * What a server's ports show in its view: Nova's {@code addresses} (each with its extensions'
+     * {@code OS-EXT-IPS:type} and {@code OS-EXT-IPS-MAC:mac_addr}) and {@code security_groups}.
+     */
+    record Networking(Map<String, List<Map<String, Object>>> addresses, List<Map<String, String>> securityGroups) {
+        /** The addresses without the extensions' fields, as the views without extensions show them. */
+        Map<String, Object> basicAddresses() {
+            Map<String, Object> out = new LinkedHashMap<>();
+            addresses.forEach((network, list) -> out.put(network, list.stream().map(a -> Map.of("version",
+                    a.get("version"), "addr", a.get("addr"))).toList()));
+            return out;
+        }
     }
 
     static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown,
@@ -171,6 +181,7 @@ final class Views {
         m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));
         m.put("OS-EXT-STS:power_state", powerState(s));
         m.put("os-extended-volumes:volumes_attached", List.of());
+        m.put("addresses", net.addresses());
         m.put("security_groups", net.securityGroups());
         return m;
     }
@@ -195,7 +206,7 @@ final class Views {
                 "href", base + "/compute/flavors/" + flavorShown))));
         m.put("created", time(s.createdAt()));
         m.put("updated", time(s.updatedAt()));
-        m.put("addresses", net.addresses());
+        m.put("addresses", net.basicAddresses());
         m.put("accessIPv4", s.accessIpv4());
         m.put("accessIPv6", s.accessIpv6());
         m.put("links", links(base, "servers", s.id()));
