@@ -28,11 +28,12 @@ echo "STRATUS-GUEST-READY cpus=$cpus memkb=$memkb"
 
 # A NIC (a port of a tenant network) gets its address by DHCP: a few quick tries here, then
 # udhcpc goes on in the background (-b), so that a network without DHCP delays boot by seconds only.
+# It asks for the MTU (-O mtu): a VXLAN network's is 1450, and dnsmasq sends only what is asked.
 while read -r line; do
   case "$line" in
     eth0:*)
       ip link set lo up
-      udhcpc -i eth0 -s /etc/udhcpc.script -t 3 -T 1 -A 2 -b -q 2>/dev/null
+      udhcpc -i eth0 -s /etc/udhcpc.script -O mtu -t 3 -T 1 -A 2 -b -q 2>/dev/null
       ;;
   esac
 done </proc/net/dev

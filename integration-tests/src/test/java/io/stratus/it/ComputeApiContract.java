@@ -396,6 +396,28 @@ abstract class ComputeApiContract {
         }
     }
 
+    /** The first member of an affinity group goes anywhere; the next ones join it. */
+    @Test
+    void theMembersOfAnAffinityGroupShareAHost() {
+        String group = admin.ok("POST", "/compute/v2.1/os-server-groups", Map.of("server_group", Map.of("name",
+                "together", "policies", List.of("affinity")))).path("server_group").path("id").asText();
+        List<String> ids = new ArrayList<>();
+        for (String name : List.of("first", "second")) {
+            ids.add(admin.ok("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", name, "flavorRef", "t1",
+                    "imageRef", imageId), "os:scheduler_hints", Map.of("group", group))).path("server").path("id")
+                    .asText());
+            // One at a time: the second is placed knowing where the first is.
+            await(ids.get(ids.size() - 1), "ACTIVE");
+        }
+        assertThat(ids.stream().map(id -> server(id).path("OS-EXT-SRV-ATTR:host").asText()).distinct().toList())
+                .containsExactly("b-good");
+        for (String id : ids) {
+            admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+            awaitGone(id);
+        }
+        admin.ok("DELETE", "/compute/v2.1/os-server-groups/" + group, null);
+    }
+
     private static Map<String, Object> server(Map<String, Object> base, String field, Object value) {
         Map<String, Object> s = new LinkedHashMap<>(base);
         s.put(field, value);

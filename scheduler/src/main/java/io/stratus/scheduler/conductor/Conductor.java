@@ -224,8 +224,20 @@ public final class Conductor {
         return new RequestSpec(s.id(), request,
                 s.availabilityZone().isEmpty() ? Optional.empty() : Optional.of(s.availabilityZone()), s.imageId(),
                 s.serverGroupId().flatMap(groups::find).map(g ->
-                        new RequestSpec.ServerGroup(g.policy(), new HashSet<>(servers.membersOf(g.id())))),
+                        new RequestSpec.ServerGroup(g.policy(), placedMembers(g.id(), s.id()))),
                 image.properties());
+    }
+
+    /**
+     * The group's other members that are on a host: the server placed now is not one (else the
+     * first member of an affinity group would have to join itself), nor are members still waiting
+     * to be placed themselves.
+     */
+    private Set<String> placedMembers(String groupId, String serverId) {
+        Set<String> members = new HashSet<>(servers.membersOf(groupId));
+        members.remove(serverId);
+        members.removeIf(id -> servers.find(id).flatMap(Server::host).isEmpty());
+        return members;
     }
 
     private HostState hostState(ProviderUsage usage, Map<String, HostView> views) {
