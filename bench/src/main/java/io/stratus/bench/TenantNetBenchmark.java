@@ -229,6 +229,8 @@ public final class TenantNetBenchmark {
             while (m.find()) {
                 double seconds = Double.parseDouble(m.group(3)) - Double.parseDouble(m.group(2));
                 samples.add(metric, column, seconds > 0 ? sizeMiB / seconds : Double.NaN);
+                System.err.printf(Locale.ROOT, "tenant-net: %s%s, round %s: %d MiB in %.2f s%n", where, on, m.group(1),
+                        sizeMiB, seconds);
                 found++;
             }
             if (found < rounds) {
@@ -267,7 +269,9 @@ public final class TenantNetBenchmark {
         String metrics = "http://" + cloud.agentAddress(host) + "/metrics";
         for (int r = 0; r < rounds; r++) {
             for (boolean bound : r % 2 == 0 ? List.of(true, false) : List.of(false, true)) {
-                double before = portsOn(metrics);
+                // What the host has before: the agent may still be applying the removal of earlier ports.
+                double before = boundTo(cloud, host);
+                awaitPorts(metrics, before);
                 List<String> ids = new ArrayList<>();
                 long t0 = System.nanoTime();
                 try {
@@ -282,11 +286,15 @@ public final class TenantNetBenchmark {
                                 .path("port").path("id").asText());
                     }
                     double answered = (System.nanoTime() - t0) / 1e9;
+                    System.err.printf(Locale.ROOT, "tenant-net: %d ports %s, created in %.2f s%n", count,
+                            bound ? "bound to " + host : "unbound", answered);
                     String column = bound ? BenchReport.STRATUS : BASELINE;
                     samples.add(created, column, count / answered);
                     if (bound) {
                         awaitPorts(metrics, before + count);
-                        samples.add(applied, column, count / ((System.nanoTime() - t0) / 1e9));
+                        double onHost = (System.nanoTime() - t0) / 1e9;
+                        samples.add(applied, column, count / onHost);
+                        System.err.printf(Locale.ROOT, "tenant-net: ... and on the host after %.2f s%n", onHost);
                     } else {
                         // Nothing to apply anywhere: the API's answer is all there is.
                         samples.add(applied, column, count / answered);
@@ -301,6 +309,16 @@ public final class TenantNetBenchmark {
                 }
             }
         }
+    }
+
+    /** The ports the Network API has bound to {@code host}, its DHCP port left out (as the agent counts). */
+    private static int boundTo(BenchCloud cloud, String host) throws Exception {
+        int n = 0;
+        for (JsonNode p : cloud.call("GET", cloud.url + "/network/v2.0/ports", null).path("ports")) {
+            n += p.path("binding:host_id").asText().equals(host) && !p.path("device_owner").asText()
+                    .equals("network:dhcp") ? 1 : 0;
+        }
+        return n;
     }
 
     /** The agent's {@code stratus_agent_network_ports} gauge: ports of the last state it applied. */

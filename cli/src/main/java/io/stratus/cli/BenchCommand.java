@@ -412,7 +412,7 @@ final class BenchCommand {
         @ParentCommand
         BenchCommand parent;
 
-        @Option(names = "--size-mib", defaultValue = "16",
+        @Option(names = "--size-mib", defaultValue = "32",
                 description = "MiB the sender sends per round (default: ${DEFAULT-VALUE}).")
         int size;
 
