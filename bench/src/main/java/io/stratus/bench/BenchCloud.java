@@ -344,6 +344,9 @@ public final class BenchCloud implements AutoCloseable {
 
     private void closeQuietly() {
         try {
+            if (!closed.get()) {
+                System.err.println("bench: stopping the cloud in " + work + " and removing what it made");
+            }
             close();
         } catch (Exception e) {
             System.err.println("bench: cleaning up after the cloud in " + work + " failed: " + e);
