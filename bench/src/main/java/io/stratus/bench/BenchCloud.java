@@ -3,22 +3,31 @@ package io.stratus.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 
 /**
  * The services as deployed, each its own process from its packaged application (scheduler for
  * Identity and Compute, image service, agents) and the embedded Kafka broker in this JVM, for the
  * benchmarks that go through the whole stack; with the admin's token and a small JSON client.
+ * Agents run on this machine's network, or each in a network namespace of its own as a separate
+ * host ({@link #startOnHosts}).
  */
 public final class BenchCloud implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -41,17 +50,38 @@ public final class BenchCloud implements AutoCloseable {
         }
     }
 
+    /**
+     * A host of its own on this machine: an agent in network namespace {@code stratus-<namespace>}
+     * ({@link HostNetwork#create}; tests use 1..N and {@code bin/stratus up} 101 on, so benchmarks
+     * take numbers that neither does).
+     *
+     * @param settings agent settings beyond the defaults (driver, capacity)
+     */
+    record Host(String name, int namespace, Map<String, String> settings) {
+    }
+
     final String url;
     final String imageUrl;
     final String token;
+    private final Path work;
     private final EmbeddedKafkaBroker broker;
     private final List<QuarkusProcess> processes;
+    /** The agents' addresses (host or namespace address and port), by host name. */
+    private final Map<String, String> agents = new LinkedHashMap<>();
+    private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
+    private final List<String> hostsInNamespaces = new ArrayList<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private boolean hooked;
+    /** The broker as the namespaces reach it. */
+    private String bridgeKafka;
+    private final Thread onExit = new Thread(this::closeQuietly, "bench-cloud-cleanup");
 
-    private BenchCloud(String url, String imageUrl, String token, EmbeddedKafkaBroker broker,
+    private BenchCloud(String url, String imageUrl, String token, Path work, EmbeddedKafkaBroker broker,
                        List<QuarkusProcess> processes) {
         this.url = url;
         this.imageUrl = imageUrl;
         this.token = token;
+        this.work = work;
         this.broker = broker;
         this.processes = processes;
     }
@@ -61,44 +91,78 @@ public final class BenchCloud implements AutoCloseable {
      * (host name → capacity settings), and waits until every agent reported.
      */
     static BenchCloud start(Apps apps, Path work, Map<String, Map<String, String>> agents) throws Exception {
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
-                work.resolve("kafka")));
-        List<QuarkusProcess> processes = new ArrayList<>();
+        BenchCloud cloud = services(apps, work, false);
         try {
-            int imagePort = QuarkusProcess.freePort();
-            String imageUrl = "http://127.0.0.1:" + imagePort + "/image";
-            QuarkusProcess scheduler = QuarkusProcess.start(apps.scheduler(), 0, Map.of(
-                            "stratus.scheduler.data-dir", work.resolve("scheduler").toString(),
-                            "stratus.scheduler.image-url", imageUrl, "kafka.bootstrap.servers", broker.bootstrapServers()),
-                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD), work.resolve("scheduler.log"), START,
-                    Duration.ofSeconds(5));
-            processes.add(scheduler);
-            String url = "http://127.0.0.1:" + scheduler.port();
-            processes.add(QuarkusProcess.start(apps.imageService(), imagePort, Map.of(
-                            "stratus.image.data-dir", work.resolve("images").toString(),
-                            "stratus.image.identity-url", url + "/identity/v3"), work.resolve("image-service.log"),
-                    START, Duration.ofSeconds(5)));
-            BenchCloud cloud = new BenchCloud(url, imageUrl, login(url, "admin", PASSWORD, "admin"), broker, processes);
-            String service = cloud.call("POST", url + "/identity/v3/projects", "{\"project\": {\"name\": \"service\"}}")
-                    .path("project").path("id").asText();
-            String user = cloud.call("POST", url + "/identity/v3/users", "{\"user\": {\"name\": \"stratus-agent\","
-                    + " \"password\": \"" + AGENT_PASSWORD + "\", \"default_project_id\": \"" + service + "\"}}")
-                    .path("user").path("id").asText();
-            cloud.call("PUT", url + "/identity/v3/projects/" + service + "/users/" + user + "/roles/service", null);
             for (Map.Entry<String, Map<String, String>> a : agents.entrySet()) {
-                Map<String, String> s = new LinkedHashMap<>();
-                s.put("stratus.agent.host", a.getKey());
-                s.put("stratus.agent.data-dir", work.resolve("agent-" + a.getKey()).toString());
-                s.put("stratus.agent.image-service.url", imageUrl);
-                s.put("stratus.agent.image-service.identity-url", url + "/identity/v3");
-                s.put("stratus.agent.report-interval", "1s");
-                s.put("kafka.bootstrap.servers", broker.bootstrapServers());
-                s.putAll(a.getValue());
-                processes.add(QuarkusProcess.start(apps.agent(), 0, s, Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD",
-                        AGENT_PASSWORD), work.resolve("agent-" + a.getKey() + ".log"), START, Duration.ofSeconds(5)));
+                cloud.agent(apps, a.getKey(), a.getValue());
             }
             cloud.awaitHosts(agents.size());
             return cloud;
+        } catch (Exception e) {
+            cloud.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Like {@link #start}, with each agent in a network namespace of its own, as on separate
+     * machines: broker, scheduler and image service also listen on the namespaces' bridge and the
+     * agents reach them at {@link HostNetwork#GATEWAY}; agents reach each other (VXLAN) at their
+     * namespaces' addresses. Needs root. Closing (or this JVM ending) removes the namespaces, the
+     * DHCP namespaces the agents made and every process left in them, and the guests.
+     */
+    static BenchCloud startOnHosts(Apps apps, Path work, List<Host> hosts) throws Exception {
+        HostNetwork.bridge();
+        BenchCloud cloud = services(apps, work, true);
+        try {
+            for (Host h : hosts) {
+                cloud.agentIn(apps, h);
+            }
+            cloud.awaitHosts(hosts.size());
+            return cloud;
+        } catch (Exception e) {
+            cloud.close();
+            throw e;
+        }
+    }
+
+    private static BenchCloud services(Apps apps, Path work, boolean namespaces) throws Exception {
+        EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(work.resolve("kafka"));
+        if (namespaces) {
+            brokerSettings = new EmbeddedKafkaBroker.Settings(brokerSettings.dataDir(), brokerSettings.port(),
+                    brokerSettings.controllerPort(), Map.of(
+                    "listeners", "PLAINTEXT://0.0.0.0:" + brokerSettings.port() + ",CONTROLLER://127.0.0.1:"
+                            + brokerSettings.controllerPort(),
+                    "advertised.listeners", "PLAINTEXT://" + HostNetwork.GATEWAY + ":" + brokerSettings.port()));
+        }
+        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
+        List<QuarkusProcess> processes = new ArrayList<>();
+        BenchCloud cloud;
+        try {
+            int imagePort = QuarkusProcess.freePort();
+            int schedulerPort = QuarkusProcess.freePort();
+            String imageUrl = "http://127.0.0.1:" + imagePort + "/image";
+            Map<String, String> scheduler = new LinkedHashMap<>(Map.of(
+                    "stratus.scheduler.data-dir", work.resolve("scheduler").toString(),
+                    "stratus.scheduler.image-url", imageUrl, "kafka.bootstrap.servers", broker.bootstrapServers()));
+            Map<String, String> image = new LinkedHashMap<>();
+            if (namespaces) {
+                // Reached from the namespaces over the bridge too; the URLs they hand out stay on loopback.
+                scheduler.put("quarkus.http.host", "0.0.0.0");
+                scheduler.put("stratus.scheduler.public-url", "http://127.0.0.1:" + schedulerPort);
+                image.put("quarkus.http.host", "0.0.0.0");
+                image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
+            }
+            QuarkusProcess started = QuarkusProcess.start(apps.scheduler(), schedulerPort, scheduler,
+                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD), work.resolve("scheduler.log"), START,
+                    Duration.ofSeconds(5));
+            processes.add(started);
+            String url = "http://127.0.0.1:" + started.port();
+            image.put("stratus.image.data-dir", work.resolve("images").toString());
+            image.put("stratus.image.identity-url", url + "/identity/v3");
+            processes.add(QuarkusProcess.start(apps.imageService(), imagePort, image, work.resolve("image-service.log"),
+                    START, Duration.ofSeconds(5)));
+            cloud = new BenchCloud(url, imageUrl, login(url, "admin", PASSWORD, "admin"), work, broker, processes);
         } catch (Exception e) {
             for (QuarkusProcess p : processes) {
                 p.kill();
@@ -106,6 +170,78 @@ public final class BenchCloud implements AutoCloseable {
             broker.close();
             throw e;
         }
+        try {
+            if (namespaces) {
+                // Ctrl-C included: the namespaces, DHCP servers and guests would stay on this machine otherwise.
+                Runtime.getRuntime().addShutdownHook(cloud.onExit);
+                cloud.hooked = true;
+                cloud.bridgeKafka = HostNetwork.GATEWAY + ":" + brokerSettings.port();
+            }
+            cloud.serviceUser();
+            return cloud;
+        } catch (Exception e) {
+            cloud.close();
+            throw e;
+        }
+    }
+
+    /** The agents' service user: the service role reads every image. */
+    private void serviceUser() throws Exception {
+        String service = call("POST", url + "/identity/v3/projects", "{\"project\": {\"name\": \"service\"}}")
+                .path("project").path("id").asText();
+        String user = call("POST", url + "/identity/v3/users", "{\"user\": {\"name\": \"stratus-agent\","
+                + " \"password\": \"" + AGENT_PASSWORD + "\", \"default_project_id\": \"" + service + "\"}}")
+                .path("user").path("id").asText();
+        call("PUT", url + "/identity/v3/projects/" + service + "/users/" + user + "/roles/service", null);
+    }
+
+    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("stratus.agent.host", host);
+        s.put("stratus.agent.data-dir", work.resolve("agent-" + host).toString());
+        s.put("stratus.agent.image-service.url", imageUrl);
+        s.put("stratus.agent.image-service.identity-url", schedulerUrl + "/identity/v3");
+        s.put("stratus.agent.report-interval", "1s");
+        return s;
+    }
+
+    private void agent(Apps apps, String host, Map<String, String> settings) throws Exception {
+        Map<String, String> s = agentSettings(host, imageUrl, url);
+        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        s.putAll(settings);
+        QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD",
+                AGENT_PASSWORD), work.resolve("agent-" + host + ".log"), START, Duration.ofSeconds(5));
+        processes.add(agent);
+        agents.put(host, agent.host() + ":" + agent.port());
+    }
+
+    private void agentIn(Apps apps, Host h) throws Exception {
+        HostNetwork.Namespace ns = HostNetwork.create(h.namespace());
+        namespaces.add(ns);
+        hostsInNamespaces.add(h.name());
+        int port = QuarkusProcess.freePort();
+        String gateway = "http://" + HostNetwork.GATEWAY + ":";
+        Map<String, String> s = agentSettings(h.name(), imageUrl.replace("http://127.0.0.1:", gateway),
+                url.replace("http://127.0.0.1:", gateway));
+        s.put("stratus.agent.grpc-address", ns.address() + ":" + port);
+        s.put("kafka.bootstrap.servers", bridgeKafka);
+        // Its guests end with it: the benchmark's hosts go with the benchmark.
+        s.put("stratus.agent.qemu.keep-guests-on-stop", "false");
+        s.putAll(h.settings());
+        QuarkusProcess agent = QuarkusProcess.startIn(ns, apps.agent(), port, s,
+                Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD), work.resolve("agent-" + h.name()
+                        + ".log"), START, Duration.ofSeconds(5));
+        processes.add(agent);
+        agents.put(h.name(), agent.host() + ":" + agent.port());
+    }
+
+    /** Where agent {@code host} serves HTTP (health, /metrics) and gRPC: {@code address:port}. */
+    String agentAddress(String host) {
+        String a = agents.get(host);
+        if (a == null) {
+            throw new IllegalArgumentException("no agent " + host + " in this cloud");
+        }
+        return a;
     }
 
     private void awaitHosts(int count) throws Exception {
@@ -169,11 +305,77 @@ public final class BenchCloud implements AutoCloseable {
                 new IllegalStateException("login failed: HTTP " + r.statusCode() + " " + r.body()));
     }
 
+    /**
+     * Stops every process, the guests the agents left (the qemu driver's outlive their agent, as
+     * on a real host: every process that names a file under the work directory), and removes what
+     * the agents in namespaces made on this machine.
+     */
     @Override
     public void close() throws Exception {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (hooked) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(onExit);
+            } catch (IllegalStateException e) {
+                // This JVM is ending: the hook is what runs this.
+            }
+        }
         for (QuarkusProcess p : processes) {
             p.kill();
         }
+        killProcessesUnder(work);
+        IOException failed = null;
+        for (String host : hostsInNamespaces) {
+            try {
+                HostNetwork.removeDhcpNamespaces(host);
+                deleteTree(Path.of("/run/stratus", host));
+            } catch (IOException e) {
+                failed = e;
+            }
+        }
+        namespaces.forEach(HostNetwork.Namespace::close);
         broker.close();
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            if (!closed.get()) {
+                System.err.println("bench: stopping the cloud in " + work + " and removing what it made");
+            }
+            close();
+        } catch (Exception e) {
+            System.err.println("bench: cleaning up after the cloud in " + work + " failed: " + e);
+        }
+    }
+
+    /** Kills every process that names a path under {@code dir} in its arguments (a guest's QEMU). */
+    private static void killProcessesUnder(Path dir) {
+        String prefix = dir.toAbsolutePath().normalize() + "/";
+        List<ProcessHandle> found = ProcessHandle.allProcesses().filter(p -> p.info().arguments()
+                .map(args -> Stream.of(args).anyMatch(a -> a.contains(prefix))).orElse(false)).toList();
+        found.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : found) {
+            try {
+                p.onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // Killed or not, nothing more can be done about it here.
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

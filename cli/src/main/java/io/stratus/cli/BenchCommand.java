@@ -18,8 +18,10 @@ import io.stratus.bench.ProcessVmm;
 import io.stratus.bench.Qemu;
 import io.stratus.bench.SnapshotBenchmark;
 import io.stratus.bench.StratusVmm;
+import io.stratus.bench.TenantNetBenchmark;
 import io.stratus.bench.Vmm;
 import io.stratus.kvm.cpu.HostProfile;
+import io.stratus.local.HostNetwork;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +45,7 @@ import picocli.CommandLine.Spec;
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
                 BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class,
-                BenchCommand.Load.class, BenchCommand.Migrate.class})
+                BenchCommand.Load.class, BenchCommand.Migrate.class, BenchCommand.TenantNet.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -399,6 +401,40 @@ final class BenchCommand {
         public Integer call() throws Exception {
             return parent.print(LoadBenchmark.run(parent.services(), parent.guests, parent.workDir(), requests,
                     clients));
+        }
+    }
+
+    @Command(name = "tenant-net", mixinStandardHelpOptions = true,
+            description = "Tenant networks, two agents in network namespaces as two hosts: TCP guest to guest over"
+                    + " VXLAN against the same guests on one bridge, and port create+bind against unbound ports;"
+                    + " per driver (qemu; kvm where /dev/kvm exists). Needs root.")
+    static final class TenantNet implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--size-mib", defaultValue = "32",
+                description = "MiB the sender sends per round (default: ${DEFAULT-VALUE}).")
+        int size;
+
+        @Option(names = "--rounds", defaultValue = "3",
+                description = "Transfers per placement, and port batches of each kind (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--ports", defaultValue = "50", description = "Ports per batch (default: ${DEFAULT-VALUE}).")
+        int ports;
+
+        @Override
+        public Integer call() throws Exception {
+            BenchCloud.Apps apps = BenchCloud.Apps.in(Path.of(System.getProperty("stratus.home", ".")));
+            for (Path app : apps.all()) {
+                parent.require(app, "build the services (mvn install -DskipTests)");
+            }
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            if (!HostNetwork.available()) {
+                throw new IllegalArgumentException("tenant-net makes network namespaces as hosts: it needs root and"
+                        + " iproute2 (ip netns)");
+            }
+            return parent.print(TenantNetBenchmark.run(apps, parent.kit, parent.workDir(), size, rounds, ports));
         }
     }
 
