@@ -96,9 +96,6 @@ public final class TenantNetBenchmark {
                     List.of(new BenchCloud.Host(a, FIRST_NAMESPACE, settings),
                             new BenchCloud.Host(b, FIRST_NAMESPACE + 1, settings)))) {
                 Tenant t = Tenant.setUp(cloud, kit, work.resolve(driver), sizeMiB, rounds);
-                notes.add("guests set eth0's MTU to the network's (" + t.mtu() + ") themselves: the kit's udhcpc does"
-                        + " not ask for DHCP option 26 and dnsmasq sends it only to clients that ask, so a guest keeps"
-                        + " 1500 and the hosts' bridges drop its full-size frames (TCP stalls)");
                 List<String> hosts = List.of(a, b);
                 throughput(cloud, t, hosts, a, a, BASELINE, sizeMiB, rounds, samples, tcp, notes, on);
                 throughput(cloud, t, hosts, a, b, BenchReport.STRATUS, sizeMiB, rounds, samples, tcp, notes, on);
@@ -127,13 +124,12 @@ public final class TenantNetBenchmark {
 
     /**
      * The script both guests run: the receiver and the sender tell themselves apart by their
-     * address. {@code mtu}: the network's, which the guest sets itself.
+     * address (the kit's udhcpc set it, and the network's MTU).
      */
-    private static Path guestDisk(Path work, int sizeMiB, int rounds, int mtu) throws Exception {
+    private static Path guestDisk(Path work, int sizeMiB, int rounds) throws Exception {
         int blocks = (int) (((long) sizeMiB << 20) / BLOCK);
         return ScriptDisk.in(work).script(
                 "while ! ip -4 addr show eth0 | grep -q inet; do sleep 1; done",
-                mtu > 0 ? "ip link set eth0 mtu " + mtu : ":",
                 "if ip -4 addr show eth0 | grep -q 'inet " + RECEIVER_IP + "/'; then",
                 "  echo TN-RECEIVER",
                 // stdin stays the console: at end of input nc would close its sending half, and the sender with it.
@@ -161,7 +157,7 @@ public final class TenantNetBenchmark {
     }
 
     /** What both parts share: the images, flavor, network and security group, in the admin's project. */
-    private record Tenant(String image, String flavor, String network, int mtu, String securityGroup) {
+    private record Tenant(String image, String flavor, String network, String securityGroup) {
         static Tenant setUp(BenchCloud cloud, Path kit, Path work, int sizeMiB, int rounds) throws Exception {
             String project = cloud.call("GET", cloud.url + "/identity/v3/projects?name=admin", null).path("projects")
                     .path(0).path("id").asText();
@@ -172,8 +168,7 @@ public final class TenantNetBenchmark {
                     + " \"ari\"", kit.resolve("initramfs.cpio"));
             JsonNode network = cloud.call("POST", cloud.url + "/network/v2.0/networks", body(Map.of("network",
                     Map.of("name", "tenant-net-bench")))).path("network");
-            int mtu = network.path("mtu").asInt();
-            Path disk = guestDisk(work, sizeMiB, rounds, mtu);
+            Path disk = guestDisk(work, sizeMiB, rounds);
             String image = cloud.image("\"name\": \"tn-guest\", \"disk_format\": \"raw\", \"container_format\": \"bare\","
                     + " \"kernel_id\": \"" + kernel + "\", \"ramdisk_id\": \"" + ramdisk + "\", \"os_command_line\":"
                     + " \"panic=-1 stratus.run=" + ScriptDisk.SCRIPT + "\"", disk);
@@ -187,7 +182,7 @@ public final class TenantNetBenchmark {
             cloud.call("POST", cloud.url + "/network/v2.0/security-group-rules", body(Map.of("security_group_rule",
                     Map.of("security_group_id", group, "direction", "ingress", "ethertype", "IPv4", "protocol", "tcp",
                             "port_range_min", TCP_PORT, "port_range_max", TCP_PORT))));
-            return new Tenant(image, "tn1", network.path("id").asText(), mtu, "tenant-net-bench");
+            return new Tenant(image, "tn1", network.path("id").asText(), "tenant-net-bench");
         }
     }
 
