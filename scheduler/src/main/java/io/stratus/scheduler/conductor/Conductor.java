@@ -752,9 +752,13 @@ public final class Conductor {
         s.host().ifPresent(view::reread);
     }
 
-    /** An operator changed a host: choose from a fresh picture of the hosts from now on. */
+    /**
+     * An operator changed a host: choose from a fresh picture of the hosts from now on. Reread at
+     * once (operators act rarely): a picture only marked stale is still used for up to a second,
+     * and a boot right after an enable would be claimed on the host that was just disabled.
+     */
     public void hostsChanged() {
-        view.invalidate();
+        view.refresh();
     }
 
     /** Placement's view of hosts, for the operator API. */
