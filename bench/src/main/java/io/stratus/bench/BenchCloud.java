@@ -129,11 +129,7 @@ public final class BenchCloud implements AutoCloseable {
     private static BenchCloud services(Apps apps, Path work, boolean namespaces) throws Exception {
         EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(work.resolve("kafka"));
         if (namespaces) {
-            brokerSettings = new EmbeddedKafkaBroker.Settings(brokerSettings.dataDir(), brokerSettings.port(),
-                    brokerSettings.controllerPort(), Map.of(
-                    "listeners", "PLAINTEXT://0.0.0.0:" + brokerSettings.port() + ",CONTROLLER://127.0.0.1:"
-                            + brokerSettings.controllerPort(),
-                    "advertised.listeners", "PLAINTEXT://" + HostNetwork.GATEWAY + ":" + brokerSettings.port()));
+            brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
         List<QuarkusProcess> processes = new ArrayList<>();

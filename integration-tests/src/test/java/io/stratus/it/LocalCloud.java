@@ -72,11 +72,7 @@ final class LocalCloud implements AutoCloseable {
         EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka"));
         if (namespaces) {
             HostNetwork.bridge();
-            brokerSettings = new EmbeddedKafkaBroker.Settings(brokerSettings.dataDir(), brokerSettings.port(),
-                    brokerSettings.controllerPort(), Map.of(
-                    "listeners", "PLAINTEXT://0.0.0.0:" + brokerSettings.port() + ",CONTROLLER://127.0.0.1:"
-                            + brokerSettings.controllerPort(),
-                    "advertised.listeners", "PLAINTEXT://" + HostNetwork.GATEWAY + ":" + brokerSettings.port()));
+            brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
         List<QuarkusProcess> started = new ArrayList<>();

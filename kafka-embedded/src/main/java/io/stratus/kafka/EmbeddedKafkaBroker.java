@@ -69,6 +69,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             return new Settings(dataDir, freePort(), freePort(), Map.of());
         }
 
+        /**
+         * The same broker listening for clients on every address and naming {@code address} to
+         * them: for clients in other network namespaces, which reach this one at that address.
+         */
+        public Settings advertisedAt(String address) {
+            return new Settings(dataDir, port, controllerPort, Map.of(
+                    "listeners", "PLAINTEXT://0.0.0.0:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
+                    "advertised.listeners", "PLAINTEXT://" + address + ":" + port));
+        }
+
         private static void checkPort(int p, String what) {
             if (p < 1 || p > 65535) {
                 throw new IllegalArgumentException(what + " must be 1..65535, not " + p);
