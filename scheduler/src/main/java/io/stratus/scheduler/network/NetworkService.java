@@ -124,8 +124,13 @@ public final class NetworkService {
 
     /** The server's addresses by network name, in port order (Nova's {@code addresses}). */
     public Map<String, List<ServerAddress>> addresses(String serverId) {
+        return addresses(portsOf(serverId));
+    }
+
+    /** The addresses of a server's {@code ports} (read already) by network name, in port order. */
+    public Map<String, List<ServerAddress>> addresses(List<Port> ports) {
         Map<String, List<ServerAddress>> out = new LinkedHashMap<>();
-        for (Port p : portsOf(serverId)) {
+        for (Port p : ports) {
             String name = networks.find(p.networkId()).map(Network::name).orElse(p.networkId());
             List<ServerAddress> list = out.computeIfAbsent(name, k -> new ArrayList<>());
             for (Port.FixedIp ip : p.fixedIps()) {

@@ -2,6 +2,7 @@ package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
+import io.stratus.scheduler.network.IpAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -18,8 +19,6 @@ import java.util.regex.Pattern;
 public record RequestedNetworks(List<Nic> nics, Choice choice) {
     private static final Pattern UUID = Pattern.compile(
             "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}");
-    private static final Pattern IPV4 = Pattern.compile(
-            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
     public enum Choice {
         /** The NICs listed, nothing else. */
@@ -85,18 +84,14 @@ public record RequestedNetworks(List<Nic> nics, Choice choice) {
                             + ")");
                 }
             });
-            fixedIp.ifPresent(ip -> {
-                if (!IPV4.matcher(ip).matches() && Ipv6Text.canonical(ip).isEmpty()) {
-                    throw ApiException.badRequest("Invalid input for field/attribute fixed_ip. Value: " + ip
-                            + ". '" + ip + "' is not a 'ip-address'");
-                }
-            });
+            Optional<String> address = fixedIp.map(ip -> IpAddress.parse(ip).map(IpAddress::toString)
+                    .orElseThrow(() -> ApiException.badRequest("Invalid input for field/attribute fixed_ip. Value: "
+                            + ip + ". '" + ip + "' is not a 'ip-address'")));
             if (port.isPresent()) {
                 // Nova: a port brings its own network and addresses; the others are ignored.
                 nics.add(new Nic(Optional.empty(), port, Optional.empty()));
             } else {
-                nics.add(new Nic(network, Optional.empty(), fixedIp.map(ip -> IPV4.matcher(ip).matches() ? ip
-                        : Ipv6Text.canonical(ip).orElseThrow())));
+                nics.add(new Nic(network, Optional.empty(), address));
             }
         }
         return new RequestedNetworks(nics, Choice.LISTED);

@@ -117,15 +117,16 @@ final class ServerPorts {
         }
     }
 
-    /** What the server's view shows of its ports. */
+    /** What the server's view shows of its ports, read once. */
     Views.Networking view(String serverId) {
-        return new Views.Networking(addresses(serverId), securityGroupNames(serverId));
+        List<Port> ports = network.portsOf(serverId);
+        return new Views.Networking(addresses(ports), securityGroupNames(ports));
     }
 
     /** Nova's {@code addresses}: by network name, each fixed IP with its version and the port's MAC. */
-    Map<String, List<Map<String, Object>>> addresses(String serverId) {
+    private Map<String, List<Map<String, Object>>> addresses(List<Port> ports) {
         Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
-        network.addresses(serverId).forEach((name, list) -> out.put(name, list.stream().map(a -> Map.<String, Object>of(
+        network.addresses(ports).forEach((name, list) -> out.put(name, list.stream().map(a -> Map.<String, Object>of(
                 "version", a.version(), "addr", a.address(), "OS-EXT-IPS:type", "fixed",
                 "OS-EXT-IPS-MAC:mac_addr", a.macAddress())).toList()));
         return out;
@@ -133,8 +134,12 @@ final class ServerPorts {
 
     /** The names of the groups the server's ports are in, each once; {@code default} for a server without ports. */
     List<Map<String, String>> securityGroupNames(String serverId) {
+        return securityGroupNames(network.portsOf(serverId));
+    }
+
+    private List<Map<String, String>> securityGroupNames(List<Port> ports) {
         Set<String> names = new LinkedHashSet<>();
-        for (Port p : network.portsOf(serverId)) {
+        for (Port p : ports) {
             for (String id : p.securityGroups()) {
                 groups.find(id).ifPresent(g -> names.add(g.name()));
             }

@@ -28,6 +28,7 @@ import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
+import io.stratus.scheduler.network.IpAddress;
 import io.stratus.scheduler.network.NetworkRequest;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.NetworkStore;
@@ -240,14 +241,11 @@ public class ServersResource {
         if (v.isEmpty()) {
             return "";
         }
-        boolean v4 = field.equals("accessIPv4");
-        if (v4 && v.matches("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}")) {
-            return v;
-        }
-        Optional<String> v6 = v4 || !v.contains(":") || !v.matches("[0-9A-Fa-f:.]+") ? Optional.empty()
-                : Ipv6Text.canonical(v);
-        return v6.orElseThrow(() -> ApiException.badRequest("Invalid input for field/attribute " + field + ": '" + v
-                + "' is not a valid IP" + (v4 ? "v4" : "v6") + " address"));
+        int version = field.equals("accessIPv4") ? 4 : 6;
+        // Nova keeps an IPv6 access address in RFC 5952's text, as the network model writes it.
+        return IpAddress.parse(v).filter(a -> a.version() == version).map(IpAddress::toString).orElseThrow(() ->
+                ApiException.badRequest("Invalid input for field/attribute " + field + ": '" + v
+                        + "' is not a valid IPv" + version + " address"));
     }
 
     /** Nova's generated admin password when the request gives none: 12 characters, no look-alikes. */
