@@ -95,6 +95,7 @@ public final class HostNetworkStates {
     private static PortBinding binding(Port p) {
         PortBinding.Builder b = PortBinding.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
                 .setMac(p.macAddress()).setDeviceId(p.deviceId()).setDeviceOwner(p.deviceOwner()).setTap(p.tap())
+                .setProjectId(p.projectId())
                 .setAdminStateUp(p.adminStateUp()).setPortSecurityEnabled(p.portSecurityEnabled())
                 .addAllSecurityGroupIds(p.securityGroups());
         p.fixedIps().forEach(f -> b.addFixedIps(io.stratus.proto.v1.FixedIp.newBuilder().setSubnetId(f.subnetId())
