@@ -22,18 +22,22 @@ import java.util.stream.Stream;
  * {@code qdhcp-<network>} holding the DHCP port's end of a veth pair (the other end, the port's
  * TAP, is on the network's bridge) with the port's MAC and addresses, and dnsmasq in it. Files live
  * in {@code <dir>/<network>/}; dnsmasq runs as its own unprivileged user and reads them again on
- * SIGHUP, so the directory must be readable by it (hence not under root's home).
+ * SIGHUP, so the directory must be readable by it (hence not under root's home). With a metadata
+ * socket, the namespace also holds the network's metadata proxy ({@link MetadataProxies}), as
+ * Neutron's isolated metadata: 169.254.169.254 on the DHCP port, and a route to it in the leases.
  */
 final class DhcpServers {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final HostCommands host;
     private final Path dir;
     private final String namespacePrefix;
+    private final Optional<MetadataProxies> proxies;
 
-    DhcpServers(HostCommands host, Path dir, String namespacePrefix) {
+    DhcpServers(HostCommands host, Path dir, String namespacePrefix, Optional<Path> metadataSocket) {
         this.host = host;
         this.dir = dir;
         this.namespacePrefix = namespacePrefix;
+        this.proxies = metadataSocket.map(socket -> new MetadataProxies(host, socket));
     }
 
     /** The network's server, serving {@code ports} (the ports bound to this host on it). */
@@ -65,16 +69,27 @@ final class DhcpServers {
         }
         addresses(ns, inside, network);
         Path d = dir.resolve(network.getNetworkId());
-        DnsmasqFiles files = DnsmasqFiles.of(network, ports, d);
+        DnsmasqFiles files = DnsmasqFiles.of(network, ports, d, proxies.isPresent());
         dnsmasq(ns, d, files);
+        if (proxies.isPresent()) {
+            proxies.get().ensure(ns, d, network.getNetworkId());
+        } else {
+            MetadataProxies.stop(d);
+        }
     }
 
-    /** The port's address in each subnet it serves, and no other (link-local ones are the kernel's). */
+    /**
+     * The port's address in each subnet it serves and the metadata address when there is a proxy,
+     * and no other (link-local ones are the kernel's).
+     */
     private void addresses(String ns, String device, NetworkSegment network) {
         Set<String> wanted = new HashSet<>();
         for (SubnetConfig s : DnsmasqFiles.served(network)) {
             DnsmasqFiles.addressIn(network.getDhcpPort(), s.getSubnetId()).ifPresent(a -> wanted.add(
                     Cidr.address(a).orElseThrow().getHostAddress() + "/" + Cidr.parse(s.getCidr()).orElseThrow().prefix()));
+        }
+        if (proxies.isPresent()) {
+            wanted.add(MetadataProxies.ADDRESS + "/32");
         }
         Set<String> have = new HashSet<>();
         try {
@@ -106,12 +121,12 @@ final class DhcpServers {
     private void dnsmasq(String ns, Path d, DnsmasqFiles files) {
         try {
             Files.createDirectories(d);
-            boolean restart = write(d.resolve(DnsmasqFiles.CONFIG), files.config());
-            boolean reread = write(d.resolve(DnsmasqFiles.HOSTS), files.hosts());
-            reread |= write(d.resolve(DnsmasqFiles.OPTIONS), files.options());
+            boolean restart = Daemons.write(d.resolve(DnsmasqFiles.CONFIG), files.config());
+            boolean reread = Daemons.write(d.resolve(DnsmasqFiles.HOSTS), files.hosts());
+            reread |= Daemons.write(d.resolve(DnsmasqFiles.OPTIONS), files.options());
             Optional<ProcessHandle> running = running(d);
             if (running.isPresent() && restart) {
-                stop(running.get());
+                Daemons.stop(running.get());
                 running = Optional.empty();
             }
             if (running.isEmpty()) {
@@ -144,7 +159,8 @@ final class DhcpServers {
 
     private void remove(String networkId) {
         Path d = dir.resolve(networkId);
-        running(d).ifPresent(DhcpServers::stop);
+        running(d).ifPresent(Daemons::stop);
+        MetadataProxies.stop(d);
         // The veth pair goes with the namespace, its TAP with it.
         host.attempt("ip", "netns", "del", DeviceNames.dhcpNamespace(namespacePrefix, networkId));
         if (Files.exists(d)) {
@@ -158,32 +174,9 @@ final class DhcpServers {
         }
     }
 
-    /** The dnsmasq whose pid file is in {@code d}, if it still runs (a reused pid is another program). */
+    /** The dnsmasq whose pid file is in {@code d}, if it still runs. */
     private static Optional<ProcessHandle> running(Path d) {
-        try {
-            Path pidFile = d.resolve(DnsmasqFiles.PID);
-            if (!Files.exists(pidFile)) {
-                return Optional.empty();
-            }
-            long pid = Long.parseLong(Files.readString(pidFile).trim());
-            Path cmdline = Path.of("/proc", String.valueOf(pid), "cmdline");
-            if (!Files.exists(cmdline)) {
-                return Optional.empty();
-            }
-            String args = new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8);
-            return args.contains(d.resolve(DnsmasqFiles.CONFIG).toString()) ? ProcessHandle.of(pid) : Optional.empty();
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
-    }
-
-    private static void stop(ProcessHandle dnsmasq) {
-        dnsmasq.destroy();
-        try {
-            dnsmasq.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (Exception e) {
-            dnsmasq.destroyForcibly();
-        }
+        return Daemons.running(d.resolve(DnsmasqFiles.PID), d.resolve(DnsmasqFiles.CONFIG));
     }
 
     private List<String> namespaces() {
@@ -191,12 +184,4 @@ final class DhcpServers {
         return host.run("ip", "netns", "list").lines().map(l -> l.split(" ")[0]).filter(s -> !s.isEmpty()).toList();
     }
 
-    /** Writes {@code text} to {@code file} (readable by dnsmasq) if it differs; whether it did. */
-    private static boolean write(Path file, String text) throws IOException {
-        if (Files.exists(file) && Files.readString(file).equals(text)) {
-            return false;
-        }
-        Files.writeString(file, text);
-        return true;
-    }
 }

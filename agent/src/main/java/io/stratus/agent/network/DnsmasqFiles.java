@@ -25,6 +25,7 @@ record DnsmasqFiles(String config, String hosts, String options) {
     static final String OPTIONS = "opts";
     static final String PID = "pid";
     static final String LEASES = "leases";
+    private static final String METADATA_ROUTE = MetadataProxies.ADDRESS + "/32";
 
     /** The subnets dnsmasq serves: DHCP enabled, and the DHCP port holds an address in them. */
     static List<SubnetConfig> served(NetworkSegment network) {
@@ -40,11 +41,13 @@ record DnsmasqFiles(String config, String hosts, String options) {
     }
 
     /**
-     * @param network checked by {@link ValidState}, with a DHCP port
-     * @param ports   the ports bound to this host on {@code network}
-     * @param dir     where the files, the pid and the leases are kept
+     * @param network  checked by {@link ValidState}, with a DHCP port
+     * @param ports    the ports bound to this host on {@code network}
+     * @param dir      where the files, the pid and the leases are kept
+     * @param metadata whether the DHCP port holds the metadata proxy: each IPv4 subnet's leases
+     *                 then route 169.254.169.254 to it
      */
-    static DnsmasqFiles of(NetworkSegment network, List<PortBinding> ports, Path dir) {
+    static DnsmasqFiles of(NetworkSegment network, List<PortBinding> ports, Path dir, boolean metadata) {
         List<SubnetConfig> subnets = served(network);
         Map<String, Integer> tags = new java.util.LinkedHashMap<>();
         subnets.forEach(s -> tags.put(s.getSubnetId(), tags.size()));
@@ -63,7 +66,8 @@ record DnsmasqFiles(String config, String hosts, String options) {
             c.append("dhcp-range=set:").append(tag).append(',').append(cidr.addressText()).append(",static,")
                     .append(s.getIpVersion() == 4 ? cidr.netmask() : String.valueOf(cidr.prefix()))
                     .append(',').append(LEASE_TIME).append('\n');
-            options(o, tag, s, network.getMtu());
+            options(o, tag, s, network.getMtu(), metadata ? addressIn(network.getDhcpPort(), s.getSubnetId())
+                    : Optional.empty());
         }
         StringBuilder h = new StringBuilder();
         for (PortBinding p : ports) {
@@ -80,7 +84,8 @@ record DnsmasqFiles(String config, String hosts, String options) {
         return new DnsmasqFiles(c.toString(), h.toString(), o.toString());
     }
 
-    private static void options(StringBuilder o, String tag, SubnetConfig s, int mtu) {
+    /** @param metadataHop the DHCP port's address in {@code s} when it holds the metadata proxy */
+    private static void options(StringBuilder o, String tag, SubnetConfig s, int mtu, Optional<String> metadataHop) {
         String prefix = "tag:" + tag + ",";
         if (s.getIpVersion() == 6) {
             if (!s.getDnsNameserversList().isEmpty()) {
@@ -101,18 +106,23 @@ record DnsmasqFiles(String config, String hosts, String options) {
         }
         List<HostRoute> routes = s.getHostRoutesList().stream()
                 .filter(r -> Cidr.parse(r.getDestination()).orElseThrow().version() == 4).toList();
-        if (!routes.isEmpty()) {
+        List<String> r = new ArrayList<>();
+        routes.forEach(h -> r.add(Cidr.parse(h.getDestination()).orElseThrow().addressText() + "/"
+                + Cidr.parse(h.getDestination()).orElseThrow().prefix() + "," + h.getNexthop()));
+        boolean hasMetadata = routes.stream().anyMatch(h -> Cidr.parse(h.getDestination()).orElseThrow()
+                .equals(Cidr.parse(METADATA_ROUTE).orElseThrow()));
+        if (!hasMetadata) {
+            // Neutron's isolated metadata (force_metadata): the DHCP port answers 169.254.169.254.
+            metadataHop.ifPresent(hop -> r.add(METADATA_ROUTE + "," + hop));
+        }
+        if (!r.isEmpty()) {
             // A client that gets classless routes ignores the router option (RFC 3442): the default
             // route goes in with them.
-            StringBuilder r = new StringBuilder();
-            routes.forEach(h -> r.append(',').append(Cidr.parse(h.getDestination()).orElseThrow().addressText())
-                    .append('/').append(Cidr.parse(h.getDestination()).orElseThrow().prefix()).append(',')
-                    .append(h.getNexthop()));
             boolean hasDefault = routes.stream().anyMatch(h -> Cidr.parse(h.getDestination()).orElseThrow().prefix() == 0);
             if (!hasDefault && !s.getGatewayIp().isEmpty()) {
-                r.append(",0.0.0.0/0,").append(s.getGatewayIp());
+                r.add("0.0.0.0/0," + s.getGatewayIp());
             }
-            o.append(prefix).append("option:classless-static-route").append(r).append('\n');
+            o.append(prefix).append("option:classless-static-route,").append(String.join(",", r)).append('\n');
         }
     }
 }

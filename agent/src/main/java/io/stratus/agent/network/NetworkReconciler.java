@@ -43,7 +43,7 @@ public final class NetworkReconciler {
         this.host = host;
         this.settings = settings;
         this.bridges = new Bridges(host);
-        this.dhcp = new DhcpServers(host, settings.dhcpDir(), settings.namespacePrefix());
+        this.dhcp = new DhcpServers(host, settings.dhcpDir(), settings.namespacePrefix(), settings.metadataSocket());
     }
 
     /**

@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -17,11 +18,21 @@ import java.util.stream.Stream;
  * @param namespacePrefix    before {@code qdhcp-<network>}: empty on a real host; set per simulated
  *                           host, whose namespaces share the machine's namespace names
  * @param dhcpDir            dnsmasq's files, one directory per network
+ * @param metadataSocket     where the agent serves guests' metadata requests: with it, each DHCP
+ *                           namespace also runs the metadata proxy (169.254.169.254) that
+ *                           forwards to it; empty: no metadata proxy
  */
 public record NetworkSettings(String tunnelAddress, Map<String, String> physicalInterfaces, String namespacePrefix,
-                              Path dhcpDir) {
+                              Path dhcpDir, Optional<Path> metadataSocket) {
     public NetworkSettings {
         physicalInterfaces = Map.copyOf(physicalInterfaces);
+        Objects.requireNonNull(metadataSocket, "metadataSocket");
+    }
+
+    /** Without a metadata proxy. */
+    public NetworkSettings(String tunnelAddress, Map<String, String> physicalInterfaces, String namespacePrefix,
+                           Path dhcpDir) {
+        this(tunnelAddress, physicalInterfaces, namespacePrefix, dhcpDir, Optional.empty());
     }
 
     /** {@code physnet1:eth1,physnet2:eth2} (Neutron's physical_interface_mappings) as a map. */
