@@ -1,5 +1,6 @@
 package io.stratus.agent.command;
 
+import io.stratus.agent.guest.ConfigDriveException;
 import io.stratus.agent.image.ImageException;
 import io.stratus.agent.virt.HypervisorException;
 import io.stratus.proto.v1.Fault;
@@ -25,6 +26,9 @@ final class Faults {
         }
         if (e instanceof HypervisorException) {
             return ((HypervisorException) e).code();
+        }
+        if (e instanceof ConfigDriveException c) {
+            return c.code();
         }
         if (e instanceof UncheckedIOException) {
             return "HostIOError";

@@ -122,6 +122,34 @@ public interface AgentConfig {
         Duration resyncInterval();
     }
 
+    /** Guests' metadata: the proxy on tenant networks (169.254.169.254) and config drives. */
+    Metadata metadata();
+
+    /** The control plane's metadata API, which the metadata proxies and config drives ask. */
+    interface Metadata {
+        /**
+         * The API's root, such as {@code http://10.0.0.1:8775/metadata}; unset: no metadata proxy
+         * on this host's networks, and a boot that asks for a config drive fails.
+         */
+        Optional<String> url();
+
+        /**
+         * Signs the instance ids the agent vouches for (Nova's metadata_proxy_shared_secret); needed
+         * with {@link #url()}. Set it in the environment (STRATUS_AGENT_METADATA_SHARED_SECRET).
+         */
+        Optional<String> sharedSecret();
+
+        /**
+         * The UNIX socket the proxies forward to; unset: {@code /run/stratus/<host>/metadata.sock}
+         * (at most 107 bytes).
+         */
+        Optional<Path> socket();
+
+        /** How long one request to the API may take. */
+        @WithDefault("5s")
+        Duration timeout();
+    }
+
     /** The gRPC address other parts reach this agent on, published in host reports. */
     Optional<String> grpcAddress();
 

@@ -48,6 +48,7 @@ public final class GuestSupervisor {
     private final HypervisorDriver driver;
     private final ImageCache images;
     private final NicPlugs plugs;
+    private final ConfigDrives configDrives;
     private final Path instancesDir;
     private final int consoleBytes;
     private final Map<String, Guest> guests = new ConcurrentHashMap<>();
@@ -57,9 +58,15 @@ public final class GuestSupervisor {
 
     public GuestSupervisor(HypervisorDriver driver, ImageCache images, NicPlugs plugs, Path instancesDir,
                            int consoleBytes) {
+        this(driver, images, plugs, ConfigDrives.unavailable("this host makes none"), instancesDir, consoleBytes);
+    }
+
+    public GuestSupervisor(HypervisorDriver driver, ImageCache images, NicPlugs plugs, ConfigDrives configDrives,
+                           Path instancesDir, int consoleBytes) {
         this.driver = driver;
         this.images = images;
         this.plugs = plugs;
+        this.configDrives = configDrives;
         this.instancesDir = instancesDir;
         this.consoleBytes = consoleBytes;
     }
@@ -115,6 +122,8 @@ public final class GuestSupervisor {
                 disks.add(new GuestSpec.Disk(disk, disk.getFileName().toString().equals(LEGACY_DISK_FILE)
                         ? GuestSpec.Format.RAW : GuestSpec.Format.QCOW2, false));
             }
+            // After the root disk: the guest's second disk, read-only.
+            configDrives.drive(rec, instanceDir(rec.id())).ifPresent(disks::add);
             plug(rec);
             List<GuestSpec.Nic> nics = new ArrayList<>();
             for (NetworkInterface n : rec.boot().getNetworksList()) {
@@ -163,11 +172,12 @@ public final class GuestSupervisor {
     }
 
     /**
-     * Deletes the instance's disk (its guest must not run): the next launch makes a fresh one over
-     * the record's image, as a rebuild wants.
+     * Deletes the instance's disk and config drive (its guest must not run): the next launch makes
+     * fresh ones, over the record's image and from its metadata, as a rebuild wants.
      */
     public void discardDisk(String id) {
         try {
+            Files.deleteIfExists(instanceDir(id).resolve(ConfigDrives.FILE));
             Files.deleteIfExists(instanceDir(id).resolve(DISK_FILE));
             Files.deleteIfExists(instanceDir(id).resolve(LEGACY_DISK_FILE));
         } catch (IOException e) {

@@ -12,6 +12,8 @@ import io.stratus.agent.image.ImageServiceSource;
 import io.stratus.agent.image.ImageSource;
 import io.stratus.agent.image.ServiceLogin;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.metadata.ConfigDriveIso;
+import io.stratus.agent.metadata.MetadataService;
 import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationSources;
 import io.stratus.agent.migration.MigrationTargets;
@@ -122,9 +124,20 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    GuestSupervisor guests(AgentConfig config, HypervisorDriver driver, ImageCache images, PortPlugs plugs) {
-        return new GuestSupervisor(driver, images, plugs, config.dataDir().resolve("instances"),
-                config.consoleBufferBytes());
+    GuestSupervisor guests(AgentConfig config, HypervisorDriver driver, ImageCache images, PortPlugs plugs,
+                           MetadataService metadata) {
+        return new GuestSupervisor(driver, images, plugs,
+                metadata.configDrives(new ConfigDriveIso("genisoimage", Duration.ofSeconds(60))),
+                config.dataDir().resolve("instances"), config.consoleBufferBytes());
+    }
+
+    /** Guests' metadata: the proxies' socket and config drives, where a metadata API is configured. */
+    @Produces
+    @Singleton
+    MetadataService metadata(AgentConfig config) {
+        AgentConfig.Metadata m = config.metadata();
+        return MetadataService.of(m.url(), m.sharedSecret(),
+                m.socket().orElse(Path.of("/run/stratus", config.host(), "metadata.sock")), m.timeout());
     }
 
     @Produces
@@ -207,13 +220,13 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    NetworkSettings networkSettings(AgentConfig config) {
+    NetworkSettings networkSettings(AgentConfig config, MetadataService metadata) {
         AgentConfig.Network n = config.network();
         String tunnel = n.tunnelAddress().or(() -> NetworkSettings.sourceAddressTowards(
                 bootstrapServers.split(",")[0].trim())).orElse("");
         return new NetworkSettings(tunnel, NetworkSettings.mappings(n.physicalInterfaces().orElse("")),
                 n.namespacePrefix().orElseGet(() -> NetworkSettings.inNamedNetworkNamespace() ? config.host() + "-" : ""),
-                n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")));
+                n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")), metadata.proxySocket());
     }
 
     @Produces

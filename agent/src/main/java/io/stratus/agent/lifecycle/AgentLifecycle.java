@@ -10,11 +10,14 @@ import io.stratus.agent.bus.Topics;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.metadata.MetadataServer;
+import io.stratus.agent.metadata.MetadataService;
 import io.stratus.agent.network.NetworkReconciler;
 import io.stratus.agent.network.NetworkStateFeed;
 import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.InstanceMeters;
+import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -74,11 +77,18 @@ public class AgentLifecycle implements HealthCheck {
     @Inject
     PortPlugs plugs;
 
+    @Inject
+    MetadataService metadata;
+
+    @Inject
+    Vertx vertx;
+
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
     private CommandLoop loop;
     private NetworkStateFeed networkFeed;
+    private MetadataServer metadataServer;
     private ExecutorService lanes;
 
     void start(@Observes StartupEvent event) throws Exception {
@@ -100,7 +110,23 @@ public class AgentLifecycle implements HealthCheck {
                 Topics.compute(config.host()), lanes), "command-loop");
         loop.start();
         followNetworkState();
+        serveMetadata();
         reports.enable();
+    }
+
+    /**
+     * The socket the networks' metadata proxies forward to. A failure leaves the agent running
+     * (guests go without metadata: the proxies answer 503), said in the log.
+     */
+    private void serveMetadata() {
+        if (!metadata.enabled() || plugs.unusable().isPresent()) {
+            return;
+        }
+        try {
+            metadataServer = metadata.serve(vertx, networks::applied).orElse(null);
+        } catch (RuntimeException e) {
+            LOG.errorf("host %s serves no metadata to its guests: %s", config.host(), e.getMessage());
+        }
     }
 
     /** The host's networks from stratus.network, where this host can carry them. */
@@ -134,6 +160,10 @@ public class AgentLifecycle implements HealthCheck {
         if (networkFeed != null) {
             // The data plane stays as it is: guests that outlive the agent keep their networks.
             networkFeed.stop();
+        }
+        if (metadataServer != null) {
+            // The proxies stay (as dnsmasq does); they answer 503 until the next start listens again.
+            metadataServer.close();
         }
         if (loop != null) {
             loop.stop(Duration.ofMinutes(2));

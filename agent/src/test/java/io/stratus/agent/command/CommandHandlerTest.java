@@ -806,6 +806,19 @@ class CommandHandlerTest {
         assertThat(driver.guests()).isEmpty();
     }
 
+    @Test
+    void aBootAskingForAConfigDriveOnAHostWithoutMetadataApiEndsInErrorWithConfigDriveFailed() {
+        CommandEnvelope boot = envelope(ID, Command.BOOT).setBoot(boot(SMALL).toBuilder().setConfigDrive(true)).build();
+
+        handle(boot);
+
+        List<InstanceEvent> answer = events.forRequest(boot.getRequestId());
+        assertThat(states(answer)).containsExactly("BUILD/SPAWNING", "ERROR/NONE");
+        assertThat(answer.get(1).getFault().getCode()).isEqualTo("ConfigDriveFailed");
+        assertThat(answer.get(1).getFault().getMessage()).contains("config drive");
+        assertThat(driver.guests()).isEmpty();
+    }
+
     @ParameterizedTest
     @EnumSource(value = Command.class, names = {"START", "HARD_REBOOT", "RESIZE"})
     void aCommandWhoseSpawnFailsEndsInErrorWithTheDriversFault(Command command) {
