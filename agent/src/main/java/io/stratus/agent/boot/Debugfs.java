@@ -53,8 +53,8 @@ final class Debugfs {
         Path err = Files.createTempFile(scratch, "debugfs-", ".err");
         try {
             ProcessBuilder pb = new ProcessBuilder(List.of(program, "-c", "-R", request, device))
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(
-                            Path.of("/dev/null").toFile()));
+                    .redirectOutput(out.toFile()).redirectError(err.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
             Map<String, String> env = pb.environment();
             env.put("DEBUGFS_PAGER", "__none__");
             env.put("PAGER", "__none__");

@@ -63,8 +63,8 @@ class GrubConfigTest {
 
     @Test
     void anEntryIsChosenByItsIdInsideASubmenuChosenByItsId() throws IOException {
-        GrubConfig.Entry e = debianWithDefault("\"gnulinux-advanced-" + UUID + ">gnulinux-6.1.0-27-cloud-amd64-recovery-"
-                + UUID + "\"");
+        GrubConfig.Entry e = debianWithDefault("\"gnulinux-advanced-" + UUID
+                + ">gnulinux-6.1.0-27-cloud-amd64-recovery-" + UUID + "\"");
 
         assertThat(e.kernel()).isEqualTo("/boot/vmlinuz-6.1.0-27-cloud-amd64");
         assertThat(e.args()).contains("single");

@@ -163,7 +163,7 @@ class PartitionTableTest {
                 .hasMessageContaining("MBR partition 1 has status 0x12");
     }
 
-    /** Random damage to a GPT disk's first sectors: a list of partitions on the disk, or a clear refusal, never anything else. */
+    /** Random damage to a GPT disk's first sectors: partitions on the disk, or a clear refusal, never anything else. */
     @Test
     void randomDamageIsReadOrRefusedNeverACrash() throws Exception {
         Path clean = gpt();

@@ -197,7 +197,8 @@ class WholeDiskBootsTest {
         debianLike("race");
         ExecutorService two = Executors.newFixedThreadPool(2);
         try {
-            List<Future<BootFiles>> both = List.of(two.submit(() -> resolve("race")), two.submit(() -> resolve("race")));
+            List<Future<BootFiles>> both = List.of(two.submit(() -> resolve("race")),
+                    two.submit(() -> resolve("race")));
             BootFiles a = both.get(0).get();
             assertThat(both.get(1).get()).isEqualTo(a);
             assertDebianBoot(a);
