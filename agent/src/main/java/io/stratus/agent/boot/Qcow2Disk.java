@@ -40,8 +40,9 @@ final class Qcow2Disk implements DiskReader {
         try {
             return new Qcow2Disk(DiskImage.open(file, true, DiskFormat.QCOW2));
         } catch (DiskImageException e) {
-            throw new NotBootableException(String.valueOf(e.getMessage()).replace(file.toString(), "")
-                    .replace("disk image  ", "the qcow2 image "));
+            // The reader names the file by its host path, which is no business of the image's owner.
+            throw new NotBootableException(String.valueOf(e.getMessage()).replace("disk image " + file,
+                    "the qcow2 image").replace(file.toString(), "the image"));
         }
     }
 

@@ -144,6 +144,18 @@ class WholeDiskBootsTest {
     }
 
     @Test
+    void aCorruptQcow2ImageIsRefusedWithoutNamingHostPaths() throws Exception {
+        Path raw = debianLike("damaged.raw");
+        Path qcow2 = Files.move(DiskBuilder.qcow2(raw), images.resolve("damaged"));
+        // The L1 table's offset (header bytes 40..47, big-endian) far past the file's end.
+        DiskBuilder.patch(qcow2, 40, new byte[] {0, 0, 0x10, 0, 0, 0, 0, 0});
+
+        ImageException e = refused("damaged");
+        assertThat(e).hasMessageStartingWith("image damaged is not bootable: the qcow2 image");
+        assertThat(e.getMessage()).doesNotContain(dir.toString());
+    }
+
+    @Test
     void anMbrDiskWithoutGrubCfgBootsItsVmlinuzLinksWithItsRootUuid() throws Exception {
         Path disk = DiskBuilder.partitioned(images.resolve("mbr"), 24, "label: dos\nstart=2048, size=32768, type=83\n");
         DiskBuilder.ext4(disk, MIB, 32768 * 512L, root("mbr-root", null), UUID);
