@@ -1,5 +1,7 @@
 package io.stratus.agent.guest;
 
+import io.stratus.agent.boot.BootFiles;
+import io.stratus.agent.boot.WholeDiskBoots;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
 import io.stratus.agent.instance.InstanceRecord;
@@ -44,9 +46,12 @@ public final class GuestSupervisor {
     static final String LEGACY_DISK_FILE = "disk.raw";
     private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
     private static final String SNAPSHOT_DIR = "snapshot";
+    /** Nova's DMI product name, what cloud-init looks for (see {@link #directBoot}). */
+    static final String PRODUCT_NAME = "\"product_name=OpenStack Nova\"";
 
     private final HypervisorDriver driver;
     private final ImageCache images;
+    private final WholeDiskBoots wholeDisks;
     private final NicPlugs plugs;
     private final ConfigDrives configDrives;
     private final Path instancesDir;
@@ -65,6 +70,7 @@ public final class GuestSupervisor {
                            Path instancesDir, int consoleBytes) {
         this.driver = driver;
         this.images = images;
+        this.wholeDisks = new WholeDiskBoots(images);
         this.plugs = plugs;
         this.configDrives = configDrives;
         this.instancesDir = instancesDir;
@@ -103,19 +109,13 @@ public final class GuestSupervisor {
     }
 
     /**
-     * Runs {@code use} with the instance's guest spec while its kernel and initrd images are held
-     * (the driver reads them as it builds the guest). {@code entropy}: whether the guest has an
-     * entropy device (a migrating guest keeps what it was booted with).
+     * Runs {@code use} with the instance's guest spec while the images its kernel and initrd come
+     * from are held (the driver reads them as it builds the guest). {@code entropy}: whether the
+     * guest has an entropy device (a migrating guest keeps what it was booted with).
      */
     public <T> T withSpec(InstanceRecord rec, boolean entropy, Function<GuestSpec, T> use) {
         BootSource source = rec.boot().getSource();
-        if (source.getKernelImageId().isEmpty()) {
-            throw new ImageException("ImageNotBootable", "instance " + rec.id()
-                    + " names no kernel_image_id: guests boot their kernel directly (there is no firmware)");
-        }
-        try (ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
-             ImageCache.Lease initrd = source.getRamdiskImageId().isEmpty() ? null
-                     : images.acquire(source.getRamdiskImageId(), "")) {
+        try (DirectBoot boot = directBoot(rec, source)) {
             List<GuestSpec.Disk> disks = new ArrayList<>();
             if (!source.getImageId().isEmpty()) {
                 Path disk = instanceDisk(rec, source);
@@ -131,10 +131,55 @@ public final class GuestSupervisor {
                     nics.add(new GuestSpec.Nic(n.getTap(), n.getMac()));
                 }
             }
-            GuestSpec spec = new GuestSpec(rec.id(), instanceDir(rec.id()), kernel.file(),
-                    Optional.ofNullable(initrd).map(ImageCache.Lease::file), source.getKernelCmdline(),
-                    (int) rec.resources().getVcpus(), rec.resources().getMemoryMib(), disks, nics, entropy);
+            GuestSpec spec = new GuestSpec(rec.id(), instanceDir(rec.id()), boot.kernel(), boot.initrd(),
+                    boot.cmdline(), (int) rec.resources().getVcpus(), rec.resources().getMemoryMib(), disks, nics,
+                    entropy);
             return use.apply(spec);
+        }
+    }
+
+    /** The kernel, initrd and command line a guest boots directly, with the image leases that keep them. */
+    private record DirectBoot(Path kernel, Optional<Path> initrd, String cmdline, List<ImageCache.Lease> held)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            held.forEach(ImageCache.Lease::close);
+        }
+    }
+
+    /**
+     * What the instance boots: the kernel and ramdisk images it names, or, for a whole-disk image
+     * (a disk and no kernel), what its boot loader would boot, found on the disk before anything
+     * of the instance is made here.
+     */
+    private DirectBoot directBoot(InstanceRecord rec, BootSource source) {
+        List<ImageCache.Lease> held = new ArrayList<>();
+        try {
+            if (!source.getKernelImageId().isEmpty()) {
+                ImageCache.Lease kernel = images.acquire(source.getKernelImageId(), "");
+                held.add(kernel);
+                Optional<Path> initrd = Optional.empty();
+                if (!source.getRamdiskImageId().isEmpty()) {
+                    ImageCache.Lease ramdisk = images.acquire(source.getRamdiskImageId(), "");
+                    held.add(ramdisk);
+                    initrd = Optional.of(ramdisk.file());
+                }
+                return new DirectBoot(kernel.file(), initrd, source.getKernelCmdline(), held);
+            }
+            if (source.getImageId().isEmpty()) {
+                throw new ImageException("ImageNotBootable", "instance " + rec.id()
+                        + " names neither a kernel nor a disk image to boot");
+            }
+            ImageCache.Lease disk = images.acquire(source.getImageId(), source.getImageSha256());
+            held.add(disk);
+            BootFiles found = wholeDisks.resolve(source.getImageId(), disk);
+            // Without DMI/SMBIOS (microvm and kvm-runtime have none) cloud-init's OpenStack
+            // datasource knows the platform by init's environment: the kernel hands unknown
+            // name=value arguments to init, and the quotes make "OpenStack Nova" one value.
+            return new DirectBoot(found.kernel(), found.initrd(), (found.cmdline() + " " + PRODUCT_NAME).strip(), held);
+        } catch (RuntimeException e) {
+            held.forEach(ImageCache.Lease::close);
+            throw e;
         }
     }
 

@@ -22,6 +22,7 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -40,17 +41,20 @@ import org.jboss.logging.Logger;
  * once more, then refused) and enters the cache only whole, by rename. Concurrent requests for
  * one image share one download. The cache is bounded: the least recently used images go first,
  * never one in use (leased now, or named by an instance on this host, whose disk may be a
- * copy-on-write layer over it).
+ * copy-on-write layer over it). Files made from an image (what a whole-disk image boots) are kept
+ * beside it under {@code derived/<sha256>/}, count against the bound with it, and go with it.
  */
 public final class ImageCache {
     private static final Logger LOG = Logger.getLogger(ImageCache.class);
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final Pattern DERIVED_NAME = Pattern.compile("[a-z][a-z0-9-]{0,31}");
     private static final int ATTEMPTS = 2;
 
     private final Path blobs;
     private final Path ids;
     private final Path partial;
+    private final Path derived;
     private final ImageSource source;
     private final long maxBytes;
     private final Supplier<Set<String>> idsInUse;
@@ -71,9 +75,19 @@ public final class ImageCache {
             this.blobs = Files.createDirectories(dir.resolve("blobs"));
             this.ids = Files.createDirectories(dir.resolve("ids"));
             this.partial = Files.createDirectories(dir.resolve("partial"));
+            this.derived = Files.createDirectories(dir.resolve("derived"));
+            // What a process that ended mid-way left: downloads, inspections, and files made from
+            // an image whose eviction it did not finish.
             try (Stream<Path> left = Files.list(partial)) {
                 for (Path p : left.toList()) {
-                    Files.deleteIfExists(p);
+                    deleteTree(p);
+                }
+            }
+            try (Stream<Path> made = Files.list(derived)) {
+                for (Path p : made.toList()) {
+                    if (!Files.isRegularFile(blobs.resolve(p.getFileName()))) {
+                        deleteTree(p);
+                    }
                 }
             }
         } catch (IOException e) {
@@ -102,6 +116,14 @@ public final class ImageCache {
 
         public String sha256() {
             return sha256;
+        }
+
+        private void checkOpen() {
+            synchronized (ImageCache.this) {
+                if (closed) {
+                    throw new IllegalStateException("the lease of image " + sha256 + " is closed");
+                }
+            }
         }
 
         @Override
@@ -166,6 +188,61 @@ public final class ImageCache {
         }
     }
 
+    /**
+     * The directory {@code name} of files made from the leased image (what a whole-disk image
+     * boots, say), if it has been kept: it stays as long as the image and is evicted with it.
+     */
+    public Optional<Path> derived(Lease image, String name) {
+        image.checkOpen();
+        Path dir = derived.resolve(image.sha256()).resolve(checkedName(name));
+        return Files.isDirectory(dir) ? Optional.of(dir) : Optional.empty();
+    }
+
+    /**
+     * A new empty directory for work on an image (the caller deletes it; whatever a crash leaves
+     * there goes when the cache is opened again).
+     */
+    public Path scratchDir() {
+        try {
+            return Files.createDirectory(partial.resolve(UUID.randomUUID() + ".work"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a scratch directory in " + partial, e);
+        }
+    }
+
+    /**
+     * Keeps {@code made} (a directory in a {@link #scratchDir()}) as the directory {@code name} of
+     * files made from the leased image, by rename: readers see all of it or none. When another
+     * thread kept one first, that one stays and {@code made} is deleted. Its bytes count against
+     * the cache's bound as the image's own do.
+     *
+     * @return the kept directory
+     * @throws ImageException ImageCacheFull: there is no room for it beside the images in use
+     */
+    public synchronized Path keepDerived(Lease image, String name, Path made) {
+        image.checkOpen();
+        Path target = derived.resolve(image.sha256()).resolve(checkedName(name));
+        try {
+            if (Files.isDirectory(target)) {
+                deleteTree(made);
+                return target;
+            }
+            makeRoom(treeSize(made), image.sha256());
+            Files.createDirectories(target.getParent());
+            Files.move(made, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep " + made + " as " + target, e);
+        }
+    }
+
+    private static String checkedName(String name) {
+        if (!DERIVED_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("'" + name + "' is not a name for files made from an image");
+        }
+        return name;
+    }
+
     /** The image ids this cache knows the digest of, with it. */
     public Map<String, String> known() {
         Map<String, String> m = new HashMap<>();
@@ -186,7 +263,7 @@ public final class ImageCache {
         long bytes = 0;
         int count = 0;
         for (Path p : blobFiles()) {
-            bytes += sizeOf(p);
+            bytes += bytesOf(p);
             count++;
         }
         return new Stats(hits.get(), downloads.get(), downloadedBytes.get(), mismatches.get(), bytes, count);
@@ -328,7 +405,7 @@ public final class ImageCache {
             }
         }
         List<Path> files = new ArrayList<>(blobFiles());
-        long used = files.stream().mapToLong(ImageCache::sizeOf).sum();
+        long used = files.stream().mapToLong(this::bytesOf).sum();
         files.sort(Comparator.comparing(ImageCache::lastUsed));
         for (Path p : files) {
             if (used + size <= maxBytes) {
@@ -338,8 +415,10 @@ public final class ImageCache {
             if (inUse.contains(sha) || sha.equals(incoming)) {
                 continue;
             }
-            long freed = sizeOf(p);
+            long freed = bytesOf(p);
             try {
+                // What was made from it first: a crash in between leaves an image to inspect again, never orphans.
+                deleteTree(derived.resolve(sha));
                 Files.deleteIfExists(p);
                 used -= freed;
                 LOG.infof("image cache: evicted %s (%d bytes, last used %s)", sha, freed, lastUsed(p));
@@ -387,6 +466,33 @@ public final class ImageCache {
             return s.filter(p -> SHA256.matcher(p.getFileName().toString()).matches()).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the image cache " + blobs, e);
+        }
+    }
+
+    /** An image's bytes in the cache: its file and what was made from it. */
+    private long bytesOf(Path blob) {
+        return sizeOf(blob) + treeSize(derived.resolve(blob.getFileName()));
+    }
+
+    private static long treeSize(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).mapToLong(ImageCache::sizeOf).sum();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
         }
     }
 

@@ -228,4 +228,77 @@ class ImageCacheTest {
         }
         assertThatThrownBy(() -> cache.acquire("a", "not-a-digest")).isInstanceOf(ImageException.class);
     }
+
+    /** A directory of files made from an image, ready to be kept. */
+    private static Path made(ImageCache cache, int bytes) throws IOException {
+        Path scratch = cache.scratchDir();
+        Path out = Files.createDirectory(scratch.resolve("out"));
+        Files.write(out.resolve("kernel"), new byte[bytes]);
+        return out;
+    }
+
+    @Test
+    void filesMadeFromAnImageAreKeptBesideItCountAgainstTheBoundAndGoWithIt() throws Exception {
+        ImageCache cache = cache(300_000);
+        for (String id : List.of("a", "b", "c")) {
+            source.images.put(id, data(100_000, id.charAt(0)));
+        }
+        Path kept;
+        try (ImageCache.Lease a = cache.acquire("a", "")) {
+            assertThat(cache.derived(a, "boot")).isEmpty();
+            kept = cache.keepDerived(a, "boot", made(cache, 50_000));
+            assertThat(cache.derived(a, "boot")).contains(kept);
+            assertThat(kept.resolve("kernel")).hasSize(50_000);
+        }
+        assertThat(cache.stats().bytes()).isEqualTo(150_000);
+        now = now.plusSeconds(10);
+        cache.acquire("b", "").close();
+        now = now.plusSeconds(10);
+        // 250 000 bytes held: c does not fit beside a and its files, so a (the oldest) goes, with them.
+        cache.acquire("c", "").close();
+        assertThat(dir.resolve("cache/blobs").resolve(sha(source.images.get("a")))).doesNotExist();
+        assertThat(kept).doesNotExist();
+    }
+
+    @Test
+    void theFirstOfTwoRacingKeepsStaysAndTheOtherIsDeleted() throws Exception {
+        ImageCache cache = cache(1 << 20);
+        source.images.put("a", data(1000, 1));
+        try (ImageCache.Lease a = cache.acquire("a", "")) {
+            Path first = made(cache, 10);
+            Path second = made(cache, 20);
+            Path kept = cache.keepDerived(a, "boot", first);
+            assertThat(cache.keepDerived(a, "boot", second)).isEqualTo(kept);
+            assertThat(kept.resolve("kernel")).hasSize(10);
+            assertThat(second).doesNotExist();
+        }
+    }
+
+    @Test
+    void anOpenedCacheDropsWhatAnEarlierProcessLeftHalfDone() throws Exception {
+        ImageCache cache = cache(1 << 20);
+        source.images.put("a", data(1000, 1));
+        Path orphan = dir.resolve("cache/derived").resolve("0".repeat(64)).resolve("boot");
+        Path kept;
+        try (ImageCache.Lease a = cache.acquire("a", "")) {
+            kept = cache.keepDerived(a, "boot", made(cache, 10));
+        }
+        Path leftover = made(cache, 10);
+        Files.createDirectories(orphan);
+
+        cache(1 << 20);
+
+        assertThat(leftover.getParent()).doesNotExist();
+        assertThat(orphan.getParent()).as("files of an image no longer cached").doesNotExist();
+        assertThat(kept).as("files of an image still cached").exists();
+    }
+
+    @Test
+    void namesOfMadeFilesAreChecked() throws Exception {
+        ImageCache cache = cache(1 << 20);
+        source.images.put("a", data(1000, 1));
+        try (ImageCache.Lease a = cache.acquire("a", "")) {
+            assertThatThrownBy(() -> cache.derived(a, "../x")).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }

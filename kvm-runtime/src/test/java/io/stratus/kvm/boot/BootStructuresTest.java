@@ -125,6 +125,10 @@ class BootStructuresTest {
         assertThatThrownBy(() -> new KernelCmdline(100).append("x=\"open"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("quote");
         assertThat(new KernelCmdline(100).append("a=\"b c\" d").toString()).isEqualTo("a=\"b c\" d");
+        // A whole-disk guest's line: the quotes around the whole word keep "OpenStack Nova" one value.
+        KernelCmdline disk = new KernelCmdline(100).append("root=/dev/vda1 ro \"product_name=OpenStack Nova\"");
+        disk.addIfAbsent("console", "ttyS0");
+        assertThat(disk.toString()).isEqualTo("root=/dev/vda1 ro \"product_name=OpenStack Nova\" console=ttyS0");
     }
 
     @Test

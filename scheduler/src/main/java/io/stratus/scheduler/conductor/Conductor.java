@@ -70,6 +70,8 @@ import org.jboss.logging.Logger;
 public final class Conductor {
     private static final Logger LOG = Logger.getLogger(Conductor.class);
     private static final SecureRandom TOKENS = new SecureRandom();
+    /** Glance's disk_format of a kernel image (Amazon kernel image). */
+    private static final String KERNEL_FORMAT = "aki";
     /** The zone every host is in until hosts name their own (Nova's default zone). */
     public static final String DEFAULT_ZONE = "nova";
 
@@ -432,14 +434,22 @@ public final class Conductor {
         network.bindServer(serverId, host);
     }
 
-    /** What an agent boots of {@code image}: its disk, and the kernel and ramdisk it names. */
+    /**
+     * What an agent boots of {@code image}, by its kind: a kernel ({@code disk_format} aki) boots
+     * with no disk; a disk that names its kernel and ramdisk ({@code kernel_id}, Glance's AMI)
+     * boots them with that disk; any other disk is a whole-disk image, whose kernel, initrd and
+     * command line the agent finds on it (its partitions and GRUB's default entry).
+     */
     static BootSource source(Image image) {
-        BootSource.Builder source = BootSource.newBuilder().setKernelImageId(image.kernelId())
-                .setRamdiskImageId(image.ramdiskId()).setKernelCmdline(image.osCommandLine());
-        if (image.kernelId().isEmpty()) {
-            // The image is itself the kernel: nothing to attach as a disk.
-            source.setKernelImageId(image.id());
+        BootSource.Builder source = BootSource.newBuilder();
+        if (!image.kernelId().isEmpty()) {
+            source.setKernelImageId(image.kernelId()).setRamdiskImageId(image.ramdiskId())
+                    .setKernelCmdline(image.osCommandLine()).setImageId(image.id()).setImageSha256(image.sha256());
+        } else if (image.diskFormat().equals(KERNEL_FORMAT)) {
+            source.setKernelImageId(image.id()).setRamdiskImageId(image.ramdiskId())
+                    .setKernelCmdline(image.osCommandLine());
         } else {
+            // Nova reads os_command_line only with a kernel_id: a whole disk's command line is its boot loader's.
             source.setImageId(image.id()).setImageSha256(image.sha256());
         }
         return source.build();

@@ -57,8 +57,8 @@ import org.junit.jupiter.api.Test;
 class MoveTraitsTest {
     private static final Flavor SMALL = new Flavor("m1", "m1.small", 1, 512, 0, true);
     private static final String IMAGE_JSON = "{\"id\": \"img\", \"name\": \"tiny\", \"owner\": \"p1\","
-            + " \"visibility\": \"public\", \"status\": \"active\", \"disk_format\": \"raw\","
-            + " \"container_format\": \"bare\", \"size\": 4096, \"os_hash_value\": \"ab\", \"min_ram\": 0,"
+            + " \"visibility\": \"public\", \"status\": \"active\", \"disk_format\": \"aki\","
+            + " \"container_format\": \"aki\", \"size\": 4096, \"os_hash_value\": \"ab\", \"min_ram\": 0,"
             + " \"min_disk\": 0}";
     private static final Hypervisor KVM = new Hypervisor("KVM", "0.1.0", Set.of(Hypervisor.DRIVER_KVM,
             Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION));
