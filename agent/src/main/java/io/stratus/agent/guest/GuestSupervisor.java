@@ -1,6 +1,7 @@
 package io.stratus.agent.guest;
 
 import io.stratus.agent.boot.BootFiles;
+import io.stratus.agent.boot.RawBases;
 import io.stratus.agent.boot.WholeDiskBoots;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
@@ -14,13 +15,11 @@ import io.stratus.kvm.virtio.block.Qcow2Image;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +43,6 @@ public final class GuestSupervisor {
     static final String DISK_FILE = "disk.qcow2";
     /** Instance disks of agents before copy-on-write layers: full copies, still used where they exist. */
     static final String LEGACY_DISK_FILE = "disk.raw";
-    private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
     private static final String SNAPSHOT_DIR = "snapshot";
     /** Nova's DMI product name, what cloud-init looks for (see {@link #directBoot}). */
     static final String PRODUCT_NAME = "\"product_name=OpenStack Nova\"";
@@ -52,6 +50,7 @@ public final class GuestSupervisor {
     private final HypervisorDriver driver;
     private final ImageCache images;
     private final WholeDiskBoots wholeDisks;
+    private final RawBases rawBases;
     private final NicPlugs plugs;
     private final ConfigDrives configDrives;
     private final Path instancesDir;
@@ -71,6 +70,7 @@ public final class GuestSupervisor {
         this.driver = driver;
         this.images = images;
         this.wholeDisks = new WholeDiskBoots(images);
+        this.rawBases = new RawBases(images);
         this.plugs = plugs;
         this.configDrives = configDrives;
         this.instancesDir = instancesDir;
@@ -381,18 +381,14 @@ public final class GuestSupervisor {
         if (Files.exists(disk)) {
             return disk;
         }
-        try (ImageCache.Lease base = images.acquire(source.getImageId(), source.getImageSha256())) {
-            if (startsWith(base.file(), QCOW2_MAGIC)) {
-                throw new ImageException("ImageFormatUnsupported", "image " + source.getImageId() + " is qcow2;"
-                        + " instance disks are layered over raw images: convert it (qemu-img convert -O raw)"
-                        + " and upload it with disk_format raw");
-            }
+        try (ImageCache.Lease image = images.acquire(source.getImageId(), source.getImageSha256())) {
+            Path base = rawBases.of(source.getImageId(), image);
             Files.createDirectories(disk.getParent());
             Path partial = disk.resolveSibling(DISK_FILE + ".partial");
             Files.deleteIfExists(partial);
             // Whole sectors: an image of any byte count is a disk of the sectors that hold it.
-            long size = Math.max(rec.resources().getDiskGib() * GIB, (Files.size(base.file()) + 511) / 512 * 512);
-            Qcow2Image.create(partial, base.file(), size);
+            long size = Math.max(rec.resources().getDiskGib() * GIB, (Files.size(base) + 511) / 512 * 512);
+            Qcow2Image.create(partial, base, size);
             Files.move(partial, disk, StandardCopyOption.ATOMIC_MOVE);
             return disk;
         } catch (IOException e) {
@@ -400,11 +396,6 @@ public final class GuestSupervisor {
         }
     }
 
-    private static boolean startsWith(Path file, byte[] magic) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return Arrays.equals(in.readNBytes(magic.length), magic);
-        }
-    }
 
     private static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
