@@ -256,13 +256,13 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Conductor conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
-                        ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
-                        HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
-                        SchedulerConfig config, MeterRegistry meters) {
-        return new Conductor(servers, migrations, flavors, images, groups, placement, view, hosts, selector, commands,
-                network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()),
-                meters);
+    Conductor conductor(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
+                        FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, PlacementStore placement,
+                        PlacementView view, HostDirectory hosts, HostSelector selector, CommandPublisher commands,
+                        NetworkService network, Clock clock, SchedulerConfig config, MeterRegistry meters) {
+        return new Conductor(servers, metadata, migrations, flavors, images, groups, placement, view, hosts, selector,
+                commands, network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(),
+                config.hostDownAfter()), meters);
     }
 
     @Produces
