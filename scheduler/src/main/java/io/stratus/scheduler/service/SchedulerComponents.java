@@ -19,6 +19,8 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
+import io.stratus.scheduler.metadata.MetadataService;
+import io.stratus.scheduler.metadata.MetadataSource;
 import io.stratus.scheduler.network.HostNetworkStates;
 import io.stratus.scheduler.network.NetworkQuotaStore;
 import io.stratus.scheduler.network.NetworkService;
@@ -218,6 +220,15 @@ public class SchedulerComponents {
     @Singleton
     NetworkService networkService(NetworkStore networks, SubnetStore subnets, PortStore ports) {
         return new NetworkService(networks, subnets, ports);
+    }
+
+    /** Nova's metadata service over the control plane's records, for the agents' metadata proxies. */
+    @Produces
+    @Singleton
+    MetadataService metadataService(ServerStore servers, ServerMetadataStore metadata, FlavorStore flavors,
+                                    NetworkService network, SecurityGroupStore groups, MetadataConfig config) {
+        return new MetadataService(new MetadataSource(servers, metadata, flavors, network, groups),
+                new MetadataService.Settings(config.sharedSecret(), config.dhcpDomain()));
     }
 
     @Produces
