@@ -664,6 +664,12 @@ abstract class ComputeApiContract {
         assertThat(elsewhere.call("GET", "/metadata/openstack/latest/meta_data.json", null).status()).isEqualTo(404);
         assertThat(Api.anonymous(url).call("GET", "/metadata/openstack/latest/meta_data.json", null).status())
                 .as("no proxy headers").isEqualTo(400);
+        // The token-free /metadata opens nothing else: a path climbing out of it reaches no server list.
+        for (String climb : List.of("/metadata/../compute/v2.1/servers", "/metadata/%2e%2e/compute/v2.1/servers")) {
+            Api.Reply r = Api.anonymous(url).call("GET", climb, null);
+            assertThat(r.status()).as(climb).isIn(400, 401, 404);
+            assertThat(r.raw().body()).as(climb).doesNotContain(id);
+        }
 
         other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
         other.ok("DELETE", "/compute/v2.1/os-keypairs/it-meta", null);
