@@ -120,6 +120,14 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.agent.serviceUser.existingSecret -}}{{ .Values.agent.serviceUser.existingSecretKey }}{{- else -}}password{{- end -}}
 {{- end -}}
 
+{{- define "stratus.metadataSecretName" -}}
+{{- .Values.metadataService.sharedSecret.existingSecret | default (include "stratus.componentName" (dict "root" . "component" "metadata-secret")) -}}
+{{- end -}}
+
+{{- define "stratus.metadataSecretKey" -}}
+{{- if .Values.metadataService.sharedSecret.existingSecret -}}{{ .Values.metadataService.sharedSecret.existingSecretKey }}{{- else -}}secret{{- end -}}
+{{- end -}}
+
 {{/*
 A generated password, base64-encoded, that stays what it was on upgrade: the value in the Secret
 the release already has (lookup), else a new random one. (dict "root" $ "name" "..." "key" "password")

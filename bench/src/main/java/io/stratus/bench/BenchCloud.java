@@ -12,8 +12,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,6 +65,8 @@ public final class BenchCloud implements AutoCloseable {
     final String url;
     final String imageUrl;
     final String token;
+    /** What the agents' metadata proxies sign instance ids with and the scheduler checks. */
+    private final String metadataSecret;
     private final Path work;
     private final EmbeddedKafkaBroker broker;
     private final List<QuarkusProcess> processes;
@@ -76,9 +80,10 @@ public final class BenchCloud implements AutoCloseable {
     private String bridgeKafka;
     private final Thread onExit = new Thread(this::closeQuietly, "bench-cloud-cleanup");
 
-    private BenchCloud(String url, String imageUrl, String token, Path work, EmbeddedKafkaBroker broker,
-                       List<QuarkusProcess> processes) {
+    private BenchCloud(String url, String imageUrl, String token, String metadataSecret, Path work,
+                       EmbeddedKafkaBroker broker, List<QuarkusProcess> processes) {
         this.url = url;
+        this.metadataSecret = metadataSecret;
         this.imageUrl = imageUrl;
         this.token = token;
         this.work = work;
@@ -149,16 +154,21 @@ public final class BenchCloud implements AutoCloseable {
                 image.put("quarkus.http.host", "0.0.0.0");
                 image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
             }
+            // What the agents' metadata proxies sign instance ids with, fresh for each cloud.
+            byte[] secret = new byte[18];
+            new SecureRandom().nextBytes(secret);
+            String metadataSecret = Base64.getUrlEncoder().withoutPadding().encodeToString(secret);
             QuarkusProcess started = QuarkusProcess.start(apps.scheduler(), schedulerPort, scheduler,
-                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD), work.resolve("scheduler.log"), START,
-                    Duration.ofSeconds(5));
+                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", PASSWORD, "STRATUS_METADATA_SHARED_SECRET",
+                            metadataSecret), work.resolve("scheduler.log"), START, Duration.ofSeconds(5));
             processes.add(started);
             String url = "http://127.0.0.1:" + started.port();
             image.put("stratus.image.data-dir", work.resolve("images").toString());
             image.put("stratus.image.identity-url", url + "/identity/v3");
             processes.add(QuarkusProcess.start(apps.imageService(), imagePort, image, work.resolve("image-service.log"),
                     START, Duration.ofSeconds(5)));
-            cloud = new BenchCloud(url, imageUrl, login(url, "admin", PASSWORD, "admin"), work, broker, processes);
+            cloud = new BenchCloud(url, imageUrl, login(url, "admin", PASSWORD, "admin"), metadataSecret, work, broker,
+                    processes);
         } catch (Exception e) {
             for (QuarkusProcess p : processes) {
                 p.kill();
@@ -191,6 +201,15 @@ public final class BenchCloud implements AutoCloseable {
         call("PUT", url + "/identity/v3/projects/" + service + "/users/" + user + "/roles/service", null);
     }
 
+    /**
+     * An agent's environment: the image service's password, and the metadata service's address and
+     * secret for its proxy (there, where an agent that does not know these settings ignores them).
+     */
+    private Map<String, String> agentEnvironment(String schedulerUrl) {
+        return Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD, "STRATUS_AGENT_METADATA_URL",
+                schedulerUrl + "/metadata", "STRATUS_AGENT_METADATA_SHARED_SECRET", metadataSecret);
+    }
+
     private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("stratus.agent.host", host);
@@ -205,8 +224,8 @@ public final class BenchCloud implements AutoCloseable {
         Map<String, String> s = agentSettings(host, imageUrl, url);
         s.put("kafka.bootstrap.servers", broker.bootstrapServers());
         s.putAll(settings);
-        QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD",
-                AGENT_PASSWORD), work.resolve("agent-" + host + ".log"), START, Duration.ofSeconds(5));
+        QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, agentEnvironment(url),
+                work.resolve("agent-" + host + ".log"), START, Duration.ofSeconds(5));
         processes.add(agent);
         agents.put(host, agent.host() + ":" + agent.port());
     }
@@ -225,8 +244,8 @@ public final class BenchCloud implements AutoCloseable {
         s.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         s.putAll(h.settings());
         QuarkusProcess agent = QuarkusProcess.startIn(ns, apps.agent(), port, s,
-                Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD), work.resolve("agent-" + h.name()
-                        + ".log"), START, Duration.ofSeconds(5));
+                agentEnvironment(url.replace("http://127.0.0.1:", gateway)), work.resolve("agent-" + h.name() + ".log"),
+                START, Duration.ofSeconds(5));
         processes.add(agent);
         agents.put(h.name(), agent.host() + ":" + agent.port());
     }

@@ -29,9 +29,11 @@ class SecretReferencesTest {
                         "agent.serviceUser.existingSecret", "ops-agent",
                         "agent.serviceUser.existingSecretKey", "agent-password",
                         "postgresql.existingSecret", "ops-db",
-                        "postgresql.existingSecretPasswordKey", "db-password"},
+                        "postgresql.existingSecretPasswordKey", "db-password",
+                        "metadataService.sharedSecret.existingSecret", "ops-metadata",
+                        "metadataService.sharedSecret.existingSecretKey", "proxy-secret"},
                         Map.of("ops-admin", Set.of("admin-password"), "ops-agent", Set.of("agent-password"),
-                                "ops-db", Set.of("db-password"))),
+                                "ops-db", Set.of("db-password"), "ops-metadata", Set.of("proxy-secret"))),
                 Arguments.of("bundled beside an existing PostgreSQL secret (ignored)", new Object[] {
                         "bundled.enabled", true, "postgresql.existingSecret", "ops-db"}, Map.of()));
     }
@@ -70,9 +72,10 @@ class SecretReferencesTest {
             }
         }
 
-        // scheduler: database and admin; agent: service user; the service-user Job: admin and service user.
+        // scheduler: database, admin and metadata secret; agent: service user and metadata secret; the
+        // service-user Job: admin and service user.
         assertThat(chart.podSpecs()).containsKey("Job/" + RenderedChart.name("service-user"));
-        assertThat(references).isGreaterThanOrEqualTo(5);
+        assertThat(references).isGreaterThanOrEqualTo(7);
         assertThat(dangling).isEmpty();
         // A Secret given in values replaces the chart's own.
         existing.keySet().forEach(name -> assertThat(chart.secretKeys(name)).isEmpty());

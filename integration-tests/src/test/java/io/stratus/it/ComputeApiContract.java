@@ -8,11 +8,13 @@ import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.local.QuarkusProcess;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.Resources;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -583,6 +585,96 @@ abstract class ComputeApiContract {
         other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
         awaitGone(id);
         assertThat(other.call("GET", base, null).status()).isEqualTo(404);
+    }
+
+    /**
+     * What cloud-init reads: a server made with user data, a keypair and a config drive shows
+     * them as Nova does, and the metadata API answers its agent's proxy for it (a signed request),
+     * nobody else (a bad signature, or another project's), with its config drive's files too.
+     */
+    @Test
+    void aServersUserDataKeyAndConfigDriveReachTheMetadataServiceAsNovas() throws Exception {
+        String key = other.ok("POST", "/compute/v2.1/os-keypairs", Map.of("keypair", Map.of("name", "it-meta")))
+                .path("keypair").path("public_key").asText();
+        String script = "#cloud-config\nruncmd:\n  - echo hello\n";
+        String userData = Base64.getEncoder().encodeToString(script.getBytes(StandardCharsets.UTF_8));
+        Map<String, Object> server = new LinkedHashMap<>(Map.of("name", "Meta Node", "flavorRef", "t1", "imageRef",
+                imageId, "key_name", "it-meta", "config_drive", true, "user_data", userData, "metadata",
+                Map.of("role", "db")));
+        assertThat(other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "m", "flavorRef", "t1",
+                "imageRef", imageId, "user_data", "not base64!"))).status()).isEqualTo(400);
+        assertThat(other.call("POST", "/compute/v2.1/servers", Map.of("server", Map.of("name", "m", "flavorRef", "t1",
+                "imageRef", imageId, "key_name", "no-such-key"))).status()).isEqualTo(400);
+        String id = other.ok("POST", "/compute/v2.1/servers", Map.of("server", server)).path("server").path("id")
+                .asText();
+        JsonNode shown = await(other, id, "ACTIVE");
+        assertThat(shown.path("config_drive").asText()).isEqualTo("True");
+        assertThat(shown.path("key_name").asText()).isEqualTo("it-meta");
+        assertThat(shown.has("OS-EXT-SRV-ATTR:user_data")).as("admins only").isFalse();
+        JsonNode asAdmin = admin.atMicroversion("2.3").ok("GET", "/compute/v2.1/servers/" + id, null).path("server");
+        assertThat(asAdmin.path("OS-EXT-SRV-ATTR:hostname").asText()).isEqualTo("meta-node");
+        assertThat(asAdmin.path("OS-EXT-SRV-ATTR:user_data").asText()).isEqualTo(userData);
+        assertThat(asAdmin.path("OS-EXT-SRV-ATTR:reservation_id").asText()).matches("r-[0-9a-z]{8}");
+        assertThat(asAdmin.path("OS-EXT-SRV-ATTR:launch_index").asInt()).isZero();
+        assertThat(asAdmin.path("OS-EXT-SRV-ATTR:root_device_name").asText()).isEqualTo("/dev/vda");
+        assertThat(admin.ok("GET", "/compute/v2.1/servers/" + id, null).path("server")
+                .has("OS-EXT-SRV-ATTR:hostname")).as("not at 2.1").isFalse();
+
+        Api proxy = MetadataProxy.forInstance(url, id, otherProjectId, cloud.metadataSecret);
+        JsonNode md = proxy.ok("GET", "/metadata/openstack/latest/meta_data.json", null);
+        assertThat(md.path("uuid").asText()).isEqualTo(id);
+        assertThat(md.path("hostname").asText()).isEqualTo("meta-node.novalocal");
+        assertThat(md.path("public_keys").path("it-meta").asText()).isEqualTo(key);
+        assertThat(md.path("meta").path("role").asText()).isEqualTo("db");
+        assertThat(md.path("project_id").asText()).isEqualTo(otherProjectId);
+        assertThat(proxy.call("GET", "/metadata/openstack/latest/user_data", null).raw().body()).isEqualTo(script);
+        assertThat(proxy.call("GET", "/metadata/latest/meta-data/public-keys/", null).raw().body())
+                .isEqualTo("0=it-meta");
+        assertThat(proxy.call("GET", "/metadata/latest/meta-data/public-keys/0/openssh-key", null).raw().body())
+                .isEqualTo(key);
+        assertThat(proxy.call("GET", "/metadata/", null).raw().body()).endsWith("2009-04-04\nlatest");
+        assertThat(proxy.call("GET", "/metadata/openstack/latest/nothing", null).status()).isEqualTo(404);
+        JsonNode files = proxy.ok("GET", "/metadata/config-drive", null).path("files");
+        assertThat(files.findValuesAsText("path")).contains("openstack/latest/meta_data.json",
+                "openstack/latest/user_data", "openstack/latest/network_data.json", "ec2/latest/meta-data.json",
+                "ec2/latest/user-data");
+        for (JsonNode f : files) {
+            if (f.path("path").asText().equals("openstack/latest/user_data")) {
+                assertThat(new String(Base64.getDecoder().decode(f.path("content").asText()), StandardCharsets.UTF_8))
+                        .isEqualTo(script);
+            }
+        }
+        // The guest posts its password once; its owner reads it with os-server-password and may clear it.
+        assertThat(proxy.call("POST", "/metadata/openstack/latest/password", "ZW5jcnlwdGVk").status()).isEqualTo(200);
+        assertThat(proxy.call("POST", "/metadata/openstack/latest/password", "again").status()).isEqualTo(409);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id + "/os-server-password", null).path("password")
+                .asText()).isEqualTo("ZW5jcnlwdGVk");
+        assertThat(other.call("DELETE", "/compute/v2.1/servers/" + id + "/os-server-password", null).status())
+                .isEqualTo(204);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/" + id + "/os-server-password", null).path("password")
+                .asText()).isEmpty();
+
+        // Nobody but the instance's proxy: a wrong signature is 403, another project's word for it 404.
+        Api forged = MetadataProxy.forInstance(url, id, otherProjectId, "not-the-secret");
+        assertThat(forged.call("GET", "/metadata/openstack/latest/meta_data.json", null).status()).isEqualTo(403);
+        assertThat(forged.call("GET", "/metadata/config-drive", null).status()).isEqualTo(403);
+        String adminProject = admin.ok("GET", "/identity/v3/projects?name=admin", null).path("projects").path(0)
+                .path("id").asText();
+        Api elsewhere = MetadataProxy.forInstance(url, id, adminProject, cloud.metadataSecret);
+        assertThat(elsewhere.call("GET", "/metadata/openstack/latest/meta_data.json", null).status()).isEqualTo(404);
+        assertThat(Api.anonymous(url).call("GET", "/metadata/openstack/latest/meta_data.json", null).status())
+                .as("no proxy headers").isEqualTo(400);
+        // The token-free /metadata opens nothing else: a path climbing out of it reaches no server list.
+        for (String climb : List.of("/metadata/../compute/v2.1/servers", "/metadata/%2e%2e/compute/v2.1/servers")) {
+            Api.Reply r = Api.anonymous(url).call("GET", climb, null);
+            assertThat(r.status()).as(climb).isIn(400, 401, 404);
+            assertThat(r.raw().body()).as(climb).doesNotContain(id);
+        }
+
+        other.ok("DELETE", "/compute/v2.1/servers/" + id, null);
+        other.ok("DELETE", "/compute/v2.1/os-keypairs/it-meta", null);
+        awaitGone(id);
+        assertThat(proxy.call("GET", "/metadata/openstack/latest/meta_data.json", null).status()).isEqualTo(404);
     }
 
     @Test

@@ -6,8 +6,10 @@ import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,13 +36,18 @@ final class LocalCloud implements AutoCloseable {
     /** The image service's Image API root ({@code .../image}). */
     final String imageUrl;
     final Api admin;
+    /**
+     * What the agents' metadata proxies sign instance ids with and the scheduler checks, fresh
+     * per cloud; tests sign with it to call the metadata API as a proxy does.
+     */
+    final String metadataSecret;
     private final List<QuarkusProcess> processes = new ArrayList<>();
     private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
     /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
     private final List<String> hostsInNamespaces = new ArrayList<>();
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
-                       String url, String imageUrl, Api admin, List<QuarkusProcess> started) {
+                       String url, String imageUrl, Api admin, String metadataSecret, List<QuarkusProcess> started) {
         this.brokerSettings = brokerSettings;
         this.dir = dir;
         this.logs = Path.of("target", "it-logs");
@@ -49,6 +56,7 @@ final class LocalCloud implements AutoCloseable {
         this.url = url;
         this.imageUrl = imageUrl;
         this.admin = admin;
+        this.metadataSecret = metadataSecret;
         this.processes.addAll(started);
     }
 
@@ -93,9 +101,10 @@ final class LocalCloud implements AutoCloseable {
                 image.put("quarkus.http.host", "0.0.0.0");
                 image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
             }
+            String metadataSecret = randomSecret();
             QuarkusProcess sched = QuarkusProcess.start(app("stratus.schedulerApp"), schedulerPort, s,
-                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", ADMIN_PASSWORD), logs.resolve(name + "-scheduler.log"),
-                    START, Duration.ofSeconds(10));
+                    Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", ADMIN_PASSWORD, "STRATUS_METADATA_SHARED_SECRET",
+                            metadataSecret), logs.resolve(name + "-scheduler.log"), START, Duration.ofSeconds(10));
             started.add(sched);
             String url = "http://127.0.0.1:" + sched.port();
             image.put("stratus.image.data-dir", dir.resolve("images").toString());
@@ -108,7 +117,7 @@ final class LocalCloud implements AutoCloseable {
             String agentUser = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "stratus-agent",
                     "password", AGENT_PASSWORD, "default_project_id", service))).path("user").path("id").asText();
             admin.ok("PUT", "/identity/v3/projects/" + service + "/users/" + agentUser + "/roles/service", null);
-            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, started);
+            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, metadataSecret, started);
         } catch (Exception | AssertionError e) {
             for (QuarkusProcess p : started) {
                 p.kill();
@@ -116,6 +125,22 @@ final class LocalCloud implements AutoCloseable {
             broker.close();
             throw e;
         }
+    }
+
+    private static String randomSecret() {
+        byte[] b = new byte[18];
+        new SecureRandom().nextBytes(b);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    /**
+     * What an agent is given in its environment besides its settings: the image service's
+     * password, and the metadata service's address and secret for its proxy (in the environment,
+     * where an agent that does not know these settings yet ignores them; a -D one would stop it).
+     */
+    private Map<String, String> agentEnvironment(String schedulerUrl) {
+        return Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD, "STRATUS_AGENT_METADATA_URL",
+                schedulerUrl + "/metadata", "STRATUS_AGENT_METADATA_SHARED_SECRET", metadataSecret);
     }
 
     private static Path app(String property) {
@@ -147,8 +172,7 @@ final class LocalCloud implements AutoCloseable {
         Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1:" + port, memoryMib);
         s.put("kafka.bootstrap.servers", bootstrapServers());
         s.putAll(extra);
-        QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s,
-                Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD),
+        QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s, agentEnvironment(url),
                 logs.resolve(name + "-agent-" + host + ".log"), START, Duration.ofSeconds(10));
         processes.add(agent);
         return agent;
@@ -170,8 +194,8 @@ final class LocalCloud implements AutoCloseable {
         s.putAll(extra);
         hostsInNamespaces.add(host);
         QuarkusProcess agent = QuarkusProcess.startIn(ns, app("stratus.agentApp"), port, s,
-                Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", AGENT_PASSWORD),
-                freshLog(name + "-agent-" + host), START, Duration.ofSeconds(10));
+                agentEnvironment(url.replace("http://127.0.0.1:", gateway)), freshLog(name + "-agent-" + host), START,
+                Duration.ofSeconds(10));
         processes.add(agent);
         return agent;
     }

@@ -158,6 +158,8 @@ public final class UpCommand implements Callable<Integer> {
         String kafka = broker.bootstrapServers();
 
         String adminPassword = home.secret("admin-password");
+        // What the agents' metadata proxies sign instance ids with, and the scheduler checks.
+        String metadataSecret = home.secret("metadata-secret");
         String url = "http://127.0.0.1:" + port;
         out.println("starting the scheduler on " + url + " (log: " + home.logs().resolve("scheduler.log") + ")");
         out.flush();
@@ -175,7 +177,8 @@ public final class UpCommand implements Callable<Integer> {
             image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
         }
         parts.add(0, QuarkusProcess.start(schedulerApp, port, scheduler,
-                Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", adminPassword), home.logs().resolve("scheduler.log"),
+                Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", adminPassword, "STRATUS_METADATA_SHARED_SECRET",
+                        metadataSecret), home.logs().resolve("scheduler.log"),
                 START_LIMIT, Duration.ofSeconds(20)));
         String authUrl = url + "/identity/v3";
 
@@ -206,7 +209,12 @@ public final class UpCommand implements Callable<Integer> {
         // down ends the cloud's guests: QEMU's would otherwise run on after it (the next up boots them again).
         agent.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         agent.put("kafka.bootstrap.servers", namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka);
-        Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword);
+        // The metadata service's address goes in the environment with its secret: an agent that does not
+        // know these settings yet ignores them there, where a -D setting it does not know stops it.
+        Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword,
+                "STRATUS_AGENT_METADATA_URL", (namespaces ? url.replace("http://127.0.0.1:", gateway) : url)
+                        + "/metadata",
+                "STRATUS_AGENT_METADATA_SHARED_SECRET", metadataSecret);
         List<String> hosts = new ArrayList<>();
         List<String> hostLines = new ArrayList<>();
         if (!namespaces) {

@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param key the keypair it was booted with, as that keypair was then
  * @param lockedBy who locked the server against changes ({@code owner} or {@code admin}), if anyone
  * @param accessIpv4 the address the tenant says the server is reached at (Nova's accessIPv4), or empty
+ * @param launch what its guest is launched with: user data, config drive, hostname, reservation
  */
 public record Server(String id, String name, String projectId, String userId, String flavorId,
                      Optional<String> pendingFlavorId, int vcpus, long ramMib, long diskGib, String imageId,
@@ -29,9 +30,28 @@ public record Server(String id, String name, String projectId, String userId, St
                      List<String> triedHosts, int attempts, long eventSequence, Optional<Fault> fault,
                      Optional<Instant> launchedAt, Instant createdAt, Instant updatedAt,
                      Optional<String> sourceHost, PowerState powerState, Optional<Key> key,
-                     Optional<String> lockedBy, String accessIpv4, String accessIpv6) {
+                     Optional<String> lockedBy, String accessIpv4, String accessIpv6, Launch launch) {
     public Server {
         triedHosts = List.copyOf(triedHosts);
+    }
+
+    /**
+     * What a server is launched with for its guest (Nova's instance fields of these names), fixed
+     * at create; a rebuild changes the kernel and ramdisk with the image.
+     *
+     * @param userData the user data as the API took it (base64 text), if any
+     * @param configDrive whether the guest gets a config drive
+     * @param hostname the guest's hostname, made from the server's name at create (a rename keeps it)
+     * @param reservationId the create request's reservation ({@code r-xxxxxxxx}), shared by the servers it made
+     * @param launchIndex the server's place among them, from 0
+     * @param kernelId the kernel image its image boots with, or empty; {@code ramdiskId} likewise
+     */
+    public record Launch(Optional<String> userData, boolean configDrive, String hostname, String reservationId,
+                         int launchIndex, String kernelId, String ramdiskId) {
+        /** A server launched with nothing but its hostname (the tests' and older servers' case). */
+        public static Launch plain(String hostname, String reservationId) {
+            return new Launch(Optional.empty(), false, hostname, reservationId, 0, "", "");
+        }
     }
 
     /** A keypair given to a server at boot (Nova's key_name and key_data). */

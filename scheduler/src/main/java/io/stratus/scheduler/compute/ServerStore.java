@@ -27,7 +27,7 @@ public final class ServerStore {
             + " disk_gib, image_id, availability_zone, server_group_id, vm_state, task_state, host, request_id,"
             + " task_started_at, tried_hosts, attempts, event_sequence, fault_code, fault_message, launched_at,"
             + " created_at, updated_at, source_host, power_state, key_name, key_type, key_data, locked_by, access_ipv4,"
-            + " access_ipv6";
+            + " access_ipv6, user_data, config_drive, hostname, reservation_id, launch_index, kernel_id, ramdisk_id";
 
     private final Sql sql;
     private final Clock clock;
@@ -39,7 +39,7 @@ public final class ServerStore {
 
     public void insert(Server s) {
         sql.update("INSERT INTO server (" + COLUMNS + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
+                        + " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)",
                 s.id(), s.name(), s.projectId(), s.userId(), s.flavorId(), s.pendingFlavorId().orElse(null), s.vcpus(),
                 s.ramMib(), s.diskGib(), s.imageId(), s.availabilityZone(), s.serverGroupId().orElse(null),
                 s.vmState().name(), s.taskState().name(), s.host().orElse(null), s.requestId(), s.taskStartedAt(),
@@ -48,7 +48,9 @@ public final class ServerStore {
                 s.launchedAt().orElse(null), s.createdAt(), s.updatedAt(), s.sourceHost().orElse(null),
                 power(s.powerState()), s.key().map(Server.Key::name).orElse(null),
                 s.key().map(k -> k.type().name()).orElse(null), s.key().map(Server.Key::publicKey).orElse(null),
-                s.lockedBy().orElse(null), s.accessIpv4(), s.accessIpv6());
+                s.lockedBy().orElse(null), s.accessIpv4(), s.accessIpv6(), s.launch().userData().orElse(null),
+                s.launch().configDrive(), s.launch().hostname(), s.launch().reservationId(), s.launch().launchIndex(),
+                s.launch().kernelId(), s.launch().ramdiskId());
     }
 
     /** A server that is not deleted. */
@@ -255,14 +257,38 @@ public final class ServerStore {
                 id);
     }
 
-    /** A rebuild's image (and name, when it gives one) become the server's. */
-    public void rebuildWith(String id, String imageId, Optional<String> name) {
+    /**
+     * A rebuild's image, with the kernel and ramdisk it names (and the name, when it gives one),
+     * become the server's.
+     */
+    public void rebuildWith(String id, String imageId, String kernelId, String ramdiskId, Optional<String> name) {
         if (name.isPresent()) {
-            sql.update("UPDATE server SET image_id = ?, name = ?, updated_at = ? WHERE id = ?", imageId, name.get(),
-                    now(), id);
+            sql.update("UPDATE server SET image_id = ?, kernel_id = ?, ramdisk_id = ?, name = ?, updated_at = ?"
+                    + " WHERE id = ?", imageId, kernelId, ramdiskId, name.get(), now(), id);
         } else {
-            sql.update("UPDATE server SET image_id = ?, updated_at = ? WHERE id = ?", imageId, now(), id);
+            sql.update("UPDATE server SET image_id = ?, kernel_id = ?, ramdisk_id = ?, updated_at = ? WHERE id = ?",
+                    imageId, kernelId, ramdiskId, now(), id);
         }
+    }
+
+    /** The password the server's guest posted to the metadata service (encrypted by it), if any. */
+    public Optional<String> guestPassword(String id) {
+        return sql.one("SELECT guest_password FROM server WHERE id = ? AND deleted = FALSE", r -> Optional.ofNullable(
+                r.getString(1)), id).flatMap(p -> p);
+    }
+
+    /**
+     * Keeps the password a server's guest posts, once: false when it has one already (Nova's 409)
+     * or the server is gone. One conditional UPDATE, so of two racing posts one wins.
+     */
+    public boolean setGuestPassword(String id, String password) {
+        return sql.update("UPDATE server SET guest_password = ? WHERE id = ? AND deleted = FALSE"
+                + " AND guest_password IS NULL", password, id) == 1;
+    }
+
+    /** Forgets the guest's password (Nova's {@code DELETE os-server-password}), so that it may post a new one. */
+    public void clearGuestPassword(String id) {
+        sql.update("UPDATE server SET guest_password = NULL WHERE id = ? AND deleted = FALSE", id);
     }
 
     /** What a tenant changes with {@code PUT /servers/{id}}: its name and access addresses. */
@@ -331,6 +357,15 @@ public final class ServerStore {
                 Sql.instant(r, "launched_at"), r.getTimestamp("created_at").toInstant(),
                 r.getTimestamp("updated_at").toInstant(), Optional.ofNullable(r.getString("source_host")),
                 powerOf(r.getString("power_state")), keyOf(r), Optional.ofNullable(r.getString("locked_by")),
-                r.getString("access_ipv4"), r.getString("access_ipv6"));
+                r.getString("access_ipv4"), r.getString("access_ipv6"), launchOf(r));
+    }
+
+    private static Server.Launch launchOf(ResultSet r) throws SQLException {
+        String hostname = r.getString("hostname");
+        // A server made before hostnames were kept gets the one its name gives (Nova's, for one server).
+        return new Server.Launch(Optional.ofNullable(r.getString("user_data")), r.getBoolean("config_drive"),
+                hostname.isEmpty() ? Hostname.of(r.getString("name"), r.getString("id"), 0, 1) : hostname,
+                r.getString("reservation_id"), r.getInt("launch_index"), r.getString("kernel_id"),
+                r.getString("ramdisk_id"));
     }
 }

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.conductor;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,7 +27,9 @@ import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.compute.UserData;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
@@ -80,6 +83,7 @@ public final class Conductor {
     }
 
     private final ServerStore servers;
+    private final ServerMetadataStore metadata;
     private final FlavorStore flavors;
     private final ImageCatalog images;
     private final ServerGroupStore groups;
@@ -97,11 +101,13 @@ public final class Conductor {
     private final Counter rescheduled;
     private final Timer placing;
 
-    public Conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
+    public Conductor(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations, FlavorStore flavors,
+                     ImageCatalog images,
                      ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
                      HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
                      Settings settings, MeterRegistry meters) {
         this.servers = servers;
+        this.metadata = metadata;
         this.migrations = migrations;
         this.flavors = flavors;
         this.images = images;
@@ -415,9 +421,16 @@ public final class Conductor {
                 s.ramMib(), s.diskGib(), false)));
     }
 
+    /**
+     * What a host boots the server as: its size and image, its NICs, and for cloud-init its user
+     * data (decoded; the API took only valid base64), its metadata and whether it gets a config
+     * drive (which the agent makes from the metadata API).
+     */
     private Boot boot(Server s, Image image, Flavor flavor) {
         Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
-                flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image));
+                flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image))
+                .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive());
+        s.launch().userData().ifPresent(u -> b.setUserData(ByteString.copyFrom(UserData.decode(u))));
         for (Port p : network.portsOf(s.id())) {
             b.addNetworks(NetworkInterface.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
                     .setMac(p.macAddress()).setTap(p.tap()).setMtu(network.mtu(p.networkId())));

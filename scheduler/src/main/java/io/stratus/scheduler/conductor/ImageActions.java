@@ -51,14 +51,15 @@ public final class ImageActions {
         String host = s.host().orElseThrow(() -> ServerActions.conflict(s, "rebuild"));
         String request = ServerActions.startTask(servers, s, "rebuild", TaskState.REBUILDING, InstanceState.ACTIVE,
                 InstanceState.SHUTOFF, InstanceState.ERROR);
-        servers.rebuildWith(s.id(), image.id(), name);
+        servers.rebuildWith(s.id(), image.id(), image.kernelId(), image.ramdiskId(), name);
         Rebuild.Builder command = Rebuild.newBuilder().setSource(Conductor.source(image));
         name.ifPresent(command::setName);
         metadata.ifPresent(m -> command.setReplaceMetadata(true).putAllMetadata(m));
         try {
             commands.send(host, conductor.envelope(s.id(), s.projectId(), request).setRebuild(command).build());
         } catch (DispatchException e) {
-            servers.rebuildWith(s.id(), s.imageId(), Optional.of(s.name()));
+            servers.rebuildWith(s.id(), s.imageId(), s.launch().kernelId(), s.launch().ramdiskId(),
+                    Optional.of(s.name()));
             servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
             throw new ApiException(503, "'rebuild' could not be handed to host " + host + "; try again: "
                     + e.getMessage());

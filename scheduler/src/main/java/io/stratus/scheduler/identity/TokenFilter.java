@@ -21,10 +21,13 @@ import java.util.regex.Pattern;
 @PreMatching
 public class TokenFilter implements ContainerRequestFilter {
     private static final String CALLER = "stratus.caller";
-    /** Version documents and health/metrics: clients read these before they have a token. */
+    /**
+     * Version documents and health/metrics: clients read these before they have a token. The
+     * metadata service takes no token either: the agents' proxies sign for the instance instead.
+     */
     private static final Pattern PUBLIC = Pattern.compile(
             "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|network/?|network/v2\\.0/?|image/?"
-                    + "|image/versions/?|q/.*|metrics)");
+                    + "|image/versions/?|q/.*|metrics|metadata(/.*)?)");
     private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
     private static final Set<String> TOKEN_PATHS = Set.of("identity/v3/auth/tokens", "/identity/v3/auth/tokens");
 

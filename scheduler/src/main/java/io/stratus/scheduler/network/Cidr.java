@@ -41,6 +41,13 @@ public record Cidr(IpAddress network, int prefix) {
         return new IpAddress(version(), network.value().add(size).subtract(BigInteger.ONE));
     }
 
+    /** The prefix as a mask ({@code 255.255.255.0}, {@code ffff:ffff:ffff:ffff::}). */
+    public IpAddress netmask() {
+        BigInteger all = BigInteger.ONE.shiftLeft(network.bits()).subtract(BigInteger.ONE);
+        BigInteger host = BigInteger.ONE.shiftLeft(network.bits() - prefix).subtract(BigInteger.ONE);
+        return new IpAddress(version(), all.xor(host));
+    }
+
     public boolean contains(IpAddress a) {
         return a.version() == version() && a.compareTo(network) >= 0 && a.compareTo(last()) <= 0;
     }

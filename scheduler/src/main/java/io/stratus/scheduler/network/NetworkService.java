@@ -117,6 +117,28 @@ public final class NetworkService {
         return ports.ofDevice(serverId);
     }
 
+    public Optional<Network> network(String networkId) {
+        return networks.find(networkId);
+    }
+
+    public Optional<Subnet> subnet(String subnetId) {
+        return subnets.find(subnetId);
+    }
+
+    /**
+     * The address of a DHCP server on each of the network's subnets that has one, by subnet id
+     * (Nova reads a DHCP port's address into its network info as the subnet's dhcp_server).
+     */
+    public Map<String, String> dhcpServers(String networkId) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Port p : ports.dhcpPortsOf(networkId)) {
+            for (Port.FixedIp ip : p.fixedIps()) {
+                out.putIfAbsent(ip.subnetId(), ip.ipAddress());
+            }
+        }
+        return out;
+    }
+
     /** The MTU of a network, for a guest's NIC on it; 0 when the network is gone (the default). */
     public int mtu(String networkId) {
         return networks.find(networkId).map(Network::mtu).orElse(0);

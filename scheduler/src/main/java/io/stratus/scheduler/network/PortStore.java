@@ -349,6 +349,11 @@ public final class PortStore {
         return load(sql, " WHERE p.device_id = ?", deviceId);
     }
 
+    /** The network's DHCP server ports (one per host its ports are bound on). */
+    public List<Port> dhcpPortsOf(String networkId) {
+        return load(sql, " WHERE p.network_id = ? AND p.device_owner = ?", networkId, Port.DHCP_OWNER);
+    }
+
     public long count(String projectId) {
         return sql.count("SELECT COUNT(*) FROM port WHERE project_id = ?", projectId);
     }

@@ -19,6 +19,8 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
+import io.stratus.scheduler.metadata.MetadataService;
+import io.stratus.scheduler.metadata.MetadataSource;
 import io.stratus.scheduler.network.HostNetworkStates;
 import io.stratus.scheduler.network.NetworkQuotaStore;
 import io.stratus.scheduler.network.NetworkService;
@@ -220,6 +222,15 @@ public class SchedulerComponents {
         return new NetworkService(networks, subnets, ports);
     }
 
+    /** Nova's metadata service over the control plane's records, for the agents' metadata proxies. */
+    @Produces
+    @Singleton
+    MetadataService metadataService(ServerStore servers, ServerMetadataStore metadata, FlavorStore flavors,
+                                    NetworkService network, SecurityGroupStore groups, MetadataConfig config) {
+        return new MetadataService(new MetadataSource(servers, metadata, flavors, network, groups),
+                new MetadataService.Settings(config.sharedSecret(), config.dhcpDomain()));
+    }
+
     @Produces
     @Singleton
     HostSelector selector(SchedulerConfig config, Clock clock) {
@@ -256,13 +267,13 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Conductor conductor(ServerStore servers, MigrationStore migrations, FlavorStore flavors, ImageCatalog images,
-                        ServerGroupStore groups, PlacementStore placement, PlacementView view, HostDirectory hosts,
-                        HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
-                        SchedulerConfig config, MeterRegistry meters) {
-        return new Conductor(servers, migrations, flavors, images, groups, placement, view, hosts, selector, commands,
-                network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()),
-                meters);
+    Conductor conductor(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
+                        FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, PlacementStore placement,
+                        PlacementView view, HostDirectory hosts, HostSelector selector, CommandPublisher commands,
+                        NetworkService network, Clock clock, SchedulerConfig config, MeterRegistry meters) {
+        return new Conductor(servers, metadata, migrations, flavors, images, groups, placement, view, hosts, selector,
+                commands, network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(),
+                config.hostDownAfter()), meters);
     }
 
     @Produces

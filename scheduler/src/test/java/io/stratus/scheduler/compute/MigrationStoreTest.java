@@ -77,6 +77,6 @@ class MigrationStoreTest {
         return new Server(id, "vm", "p1", "u1", "m1", Optional.empty(), 1, 64, 1, "img", "", Optional.empty(),
                 InstanceState.ACTIVE, TaskState.NONE, Optional.of("h1"), "req-0", now, List.of(), 1, 0,
                 Optional.empty(), Optional.empty(), now, now, Optional.empty(), PowerState.POWER_RUNNING,
-                Optional.empty(), Optional.empty(), "", "");
+                Optional.empty(), Optional.empty(), "", "", Server.Launch.plain("vm", "r-1"));
     }
 }

@@ -19,6 +19,7 @@ import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.ImageCatalog;
@@ -103,7 +104,7 @@ class MoveTraitsTest {
         HostSelector selector = new HostSelector(List.of(Filters.alive(clock, Duration.ofSeconds(60)),
                 Filters.imageProperties(), Filters.requiredTraits(), Filters.resources()),
                 List.of(Weigher.ram(1.0)));
-        conductor = new Conductor(servers, new MigrationStore(db.dataSource(), clock), flavors, images,
+        conductor = new Conductor(servers, new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock), flavors, images,
                 new ServerGroupStore(db.dataSource(), clock), placement, view, hosts, selector,
                 new CommandPublisher(producer), QuietNetworks.service(db.dataSource(), clock), clock,
                 new Conductor.Settings(3, Duration.ofMinutes(10),
@@ -138,7 +139,7 @@ class MoveTraitsTest {
         Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", SMALL.id(), Optional.empty(), 1, 512, 0,
                 "img", "", Optional.empty(), InstanceState.ACTIVE, TaskState.NONE, Optional.of(host), "req-0", now,
                 List.of(host), 1, 0, Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                PowerState.POWER_RUNNING, Optional.empty(), Optional.empty(), "", "");
+                PowerState.POWER_RUNNING, Optional.empty(), Optional.empty(), "", "", Server.Launch.plain("vm", "r-1"));
         servers.insert(s);
         return s;
     }

@@ -13,10 +13,12 @@ record Microversion(int major, int minor) implements Comparable<Microversion> {
     static final Microversion MIN = new Microversion(2, 1);
     /**
      * The newest version served: every change of Nova's versions up to it is Stratus' too. 2.2:
-     * keypairs have a type (ssh, x509); keypair create answers 201, delete 204. (2.3 would add
-     * server attributes Stratus does not show yet.)
+     * keypairs have a type (ssh, x509); keypair create answers 201, delete 204. 2.3: admins see
+     * more extended server attributes (reservation_id, launch_index, hostname, kernel_id,
+     * ramdisk_id, root_device_name, user_data), and attached volumes their
+     * delete_on_termination (Stratus attaches none yet).
      */
-    static final Microversion MAX = new Microversion(2, 2);
+    static final Microversion MAX = new Microversion(2, 3);
 
     private static final Pattern FORMAT = Pattern.compile("([1-9][0-9]*)\\.([1-9][0-9]*|0)");
     private static final String PROPERTY = "stratus.compute.microversion";

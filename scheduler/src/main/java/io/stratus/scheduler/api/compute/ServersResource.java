@@ -10,6 +10,7 @@ import io.stratus.api.ApiException;
 import io.stratus.api.Json;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.Hostname;
 import io.stratus.scheduler.compute.InstanceAction;
 import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.QuotaStore;
@@ -147,8 +148,11 @@ public class ServersResource {
             throw ApiException.badRequest("The requested availability zone is not available: " + zone
                     + " (the zone is '" + Conductor.DEFAULT_ZONE + "')");
         }
+        Optional<String> userData = CloudInitFields.userData(s);
+        boolean wantsConfigDrive = CloudInitFields.configDrive(s);
         Flavor flavor = usableFlavor(caller, flavorRef);
         Image image = bootableImage(caller, imageRef, flavor.ramMib(), flavor.diskGib());
+        boolean configDrive = wantsConfigDrive || CloudInitFields.imageWantsConfigDrive(image);
         Optional<String> group = Optional.empty();
         JsonNode hints = body.get("os:scheduler_hints");
         if (hints != null && hints.isObject() && hints.has("group")) {
@@ -162,14 +166,17 @@ public class ServersResource {
                 .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
         Instant now = clock.instant();
+        String reservation = reservationId();
         for (int i = 0; i < max; i++) {
             String id = UUID.randomUUID().toString();
             String serverName = max == 1 ? name : name + "-" + (i + 1);
+            Server.Launch launch = new Server.Launch(userData, configDrive, Hostname.of(name, id, i, (int) max),
+                    reservation, i, image.kernelId(), image.ramdiskId());
             servers.insert(new Server(id, serverName, caller.projectId(), caller.userId(), flavor.id(), Optional.empty(),
                     flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
                     TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
                     Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                    PowerState.POWER_STATE_UNSPECIFIED, key, Optional.empty(), accessIpv4, accessIpv6));
+                    PowerState.POWER_STATE_UNSPECIFIED, key, Optional.empty(), accessIpv4, accessIpv6, launch));
             metadata.replace(id, meta);
             created.add(id);
         }
@@ -202,7 +209,7 @@ public class ServersResource {
         }
         if (Json.optionalBoolean(s, "return_reservation_id", false)) {
             // Nova's multiple create may answer with the reservation instead of a server.
-            return Response.status(202).entity(Map.of("reservation_id", "r-" + created.get(0).substring(0, 8))).build();
+            return Response.status(202).entity(Map.of("reservation_id", reservation)).build();
         }
         // Nova's create answer: the first server's id and links, nothing of its state.
         Map<String, Object> out = new LinkedHashMap<>();
@@ -267,12 +274,22 @@ public class ServersResource {
                 caller.userId(), clock.instant(), Optional.empty()));
     }
 
+    /** Nova's reservation id of a create request: {@code r-} and 8 random lower-case letters and digits. */
+    static String reservationId() {
+        String alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+        StringBuilder b = new StringBuilder("r-");
+        for (int i = 0; i < 8; i++) {
+            b.append(alphabet.charAt(PASSWORDS.nextInt(alphabet.length())));
+        }
+        return b.toString();
+    }
+
     /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
      * so that nobody believes files or volumes were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
-        for (String field : List.of("user_data", "personality", "block_device_mapping_v2")) {
+        for (String field : List.of("personality", "block_device_mapping_v2")) {
             JsonNode v = s.get(field);
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");
@@ -340,8 +357,8 @@ public class ServersResource {
         List<Map<String, Object>> out = new ArrayList<>();
         Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
         for (Server s : listing.servers()) {
-            out.add(Views.server(base(), s, caller.isAdmin(), shownFlavor(s), meta.getOrDefault(s.id(), Map.of()),
-                    ports.view(s.id())));
+            out.add(Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
+                    meta.getOrDefault(s.id(), Map.of()), ports.view(s.id())));
         }
         Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
         listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
@@ -353,8 +370,8 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), shownFlavor(s), metadata.of(s.id()),
-                ports().view(s.id())));
+        return Map.of("server", Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
+                metadata.of(s.id()), ports().view(s.id())));
     }
 
     @DELETE

@@ -20,6 +20,9 @@ final class Views {
     private static final java.util.Set<String> PROGRESS_STATUSES = java.util.Set.of("ACTIVE", "BUILD", "REBUILD",
             "RESIZE", "VERIFY_RESIZE", "MIGRATING");
 
+    /** The guest's root disk as Nova's libvirt driver names a virtio disk. */
+    static final String ROOT_DEVICE = "/dev/vda";
+
     private Views() {
     }
 
@@ -164,11 +167,17 @@ final class Views {
         }
     }
 
-    static Map<String, Object> server(String base, Server s, boolean admin, String flavorShown,
+    /**
+     * A server as Nova's show and detailed list give it at {@code version}: with the extended
+     * server attributes ({@code OS-EXT-SRV-ATTR:*}) for admins only, as Nova's default policy
+     * has it, and from 2.3 those the EC2 API needed (hostname, user data, reservation...).
+     */
+    static Map<String, Object> server(String base, Server s, boolean admin, Microversion version, String flavorShown,
                                       Map<String, String> metadata, Networking net) {
         Map<String, Object> m = serverCore(base, s, flavorShown, metadata, net);
         m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
-        m.put("config_drive", "");
+        // Nova's config_drive column is a string: "True", or empty for none.
+        m.put("config_drive", s.launch().configDrive() ? "True" : "");
         m.put("key_name", s.key().map(Server.Key::name).orElse(null));
         m.put("OS-SRV-USG:launched_at", s.launchedAt().map(Views::time).orElse(null));
         m.put("OS-SRV-USG:terminated_at", null);
@@ -176,6 +185,17 @@ final class Views {
             m.put("OS-EXT-SRV-ATTR:host", s.host().orElse(null));
             m.put("OS-EXT-SRV-ATTR:hypervisor_hostname", s.host().orElse(null));
             m.put("OS-EXT-SRV-ATTR:instance_name", "instance-" + s.id());
+            if (version.atLeast(2, 3)) {
+                Server.Launch l = s.launch();
+                m.put("OS-EXT-SRV-ATTR:reservation_id", l.reservationId());
+                m.put("OS-EXT-SRV-ATTR:launch_index", l.launchIndex());
+                m.put("OS-EXT-SRV-ATTR:hostname", l.hostname());
+                m.put("OS-EXT-SRV-ATTR:kernel_id", l.kernelId());
+                m.put("OS-EXT-SRV-ATTR:ramdisk_id", l.ramdiskId());
+                // Set by Nova's driver when it first spawns the guest; the agents give it one virtio disk.
+                m.put("OS-EXT-SRV-ATTR:root_device_name", s.launchedAt().isPresent() ? ROOT_DEVICE : null);
+                m.put("OS-EXT-SRV-ATTR:user_data", l.userData().orElse(null));
+            }
         }
         m.put("OS-EXT-STS:task_state", taskState(s.taskState()));
         m.put("OS-EXT-STS:vm_state", vmState(s.vmState()));

@@ -12,6 +12,7 @@ import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
+import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
@@ -66,7 +67,7 @@ class HostsResourceTest {
         api.hosts = hosts;
         api.notes = new HostNotes(db.dataSource());
         api.servers = servers;
-        api.conductor = new Conductor(servers, new MigrationStore(db.dataSource(), clock),
+        api.conductor = new Conductor(servers, new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock),
                 new FlavorStore(db.dataSource(), clock), new ImageCatalog("http://127.0.0.1:9/image", () -> null, clock),
                 new ServerGroupStore(db.dataSource(), clock), placement, view, hosts,
                 new HostSelector(List.of(), List.of()), new CommandPublisher(new MockProducer<>(true, null,

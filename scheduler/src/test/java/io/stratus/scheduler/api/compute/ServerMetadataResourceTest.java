@@ -52,7 +52,7 @@ class ServerMetadataResourceTest {
         servers.insert(new Server(id, "vm", project, "u1", "m1", Optional.empty(), 1, 64, 1, "img", "",
                 Optional.empty(), state, task, Optional.of("h1"), "req-0", now, List.of(), 1, 0, Optional.empty(),
                 Optional.empty(), now, now, Optional.empty(), PowerState.POWER_STATE_UNSPECIFIED, Optional.empty(),
-                Optional.empty(), "", ""));
+                Optional.empty(), "", "", Server.Launch.plain("vm", "r-1")));
         return id;
     }
 
