@@ -10,6 +10,10 @@
 #   initramfs.cpio         busybox initramfs for the test kernel (no modules)
 #   initramfs-stock.cpio   the same with the stock kernel's virtio/ext4 modules
 #   disk.img               a small ext4 disk holding hello.txt
+#   cloud-small.qcow2      a whole-disk cloud image (GPT, ext4 root): the test
+#                          kernel, a busybox initrd, busybox + dropbear, and
+#                          kit/cloud-init.sh as init (config drive or metadata
+#                          service, keys, user data, ssh); kit/cloud-small.sh
 #
 # Every part is rebuilt only when its inputs change (a stamp file per part).
 # Nothing is downloaded except Debian packages through apt.
@@ -23,7 +27,8 @@ usage() {
   cat >&2 <<EOF
 usage: stratus kit [--kit-dir DIR] [--jobs N]
 Builds the guest kit (test kernel, Debian stock kernel, busybox initramfs,
-ext4 disk) from Debian packages into DIR (default: $kit) and prints DIR.
+ext4 disk, the cloud image cloud-small.qcow2) from Debian packages into DIR
+(default: $kit) and prints DIR.
 EOF
 }
 
@@ -47,7 +52,7 @@ as_root() {
 # Host tools the build needs, all from Debian.
 need_pkgs=()
 for pair in gcc:build-essential make:build-essential bc:bc bison:bison flex:flex \
-            xz:xz-utils lz4:lz4 mkfs.ext4:e2fsprogs perl:perl; do
+            xz:xz-utils lz4:lz4 mkfs.ext4:e2fsprogs perl:perl sfdisk:fdisk qemu-img:qemu-utils; do
   command -v "${pair%%:*}" >/dev/null || need_pkgs+=("${pair#*:}")
 done
 [ -e /usr/include/libelf.h ] || need_pkgs+=(libelf-dev)
@@ -238,9 +243,13 @@ if [ ! -f "$kit/disk.img" ]; then
   log "disk: $kit/disk.img"
 fi
 
+# ---------------------------------------------------------------- cloud images
+. "$here/cloud-small.sh"
+
 cat >"$kit/MANIFEST" <<EOF
 test-kernel  $(basename "$src_deb")  stamp $(cat "$kit/test-kernel/stamp")
 stock        $(basename "$image_deb")
 busybox      $(basename "$bb_deb")
+cloud-small  $(basename "$(fetch_deb dropbear-bin)")  stamp $(cat "$kit/cloud-small.stamp")
 EOF
 echo "$kit"
