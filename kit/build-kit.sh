@@ -14,9 +14,12 @@
 #                          kernel, a busybox initrd, busybox + dropbear, and
 #                          kit/cloud-init.sh as init (config drive or metadata
 #                          service, keys, user data, ssh); kit/cloud-small.sh
+#   debian-12.qcow2        a Debian 12 cloud image made with debootstrap (root):
+#                          Debian's kernel, cloud-init, OpenSSH; kit/debian-12.sh
 #
 # Every part is rebuilt only when its inputs change (a stamp file per part).
-# Nothing is downloaded except Debian packages through apt.
+# Nothing is downloaded except Debian packages through apt (and debootstrap,
+# from the Debian mirror this host's apt uses).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,8 +30,8 @@ usage() {
   cat >&2 <<EOF
 usage: stratus kit [--kit-dir DIR] [--jobs N]
 Builds the guest kit (test kernel, Debian stock kernel, busybox initramfs,
-ext4 disk, the cloud image cloud-small.qcow2) from Debian packages into DIR
-(default: $kit) and prints DIR.
+ext4 disk, the cloud images cloud-small.qcow2 and debian-12.qcow2) from Debian
+packages into DIR (default: $kit) and prints DIR.
 EOF
 }
 
@@ -52,7 +55,8 @@ as_root() {
 # Host tools the build needs, all from Debian.
 need_pkgs=()
 for pair in gcc:build-essential make:build-essential bc:bc bison:bison flex:flex \
-            xz:xz-utils lz4:lz4 mkfs.ext4:e2fsprogs perl:perl sfdisk:fdisk qemu-img:qemu-utils; do
+            xz:xz-utils lz4:lz4 mkfs.ext4:e2fsprogs perl:perl sfdisk:fdisk qemu-img:qemu-utils \
+            debootstrap:debootstrap; do
   command -v "${pair%%:*}" >/dev/null || need_pkgs+=("${pair#*:}")
 done
 [ -e /usr/include/libelf.h ] || need_pkgs+=(libelf-dev)
@@ -246,10 +250,26 @@ fi
 # ---------------------------------------------------------------- cloud images
 . "$here/cloud-small.sh"
 
+mapfile -t debian_pkgs < <(bash "$here/debian-12.sh" --packages)
+debian_versions=$(for p in "${debian_pkgs[@]}"; do
+  echo "$p $(apt-cache policy "$p" | awk '/Candidate:/{print $2}')"; done)
+dstamp=$( (echo "$debian_versions"; cat "$here/debian-12.sh" "$here/disk-image.sh") | sha256sum | cut -c1-16)
+if fresh "$kit/debian-12.stamp" "$dstamp" && [ -f "$kit/debian-12.qcow2" ]; then
+  log "debian-12.qcow2 is up to date"
+else
+  log "building debian-12.qcow2 (debootstrap; about 5-10 minutes, once)"
+  t0=$SECONDS
+  rm -f "$kit/debian-12.stamp"
+  as_root bash "$here/debian-12.sh" "$kit/debian-12.qcow2" "$work/debian-12" || die "debian-12.qcow2 failed"
+  echo "$dstamp" >"$kit/debian-12.stamp"
+  log "debian-12.qcow2: $kit/debian-12.qcow2 ($((SECONDS - t0)) s)"
+fi
+
 cat >"$kit/MANIFEST" <<EOF
 test-kernel  $(basename "$src_deb")  stamp $(cat "$kit/test-kernel/stamp")
 stock        $(basename "$image_deb")
 busybox      $(basename "$bb_deb")
 cloud-small  $(basename "$(fetch_deb dropbear-bin)")  stamp $(cat "$kit/cloud-small.stamp")
+debian-12    $(echo "$debian_versions" | awk '$1 == "linux-image-amd64" || $1 == "cloud-init" { printf "%s %s  ", $1, $2 }')stamp $(cat "$kit/debian-12.stamp")
 EOF
 echo "$kit"
