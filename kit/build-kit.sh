@@ -4,14 +4,22 @@
 #
 #   test-kernel/vmlinux    Linux from Debian's linux-source-6.1, microVM config
 #                          (kit/test-kernel.config) + kit/patches/*.patch
+#   test-kernel/bzImage    the same kernel as a bzImage (LZ4)
 #   stock/bzImage          Debian's linux-image-amd64 kernel, as shipped
 #   stock/vmlinux          the same kernel's ELF image (PVH entry), unpacked
 #   initramfs.cpio         busybox initramfs for the test kernel (no modules)
 #   initramfs-stock.cpio   the same with the stock kernel's virtio/ext4 modules
 #   disk.img               a small ext4 disk holding hello.txt
+#   cloud-small.qcow2      a whole-disk cloud image (GPT, ext4 root): the test
+#                          kernel, a busybox initrd, busybox + dropbear, and
+#                          kit/cloud-init.sh as init (config drive or metadata
+#                          service, keys, user data, ssh); kit/cloud-small.sh
+#   debian-12.qcow2        a Debian 12 cloud image made with debootstrap (root):
+#                          Debian's kernel, cloud-init, OpenSSH; kit/debian-12.sh
 #
 # Every part is rebuilt only when its inputs change (a stamp file per part).
-# Nothing is downloaded except Debian packages through apt.
+# Nothing is downloaded except Debian packages through apt (and debootstrap,
+# from the Debian mirror this host's apt uses).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,7 +30,8 @@ usage() {
   cat >&2 <<EOF
 usage: stratus kit [--kit-dir DIR] [--jobs N]
 Builds the guest kit (test kernel, Debian stock kernel, busybox initramfs,
-ext4 disk) from Debian packages into DIR (default: $kit) and prints DIR.
+ext4 disk, the cloud images cloud-small.qcow2 and debian-12.qcow2) from Debian
+packages into DIR (default: $kit) and prints DIR.
 EOF
 }
 
@@ -46,7 +55,8 @@ as_root() {
 # Host tools the build needs, all from Debian.
 need_pkgs=()
 for pair in gcc:build-essential make:build-essential bc:bc bison:bison flex:flex \
-            xz:xz-utils mkfs.ext4:e2fsprogs perl:perl; do
+            xz:xz-utils lz4:lz4 mkfs.ext4:e2fsprogs perl:perl sfdisk:fdisk qemu-img:qemu-utils \
+            debootstrap:debootstrap; do
   command -v "${pair%%:*}" >/dev/null || need_pkgs+=("${pair#*:}")
 done
 [ -e /usr/include/libelf.h ] || need_pkgs+=(libelf-dev)
@@ -94,20 +104,28 @@ if fresh "$kit/test-kernel/stamp" "$kstamp"; then
   log "test kernel is up to date"
 else
   src="$work/linux-source"
-  rm -rf "$src" "$work/linux-deb"
-  log "unpacking $(basename "$src_deb")"
-  dpkg-deb -x "$src_deb" "$work/linux-deb"
-  mkdir -p "$src"
-  tar -xf "$work"/linux-deb/usr/src/linux-source-6.1.tar.xz -C "$src" --strip-components=1
-  rm -rf "$work/linux-deb"
-  for p in "$here"/patches/*.patch; do
-    if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then
-      log "patch $(basename "$p") already applied"
-    else
-      log "applying $(basename "$p")"
-      patch -d "$src" -p1 -N -s <"$p" >&2 || die "patch $(basename "$p") does not apply to $(basename "$src_deb")"
-    fi
-  done
+  # A tree unpacked from the same package with the same patches is kept: a
+  # change of the configuration alone then rebuilds only what it touches.
+  tree_stamp=$( (basename "$src_deb"; cat "$here"/patches/*.patch) | sha256sum | cut -c1-16)
+  if fresh "$src/.stratus-tree" "$tree_stamp"; then
+    log "reusing the unpacked $(basename "$src_deb")"
+  else
+    rm -rf "$src" "$work/linux-deb"
+    log "unpacking $(basename "$src_deb")"
+    dpkg-deb -x "$src_deb" "$work/linux-deb"
+    mkdir -p "$src"
+    tar -xf "$work"/linux-deb/usr/src/linux-source-6.1.tar.xz -C "$src" --strip-components=1
+    rm -rf "$work/linux-deb"
+    for p in "$here"/patches/*.patch; do
+      if patch -d "$src" -p1 -R --dry-run -s -f <"$p" >/dev/null 2>&1; then
+        log "patch $(basename "$p") already applied"
+      else
+        log "applying $(basename "$p")"
+        patch -d "$src" -p1 -N -s <"$p" >&2 || die "patch $(basename "$p") does not apply to $(basename "$src_deb")"
+      fi
+    done
+    echo "$tree_stamp" >"$src/.stratus-tree"
+  fi
   log "configuring (tinyconfig + kit/test-kernel.config)"
   make -C "$src" -s tinyconfig >&2
   (cd "$src" && scripts/kconfig/merge_config.sh -m .config "$here/test-kernel.config" >/dev/null)
@@ -124,15 +142,17 @@ else
     esac
   done <"$here/test-kernel.config"
   [ ${#missing[@]} -eq 0 ] || die "kernel config lost requested lines: ${missing[*]}"
-  log "building vmlinux with $jobs jobs (about 5-10 minutes on 2 cores, once)"
-  make -C "$src" -s -j"$jobs" KBUILD_BUILD_USER=stratus KBUILD_BUILD_HOST=kit vmlinux >&2
+  log "building vmlinux and bzImage with $jobs jobs (about 5-10 minutes on 2 cores, once)"
+  t0=$SECONDS
+  make -C "$src" -s -j"$jobs" KBUILD_BUILD_USER=stratus KBUILD_BUILD_HOST=kit vmlinux bzImage >&2
   mkdir -p "$kit/test-kernel"
+  cp "$src/arch/x86/boot/bzImage" "$kit/test-kernel/bzImage"
   cp "$src/vmlinux" "$kit/test-kernel/vmlinux.new"
   cp "$src/.config" "$kit/test-kernel/config"
   cp "$src/System.map" "$kit/test-kernel/System.map"
   mv "$kit/test-kernel/vmlinux.new" "$kit/test-kernel/vmlinux"
   echo "$kstamp" >"$kit/test-kernel/stamp"
-  log "test kernel: $kit/test-kernel/vmlinux"
+  log "test kernel: $kit/test-kernel/{vmlinux,bzImage} ($((SECONDS - t0)) s)"
 fi
 
 # gen_init_cpio builds an initramfs from a list (device nodes included)
@@ -227,9 +247,29 @@ if [ ! -f "$kit/disk.img" ]; then
   log "disk: $kit/disk.img"
 fi
 
+# ---------------------------------------------------------------- cloud images
+. "$here/cloud-small.sh"
+
+mapfile -t debian_pkgs < <(bash "$here/debian-12.sh" --packages)
+# "<package> <candidate version>" lines, from one apt-cache call (each costs most of a second).
+debian_versions=$(apt-cache policy "${debian_pkgs[@]}" | awk '/^[^ ]/ { p = $1; sub(/:$/, "", p) } /Candidate:/ { print p, $2 }')
+dstamp=$( (echo "$debian_versions"; cat "$here/debian-12.sh" "$here/disk-image.sh") | sha256sum | cut -c1-16)
+if fresh "$kit/debian-12.stamp" "$dstamp" && [ -f "$kit/debian-12.qcow2" ]; then
+  log "debian-12.qcow2 is up to date"
+else
+  log "building debian-12.qcow2 (debootstrap; about 5-10 minutes, once)"
+  t0=$SECONDS
+  rm -f "$kit/debian-12.stamp"
+  as_root bash "$here/debian-12.sh" "$kit/debian-12.qcow2" "$work/debian-12" || die "debian-12.qcow2 failed"
+  echo "$dstamp" >"$kit/debian-12.stamp"
+  log "debian-12.qcow2: $kit/debian-12.qcow2 ($((SECONDS - t0)) s)"
+fi
+
 cat >"$kit/MANIFEST" <<EOF
 test-kernel  $(basename "$src_deb")  stamp $(cat "$kit/test-kernel/stamp")
 stock        $(basename "$image_deb")
 busybox      $(basename "$bb_deb")
+cloud-small  $(basename "$(fetch_deb dropbear-bin)")  stamp $(cat "$kit/cloud-small.stamp")
+debian-12    $(echo "$debian_versions" | awk '$1 == "linux-image-amd64" || $1 == "cloud-init" { printf "%s %s  ", $1, $2 }')stamp $(cat "$kit/debian-12.stamp")
 EOF
 echo "$kit"
