@@ -43,6 +43,8 @@ import picocli.CommandLine.Spec;
         description = "Run the all-in-one cloud (Kafka, scheduler, one or more agents) and boot a demo server.")
 public final class UpCommand implements Callable<Integer> {
     static final String LINUX_IMAGE = "stratus-linux";
+    static final String SMALL_CLOUD_IMAGE = "cloud-small";
+    static final String DEBIAN_IMAGE = "debian-12";
     static final int MAX_AGENTS = 8;
     static final String PRIVATE_NETWORK = "private";
     /** Tenant networks are segments of their own: this range never meets the machine's networks. */
@@ -281,6 +283,12 @@ public final class UpCommand implements Callable<Integer> {
         out.println("  try:          openstack server list; openstack server create --flavor m1.tiny --image "
                 + LINUX_IMAGE + " --wait demo2");
         out.println("                openstack console log show demo");
+        out.println("  cloud images: openstack keypair create --public-key ~/.ssh/id_ed25519.pub mykey");
+        out.println("                openstack server create --flavor m1.small --image " + DEBIAN_IMAGE
+                + " --key-name mykey --user-data script.sh --network " + PRIVATE_NETWORK + " --wait web");
+        // Without a router (a later issue) the tenant network is reached from its DHCP namespace on the server's host.
+        out.println("                ip netns exec " + (namespaces ? "<host>-" : "") + "qdhcp-" + privateNetworkId(admin)
+                + " ssh debian@<address>   (" + SMALL_CLOUD_IMAGE + ": root@)");
         if (namespaces) {
             out.println("                bin/stratus host drain " + hosts.get(0) + "   (live-migrates its servers away)");
         }
@@ -290,8 +298,18 @@ public final class UpCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The kit as images: the kernel, the initramfs, and a disk that boots with them. */
+    /**
+     * The kit as images: the kernel, the initramfs, and a disk that boots with them; and the two
+     * whole-disk cloud images (the small busybox one with dropbear, and Debian 12 with cloud-init),
+     * which take a key and user data from the metadata service or a config drive.
+     */
     private String loadKit(CloudClient admin, PrintWriter out) throws Exception {
+        ensureImage(admin, SMALL_CLOUD_IMAGE, kit.resolve("cloud-small.qcow2"), Map.of("disk_format", "qcow2",
+                "container_format", "bare", "min_ram", 64), out);
+        // Its root filesystem is 2 GiB: m1.small and up (Nova refuses a flavor disk below min_disk).
+        ensureImage(admin, DEBIAN_IMAGE, kit.resolve("debian-12.qcow2"), Map.of("disk_format", "qcow2",
+                "container_format", "bare", "min_ram", 512, "min_disk", 2, "os_distro", "debian",
+                "os_version", "12"), out);
         String kernel = ensureImage(admin, "stratus-kit-kernel", kit.resolve("test-kernel/vmlinux"),
                 Map.of("disk_format", "aki", "container_format", "aki"), out);
         String ramdisk = ensureImage(admin, "stratus-kit-initramfs", kit.resolve("initramfs.cpio"),
@@ -318,6 +336,11 @@ public final class UpCommand implements Callable<Integer> {
                 "enable_dhcp", true))));
         out.println("network " + PRIVATE_NETWORK + " (" + id + ", " + PRIVATE_CIDR + ", shared) made");
         out.flush();
+    }
+
+    private static String privateNetworkId(CloudClient admin) {
+        return admin.network("GET", "/v2.0/networks?name=" + PRIVATE_NETWORK, null).path("networks").path(0)
+                .path("id").asText("<network id>");
     }
 
     private static String ensureImage(CloudClient admin, String name, Path file, Map<String, Object> fields,
