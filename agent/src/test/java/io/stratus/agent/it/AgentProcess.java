@@ -1,8 +1,12 @@
 package io.stratus.agent.it;
 
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.stratus.kvm.testing.ProcessesUnder;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.StreamConsoleRequest;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -10,13 +14,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /**
  * The agent as its own process, started from the built application (target/quarkus-app), so that
@@ -103,6 +110,35 @@ final class AgentProcess implements AutoCloseable {
     }
 
     /** SIGTERM and wait: the agent saves its guests. */
+    /** The last MiB of instance {@code id}'s console, through the agent's console stream. */
+    String console(String id) {
+        StringBuilder text = new StringBuilder();
+        try (Context.CancellableContext ctx = Context.current().withCancellation()) {
+            ctx.run(() -> {
+                Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(channel())
+                        .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).setTailBytes(1 << 20)
+                                .build());
+                text.append(chunks.next().getData().toString(StandardCharsets.ISO_8859_1));
+            });
+        }
+        return text.toString();
+    }
+
+    /** Waits until instance {@code id}'s console matches {@code pattern}, and returns it. */
+    String awaitConsole(String id, Pattern pattern, Duration limit) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (true) {
+            String text = console(id);
+            if (pattern.matcher(text).find()) {
+                return text;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("console of " + id + " never matched " + pattern + ":\n" + text);
+            }
+            Thread.sleep(250);
+        }
+    }
+
     int stop() throws InterruptedException {
         closeChannel();
         process.destroy();

@@ -2,13 +2,11 @@ package io.stratus.agent.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.grpc.Context;
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
-import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.Delete;
 import io.stratus.proto.v1.DescribeRequest;
 import io.stratus.proto.v1.HostReport;
@@ -16,14 +14,11 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.Resources;
-import io.stratus.proto.v1.StreamConsoleRequest;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -95,7 +90,7 @@ class DriversIT {
 
             String id = "i-outlives";
             send(host, boot(id, ""), InstanceState.ACTIVE);
-            awaitConsole(agent, id, Pattern.compile("TICK 0\\n"));
+            agent.awaitConsole(id, Pattern.compile("TICK 0\\n"), WAIT);
             long pid = qemuPid(host, id).orElseThrow();
 
             agent.kill();
@@ -107,9 +102,9 @@ class DriversIT {
             assertThat(back.getFault().getCode()).isEmpty();
             assertThat(qemuPid(host, id)).as("the same process, not a new boot").contains(pid);
             // The console shows the boot from before the restart, once, and goes on counting.
-            String before = console(agent, id);
+            String before = agent.console(id);
             assertThat(READY.matcher(before).results().count()).isEqualTo(1);
-            awaitConsole(agent, id, Pattern.compile("TICK " + (ticks(before) + 1) + "\\n"));
+            agent.awaitConsole(id, Pattern.compile("TICK " + (ticks(before) + 1) + "\\n"), WAIT);
 
             send(host, envelope(id).setPause(Pause.getDefaultInstance()), InstanceState.PAUSED);
             send(host, envelope(id).setUnpause(Unpause.getDefaultInstance()), InstanceState.ACTIVE);
@@ -183,26 +178,4 @@ class DriversIT {
         return e;
     }
 
-    private static String console(AgentProcess agent, String id) {
-        StringBuilder text = new StringBuilder();
-        try (Context.CancellableContext ctx = Context.current().withCancellation()) {
-            ctx.run(() -> {
-                Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(agent.channel())
-                        .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).setTailBytes(1 << 20)
-                                .build());
-                text.append(chunks.next().getData().toString(StandardCharsets.ISO_8859_1));
-            });
-        }
-        return text.toString();
-    }
-
-    private static void awaitConsole(AgentProcess agent, String id, Pattern pattern) throws Exception {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!pattern.matcher(console(agent, id)).find()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("console of " + id + " never matched " + pattern + ":\n" + console(agent, id));
-            }
-            Thread.sleep(250);
-        }
-    }
 }

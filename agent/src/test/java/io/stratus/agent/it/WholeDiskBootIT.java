@@ -4,25 +4,19 @@ import static io.stratus.agent.boot.DiskBuilder.MIB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.grpc.Context;
 import io.stratus.agent.boot.DiskBuilder;
 import io.stratus.kafka.EmbeddedKafkaBroker;
-import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
-import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.Delete;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.Resources;
-import io.stratus.proto.v1.StreamConsoleRequest;
 import io.stratus.proto.v1.TaskState;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -96,7 +90,7 @@ class WholeDiskBootIT {
             assertThat(booted.getFault().getMessage()).isEmpty();
             assertThat(booted.getState()).isEqualTo(InstanceState.ACTIVE);
 
-            String console = awaitConsole(agent, id, Pattern.compile("STRATUS-GUEST-READY"));
+            String console = agent.awaitConsole(id, Pattern.compile("STRATUS-GUEST-READY"), BOOT);
             Matcher cmdline = Pattern.compile("Command line: (.*)").matcher(console);
             assertThat(cmdline.find()).as("the kernel's own line:\n" + console).isTrue();
             assertThat(cmdline.group(1)).startsWith("console=ttyS0 panic=-1 stratus.grub=from-grub-cfg"
@@ -151,7 +145,7 @@ class WholeDiskBootIT {
             InstanceEvent booted = send(bus, boot(id, "cloud-small"));
             assertThat(booted.getFault().getMessage()).isEmpty();
             assertThat(booted.getState()).isEqualTo(InstanceState.ACTIVE);
-            String console = awaitConsole(agent, id, Pattern.compile("STRATUS-SSH-READY"));
+            String console = agent.awaitConsole(id, Pattern.compile("STRATUS-SSH-READY"), BOOT);
             assertThat(console).contains("STRATUS-IDENTITY source=none");
             send(bus, envelope(id).setDelete(Delete.getDefaultInstance()));
         }
@@ -175,30 +169,4 @@ class WholeDiskBootIT {
                 && (x.getTaskState() == TaskState.NONE || x.hasFault()), WAIT);
     }
 
-    private static String console(AgentProcess agent, String id) {
-        StringBuilder text = new StringBuilder();
-        try (Context.CancellableContext ctx = Context.current().withCancellation()) {
-            ctx.run(() -> {
-                Iterator<ConsoleChunk> chunks = AgentServiceGrpc.newBlockingStub(agent.channel())
-                        .streamConsole(StreamConsoleRequest.newBuilder().setInstanceId(id).setTailBytes(1 << 20)
-                                .build());
-                text.append(chunks.next().getData().toString(StandardCharsets.ISO_8859_1));
-            });
-        }
-        return text.toString();
-    }
-
-    private static String awaitConsole(AgentProcess agent, String id, Pattern pattern) throws Exception {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        while (true) {
-            String text = console(agent, id);
-            if (pattern.matcher(text).find()) {
-                return text;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("console of " + id + " never matched " + pattern + ":\n" + text);
-            }
-            Thread.sleep(500);
-        }
-    }
 }

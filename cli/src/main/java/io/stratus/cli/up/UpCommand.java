@@ -287,7 +287,7 @@ public final class UpCommand implements Callable<Integer> {
         out.println("                openstack server create --flavor m1.small --image " + DEBIAN_IMAGE
                 + " --key-name mykey --user-data script.sh --network " + PRIVATE_NETWORK + " --wait web");
         // Without a router (a later issue) the tenant network is reached from its DHCP namespace on the server's host.
-        out.println("                ip netns exec " + (namespaces ? "<host>-" : "") + "qdhcp-" + privateNetworkId(admin)
+        out.println("                ip netns exec " + (namespaces ? hosts.get(0) + "-" : "") + "qdhcp-" + privateNetworkId(admin)
                 + " ssh debian@<address>   (" + SMALL_CLOUD_IMAGE + ": root@)");
         if (namespaces) {
             out.println("                bin/stratus host drain " + hosts.get(0) + "   (live-migrates its servers away)");
