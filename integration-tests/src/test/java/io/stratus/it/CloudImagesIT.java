@@ -125,10 +125,12 @@ class CloudImagesIT {
                 """.formatted(peer, peerIp));
         String small = create("small", "cloud-small", "c1", ud);
         JsonNode shown = cloud.admin.awaitServer(small, "ACTIVE", WAIT);
-        String out = awaitConsole(small, "STRATUS-USER-DATA-END rc=0", WAIT);
+        // The ssh server starts after the user data ran: its marker is the last.
+        String out = awaitConsole(small, "STRATUS-SSH-READY", WAIT);
         // The EC2 layout's instance-id, which the small image reads: Nova's i-<8 hex digits>.
         assertThat(out).contains("STRATUS-IDENTITY source=metadata-service instance=" + ec2Id(small))
-                .contains("STRATUS-KEYS-INSTALLED 1").contains("USER-DATA-RAN on small");
+                .contains("STRATUS-KEYS-INSTALLED 1").contains("USER-DATA-RAN on small")
+                .contains("STRATUS-USER-DATA-END rc=0");
         assertThat(line(out, "SPOOFED")).as("headers a guest sends name no other instance")
                 .isEqualTo("SPOOFED " + ec2Id(small));
 
@@ -141,7 +143,7 @@ class CloudImagesIT {
         assertThat(meta.path("uuid").asText()).isEqualTo(small);
         assertThat(meta.path("public_keys").path("k").asText()).startsWith("ssh-ed25519 ");
 
-        assertThat(ssh("root", address(shown), "hostname; cat /root/.ssh/authorized_keys").trim())
+        assertThat(awaitSsh("root", address(shown), "hostname; cat /root/.ssh/authorized_keys", WAIT).trim())
                 .startsWith("small").contains("carol@test");
         JsonNode show = JSON.readTree(carol("server", "show", small, "-f", "json"));
         assertThat(show.path("key_name").asText()).isEqualTo("k");
@@ -158,9 +160,11 @@ class CloudImagesIT {
                 "drive"));
         servers.add(id);
         JsonNode shown = cloud.admin.awaitServer(id, "ACTIVE", WAIT);
-        String out = awaitConsole(id, "STRATUS-USER-DATA-END rc=0", WAIT);
-        assertThat(out).contains("STRATUS-IDENTITY source=config-drive instance=" + id).contains("FROM-THE-DRIVE");
-        assertThat(ssh("root", address(shown), "mount | grep -c iso9660 || true; hostname").trim()).endsWith("drive");
+        String out = awaitConsole(id, "STRATUS-SSH-READY", WAIT);
+        assertThat(out).contains("STRATUS-IDENTITY source=config-drive instance=" + id).contains("FROM-THE-DRIVE")
+                .contains("STRATUS-USER-DATA-END rc=0");
+        assertThat(awaitSsh("root", address(shown), "mount | grep -c iso9660 || true; hostname", WAIT).trim())
+                .endsWith("drive");
         assertThat(JSON.readTree(carol("server", "show", id, "-f", "json")).path("config_drive").asText())
                 .isEqualTo("True");
     }
