@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Optional;
 
@@ -20,12 +21,20 @@ import java.util.Optional;
  */
 final class Qcow2Disk implements DiskReader {
     private static final int BACKING_OFFSET_FIELD = 8;
+    private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
 
     private final DiskImage image;
     private final Memory buffer = new Memory(SparseCopy.BLOCK);
 
     private Qcow2Disk(DiskImage image) {
         this.image = image;
+    }
+
+    /** Whether {@code file} starts as a qcow2 image does (its format told by its first bytes). */
+    static boolean isQcow2(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return Arrays.equals(in.readNBytes(QCOW2_MAGIC.length), QCOW2_MAGIC);
+        }
     }
 
     static Qcow2Disk open(Path file) throws IOException {

@@ -3,14 +3,10 @@ package io.stratus.agent.boot;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
@@ -23,7 +19,6 @@ public final class RawBases {
     private static final Logger LOG = Logger.getLogger(RawBases.class);
     static final String DERIVED = "raw";
     static final String FILE = "disk.raw";
-    private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
 
     private final ImageCache cache;
 
@@ -38,8 +33,12 @@ public final class RawBases {
      * @throws ImageException ImageCorrupt: a qcow2 image that cannot be read through
      */
     public Path of(String imageId, ImageCache.Lease image) {
-        if (!isQcow2(image.file())) {
-            return image.file();
+        try {
+            if (!Qcow2Disk.isQcow2(image.file())) {
+                return image.file();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read image file " + image.file(), e);
         }
         Optional<Path> kept = cache.derived(image, DERIVED);
         if (kept.isPresent()) {
@@ -62,26 +61,7 @@ public final class RawBases {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot flatten qcow2 image " + imageId + ": " + e.getMessage(), e);
         } finally {
-            deleteTree(scratch);
-        }
-    }
-
-    private static boolean isQcow2(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            return Arrays.equals(in.readNBytes(QCOW2_MAGIC.length), QCOW2_MAGIC);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read image file " + file, e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            LOG.warnf("cannot delete scratch directory %s: %s", dir, e.getMessage());
+            cache.discardScratch(scratch);
         }
     }
 }

@@ -3,14 +3,10 @@ package io.stratus.agent.boot;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Optional;
-import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,7 +20,6 @@ import org.jboss.logging.Logger;
 public final class WholeDiskBoots {
     private static final Logger LOG = Logger.getLogger(WholeDiskBoots.class);
     static final String DERIVED = "boot";
-    private static final byte[] QCOW2_MAGIC = {'Q', 'F', 'I', (byte) 0xfb};
 
     private final ImageCache cache;
     private final String debugfs;
@@ -67,7 +62,7 @@ public final class WholeDiskBoots {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot inspect whole-disk image " + imageId + ": " + e.getMessage(), e);
         } finally {
-            deleteTree(scratch);
+            cache.discardScratch(scratch);
         }
     }
 
@@ -76,23 +71,6 @@ public final class WholeDiskBoots {
      * either way; a qcow2 image that names a backing file is refused by {@link Qcow2Disk}).
      */
     private static DiskReader open(Path file) throws IOException {
-        byte[] head;
-        try (InputStream in = Files.newInputStream(file)) {
-            head = in.readNBytes(QCOW2_MAGIC.length);
-        }
-        return Arrays.equals(head, QCOW2_MAGIC) ? Qcow2Disk.open(file) : RawDisk.open(file);
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warnf("cannot delete %s: %s", dir, e.getMessage());
-        }
+        return Qcow2Disk.isQcow2(file) ? Qcow2Disk.open(file) : RawDisk.open(file);
     }
 }

@@ -211,6 +211,18 @@ public final class ImageCache {
     }
 
     /**
+     * Deletes a {@link #scratchDir()} and what is left in it; a failure is only logged (whatever
+     * stays goes when the cache is opened again).
+     */
+    public void discardScratch(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warnf("cannot delete scratch directory %s: %s", dir, e.getMessage());
+        }
+    }
+
+    /**
      * Keeps {@code made} (a directory in a {@link #scratchDir()}) as the directory {@code name} of
      * files made from the leased image, by rename: readers see all of it or none. When another
      * thread kept one first, that one stays and {@code made} is deleted. Its bytes count against
