@@ -53,6 +53,7 @@ class CloudImagesIT {
 
     private LocalCloud cloud;
     private Path key;
+    private GuestAccess guests;
     private String network;
     private String debianFromService;
     private String debianFromDrive;
@@ -74,6 +75,7 @@ class CloudImagesIT {
         cloud.tenant("images", "carol", "carol-secret", "member");
         key = cloud.dir.resolve("carol-key");
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "carol@test", "-f", key.toString());
+        guests = new GuestAccess(cloud.admin, key);
         carol("keypair", "create", "--public-key", key + ".pub", "k");
         // Neutron's default group admits only its own members: ssh from the host is the tenant's to allow.
         carol("security", "group", "rule", "create", "--ingress", "--protocol", "tcp", "--dst-port", "22", "default");
@@ -282,49 +284,16 @@ class CloudImagesIT {
         return server.path("addresses").path("net-c").path(0).path("addr").asText();
     }
 
-    /** Runs {@code command} in the guest at {@code ip} over ssh from the network's DHCP namespace. */
     private String ssh(String user, String ip, String command) throws Exception {
-        Process p = new ProcessBuilder("ip", "netns", "exec", HOST + "-qdhcp-" + network, "ssh", "-i", key.toString(),
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5",
-                "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", user + "@" + ip, command).redirectErrorStream(true)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) {
-            throw new IOException("ssh " + user + "@" + ip + " exited " + p.exitValue() + ": " + out);
-        }
-        return out;
+        return guests.ssh(HOST + "-qdhcp-" + network, user, ip, command);
     }
 
     private String awaitSsh(String user, String ip, String command, Duration limit) throws Exception {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (true) {
-            try {
-                return ssh(user, ip, command);
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("ssh never answered: " + e.getMessage());
-                }
-                Thread.sleep(2000);
-            }
-        }
-    }
-
-    private String console(String server) {
-        return cloud.admin.ok("POST", "/compute/v2.1/servers/" + server + "/action",
-                Map.of("os-getConsoleOutput", Map.of())).path("output").asText();
+        return guests.awaitSsh(HOST + "-qdhcp-" + network, user, ip, command, limit);
     }
 
     private String awaitConsole(String server, String text, Duration limit) throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        String out = "";
-        while (System.nanoTime() < deadline) {
-            out = console(server);
-            if (out.contains(text)) {
-                return out;
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError("server " + server + " never printed '" + text + "'; console:\n" + out);
+        return guests.awaitConsole(server, text, limit);
     }
 
     private static String line(String out, String prefix) {
@@ -346,11 +315,6 @@ class CloudImagesIT {
     }
 
     private static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) {
-            throw new IOException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out);
-        }
-        return out;
+        return GuestAccess.run(cmd);
     }
 }
