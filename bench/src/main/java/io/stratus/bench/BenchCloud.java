@@ -344,7 +344,7 @@ public final class BenchCloud implements AutoCloseable {
         IOException failed = null;
         for (String host : hostsInNamespaces) {
             try {
-                HostNetwork.removeDhcpNamespaces(host);
+                HostNetwork.removeAgentNamespaces(host);
                 deleteTree(Path.of("/run/stratus", host));
             } catch (IOException e) {
                 failed = e;

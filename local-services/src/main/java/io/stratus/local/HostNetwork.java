@@ -94,21 +94,84 @@ public final class HostNetwork {
      * name {@value #GATEWAY} to the namespaces need it before the first namespace exists.
      */
     public static void bridge() throws IOException {
-        if (ip(true, "link", "show", BRIDGE)) {
-            return;
-        }
-        ip(false, "link", "add", BRIDGE, "type", "bridge");
-        ip(false, "addr", "add", GATEWAY + "/24", "dev", BRIDGE);
-        ip(false, "link", "set", BRIDGE, "up");
+        ensureBridge(BRIDGE, GATEWAY + "/24");
     }
 
     /**
-     * Removes the DHCP namespaces ({@code <host>-qdhcp-<network>}) that the agent of simulated host
-     * {@code host} made, and ends the processes in them: they outlive the agent, as its DHCP servers
-     * would on a real host.
+     * Makes bridge {@code name} holding {@code addressCidr}, up, unless it exists. Clouds that start
+     * at the same time (test suites in parallel) may race to make it: the loser finds it made.
      */
-    public static void removeDhcpNamespaces(String host) throws IOException {
+    private static void ensureBridge(String name, String addressCidr) throws IOException {
+        if (ip(true, "link", "show", name)) {
+            return;
+        }
+        if (!ip(true, "link", "add", name, "type", "bridge") && !ip(true, "link", "show", name)) {
+            ip(false, "link", "add", name, "type", "bridge");
+        }
+        ip(true, "addr", "add", addressCidr, "dev", name);
+        ip(false, "link", "set", name, "up");
+    }
+
+    /**
+     * An "outside" for the simulated hosts: a bridge in the root namespace holding {@code gatewayCidr}
+     * (the machine's address on it, and the external subnet's gateway), to which each host's
+     * namespace gets a leg named {@value #EXTERNAL_INTERFACE} that its agent maps to a flat network
+     * (Neutron's physical_interface_mappings). Routers' gateways and floating IPs live on it; the
+     * machine reaches them directly, and nothing on it is routed beyond the machine (the range is
+     * one the machine's real networks do not use).
+     *
+     * @param bridge      the bridge's name in the root namespace
+     * @param gatewayCidr the machine's address on it with the prefix length, e.g. {@code 198.18.0.1/24}
+     */
+    public record ExternalNetwork(String bridge, String gatewayCidr) {
+        /** The interface each host namespace has on the external bridge. */
+        public static final String EXTERNAL_INTERFACE = "ext0";
+
+        /** The machine's address on the bridge: the external subnet's gateway. */
+        public String gateway() {
+            return gatewayCidr.substring(0, gatewayCidr.indexOf('/'));
+        }
+
+        /** The subnet, e.g. {@code 198.18.0.0/24} (the prefix must be a whole octet: 8, 16 or 24). */
+        public String cidr() {
+            int prefix = Integer.parseInt(gatewayCidr.substring(gatewayCidr.indexOf('/') + 1));
+            String[] octets = gateway().split("\\.");
+            StringBuilder net = new StringBuilder();
+            for (int i = 0; i < 4; i++) {
+                net.append(i > 0 ? "." : "").append(i < prefix / 8 ? octets[i] : "0");
+            }
+            return net + "/" + prefix;
+        }
+
+        /** Makes the bridge with the machine's address on it, if not there yet. */
+        public void ensure() throws IOException {
+            ensureBridge(bridge, gatewayCidr);
+        }
+
+        /**
+         * Gives host namespace {@code ns} (number {@code index}) its leg on the bridge: the veth
+         * {@code stratus-x<index>} here, {@value #EXTERNAL_INTERFACE} there, both up and without
+         * addresses (the agent's flat-network bridge takes the namespace's end). The namespace's
+         * removal removes both ends.
+         */
+        public void plug(Namespace ns, int index) throws IOException {
+            ensure();
+            String veth = "stratus-x" + index;
+            ip(true, "link", "del", veth);
+            ip(false, "link", "add", veth, "type", "veth", "peer", "name", EXTERNAL_INTERFACE, "netns", ns.name());
+            ip(false, "link", "set", veth, "master", bridge, "up");
+            ip(false, "-n", ns.name(), "link", "set", EXTERNAL_INTERFACE, "up");
+        }
+    }
+
+    /**
+     * Removes the namespaces that the agent of simulated host {@code host} made — its DHCP servers'
+     * ({@code <host>-qdhcp-<network>}) and its routers' ({@code <host>-qrouter-<router>}) — and ends
+     * the processes in them: they outlive the agent, as they would on a real host.
+     */
+    public static void removeAgentNamespaces(String host) throws IOException {
         removeNamespaces(host + "-qdhcp-");
+        removeNamespaces(host + "-qrouter-");
     }
 
     /** Removes the named network namespaces whose names start with {@code prefix}, and their processes. */

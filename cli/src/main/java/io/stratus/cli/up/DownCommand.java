@@ -62,7 +62,7 @@ public final class DownCommand implements Callable<Integer> {
                 new HostNetwork.Namespace(parts[0], "").close();
             }
             if (parts.length > 1) {
-                HostNetwork.removeDhcpNamespaces(parts[1]);
+                HostNetwork.removeAgentNamespaces(parts[1]);
             }
         }
         Files.delete(home.namespacesFile());
