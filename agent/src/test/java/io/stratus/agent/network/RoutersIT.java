@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -247,6 +248,19 @@ class RoutersIT {
 
     @Test
     @Order(9)
+    void theConnectionsOfARemovedFloatingIpAreForgotten() {
+        Assumptions.assumeTrue(HostCommands.local().attempt("conntrack", "--version").ok(),
+                "skipped: conntrack (Debian's conntrack) is not installed; the agent then leaves the connections");
+        String ns = PREFIX + "qrouter-" + ROUTER;
+        assertThat(ping(OUTSIDE, FLOATING)).isTrue();
+        assertThat(namespaces.in(ns, "conntrack", "-L", "-d", FLOATING).output()).contains("dst=" + FLOATING);
+        agent.apply(state(router(false)));
+        assertThat(namespaces.in(ns, "conntrack", "-L", "-d", FLOATING).output()).doesNotContain("dst=" + FLOATING);
+        agent.apply(state(router(true)));
+    }
+
+    @Test
+    @Order(10)
     void removingTheFloatingIpCutsItOff() throws Exception {
         agent.apply(state(router(false)));
         assertThat(ping(OUTSIDE, FLOATING)).isFalse();
@@ -257,7 +271,21 @@ class RoutersIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
+    void aRouterThatIsAdministrativelyDownForwardsNothingAndComesBack() throws Exception {
+        agent.apply(state(router(true).toBuilder().setAdminStateUp(false).build()));
+        String ns = PREFIX + "qrouter-" + ROUTER;
+        assertThat(namespaces.in(ns, "ip", "-o", "link", "show", "up").output()).doesNotContain("qr-")
+                .doesNotContain("qg-");
+        assertThat(peerSeen(G2, OUTSIDE, OUTSIDE_ADDRESS)).isEmpty();
+        assertThat(ping(OUTSIDE, FLOATING)).isFalse();
+        agent.apply(state(router(true)));
+        assertThat(peerSeen(G2, OUTSIDE, OUTSIDE_ADDRESS)).contains(GATEWAY);
+        assertThat(ping(OUTSIDE, FLOATING)).isTrue();
+    }
+
+    @Test
+    @Order(12)
     void aHostWithoutTheL3RoleRunsNoRouter() throws Exception {
         reconciler(false).apply(state(router(true)));
         assertThat(namespaces.named(PREFIX)).isEmpty();
@@ -270,7 +298,7 @@ class RoutersIT {
     }
 
     @Test
-    @Order(11)
+    @Order(13)
     void removingTheRouterRemovesItsNamespaceLegsAndTable() {
         agent.apply(state());
         assertThat(namespaces.named(PREFIX)).isEmpty();
