@@ -132,10 +132,13 @@ final class Routers {
     }
 
     private void forwarding(String ns) {
-        for (String key : List.of("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding")) {
-            if (!inside(ns, "sysctl", "-n", key).equals("1")) {
-                inside(ns, "sysctl", "-q", "-w", key + "=1");
-            }
+        if (!inside(ns, "sysctl", "-n", "net.ipv4.ip_forward").equals("1")) {
+            inside(ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+        }
+        // A kernel booted without IPv6 has no such key: its routers forward IPv4 only.
+        var v6 = host.attempt("ip", "netns", "exec", ns, "sysctl", "-n", "net.ipv6.conf.all.forwarding");
+        if (v6.ok() && !v6.output().trim().equals("1")) {
+            inside(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1");
         }
     }
 
