@@ -120,6 +120,14 @@ public interface AgentConfig {
         /** How often the latest state is applied again, to repair what drifted. */
         @WithDefault("60s")
         Duration resyncInterval();
+
+        /**
+         * Whether this host runs tenants' routers (Neutron's L3 agent role; reported as
+         * HostReport.l3_agent): their namespaces, legs, SNAT and floating IPs. Off: the routers of
+         * a network state are ignored.
+         */
+        @WithDefault("false")
+        boolean l3Agent();
     }
 
     /** Guests' metadata: the proxy on tenant networks (169.254.169.254) and config drives. */

@@ -226,7 +226,8 @@ public class AgentComponents {
                 bootstrapServers.split(",")[0].trim())).orElse("");
         return new NetworkSettings(tunnel, NetworkSettings.mappings(n.physicalInterfaces().orElse("")),
                 n.namespacePrefix().orElseGet(() -> NetworkSettings.inNamedNetworkNamespace() ? config.host() + "-" : ""),
-                n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")), metadata.proxySocket());
+                n.dhcpDir().orElse(Path.of("/run/stratus", config.host(), "dhcp")), metadata.proxySocket(),
+                n.l3Agent());
     }
 
     @Produces

@@ -111,6 +111,8 @@ public class HostReports {
         // No tunnel address: this host cannot carry tenant networks, and NICs are not placed here.
         if (plugs.unusable().isEmpty()) {
             r.setTunnelAddress(network.tunnelAddress());
+            // Routers are placed only where the data plane works.
+            r.setL3Agent(network.l3Agent());
         }
         DriverCapabilities driver = guests.driver().capabilities();
         r.setHypervisorType(driver.hypervisorType()).setHypervisorVersion(driver.version())

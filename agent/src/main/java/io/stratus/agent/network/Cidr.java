@@ -63,6 +63,12 @@ record Cidr(InetAddress address, int prefix) {
         return prefix == (version() == 4 ? 32 : 128);
     }
 
+    /** Whether {@code other} (an address or a smaller network) lies within this network. */
+    boolean contains(Cidr other) {
+        return other.version() == version() && other.prefix >= prefix
+                && network(other.address, prefix).equals(address);
+    }
+
     /** The mask in IPv4's dotted form (dnsmasq's dhcp-range wants it so). */
     String netmask() {
         long mask = prefix == 0 ? 0 : (0xffffffffL << (32 - prefix)) & 0xffffffffL;

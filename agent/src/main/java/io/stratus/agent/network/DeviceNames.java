@@ -9,6 +9,11 @@ final class DeviceNames {
     static final String VXLAN_PREFIX = "vxlan-";
     static final String TAP_PREFIX = "tap";
     static final String DHCP_NAMESPACE = "qdhcp-";
+    static final String ROUTER_NAMESPACE = "qrouter-";
+    /** A router's leg on a tenant subnet, inside its namespace. */
+    static final String ROUTER_INTERFACE = "qr-";
+    /** A router's leg on its external network, inside its namespace. */
+    static final String ROUTER_GATEWAY = "qg-";
     private static final int ID_CHARS = 11;
 
     private DeviceNames() {
@@ -37,6 +42,26 @@ final class DeviceNames {
      */
     static String dhcpNamespace(String prefix, String networkId) {
         return prefix + DHCP_NAMESPACE + networkId;
+    }
+
+    static String routerNamespace(String prefix, String routerId) {
+        return prefix + ROUTER_NAMESPACE + routerId;
+    }
+
+    /** A router leg's end in the router's namespace: {@code qr-} or {@code qg-} and the port. */
+    static String routerLegInside(String legPrefix, String portId) {
+        return legPrefix + shortId(portId);
+    }
+
+    /**
+     * A router leg's end on the network's bridge: {@code qrb} or {@code qgb} and the port (b for the
+     * bridge's end, as Nova's qvb). Not {@code tap}, as Neutron's Linux bridge agent has it: here
+     * {@code tap*} on a bridge is a guest's or a DHCP port's, which the packet filters hold to its
+     * port's addresses and which keeps an unlisted network's bridge; a router forwards for many
+     * addresses and never keeps a bridge.
+     */
+    static String routerLegOnBridge(String legPrefix, String portId) {
+        return legPrefix.substring(0, 2) + "b" + shortId(portId);
     }
 
     private static String shortId(String id) {

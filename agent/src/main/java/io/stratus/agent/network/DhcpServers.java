@@ -1,7 +1,5 @@
 package io.stratus.agent.network;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.proto.v1.NetworkSegment;
 import io.stratus.proto.v1.PortBinding;
 import io.stratus.proto.v1.SubnetConfig;
@@ -27,7 +25,6 @@ import java.util.stream.Stream;
  * Neutron's isolated metadata: 169.254.169.254 on the DHCP port, and a route to it in the leases.
  */
 final class DhcpServers {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final HostCommands host;
     private final Path dir;
     private final String namespacePrefix;
@@ -45,7 +42,7 @@ final class DhcpServers {
         PortBinding port = network.getDhcpPort();
         String ns = DeviceNames.dhcpNamespace(namespacePrefix, network.getNetworkId());
         String inside = DeviceNames.dhcpInside(port.getPortId());
-        if (!namespaces().contains(ns)) {
+        if (!host.namespaces().contains(ns)) {
             host.run("ip", "netns", "add", ns);
             host.run("ip", "-n", ns, "link", "set", "lo", "up");
         }
@@ -86,35 +83,12 @@ final class DhcpServers {
         Set<String> wanted = new HashSet<>();
         for (SubnetConfig s : DnsmasqFiles.served(network)) {
             DnsmasqFiles.addressIn(network.getDhcpPort(), s.getSubnetId()).ifPresent(a -> wanted.add(
-                    Cidr.address(a).orElseThrow().getHostAddress() + "/" + Cidr.parse(s.getCidr()).orElseThrow().prefix()));
+                    Addresses.of(a, Cidr.parse(s.getCidr()).orElseThrow().prefix())));
         }
         if (proxies.isPresent()) {
             wanted.add(MetadataProxies.ADDRESS + "/32");
         }
-        Set<String> have = new HashSet<>();
-        try {
-            for (JsonNode i : JSON.readTree(host.run("ip", "-n", ns, "-j", "addr", "show", "dev", device))) {
-                for (JsonNode a : i.path("addr_info")) {
-                    if (!a.path("scope").asText().equals("link")) {
-                        have.add(Cidr.address(a.path("local").asText()).map(x -> x.getHostAddress()).orElse("?")
-                                + "/" + a.path("prefixlen").asInt());
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new NetworkException("ip -j addr show printed what is not JSON", e);
-        }
-        for (String a : have) {
-            if (!wanted.contains(a)) {
-                host.attempt("ip", "-n", ns, "addr", "del", a, "dev", device);
-            }
-        }
-        for (String a : wanted) {
-            if (!have.contains(a)) {
-                // nodad: dnsmasq binds at once; duplicate detection would hold an IPv6 address back.
-                host.run("ip", "-n", ns, "addr", "add", a, "dev", device, "nodad");
-            }
-        }
+        Addresses.sync(host, ns, device, wanted);
     }
 
     /** Starts dnsmasq, restarts it when its configuration changed, or has it reread hosts and options. */
@@ -143,7 +117,7 @@ final class DhcpServers {
     /** Removes every DHCP server (namespace, dnsmasq, files) of a network not in {@code keep}. */
     void removeExcept(Set<String> keep) {
         String prefix = DeviceNames.dhcpNamespace(namespacePrefix, "");
-        for (String ns : namespaces()) {
+        for (String ns : host.namespaces()) {
             if (ns.startsWith(prefix) && !keep.contains(ns.substring(prefix.length()))) {
                 remove(ns.substring(prefix.length()));
             }
@@ -178,10 +152,4 @@ final class DhcpServers {
     private static Optional<ProcessHandle> running(Path d) {
         return Daemons.running(d.resolve(DnsmasqFiles.PID), d.resolve(DnsmasqFiles.CONFIG));
     }
-
-    private List<String> namespaces() {
-        // "name (id: 3)" per line.
-        return host.run("ip", "netns", "list").lines().map(l -> l.split(" ")[0]).filter(s -> !s.isEmpty()).toList();
-    }
-
 }

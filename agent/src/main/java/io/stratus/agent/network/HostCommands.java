@@ -94,6 +94,11 @@ public final class HostCommands {
         }
     }
 
+    /** The machine's named network namespaces ({@code ip netns list}: "name (id: 3)" per line). */
+    List<String> namespaces() {
+        return run("ip", "netns", "list").lines().map(l -> l.split(" ")[0]).filter(s -> !s.isEmpty()).toList();
+    }
+
     private static int finish(Process p, List<String> all) {
         try {
             if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {

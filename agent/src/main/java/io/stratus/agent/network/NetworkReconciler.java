@@ -4,6 +4,7 @@ import io.stratus.proto.v1.HostNetworkState;
 import io.stratus.proto.v1.NetworkSegment;
 import io.stratus.proto.v1.PortBinding;
 import io.stratus.proto.v1.RemoteEndpoint;
+import io.stratus.proto.v1.RouterConfig;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -20,8 +21,9 @@ import org.jboss.logging.Logger;
  * with what the kernel has and changes only the difference, so applying the same state again
  * changes nothing and a running guest's traffic goes on. Order matters: the packet filters first
  * (a new port's rules exist before its devices carry anything), then each network's bridge, tunnel
- * and DHCP server, then what the state no longer lists. A network that fails does not stop the
- * others; the failures are reported together at the end.
+ * and DHCP server, then the routers on those bridges (on an L3 agent host), then what the state no
+ * longer lists. A network or router that fails does not stop the others; the failures are
+ * reported together at the end.
  */
 public final class NetworkReconciler {
     private static final Logger LOG = Logger.getLogger(NetworkReconciler.class);
@@ -31,6 +33,8 @@ public final class NetworkReconciler {
     private final NetworkSettings settings;
     private final Bridges bridges;
     private final DhcpServers dhcp;
+    private final Routers routers;
+    private boolean routersIgnoredSaid;
     private final ReentrantLock lock = new ReentrantLock();
     /** Conntrack zone per network, kept while the network is: a changed zone would lose its connections. */
     private final Map<String, Integer> zones = new HashMap<>();
@@ -44,6 +48,7 @@ public final class NetworkReconciler {
         this.settings = settings;
         this.bridges = new Bridges(host);
         this.dhcp = new DhcpServers(host, settings.dhcpDir(), settings.namespacePrefix(), settings.metadataSocket());
+        this.routers = new Routers(host, bridges, settings.namespacePrefix());
     }
 
     /**
@@ -70,6 +75,7 @@ public final class NetworkReconciler {
                     problems.add("network " + n.getNetworkId() + ": " + e.getMessage());
                 }
             }
+            routers(state, valid, problems);
             removeAllBut(networks, valid.getPortsCount() > 0, problems);
             applied = valid;
             if (!problems.isEmpty()) {
@@ -104,6 +110,36 @@ public final class NetworkReconciler {
             List<PortBinding> ports = state.getPortsList().stream()
                     .filter(p -> p.getNetworkId().equals(n.getNetworkId())).toList();
             dhcp.ensure(Links.read(host), bridges, n, ports);
+        }
+    }
+
+    /**
+     * Builds the routers of {@code valid} (on networks just made) and removes the namespaces of
+     * those {@code state} no longer lists. A router {@link ValidRouters} refused is left as it was:
+     * still listed, so not removed, but not changed by a state it cannot be built from. A host
+     * without the L3 role runs no router at all: one left from when it had the role would answer
+     * for addresses the control plane has put on another host's router.
+     */
+    private void routers(HostNetworkState state, HostNetworkState valid, List<String> problems) {
+        Set<String> listed = new HashSet<>();
+        if (settings.l3Agent()) {
+            state.getRoutersList().forEach(r -> listed.add(r.getRouterId()));
+            for (RouterConfig r : valid.getRoutersList()) {
+                try {
+                    routers.ensure(r, valid);
+                } catch (NetworkException e) {
+                    problems.add("router " + r.getRouterId() + ": " + e.getMessage());
+                }
+            }
+        } else if (state.getRoutersCount() > 0 && !routersIgnoredSaid) {
+            routersIgnoredSaid = true;
+            LOG.warnf("network state of %s lists %d routers, but this host is no L3 agent"
+                    + " (stratus.agent.network.l3-agent): they are ignored", state.getHost(), state.getRoutersCount());
+        }
+        try {
+            routers.removeExcept(listed);
+        } catch (RuntimeException e) {
+            problems.add("removing routers: " + e.getMessage());
         }
     }
 

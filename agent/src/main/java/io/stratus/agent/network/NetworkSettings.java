@@ -21,15 +21,23 @@ import java.util.stream.Stream;
  * @param metadataSocket     where the agent serves guests' metadata requests: with it, each DHCP
  *                           namespace also runs the metadata proxy (169.254.169.254) that
  *                           forwards to it; empty: no metadata proxy
+ * @param l3Agent            whether this host runs tenants' routers (Neutron's L3 agent role): without
+ *                           it the routers of a state are ignored and no router namespace is kept
  */
 public record NetworkSettings(String tunnelAddress, Map<String, String> physicalInterfaces, String namespacePrefix,
-                              Path dhcpDir, Optional<Path> metadataSocket) {
+                              Path dhcpDir, Optional<Path> metadataSocket, boolean l3Agent) {
     public NetworkSettings {
         physicalInterfaces = Map.copyOf(physicalInterfaces);
         Objects.requireNonNull(metadataSocket, "metadataSocket");
     }
 
-    /** Without a metadata proxy. */
+    /** Without the L3 agent role. */
+    public NetworkSettings(String tunnelAddress, Map<String, String> physicalInterfaces, String namespacePrefix,
+                           Path dhcpDir, Optional<Path> metadataSocket) {
+        this(tunnelAddress, physicalInterfaces, namespacePrefix, dhcpDir, metadataSocket, false);
+    }
+
+    /** Without a metadata proxy or the L3 agent role. */
     public NetworkSettings(String tunnelAddress, Map<String, String> physicalInterfaces, String namespacePrefix,
                            Path dhcpDir) {
         this(tunnelAddress, physicalInterfaces, namespacePrefix, dhcpDir, Optional.empty());

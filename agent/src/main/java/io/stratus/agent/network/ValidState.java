@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * break the ruleset of every other port. A port left out keeps its TAP passing nothing.
  */
 final class ValidState {
-    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
+    static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
     private static final Pattern TAP = Pattern.compile("tap[A-Za-z0-9-]{1,12}");
     private static final Pattern MAC = Pattern.compile("[0-9a-f]{2}(:[0-9a-f]{2}){5}");
     private static final int MAX_VNI = (1 << 24) - 1;
@@ -33,7 +33,8 @@ final class ValidState {
 
     /** {@code state} without what is malformed; each thing left out is told to {@code problems}. */
     static HostNetworkState of(HostNetworkState state, Consumer<String> problems) {
-        HostNetworkState.Builder b = state.toBuilder().clearNetworks().clearPorts().clearSecurityGroups();
+        HostNetworkState.Builder b = state.toBuilder().clearNetworks().clearPorts().clearSecurityGroups()
+                .clearRouters();
         Set<String> networkIds = new HashSet<>();
         Set<Integer> vnis = new HashSet<>();
         for (NetworkSegment n : state.getNetworksList()) {
@@ -70,6 +71,7 @@ final class ValidState {
             }
             b.addSecurityGroups(group(g, problems));
         }
+        b.addAllRouters(ValidRouters.of(state.getRoutersList(), b.getNetworksList(), problems));
         return b.build();
     }
 
