@@ -277,6 +277,8 @@ public final class QemuDriver implements HypervisorDriver {
     List<String> command(GuestSpec spec, QemuRun run, boolean incoming) {
         List<String> c = new ArrayList<>(List.of(binary.toString(), "-name", spec.instanceId(),
                 "-M", "microvm,acpi=on", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S",
+                // Virtio 1.x transports (QEMU's default is the legacy one), as the in-JVM VMM gives.
+                "-global", "virtio-mmio.force-legacy=false",
                 "-daemonize", "-pidfile", run.pidFile().toString(),
                 "-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMiB() + "M"));
         if (accel == Accel.KVM) {
