@@ -179,9 +179,9 @@ final class QemuMigrationSource {
         JsonNode ram = status.path("ram");
         String summary = "QEMU: " + status.path("total-time").asLong() + " ms, downtime "
                 + status.path("downtime").asLong() + " ms, " + ram.path("dirty-sync-count").asLong() + " rounds, "
-                + (ram.path("transferred").asLong() >> 10) + " KiB of memory, "
-                + (status.path("disk").path("transferred").asLong() >> 10) + " KiB of disk, " + (out.bytes() >> 10)
-                + " KiB through the tunnel";
+                + (ram.path("transferred").asLong() >> 10) + " KiB of memory"
+                + (status.has("disk") ? ", " + (status.path("disk").path("transferred").asLong() >> 10) + " KiB of disk"
+                : "") + ", " + (out.bytes() >> 10) + " KiB through the tunnel (disks and device state included)";
         return new MigrationOutcome(Optional.empty(), Duration.ofMillis(status.path("total-time").asLong()),
                 Optional.of(Duration.ofMillis(status.path("downtime").asLong())), summary);
     }
