@@ -29,6 +29,7 @@ import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.agent.telemetry.NetworkMeters;
 import io.stratus.agent.virt.DriverChoice;
 import io.stratus.agent.virt.HypervisorDriver;
+import io.stratus.agent.virt.MigrationLimits;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.Resources;
 import jakarta.enterprise.inject.Disposes;
@@ -205,11 +206,12 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    LiveMigrations migrations(AgentConfig config, MigrationTargets targets,
+    LiveMigrations migrations(AgentConfig config, GuestSupervisor guests, MigrationTargets targets,
                               @Named("migration-workers") ExecutorService workers, MigrationMeters meters) {
         AgentConfig.Migration m = config.migration();
-        return new LiveMigrations(MigrationSources.of(config.host(), m.maxDowntime(), m.maxRounds(), m.maxBandwidth(),
-                m.targetWait(), m.stallLimit(), meters), targets, workers);
+        return new LiveMigrations(new MigrationSources(config.host(), guests.driver(),
+                new MigrationLimits(m.maxDowntime(), m.maxRounds(), m.maxBandwidth()), m.targetWait(), m.stallLimit(),
+                meters), targets, workers);
     }
 
     @Produces

@@ -6,16 +6,15 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.DriverCapabilities;
+import io.stratus.agent.virt.HypervisorDriver;
+import io.stratus.agent.virt.MigrationLimits;
+import io.stratus.agent.virt.MigrationOutcome;
 import io.stratus.agent.virt.VirtualGuest;
-import io.stratus.agent.virt.kvm.KvmGuest;
 import io.stratus.kvm.migration.DiskCopy;
 import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
-import io.stratus.kvm.migration.MigrationResult;
-import io.stratus.kvm.migration.MigrationSettings;
-import io.stratus.kvm.migration.MigrationSource;
 import io.stratus.kvm.virtio.block.DiskImage;
-import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.MigrationAck;
@@ -28,7 +27,6 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,7 +37,7 @@ import org.jboss.logging.Logger;
 
 /**
  * The source's end of live migrations: connects to the target agent's {@code MigrationService},
- * presents the scheduler's token, and runs kvm-runtime's pre-copy engine over the call.
+ * presents the scheduler's token, and has the hypervisor driver send the guest over the call.
  */
 public final class MigrationSources {
     private static final Logger LOG = Logger.getLogger(MigrationSources.class);
@@ -47,7 +45,8 @@ public final class MigrationSources {
     private static final Set<Status.Code> NOT_YET = EnumSet.of(Status.Code.NOT_FOUND, Status.Code.UNAVAILABLE);
 
     private final String host;
-    private final MigrationSettings defaults;
+    private final HypervisorDriver driver;
+    private final MigrationLimits defaults;
     private final Duration targetWait;
     private final Duration stallLimit;
     private final MigrationMeters meters;
@@ -55,28 +54,13 @@ public final class MigrationSources {
 
     /**
      * @param defaults how migrations run unless a command says otherwise
-     * @param targetWait how long the target may take to get ready (fetch images, build the VM)
+     * @param targetWait how long the target may take to get ready (fetch images, build the guest)
      * @param stallLimit how long either side may wait for the other mid-stream
      */
-    /**
-     * Sources that send disks along (instance disks are local: a layer over the cached image)
-     * with the engine's defaults but for what the agent's settings say.
-     *
-     * @param maxBandwidth bytes per second at most; empty: no limit
-     */
-    public static MigrationSources of(String host, Duration maxDowntime, int maxRounds, OptionalLong maxBandwidth,
-                                      Duration targetWait, Duration stallLimit, MigrationMeters meters) {
-        MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(maxDowntime)
-                .withMaxRounds(maxRounds);
-        if (maxBandwidth.isPresent()) {
-            settings = settings.withBandwidthLimit(maxBandwidth.getAsLong());
-        }
-        return new MigrationSources(host, settings, targetWait, stallLimit, meters);
-    }
-
-    public MigrationSources(String host, MigrationSettings defaults, Duration targetWait, Duration stallLimit,
-                            MigrationMeters meters) {
+    public MigrationSources(String host, HypervisorDriver driver, MigrationLimits defaults, Duration targetWait,
+                            Duration stallLimit, MigrationMeters meters) {
         this.host = host;
+        this.driver = driver;
         this.meters = meters;
         this.defaults = defaults;
         this.targetWait = targetWait;
@@ -84,36 +68,36 @@ public final class MigrationSources {
     }
 
     /**
-     * Moves the guest to the target the command names (blocking). Only the KVM driver's guests
-     * move live: the stream is its VMM's own.
+     * Moves the guest to the target the command names (blocking), through this host's driver: the
+     * target runs the same driver (the scheduler sees to it), whose stream it is.
      *
      * @return empty when it completed (stop the guest here: it runs on the target), or why it was
      *         aborted (it runs here)
-     * @throws MigrationException the target refused or failed, or the link broke; the guest runs here
+     * @throws RuntimeException the driver cannot, the target refused or failed, or the link broke;
+     *         the guest runs here
      * @throws InterruptedException {@link #abort} was called; the guest runs here
      */
     public Optional<String> migrate(String instanceId, VirtualGuest guest, LiveMigrate command, long sequence)
             throws InterruptedException {
-        if (!(guest instanceof KvmGuest kvm)) {
+        if (!driver.capabilities().has(DriverCapabilities.Traits.LIVE_MIGRATION)) {
             throw new MigrationException("host " + host + " runs instance " + instanceId + " under a driver that"
-                    + " cannot live-migrate (only the kvm driver can)");
+                    + " cannot live-migrate (" + driver.capabilities().name() + ")");
         }
-        VirtualMachine vm = kvm.vm();
-        MigrationSettings settings = command.getMaxDowntimeMs() > 0
+        MigrationLimits limits = command.getMaxDowntimeMs() > 0
                 ? defaults.withMaxDowntime(Duration.ofMillis(command.getMaxDowntimeMs())) : defaults;
         Target target = new Target(command.getMigrationId(), command.getTargetHost(), command.getTargetAddress(),
                 command.getToken());
         boolean completed = false;
         try {
-            MigrationResult r = over(target, instanceId, sequence, vm.entropy().isPresent(),
-                    channel -> MigrationSource.migrate(vm, channel, settings));
+            MigrationOutcome r = over(target, instanceId, sequence, guest.entropyDevice(),
+                    channel -> driver.migrate(guest, channel, limits));
             completed = r.completed();
             if (completed) {
-                meters.sent(r.totalTime(), Optional.of(r.downtime()));
+                meters.sent(r.total(), r.downtime());
                 LOG.infof("instance %s: live migration %s to %s completed: %s", instanceId,
-                        command.getMigrationId(), command.getTargetHost(), r);
+                        command.getMigrationId(), command.getTargetHost(), r.summary());
             }
-            return r.abortedReason().map(a -> "the migration did not converge: " + a);
+            return r.aborted().map(a -> "the migration did not converge: " + a);
         } finally {
             meters.ended(MigrationMeters.Direction.OUT, MigrationMeters.Kind.LIVE, completed);
         }
@@ -150,7 +134,7 @@ public final class MigrationSources {
             if (disk.isEmpty()) {
                 channel.close();
                 try {
-                    channel.awaitEnd();
+                    channel.awaitPeerEnd();
                 } catch (IOException e) {
                     throw new MigrationException("target " + target.host() + " did not take instance " + instanceId
                             + ": " + e.getMessage(), e);

@@ -4,16 +4,15 @@ import io.grpc.Status;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.DriverCapabilities;
+import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.IncomingGuest;
 import io.stratus.agent.virt.VirtualGuest;
-import io.stratus.agent.virt.kvm.KvmDriver;
 import io.stratus.kvm.migration.DiskCopy;
 import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
-import io.stratus.kvm.migration.MigrationResult;
-import io.stratus.kvm.migration.MigrationTarget;
 import io.stratus.kvm.virtio.block.DiskImage;
-import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.MigrationHello;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +29,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The migrations this host is the target of: each is prepared when the scheduler's
- * {@code PrepareMigrationTarget} arrives (the VM built, not started, with a fresh disk layer),
+ * {@code PrepareMigrationTarget} arrives (the guest built by the driver, not running, with a
+ * fresh disk layer),
  * then receives its guest from the one source that presents the migration's token.
  *
  * <p>Nothing of an incoming guest is recorded on this host until it runs here: a target that
@@ -63,7 +63,9 @@ public final class MigrationTargets {
         volatile String failure = "";
         /** Refused up front: nothing was built here (the instance may even live here already). */
         volatile boolean refused;
-        volatile VirtualMachine vm;
+        volatile IncomingGuest guest;
+        /** Whether the guest built here has an entropy device. */
+        volatile boolean entropy;
 
         Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt,
                  boolean cold, boolean start) {
@@ -125,7 +127,8 @@ public final class MigrationTargets {
                     guests.disk(rec);
                 } else {
                     // As this host boots guests; a source whose guest differs says so in its Hello.
-                    in.vm = incomingVm(rec, true);
+                    in.guest = incomingGuest(rec, true);
+                    in.entropy = true;
                 }
                 in.phase = Phase.READY;
                 LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
@@ -209,41 +212,38 @@ public final class MigrationTargets {
         return new Claimed(in, hello.getSequence());
     }
 
-    /** The instance's VM, not started, for a live migration to stream into: the KVM driver's alone. */
-    private VirtualMachine incomingVm(InstanceRecord rec, boolean entropy) {
-        KvmDriver kvm = kvm();
-        return guests.withSpec(rec, entropy, spec -> kvm.incoming(spec, guests.console(rec.id())));
-    }
-
-    private KvmDriver kvm() {
-        if (guests.driver() instanceof KvmDriver kvm) {
-            return kvm;
+    /** The instance's guest, not running, for a live migration to stream into (the driver's pre_live_migration). */
+    private IncomingGuest incomingGuest(InstanceRecord rec, boolean entropy) {
+        HypervisorDriver driver = guests.driver();
+        if (!driver.capabilities().has(DriverCapabilities.Traits.LIVE_MIGRATION)) {
+            throw new HypervisorException("NotSupported", "host " + host + " cannot receive a live migration: its"
+                    + " hypervisor driver (" + driver.capabilities().name() + ") does not live-migrate");
         }
-        throw new HypervisorException("NotSupported", "host " + host + " cannot receive a live migration: its"
-                + " hypervisor driver (" + guests.driver().capabilities().name() + ") does not live-migrate");
+        return guests.withSpec(rec, entropy, spec -> driver.incoming(spec, guests.console(rec.id())));
     }
 
     /**
-     * Builds the prepared VM again if the source's guest has other devices than this host gives a
-     * guest it boots: one booted before its host had entropy devices has none, and the engine
-     * refuses a target whose devices differ.
+     * Builds the prepared guest again if the source's guest has other devices than this host gives a
+     * guest it boots: one booted before its host had entropy devices has none, and the stream of a
+     * guest whose devices differ is refused.
      */
     private void matchDevices(Incoming in, MigrationHello hello) {
-        if (in.vm.entropy().isPresent() == hello.getEntropyDevice()) {
+        if (in.entropy == hello.getEntropyDevice()) {
             return;
         }
-        // The prepared VM holds the disk's lock: it goes first.
-        in.vm.close();
-        in.vm = null;
+        // The prepared guest holds the disk's lock: it goes first.
+        in.guest.discard();
+        in.guest = null;
         try {
-            in.vm = incomingVm(in.record, hello.getEntropyDevice());
+            in.guest = incomingGuest(in.record, hello.getEntropyDevice());
+            in.entropy = hello.getEntropyDevice();
         } catch (RuntimeException e) {
             incoming.remove(in.migrationId, in);
             discard(in);
             throw Status.FAILED_PRECONDITION.withDescription("host " + host + " cannot build instance "
                     + in.record.id() + " with the source's devices: " + e.getMessage()).asRuntimeException();
         }
-        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its VM here was built"
+        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its guest here was built"
                         + " again to match", in.record.id(), in.migrationId, in.sourceHost,
                 hello.getEntropyDevice() ? "has" : "has no");
     }
@@ -262,9 +262,9 @@ public final class MigrationTargets {
             return "instance " + in.record.id() + " migration " + in.migrationId + " from " + in.sourceHost;
         }
 
-        /** The VM a live migration streams into; null for a cold move. */
-        VirtualMachine vm() {
-            return in.vm;
+        /** The guest a live migration streams into; null for a cold move. */
+        IncomingGuest guest() {
+            return in.guest;
         }
 
         /** Receives the guest over {@code channel} (blocking); it runs here when this returns normally. */
@@ -273,9 +273,9 @@ public final class MigrationTargets {
                 receiveDisk(channel);
                 return;
             }
-            MigrationResult r;
+            VirtualGuest arrived;
             try {
-                r = MigrationTarget.receive(in.vm, channel);
+                arrived = in.guest.receive(channel);
             } catch (RuntimeException e) {
                 LOG.warnf("instance %s: migration %s from %s failed here: %s", in.record.id(), in.migrationId,
                         in.sourceHost, e.getMessage());
@@ -285,11 +285,11 @@ public final class MigrationTargets {
                 throw e;
             }
             meters.ended(MigrationMeters.Direction.IN, MigrationMeters.Kind.LIVE, true);
-            LOG.infof("instance %s: migration %s from %s arrived: %s", in.record.id(), in.migrationId,
-                    in.sourceHost, r);
+            LOG.infof("instance %s: migration %s from %s arrived; the guest runs here", in.record.id(),
+                    in.migrationId, in.sourceHost);
             incoming.remove(in.migrationId, in);
             // The guest runs here now and nowhere else: whatever fails from here on must not stop it.
-            arrival.arrived(in.record, in.migrationId, kvm().adopt(in.vm), sourceSequence);
+            arrival.arrived(in.record, in.migrationId, arrived, sourceSequence);
         }
 
         private void receiveDisk(StreamChannel<?> channel) {
@@ -305,7 +305,7 @@ public final class MigrationTargets {
                             r.zeroBytes(), r.duration().toMillis());
                 } else {
                     // Nothing to copy: the source only ends its side.
-                    channel.awaitEnd();
+                    channel.awaitPeerEnd();
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("instance %s: cold move %s from %s failed here: %s", in.record.id(), in.migrationId,
@@ -325,14 +325,9 @@ public final class MigrationTargets {
         if (in.refused) {
             return;
         }
-        VirtualMachine vm = in.vm;
-        if (vm != null) {
-            try {
-                vm.stop();
-            } catch (RuntimeException e) {
-                LOG.debugf("instance %s: stopping the incoming VM: %s", in.record.id(), e.getMessage());
-            }
-            vm.close();
+        IncomingGuest guest = in.guest;
+        if (guest != null) {
+            guest.discard();
         }
         // The instance may live here in an older record (it left and comes back): only the new parts go.
         guests.forget(in.record);

@@ -3,6 +3,7 @@ package io.stratus.agent.migration;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.CallStreamObserver;
+import io.stratus.agent.virt.MigrationPipe;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
@@ -15,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * kvm-runtime's migration stream over one gRPC bidirectional call, as the blocking
- * {@link ByteChannel} the engine reads and writes.
+ * A driver's migration stream over one gRPC bidirectional call, as the blocking
+ * {@link ByteChannel} the driver's engine reads and writes.
  *
  * <p>Both directions are flow-controlled end to end: the writer waits while gRPC's outbound
  * buffer is full ({@code isReady}), and the reader asks the peer for the next message only when
@@ -28,7 +29,7 @@ import java.util.function.Function;
  *
  * @param <T> the outbound message type
  */
-final class StreamChannel<T> implements ByteChannel {
+final class StreamChannel<T> implements MigrationPipe {
     /**
      * Largest chunk per message: under the 256 KiB a Vert.x gRPC server (the agents' shared port)
      * accepts per message by default, large enough to amortise the framing.
@@ -44,6 +45,7 @@ final class StreamChannel<T> implements ByteChannel {
     private final Object readiness = new Object();
     private ByteBuffer current = ByteBuffer.allocate(0);
     private volatile boolean open = true;
+    private volatile boolean outputEnded;
     private boolean ended;
 
     /**
@@ -101,7 +103,7 @@ final class StreamChannel<T> implements ByteChannel {
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-        if (!open) {
+        if (!open || outputEnded) {
             throw new ClosedChannelException();
         }
         int written = 0;
@@ -153,7 +155,8 @@ final class StreamChannel<T> implements ByteChannel {
      * Waits until the peer ends its side (reading, after {@link #close} of this side, while
      * nothing more is expected); fails if the peer sends data or fails instead.
      */
-    void awaitEnd() throws IOException {
+    @Override
+    public void awaitPeerEnd() throws IOException {
         while (!ended) {
             if (next() != null) {
                 ended = true;
@@ -190,11 +193,10 @@ final class StreamChannel<T> implements ByteChannel {
         return open;
     }
 
-    /** Ends this side of the call normally. */
     @Override
-    public void close() {
-        if (open) {
-            open = false;
+    public synchronized void endOutput() {
+        if (open && !outputEnded) {
+            outputEnded = true;
             try {
                 out.onCompleted();
             } catch (RuntimeException e) {
@@ -203,14 +205,26 @@ final class StreamChannel<T> implements ByteChannel {
         }
     }
 
+    /** Ends this side of the call normally. */
+    @Override
+    public synchronized void close() {
+        if (open) {
+            endOutput();
+            open = false;
+        }
+    }
+
     /** Ends this side of the call with {@code status}, so that the peer's engine stops at once. */
-    void fail(Status status) {
+    synchronized void fail(Status status) {
         if (open) {
             open = false;
-            try {
-                out.onError(status.asRuntimeException());
-            } catch (RuntimeException e) {
-                // The call is already over.
+            if (!outputEnded) {
+                outputEnded = true;
+                try {
+                    out.onError(status.asRuntimeException());
+                } catch (RuntimeException e) {
+                    // The call is already over.
+                }
             }
         }
     }

@@ -29,7 +29,7 @@ public record DriverCapabilities(String name, String hypervisorType, String vers
     public static final class Traits {
         public static final String DRIVER_KVM = HostTrait.CUSTOM_STRATUS_DRIVER_KVM.name();
         public static final String DRIVER_QEMU = HostTrait.CUSTOM_STRATUS_DRIVER_QEMU.name();
-        /** Sends and receives a running guest (the in-JVM VMM's migration stream). */
+        /** Sends and receives a running guest, in its driver's own stream: only to and from hosts of the same driver. */
         public static final String LIVE_MIGRATION = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION.name();
         /** Sends and receives a stopped guest's disk (cold migration, resize to another host). */
         public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();

@@ -45,4 +45,34 @@ public interface HypervisorDriver {
      */
     void exportDisk(Optional<VirtualGuest> running, GuestSpec.Disk disk, Path target)
             throws IOException, InterruptedException;
+
+    /**
+     * Builds the guest of {@code spec}, not running, for a live migration from a host of the same
+     * driver to stream into (Nova's {@code pre_live_migration}). Only drivers whose capabilities
+     * have {@link DriverCapabilities.Traits#LIVE_MIGRATION} can.
+     *
+     * @throws HypervisorException the guest cannot be built here, or NotSupported
+     */
+    default IncomingGuest incoming(GuestSpec spec, ConsoleOutput console) {
+        throw liveMigrationUnsupported();
+    }
+
+    /**
+     * Sends the running {@code guest} over {@code pipe} to a host of the same driver (Nova's
+     * {@code live_migration}), blocking until the guest runs there or the migration gave up.
+     * Whatever fails, the guest runs on here, as it ran before.
+     *
+     * @return how it ended: completed (stop the guest here: it runs on the target) or aborted
+     * @throws HypervisorException the stream broke or the target failed; the guest runs here
+     * @throws InterruptedException the migration was aborted from outside; the guest runs here
+     */
+    default MigrationOutcome migrate(VirtualGuest guest, MigrationPipe pipe, MigrationLimits limits)
+            throws InterruptedException {
+        throw liveMigrationUnsupported();
+    }
+
+    private HypervisorException liveMigrationUnsupported() {
+        return new HypervisorException("NotSupported", "the " + capabilities().name()
+                + " hypervisor driver does not live-migrate guests");
+    }
 }

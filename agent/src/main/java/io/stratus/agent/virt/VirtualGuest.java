@@ -31,6 +31,12 @@ public interface VirtualGuest {
     /** The guest's RAM as the host holds it now, where the driver can tell. */
     Optional<MemoryFootprint> footprint();
 
+    /**
+     * Whether the guest has an entropy device: a live migration's target must build the same
+     * devices (a guest booted before its host gave guests one has none).
+     */
+    boolean entropyDevice();
+
     /** Writes the paused guest to {@code dir}, for {@link HypervisorDriver#restore}. */
     void snapshot(Path dir) throws IOException, InterruptedException;
 }

@@ -18,6 +18,7 @@ import io.stratus.agent.virt.FakeDriver.FakeGuest;
 import io.stratus.agent.virt.FakeDriver;
 import io.stratus.agent.virt.GuestExit;
 import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.MigrationLimits;
 import io.stratus.proto.v1.AbortMigration;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.CreateImage;
@@ -175,8 +176,9 @@ class CommandHandlerTest {
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1 << 20, Set::of, clock);
         guests = new GuestSupervisor(driver, cache, plugs, dir.resolve("instances"), 4096);
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
-        migrations = new LiveMigrations(MigrationSources.of(HOST, Duration.ofMillis(300), 5, OptionalLong.empty(),
-                Duration.ofMillis(1), Duration.ofSeconds(1), meters),
+        migrations = new LiveMigrations(new MigrationSources(HOST, driver,
+                new MigrationLimits(Duration.ofMillis(300), 5, OptionalLong.empty()), Duration.ofMillis(1),
+                Duration.ofSeconds(1), meters),
                 new MigrationTargets(HOST, guests, workers, clock, Duration.ofSeconds(1), meters), workers);
         handler = new CommandHandler(HOST, store, guests, CAPACITY, events, clock, migrations);
     }

@@ -13,6 +13,7 @@ import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.agent.virt.kvm.KvmDriver;
+import io.stratus.agent.virt.kvm.KvmIncoming;
 import io.stratus.kvm.testing.RequiresKvm;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.proto.v1.Boot;
@@ -119,10 +120,10 @@ class MigrationTargetsTest {
         t.prepare("m-old", "secret", "source-host", bootable("i-old"));
         t.prepare("m-new", "secret", "source-host", bootable("i-new"));
 
-        VirtualMachine old = admitWhenReady(t, hello("m-old", "i-old", "secret").toBuilder().setEntropyDevice(false)
-                .build()).vm();
-        VirtualMachine current = admitWhenReady(t, hello("m-new", "i-new", "secret").toBuilder()
-                .setEntropyDevice(true).build()).vm();
+        VirtualMachine old = ((KvmIncoming) admitWhenReady(t, hello("m-old", "i-old", "secret").toBuilder()
+                .setEntropyDevice(false).build()).guest()).vm();
+        VirtualMachine current = ((KvmIncoming) admitWhenReady(t, hello("m-new", "i-new", "secret").toBuilder()
+                .setEntropyDevice(true).build()).guest()).vm();
         try {
             assertThat(old.entropy()).as("built again, without the device").isEmpty();
             assertThat(old.state()).isEqualTo(VirtualMachine.State.CREATED);

@@ -261,6 +261,11 @@ public final class FakeDriver implements HypervisorDriver {
         }
 
         @Override
+        public boolean entropyDevice() {
+            return true;
+        }
+
+        @Override
         public void snapshot(Path dir) throws IOException {
             requireRunning("snapshot");
             Files.createDirectories(dir);

@@ -361,6 +361,12 @@ public final class Conductor {
         targetHost.flatMap(h -> transfer.refusal(h, hosts.hypervisor(h), false)).ifPresent(why -> {
             throw ApiException.badRequest(refused + why);
         });
+        // The source can send (above): it has reported its driver.
+        Hypervisor sourceDriver = hosts.hypervisor(source).orElseThrow();
+        targetHost.flatMap(h -> hosts.hypervisor(h).flatMap(d -> transfer.mismatch(h, d, source, sourceDriver)))
+                .ifPresent(why -> {
+                    throw ApiException.badRequest(refused + why);
+                });
         // An operator may have enabled a host a moment ago: a move chooses from a current picture.
         view.refresh();
         Image image = images.find(s.imageId()).orElseThrow(() -> ApiException.conflict("Instance " + s.id()
@@ -376,7 +382,7 @@ public final class Conductor {
         String target;
         try {
             target = new Placement(placement).place(consumer, request, selector.forPlacement(spec(s, image, request)
-                            .requiring(Set.of(transfer.trait)),
+                            .requiring(transfer.required(sourceDriver)).forbidding(transfer.forbidden(sourceDriver)),
                     usage -> usage.name().equals(source) || targetHost.filter(h -> !h.equals(usage.name())).isPresent()
                             ? null : hostState(usage, views),
                     (Consumer<HostSelector.Decision>) d -> {
@@ -387,7 +393,8 @@ public final class Conductor {
             throw ApiException.badRequest("No valid host was found for '" + action + "' of " + s.id()
                     + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]
                     + (lackedTrait[0] ? " (" + Filters.TRAITS_FILTER + ": the target's hypervisor needs the trait "
-                    + transfer.trait + " to receive " + transfer.what + ")" : ""));
+                    + transfer.trait + " to receive " + transfer.what + (transfer == Transfer.LIVE ? ", and the"
+                    + " source's driver (" + sourceDriver.describe() + ")" : "") + ")" : ""));
         }
         String address = hosts.report(target).map(HostReport::getGrpcAddress).orElse("");
         String requestId = newRequestId();

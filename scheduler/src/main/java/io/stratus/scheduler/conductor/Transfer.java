@@ -1,7 +1,9 @@
 package io.stratus.scheduler.conductor;
 
 import io.stratus.scheduler.selection.Hypervisor;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * How a move carries a guest from its host to another, and the trait both hosts' hypervisor
@@ -14,6 +16,13 @@ enum Transfer {
     final String trait;
     /** What the target receives, for messages. */
     final String what;
+
+    /**
+     * The traits that say which stream a running guest travels in: each driver's own (the in-JVM
+     * VMM's, QEMU's), and QEMU's differs again between emulated and /dev/kvm guests (CPU models).
+     */
+    private static final Set<String> STREAM_TRAITS = Set.of(Hypervisor.DRIVER_KVM, Hypervisor.DRIVER_QEMU,
+            Hypervisor.ACCEL_TCG);
 
     Transfer(String trait, String what) {
         this.trait = trait;
@@ -33,5 +42,38 @@ enum Transfer {
         return Optional.of("compute host " + host + "'s hypervisor (" + driver.map(Hypervisor::describe)
                 .orElse("not reported yet") + ") cannot " + (sending ? "send " : "receive ") + what + ": it lacks the"
                 + " trait " + trait);
+    }
+
+    /** What the target's driver must have to take the guest from {@code source}'s driver: the trait, and the same stream. */
+    Set<String> required(Hypervisor source) {
+        Set<String> r = new HashSet<>(Set.of(trait));
+        if (this == LIVE) {
+            source.traits().stream().filter(STREAM_TRAITS::contains).forEach(r::add);
+        }
+        return r;
+    }
+
+    /** What the target's driver must not have to take the guest from {@code source}'s driver. */
+    Set<String> forbidden(Hypervisor source) {
+        if (this != LIVE) {
+            return Set.of();
+        }
+        Set<String> f = new HashSet<>(STREAM_TRAITS);
+        f.removeAll(source.traits());
+        return f;
+    }
+
+    /**
+     * Why {@code host}'s driver cannot take the guest from {@code source}'s (a live guest moves
+     * only between hosts of the same driver); empty when it can.
+     */
+    Optional<String> mismatch(String host, Hypervisor driver, String source, Hypervisor sourceDriver) {
+        if (driver.traits().containsAll(required(sourceDriver))
+                && forbidden(sourceDriver).stream().noneMatch(driver::has)) {
+            return Optional.empty();
+        }
+        return Optional.of("compute host " + host + "'s hypervisor (" + driver.describe() + ") cannot receive "
+                + what + " from host " + source + "'s (" + sourceDriver.describe() + "): a running guest moves only"
+                + " between hosts of the same driver");
     }
 }

@@ -25,12 +25,14 @@ public final class Filters {
     }
 
     /**
-     * Hosts whose hypervisor driver has every trait the request requires (what Nova asks of
-     * Placement with {@code required=}): a live migration's target must be able to receive one.
+     * Hosts whose hypervisor driver has every trait the request requires and none it forbids (what
+     * Nova asks of Placement with {@code required=} and {@code required=!}): a live migration's
+     * target must be able to receive one, from a source of its own driver.
      */
     public static HostFilter requiredTraits() {
         return named(TRAITS_FILTER, (host, request) -> host.hypervisor().traits()
-                .containsAll(request.requiredTraits()));
+                .containsAll(request.requiredTraits())
+                && request.forbiddenTraits().stream().noneMatch(host.hypervisor()::has));
     }
 
     /** Hosts where the requested resources fit now. */

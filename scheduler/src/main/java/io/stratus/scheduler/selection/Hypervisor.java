@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
 public record Hypervisor(String type, String version, Set<String> traits) {
     public static final String DRIVER_KVM = HostTrait.CUSTOM_STRATUS_DRIVER_KVM.name();
     public static final String DRIVER_QEMU = HostTrait.CUSTOM_STRATUS_DRIVER_QEMU.name();
-    /** The driver can send and receive a live migration. */
+    /** The driver's guests are emulated (QEMU's TCG), not run on /dev/kvm. */
+    public static final String ACCEL_TCG = HostTrait.CUSTOM_STRATUS_ACCEL_TCG.name();
+    /** The driver can send and receive a live migration (to and from hosts of the same driver). */
     public static final String LIVE_MIGRATION = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION.name();
     /** The driver can send and receive a cold move's disk copy. */
     public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();

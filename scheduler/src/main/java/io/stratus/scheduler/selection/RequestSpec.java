@@ -14,13 +14,23 @@ import java.util.Set;
  * @param imageProperties the image's properties ({@code architecture}, {@code hypervisor_type}, ...)
  * @param requiredTraits what the host's hypervisor driver must be able to do (Placement traits,
  *     such as {@link Hypervisor#LIVE_MIGRATION} for a live migration's target)
+ * @param forbiddenTraits what the host's driver must not have (Placement's {@code required=!TRAIT}),
+ *     such as another driver than a live migration's source runs
  */
 public record RequestSpec(String instanceId, ResourceRequest resources, Optional<String> availabilityZone,
                           String imageId, Optional<ServerGroup> serverGroup, Map<String, String> imageProperties,
-                          Set<String> requiredTraits) {
+                          Set<String> requiredTraits, Set<String> forbiddenTraits) {
     public RequestSpec {
         imageProperties = Map.copyOf(imageProperties);
         requiredTraits = Set.copyOf(requiredTraits);
+        forbiddenTraits = Set.copyOf(forbiddenTraits);
+    }
+
+    /** A request that forbids no trait. */
+    public RequestSpec(String instanceId, ResourceRequest resources, Optional<String> availabilityZone,
+                       String imageId, Optional<ServerGroup> serverGroup, Map<String, String> imageProperties,
+                       Set<String> requiredTraits) {
+        this(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties, requiredTraits, Set.of());
     }
 
     /** A request that needs no trait of the host. */
@@ -37,7 +47,14 @@ public record RequestSpec(String instanceId, ResourceRequest resources, Optional
 
     /** This request, needing {@code traits} of the host too. */
     public RequestSpec requiring(Set<String> traits) {
-        return new RequestSpec(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties, traits);
+        return new RequestSpec(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties, traits,
+                forbiddenTraits);
+    }
+
+    /** This request, on hosts without any of {@code traits}. */
+    public RequestSpec forbidding(Set<String> traits) {
+        return new RequestSpec(instanceId, resources, availabilityZone, imageId, serverGroup, imageProperties,
+                requiredTraits, traits);
     }
 
     /** An affinity or anti-affinity group and the instances already in it. */

@@ -65,6 +65,10 @@ class MoveTraitsTest {
             Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION));
     private static final Hypervisor QEMU = new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
             Hypervisor.COLD_MIGRATION));
+    private static final Hypervisor QEMU_TCG_LIVE = new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
+            Hypervisor.ACCEL_TCG, Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION));
+    private static final Hypervisor QEMU_KVM_LIVE = new Hypervisor("KVM", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
+            Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION));
     /** A driver that can run guests but move none (an agent that does not offer moves). */
     private static final Hypervisor QEMU_STAYS = new Hypervisor("QEMU", "7.2.0",
             Set.of(Hypervisor.DRIVER_QEMU));
@@ -180,6 +184,35 @@ class MoveTraitsTest {
         assertThat(servers.find(s.id()).orElseThrow().taskState()).isEqualTo(TaskState.MIGRATING_LIVE);
     }
 
+    /**
+     * A running guest travels in its driver's own stream: a QEMU guest on TCG goes to another host
+     * of QEMU on TCG, never to the in-JVM VMM nor to QEMU on /dev/kvm, however roomy they are, and
+     * a KVM guest never to a QEMU host; a named host of another driver is a bad request.
+     */
+    @Test
+    void aLiveMigrationGoesOnlyToAHostOfTheSourcesDriver() {
+        newAgent("tcg-src", 4096, QEMU_TCG_LIVE);
+        newAgent("kvm-big", 65536, KVM);
+        newAgent("qemu-kvm-big", 65536, QEMU_KVM_LIVE);
+        newAgent("tcg-small", 2048, QEMU_TCG_LIVE);
+        Server s = activeOn("tcg-src");
+        assertThatThrownBy(() -> conductor.liveMigrate(s, Optional.of("kvm-big"), 0))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .hasMessage("Migration pre-check error: compute host kvm-big's hypervisor (KVM) cannot receive a live"
+                        + " migration from host tcg-src's (QEMU): a running guest moves only between hosts of the same"
+                        + " driver");
+        assertThatThrownBy(() -> conductor.liveMigrate(s, Optional.of("qemu-kvm-big"), 0))
+                .hasMessageContaining("(KVM, QEMU driver) cannot receive a live migration from host tcg-src's");
+        assertNothingChanged(s, "kvm-big", "qemu-kvm-big");
+
+        assertThat(conductor.liveMigrate(s, Optional.empty(), 0)).isEqualTo("tcg-small");
+        assertThat(commands()).containsExactly("tcg-small:PREPARE_MIGRATION_TARGET", "tcg-src:LIVE_MIGRATE");
+
+        newAgent("kvm-src", 4096, KVM);
+        Server k = activeOn("kvm-src");
+        assertThat(conductor.liveMigrate(k, Optional.empty(), 0)).as("not the QEMU hosts").isEqualTo("kvm-big");
+    }
+
     @Test
     void aNamedTargetWhoseDriverCannotReceiveALiveMigrationIsABadRequest() {
         newAgent("src", 4096, KVM);
@@ -211,7 +244,8 @@ class MoveTraitsTest {
                 .hasMessageStartingWith("No valid host was found for 'os-migrateLive' of " + s.id())
                 .hasMessageMatching(".*; TraitsFilter removed 2 \\((qemu-1, qemu-2|qemu-2, qemu-1)\\) .*")
                 .hasMessageEndingWith("(TraitsFilter: the target's hypervisor needs the trait"
-                        + " CUSTOM_STRATUS_LIVE_MIGRATION to receive a live migration)");
+                        + " CUSTOM_STRATUS_LIVE_MIGRATION to receive a live migration, and the source's driver"
+                        + " (KVM))");
         assertNothingChanged(s, "qemu-1", "qemu-2");
     }
 

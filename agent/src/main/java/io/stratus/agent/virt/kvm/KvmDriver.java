@@ -6,10 +6,16 @@ import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.MigrationLimits;
+import io.stratus.agent.virt.MigrationOutcome;
+import io.stratus.agent.virt.MigrationPipe;
 import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.kvm.VmmException;
 import io.stratus.kvm.boot.KernelLoadException;
 import io.stratus.kvm.devices.ConsoleSink;
+import io.stratus.kvm.migration.MigrationResult;
+import io.stratus.kvm.migration.MigrationSettings;
+import io.stratus.kvm.migration.MigrationSource;
 import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.sys.Kvm;
 import io.stratus.kvm.virtio.block.DiskFormat;
@@ -94,16 +100,28 @@ public final class KvmDriver implements HypervisorDriver {
         return Optional.empty();
     }
 
-    /** Builds the guest's VM, not started, to receive a live migration into. */
-    public VirtualMachine incoming(GuestSpec spec, ConsoleOutput console) {
-        return translated(() -> VirtualMachine.createIncoming(config(spec), sink(console)));
+    /** Builds the guest's VM, not started, for kvm-runtime's migration stream to fill. */
+    @Override
+    public KvmIncoming incoming(GuestSpec spec, ConsoleOutput console) {
+        return translated(() -> new KvmIncoming(spec.instanceId(),
+                VirtualMachine.createIncoming(config(spec), sink(console)), entropyRate));
     }
 
-    /** A VM that a live migration brought here, running already, under this host's policy. */
-    public KvmGuest adopt(VirtualMachine vm) {
-        // The rate is this host's policy: the source's did not come with the guest.
-        vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
-        return new KvmGuest(vm);
+    /** kvm-runtime's pre-copy engine, the guest's disks along (they are local: a layer over the cached image). */
+    @Override
+    public MigrationOutcome migrate(VirtualGuest guest, MigrationPipe pipe, MigrationLimits limits)
+            throws InterruptedException {
+        if (!(guest instanceof KvmGuest kvm)) {
+            throw new HypervisorException("NotSupported", "the kvm driver sends only its own guests");
+        }
+        MigrationSettings settings = MigrationSettings.defaults().withDisks(true).withMaxDowntime(limits.maxDowntime())
+                .withMaxRounds(limits.maxRounds());
+        if (limits.maxBandwidth().isPresent()) {
+            settings = settings.withBandwidthLimit(limits.maxBandwidth().getAsLong());
+        }
+        MigrationResult r = MigrationSource.migrate(kvm.vm(), pipe, settings);
+        return new MigrationOutcome(r.abortedReason(), r.totalTime(),
+                r.completed() ? Optional.of(r.downtime()) : Optional.empty(), r.toString());
     }
 
     private KvmGuest started(VirtualMachine vm, boolean paused) {

@@ -110,6 +110,11 @@ public final class KvmGuest implements VirtualGuest {
     }
 
     @Override
+    public boolean entropyDevice() {
+        return vm.entropy().isPresent();
+    }
+
+    @Override
     public void snapshot(Path dir) throws IOException, InterruptedException {
         if (!paused()) {
             vm.pause();

@@ -6,6 +6,10 @@ import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.IncomingGuest;
+import io.stratus.agent.virt.MigrationLimits;
+import io.stratus.agent.virt.MigrationOutcome;
+import io.stratus.agent.virt.MigrationPipe;
 import io.stratus.agent.virt.VirtualGuest;
 import java.io.File;
 import java.io.IOException;
@@ -56,7 +60,7 @@ public final class QemuDriver implements HypervisorDriver {
         this.binary = binary;
         this.accel = accel;
         this.entropyBytesPerSecond = entropyBytesPerSecond;
-        Set<String> traits = new HashSet<>(Set.of(Traits.DRIVER_QEMU, Traits.COLD_MIGRATION));
+        Set<String> traits = new HashSet<>(Set.of(Traits.DRIVER_QEMU, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION));
         if (accel == Accel.TCG) {
             traits.add(Traits.SOFTWARE_EMULATION);
         }
@@ -182,10 +186,40 @@ public final class QemuDriver implements HypervisorDriver {
 
     @Override
     public VirtualGuest spawn(GuestSpec spec, ConsoleOutput console) {
+        QemuGuest guest = start(spec, console, false);
+        try {
+            guest.cont();
+        } catch (RuntimeException e) {
+            guest.stop();
+            throw e;
+        }
+        return guest;
+    }
+
+    /**
+     * The QEMU process of {@code spec} as {@link #spawn} starts it, with {@code -incoming defer}: it
+     * waits for the source's stream, which {@link QemuIncoming#receive} passes in.
+     */
+    @Override
+    public IncomingGuest incoming(GuestSpec spec, ConsoleOutput console) {
+        return new QemuIncoming(spec.instanceId(), QemuRun.of(spec.instanceDir()), start(spec, console, true));
+    }
+
+    @Override
+    public MigrationOutcome migrate(VirtualGuest guest, MigrationPipe pipe, MigrationLimits limits)
+            throws InterruptedException {
+        if (!(guest instanceof QemuGuest q)) {
+            throw new HypervisorException("NotSupported", "the qemu driver sends only its own guests");
+        }
+        return new QemuMigrationSource(q).send(pipe, limits);
+    }
+
+    /** Starts the guest's QEMU process, the machine built and not running, and attaches to it. */
+    private QemuGuest start(GuestSpec spec, ConsoleOutput console, boolean incoming) {
         QemuRun run = QemuRun.of(spec.instanceDir());
         try {
             run.prepare();
-            List<String> command = command(spec, run);
+            List<String> command = command(spec, run, incoming);
             Files.writeString(run.log(), QemuRun.COMMAND_MARK + Instant.now() + " " + String.join(" ", command)
                     + "\n",
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -204,15 +238,7 @@ public final class QemuDriver implements HypervisorDriver {
                 throw new HypervisorException(faultCode(log), "QEMU cannot start instance " + spec.instanceId()
                         + ": " + log);
             }
-            QemuGuest guest = QemuGuest.attach(spec.instanceId(), run, readPid(run), spec.memoryMiB() << 20, console,
-                    0);
-            try {
-                guest.cont();
-            } catch (RuntimeException e) {
-                guest.stop();
-                throw e;
-            }
-            return guest;
+            return QemuGuest.attach(spec.instanceId(), run, readPid(run), spec.memoryMiB() << 20, console, 0);
         } catch (IOException e) {
             throw new HypervisorException("HypervisorError", "cannot run QEMU for instance " + spec.instanceId()
                     + ": " + e.getMessage(), e);
@@ -244,9 +270,15 @@ public final class QemuDriver implements HypervisorDriver {
         }
     }
 
-    List<String> command(GuestSpec spec, QemuRun run) {
+    /**
+     * The command line of {@code spec}'s guest: one spec gives one machine, which a migration needs
+     * at both ends; an {@code incoming} one waits for QMP {@code migrate-incoming}.
+     */
+    List<String> command(GuestSpec spec, QemuRun run, boolean incoming) {
         List<String> c = new ArrayList<>(List.of(binary.toString(), "-name", spec.instanceId(),
                 "-M", "microvm,acpi=on", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S",
+                // Virtio 1.x transports (QEMU's default is the legacy one), as the in-JVM VMM gives.
+                "-global", "virtio-mmio.force-legacy=false",
                 "-daemonize", "-pidfile", run.pidFile().toString(),
                 "-smp", Integer.toString(spec.vcpus()), "-m", spec.memoryMiB() + "M"));
         if (accel == Accel.KVM) {
@@ -286,6 +318,9 @@ public final class QemuDriver implements HypervisorDriver {
             c.addAll(List.of("-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng0"
                     + (entropyBytesPerSecond.isPresent() ? ",max-bytes=" + entropyBytesPerSecond.getAsLong()
                     + ",period=1000" : "")));
+        }
+        if (incoming) {
+            c.addAll(List.of("-incoming", "defer"));
         }
         return c;
     }

@@ -18,6 +18,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -119,6 +120,19 @@ final class QemuGuest implements VirtualGuest {
             default -> new GuestExit(GuestExit.Reason.FAILED, "QEMU ended: " + (reason.isEmpty() ? "no reason given"
                     : reason));
         };
+    }
+
+    String instanceId() {
+        return instanceId;
+    }
+
+    QemuRun run() {
+        return run;
+    }
+
+    /** The guest's monitor, for the driver's commands (migration). */
+    Qmp qmp() {
+        return qmp;
     }
 
     /** Lets the guest run (it starts stopped, so that no console output is lost before the agent listens). */
@@ -248,6 +262,14 @@ final class QemuGuest implements VirtualGuest {
     @Override
     public Optional<MemoryFootprint> footprint() {
         return Optional.empty();
+    }
+
+    /** Read from the process's command line: a reattached guest may have been booted by an older agent. */
+    @Override
+    public boolean entropyDevice() {
+        return ProcessHandle.of(pid).flatMap(p -> p.info().arguments())
+                .map(args -> Arrays.stream(args).anyMatch(a -> a.startsWith("virtio-rng-device")))
+                .orElse(false);
     }
 
     @Override

@@ -45,6 +45,11 @@ record QemuRun(Path dir, Path socketDir) {
         return socketDir.resolve("console.sock");
     }
 
+    /** Where the source's agent listens for QEMU's outgoing migration, and the target's QEMU for the incoming one. */
+    Path migrationSocket() {
+        return socketDir.resolve("migration.sock");
+    }
+
     Path pidFile() {
         return dir.resolve("qemu.pid");
     }
@@ -66,7 +71,7 @@ record QemuRun(Path dir, Path socketDir) {
 
     /** Removes what a run leaves behind (its log stays: it tells why a run ended). */
     void clean() {
-        for (Path p : List.of(monitorSocket(), consoleSocket(), pidFile())) {
+        for (Path p : List.of(monitorSocket(), consoleSocket(), migrationSocket(), pidFile())) {
             try {
                 Files.deleteIfExists(p);
             } catch (IOException e) {

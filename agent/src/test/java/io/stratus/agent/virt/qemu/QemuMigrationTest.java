@@ -1,0 +1,350 @@
+package io.stratus.agent.virt.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.stratus.agent.virt.ConsoleOutput;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.IncomingGuest;
+import io.stratus.agent.virt.MigrationLimits;
+import io.stratus.agent.virt.MigrationOutcome;
+import io.stratus.agent.virt.MigrationPipe;
+import io.stratus.agent.virt.VirtualGuest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Pipe;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The qemu driver's live migration between two of its instances on this host, QEMU's emulator
+ * (TCG) at both ends, over an in-memory pipe in place of the agents' gRPC call: a counting guest
+ * goes on counting on the target with its disk layer's writes, a garbled stream is refused by the
+ * target's QEMU, a target that dies mid-stream leaves the guest running here, and a guest that
+ * cannot converge within the rounds is cancelled.
+ */
+class QemuMigrationTest {
+    private static final Pattern COUNT = Pattern.compile("COUNT (\\d+) OK\n");
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @TempDir
+    Path dir;
+
+    private QemuDriver driver;
+    private Path kernel;
+    private Path base;
+    private final List<VirtualGuest> guests = new ArrayList<>();
+    private final List<IncomingGuest> incoming = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        QemuDriver.Result r = QemuDriver.probe("qemu-system-x86_64", dir.resolve("no-kvm"), "tcg",
+                OptionalLong.empty());
+        assumeTrue(r.driver().isPresent(), "no QEMU here: " + r.reason());
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-img")) && Files.isExecutable(Path.of("/usr/bin/qemu-io")),
+                "qemu-img and qemu-io (Debian: qemu-utils) make and read the disks");
+        driver = r.driver().get();
+        kernel = Path.of(System.getProperty("stratus.testGuests"), "migrant.elf");
+        base = dir.resolve("base.raw");
+        run("qemu-img", "create", "-f", "raw", base.toString(), "8M");
+    }
+
+    @AfterEach
+    void tearDown() {
+        incoming.forEach(IncomingGuest::discard);
+        guests.forEach(VirtualGuest::stop);
+    }
+
+    /** The instance on one host: its own qcow2 layer over this test's base image, as the agent makes it. */
+    private GuestSpec spec(String host, String cmdline) throws Exception {
+        Path instance = Files.createDirectories(dir.resolve(host).resolve("i-1"));
+        Path layer = instance.resolve("disk.qcow2");
+        if (!Files.exists(layer)) {
+            run("qemu-img", "create", "-f", "qcow2", "-F", "raw", "-b", base.toString(), layer.toString(), "8M");
+        }
+        return new GuestSpec("i-1", instance, kernel, Optional.empty(), cmdline, 1, 64,
+                List.of(new GuestSpec.Disk(layer, GuestSpec.Format.QCOW2, false)), List.of(), true);
+    }
+
+    @Test
+    void aCountingGuestGoesOnCountingOnTheTargetWithItsDiskLayer() throws Exception {
+        String cmdline = "mig.kib=1024 mig.every=4";
+        GuestSpec source = spec("one", cmdline);
+        // What the guest wrote to its disk: the layer's data, which the target's layer does not have yet.
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 64k", source.disks().get(0).path().toString());
+        Console before = new Console();
+        VirtualGuest guest = spawn(source, before);
+        long counted = before.await(3);
+
+        Console after = new Console();
+        IncomingGuest target = driver.incoming(spec("two", cmdline), after);
+        incoming.add(target);
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+                OptionalLong.empty()));
+
+        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        assertThat(outcome.downtime()).isPresent();
+        VirtualGuest moved = arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        incoming.remove(target);
+        guests.add(moved);
+        assertThat(moved.paused()).as("it runs on the target").isFalse();
+        assertThat(((QemuGuest) guest).qmp().execute("query-status").path("status").asText())
+                .as("QEMU here holds it after the switch-over").isEqualTo("postmigrate");
+        long next = after.await(counted + 2);
+        assertThat(after.counts().get(0)).as("it went on, it did not start again: " + after.text())
+                .isGreaterThan(counted);
+        System.out.printf("qemu live migration: counted to %d here, on to %d there; %s%n", counted, next,
+                outcome.summary());
+        guest.stop();
+        moved.stop();
+        run("qemu-io", "-f", "qcow2", "-r", "-c", "read -P 0x5a 1M 64k", dir.resolve("two/i-1/disk.qcow2").toString());
+    }
+
+    @Test
+    void aGarbledStreamIsRefusedByTheTargetsQemuWhichEnds() throws Exception {
+        IncomingGuest target = driver.incoming(spec("two", ""), new Console());
+        incoming.add(target);
+        long pid = Long.parseLong(Files.readString(dir.resolve("two/i-1/qemu.pid")).strip());
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        byte[] noise = new byte[256 << 10];
+        new Random(7).nextBytes(noise);
+        link.source.write(ByteBuffer.wrap(noise));
+        link.source.endOutput();
+
+        assertThat(arrived).failsWithin(WAIT).withThrowableOfType(Exception.class)
+                .withCauseInstanceOf(HypervisorException.class).withMessageContaining("did not arrive");
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).as("the target's QEMU").isNotEqualTo(
+                Optional.of(true));
+        assertThatThrownBy(link.source::awaitPeerEnd).as("the source hears the refusal")
+                .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void aTargetThatDiesMidStreamLeavesTheGuestRunningHere() throws Exception {
+        String cmdline = "mig.kib=16384 mig.every=4";
+        Console before = new Console();
+        VirtualGuest guest = spawn(spec("one", cmdline), before);
+        long counted = before.await(2);
+        Link link = new Link();
+        // The target reads a little of the stream, then is gone.
+        Thread dying = new Thread(() -> {
+            try {
+                ByteBuffer b = ByteBuffer.allocate(64 << 10);
+                link.target.read(b);
+                link.kill();
+            } catch (IOException e) {
+                link.kill();
+            }
+        });
+        dying.start();
+        assertThatThrownBy(() -> driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+                OptionalLong.of(2L << 20)))).isInstanceOf(HypervisorException.class);
+        assertThat(guest.paused()).isFalse();
+        before.await(counted + 2);
+    }
+
+    @Test
+    void aGuestThatCannotConvergeIsCancelledAndRunsOnHere() throws Exception {
+        String cmdline = "mig.kib=4096 mig.delay=0 mig.every=64";
+        Console before = new Console();
+        VirtualGuest guest = spawn(spec("one", cmdline), before);
+        long counted = before.await(1);
+        IncomingGuest target = driver.incoming(spec("two", cmdline), new Console());
+        incoming.add(target);
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(1), 2,
+                OptionalLong.of(4L << 20)));
+        assertThat(outcome.completed()).isFalse();
+        assertThat(outcome.aborted().orElseThrow()).contains("rounds");
+        link.source.endOutput();
+        assertThat(arrived).failsWithin(WAIT);
+        incoming.remove(target);
+        assertThat(guest.paused()).isFalse();
+        before.await(counted + 1);
+    }
+
+    private static MigrationLimits limits(Duration downtime, int rounds, OptionalLong bandwidth) {
+        return new MigrationLimits(downtime, rounds, bandwidth);
+    }
+
+    private VirtualGuest spawn(GuestSpec spec, Console console) {
+        VirtualGuest g = driver.spawn(spec, console);
+        guests.add(g);
+        return g;
+    }
+
+    /** The target's end, as the agent runs it: receive, then end its side (normally when the guest runs). */
+    private static CompletableFuture<VirtualGuest> receive(IncomingGuest target, Link link) {
+        CompletableFuture<VirtualGuest> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(target.receive(link.target));
+                link.answer(true);
+            } catch (RuntimeException e) {
+                link.answer(false);
+                f.completeExceptionally(e);
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+        assertThat(out).as(String.join(" ", command)).doesNotContain("Pattern verification failed");
+    }
+
+    /** A guest's console, kept. */
+    private static final class Console implements ConsoleOutput {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+        @Override
+        public synchronized void write(byte[] b, int offset, int length) {
+            bytes.write(b, offset, length);
+        }
+
+        synchronized String text() {
+            return bytes.toString(StandardCharsets.US_ASCII);
+        }
+
+        List<Long> counts() {
+            List<Long> c = new ArrayList<>();
+            Matcher m = COUNT.matcher(text());
+            while (m.find()) {
+                c.add(Long.parseLong(m.group(1)));
+            }
+            return c;
+        }
+
+        /** Waits for a count of at least {@code least}; the last count. */
+        long await(long least) throws InterruptedException {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                List<Long> c = counts();
+                if (!c.isEmpty() && c.get(c.size() - 1) >= least) {
+                    return c.get(c.size() - 1);
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("never counted to " + least + ": " + text());
+        }
+    }
+
+    /**
+     * Two hosts' ends of a migration stream, in memory: each direction a pipe; a target that ends
+     * its side says whether the guest runs there, as the agents' call does with its status.
+     */
+    private static final class Link {
+        private final Pipe forward = open();
+        private final Pipe backward = open();
+        private final CompletableFuture<Boolean> verdict = new CompletableFuture<>();
+        final End source = new End(backward.source(), forward.sink());
+        final End target = new End(forward.source(), backward.sink());
+
+        private static Pipe open() {
+            try {
+                return Pipe.open();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        void answer(boolean arrived) {
+            verdict.complete(arrived);
+            try {
+                backward.sink().close();
+            } catch (IOException e) {
+                // Closed already.
+            }
+        }
+
+        /** The target host is gone: both directions break. */
+        void kill() {
+            verdict.complete(false);
+            try {
+                forward.source().close();
+                backward.sink().close();
+            } catch (IOException e) {
+                // Closed already.
+            }
+        }
+
+        final class End implements MigrationPipe {
+            private final Pipe.SourceChannel in;
+            private final Pipe.SinkChannel out;
+
+            End(Pipe.SourceChannel in, Pipe.SinkChannel out) {
+                this.in = in;
+                this.out = out;
+            }
+
+            @Override
+            public int read(ByteBuffer dst) throws IOException {
+                return in.read(dst);
+            }
+
+            @Override
+            public int write(ByteBuffer src) throws IOException {
+                int n = 0;
+                while (src.hasRemaining()) {
+                    n += out.write(src);
+                }
+                return n;
+            }
+
+            @Override
+            public void endOutput() throws IOException {
+                out.close();
+            }
+
+            @Override
+            public void awaitPeerEnd() throws IOException {
+                ByteBuffer b = ByteBuffer.allocate(4096);
+                while (in.read(b) >= 0) {
+                    if (b.position() > 0) {
+                        throw new IOException("the peer sent data where none was expected");
+                    }
+                }
+                if (!verdict.getNow(false)) {
+                    throw new IOException("the target failed");
+                }
+            }
+
+            @Override
+            public boolean isOpen() {
+                return in.isOpen() || out.isOpen();
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+                out.close();
+            }
+        }
+    }
+}
