@@ -202,6 +202,10 @@ class MigrationIT {
     @Test
     @Order(3)
     void aMigrationThatCannotConvergeIsAbortedAndTheGuestStays() throws Exception {
+        // The qemu driver under TCG copies a guest paused (QEMU's dirty tracking there loses writes): a
+        // copy that cannot converge is live migration's, where the guest runs (kvm, or QEMU on KVM).
+        assumeTrue(!hypervisorType("m-one").equals("QEMU"), "m-one emulates its guests (QEMU's TCG), whose"
+                + " migrations copy the guest paused: nothing to converge");
         String busy = migrant(admin.at(cloud.imageBase()), "busy", "mig.kib=16384 mig.delay=0 mig.every=64");
         String id = bootOn("m-one", "busy", busy);
         long before = awaitCount(id, 2);
@@ -214,6 +218,16 @@ class MigrationIT {
         assertThat(Files.readString(one.log())).contains("did not converge");
         assertThat(moves(id)).containsExactly("live-migration error m-one->m-two");
         assertThat(moveFault(id)).contains("did not converge");
+    }
+
+    /** Nova's hypervisor_type of {@code host}: QEMU when it emulates, KVM with hardware virtualization. */
+    private String hypervisorType(String host) {
+        for (JsonNode h : admin.ok("GET", "/compute/v2.1/os-hypervisors/detail", null).path("hypervisors")) {
+            if (h.path("hypervisor_hostname").asText().equals(host)) {
+                return h.path("hypervisor_type").asText();
+            }
+        }
+        throw new AssertionError("no hypervisor " + host);
     }
 
     @Test

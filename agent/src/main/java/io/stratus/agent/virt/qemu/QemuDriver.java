@@ -211,7 +211,7 @@ public final class QemuDriver implements HypervisorDriver {
         if (!(guest instanceof QemuGuest q)) {
             throw new HypervisorException("NotSupported", "the qemu driver sends only its own guests");
         }
-        return new QemuMigrationSource(q).send(pipe, limits);
+        return new QemuMigrationSource(q, accel == Accel.TCG).send(pipe, limits);
     }
 
     /** Starts the guest's QEMU process, the machine built and not running, and attaches to it. */

@@ -164,25 +164,33 @@ class QemuMigrationTest {
         before.await(counted + 2);
     }
 
+    /**
+     * Under TCG the guest is paused for the copy (QEMU's dirty tracking there loses writes): a guest
+     * that rewrites 4 MiB as fast as it can — one that would never converge live — arrives whole,
+     * every page checked by the guest itself, and counts on. (Cancelling a copy that does not
+     * converge is live migration's, with KVM: MigrationIT covers it on /dev/kvm hosts.)
+     */
     @Test
-    void aGuestThatCannotConvergeIsCancelledAndRunsOnHere() throws Exception {
+    void underTcgABusyGuestIsCopiedPausedAndArrivesWhole() throws Exception {
         String cmdline = "mig.kib=4096 mig.delay=0 mig.every=64";
         Console before = new Console();
         VirtualGuest guest = spawn(spec("one", cmdline), before);
         long counted = before.await(1);
-        IncomingGuest target = driver.incoming(spec("two", cmdline), new Console());
+        Console after = new Console();
+        IncomingGuest target = driver.incoming(spec("two", cmdline), after);
         incoming.add(target);
         Link link = new Link();
         CompletableFuture<VirtualGuest> arrived = receive(target, link);
         MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(1), 2,
-                OptionalLong.of(4L << 20)));
-        assertThat(outcome.completed()).isFalse();
-        assertThat(outcome.aborted().orElseThrow()).contains("rounds");
-        link.source.endOutput();
-        assertThat(arrived).failsWithin(WAIT);
+                OptionalLong.empty()));
+        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        assertThat(outcome.summary()).contains("paused for the whole copy");
+        assertThat(outcome.downtime().orElseThrow()).as("the downtime is the whole copy").isPositive();
+        VirtualGuest moved = arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
         incoming.remove(target);
-        assertThat(guest.paused()).isFalse();
-        before.await(counted + 1);
+        guests.add(moved);
+        after.await(counted + 2);
+        assertThat(after.text()).as("every page arrived as the guest left it").doesNotContain("BAD");
     }
 
     private static MigrationLimits limits(Duration downtime, int rounds, OptionalLong bandwidth) {
