@@ -49,6 +49,17 @@ public final class UpCommand implements Callable<Integer> {
     static final String PRIVATE_NETWORK = "private";
     /** Tenant networks are segments of their own: this range never meets the machine's networks. */
     private static final String PRIVATE_CIDR = "10.0.0.0/24";
+    static final String PUBLIC_NETWORK = "public";
+    static final String ROUTER = "router";
+    /**
+     * The cloud's outside: routers' gateways and floating IPs, on a bridge of this machine that holds
+     * the subnet's gateway address. 198.18.0.0/15 is set aside for benchmarking (RFC 2544): no real
+     * network the machine is on uses it.
+     */
+    static final HostNetwork.ExternalNetwork EXTERNAL = new HostNetwork.ExternalNetwork("stratus-ext0",
+            "198.18.0.1/24");
+    /** What the agents call the external network's physical network (Neutron's physnet). */
+    static final String EXTERNAL_PHYSNET = "public";
     /**
      * Namespace {@code i} of this cloud is {@link HostNetwork#create} number {@code NAMESPACE_BASE + i}:
      * the integration tests number theirs from 1, and a cloud left up must not take theirs.
@@ -239,7 +250,8 @@ public final class UpCommand implements Callable<Integer> {
                 Path data = agents == 1 ? home.agent() : home.agent(i);
                 HostNetwork.Namespace ns = HostNetwork.create(NAMESPACE_BASE + i);
                 parts.add(0, ns);
-                parts.add(0, () -> HostNetwork.removeDhcpNamespaces(host));
+                EXTERNAL.plug(ns, NAMESPACE_BASE + i);
+                parts.add(0, () -> HostNetwork.removeAgentNamespaces(host));
                 created.add(ns.name() + " " + host);
                 // bin/stratus down removes what is listed here should this process die without its hook.
                 Files.writeString(home.namespacesFile(), String.join("\n", created) + "\n");
@@ -248,6 +260,10 @@ public final class UpCommand implements Callable<Integer> {
                 settings.put("stratus.agent.host", host);
                 settings.put("stratus.agent.data-dir", data.toString());
                 settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
+                settings.put("stratus.agent.network.physical-interfaces", EXTERNAL_PHYSNET + ":"
+                        + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
+                // The first host runs the routers (Neutron's L3 agent); every host reaches the outside.
+                settings.put("stratus.agent.network.l3-agent", Boolean.toString(i == 1));
                 Path log = home.logs().resolve(agents == 1 ? "agent.log" : "agent-" + i + ".log");
                 out.println("starting agent '" + host + "' in network namespace " + ns.name() + " at " + ns.address()
                         + " (log: " + log + ")");
@@ -262,7 +278,8 @@ public final class UpCommand implements Callable<Integer> {
 
         String imageId = loadKit(admin, out);
         if (namespaces) {
-            ensurePrivateNetwork(admin, out);
+            String subnet = ensurePrivateNetwork(admin, out);
+            ensureRouter(admin, subnet, ensurePublicNetwork(admin, out), out);
         }
         String demoPassword = home.secret("demo-password");
         ensureUser(admin, "demo", "a second tenant", "demo", demoPassword, "member");
@@ -286,10 +303,13 @@ public final class UpCommand implements Callable<Integer> {
         out.println("  cloud images: openstack keypair create --public-key ~/.ssh/id_ed25519.pub mykey");
         out.println("                openstack server create --flavor m1.small --image " + DEBIAN_IMAGE
                 + " --key-name mykey --user-data script.sh --network " + PRIVATE_NETWORK + " --wait web");
-        // Without a router (a later issue) the tenant network is reached from its DHCP namespace on the server's host.
-        out.println("                ip netns exec " + (namespaces ? hosts.get(0) + "-" : "") + "qdhcp-" + privateNetworkId(admin)
-                + " ssh debian@<address>   (" + SMALL_CLOUD_IMAGE + ": root@)");
         if (namespaces) {
+            out.println("                openstack floating ip create " + PUBLIC_NETWORK
+                    + "; openstack server add floating ip web <floating address>");
+            out.println("                ssh debian@<floating address>   (" + SMALL_CLOUD_IMAGE + ": root@; open tcp/22"
+                    + " first: openstack security group rule create --protocol tcp --dst-port 22 default)");
+            out.println("                servers reach this machine at " + EXTERNAL.gateway() + " through "
+                    + ROUTER + " (SNAT)");
             out.println("                bin/stratus host drain " + hosts.get(0) + "   (live-migrates its servers away)");
         }
         out.println("  stop:         Ctrl-C here, or bin/stratus down");
@@ -322,25 +342,64 @@ public final class UpCommand implements Callable<Integer> {
     }
 
     /**
-     * The shared network {@code private} with an IPv4 subnet and DHCP, made if missing: a server
-     * created with no {@code networks} gets a port on it, as Nova does when one network is available.
+     * The external network {@code public}: flat, on each host's leg to {@link #EXTERNAL}, its subnet
+     * without DHCP (nothing boots on it) and the machine's address as gateway, made if missing.
+     *
+     * @return the network's id
      */
-    private static void ensurePrivateNetwork(CloudClient admin, PrintWriter out) {
-        if (!admin.network("GET", "/v2.0/networks?name=" + PRIVATE_NETWORK, null).path("networks").isEmpty()) {
+    private static String ensurePublicNetwork(CloudClient admin, PrintWriter out) {
+        JsonNode found = admin.network("GET", "/v2.0/networks?name=" + PUBLIC_NETWORK, null).path("networks");
+        if (!found.isEmpty()) {
+            return found.path(0).path("id").asText();
+        }
+        Map<String, Object> network = new LinkedHashMap<>();
+        network.put("name", PUBLIC_NETWORK);
+        network.put("router:external", true);
+        network.put("provider:network_type", "flat");
+        network.put("provider:physical_network", EXTERNAL_PHYSNET);
+        String id = admin.network("POST", "/v2.0/networks", CloudClient.object(Map.of("network", network)))
+                .path("network").path("id").asText();
+        String prefix = EXTERNAL.gateway().substring(0, EXTERNAL.gateway().lastIndexOf('.') + 1);
+        admin.network("POST", "/v2.0/subnets", CloudClient.object(Map.of("subnet", Map.of("name",
+                PUBLIC_NETWORK + "-subnet", "network_id", id, "ip_version", 4, "cidr", EXTERNAL.cidr(),
+                "gateway_ip", EXTERNAL.gateway(), "enable_dhcp", false, "allocation_pools",
+                List.of(Map.of("start", prefix + "10", "end", prefix + "250"))))));
+        out.println("network " + PUBLIC_NETWORK + " (" + id + ", " + EXTERNAL.cidr() + ", external, on bridge "
+                + EXTERNAL.bridge() + ") made");
+        out.flush();
+        return id;
+    }
+
+    /** The router {@code router} between {@code private}'s subnet and {@code public}, made if missing. */
+    private static void ensureRouter(CloudClient admin, String privateSubnet, String publicNetwork, PrintWriter out) {
+        if (!admin.network("GET", "/v2.0/routers?name=" + ROUTER, null).path("routers").isEmpty()) {
             return;
         }
-        String id = admin.network("POST", "/v2.0/networks", CloudClient.object(Map.of("network", Map.of("name",
-                PRIVATE_NETWORK, "shared", true)))).path("network").path("id").asText();
-        admin.network("POST", "/v2.0/subnets", CloudClient.object(Map.of("subnet", Map.of("name",
-                PRIVATE_NETWORK + "-subnet", "network_id", id, "ip_version", 4, "cidr", PRIVATE_CIDR,
-                "enable_dhcp", true))));
-        out.println("network " + PRIVATE_NETWORK + " (" + id + ", " + PRIVATE_CIDR + ", shared) made");
+        String id = admin.network("POST", "/v2.0/routers", CloudClient.object(Map.of("router", Map.of("name", ROUTER,
+                "external_gateway_info", Map.of("network_id", publicNetwork))))).path("router").path("id").asText();
+        admin.network("PUT", "/v2.0/routers/" + id + "/add_router_interface", CloudClient.object(Map.of(
+                "subnet_id", privateSubnet)));
+        out.println("router " + ROUTER + " (" + id + ") joins " + PRIVATE_NETWORK + " to " + PUBLIC_NETWORK + " (SNAT)");
         out.flush();
     }
 
-    private static String privateNetworkId(CloudClient admin) {
-        return admin.network("GET", "/v2.0/networks?name=" + PRIVATE_NETWORK, null).path("networks").path(0)
-                .path("id").asText("<network id>");
+    /**
+     * The shared network {@code private} with an IPv4 subnet and DHCP, made if missing: a server
+     * created with no {@code networks} gets a port on it, as Nova does when one network is available.
+     */
+    private static String ensurePrivateNetwork(CloudClient admin, PrintWriter out) {
+        JsonNode found = admin.network("GET", "/v2.0/networks?name=" + PRIVATE_NETWORK, null).path("networks");
+        if (!found.isEmpty()) {
+            return found.path(0).path("subnets").path(0).asText();
+        }
+        String id = admin.network("POST", "/v2.0/networks", CloudClient.object(Map.of("network", Map.of("name",
+                PRIVATE_NETWORK, "shared", true)))).path("network").path("id").asText();
+        String subnet = admin.network("POST", "/v2.0/subnets", CloudClient.object(Map.of("subnet", Map.of("name",
+                PRIVATE_NETWORK + "-subnet", "network_id", id, "ip_version", 4, "cidr", PRIVATE_CIDR,
+                "enable_dhcp", true)))).path("subnet").path("id").asText();
+        out.println("network " + PRIVATE_NETWORK + " (" + id + ", " + PRIVATE_CIDR + ", shared) made");
+        out.flush();
+        return subnet;
     }
 
     private static String ensureImage(CloudClient admin, String name, Path file, Map<String, Object> fields,
