@@ -45,6 +45,10 @@ final class LocalCloud implements AutoCloseable {
     private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
     /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
     private final List<String> hostsInNamespaces = new ArrayList<>();
+    /** Where the agents started after {@link #withOutside} have a leg, mapped to physical network {@link #PHYSNET}. */
+    private HostNetwork.ExternalNetwork outside;
+    /** The physical network name agents map their leg on the outside bridge to. */
+    static final String PHYSNET = "public";
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
                        String url, String imageUrl, Api admin, String metadataSecret, List<QuarkusProcess> started) {
@@ -186,11 +190,18 @@ final class LocalCloud implements AutoCloseable {
     QuarkusProcess agentIn(int index, String host, long memoryMib, Map<String, String> extra) throws Exception {
         HostNetwork.Namespace ns = HostNetwork.create(index);
         namespaces.add(ns);
+        Map<String, String> physical = Map.of();
+        if (outside != null) {
+            outside.plug(ns, index);
+            physical = Map.of("stratus.agent.network.physical-interfaces", PHYSNET + ":"
+                    + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
+        }
         int port = QuarkusProcess.freePort();
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
         s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
+        s.putAll(physical);
         s.putAll(extra);
         hostsInNamespaces.add(host);
         QuarkusProcess agent = QuarkusProcess.startIn(ns, app("stratus.agentApp"), port, s,
@@ -198,6 +209,17 @@ final class LocalCloud implements AutoCloseable {
                 Duration.ofSeconds(10));
         processes.add(agent);
         return agent;
+    }
+
+    /**
+     * Gives the agents started from now on a leg on {@code external}'s bridge, which they carry flat
+     * networks of physical network {@link #PHYSNET} on: the cloud's outside, for routers' gateways
+     * and floating IPs.
+     */
+    LocalCloud withOutside(HostNetwork.ExternalNetwork external) throws java.io.IOException {
+        external.ensure();
+        this.outside = external;
+        return this;
     }
 
     /** A log file not used yet in this run: a restarted process keeps its predecessor's log. */
@@ -284,7 +306,7 @@ final class LocalCloud implements AutoCloseable {
         // The qemu driver's guests outlive their agents, as on a real host; the test's hosts end here.
         ProcessesUnder.kill(dir);
         for (String host : hostsInNamespaces) {
-            HostNetwork.removeDhcpNamespaces(host);
+            HostNetwork.removeAgentNamespaces(host);
             deleteTree(Path.of("/run/stratus", host));
         }
         namespaces.forEach(HostNetwork.Namespace::close);
