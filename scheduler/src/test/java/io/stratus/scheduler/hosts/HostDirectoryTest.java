@@ -65,7 +65,7 @@ class HostDirectoryTest {
     void theTunnelAddressIsPassedOnAtTheFirstReportAndWhenItChanges() {
         List<String> told = new ArrayList<>();
         HostDirectory withNetworks = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0),
-                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, (host, tunnel) -> told.add(host + "=" + tunnel));
+                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, r -> told.add(r.getHost() + "=" + r.getTunnelAddress()));
         HostReport first = report("h1", 8, 16384, NOW.minusSeconds(30)).toBuilder().setTunnelAddress("192.0.2.1")
                 .build();
         withNetworks.apply(first);

@@ -259,6 +259,7 @@ abstract class NetworkContract {
     private void registerTunnel(String host, String address) {
         new NetworkStatePublisher(pools.get(0).dataSource(), one.states, new org.apache.kafka.clients.producer
                 .MockProducer<>(true, null, new org.apache.kafka.common.serialization.StringSerializer(),
-                new org.apache.kafka.common.serialization.ByteArraySerializer())).reported(host, address);
+                new org.apache.kafka.common.serialization.ByteArraySerializer()), Clock.systemUTC())
+                .reported(host, address, false);
     }
 }
