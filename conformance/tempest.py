@@ -84,10 +84,28 @@ def discover(env):
     _, versions = api(endpoints["compute"].rsplit("/", 1)[0] + "/", token)
     v21 = next(v for v in versions["versions"] if v["id"] == "v2.1")
     _, extensions = api(endpoints["network"] + "/v2.0/extensions", token)
-    return {"flavor": flavors[0]["id"], "flavor_alt": flavors[1]["id"], "image": image["id"],
+    public = external_network(endpoints["network"], token)
+    return {"public_network_id": public["id"], "public_network_name": public["name"],
+            "flavor": flavors[0]["id"], "flavor_alt": flavors[1]["id"], "image": image["id"],
             "image_alt": alt["id"],
             "network_extensions": ",".join(e["alias"] for e in extensions["extensions"]),
             "max_microversion": v21.get("version") or "2.1", "endpoints": endpoints}
+
+
+def external_network(neutron, token):
+    """The cloud's external network (router:external) for tempest's router tests: the one named
+    "public" or the first; without one, made here as devstack makes it (an operator's network,
+    not shared, with 172.24.4.0/24 and no DHCP), so the router tests have a gateway to set."""
+    _, found = api(neutron + "/v2.0/networks?router:external=True", token)
+    nets = sorted(found["networks"], key=lambda n: (n["name"] != "public", n["name"], n["id"]))
+    if nets:
+        return nets[0]
+    _, made = api(neutron + "/v2.0/networks", token, body={"network": {
+        "name": "public", "router:external": True}})
+    api(neutron + "/v2.0/subnets", token, body={"subnet": {
+        "network_id": made["network"]["id"], "name": "public-subnet", "ip_version": 4,
+        "cidr": "172.24.4.0/24", "enable_dhcp": False}})
+    return made["network"]
 
 
 def tempest_conf(env, found, out):
@@ -179,9 +197,9 @@ project_network_v6_cidr = 2001:db8::/48
 project_network_v6_mask_bits = 64
 # Subnet pools' test prefixes (tempest's default).
 default_network = 1.0.0.0/16,2.0.0.0/16
-# No external network or routers yet: tempest's router and floating IP tests are not selected.
-public_network_id =
-floating_network_name =
+# The external network routers take their gateway on and floating IPs come from.
+public_network_id = {found['public_network_id']}
+floating_network_name = {found['public_network_name']}
 shared_physical_network = false
 
 [network-feature-enabled]
