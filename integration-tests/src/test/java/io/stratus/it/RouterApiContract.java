@@ -129,6 +129,9 @@ abstract class RouterApiContract {
                 Map.of("network_id", publicNet, "enable_snat", false)))).path("router").path("external_gateway_info")
                 .path("enable_snat").asBoolean()).isFalse();
 
+        fault(admin.call("PUT", NET + "/networks/" + publicNet, Map.of("network", Map.of("router:external", false))),
+                409, "ExternalNetworkInUse");
+
         // Gateway faults: an unknown network, one that is not external.
         String net1 = network(member, "n1");
         String sub1 = subnet(member, net1, "10.20.1.0/24");

@@ -254,11 +254,10 @@ public final class RouterStore {
         Set<String> hosts = new TreeSet<>();
         String portId = Atomically.run(db, tx -> {
             hosts.clear();
+            touch(tx, routerId);
             hosts.addAll(RouterHosts.of(tx, routerId));
             String id = work.apply(tx);
             hosts.addAll(RouterHosts.of(tx, routerId));
-            tx.update("UPDATE router SET updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
-                    clock.instant(), routerId);
             HostNetworks.bump(tx, hosts);
             return id;
         });
@@ -302,6 +301,7 @@ public final class RouterStore {
         Set<String> hosts = new TreeSet<>();
         Interface info = Atomically.run(db, tx -> {
             hosts.clear();
+            touch(tx, routerId);
             Router r = find(tx, routerId).orElseThrow(() -> NetworkException.notFound("Router", routerId));
             Port p = which.apply(tx);
             List<Cidr> leaving = new ArrayList<>();
@@ -328,13 +328,20 @@ public final class RouterStore {
             Interface answer = info(routerId, p);
             hosts.addAll(RouterHosts.of(tx, routerId));
             tx.update("DELETE FROM port WHERE id = ?", p.id());
-            tx.update("UPDATE router SET updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
-                    clock.instant(), routerId);
             HostNetworks.bump(tx, hosts);
             return answer;
         });
         hostsChanged.accept(hosts);
         return info;
+    }
+
+    /**
+     * A new revision of the router, first in the transaction: its row lock makes two interface
+     * changes of one router take turns, so neither misses the other's subnet in its overlap check.
+     */
+    private void touch(Sql tx, String routerId) {
+        tx.update("UPDATE router SET updated_at = ?, revision_number = revision_number + 1 WHERE id = ?",
+                clock.instant(), routerId);
     }
 
     private static Interface info(String routerId, Port p) {
