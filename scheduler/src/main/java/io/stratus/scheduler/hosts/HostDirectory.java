@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * The hosts as their agents report them on {@code stratus.hosts}: each report's capacity becomes
@@ -47,29 +47,29 @@ public final class HostDirectory {
     private final Map<String, Instant> lastReport = new ConcurrentHashMap<>();
     private final Map<String, Known> reports = new ConcurrentHashMap<>();
     private final Runnable inventoryChanged;
-    private final BiConsumer<String, String> tunnelReported;
+    private final Consumer<HostReport> networkReported;
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
-        this(store, ratios, clock, () -> { }, (host, tunnel) -> { });
+        this(store, ratios, clock, () -> { }, report -> { });
     }
 
     /** @param inventoryChanged told after a report added a host or changed its inventory */
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged) {
-        this(store, ratios, clock, inventoryChanged, (host, tunnel) -> { });
+        this(store, ratios, clock, inventoryChanged, report -> { });
     }
 
     /**
      * @param inventoryChanged told after a report added a host or changed its inventory
-     * @param tunnelReported   told (host, tunnel address) on a host's first report here and whenever
-     *                         its tunnel address changes: the network side republishes what depends on it
+     * @param networkReported  told a host's report on its first report here and whenever its tunnel
+     *                         address or L3 role changes: the network side republishes what depends on them
      */
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged,
-                         BiConsumer<String, String> tunnelReported) {
+                         Consumer<HostReport> networkReported) {
         this.store = store;
         this.ratios = ratios;
         this.clock = clock;
         this.inventoryChanged = inventoryChanged;
-        this.tunnelReported = tunnelReported;
+        this.networkReported = networkReported;
     }
 
     /** Takes in one report; reports from a host's past (older than the newest seen) are ignored. */
@@ -92,8 +92,9 @@ public final class HostDirectory {
         }
         // Told before the report is kept: should the listener fail, the next report tells it again.
         Known before = reports.get(host);
-        if (before == null || !before.report().getTunnelAddress().equals(report.getTunnelAddress())) {
-            tunnelReported.accept(host, report.getTunnelAddress());
+        if (before == null || !before.report().getTunnelAddress().equals(report.getTunnelAddress())
+                || before.report().getL3Agent() != report.getL3Agent()) {
+            networkReported.accept(report);
         }
         lastReport.put(host, at);
         reports.put(host, Known.of(report));

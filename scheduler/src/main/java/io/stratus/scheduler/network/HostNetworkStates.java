@@ -4,10 +4,12 @@ import com.google.protobuf.Timestamp;
 import io.stratus.database.Sql;
 import io.stratus.database.Transaction;
 import io.stratus.proto.v1.AllowedAddressPair;
+import io.stratus.proto.v1.FloatingIpMapping;
 import io.stratus.proto.v1.HostNetworkState;
 import io.stratus.proto.v1.NetworkSegment;
 import io.stratus.proto.v1.PortBinding;
 import io.stratus.proto.v1.RemoteEndpoint;
+import io.stratus.proto.v1.RouterConfig;
 import io.stratus.proto.v1.SecurityGroupRules;
 import io.stratus.proto.v1.SubnetConfig;
 import java.time.Clock;
@@ -24,7 +26,9 @@ import javax.sql.DataSource;
 /**
  * Builds a host's {@link HostNetworkState} from the database, in one snapshot with its generation:
  * the networks it has ports on (with their subnets, its DHCP port and the other hosts' tunnel
- * endpoints and MACs), its bound ports, and the security groups those ports use or name.
+ * endpoints and MACs), its bound ports, the security groups those ports use or name, and the
+ * routers it runs. A router's legs are bound to its host like ports, so their networks and MACs
+ * travel as any port's do, but they are sent in their {@link RouterConfig}, not as guests' ports.
  */
 public final class HostNetworkStates {
     private final DataSource db;
@@ -50,7 +54,7 @@ public final class HostNetworkStates {
             NetworkStore.find(tx, networkId).ifPresent(n -> state.addNetworks(segment(tx, n, host, here)));
         }
         for (Port p : here) {
-            if (!p.deviceOwner().equals(Port.DHCP_OWNER)) {
+            if (!p.deviceOwner().equals(Port.DHCP_OWNER) && !Router.isLeg(p)) {
                 state.addPorts(binding(p));
                 groups.addAll(p.securityGroups());
             }
@@ -63,7 +67,25 @@ public final class HostNetworkStates {
         for (String g : named) {
             state.addSecurityGroups(groupRules(tx, g));
         }
+        for (Router r : RouterStore.on(tx, host)) {
+            state.addRouters(router(tx, r));
+        }
         return state.build();
+    }
+
+    private static RouterConfig router(Sql tx, Router r) {
+        RouterConfig.Builder c = RouterConfig.newBuilder().setRouterId(r.id()).setAdminStateUp(r.adminStateUp())
+                .setEnableSnat(r.enableSnat());
+        r.gatewayPort().ifPresent(p -> c.setGatewayPort(binding(p)));
+        RouterStore.interfaces(tx, r.id()).forEach(p -> c.addInterfaces(binding(p)));
+        r.routes().forEach(route -> c.addRoutes(io.stratus.proto.v1.HostRoute.newBuilder()
+                .setDestination(route.destination()).setNexthop(route.nexthop())));
+        for (FloatingIp f : FloatingIpStore.of(tx, r.id())) {
+            c.addFloatingIps(FloatingIpMapping.newBuilder().setFloatingIpId(f.id())
+                    .setFloatingIpAddress(f.floatingIpAddress()).setFixedIpAddress(f.fixedIpAddress().orElseThrow())
+                    .setPortId(f.portId().orElseThrow()));
+        }
+        return c.build();
     }
 
     private static NetworkSegment segment(Sql tx, Network n, String host, List<Port> here) {

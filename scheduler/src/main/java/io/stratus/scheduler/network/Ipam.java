@@ -36,6 +36,22 @@ final class Ipam {
         }
     }
 
+    /**
+     * Takes the subnet's gateway address for a router's interface port (the one port that may
+     * hold it); 409 IpAddressAlreadyAllocated when another router has it.
+     */
+    static void takeGateway(Sql tx, Subnet subnet, IpAddress gateway, String portId) {
+        try {
+            tx.update("INSERT INTO ip_allocation (network_id, ip_address, subnet_id, port_id) VALUES (?, ?, ?, ?)",
+                    subnet.networkId(), gateway.toString(), subnet.id(), portId);
+        } catch (RuntimeException e) {
+            if (Columns.collided(e)) {
+                throw conflict(subnet, gateway);
+            }
+            throw e;
+        }
+    }
+
     private static NetworkException conflict(Subnet subnet, IpAddress address) {
         return NetworkException.conflict("IpAddressAlreadyAllocated", "IP address " + address + " already allocated"
                 + " in subnet " + subnet.id());

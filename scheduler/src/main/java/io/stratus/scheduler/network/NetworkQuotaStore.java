@@ -24,6 +24,8 @@ public final class NetworkQuotaStore {
         m.put("port", 500L);
         m.put("security_group", 10L);
         m.put("security_group_rule", 100L);
+        m.put("router", 10L);
+        m.put("floatingip", 50L);
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -114,6 +114,11 @@ public final class NetworkStore {
     /** Writes a network's changeable attributes (the provider ones stay as created). */
     public Network update(Network n) {
         Set<String> hosts = Transaction.run(db, tx -> {
+            if (!n.external() && (tx.count("SELECT COUNT(*) FROM router WHERE gateway_network_id = ?", n.id()) > 0
+                    || tx.count("SELECT COUNT(*) FROM floating_ip WHERE floating_network_id = ?", n.id()) > 0)) {
+                throw NetworkException.conflict("ExternalNetworkInUse", "External network " + n.id() + " cannot be"
+                        + " updated, since it has existing gateway ports.");
+            }
             if (tx.update("UPDATE network SET name = ?, description = ?, admin_state_up = ?, shared = ?,"
                     + " router_external = ?, mtu = ?, port_security_enabled = ?, updated_at = ?,"
                     + " revision_number = revision_number + 1 WHERE id = ?", n.name(), n.description(),

@@ -116,7 +116,8 @@ public final class PortStore {
                 "Port security must be enabled and port must have an IP address in order to use security groups.");
     }
 
-    private Port insert(Sql tx, Spec s, List<String> securityGroups) {
+    /** Inserts one port with its addresses and groups, in the caller's transaction (routers' and floating IPs' too). */
+    Port insert(Sql tx, Spec s, List<String> securityGroups) {
         Network network = NetworkStore.find(tx, s.networkId())
                 .orElseThrow(() -> NetworkException.notFound("Network", s.networkId()));
         String id = UUID.randomUUID().toString();
@@ -222,6 +223,7 @@ public final class PortStore {
         Set<String> hosts = Atomically.run(db, tx -> {
             Port p = find(tx, id).orElseThrow(() -> NetworkException.notFound("Port", id));
             Set<String> affected = HostNetworks.ofPort(tx, p);
+            affected.addAll(FloatingIpStore.portGone(tx, id));
             tx.update("DELETE FROM port WHERE id = ?", id);
             affected.addAll(settle(tx, p.networkId()));
             HostNetworks.bump(tx, affected);
@@ -235,8 +237,11 @@ public final class PortStore {
      * transaction with the DHCP ports that follow; returns the device's ports.
      */
     public List<Port> bindDevice(String deviceId, String host) {
-        changeDevice(deviceId, (tx, p) -> tx.update("UPDATE port SET host_id = ?, updated_at = ?, revision_number ="
-                + " revision_number + 1 WHERE id = ?", host, clock.instant(), p.id()));
+        changeDevice(deviceId, (tx, p) -> {
+            tx.update("UPDATE port SET host_id = ?, updated_at = ?, revision_number = revision_number + 1 WHERE"
+                    + " id = ?", host, clock.instant(), p.id());
+            return Set.of();
+        });
         return ofDevice(deviceId);
     }
 
@@ -247,22 +252,25 @@ public final class PortStore {
     public void releaseDevice(String deviceId) {
         changeDevice(deviceId, (tx, p) -> {
             if (p.madeForServer()) {
+                Set<String> routers = FloatingIpStore.portGone(tx, p.id());
                 tx.update("DELETE FROM port WHERE id = ?", p.id());
+                return routers;
             } else {
                 tx.update("UPDATE port SET device_id = '', device_owner = '', host_id = '', updated_at = ?,"
                         + " revision_number = revision_number + 1 WHERE id = ?", clock.instant(), p.id());
+                return Set.of();
             }
         });
     }
 
     /** Applies {@code change} to each port of a device, then settles their networks' DHCP ports. */
-    private void changeDevice(String deviceId, java.util.function.BiConsumer<Sql, Port> change) {
+    private void changeDevice(String deviceId, java.util.function.BiFunction<Sql, Port, Set<String>> change) {
         Set<String> hosts = Atomically.run(db, tx -> {
             Set<String> affected = new TreeSet<>();
             List<Port> ports = load(tx, " WHERE p.device_id = ?", deviceId);
             for (Port p : ports) {
                 affected.addAll(HostNetworks.ofPort(tx, p));
-                change.accept(tx, p);
+                affected.addAll(change.apply(tx, p));
             }
             for (String network : new TreeSet<>(ports.stream().map(Port::networkId).toList())) {
                 affected.addAll(settle(tx, network));
@@ -304,9 +312,10 @@ public final class PortStore {
         Optional<Network> network = NetworkStore.find(tx, networkId);
         List<Subnet> dhcp = network.isEmpty() ? List.of() : SubnetStore.of(tx, networkId).stream()
                 .filter(Subnet::enableDhcp).toList();
+        // A router's legs need no DHCP server beside them: the guests' hosts have theirs.
         Set<String> wanted = new HashSet<>(dhcp.isEmpty() ? List.of() : tx.list("SELECT DISTINCT host_id FROM port"
-                + " WHERE network_id = ? AND host_id <> '' AND device_owner <> ?", r -> r.getString(1), networkId,
-                Port.DHCP_OWNER));
+                + " WHERE network_id = ? AND host_id <> '' AND device_owner NOT IN (?, ?, ?)", r -> r.getString(1),
+                networkId, Port.DHCP_OWNER, Router.INTERFACE_OWNER, Router.GATEWAY_OWNER));
         Map<String, String> have = new HashMap<>();
         for (Port p : load(tx, " WHERE p.network_id = ? AND p.device_owner = ?", networkId, Port.DHCP_OWNER)) {
             if (wanted.contains(p.hostId()) && !have.containsKey(p.hostId())) {

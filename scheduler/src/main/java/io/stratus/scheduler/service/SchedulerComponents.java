@@ -21,12 +21,14 @@ import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.metadata.MetadataService;
 import io.stratus.scheduler.metadata.MetadataSource;
+import io.stratus.scheduler.network.FloatingIpStore;
 import io.stratus.scheduler.network.HostNetworkStates;
 import io.stratus.scheduler.network.NetworkQuotaStore;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.NetworkStatePublisher;
 import io.stratus.scheduler.network.NetworkStore;
 import io.stratus.scheduler.network.PortStore;
+import io.stratus.scheduler.network.RouterStore;
 import io.stratus.scheduler.network.SecurityGroupStore;
 import io.stratus.scheduler.network.SubnetPoolStore;
 import io.stratus.scheduler.network.SubnetStore;
@@ -170,13 +172,15 @@ public class SchedulerComponents {
                         NetworkStatePublisher networkStates) {
         SchedulerConfig.Ratios r = config.ratios();
         return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock,
-                view::invalidate, networkStates::reported);
+                view::invalidate, report -> networkStates.reported(report.getHost(), report.getTunnelAddress(),
+                report.getL3Agent()));
     }
 
     @Produces
     @Singleton
     NetworkStatePublisher networkStates(Database db, Clock clock, Producer<String, byte[]> producer) {
-        return new NetworkStatePublisher(db.dataSource(), new HostNetworkStates(db.dataSource(), clock), producer);
+        return new NetworkStatePublisher(db.dataSource(), new HostNetworkStates(db.dataSource(), clock), producer,
+                clock);
     }
 
     @Produces
@@ -207,6 +211,18 @@ public class SchedulerComponents {
     @Singleton
     PortStore ports(Database db, Clock clock, SecurityGroupStore groups, NetworkStatePublisher states) {
         return new PortStore(db.dataSource(), clock, groups, states);
+    }
+
+    @Produces
+    @Singleton
+    RouterStore routers(Database db, Clock clock, PortStore ports, NetworkStatePublisher states) {
+        return new RouterStore(db.dataSource(), clock, ports, states);
+    }
+
+    @Produces
+    @Singleton
+    FloatingIpStore floatingIps(Database db, Clock clock, PortStore ports, NetworkStatePublisher states) {
+        return new FloatingIpStore(db.dataSource(), clock, ports, states);
     }
 
     @Produces

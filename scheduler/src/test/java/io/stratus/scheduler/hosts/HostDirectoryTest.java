@@ -62,10 +62,10 @@ class HostDirectoryTest {
     }
 
     @Test
-    void theTunnelAddressIsPassedOnAtTheFirstReportAndWhenItChanges() {
+    void theNetworkSideIsToldAtTheFirstReportAndWhenTheTunnelAddressOrL3RoleChanges() {
         List<String> told = new ArrayList<>();
         HostDirectory withNetworks = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0),
-                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, (host, tunnel) -> told.add(host + "=" + tunnel));
+                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, r -> told.add(r.getHost() + "=" + r.getTunnelAddress()));
         HostReport first = report("h1", 8, 16384, NOW.minusSeconds(30)).toBuilder().setTunnelAddress("192.0.2.1")
                 .build();
         withNetworks.apply(first);
@@ -73,7 +73,10 @@ class HostDirectoryTest {
                 .setSeconds(NOW.minusSeconds(20).getEpochSecond())).build());
         withNetworks.apply(first.toBuilder().setTunnelAddress("192.0.2.9").setReportedAt(Timestamp.newBuilder()
                 .setSeconds(NOW.minusSeconds(10).getEpochSecond())).build());
-        assertThat(told).containsExactly("h1=192.0.2.1", "h1=192.0.2.9");
+        withNetworks.apply(first.toBuilder().setTunnelAddress("192.0.2.9").setL3Agent(true).setReportedAt(Timestamp
+                .newBuilder().setSeconds(NOW.minusSeconds(5).getEpochSecond())).build());
+        // The third: the host took the L3 role (routers are placed on it).
+        assertThat(told).containsExactly("h1=192.0.2.1", "h1=192.0.2.9", "h1=192.0.2.9");
         assertThat(withNetworks.tunnelAddress("h1")).contains("192.0.2.9");
     }
 

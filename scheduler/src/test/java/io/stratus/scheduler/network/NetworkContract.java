@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.stratus.database.Database;
 import io.stratus.proto.v1.HostNetworkState;
 import io.stratus.proto.v1.NetworkSegment;
+import io.stratus.proto.v1.RouterConfig;
 import io.stratus.scheduler.network.Subnet.AddressRange;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -35,6 +36,8 @@ abstract class NetworkContract {
         final PortStore ports;
         final NetworkService service;
         final HostNetworkStates states;
+        final RouterStore routers;
+        final FloatingIpStore floatingIps;
 
         Replica(Database db) {
             Clock clock = Clock.systemUTC();
@@ -44,6 +47,8 @@ abstract class NetworkContract {
             ports = new PortStore(db.dataSource(), clock, groups, told::addAll);
             service = new NetworkService(networks, subnets, ports);
             states = new HostNetworkStates(db.dataSource(), clock);
+            routers = new RouterStore(db.dataSource(), clock, ports, told::addAll);
+            floatingIps = new FloatingIpStore(db.dataSource(), clock, ports, told::addAll);
         }
     }
 
@@ -256,9 +261,100 @@ abstract class NetworkContract {
         assertThat(one.ports.list()).extracting(Port::deviceOwner).doesNotContain(Port.DHCP_OWNER);
     }
 
+    @Test
+    void aRouterRunsOnAnL3HostWithItsLegsGatewayRoutesAndFloatingIps() {
+        Network external = one.networks.create(new NetworkStore.Spec("admin", "public", "", true, false, true,
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), true));
+        Subnet publicSubnet = subnet(one, external, "203.0.113.0/24");
+        Network n = network(one, "p1", false);
+        Subnet s = subnet(one, n, "10.5.0.0/24");
+        registerTunnel("host-b", "192.0.2.2");
+        Router r = one.routers.create(new RouterStore.Spec("p1", "r1", "", true, Optional.empty()));
+        assertThat(r.host()).as("no L3 host yet").isEmpty();
+
+        one.told.clear();
+        registerL3("l3-a", "192.0.2.10", true);
+        assertThat(one.routers.get(r.id()).host()).isEqualTo("l3-a");
+        one.routers.update(r.id(), new RouterStore.Change(Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.of(Optional.of(new RouterStore.Gateway(external.id(), Optional.empty(), Optional.empty()))),
+                Optional.empty()));
+        RouterStore.Interface leg = two.routers.addSubnet(r.id(), s.id());
+        assertThat(two.told).contains("l3-a");
+        Port vm = one.service.allocateForServer("p1", "vm-b", List.of(new NetworkRequest.OnNetwork(n.id(),
+                Optional.empty()))).get(0);
+        one.service.bindServer("vm-b", "host-b");
+        FloatingIp fip = one.floatingIps.create(new FloatingIpStore.Spec("p1", external.id(), Optional.empty(),
+                Optional.empty(), "", Optional.of(vm.id()), Optional.empty()));
+        assertThat(fip.routerId()).contains(r.id());
+        assertThat(fip.fixedIpAddress()).contains(vm.fixedIps().get(0).ipAddress());
+        one.routers.update(r.id(), new RouterStore.Change(Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty(), Optional.of(List.of(new Subnet.HostRoute("192.168.7.0/24", "10.5.0.9")))));
+
+        HostNetworkState l3 = one.states.build("l3-a");
+        assertThat(l3.getPortsList()).as("a router's legs are not guests' ports").isEmpty();
+        assertThat(l3.getNetworksList()).extracting(NetworkSegment::getNetworkId)
+                .containsExactlyInAnyOrder(n.id(), external.id());
+        assertThat(l3.getRoutersList()).singleElement().satisfies(c -> {
+            assertThat(c.getRouterId()).isEqualTo(r.id());
+            assertThat(c.getAdminStateUp()).isTrue();
+            assertThat(c.getEnableSnat()).isTrue();
+            assertThat(c.getGatewayPort().getDeviceOwner()).isEqualTo(Router.GATEWAY_OWNER);
+            assertThat(c.getGatewayPort().getFixedIps(0).getSubnetId()).isEqualTo(publicSubnet.id());
+            assertThat(c.getInterfacesList()).singleElement().satisfies(i -> {
+                assertThat(i.getPortId()).isEqualTo(leg.portId());
+                assertThat(i.getFixedIps(0).getIpAddress()).isEqualTo("10.5.0.1");
+            });
+            assertThat(c.getRoutesList()).singleElement().satisfies(x ->
+                    assertThat(x.getNexthop()).isEqualTo("10.5.0.9"));
+            assertThat(c.getFloatingIpsList()).singleElement().satisfies(m -> {
+                assertThat(m.getFloatingIpAddress()).isEqualTo(fip.floatingIpAddress());
+                assertThat(m.getFixedIpAddress()).isEqualTo(vm.fixedIps().get(0).ipAddress());
+                assertThat(m.getPortId()).isEqualTo(vm.id());
+            });
+        });
+        Port interfacePort = one.ports.get(leg.portId());
+        assertThat(one.states.build("host-b").getNetworksList()).filteredOn(seg -> seg.getNetworkId().equals(n.id()))
+                .singleElement().satisfies(seg -> assertThat(seg.getRemoteEndpointsList())
+                        .anySatisfy(e -> {
+                            assertThat(e.getHost()).isEqualTo("l3-a");
+                            assertThat(e.getMacsList()).contains(interfacePort.macAddress());
+                        }));
+        assertThat(one.states.build("host-b").getRoutersList()).isEmpty();
+
+        assertThatThrownBy(() -> one.routers.removeSubnet(r.id(), s.id())).isInstanceOfSatisfying(
+                NetworkException.class, e -> assertThat(e.type()).isEqualTo("RouterInterfaceInUseByFloatingIP"));
+        assertThatThrownBy(() -> one.routers.delete(r.id())).isInstanceOfSatisfying(NetworkException.class,
+                e -> assertThat(e.type()).isEqualTo("RouterInUse"));
+        // The server goes with its port: the floating IP stays, unmapped.
+        one.service.releaseServer("vm-b");
+        assertThat(one.floatingIps.get(fip.id()).associated()).isFalse();
+        assertThat(one.states.build("l3-a").getRouters(0).getFloatingIpsList()).isEmpty();
+        assertThatThrownBy(() -> one.routers.removeSubnet(r.id(), s.id())).isInstanceOfSatisfying(
+                NetworkException.class, e -> assertThat(e.type()).isEqualTo("RouterInterfaceInUse"));
+
+        // A second L3 host takes the next router (fewest first); when the first loses the role, its router moves.
+        registerL3("l3-b", "192.0.2.11", true);
+        Router second = one.routers.create(new RouterStore.Spec("p1", "r2", "", true, Optional.empty()));
+        assertThat(second.host()).isEqualTo("l3-b");
+        registerL3("l3-a", "192.0.2.10", false);
+        assertThat(one.routers.get(r.id()).host()).isEqualTo("l3-b");
+        assertThat(one.ports.get(leg.portId()).hostId()).isEqualTo("l3-b");
+        assertThat(one.states.build("l3-a").getRoutersList()).isEmpty();
+        assertThat(one.states.build("l3-b").getRoutersList()).extracting(RouterConfig::getRouterId)
+                .containsExactlyInAnyOrder(r.id(), second.id());
+    }
+
+    private void registerL3(String host, String address, boolean l3) {
+        new NetworkStatePublisher(pools.get(0).dataSource(), one.states, new org.apache.kafka.clients.producer
+                .MockProducer<>(true, null, new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer()), Clock.systemUTC())
+                .reported(host, address, l3);
+    }
+
     private void registerTunnel(String host, String address) {
         new NetworkStatePublisher(pools.get(0).dataSource(), one.states, new org.apache.kafka.clients.producer
                 .MockProducer<>(true, null, new org.apache.kafka.common.serialization.StringSerializer(),
-                new org.apache.kafka.common.serialization.ByteArraySerializer())).reported(host, address);
+                new org.apache.kafka.common.serialization.ByteArraySerializer()), Clock.systemUTC())
+                .reported(host, address, false);
     }
 }

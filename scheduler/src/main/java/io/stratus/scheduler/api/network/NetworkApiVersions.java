@@ -26,6 +26,11 @@ public class NetworkApiVersions {
             List.of("provider", "Provider Network", "Expose mapping of virtual networks to physical networks"),
             List.of("external-net", "Neutron external network", "Adds external network attribute to network"
                     + " resource."),
+            List.of("router", "Neutron L3 Router", "Router abstraction for network. Allows attaching and"
+                    + " detaching interfaces and setting a gateway."),
+            List.of("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router"
+                    + " abstraction for specifying whether SNAT should occur on the external gateway"),
+            List.of("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
             List.of("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
             List.of("allowed-address-pairs", "Allowed Address Pairs", "Provides allowed address pairs"),
             List.of("port-security", "Port Security", "Provides port security"),
@@ -43,7 +48,7 @@ public class NetworkApiVersions {
             List.of("sorting", "Sorting support", "Enabling the sorting feature of the API."),
             List.of("pagination", "Pagination support", "Enabling the pagination feature of the API."));
     private static final List<String> RESOURCES = List.of("network", "subnet", "port", "subnetpool",
-            "security_group", "security_group_rule", "quota", "extension");
+            "security_group", "security_group_rule", "quota", "extension", "router", "floatingip");
 
     @Inject
     SchedulerConfig config;

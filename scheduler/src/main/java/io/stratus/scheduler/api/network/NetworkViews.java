@@ -1,9 +1,12 @@
 package io.stratus.scheduler.api.network;
 
+import io.stratus.scheduler.network.FloatingIp;
 import io.stratus.scheduler.network.IpAddress;
 import io.stratus.scheduler.network.Network;
 import io.stratus.scheduler.network.Port;
 import io.stratus.scheduler.network.Revision;
+import io.stratus.scheduler.network.Router;
+import io.stratus.scheduler.network.RouterStore;
 import io.stratus.scheduler.network.SecurityGroup;
 import io.stratus.scheduler.network.SecurityGroupRule;
 import io.stratus.scheduler.network.Subnet;
@@ -120,6 +123,51 @@ final class NetworkViews {
         m.put("default_quota", null);
         m.put("address_scope_id", null);
         return standard(m, p.revision());
+    }
+
+    static Map<String, Object> router(Router r) {
+        Map<String, Object> m = owned(r.id(), r.name(), r.description(), r.projectId());
+        m.put("admin_state_up", r.adminStateUp());
+        m.put("status", "ACTIVE");
+        m.put("external_gateway_info", r.gatewayNetworkId().map(n -> {
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put("network_id", n);
+            g.put("enable_snat", r.enableSnat());
+            g.put("external_fixed_ips", r.gatewayPort().map(p -> p.fixedIps().stream().map(f -> Map.of("subnet_id",
+                    f.subnetId(), "ip_address", f.ipAddress())).toList()).orElse(List.of()));
+            return g;
+        }).orElse(null));
+        m.put("routes", r.routes().stream().map(x -> Map.of("destination", x.destination(), "nexthop",
+                x.nexthop())).toList());
+        return standard(m, r.revision());
+    }
+
+    static Map<String, Object> routerInterface(RouterStore.Interface i) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", i.routerId());
+        m.put("subnet_id", i.subnetId());
+        m.put("subnet_ids", i.subnetIds());
+        m.put("port_id", i.portId());
+        m.put("network_id", i.networkId());
+        m.put("tenant_id", i.projectId());
+        m.put("project_id", i.projectId());
+        return m;
+    }
+
+    static Map<String, Object> floatingIp(FloatingIp f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", f.id());
+        m.put("tenant_id", f.projectId());
+        m.put("project_id", f.projectId());
+        m.put("description", f.description());
+        m.put("floating_network_id", f.floatingNetworkId());
+        m.put("floating_ip_address", f.floatingIpAddress());
+        m.put("router_id", f.routerId().orElse(null));
+        m.put("port_id", f.portId().orElse(null));
+        m.put("fixed_ip_address", f.fixedIpAddress().orElse(null));
+        // Neutron's agent reports ACTIVE once it has built the mapping; here: while it is mapped.
+        m.put("status", f.associated() ? "ACTIVE" : "DOWN");
+        return standard(m, f.revision());
     }
 
     private static Map<String, Object> owned(String id, String name, String description, String projectId) {

@@ -32,6 +32,11 @@ abstract class NeutronResource {
         return owns(n.projectId()) || n.visibleTo(caller().projectId());
     }
 
+    /** Whether the caller sees a network's subnets and may put ports on it: its own or a shared one. */
+    boolean seesSubnetsOf(Network n) {
+        return owns(n.projectId()) || n.shared();
+    }
+
     Map<String, Object> listed(String collection, List<Map<String, Object>> rows) {
         return NeutronListing.list(collection, rows, uri);
     }

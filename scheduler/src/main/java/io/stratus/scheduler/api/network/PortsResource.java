@@ -3,6 +3,7 @@ package io.stratus.scheduler.api.network;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.network.Cidr;
+import io.stratus.scheduler.network.FloatingIp;
 import io.stratus.scheduler.network.IpAddress;
 import io.stratus.scheduler.network.Network;
 import io.stratus.scheduler.network.NetworkException;
@@ -12,6 +13,7 @@ import io.stratus.scheduler.network.Port;
 import io.stratus.scheduler.network.Port.AddressPair;
 import io.stratus.scheduler.network.PortStore;
 import io.stratus.scheduler.network.PortStore.IpRequest;
+import io.stratus.scheduler.network.Router;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -70,7 +72,7 @@ public class PortsResource extends NeutronResource {
             NeutronBody.adminOnly(p, "binding:host_id", caller);
             String networkId = NeutronBody.string(p, "network_id", 64).orElseThrow(() ->
                     NeutronBody.invalid("network_id is required", "network_id"));
-            Network network = networks.find(networkId).filter(this::sees)
+            Network network = networks.find(networkId).filter(this::seesSubnetsOf)
                     .orElseThrow(() -> NetworkException.notFound("Network", networkId));
             specs.add(new PortStore.Spec(network.id(), NeutronBody.project(p, caller), NeutronBody.string(p, "name",
                     255).orElse(""), NeutronBody.string(p, "description", 255).orElse(""), mac(p),
@@ -114,7 +116,12 @@ public class PortsResource extends NeutronResource {
     @DELETE
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
-        ports.delete(owned(id).id());
+        Port p = owned(id);
+        if (Router.isLeg(p) || p.deviceOwner().equals(FloatingIp.OWNER)) {
+            throw NetworkException.conflict("L3PortInUse", "Port " + p.id() + " has owner " + p.deviceOwner()
+                    + " and therefore cannot be deleted directly via the port API.");
+        }
+        ports.delete(p.id());
         return Response.noContent().build();
     }
 

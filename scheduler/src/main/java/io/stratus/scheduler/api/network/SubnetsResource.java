@@ -32,7 +32,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** {@code /network/v2.0/subnets}: a subnet is seen by whoever sees its network, made by the network's owner. */
+/**
+ * {@code /network/v2.0/subnets}: a subnet is seen by its network's owner and, on a shared network,
+ * by everyone (an external network's subnets stay hidden unless it is shared, as Neutron's policy
+ * has it); made by the network's owner.
+ */
 @Path("/network/v2.0/subnets")
 @Produces(MediaType.APPLICATION_JSON)
 public class SubnetsResource extends NeutronResource {
@@ -48,7 +52,7 @@ public class SubnetsResource extends NeutronResource {
     @GET
     public Map<String, Object> list() {
         Set<String> seen = new HashSet<>();
-        networks.list().stream().filter(this::sees).forEach(n -> seen.add(n.id()));
+        networks.list().stream().filter(this::seesSubnetsOf).forEach(n -> seen.add(n.id()));
         return listed("subnets", subnets.list().stream().filter(s -> seen.contains(s.networkId()))
                 .map(NetworkViews::subnet).toList());
     }
@@ -184,7 +188,7 @@ public class SubnetsResource extends NeutronResource {
     }
 
     private Subnet visible(String id) {
-        return subnets.find(id).filter(s -> networks.find(s.networkId()).filter(this::sees).isPresent())
+        return subnets.find(id).filter(s -> networks.find(s.networkId()).filter(this::seesSubnetsOf).isPresent())
                 .orElseThrow(() -> NetworkException.notFound("Subnet", id));
     }
 
