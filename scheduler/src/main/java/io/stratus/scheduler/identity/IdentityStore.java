@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
@@ -47,13 +48,16 @@ public final class IdentityStore {
         return ROLES;
     }
 
-    /** Creates the first admin (user, project, admin role) when there is no user at all. */
-    public void bootstrap(String user, String password, String project) {
+    /**
+     * Creates the first admin (user, project, admin role) when there is no user at all; only then
+     * is {@code password} asked for.
+     */
+    public void bootstrap(String user, Supplier<String> password, String project) {
         if (sql.count("SELECT COUNT(*) FROM account") > 0) {
             return;
         }
         Project p = project(project).orElseGet(() -> createProject(project, "administrators"));
-        Account a = createUser(user, password, p.id());
+        Account a = createUser(user, password.get(), p.id());
         assignRole(a.id(), p.id(), Caller.ADMIN);
         LOG.infof("created the first administrator '%s' in project '%s'", user, project);
     }

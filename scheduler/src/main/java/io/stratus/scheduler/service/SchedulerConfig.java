@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /** The scheduler's settings ({@code stratus.scheduler.*}). */
 @ConfigMapping(prefix = "stratus.scheduler")
@@ -72,11 +73,14 @@ public interface SchedulerConfig {
         int poolSize();
     }
 
-    /** The first administrator, created when the database has no user at all. */
+    /**
+     * The first administrator, created when the database has no user at all. Without a password
+     * one is generated and written to {@code <data-dir>/admin-password} (see {@code AdminPassword}).
+     */
     interface Admin {
         String user();
 
-        String password();
+        Optional<String> password();
 
         String project();
     }
