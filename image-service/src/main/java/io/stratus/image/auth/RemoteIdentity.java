@@ -3,6 +3,7 @@ package io.stratus.image.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
+import io.stratus.api.BoundedCache;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

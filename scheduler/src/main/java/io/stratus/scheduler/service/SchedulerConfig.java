@@ -32,6 +32,18 @@ public interface SchedulerConfig {
     /** How long an issued token is valid. */
     Duration tokenLifetime();
 
+    /** Failed-login lockout (Keystone's {@code lockout_failure_attempts}, {@code lockout_duration}). */
+    Lockout lockout();
+
+    interface Lockout {
+        /** Failed logins in a row that lock a user; 0 turns the lockout off. */
+        @WithDefault("6")
+        int failureAttempts();
+
+        @WithDefault("PT30M")
+        Duration duration();
+    }
+
     Ratios ratios();
 
     Weights weights();

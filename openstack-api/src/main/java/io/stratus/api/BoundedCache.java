@@ -1,4 +1,4 @@
-package io.stratus.image.auth;
+package io.stratus.api;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -8,17 +8,17 @@ import java.util.Optional;
 /**
  * A map of at most {@code capacity} entries, each good until its own instant: when full, the
  * least recently used entry goes, one at a time, so a burst of new keys never flushes what is in
- * use. Caffeine would do this too, but it is not on the image service's class path and the
- * token checks need nothing more than this.
+ * use. Caffeine would do this too, but it is on neither service's class path and the token and
+ * login checks need nothing more than this.
  */
-final class BoundedCache<K, V> {
+public final class BoundedCache<K, V> {
     private record Entry<V>(V value, Instant until) {
     }
 
     private final int capacity;
     private final LinkedHashMap<K, Entry<V>> entries;
 
-    BoundedCache(int capacity) {
+    public BoundedCache(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("a cache holds at least one entry, not " + capacity);
         }
@@ -33,7 +33,7 @@ final class BoundedCache<K, V> {
     }
 
     /** The value of {@code key} if it is there and still good at {@code now}. */
-    synchronized Optional<V> get(K key, Instant now) {
+    public synchronized Optional<V> get(K key, Instant now) {
         Entry<V> e = entries.get(key);
         if (e == null) {
             return Optional.empty();
@@ -45,11 +45,15 @@ final class BoundedCache<K, V> {
         return Optional.of(e.value());
     }
 
-    synchronized void put(K key, V value, Instant until) {
+    public synchronized void put(K key, V value, Instant until) {
         entries.put(key, new Entry<>(value, until));
     }
 
-    synchronized int size() {
+    public synchronized void remove(K key) {
+        entries.remove(key);
+    }
+
+    public synchronized int size() {
         return entries.size();
     }
 }
