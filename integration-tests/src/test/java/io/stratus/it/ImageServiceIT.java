@@ -323,6 +323,36 @@ class ImageServiceIT {
         send("DELETE", images + "/images/" + id, other, null);
     }
 
+    @Test
+    void aSchedulerWithoutAnAdminPasswordWritesARandomOneForItsUserAlone() throws Exception {
+        Path data = dir.resolve("bare-scheduler");
+        Path log = Path.of("target", "it-logs", "scheduler-bare.log");
+        QuarkusProcess bare = QuarkusProcess.start(Path.of(System.getProperty("stratus.schedulerApp")), 0,
+                Map.of("stratus.scheduler.data-dir", data.toString(), "kafka.bootstrap.servers",
+                        broker.bootstrapServers(), "stratus.scheduler.replica", "bare"),
+                Map.of(), log, Duration.ofMinutes(2), Duration.ofSeconds(10));
+        try {
+            Path file = data.resolve("admin-password");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .isEqualTo("rw-------");
+            String password = Files.readString(file).strip();
+            assertThat(password).hasSizeGreaterThanOrEqualTo(24);
+            String url = "http://127.0.0.1:" + bare.port() + "/identity/v3";
+            HttpResponse<String> old = send("POST", url + "/auth/tokens", null, passwordAuth("admin", "stratus"));
+            assertThat(old.statusCode()).as("the old default password").isEqualTo(401);
+            HttpResponse<String> r = send("POST", url + "/auth/tokens", null, passwordAuth("admin", password));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            assertThat(Files.readString(log)).contains(file.toAbsolutePath().toString()).doesNotContain(password);
+        } finally {
+            bare.kill();
+        }
+    }
+
+    private static String passwordAuth(String user, String password) {
+        return "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \""
+                + user + "\", \"password\": \"" + password + "\"}}}, \"scope\": {\"project\": {\"name\": \"admin\"}}}}";
+    }
+
     private static byte[] uploadHead(String token, String id, long length) {
         return ("PUT /image/v2/images/" + id + "/file HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: " + token
                 + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + length + "\r\n\r\n")
