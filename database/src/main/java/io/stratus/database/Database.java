@@ -2,9 +2,13 @@ package io.stratus.database;
 
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalPropertiesReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 
@@ -20,11 +24,22 @@ public final class Database implements AutoCloseable {
         this.dataSource = dataSource;
     }
 
-    /** Opens a pool on {@code url} and migrates the schema. */
+    /**
+     * Opens a pool on {@code url} and migrates the schema. An H2 file holds tenant data: its
+     * directory is made 0700 before H2 creates anything in it and its files 0600 once they exist.
+     */
     public static Database open(String url, String user, String password, int poolSize) {
         if (!url.startsWith("jdbc:h2:") && !url.startsWith("jdbc:postgresql:")) {
             throw new IllegalArgumentException("a database URL is jdbc:h2:... or jdbc:postgresql:...,"
                     + " not " + url);
+        }
+        Optional<Path> h2File = h2File(url);
+        if (h2File.isPresent()) {
+            try {
+                PrivateFiles.directory(h2File.get().toAbsolutePath().getParent());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot make the database directory of " + url + " private", e);
+            }
         }
         Map<String, String> p = new HashMap<>();
         p.put(AgroalPropertiesReader.JDBC_URL, url);
@@ -52,7 +67,34 @@ public final class Database implements AutoCloseable {
             ds.close();
             throw new IllegalStateException("cannot migrate the database " + url + ": " + e.getMessage(), e);
         }
+        if (h2File.isPresent()) {
+            Path f = h2File.get().toAbsolutePath();
+            try {
+                PrivateFiles.restrictAll(f.getParent(), f.getFileName().toString() + ".");
+            } catch (IOException e) {
+                ds.close();
+                throw new UncheckedIOException("cannot make the files of " + url + " private", e);
+            }
+        }
         return new Database(ds);
+    }
+
+    /** The file an H2 URL names ({@code jdbc:h2:file:/dir/name;...} or {@code jdbc:h2:/dir/name}), without H2's suffix. */
+    static Optional<Path> h2File(String url) {
+        if (!url.startsWith("jdbc:h2:") || url.startsWith("jdbc:h2:mem:") || url.startsWith("jdbc:h2:tcp:")
+                || url.startsWith("jdbc:h2:ssl:")) {
+            return Optional.empty();
+        }
+        String rest = url.substring("jdbc:h2:".length());
+        if (rest.startsWith("file:")) {
+            rest = rest.substring("file:".length());
+        }
+        int options = rest.indexOf(';');
+        String file = options < 0 ? rest : rest.substring(0, options);
+        if (file.startsWith("~")) {
+            file = System.getProperty("user.home") + file.substring(1);
+        }
+        return file.isEmpty() ? Optional.empty() : Optional.of(Path.of(file));
     }
 
     public DataSource dataSource() {

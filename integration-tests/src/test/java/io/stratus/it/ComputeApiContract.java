@@ -896,7 +896,21 @@ abstract class ComputeApiContract {
         JsonNode s = await(id, "ERROR");
         assertThat(s.path("fault").path("message").asText()).startsWith("No valid host was found.")
                 .contains("ComputeFilter removed 1 (sim-gone)");
+        assertThat(s.path("fault").path("details").asText()).isEqualTo("NoValidHost");
         assertThat(used("sim-gone", "memory_mb_used")).isZero();
+        // A tenant's server that no host takes: Nova's sentence, no host named, no details.
+        String hers = other.ok("POST", "/compute/v2.1/servers", Api.server("nowhere-too", "big", imageId))
+                .path("server").path("id").asText();
+        await(hers, "ERROR");
+        JsonNode fault = other.ok("GET", "/compute/v2.1/servers/" + hers, null).path("server").path("fault");
+        assertThat(fault.path("message").asText())
+                .isEqualTo("No valid host was found. There are not enough hosts available.");
+        assertThat(fault.has("details")).isFalse();
+        assertThat(fault.path("code").asInt()).isEqualTo(500);
+        assertThat(other.ok("GET", "/compute/v2.1/servers/detail", null).toString()).doesNotContain("sim-gone")
+                .doesNotContain("b-good").doesNotContain("a-bad");
+        other.ok("DELETE", "/compute/v2.1/servers/" + hers, null);
+        awaitGone(hers);
         admin.ok("DELETE", "/compute/v2.1/servers/" + id, null);
         awaitGone(id);
     }

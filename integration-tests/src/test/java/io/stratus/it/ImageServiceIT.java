@@ -244,6 +244,136 @@ class ImageServiceIT {
         send("DELETE", images + "/images/" + id, admin, null);
     }
 
+    @Test
+    void uploadsUnderWayCountAgainstTheQuotaSoTogetherTheyCannotExceedIt() throws Exception {
+        String first = create(other, "{\"name\": \"first\", \"disk_format\": \"raw\"}");
+        String second = create(other, "{\"name\": \"second\", \"disk_format\": \"raw\"}");
+        try (Socket running = new Socket("127.0.0.1", imagePort)) {
+            // The first upload announces 1 GiB of the project's 1.5 GiB and is still sending.
+            running.getOutputStream().write(uploadHead(other, first, GIB));
+            running.getOutputStream().write(new byte[1 << 20]);
+            running.getOutputStream().flush();
+            awaitStatus(first, "saving");
+            // A second 1 GiB upload started meanwhile would exceed the quota together with it.
+            try (Socket s = new Socket("127.0.0.1", imagePort)) {
+                s.getOutputStream().write(uploadHead(other, second, GIB));
+                s.getOutputStream().flush();
+                String answer = rawAnswer(s.getInputStream());
+                assertThat(answer).startsWith("HTTP/1.1 413").contains("uploads under way")
+                        .contains("project quota left " + (GIB / 2));
+            }
+            assertThat(status(second)).isEqualTo("queued");
+            // What is left of the quota still takes a small image.
+            Path small = dir.resolve("beside.raw");
+            writePattern(small, 1 << 20);
+            assertThat(upload(other, second, small).statusCode()).isEqualTo(204);
+        }
+        // The first upload was cut: its image is queued again and holds nothing of the quota.
+        awaitStatus(first, "queued");
+        send("DELETE", images + "/images/" + first, other, null);
+        send("DELETE", images + "/images/" + second, other, null);
+    }
+
+    @Test
+    void jsonBodiesAreCappedAndImageDataIsNot() throws Exception {
+        // The image service: Glance's 112 KiB.
+        HttpResponse<String> big = send("POST", images + "/images", admin, "{\"name\": \"x\", \"pad\": \""
+                + "x".repeat(200 << 10) + "\"}");
+        assertThat(big.statusCode()).isEqualTo(413);
+        assertThat(JSON.readTree(big.body()).path("overLimit").path("message").asText()).contains("takes at most 114688");
+        HttpResponse<String> under = send("POST", images + "/images", admin, "{\"name\": \"x\", \"pad\": \""
+                + "x".repeat(100 << 10) + "\"}");
+        assertThat(under.statusCode()).as(under.body()).isNotEqualTo(413);
+        // A chunked body says no length: it is cut as it is read.
+        HttpResponse<String> chunked = HTTP.send(HttpRequest.newBuilder(URI.create(images + "/images"))
+                .header("X-Auth-Token", admin).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(
+                        ("{\"name\": \"" + "y".repeat(300 << 10) + "\"}").getBytes(StandardCharsets.UTF_8))))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(chunked.statusCode()).isEqualTo(413);
+        // The scheduler's APIs: 256 KiB, room for a server's 64 KiB of user data and its metadata.
+        String tokens = identity + "/auth/tokens";
+        HttpResponse<String> login = send("POST", tokens, null, "{\"auth\": {\"identity\": {\"methods\": [\"password\"],"
+                + " \"password\": {\"user\": {\"name\": \"admin\", \"password\": \"wrong\"}}}}, \"pad\": \""
+                + "x".repeat(200 << 10) + "\"}");
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(401);
+        HttpResponse<String> huge = send("POST", tokens, null, "{\"pad\": \"" + "x".repeat(300 << 10) + "\"}");
+        assertThat(huge.statusCode()).isEqualTo(413);
+        assertThat(JSON.readTree(huge.body()).path("error").path("message").asText()).contains("takes at most 262144");
+    }
+
+    @Test
+    void tenantDataOnDiskIsTheServicesAlone() throws Exception {
+        Path small = dir.resolve("private.raw");
+        String sha = writePattern(small, 8192);
+        String id = create(other, "{\"name\": \"private\", \"disk_format\": \"raw\"}");
+        assertThat(upload(other, id, small).statusCode()).isEqualTo(204);
+        Map<Path, String> expected = new LinkedHashMap<>();
+        expected.put(dir.resolve("images"), "rwx------");
+        expected.put(dir.resolve("images/blobs"), "rwx------");
+        expected.put(dir.resolve("images/uploads"), "rwx------");
+        expected.put(dir.resolve("images/blobs").resolve(sha), "rw-------");
+        expected.put(dir.resolve("images/images.mv.db"), "rw-------");
+        expected.put(dir.resolve("scheduler"), "rwx------");
+        expected.put(dir.resolve("scheduler/scheduler.mv.db"), "rw-------");
+        for (Map.Entry<Path, String> e : expected.entrySet()) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(e.getKey())))
+                    .as(e.getKey().toString()).isEqualTo(e.getValue());
+        }
+        send("DELETE", images + "/images/" + id, other, null);
+    }
+
+    @Test
+    void aSchedulerWithoutAnAdminPasswordWritesARandomOneForItsUserAlone() throws Exception {
+        Path data = dir.resolve("bare-scheduler");
+        Path log = Path.of("target", "it-logs", "scheduler-bare.log");
+        QuarkusProcess bare = QuarkusProcess.start(Path.of(System.getProperty("stratus.schedulerApp")), 0,
+                Map.of("stratus.scheduler.data-dir", data.toString(), "kafka.bootstrap.servers",
+                        broker.bootstrapServers(), "stratus.scheduler.replica", "bare"),
+                Map.of(), log, Duration.ofMinutes(2), Duration.ofSeconds(10));
+        try {
+            Path file = data.resolve("admin-password");
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .isEqualTo("rw-------");
+            String password = Files.readString(file).strip();
+            assertThat(password).hasSizeGreaterThanOrEqualTo(24);
+            String url = "http://127.0.0.1:" + bare.port() + "/identity/v3";
+            HttpResponse<String> old = send("POST", url + "/auth/tokens", null, passwordAuth("admin", "stratus"));
+            assertThat(old.statusCode()).as("the old default password").isEqualTo(401);
+            HttpResponse<String> r = send("POST", url + "/auth/tokens", null, passwordAuth("admin", password));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            assertThat(Files.readString(log)).contains(file.toAbsolutePath().toString()).doesNotContain(password);
+        } finally {
+            bare.kill();
+        }
+    }
+
+    private static String passwordAuth(String user, String password) {
+        return "{\"auth\": {\"identity\": {\"methods\": [\"password\"], \"password\": {\"user\": {\"name\": \""
+                + user + "\", \"password\": \"" + password + "\"}}}, \"scope\": {\"project\": {\"name\": \"admin\"}}}}";
+    }
+
+    private static byte[] uploadHead(String token, String id, long length) {
+        return ("PUT /image/v2/images/" + id + "/file HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: " + token
+                + "\r\nContent-Type: application/octet-stream\r\nContent-Length: " + length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** An HTTP answer read off a socket: its head and, by its Content-Length, its body. */
+    private static String rawAnswer(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.append((char) b);
+        }
+        Matcher length = Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
+        int n = length.find() ? Integer.parseInt(length.group(1)) : 0;
+        return head + new String(in.readNBytes(n), StandardCharsets.UTF_8);
+    }
+
     private static long scratchFiles(Path uploads) throws IOException {
         try (Stream<Path> left = Files.list(uploads)) {
             return left.count();

@@ -4,6 +4,7 @@ import io.stratus.agent.boot.BootFiles;
 import io.stratus.agent.boot.RawBases;
 import io.stratus.agent.boot.WholeDiskBoots;
 import io.stratus.agent.image.ImageCache;
+import io.stratus.agent.store.PrivateFiles;
 import io.stratus.agent.image.ImageException;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.virt.GuestExit;
@@ -297,6 +298,8 @@ public final class GuestSupervisor {
             throw new IllegalStateException("instance " + id + " has no running guest to snapshot");
         }
         guest.machine().snapshot(dir);
+        // The guest's memory and device state: its owner's alone, whoever wrote the files.
+        PrivateFiles.restrictTree(dir);
     }
 
     /**
@@ -383,12 +386,14 @@ public final class GuestSupervisor {
         }
         try (ImageCache.Lease image = images.acquire(source.getImageId(), source.getImageSha256())) {
             Path base = rawBases.of(source.getImageId(), image);
-            Files.createDirectories(disk.getParent());
+            PrivateFiles.directory(instancesDir);
+            PrivateFiles.directory(disk.getParent());
             Path partial = disk.resolveSibling(DISK_FILE + ".partial");
             Files.deleteIfExists(partial);
             // Whole sectors: an image of any byte count is a disk of the sectors that hold it.
             long size = Math.max(rec.resources().getDiskGib() * GIB, (Files.size(base) + 511) / 512 * 512);
             Qcow2Image.create(partial, base, size);
+            PrivateFiles.restrict(partial); // the guest's writes: its owner's alone
             Files.move(partial, disk, StandardCopyOption.ATOMIC_MOVE);
             return disk;
         } catch (IOException e) {

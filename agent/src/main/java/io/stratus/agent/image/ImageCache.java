@@ -1,5 +1,6 @@
 package io.stratus.agent.image;
 
+import io.stratus.agent.store.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -72,10 +73,12 @@ public final class ImageCache {
      */
     public ImageCache(Path dir, ImageSource source, long maxBytes, Supplier<Set<String>> idsInUse, Clock clock) {
         try {
-            this.blobs = Files.createDirectories(dir.resolve("blobs"));
-            this.ids = Files.createDirectories(dir.resolve("ids"));
-            this.partial = Files.createDirectories(dir.resolve("partial"));
-            this.derived = Files.createDirectories(dir.resolve("derived"));
+            // Tenants' images: the service's user alone reads them (0700 directories, 0600 files).
+            PrivateFiles.directory(dir);
+            this.blobs = PrivateFiles.directory(dir.resolve("blobs"));
+            this.ids = PrivateFiles.directory(dir.resolve("ids"));
+            this.partial = PrivateFiles.directory(dir.resolve("partial"));
+            this.derived = PrivateFiles.directory(dir.resolve("derived"));
             // What a process that ended mid-way left: downloads, inspections, and files made from
             // an image whose eviction it did not finish.
             try (Stream<Path> left = Files.list(partial)) {
@@ -344,7 +347,7 @@ public final class ImageCache {
                 long size;
                 String got;
                 MessageDigest digest = sha256();
-                try (InputStream in = source.open(id); OutputStream out = Files.newOutputStream(scratch)) {
+                try (InputStream in = source.open(id); OutputStream out = Files.newOutputStream(PrivateFiles.createFile(scratch))) {
                     byte[] buffer = new byte[1 << 16];
                     long n = 0;
                     int r;

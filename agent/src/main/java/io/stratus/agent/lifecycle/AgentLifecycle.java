@@ -16,6 +16,7 @@ import io.stratus.agent.network.NetworkReconciler;
 import io.stratus.agent.network.NetworkStateFeed;
 import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
+import io.stratus.agent.store.PrivateFiles;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
@@ -93,7 +94,8 @@ public class AgentLifecycle implements HealthCheck {
 
     void start(@Observes StartupEvent event) throws Exception {
         Path data = config.dataDir();
-        Files.createDirectories(data.resolve("instances"));
+        PrivateFiles.directory(data);
+        PrivateFiles.directory(data.resolve("instances"));
         TopicSetup.ensure(bootstrapServers, config.host());
         int running = new InstanceRecovery(store, guests, handler).recover();
         meters.reconcile(store.all());

@@ -52,9 +52,28 @@ class GuestSupervisorConfigDriveTest {
                 new GuestSpec.Disk(instanceDir.resolve("disk.qcow2"), GuestSpec.Format.QCOW2, false),
                 new GuestSpec.Disk(instanceDir.resolve("config.iso"), GuestSpec.Format.RAW, true));
         assertThat(asked).containsExactly("vm-1");
+        // The guest's disk and the cached image under it are the agent's user's alone.
+        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            for (Path d : List.of(dir.resolve("instances"), instanceDir, dir.resolve("cache"),
+                    dir.resolve("cache/blobs"))) {
+                assertThat(mode(d)).as(d.toString()).isEqualTo("rwx------");
+            }
+            assertThat(mode(instanceDir.resolve("disk.qcow2"))).isEqualTo("rw-------");
+            try (java.util.stream.Stream<Path> blobs = Files.list(dir.resolve("cache/blobs"))) {
+                for (Path b : blobs.toList()) {
+                    assertThat(mode(b)).as(b.toString()).isEqualTo("rw-------");
+                }
+            }
+        } else {
+            System.out.println("modes not checked: the temporary directory's file system has no POSIX modes");
+        }
 
         InstanceRecord without = InstanceRecord.building("vm-2", "project-a", boot.toBuilder().setConfigDrive(false)
                 .build(), "request-2");
         assertThat(guests.withSpec(without, false, GuestSpec::disks)).hasSize(1);
+    }
+
+    private static String mode(Path p) throws java.io.IOException {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
     }
 }

@@ -103,15 +103,18 @@ public class UploadRoute {
         if (!service && (!c.mayChange() || (!c.isAdmin() && !image.owner().equals(c.projectId())))) {
             throw ApiException.forbidden("You are not permitted to upload data for image " + id);
         }
-        long room = config.projectQuotaBytes() - images.storedBy(image.owner());
-        long limit = Math.min(config.maxImageBytes(), room);
-        if (announced > limit) {
-            throw new ApiException(413, tooLarge(announced, room));
-        }
-        if (!images.transition(id, "queued", "saving")) {
-            throw ApiException.conflict("Image status transition from " + image.status()
+        // The upload reserves its announced length, or all it may store, before it reads a byte:
+        // uploads under way count against the quota (Glance's image_size_total counts them too).
+        ImageStore.Reservation r = images.startUpload(id, image.owner(), announced, config.maxImageBytes(),
+                config.projectQuotaBytes());
+        long room = r.room();
+        switch (r.outcome()) {
+            case OVER_QUOTA -> throw new ApiException(413, tooLarge(announced, room));
+            case NOT_QUEUED -> throw ApiException.conflict("Image status transition from " + image.status()
                     + " to saving is not allowed: data is uploaded once, to a queued image");
+            case STARTED -> { }
         }
+        long limit = r.reserved();
         return new Admission(image, limit, room, announced);
     }
 
@@ -158,7 +161,8 @@ public class UploadRoute {
     private String tooLarge(long length, long room) {
         return "Image exceeds the storage limit: at most " + Math.min(config.maxImageBytes(), Math.max(0, room))
                 + " bytes may be stored" + (length >= 0 ? " and the upload has " + length : "")
-                + " (image limit " + config.maxImageBytes() + ", project quota left " + Math.max(0, room) + ")";
+                + " (image limit " + config.maxImageBytes() + ", project quota left " + Math.max(0, room)
+                + ", uploads under way counting at what they may store)";
     }
 
     /**

@@ -3,38 +3,46 @@ package io.stratus.image.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
+import io.stratus.api.BoundedCache;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
-import java.util.Map;
+import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Checks tokens against the Identity v3 API ({@code GET /auth/tokens}, as Keystone's middleware
  * does) and remembers the answer for {@code cacheFor}, so that a download's many requests and a
- * busy client cost one check a minute, not one per call. Tokens are remembered by value in memory
- * only; a revoked token stays usable here for at most {@code cacheFor}.
+ * busy client cost one check a minute, not one per call. A revoked token stays usable here for at
+ * most {@code cacheFor}.
+ *
+ * <p>Tokens are remembered by their sha256, never by value, in two bounded caches: valid ones
+ * (until {@code cacheFor} or the token's expiry, whichever comes first) and, apart, a small one of
+ * tokens Identity refused, so that a client sending made-up tokens neither reaches Identity for
+ * each repeat nor pushes the valid tokens out (as Keystone's middleware keeps invalid tokens
+ * apart, hashed, for a short while).
  */
 public final class RemoteIdentity {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int MAX_REMEMBERED = 10_000;
-
-    private record Remembered(Optional<Caller> caller, Instant until) {
-    }
+    static final int VALID_ENTRIES = 10_000;
+    static final int INVALID_ENTRIES = 1_000;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String identityUrl;
     private final Duration cacheFor;
     private final Clock clock;
-    private final Map<String, Remembered> remembered = new ConcurrentHashMap<>();
+    private final BoundedCache<String, Caller> valid = new BoundedCache<>(VALID_ENTRIES);
+    private final BoundedCache<String, Boolean> invalid = new BoundedCache<>(INVALID_ENTRIES);
 
     public RemoteIdentity(String identityUrl, Duration cacheFor, Clock clock) {
         this.identityUrl = identityUrl.endsWith("/") ? identityUrl.substring(0, identityUrl.length() - 1) : identityUrl;
@@ -66,20 +74,41 @@ public final class RemoteIdentity {
      * @throws IdentityUnavailableException Identity did not answer
      */
     public Optional<Caller> caller(String token) {
+        if (token.length() > 256) {
+            return Optional.empty(); // longer than any token Identity issues: not worth asking
+        }
         Instant now = clock.instant();
-        Remembered r = remembered.get(token);
-        if (r != null && r.until().isAfter(now)) {
-            return r.caller().filter(c -> c.expiresAt().isAfter(now));
+        String key = digest(token);
+        Optional<Caller> known = valid.get(key, now);
+        if (known.isPresent()) {
+            return known;
+        }
+        if (invalid.get(key, now).isPresent()) {
+            return Optional.empty();
         }
         Optional<Caller> caller = ask(token);
-        if (remembered.size() >= MAX_REMEMBERED) {
-            remembered.entrySet().removeIf(e -> !e.getValue().until().isAfter(now));
-            if (remembered.size() >= MAX_REMEMBERED) {
-                remembered.clear();
-            }
+        Instant until = now.plus(cacheFor);
+        if (caller.isPresent()) {
+            Instant expires = caller.get().expiresAt();
+            valid.put(key, caller.get(), expires.isBefore(until) ? expires : until);
+        } else {
+            invalid.put(key, Boolean.TRUE, until);
         }
-        remembered.put(token, new Remembered(caller, now.plus(cacheFor)));
         return caller;
+    }
+
+    /** How many answers are remembered: valid tokens, then refused ones. */
+    int[] remembered() {
+        return new int[] {valid.size(), invalid.size()};
+    }
+
+    private static String digest(String token) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(token.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private Optional<Caller> ask(String token) {

@@ -1,5 +1,6 @@
 package io.stratus.image.blob;
 
+import io.stratus.database.PrivateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -28,9 +29,11 @@ public final class BlobStore {
     private final Path blobs;
     private final Path uploads;
 
+    /** Tenants' data: the directories are 0700 and every file is created 0600. */
     public BlobStore(Path dir) throws IOException {
-        this.blobs = Files.createDirectories(dir.resolve("blobs"));
-        this.uploads = Files.createDirectories(dir.resolve("uploads"));
+        PrivateFiles.directory(dir);
+        this.blobs = PrivateFiles.directory(dir.resolve("blobs"));
+        this.uploads = PrivateFiles.directory(dir.resolve("uploads"));
     }
 
     /** Stored data: where it is, how big, its digest. */
@@ -78,7 +81,7 @@ public final class BlobStore {
         private Upload(Path partial, long limit) throws IOException {
             this.partial = partial;
             this.limit = limit;
-            this.out = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            this.out = FileChannel.open(PrivateFiles.createFile(partial), StandardOpenOption.WRITE);
         }
 
         /** Appends {@code data} (consumed). */

@@ -1,6 +1,7 @@
 package io.stratus.image.service;
 
 import io.stratus.database.Database;
+import io.stratus.database.PrivateFiles;
 import io.stratus.image.auth.RemoteIdentity;
 import io.stratus.image.blob.BlobStore;
 import io.stratus.image.catalog.ImageCatalog;
@@ -12,7 +13,6 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.time.Clock;
 
 /** Wires the image service's plain-Java parts together. */
@@ -28,7 +28,7 @@ public class ImageComponents {
     @Singleton
     Database database(ImageServiceConfig config) {
         try {
-            Files.createDirectories(config.dataDir());
+            PrivateFiles.directory(config.dataDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the image service's data directory " + config.dataDir(), e);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.database.Sql;
+import io.stratus.database.Transaction;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -24,10 +25,12 @@ public final class ImageStore {
     private static final TypeReference<Map<String, String>> PROPERTIES = new TypeReference<>() { };
     private static final TypeReference<List<String>> TAGS = new TypeReference<>() { };
 
+    private final DataSource db;
     private final Sql sql;
     private final Clock clock;
 
     public ImageStore(DataSource db, Clock clock) {
+        this.db = db;
         this.sql = new Sql(db);
         this.clock = clock;
     }
@@ -75,20 +78,56 @@ public final class ImageStore {
 
     /** Moves an image from {@code from} to {@code to}; false if it was not in {@code from}. */
     public boolean transition(String id, String from, String to) {
-        return sql.update("UPDATE image SET status = ?, updated_at = ? WHERE id = ? AND status = ?", to, clock.instant(),
-                id, from) == 1;
+        return sql.update("UPDATE image SET status = ?, reserved_bytes = NULL, updated_at = ? WHERE id = ? AND status = ?",
+                to, clock.instant(), id, from) == 1;
     }
 
     /** An upload finished: the image is active with this size and digest. */
     public boolean activate(String id, long size, String sha256) {
-        return sql.update("UPDATE image SET status = 'active', size_bytes = ?, sha256 = ?, updated_at = ?"
+        return sql.update("UPDATE image SET status = 'active', size_bytes = ?, sha256 = ?, reserved_bytes = NULL, updated_at = ?"
                 + " WHERE id = ? AND status = 'saving'", size, sha256, clock.instant(), id) == 1;
     }
 
-    /** Bytes a project stores (active images) or is storing (uploads under way, at their limit). */
+    /** Bytes a project stores (active images) or may be storing (uploads under way, at what they reserved). */
     public long storedBy(String projectId) {
-        return sql.count("SELECT COALESCE(SUM(size_bytes), 0) FROM image WHERE owner = ? AND status = 'active'",
-                projectId);
+        return used(sql, projectId);
+    }
+
+    private static long used(Sql sql, String projectId) {
+        return sql.count("SELECT COALESCE(SUM(CASE WHEN status = 'active' THEN size_bytes"
+                + " WHEN status = 'saving' THEN reserved_bytes ELSE 0 END), 0) FROM image WHERE owner = ?", projectId);
+    }
+
+    /** How asking to upload into an image went. */
+    public enum UploadStart { STARTED, OVER_QUOTA, NOT_QUEUED }
+
+    /**
+     * An upload's start: whether it started, how many bytes it reserved and how many its owner had
+     * left before.
+     */
+    public record Reservation(UploadStart outcome, long reserved, long room) {
+    }
+
+    /**
+     * Moves a queued image to {@code saving} and reserves what its upload may store against its
+     * owner's quota: {@code announced} bytes, or when the length is not announced (negative) all
+     * the quota left up to {@code perImage}. Starts of one owner's uploads take their turns (the
+     * owner's image rows are locked), so uploads started at once cannot reserve more than the quota
+     * between them, on every replica sharing the database.
+     */
+    public Reservation startUpload(String id, String owner, long announced, long perImage, long quota) {
+        return Transaction.run(db, tx -> {
+            tx.list("SELECT id FROM image WHERE owner = ? ORDER BY id FOR UPDATE", r -> r.getString(1), owner);
+            long room = Math.max(0, quota - used(tx, owner));
+            long reserve = announced >= 0 ? announced : Math.min(perImage, room);
+            if (reserve > room || reserve > perImage || (announced < 0 && reserve == 0)) {
+                return new Reservation(UploadStart.OVER_QUOTA, 0, room);
+            }
+            int started = tx.update("UPDATE image SET status = 'saving', reserved_bytes = ?, updated_at = ?"
+                    + " WHERE id = ? AND status = 'queued'", reserve, clock.instant(), id);
+            return new Reservation(started == 1 ? UploadStart.STARTED : UploadStart.NOT_QUEUED, started == 1 ? reserve : 0,
+                    room);
+        });
     }
 
     /** Whether another live image still holds the data {@code sha256}. */
@@ -98,7 +137,7 @@ public final class ImageStore {
 
     /** Uploads a stopped service left in {@code saving}: they will never finish. */
     public int requeueInterrupted() {
-        return sql.update("UPDATE image SET status = 'queued', updated_at = ? WHERE status = 'saving'", clock.instant());
+        return sql.update("UPDATE image SET status = 'queued', reserved_bytes = NULL, updated_at = ? WHERE status = 'saving'", clock.instant());
     }
 
     public boolean markDeleted(String id) {

@@ -47,6 +47,23 @@ class BlobStoreTest {
     }
 
     @Test
+    void storedDataIsReadableByTheServiceAlone() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"),
+                "the temporary directory's file system has no POSIX modes");
+        Path root = dir.resolve("images");
+        BlobStore store = new BlobStore(root);
+        BlobStore.Blob blob = store.write(new ByteArrayInputStream(new byte[4096]), 1 << 20, -1);
+        assertThat(mode(blob.file())).isEqualTo("rw-------");
+        for (Path d : new Path[] {root, root.resolve("blobs"), root.resolve("uploads")}) {
+            assertThat(mode(d)).as(d.toString()).isEqualTo("rwx------");
+        }
+    }
+
+    private static String mode(Path p) throws Exception {
+        return java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p));
+    }
+
+    @Test
     void onlyDigestsNameFiles() throws Exception {
         BlobStore store = new BlobStore(dir);
         assertThatThrownBy(() -> store.file("../../etc/passwd")).isInstanceOf(IllegalArgumentException.class);

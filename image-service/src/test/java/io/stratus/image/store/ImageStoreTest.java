@@ -32,6 +32,66 @@ class ImageStoreTest {
         }
     }
 
+    @Test
+    void uploadStartsOnH2() throws Exception {
+        try (Database db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 10)) {
+            concurrentUploadsNeverReserveMoreThanTheQuota(new ImageStore(db.dataSource(), Clock.systemUTC()));
+        }
+    }
+
+    @Test
+    void uploadStartsOnPostgres() throws Exception {
+        try (LocalPostgres pg = LocalPostgres.start();
+             Database db = Database.open(pg.createDatabase("stratus_uploads"), LocalPostgres.USER, "", 10)) {
+            concurrentUploadsNeverReserveMoreThanTheQuota(new ImageStore(db.dataSource(), Clock.systemUTC()));
+        }
+    }
+
+    /** Eight uploads of 300 bytes start at once against a quota of 1000: three may, and only three do. */
+    private static void concurrentUploadsNeverReserveMoreThanTheQuota(ImageStore store) throws Exception {
+        int n = 8;
+        for (int i = 0; i < n; i++) {
+            store.insert(image("u-" + i, Map.of(), List.of()));
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<ImageStore.Reservation>> starts = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String id = "u-" + i;
+            starts.add(pool.submit(() -> {
+                go.await();
+                return store.startUpload(id, "p-1", 300, 500, 1000);
+            }));
+        }
+        go.countDown();
+        long started = 0;
+        for (java.util.concurrent.Future<ImageStore.Reservation> f : starts) {
+            ImageStore.Reservation r = f.get();
+            if (r.outcome() == ImageStore.UploadStart.STARTED) {
+                started++;
+                assertThat(r.reserved()).isEqualTo(300);
+            } else {
+                assertThat(r.outcome()).isEqualTo(ImageStore.UploadStart.OVER_QUOTA);
+                assertThat(r.room()).isEqualTo(100);
+            }
+        }
+        pool.shutdown();
+        assertThat(started).isEqualTo(3);
+        assertThat(store.storedBy("p-1")).isEqualTo(900);
+        List<String> saving = store.all().stream().filter(i -> i.status().equals("saving")).map(Image::id).toList();
+        // An upload of unannounced length reserves what is left (100), and then nothing is.
+        String queued = store.all().stream().filter(i -> i.status().equals("queued")).map(Image::id).findFirst()
+                .orElseThrow();
+        assertThat(store.startUpload(queued, "p-1", -1, 500, 1000)).isEqualTo(
+                new ImageStore.Reservation(ImageStore.UploadStart.STARTED, 100, 100));
+        // A finished upload counts at its size, an aborted one not at all.
+        assertThat(store.activate(saving.get(0), 250, "ab".repeat(32))).isTrue();
+        assertThat(store.transition(saving.get(1), "saving", "queued")).isTrue();
+        assertThat(store.storedBy("p-1")).isEqualTo(250 + 300 + 100);
+        assertThat(store.startUpload(saving.get(0), "p-1", 0, 500, 1000).outcome())
+                .isEqualTo(ImageStore.UploadStart.NOT_QUEUED);
+    }
+
     static Image image(String id, Map<String, String> properties, List<String> tags) {
         Instant now = Instant.now();
         return new Image(id, "an image", "p-1", "private", "queued", "raw", "bare", Optional.empty(), Optional.empty(),

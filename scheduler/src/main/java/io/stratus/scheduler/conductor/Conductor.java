@@ -139,6 +139,18 @@ public final class Conductor {
         return "resize-" + serverId;
     }
 
+    /**
+     * A move refused. A resize is the tenant's own (migrations are the operator's): its answer names
+     * no host, and the operator finds the hosts and why in the log.
+     */
+    private static ApiException refusal(Server s, String action, String forOperators, String forTenants) {
+        if (!action.equals("resize")) {
+            return ApiException.badRequest(forOperators);
+        }
+        LOG.infof("instance %s: %s", s.id(), forOperators);
+        return ApiException.badRequest(forTenants);
+    }
+
     /** The consumer that holds a live migration's claim on its target until the switch-over. */
     static String migrationConsumer(String serverId) {
         return "migration-" + serverId;
@@ -356,7 +368,8 @@ public final class Conductor {
         String refused = transfer == Transfer.LIVE ? "Migration pre-check error: "
                 : "Cannot '" + action + "' instance " + s.id() + ": ";
         transfer.refusal(source, hosts.hypervisor(source), true).ifPresent(why -> {
-            throw ApiException.badRequest(refused + why);
+            throw refusal(s, action, refused + why, refused + "the hypervisor of its compute host cannot " + action
+                    + " it");
         });
         targetHost.flatMap(h -> transfer.refusal(h, hosts.hypervisor(h), false)).ifPresent(why -> {
             throw ApiException.badRequest(refused + why);
@@ -390,11 +403,12 @@ public final class Conductor {
                         lackedTrait[0] = !d.removedBy().getOrDefault(Filters.TRAITS_FILTER, List.of()).isEmpty();
                     }), view);
         } catch (NoValidHostException e) {
-            throw ApiException.badRequest("No valid host was found for '" + action + "' of " + s.id()
+            throw refusal(s, action, "No valid host was found for '" + action + "' of " + s.id()
                     + targetHost.map(h -> " to " + h).orElse("") + ": " + e.getMessage() + "; " + log[0]
                     + (lackedTrait[0] ? " (" + Filters.TRAITS_FILTER + ": the target's hypervisor needs the trait "
                     + transfer.trait + " to receive " + transfer.what + (transfer == Transfer.LIVE ? ", and the"
-                    + " source's driver (" + sourceDriver.describe() + ")" : "") + ")" : ""));
+                    + " source's driver (" + sourceDriver.describe() + ")" : "") + ")" : ""),
+                    "No valid host was found. There are not enough hosts available.");
         }
         String address = hosts.report(target).map(HostReport::getGrpcAddress).orElse("");
         String requestId = newRequestId();

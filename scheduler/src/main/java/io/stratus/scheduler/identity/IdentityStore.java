@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
@@ -32,14 +33,20 @@ public final class IdentityStore {
     /** Every authentication failure reads the same: which part was wrong is not told. */
     private static final String DENIED = "The request you have made requires authentication.";
 
+    /** How long a successful password check is remembered (see {@link PasswordCheck}). */
+    private static final Duration REMEMBER_LOGINS = Duration.ofMinutes(15);
+
     private final Sql sql;
     private final Clock clock;
     private final Duration lifetime;
+    private final Lockout lockout;
+    final PasswordCheck passwords = new PasswordCheck(REMEMBER_LOGINS);
 
-    public IdentityStore(DataSource db, Clock clock, Duration lifetime) {
+    public IdentityStore(DataSource db, Clock clock, Duration lifetime, Lockout lockout) {
         this.sql = new Sql(db);
         this.clock = clock;
         this.lifetime = lifetime;
+        this.lockout = lockout;
     }
 
     /** The roles that exist. */
@@ -47,13 +54,16 @@ public final class IdentityStore {
         return ROLES;
     }
 
-    /** Creates the first admin (user, project, admin role) when there is no user at all. */
-    public void bootstrap(String user, String password, String project) {
+    /**
+     * Creates the first admin (user, project, admin role) when there is no user at all; only then
+     * is {@code password} asked for.
+     */
+    public void bootstrap(String user, Supplier<String> password, String project) {
         if (sql.count("SELECT COUNT(*) FROM account") > 0) {
             return;
         }
         Project p = project(project).orElseGet(() -> createProject(project, "administrators"));
-        Account a = createUser(user, password, p.id());
+        Account a = createUser(user, password.get(), p.id());
         assignRole(a.id(), p.id(), Caller.ADMIN);
         LOG.infof("created the first administrator '%s' in project '%s'", user, project);
     }
@@ -96,6 +106,10 @@ public final class IdentityStore {
         if (change.password().isPresent() || !enabled) {
             sql.update("DELETE FROM auth_token WHERE account_id = ?", a.id());
         }
+        if (change.password().isPresent() || change.enabled().orElse(false)) {
+            // As in Keystone, an admin unlocks a user by enabling it (or giving it a new password).
+            sql.update("UPDATE account SET failed_logins = 0, last_failed_login = NULL WHERE id = ?", a.id());
+        }
         return new Account(a.id(), name, project, enabled);
     }
 
@@ -103,7 +117,7 @@ public final class IdentityStore {
     public void changePassword(String accountId, String original, String password) {
         String hash = sql.one("SELECT password_hash FROM account WHERE id = ?", r -> r.getString(1), accountId)
                 .orElseThrow(() -> ApiException.notFound("Could not find user: " + accountId));
-        if (!PasswordHash.matches(original, hash)) {
+        if (!passwords.matches(accountId, original, hash, clock.instant())) {
             throw ApiException.unauthorized(DENIED);
         }
         updateUser(accountId, new UserChange(Optional.empty(), Optional.of(password), Optional.empty(), Optional.empty()));
@@ -228,17 +242,55 @@ public final class IdentityStore {
      * user's default project, or unscoped when it has none.
      */
     public Issued authenticate(String user, String password, Optional<String> projectIdOrName) {
-        record Row(Account account, String hash) {
+        record Row(Account account, String hash, int failures, Instant lastFailure) {
         }
-        Row row = sql.one("SELECT " + ACCOUNT_COLUMNS + ", password_hash FROM account WHERE name = ? OR id = ?"
-                                + " ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END",
-                        r -> new Row(account(r), r.getString(5)), user, user, user)
-                .orElseThrow(() -> ApiException.unauthorized(DENIED));
-        if (!PasswordHash.matches(password, row.hash()) || !row.account().enabled()) {
+        Optional<Row> found = sql.one("SELECT " + ACCOUNT_COLUMNS + ", password_hash, failed_logins, last_failed_login"
+                        + " FROM account WHERE name = ? OR id = ? ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END",
+                r -> new Row(account(r), r.getString(5), r.getInt(6),
+                        r.getTimestamp(7) == null ? null : r.getTimestamp(7).toInstant()), user, user, user);
+        if (found.isEmpty()) {
+            passwords.spend(password, null); // as long as a wrong password takes: no telling who exists
             throw ApiException.unauthorized(DENIED);
         }
+        Row row = found.get();
+        Instant now = clock.instant();
+        if (lockout.locked(row.failures(), row.lastFailure(), now)) {
+            // Refused right or wrong, after the same work: neither the answer nor its time tells.
+            passwords.spend(password, row.hash());
+            LOG.warnf("login of user %s refused: locked after %d failed logins, until %s", row.account().name(),
+                    row.failures(), row.lastFailure().plus(lockout.duration()));
+            throw ApiException.unauthorized(DENIED);
+        }
+        if (!passwords.matches(row.account().id(), password, row.hash(), now)) {
+            failedLogin(row.account(), now);
+            throw ApiException.unauthorized(DENIED);
+        }
+        if (!row.account().enabled()) {
+            throw ApiException.unauthorized(DENIED);
+        }
+        if (row.failures() > 0) {
+            sql.update("UPDATE account SET failed_logins = 0, last_failed_login = NULL WHERE id = ?", row.account().id());
+        }
+        if (PasswordHash.outdated(row.hash())) {
+            // Stored anew at today's iterations, conditional on the hash read: a concurrent change wins.
+            sql.update("UPDATE account SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                    PasswordHash.hash(password), row.account().id(), row.hash());
+        }
         String audit = newAuditId();
-        return issue(row.account(), projectIdOrName, List.of("password"), audit, audit, clock.instant().plus(lifetime));
+        return issue(row.account(), projectIdOrName, List.of("password"), audit, audit, now.plus(lifetime));
+    }
+
+    /** Counts a failed login; failures older than the lockout duration start the count again. */
+    private void failedLogin(Account account, Instant now) {
+        Instant windowStart = now.minus(lockout.duration());
+        sql.update("UPDATE account SET failed_logins = CASE WHEN last_failed_login IS NULL OR last_failed_login <= ?"
+                + " THEN 1 ELSE failed_logins + 1 END, last_failed_login = ? WHERE id = ?", windowStart, now, account.id());
+        if (lockout.failureAttempts() > 0) {
+            sql.one("SELECT failed_logins FROM account WHERE id = ?", r -> r.getInt(1), account.id())
+                    .filter(n -> n == lockout.failureAttempts())
+                    .ifPresent(n -> LOG.warnf("user %s locked out for %s after %d failed logins", account.name(),
+                            lockout.duration(), n));
+        }
     }
 
     /**

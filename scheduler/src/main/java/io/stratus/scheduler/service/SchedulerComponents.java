@@ -17,6 +17,7 @@ import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
+import io.stratus.scheduler.identity.Lockout;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.metadata.MetadataService;
@@ -87,7 +88,8 @@ public class SchedulerComponents {
     @Produces
     @Singleton
     IdentityStore identity(Database db, Clock clock, SchedulerConfig config) {
-        return new IdentityStore(db.dataSource(), clock, config.tokenLifetime());
+        return new IdentityStore(db.dataSource(), clock, config.tokenLifetime(),
+                new Lockout(config.lockout().failureAttempts(), config.lockout().duration()));
     }
 
     @Produces

@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /** The scheduler's settings ({@code stratus.scheduler.*}). */
 @ConfigMapping(prefix = "stratus.scheduler")
@@ -30,6 +31,18 @@ public interface SchedulerConfig {
 
     /** How long an issued token is valid. */
     Duration tokenLifetime();
+
+    /** Failed-login lockout (Keystone's {@code lockout_failure_attempts}, {@code lockout_duration}). */
+    Lockout lockout();
+
+    interface Lockout {
+        /** Failed logins in a row that lock a user; 0 turns the lockout off. */
+        @WithDefault("6")
+        int failureAttempts();
+
+        @WithDefault("PT30M")
+        Duration duration();
+    }
 
     Ratios ratios();
 
@@ -72,11 +85,14 @@ public interface SchedulerConfig {
         int poolSize();
     }
 
-    /** The first administrator, created when the database has no user at all. */
+    /**
+     * The first administrator, created when the database has no user at all. Without a password
+     * one is generated and written to {@code <data-dir>/admin-password} (see {@code AdminPassword}).
+     */
     interface Admin {
         String user();
 
-        String password();
+        Optional<String> password();
 
         String project();
     }

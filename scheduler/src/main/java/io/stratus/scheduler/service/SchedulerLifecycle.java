@@ -71,7 +71,9 @@ public class SchedulerLifecycle {
     private volatile boolean ready;
 
     void start(@Observes StartupEvent event) {
-        identity.bootstrap(config.admin().user(), config.admin().password(), config.admin().project());
+        identity.bootstrap(config.admin().user(),
+                () -> AdminPassword.configuredOrWritten(config.admin().password(), config.dataDir()),
+                config.admin().project());
         flavors.seedDefaults();
         NetworkTopic.ensure(bootstrapServers);
         reports = new HostReportConsumer(bootstrapServers, config.replica(), hosts);

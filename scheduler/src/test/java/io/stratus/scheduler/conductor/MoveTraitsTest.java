@@ -316,10 +316,14 @@ class MoveTraitsTest {
         newAgent("kvm-1", 65536, KVM);
         Server s = activeOn("stays");
 
+        // The operator's migration says which host and why; the tenant's resize names no host.
+        assertThatThrownBy(() -> conductor.coldMove(s, "migrate", SMALL, Optional.empty()))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .hasMessage("Cannot 'migrate' instance " + s.id() + ": compute host stays's hypervisor (QEMU) cannot"
+                        + " send a cold migration's disk copy: it lacks the trait CUSTOM_STRATUS_COLD_MIGRATION");
         assertThatThrownBy(() -> conductor.coldMove(s, "resize", SMALL, Optional.empty()))
                 .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
-                .hasMessage("Cannot 'resize' instance " + s.id() + ": compute host stays's hypervisor (QEMU) cannot"
-                        + " send a cold migration's disk copy: it lacks the trait CUSTOM_STRATUS_COLD_MIGRATION");
+                .hasMessage("Cannot 'resize' instance " + s.id() + ": the hypervisor of its compute host cannot resize it");
         assertNothingChanged(s, "kvm-1");
     }
 }

@@ -5,6 +5,7 @@ import io.stratus.api.ApiException;
 import io.stratus.api.Json;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.image.Image;
 import jakarta.ws.rs.core.Response;
@@ -48,7 +49,8 @@ final class ServerImageActions {
         // Nova's rebuild answer is the server without the extensions' fields (its view builder's show
         // with every show_* switch off), and the password.
         Map<String, Object> view = Views.serverCore(api.config.publicUrl(), now, ServersResource.shownFlavor(now),
-                api.metadata.of(s.id()), api.ports().view(s.id()));
+                api.metadata.of(s.id()), api.ports().view(s.id()), TokenFilter.caller(api.request).isAdmin(),
+                () -> api.hostNames(now));
         view.put("adminPass", password);
         return Response.accepted(Map.of("server", view)).build();
     }

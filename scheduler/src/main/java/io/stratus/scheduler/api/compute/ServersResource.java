@@ -26,6 +26,7 @@ import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.Caller;
 import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
@@ -53,7 +54,10 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -104,6 +108,8 @@ public class ServersResource {
     ImageActions imageActions;
     @Inject
     HostDirectory hosts;
+    @Inject
+    PlacementStore placement;
     @Inject
     NetworkService network;
     @Inject
@@ -239,7 +245,15 @@ public class ServersResource {
                 u.has("accessIPv6") ? accessIp(u, "accessIPv6") : s.accessIpv6());
         Server changed = owned(id);
         return Map.of("server", Views.serverCore(base(), changed, shownFlavor(changed), metadata.of(id),
-                ports().view(id)));
+                ports().view(id), TokenFilter.caller(request).isAdmin(), () -> hostNames(changed)));
+    }
+
+    /** Every host name a fault of {@code s} could hold: its own hosts and every known one. */
+    Collection<String> hostNames(Server s) {
+        Set<String> names = new HashSet<>(s.triedHosts());
+        s.host().ifPresent(names::add);
+        placement.all().forEach(p -> names.add(p.name()));
+        return names;
     }
 
     /** An access address as Nova validates it: an IPv4 (or IPv6) literal, or empty. */
@@ -358,7 +372,7 @@ public class ServersResource {
         Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
         for (Server s : listing.servers()) {
             out.add(Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
-                    meta.getOrDefault(s.id(), Map.of()), ports.view(s.id())));
+                    meta.getOrDefault(s.id(), Map.of()), ports.view(s.id()), () -> hostNames(s)));
         }
         Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
         listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
@@ -371,7 +385,7 @@ public class ServersResource {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
         return Map.of("server", Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
-                metadata.of(s.id()), ports().view(s.id())));
+                metadata.of(s.id()), ports().view(s.id()), () -> hostNames(s)));
     }
 
     @DELETE

@@ -12,7 +12,9 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Collection;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.Map;
 
 /** Compute API bodies, in the field names and value spellings of Nova's API at 2.1. */
@@ -173,8 +175,8 @@ final class Views {
      * has it, and from 2.3 those the EC2 API needed (hostname, user data, reservation...).
      */
     static Map<String, Object> server(String base, Server s, boolean admin, Microversion version, String flavorShown,
-                                      Map<String, String> metadata, Networking net) {
-        Map<String, Object> m = serverCore(base, s, flavorShown, metadata, net);
+                                      Map<String, String> metadata, Networking net, Supplier<Collection<String>> hostNames) {
+        Map<String, Object> m = serverCore(base, s, flavorShown, metadata, net, admin, hostNames);
         m.put("OS-EXT-AZ:availability_zone", s.availabilityZone().isEmpty() ? "nova" : s.availabilityZone());
         // Nova's config_drive column is a string: "True", or empty for none.
         m.put("config_drive", s.launch().configDrive() ? "True" : "");
@@ -208,10 +210,11 @@ final class Views {
 
     /**
      * A server without the extensions' fields, as Nova answers an update ({@code PUT
-     * /servers/{id}}) and a rebuild at 2.1: the common fields only.
+     * /servers/{id}}) and a rebuild at 2.1: the common fields only. Its fault is shown as
+     * {@link FaultView} has it for an admin or not.
      */
     static Map<String, Object> serverCore(String base, Server s, String flavorShown, Map<String, String> metadata,
-                                          Networking net) {
+                                          Networking net, boolean admin, Supplier<Collection<String>> hostNames) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id());
         m.put("name", s.name());
@@ -236,9 +239,7 @@ final class Views {
             m.put("progress", 0);
         }
         if (s.vmState() == InstanceState.ERROR && s.fault().isPresent()) {
-            m.put("fault", Map.of("code", s.fault().get().code().equals("NoValidHost") ? 500 : 400,
-                    "created", time(s.updatedAt()), "message", s.fault().get().message(),
-                    "details", s.fault().get().code()));
+            m.put("fault", FaultView.of(s.fault().get(), s.updatedAt(), admin, hostNames));
         }
         return m;
     }
