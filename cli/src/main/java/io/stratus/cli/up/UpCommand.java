@@ -343,7 +343,8 @@ public final class UpCommand implements Callable<Integer> {
 
     /**
      * The external network {@code public}: flat, on each host's leg to {@link #EXTERNAL}, its subnet
-     * without DHCP (nothing boots on it) and the machine's address as gateway, made if missing.
+     * without DHCP (nothing boots on it) and the machine's address as gateway, owned by the service
+     * project, made if missing.
      *
      * @return the network's id
      */
@@ -357,6 +358,10 @@ public final class UpCommand implements Callable<Integer> {
         network.put("router:external", true);
         network.put("provider:network_type", "flat");
         network.put("provider:physical_network", EXTERNAL_PHYSNET);
+        // The service project's, as devstack makes it: a network the admin project owned would be one
+        // more network its servers could go on, and a boot naming none would have to choose (Nova: 409).
+        network.put("project_id", admin.identity("GET", "/projects?name=service", null).path("projects").path(0)
+                .path("id").asText());
         String id = admin.network("POST", "/v2.0/networks", CloudClient.object(Map.of("network", network)))
                 .path("network").path("id").asText();
         String prefix = EXTERNAL.gateway().substring(0, EXTERNAL.gateway().lastIndexOf('.') + 1);
