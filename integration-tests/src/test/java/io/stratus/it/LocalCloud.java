@@ -4,6 +4,7 @@ import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
+import io.stratus.proto.v1.HostNetworkState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -14,7 +15,15 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The services as separate processes on this machine, as a deployment runs them: the embedded
@@ -153,6 +162,35 @@ final class LocalCloud implements AutoCloseable {
 
     String bootstrapServers() {
         return broker.bootstrapServers();
+    }
+
+    /**
+     * The newest state of {@code host} on {@code stratus.network} once it satisfies {@code wanted},
+     * read from the topic's start; fails after {@code limit} with the newest one seen.
+     */
+    HostNetworkState awaitNetworkState(Duration limit, String host, Predicate<HostNetworkState> wanted)
+            throws Exception {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition("stratus.network", 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            HostNetworkState latest = null;
+            long deadline = System.nanoTime() + limit.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.key().equals(host)) {
+                        latest = HostNetworkState.parseFrom(r.value());
+                    }
+                }
+                if (latest != null && wanted.test(latest)) {
+                    return latest;
+                }
+            }
+            throw new AssertionError("no state of " + host + " as wanted; the newest: " + latest);
+        }
     }
 
     /** Stops the broker and starts it again on the same data and ports, as a broker restart does. */

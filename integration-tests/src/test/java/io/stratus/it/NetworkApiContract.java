@@ -9,14 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -109,42 +101,19 @@ abstract class NetworkApiContract {
         assertThat(inUse.body().path("NeutronError").path("type").asText()).isEqualTo("NetworkInUse");
 
         admin.ok("PUT", "/network/v2.0/ports/" + portId, Map.of("port", Map.of("binding:host_id", "h1")));
-        HostNetworkState bound = awaitState("h1", s -> s.getPortsList().stream()
+        HostNetworkState bound = cloud.awaitNetworkState(Duration.ofSeconds(30), "h1",
+                s -> s.getPortsList().stream()
                 .anyMatch(p -> p.getPortId().equals(portId)));
         assertThat(bound.getNetworks(0).getDhcpPort().getDeviceId()).isEqualTo("dhcp-h1");
         assertThat(bound.getSecurityGroupsList()).isNotEmpty();
 
         member.ok("DELETE", "/network/v2.0/ports/" + portId, null);
-        assertThat(awaitState("h1", s -> s.getNetworksCount() == 0).getGeneration())
+        assertThat(cloud.awaitNetworkState(Duration.ofSeconds(30), "h1",
+                s -> s.getNetworksCount() == 0).getGeneration())
                 .isGreaterThan(bound.getGeneration());
         member.ok("DELETE", "/network/v2.0/networks/" + netId, null);
         assertThat(member.call("GET", "/network/v2.0/subnets/" + subnet.path("id").asText(), null).status())
                 .isEqualTo(404);
         admin.ok("DELETE", "/network/v2.0/networks/" + adminNet, null);
-    }
-
-    /** The newest state of {@code host} on {@code stratus.network} once it satisfies {@code wanted}. */
-    private HostNetworkState awaitState(String host, Predicate<HostNetworkState> wanted) throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
-                new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition("stratus.network", 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            HostNetworkState latest = null;
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    if (r.key().equals(host)) {
-                        latest = HostNetworkState.parseFrom(r.value());
-                    }
-                }
-                if (latest != null && wanted.test(latest)) {
-                    return latest;
-                }
-            }
-            throw new AssertionError("no state of " + host + " as wanted; the newest: " + latest);
-        }
     }
 }

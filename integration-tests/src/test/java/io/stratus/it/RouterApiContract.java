@@ -15,17 +15,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -319,7 +312,8 @@ abstract class RouterApiContract {
         String legPort = member.ok("PUT", NET + "/routers/" + router + "/add_router_interface",
                 Map.of("subnet_id", sub)).path("port_id").asText();
         report("l3-host", true);
-        HostNetworkState state = awaitState("l3-host", s -> s.getRoutersList().stream()
+        HostNetworkState state = cloud.awaitNetworkState(Duration.ofSeconds(60), "l3-host",
+                s -> s.getRoutersList().stream()
                 .anyMatch(r -> r.getRouterId().equals(router) && r.getInterfacesCount() == 1));
         RouterConfig config = state.getRoutersList().stream().filter(r -> r.getRouterId().equals(router)).findFirst()
                 .orElseThrow();
@@ -333,13 +327,15 @@ abstract class RouterApiContract {
                 .isEqualTo("l3-host");
 
         member.ok("PUT", NET + "/routers/" + router, Map.of("router", Map.of("admin_state_up", false)));
-        HostNetworkState down = awaitState("l3-host", s -> s.getRoutersList().stream()
+        HostNetworkState down = cloud.awaitNetworkState(Duration.ofSeconds(60), "l3-host",
+                s -> s.getRoutersList().stream()
                 .anyMatch(r -> r.getRouterId().equals(router) && !r.getAdminStateUp()));
         assertThat(down.getGeneration()).isGreaterThan(state.getGeneration());
 
         member.ok("PUT", NET + "/routers/" + router + "/remove_router_interface", Map.of("subnet_id", sub));
         member.ok("DELETE", NET + "/routers/" + router, null);
-        awaitState("l3-host", s -> s.getRoutersList().stream().noneMatch(r -> r.getRouterId().equals(router)));
+        cloud.awaitNetworkState(Duration.ofSeconds(60), "l3-host",
+                s -> s.getRoutersList().stream().noneMatch(r -> r.getRouterId().equals(router)));
         member.ok("DELETE", NET + "/networks/" + net, null);
     }
 
@@ -353,31 +349,6 @@ abstract class RouterApiContract {
                     .setReportedAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
                     .setCapacity(Resources.newBuilder().setVcpus(1).setMemoryMib(512).setDiskGib(1))
                     .setTunnelAddress("192.0.2.40").setL3Agent(l3).build().toByteArray())).get();
-        }
-    }
-
-    /** The newest state of {@code host} on {@code stratus.network} once it satisfies {@code wanted}. */
-    private HostNetworkState awaitState(String host, Predicate<HostNetworkState> wanted) throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
-                new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition("stratus.network", 0);
-            consumer.assign(List.of(partition));
-            consumer.seekToBeginning(List.of(partition));
-            HostNetworkState latest = null;
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    if (r.key().equals(host)) {
-                        latest = HostNetworkState.parseFrom(r.value());
-                    }
-                }
-                if (latest != null && wanted.test(latest)) {
-                    return latest;
-                }
-            }
-            throw new AssertionError("no state of " + host + " as wanted; the newest: " + latest);
         }
     }
 }
