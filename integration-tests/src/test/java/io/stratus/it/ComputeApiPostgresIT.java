@@ -7,11 +7,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * The same contract on PostgreSQL, the production database: a private cluster from Debian's
  * package; and an outage of it, which the API answers 503 and survives without a restart.
  */
+@ResourceLock(LocalCloud.ROOT_NAMESPACE_AGENTS)
 class ComputeApiPostgresIT extends ComputeApiContract {
     private LocalPostgres postgres;
 

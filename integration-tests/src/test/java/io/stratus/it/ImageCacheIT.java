@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Images from the image service to guests on two agents: fetched once per host and verified,
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * the tiny test guest booted directly, with a 64 MiB disk image of random data (nothing in it
  * compresses or is sparse, so a copy would cost its full size).
  */
+@ResourceLock(LocalCloud.ROOT_NAMESPACE_AGENTS)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ImageCacheIT {

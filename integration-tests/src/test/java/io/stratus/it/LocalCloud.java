@@ -58,6 +58,13 @@ final class LocalCloud implements AutoCloseable {
     private HostNetwork.ExternalNetwork outside;
     /** The physical network name agents map their leg on the outside bridge to. */
     static final String PHYSNET = "public";
+    /**
+     * The lock of test classes whose agents run in the root namespace ({@link #agent}): their
+     * bridges, filters and DHCP namespaces would share the machine's one set of names, so such
+     * classes run one at a time. Agents in namespaces of their own ({@link #agentIn}) need none, as
+     * long as every class uses namespace numbers of its own.
+     */
+    static final String ROOT_NAMESPACE_AGENTS = "root-namespace agents";
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
                        String url, String imageUrl, Api admin, String metadataSecret, List<QuarkusProcess> started) {

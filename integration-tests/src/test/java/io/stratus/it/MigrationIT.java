@@ -70,8 +70,8 @@ class MigrationIT {
                 // Long enough for the tests that confirm or revert by hand; the last waits it out.
                 "stratus.scheduler.resize-confirm-window", "PT20S"), true);
         admin = cloud.admin;
-        one = cloud.agentIn(1, "m-one", 1024, AGENT);
-        two = cloud.agentIn(2, "m-two", 1024, AGENT);
+        one = cloud.agentIn(9, "m-one", 1024, AGENT);
+        two = cloud.agentIn(10, "m-two", 1024, AGENT);
         cloud.awaitHostsUp("m-one", "m-two");
         Api images = admin.at(cloud.imageBase());
         // Counts on its console and writes count n into sector n of its disk (a layer over this image).

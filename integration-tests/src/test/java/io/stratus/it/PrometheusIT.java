@@ -44,8 +44,8 @@ class PrometheusIT {
     void start() throws Exception {
         cloud = LocalCloud.start(Files.createTempDirectory("stratus-prometheus-it-"), "prometheus", Map.of(), true);
         // Two hosts: each agent in a network namespace of its own, scraped at its own address.
-        QuarkusProcess one = cloud.agentIn(5, "p-one", 1024, Map.of());
-        QuarkusProcess two = cloud.agentIn(6, "p-two", 1024, Map.of());
+        QuarkusProcess one = cloud.agentIn(11, "p-one", 1024, Map.of());
+        QuarkusProcess two = cloud.agentIn(12, "p-two", 1024, Map.of());
         cloud.awaitHostsUp("p-one", "p-two");
         scheduler = cloud.url.substring("http://".length());
         images = cloud.imageBase().substring("http://".length());

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Two simulated hosts (namespaces joined by a veth pair) and guests (namespaces on veth pairs whose
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * every claim checked by real traffic: DHCP, ping over VXLAN, isolation of networks, a TCP port
  * opened by a rule, spoofing, and nothing left behind.
  */
+@ResourceLock(Namespaces.HOST_NETWORK)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DataPlaneIT {
     private static final String H1 = "stn-h1";
@@ -209,6 +211,9 @@ class DataPlaneIT {
         attach(H1, "tapunknown-0", A);
         namespaces.in("stn-g4", "ip", "addr", "add", "10.50.0.44/24", "dev", "eth0");
         assertThat(ping("stn-g4", "10.50.0.11")).isFalse();
+        // Deleted here, not left to the namespace's removal: the kernel tears a namespace's veths down
+        // later, in the background, and the next test compares the host's devices before and after.
+        namespaces.in(H1, "ip", "link", "del", "tapunknown-0");
         namespaces.remove("stn-g4");
     }
 

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * The metadata path with real parts: a simulated host (a namespace) whose network's DHCP namespace
@@ -39,6 +40,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * plane on loopback that checks signatures and answers per instance, and guests (namespaces on the
  * bridge) asking 169.254.169.254 with curl over the route their DHCP lease gave them.
  */
+@ResourceLock(Namespaces.HOST_NETWORK)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MetadataProxyIT {
     private static final String HOST = "stn-40h";

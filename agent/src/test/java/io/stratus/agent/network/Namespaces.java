@@ -9,6 +9,12 @@ import org.junit.jupiter.api.Assumptions;
  * failure. Nothing here touches the root namespace's interfaces.
  */
 final class Namespaces implements AutoCloseable {
+    /**
+     * The lock of test classes that make namespaces, veths and bridges on this machine: their names
+     * (and the root namespace's tools) overlap, so such classes run one at a time.
+     */
+    static final String HOST_NETWORK = "host network";
+
     private final HostCommands root = HostCommands.local();
     private final List<String> made = new ArrayList<>();
 

@@ -12,8 +12,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /** A plugged TAP as both hypervisor drivers open it, in a namespace of its own. */
+@ResourceLock(Namespaces.HOST_NETWORK)
 class PortPlugsIT {
     private static final String HOST = "stn-plug";
     private static final NetworkInterface NIC = NetworkInterface.newBuilder().setMac("fa:16:3e:12:34:56")

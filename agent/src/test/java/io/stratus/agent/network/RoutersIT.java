@@ -30,6 +30,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * One simulated L3 agent host with two tenant networks (VXLAN), a flat external network on an
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * floating IP; guests are namespaces on veth pairs named like their ports' TAPs. Every claim is
  * checked by real traffic, and who a listener sees connecting says which translation happened.
  */
+@ResourceLock(Namespaces.HOST_NETWORK)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RoutersIT {
     private static final String HOST = "l3t-h";

@@ -22,7 +22,7 @@ class VirtQueueFuzzTest {
         MEMORY.close();
     }
 
-    @FuzzTest(maxDuration = "60s")
+    @FuzzTest(maxDuration = "30s")
     void parserSurvivesArbitraryRings(FuzzedDataProvider data) {
         int size = 1 << data.consumeInt(0, 5);
         VirtQueue queue = new VirtQueue(32);
