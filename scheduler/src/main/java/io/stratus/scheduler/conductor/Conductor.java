@@ -565,8 +565,9 @@ public final class Conductor {
                 ? Optional.of(new Server.Fault(e.getFault().getCode(), e.getFault().getMessage()))
                 : Optional.empty();
         if (e.getState() == InstanceState.DELETED) {
+            // Its room first, then the server: a client that saw it gone must not see it still counted.
+            release(s);
             if (servers.markDeleted(s.id())) {
-                release(s);
                 LOG.infof("instance %s deleted on %s (request %s)", s.id(), e.getHost(), e.getRequestId());
             }
             return;
@@ -762,8 +763,8 @@ public final class Conductor {
             } else if (s.vmState() == InstanceState.BUILD) {
                 reschedule(s, new Server.Fault("BootTimedOut", "the boot did not finish: " + silent));
             } else if (s.taskState() == TaskState.DELETING) {
+                release(s);
                 if (servers.markDeleted(s.id())) {
-                    release(s);
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {
