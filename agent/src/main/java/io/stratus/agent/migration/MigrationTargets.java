@@ -24,7 +24,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
 import org.jboss.logging.Logger;
 
 /**
@@ -81,14 +81,14 @@ public final class MigrationTargets {
 
     private final String host;
     private final GuestSupervisor guests;
-    private final ExecutorService workers;
+    private final Executor workers;
     private final Clock clock;
     private final Duration stallLimit;
     private final MigrationMeters meters;
     private final Map<String, Incoming> incoming = new ConcurrentHashMap<>();
     private volatile Arrival arrival;
 
-    public MigrationTargets(String host, GuestSupervisor guests, ExecutorService workers, Clock clock,
+    public MigrationTargets(String host, GuestSupervisor guests, Executor workers, Clock clock,
                             Duration stallLimit, MigrationMeters meters) {
         this.host = host;
         this.meters = meters;
@@ -130,15 +130,46 @@ public final class MigrationTargets {
                     in.guest = incomingGuest(rec, true);
                     in.entropy = true;
                 }
-                in.phase = Phase.READY;
-                LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
+                if (settle(in, Phase.READY)) {
+                    LOG.infof("instance %s: ready to receive migration %s from %s", rec.id(), migrationId, sourceHost);
+                }
             } catch (RuntimeException e) {
                 LOG.warnf("instance %s: cannot prepare migration %s from %s: %s", rec.id(), migrationId, sourceHost,
                         e.getMessage());
                 in.failure = e.getMessage();
-                in.phase = Phase.FAILED;
+                settle(in, Phase.FAILED);
             }
         });
+    }
+
+    /**
+     * Ends {@code in}'s preparation in {@code phase}, unless it was aborted or expired meanwhile:
+     * then what was built goes now. An abort does not discard a migration still being prepared
+     * (its files are still being made), so the one of the two that comes second does it.
+     *
+     * @return whether the migration still stands
+     */
+    private boolean settle(Incoming in, Phase phase) {
+        synchronized (in) {
+            if (incoming.get(in.migrationId) == in) {
+                in.phase = phase;
+                return true;
+            }
+        }
+        LOG.infof("instance %s: migration %s was dropped while it was being prepared; what was built goes",
+                in.record.id(), in.migrationId);
+        discard(in);
+        return false;
+    }
+
+    /** Discards a migration just taken out of {@link #incoming}, unless its preparation still runs. */
+    private void dropped(Incoming in) {
+        synchronized (in) {
+            if (in.phase == Phase.PREPARING || in.phase == Phase.RECEIVING) {
+                return;
+            }
+        }
+        discard(in);
     }
 
     /**
@@ -156,8 +187,8 @@ public final class MigrationTargets {
     /** Drops the migration (the scheduler aborted it); a stream already under way fails. */
     public void abort(String migrationId) {
         Incoming in = incoming.remove(migrationId);
-        if (in != null && in.phase != Phase.RECEIVING) {
-            discard(in);
+        if (in != null) {
+            dropped(in);
         }
     }
 
@@ -168,7 +199,7 @@ public final class MigrationTargets {
             if (in.phase != Phase.RECEIVING && in.preparedAt.isBefore(limit) && incoming.remove(in.migrationId, in)) {
                 LOG.warnf("instance %s: migration %s from %s never started; dropped", in.record.id(), in.migrationId,
                         in.sourceHost);
-                discard(in);
+                dropped(in);
             }
         }
     }
@@ -196,6 +227,10 @@ public final class MigrationTargets {
                     + in.record.id() + ", not " + hello.getInstanceId()).asRuntimeException();
         }
         synchronized (in) {
+            if (incoming.get(in.migrationId) != in) {
+                throw Status.NOT_FOUND.withDescription("migration " + in.migrationId + " was dropped on host " + host)
+                        .asRuntimeException();
+            }
             switch (in.phase) {
                 case PREPARING -> throw Status.UNAVAILABLE.withDescription("host " + host
                         + " is still preparing instance " + in.record.id()).asRuntimeException();

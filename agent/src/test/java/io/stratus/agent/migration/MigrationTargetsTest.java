@@ -102,6 +102,42 @@ class MigrationTargetsTest {
         assertThat(refusal(t, hello("m-1", "i-1", "secret"))).isEqualTo(Status.Code.NOT_FOUND);
     }
     /**
+     * The scheduler aborts a move (its server was deleted) while the target still prepares it:
+     * what the preparation builds goes when it ends, not before, and no source is admitted; an
+     * abort after the preparation discards at once. The NIC's unplug shows the discard.
+     */
+    @Test
+    void anAbortWhileTheTargetPreparesDiscardsWhatThePreparationBuilt() {
+        java.util.List<Runnable> queued = new java.util.ArrayList<>();
+        RecordingPlugs plugs = new RecordingPlugs();
+        MigrationTargets t = new MigrationTargets("target-host", new GuestSupervisor(null, null, plugs, dir, 4096),
+                queued::add, Clock.systemUTC(), Duration.ofSeconds(5),
+                new MigrationMeters(new SimpleMeterRegistry(), "target-host"));
+        InstanceRecord rec = withNic(record("i-1"), "tap-early");
+        t.prepare("m-1", "secret", "source-host", rec, true, false);
+        t.abort("m-1");
+        assertThat(plugs.calls()).as("still being prepared: nothing is discarded yet").isEmpty();
+        queued.remove(0).run();
+        assertThat(plugs.calls()).containsExactly("unplug tap-early");
+        assertThat(refusal(t, hello("m-1", "i-1", "secret"))).isEqualTo(Status.Code.NOT_FOUND);
+
+        InstanceRecord late = withNic(record("i-2"), "tap-late");
+        t.prepare("m-2", "secret", "source-host", late, true, false);
+        queued.remove(0).run();
+        t.abort("m-2");
+        assertThat(plugs.calls()).containsExactly("unplug tap-early", "unplug tap-late");
+        assertThat(refusal(t, hello("m-2", "i-2", "secret"))).isEqualTo(Status.Code.NOT_FOUND);
+    }
+
+    private static InstanceRecord withNic(InstanceRecord rec, String tap) {
+        Boot boot = rec.boot().toBuilder().addNetworks(io.stratus.proto.v1.NetworkInterface.newBuilder()
+                .setPortId("port-" + tap).setTap(tap).setMac("fa:16:3e:00:00:01")).build();
+        return new InstanceRecord(rec.id(), rec.tenantId(), rec.name(), rec.state(), rec.task(),
+                rec.power(), rec.resources(), Optional.empty(), boot, Optional.empty(), Optional.empty(), 0, false,
+                Optional.empty());
+    }
+
+    /**
      * A source's guest booted before its host gave guests entropy devices has none: the target
      * builds its prepared VM again without one (the engine refuses a target whose devices
      * differ); a guest that has one finds the prepared VM as it is.
