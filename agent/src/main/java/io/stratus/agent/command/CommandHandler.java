@@ -1,6 +1,5 @@
 package io.stratus.agent.command;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
@@ -19,6 +18,7 @@ import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resources;
@@ -27,7 +27,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
@@ -117,9 +116,9 @@ public final class CommandHandler implements CommandApplier {
         // delete has none: the scheduler may have deleted the server already (its host was down),
         // and refused, it would leave a guest nobody accounts for.
         if (!accepted && env.hasDeadline() && env.getCommandCase() != CommandEnvelope.CommandCase.DELETE
-                && instant(env.getDeadline()).isBefore(journal.now())) {
+                && ProtoTime.instant(env.getDeadline()).isBefore(journal.now())) {
             journal.reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its"
-                    + " deadline " + instant(env.getDeadline()) + " before host " + host + " received it"));
+                    + " deadline " + ProtoTime.instant(env.getDeadline()) + " before host " + host + " received it"));
             return;
         }
         if (env.getCommandCase() == CommandEnvelope.CommandCase.BOOT) {
@@ -600,13 +599,5 @@ public final class CommandHandler implements CommandApplier {
 
     static String commandName(CommandEnvelope env) {
         return env.getCommandCase().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
-    }
-
-    static Timestamp timestamp(Instant t) {
-        return InstanceJournal.timestamp(t);
-    }
-
-    static Instant instant(Timestamp t) {
-        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }
 }
