@@ -1,6 +1,5 @@
 package io.stratus.agent.command;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
@@ -15,10 +14,12 @@ import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.InstanceTransition;
 import io.stratus.proto.v1.LiveMigrate;
 import io.stratus.proto.v1.MigrateDisk;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resources;
@@ -27,11 +28,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
@@ -42,22 +40,16 @@ import org.jboss.logging.Logger;
  * request it answers in the same transaction as the instance record ({@link InstanceJournal}); a
  * redelivered request is answered with the recorded events again and changes nothing.
  *
+ * <p>Which command is taken in which state, the task it starts and where it leads are the
+ * contract's {@link InstanceTransition} table, which the scheduler checks too; a host also takes
+ * a command again that its pending request says was under way when the agent died.
+ *
  * <p>Commands of one instance run one at a time (with its guest's exits and its moves' ends in
  * between, under the instance's lock); commands of different instances may run side by side, and
  * what they take of the host is admitted one at a time ({@link Admission}).
  */
 public final class CommandHandler implements CommandApplier {
     private static final Logger LOG = Logger.getLogger(CommandHandler.class);
-    private static final Set<InstanceState> STOPPABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.ERROR);
-    private static final Set<InstanceState> HARD_REBOOTABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.PAUSED,
-            InstanceState.SHUTOFF, InstanceState.ERROR);
-    private static final Set<InstanceState> RESIZABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF);
-    /** Nova's rebuild: from ACTIVE, SHUTOFF and ERROR. */
-    private static final Set<InstanceState> REBUILDABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF,
-            InstanceState.ERROR);
-    /** Nova's snapshot: from ACTIVE, SHUTOFF and PAUSED. */
-    private static final Set<InstanceState> IMAGEABLE = EnumSet.of(InstanceState.ACTIVE, InstanceState.SHUTOFF,
-            InstanceState.PAUSED);
 
     private final String host;
     private final AgentStore store;
@@ -117,9 +109,9 @@ public final class CommandHandler implements CommandApplier {
         // delete has none: the scheduler may have deleted the server already (its host was down),
         // and refused, it would leave a guest nobody accounts for.
         if (!accepted && env.hasDeadline() && env.getCommandCase() != CommandEnvelope.CommandCase.DELETE
-                && instant(env.getDeadline()).isBefore(journal.now())) {
+                && ProtoTime.instant(env.getDeadline()).isBefore(journal.now())) {
             journal.reject(env, found, Faults.of("CommandExpired", "the " + commandName(env) + " command passed its"
-                    + " deadline " + instant(env.getDeadline()) + " before host " + host + " received it"));
+                    + " deadline " + ProtoTime.instant(env.getDeadline()) + " before host " + host + " received it"));
             return;
         }
         if (env.getCommandCase() == CommandEnvelope.CommandCase.BOOT) {
@@ -215,44 +207,47 @@ public final class CommandHandler implements CommandApplier {
     }
 
     private void stop(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, STOPPABLE)) {
+        InstanceTransition t = InstanceTransition.STOP;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.POWERING_OFF), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         // No ACPI power button yet: the guest is stopped, not asked to shut down (the timeout is not used).
         guests.stop(r.id());
         // A stop from ERROR leaves the error behind: a fault on later events would read as their refusal.
-        finish(r.with(InstanceState.SHUTOFF, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), false), TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
     }
 
     private void start(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, EnumSet.of(InstanceState.SHUTOFF))) {
+        InstanceTransition t = InstanceTransition.START;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.POWERING_ON), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guests.launch(r);
-        finish(r.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), true), TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
     }
 
     private void reboot(CommandEnvelope env, InstanceRecord rec) {
-        boolean hard = env.getReboot().getKind() == Reboot.Kind.HARD;
-        if (!allowed(env, rec, hard ? HARD_REBOOTABLE : EnumSet.of(InstanceState.ACTIVE))) {
+        InstanceTransition t = env.getReboot().getKind() == Reboot.Kind.HARD ? InstanceTransition.REBOOT_HARD
+                : InstanceTransition.REBOOT_SOFT;
+        if (!allowed(env, rec, t)) {
             return;
         }
         // A soft reboot needs the guest's cooperation (an ACPI power button, not there yet): both kinds
         // restart the VM, which a guest sees as a reset.
-        InstanceRecord r = emit(rec.with(InstanceState.REBOOT, hard ? TaskState.REBOOTING_HARD
-                : TaskState.REBOOTING), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guests.stop(r.id());
         guests.launch(r);
-        finish(r.with(InstanceState.ACTIVE, TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), true), TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
     }
 
     private void pause(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, EnumSet.of(InstanceState.ACTIVE))) {
+        InstanceTransition t = InstanceTransition.PAUSE;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.PAUSING), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         Guest guest = guestOf(r);
         try {
             guest.machine().pause();
@@ -260,21 +255,23 @@ public final class CommandHandler implements CommandApplier {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while pausing instance " + r.id(), e);
         }
-        finish(r.with(InstanceState.PAUSED, TaskState.NONE), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), true), TaskState.NONE), env.getRequestId());
     }
 
     private void unpause(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, EnumSet.of(InstanceState.PAUSED))) {
+        InstanceTransition t = InstanceTransition.UNPAUSE;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.UNPAUSING), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guestOf(r).machine().resume();
-        finish(r.with(InstanceState.ACTIVE, TaskState.NONE), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), true), TaskState.NONE), env.getRequestId());
     }
 
     /** Cold resize on this host: the guest restarts with the new size and waits in VERIFY_RESIZE. */
     private void resize(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, RESIZABLE)) {
+        InstanceTransition t = InstanceTransition.RESIZE;
+        if (!allowed(env, rec, t)) {
             return;
         }
         Resources wanted = env.getResize().getResources();
@@ -287,7 +284,7 @@ public final class CommandHandler implements CommandApplier {
                 journal.reject(env, Optional.of(rec), unfit.get());
                 return Optional.empty();
             }
-            InstanceRecord prep = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_PREP), env.getRequestId());
+            InstanceRecord prep = emit(started(rec, t), env.getRequestId());
             guests.stop(prep.id());
             return Optional.of(emit(prep.with(InstanceState.RESIZE, TaskState.RESIZE_FINISH).withResources(wanted,
                     Optional.of(rec.resources())), env.getRequestId()));
@@ -299,39 +296,43 @@ public final class CommandHandler implements CommandApplier {
         if (running) {
             guests.launch(r);
         }
-        finish(r.with(InstanceState.VERIFY_RESIZE, TaskState.NONE), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), running), TaskState.NONE), env.getRequestId());
     }
 
     private void confirmResize(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, EnumSet.of(InstanceState.VERIFY_RESIZE))) {
+        InstanceTransition t = InstanceTransition.CONFIRM_RESIZE;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_CONFIRMING), env.getRequestId());
-        InstanceState after = guests.running(r.id()).isPresent() ? InstanceState.ACTIVE : InstanceState.SHUTOFF;
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
+        InstanceState after = t.leadsTo(rec.state(), guests.running(r.id()).isPresent());
         finish(r.with(after, TaskState.NONE).withResources(r.resources(), Optional.empty()), env.getRequestId());
     }
 
     private void revertResize(CommandEnvelope env, InstanceRecord rec) {
-        if (rec.task() == TaskState.RESIZE_MIGRATED) {
-            // The source of a cold move: the instance runs here again as it was before the move.
-            InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_REVERTING), env.getRequestId());
+        InstanceTransition t = InstanceTransition.of(env, rec.task()).orElseThrow();
+        if (t == InstanceTransition.REVERT_MOVE_SOURCE) {
+            // The source of a cold move (its task says so, whatever its state): the instance runs here
+            // again as it was before the move.
+            InstanceRecord r = emit(started(rec, t), env.getRequestId());
             if (r.state() == InstanceState.ACTIVE) {
                 guests.launch(r);
             }
-            finish(r.with(r.state(), TaskState.NONE).withFault(Optional.empty()), env.getRequestId());
+            finish(r.with(t.leadsTo(r.state(), r.state() == InstanceState.ACTIVE), TaskState.NONE)
+                    .withFault(Optional.empty()), env.getRequestId());
             return;
         }
-        if (!allowed(env, rec, EnumSet.of(InstanceState.VERIFY_RESIZE))) {
+        if (!allowed(env, rec, t)) {
             return;
         }
         boolean running = guests.running(rec.id()).isPresent();
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.RESIZE_REVERTING), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guests.stop(r.id());
         r = r.withResources(r.previousResources().orElse(r.resources()), Optional.empty());
         if (running) {
             guests.launch(r);
         }
-        finish(r.with(running ? InstanceState.ACTIVE : InstanceState.SHUTOFF, TaskState.NONE), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), running), TaskState.NONE), env.getRequestId());
     }
 
     /**
@@ -342,11 +343,12 @@ public final class CommandHandler implements CommandApplier {
     private void rebuild(CommandEnvelope env, InstanceRecord rec) {
         String req = env.getRequestId();
         // Redelivered after the agent died in the middle: go on from where it was.
-        boolean underWay = rec.state() == InstanceState.REBUILD && rec.pendingRequest().equals(Optional.of(req));
-        if (!underWay && !allowed(env, rec, REBUILDABLE)) {
+        InstanceTransition t = InstanceTransition.REBUILD;
+        if (!allowed(env, rec, t)) {
             return;
         }
-        InstanceRecord r = underWay ? rec : emit(rec.with(InstanceState.REBUILD, TaskState.REBUILDING)
+        boolean underWay = t.resumesIn().equals(Optional.of(rec.state()));
+        InstanceRecord r = underWay ? rec : emit(started(rec, t)
                 .withPower(rec.state() == InstanceState.SHUTOFF ? PowerState.POWER_SHUTDOWN
                         : PowerState.POWER_RUNNING), req);
         boolean start = r.power() == PowerState.POWER_RUNNING;
@@ -392,13 +394,14 @@ public final class CommandHandler implements CommandApplier {
      * event (which names the image, so that the scheduler deletes it).
      */
     private void createImage(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, IMAGEABLE)) {
+        InstanceTransition t = InstanceTransition.CREATE_IMAGE;
+        if (!allowed(env, rec, t)) {
             return;
         }
         String req = env.getRequestId();
         String imageId = env.getCreateImage().getImageId();
         UnaryOperator<InstanceEvent.Builder> naming = e -> e.setImageId(imageId);
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.IMAGE_SNAPSHOT), req);
+        InstanceRecord r = emit(started(rec, t), req);
         Path copy = guests.instanceDir(r.id()).resolve("image-" + imageId + ".raw");
         try {
             Files.deleteIfExists(copy);
@@ -427,10 +430,12 @@ public final class CommandHandler implements CommandApplier {
         }
     }
 
+    /** Delete wins over everything: the table allows it from every state, over every task. */
     private void delete(CommandEnvelope env, InstanceRecord rec) {
-        InstanceRecord r = emit(rec.with(rec.state(), TaskState.DELETING), env.getRequestId());
+        InstanceTransition t = InstanceTransition.DELETE;
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guests.forget(r);
-        finish(r.with(InstanceState.DELETED, TaskState.NONE).withSnapshotted(false), env.getRequestId());
+        finish(r.with(t.leadsTo(rec.state(), false), TaskState.NONE).withSnapshotted(false), env.getRequestId());
     }
 
     /**
@@ -463,12 +468,13 @@ public final class CommandHandler implements CommandApplier {
      * meanwhile); its end is this request's final event.
      */
     private void liveMigrate(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, EnumSet.of(InstanceState.ACTIVE))) {
+        InstanceTransition t = InstanceTransition.LIVE_MIGRATE;
+        if (!allowed(env, rec, t)) {
             return;
         }
         Guest guest = guestOf(rec);
         LiveMigrate command = env.getLiveMigrate();
-        InstanceRecord r = emit(rec.with(InstanceState.ACTIVE, TaskState.MIGRATING_LIVE), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         inBackground(r, command.getMigrationId(), () -> {
             return migrations.sources().migrate(r.id(), guest.machine(), command, r.sequence() + 1).orElse(null);
         }, failure -> moves.liveMigrationEnded(env, command, failure));
@@ -501,12 +507,13 @@ public final class CommandHandler implements CommandApplier {
      * is confirmed (Delete) or reverted (RevertResize).
      */
     private void migrateDisk(CommandEnvelope env, InstanceRecord rec) {
-        if (!allowed(env, rec, RESIZABLE)) {
+        InstanceTransition t = InstanceTransition.COLD_MOVE;
+        if (!allowed(env, rec, t)) {
             return;
         }
         InstanceState before = rec.state();
         MigrateDisk command = env.getMigrateDisk();
-        InstanceRecord r = emit(rec.with(InstanceState.RESIZE, TaskState.RESIZE_MIGRATING), env.getRequestId());
+        InstanceRecord r = emit(started(rec, t), env.getRequestId());
         guests.stop(r.id());
         Optional<Path> disk = guests.disk(r);
         inBackground(r, command.getMigrationId(), () -> {
@@ -571,18 +578,20 @@ public final class CommandHandler implements CommandApplier {
         return locks.with(changed.id(), () -> journal.publishChange(changed));
     }
 
-    private boolean allowed(CommandEnvelope env, InstanceRecord rec, Set<InstanceState> states) {
-        if (states.contains(rec.state()) && rec.task() == TaskState.NONE) {
-            return true;
-        }
-        if (rec.pendingRequest().equals(Optional.of(env.getRequestId())) && states.contains(rec.state())) {
+    private boolean allowed(CommandEnvelope env, InstanceRecord rec, InstanceTransition t) {
+        if (t.acceptsOnHost(rec.state(), rec.task(), rec.pendingRequest().equals(Optional.of(env.getRequestId())))) {
             return true;
         }
         journal.reject(env, Optional.of(rec), Faults.of("InstanceInvalidState", "cannot " + commandName(env)
                 + " instance "
                 + rec.id() + " while it is " + rec.state() + (rec.task() == TaskState.NONE ? ""
-                : " (" + rec.task() + ")") + "; allowed in " + states));
+                : " (" + rec.task() + ")") + "; allowed in " + t.from()));
         return false;
+    }
+
+    /** {@code rec} as {@code t} starts: its task, and the state it runs in where that is not the one it had. */
+    private static InstanceRecord started(InstanceRecord rec, InstanceTransition t) {
+        return rec.with(t.during().orElse(rec.state()), t.task());
     }
 
     private Guest guestOf(InstanceRecord rec) {
@@ -600,13 +609,5 @@ public final class CommandHandler implements CommandApplier {
 
     static String commandName(CommandEnvelope env) {
         return env.getCommandCase().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
-    }
-
-    static Timestamp timestamp(Instant t) {
-        return InstanceJournal.timestamp(t);
-    }
-
-    static Instant instant(Timestamp t) {
-        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }
 }

@@ -1,12 +1,12 @@
 package io.stratus.agent.command;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Fault;
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.TaskState;
 import java.time.Clock;
 import java.time.Instant;
@@ -118,11 +118,11 @@ final class InstanceJournal {
         InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setInstanceId(env.getInstanceId()).setTenantId(env.getTenantId()).setHost(host).setState(state)
                 .setTaskState(TaskState.NONE).setRequestId(env.getRequestId()).setFault(fault)
-                .setOccurredAt(timestamp(clock.instant()));
+                .setOccurredAt(ProtoTime.timestamp(clock.instant()));
         rec.ifPresent(r -> {
             e.setTenantId(r.tenantId()).setResources(r.resources()).setSequence(r.sequence()).setTaskState(r.task())
                     .setPowerState(r.power());
-            r.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
+            r.launchedAt().ifPresent(t -> e.setLaunchedAt(ProtoTime.timestamp(t)));
         });
         if (rec.isEmpty() && env.hasBoot()) {
             e.setResources(env.getBoot().getResources());
@@ -146,14 +146,10 @@ final class InstanceJournal {
     InstanceEvent event(InstanceRecord rec, String req, Optional<Fault> fault) {
         InstanceEvent.Builder e = InstanceEvent.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setInstanceId(rec.id()).setTenantId(rec.tenantId()).setHost(host).setState(rec.state())
-                .setTaskState(rec.task()).setRequestId(req).setOccurredAt(timestamp(clock.instant()))
+                .setTaskState(rec.task()).setRequestId(req).setOccurredAt(ProtoTime.timestamp(clock.instant()))
                 .setResources(rec.resources()).setSequence(rec.sequence()).setPowerState(rec.power());
-        rec.launchedAt().ifPresent(t -> e.setLaunchedAt(timestamp(t)));
+        rec.launchedAt().ifPresent(t -> e.setLaunchedAt(ProtoTime.timestamp(t)));
         fault.ifPresent(e::setFault);
         return e.build();
-    }
-
-    static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
     }
 }

@@ -19,6 +19,7 @@ import io.stratus.agent.virt.MemoryFootprint;
 import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceSample;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.Resources;
 import jakarta.annotation.PostConstruct;
 import jakarta.inject.Inject;
@@ -155,8 +156,7 @@ public class HostReports {
     }
 
     private static Timestamp now() {
-        Instant t = Instant.now();
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return ProtoTime.timestamp(Instant.now());
     }
 
     private static String version() {

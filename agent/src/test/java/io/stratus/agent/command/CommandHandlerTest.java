@@ -34,6 +34,7 @@ import io.stratus.proto.v1.NetworkInterface;
 import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.PrepareMigrationTarget;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resize;
@@ -1264,11 +1265,11 @@ class CommandHandlerTest {
     }
 
     private static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+        return ProtoTime.timestamp(t);
     }
 
     private static Instant instant(Timestamp t) {
-        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+        return ProtoTime.instant(t);
     }
 
     // ---------------------------------------------------------------------------------------------

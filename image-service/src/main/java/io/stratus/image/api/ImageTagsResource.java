@@ -1,6 +1,6 @@
 package io.stratus.image.api;
 
-import io.stratus.image.auth.TokenFilter;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.image.catalog.ImageCatalog;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;

@@ -2,7 +2,7 @@ package io.stratus.image.api;
 
 import io.stratus.api.ApiException;
 import io.stratus.api.ApiExceptionMapper;
-import io.stratus.image.auth.Caller;
+import io.stratus.api.auth.Caller;
 import io.stratus.image.auth.RemoteIdentity;
 import io.stratus.image.blob.BlobStore;
 import io.stratus.image.config.ImageServiceConfig;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
 import io.stratus.api.BoundedCache;
+import io.stratus.api.auth.Caller;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -2,8 +2,8 @@ package io.stratus.image.catalog;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.stratus.api.auth.Caller;
 import io.stratus.database.Sql;
-import io.stratus.image.auth.Caller;
 import io.stratus.image.store.Image;
 import io.stratus.image.store.ImageStore;
 import java.time.Clock;

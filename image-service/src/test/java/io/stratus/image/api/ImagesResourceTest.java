@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.Caller;
 import io.stratus.database.Database;
-import io.stratus.image.auth.Caller;
 import io.stratus.image.catalog.CatalogException;
 import io.stratus.image.catalog.ImageCatalog;
 import io.stratus.image.catalog.ImageSchema;

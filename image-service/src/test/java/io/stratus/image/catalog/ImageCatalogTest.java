@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.stratus.api.auth.Caller;
 import io.stratus.database.Database;
-import io.stratus.image.auth.Caller;
 import io.stratus.image.catalog.CatalogException.Reason;
 import io.stratus.image.store.Image;
 import io.stratus.image.store.ImageStore;

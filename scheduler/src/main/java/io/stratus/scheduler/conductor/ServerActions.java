@@ -5,6 +5,7 @@ import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
 import io.stratus.proto.v1.Delete;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.InstanceTransition;
 import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Resize;
@@ -31,7 +32,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The server actions of the API: each starts a task on the server (only from the states Nova
- * allows it in, and only when no other task runs), then sends the command to the server's host.
+ * allows it in, as the contract's {@link InstanceTransition} table says, and only when no other
+ * task runs), then sends the command to the server's host.
  * A command the bus does not take ends the task at once with a fault and a 503.
  */
 public final class ServerActions {
@@ -55,27 +57,24 @@ public final class ServerActions {
     }
 
     public void stop(Server s) {
-        run(s, "os-stop", TaskState.POWERING_OFF, b -> b.setStop(Stop.getDefaultInstance()), InstanceState.ACTIVE,
-                InstanceState.ERROR);
+        run(s, InstanceTransition.STOP, b -> b.setStop(Stop.getDefaultInstance()));
     }
 
     public void start(Server s) {
-        run(s, "os-start", TaskState.POWERING_ON, b -> b.setStart(Start.getDefaultInstance()), InstanceState.SHUTOFF);
+        run(s, InstanceTransition.START, b -> b.setStart(Start.getDefaultInstance()));
     }
 
     public void reboot(Server s, boolean hard) {
-        run(s, "reboot", hard ? TaskState.REBOOTING_HARD : TaskState.REBOOTING,
-                b -> b.setReboot(Reboot.newBuilder().setKind(hard ? Reboot.Kind.HARD : Reboot.Kind.SOFT)),
-                hard ? new InstanceState[]{InstanceState.ACTIVE, InstanceState.SHUTOFF, InstanceState.PAUSED,
-                        InstanceState.ERROR} : new InstanceState[]{InstanceState.ACTIVE});
+        run(s, hard ? InstanceTransition.REBOOT_HARD : InstanceTransition.REBOOT_SOFT,
+                b -> b.setReboot(Reboot.newBuilder().setKind(hard ? Reboot.Kind.HARD : Reboot.Kind.SOFT)));
     }
 
     public void pause(Server s) {
-        run(s, "pause", TaskState.PAUSING, b -> b.setPause(Pause.getDefaultInstance()), InstanceState.ACTIVE);
+        run(s, InstanceTransition.PAUSE, b -> b.setPause(Pause.getDefaultInstance()));
     }
 
     public void unpause(Server s) {
-        run(s, "unpause", TaskState.UNPAUSING, b -> b.setUnpause(Unpause.getDefaultInstance()), InstanceState.PAUSED);
+        run(s, InstanceTransition.UNPAUSE, b -> b.setUnpause(Unpause.getDefaultInstance()));
     }
 
     /**
@@ -113,11 +112,10 @@ public final class ServerActions {
         servers.setPendingFlavor(s.id(), Optional.of(to.id()));
         try {
             // Nova records a resize on the same host as a migration too: os-migrations lists every resize.
-            run(s, "resize", TaskState.RESIZE_PREP, b -> b.setResize(Resize.newBuilder().setFlavor(to.name())
+            run(s, InstanceTransition.RESIZE, b -> b.setResize(Resize.newBuilder().setFlavor(to.name())
                             .setResources(Conductor.resources(to.vcpus(), to.ramMib(), to.diskGib()))),
                     requestId -> migrations.start(requestId, s, Migration.Type.RESIZE, host, host, to.id(),
-                            Migration.Status.MIGRATING),
-                    InstanceState.ACTIVE, InstanceState.SHUTOFF);
+                            Migration.Status.MIGRATING));
         } catch (RuntimeException e) {
             placement.release(consumer);
             servers.setPendingFlavor(s.id(), Optional.empty());
@@ -135,8 +133,7 @@ public final class ServerActions {
      * source is told to delete its copy.
      */
     public void confirmResize(Server s, Flavor pending) {
-        run(s, "confirmResize", TaskState.RESIZE_CONFIRMING, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()),
-                InstanceState.VERIFY_RESIZE);
+        run(s, InstanceTransition.CONFIRM_RESIZE, b -> b.setConfirmResize(ConfirmResize.getDefaultInstance()));
         migrations.settle(s.id(), Migration.Status.CONFIRMED);
         if (s.sourceHost().isPresent()) {
             placement.replace(s.id(), Conductor.migrationConsumer(s.id()));
@@ -162,8 +159,7 @@ public final class ServerActions {
      */
     public void revertResize(Server s) {
         if (s.sourceHost().isEmpty()) {
-            run(s, "revertResize", TaskState.RESIZE_REVERTING, b -> b.setRevertResize(RevertResize.getDefaultInstance()),
-                    InstanceState.VERIFY_RESIZE);
+            run(s, InstanceTransition.REVERT_RESIZE, b -> b.setRevertResize(RevertResize.getDefaultInstance()));
             placement.release(Conductor.resizeConsumer(s.id()));
             servers.setPendingFlavor(s.id(), Optional.empty());
             migrations.settle(s.id(), Migration.Status.REVERTED);
@@ -250,16 +246,16 @@ public final class ServerActions {
         });
     }
 
-    private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
-                     InstanceState... from) {
-        run(s, action, task, command, request -> { }, from);
+    private void run(Server s, InstanceTransition t, Consumer<CommandEnvelope.Builder> command) {
+        run(s, t, command, request -> { });
     }
 
     /** {@code started} runs with the request's id once the task is the server's, before the command goes out. */
-    private void run(Server s, String action, TaskState task, Consumer<CommandEnvelope.Builder> command,
-                     Consumer<String> started, InstanceState... from) {
+    private void run(Server s, InstanceTransition t, Consumer<CommandEnvelope.Builder> command,
+                     Consumer<String> started) {
+        String action = t.apiName();
         String host = s.host().orElseThrow(() -> conflict(s, action));
-        String request = startTask(servers, s, action, task, from);
+        String request = startTask(servers, s, action, t.task(), t.fromStates());
         started.accept(request);
         CommandEnvelope.Builder b = conductor.envelope(s.id(), s.projectId(), request);
         command.accept(b);

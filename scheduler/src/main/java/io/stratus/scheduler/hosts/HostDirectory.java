@@ -1,7 +1,7 @@
 package io.stratus.scheduler.hosts;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.Resources;
 import io.stratus.scheduler.placement.Inventory;
 import io.stratus.scheduler.placement.PlacementStore;
@@ -79,7 +79,7 @@ public final class HostDirectory {
             throw new IllegalArgumentException("a host report without a host name");
         }
         // A host whose clock runs ahead must not look alive forever: never later than now.
-        Instant at = min(instant(report.getReportedAt()), clock.instant());
+        Instant at = min(ProtoTime.instant(report.getReportedAt()), clock.instant());
         Instant known = lastReport.get(host);
         if (known != null && at.isBefore(known)) {
             return;
@@ -176,10 +176,6 @@ public final class HostDirectory {
         return new HostState(usage, lastReport(usage.name()), zone, images, instances,
                 known.map(k -> k.report().getHardwareVirtualization()).orElse(false),
                 known.map(Known::hypervisor).orElse(Hypervisor.UNKNOWN), known.flatMap(Known::disabledByAgent));
-    }
-
-    private static Instant instant(Timestamp t) {
-        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     }
 
     private static Instant min(Instant a, Instant b) {

@@ -3,6 +3,8 @@ package io.stratus.scheduler.identity;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
+import io.stratus.api.auth.Caller;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;

@@ -1,6 +1,7 @@
 package io.stratus.scheduler.identity;
 
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.Caller;
 import io.stratus.database.Sql;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.identity;
 
+import io.stratus.api.auth.Caller;
 import java.util.List;
 
 /**

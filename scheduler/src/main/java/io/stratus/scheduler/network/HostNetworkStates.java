@@ -1,6 +1,5 @@
 package io.stratus.scheduler.network;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.database.Sql;
 import io.stratus.database.Transaction;
 import io.stratus.proto.v1.AllowedAddressPair;
@@ -8,12 +7,12 @@ import io.stratus.proto.v1.FloatingIpMapping;
 import io.stratus.proto.v1.HostNetworkState;
 import io.stratus.proto.v1.NetworkSegment;
 import io.stratus.proto.v1.PortBinding;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.RemoteEndpoint;
 import io.stratus.proto.v1.RouterConfig;
 import io.stratus.proto.v1.SecurityGroupRules;
 import io.stratus.proto.v1.SubnetConfig;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -44,10 +43,9 @@ public final class HostNetworkStates {
     }
 
     private HostNetworkState build(Sql tx, String host) {
-        Instant now = clock.instant();
         HostNetworkState.Builder state = HostNetworkState.newBuilder().setHost(host)
                 .setGeneration(HostNetworks.generation(tx, host))
-                .setIssuedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()));
+                .setIssuedAt(ProtoTime.timestamp(clock.instant()));
         List<Port> here = PortStore.load(tx, " WHERE p.host_id = ?", host);
         Set<String> groups = new TreeSet<>();
         for (String networkId : new TreeSet<>(here.stream().map(Port::networkId).toList())) {

@@ -1,15 +1,15 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.proto.v1.HostReport;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
+import io.stratus.api.auth.TokenFilter;
+import io.stratus.proto.v1.HostReport;
 import io.stratus.scheduler.compute.HostNotes;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.hosts.ServiceStatus;
-import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.ProviderUsage;
 import io.stratus.scheduler.placement.ResourceClass;

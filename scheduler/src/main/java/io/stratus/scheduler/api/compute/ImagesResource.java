@@ -2,8 +2,8 @@ package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
-import io.stratus.scheduler.identity.Caller;
-import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.api.auth.Caller;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.service.SchedulerConfig;
 import jakarta.inject.Inject;

@@ -1,10 +1,10 @@
 package io.stratus.scheduler.api.compute;
 
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.compute.InstanceAction;
 import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;

@@ -1,8 +1,8 @@
 package io.stratus.scheduler.api.compute;
 
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.TokenFilter;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.Port;
 import jakarta.inject.Inject;

@@ -1,9 +1,9 @@
 package io.stratus.scheduler.api.compute;
 
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
-import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;

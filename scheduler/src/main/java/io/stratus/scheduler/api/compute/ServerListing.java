@@ -2,10 +2,10 @@ package io.stratus.scheduler.api.compute;
 
 import io.stratus.api.ApiException;
 import io.stratus.api.BoundedMatch;
+import io.stratus.api.auth.Caller;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.Caller;
 import jakarta.ws.rs.core.MultivaluedMap;
 import java.time.Instant;
 import java.time.LocalDateTime;

@@ -2,13 +2,13 @@ package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.QuotaStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;

@@ -1,7 +1,7 @@
 package io.stratus.scheduler.api.compute;
 
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.identity.TokenFilter;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;

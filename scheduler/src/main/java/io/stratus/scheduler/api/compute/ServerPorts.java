@@ -2,7 +2,7 @@ package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
-import io.stratus.scheduler.identity.Caller;
+import io.stratus.api.auth.Caller;
 import io.stratus.scheduler.network.NetworkException;
 import io.stratus.scheduler.network.NetworkRequest;
 import io.stratus.scheduler.network.NetworkService;

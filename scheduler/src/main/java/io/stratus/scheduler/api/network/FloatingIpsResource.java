@@ -1,7 +1,7 @@
 package io.stratus.scheduler.api.network;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.scheduler.identity.Caller;
+import io.stratus.api.auth.Caller;
 import io.stratus.scheduler.network.FloatingIp;
 import io.stratus.scheduler.network.FloatingIpStore;
 import io.stratus.scheduler.network.IpAddress;

@@ -2,7 +2,7 @@ package io.stratus.scheduler.api.network;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.api.ApiException;
-import io.stratus.scheduler.identity.Caller;
+import io.stratus.api.auth.Caller;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

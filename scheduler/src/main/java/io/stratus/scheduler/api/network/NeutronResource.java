@@ -1,7 +1,7 @@
 package io.stratus.scheduler.api.network;
 
-import io.stratus.scheduler.identity.Caller;
-import io.stratus.scheduler.identity.TokenFilter;
+import io.stratus.api.auth.Caller;
+import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.network.Network;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Context;

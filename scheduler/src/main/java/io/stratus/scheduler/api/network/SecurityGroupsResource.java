@@ -1,7 +1,7 @@
 package io.stratus.scheduler.api.network;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.stratus.scheduler.identity.Caller;
+import io.stratus.api.auth.Caller;
 import io.stratus.scheduler.network.NetworkException;
 import io.stratus.scheduler.network.NetworkQuotaStore;
 import io.stratus.scheduler.network.SecurityGroup;

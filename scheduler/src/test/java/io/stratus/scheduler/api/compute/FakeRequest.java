@@ -1,6 +1,6 @@
 package io.stratus.scheduler.api.compute;
 
-import io.stratus.scheduler.identity.Caller;
+import io.stratus.api.auth.Caller;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.MultivaluedHashMap;
 import jakarta.ws.rs.core.MultivaluedMap;
