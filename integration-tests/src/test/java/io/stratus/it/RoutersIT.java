@@ -27,7 +27,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Routers and floating IPs end to end, with Debian's {@code openstack} client: two agents in
@@ -37,9 +36,6 @@ import org.junit.jupiter.api.parallel.Isolated;
  * — also after the server live-migrated to the other host — and loses it when the floating IP is
  * disassociated; deleting the router removes its namespace.
  */
-// Alone: it bounds the pings lost through a live migration, which under TCG pauses the guest for
-// the whole copy; a busy neighbour would stretch that pause, not the data plane's part of it.
-@Isolated
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RoutersIT {
@@ -174,10 +170,12 @@ class RoutersIT {
         guests.awaitSsh(peerNamespace, "root", peerIp, "setsid ping -i 0.2 " + fixedIp
                 + " >/tmp/ping.log 2>&1 </dev/null &", WAIT);
         String from = host();
+        long moveStarted = System.nanoTime();
         cloud.admin.ok("POST", "/compute/v2.1/servers/" + server + "/action",
                 Map.of("os-migrateLive", Map.of("host", from.equals(L3_HOST) ? OTHER_HOST : L3_HOST,
                         "block_migration", "auto")));
         cloud.admin.awaitServer(server, "ACTIVE", WAIT);
+        int moving = (int) (Duration.ofNanos(System.nanoTime() - moveStarted).toMillis() / 200) + 1;
         assertThat(host()).isNotEqualTo(from);
         awaitPing(floatingIp, true);
         assertThat(guests.awaitSsh(OUTSIDE, "root", floatingIp, "hostname", WAIT).trim()).isEqualTo("inside");
@@ -187,10 +185,13 @@ class RoutersIT {
         assertThat(m.find()).as("ping's summary: " + log).isTrue();
         int sent = Integer.parseInt(m.group(1));
         int lost = sent - Integer.parseInt(m.group(2));
-        System.out.printf("live migration %s -> %s: the peer's ping lost %d of %d (one each 200 ms)%n", from, host(),
-                lost, sent);
-        // Nova and Neutron move a port's binding after the guest runs on the target: a few seconds without answer.
-        assertThat(lost).as("pings lost while the server moved (of " + sent + ")").isLessThanOrEqualTo(25);
+        System.out.printf("live migration %s -> %s: the peer's ping lost %d of %d (one each 200 ms), %d sent while"
+                + " the server moved%n", from, host(), lost, sent, moving);
+        // Under TCG the guest is paused for the whole copy, which a busy machine stretches: the pings of the move
+        // may go, and then a few seconds' more (Nova and Neutron move a port's binding after the guest runs on the
+        // target), but not the ones after: the floating IP and the tenant port answer on the new host.
+        assertThat(lost).as("pings lost (of " + sent + ", " + moving + " while the server moved)")
+                .isLessThanOrEqualTo(moving + 25);
     }
 
     @Test
