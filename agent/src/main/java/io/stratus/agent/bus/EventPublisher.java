@@ -1,5 +1,6 @@
 package io.stratus.agent.bus;
 
+import io.stratus.kafka.client.Topics;
 import io.stratus.agent.command.EventSink;
 import io.stratus.agent.command.PublishException;
 import io.stratus.proto.v1.HostReport;

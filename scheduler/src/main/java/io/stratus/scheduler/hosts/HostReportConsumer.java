@@ -1,5 +1,7 @@
 package io.stratus.scheduler.hosts;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stratus.proto.v1.HostReport;
 import java.time.Duration;
@@ -22,18 +24,16 @@ import org.jboss.logging.Logger;
  */
 public final class HostReportConsumer implements Runnable {
     private static final Logger LOG = Logger.getLogger(HostReportConsumer.class);
-    public static final String TOPIC = "stratus.hosts";
+    public static final String TOPIC = Topics.HOSTS;
 
     private final KafkaConsumer<String, byte[]> consumer;
     private final HostDirectory hosts;
     private volatile boolean running = true;
 
     /** @param replica this scheduler replica's name; its consumer group is its own */
-    public HostReportConsumer(String bootstrapServers, String replica, HostDirectory hosts) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public HostReportConsumer(KafkaClientSettings bus, String replica, HostDirectory hosts) {
+        Properties p = bus.properties("stratus-scheduler-" + replica);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-scheduler-hosts-" + replica);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-" + replica);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true");
         this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());

@@ -45,7 +45,7 @@ class HostReportConsumerTest {
                         .setCapacity(Resources.newBuilder().setVcpus(6).setMemoryMib(2048)).build().toByteArray()));
                 producer.flush();
             }
-            HostReportConsumer consumer = new HostReportConsumer(broker.bootstrapServers(), "r1", hosts);
+            HostReportConsumer consumer = new HostReportConsumer(io.stratus.kafka.client.KafkaClientSettings.plaintext(broker.bootstrapServers()), "r1", hosts);
             Thread loop = new Thread(consumer, "host-reports");
             loop.start();
             try {

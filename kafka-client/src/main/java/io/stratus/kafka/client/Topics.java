@@ -1,6 +1,6 @@
-package io.stratus.agent.bus;
+package io.stratus.kafka.client;
 
-/** The Kafka topics of the design brief. */
+/** The Kafka topics of the design brief: every process names them from here. */
 public final class Topics {
     public static final String EVENTS = "stratus.events";
     public static final String HOSTS = "stratus.hosts";
@@ -14,6 +14,14 @@ public final class Topics {
     public static final String DLQ_SOURCE_HEADER = "stratus.dlq.source";
 
     private Topics() {
+    }
+
+    /**
+     * The consumer group of {@code host}'s command consumer: one per host, so that a restarted
+     * agent resumes its offsets (named here because the ACLs name it too).
+     */
+    public static String agentGroup(String host) {
+        return "stratus-agent-" + host;
     }
 
     /** The command topic of {@code host}. */
