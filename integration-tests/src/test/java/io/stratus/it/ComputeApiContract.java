@@ -23,7 +23,6 @@ import java.util.Properties;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -877,8 +876,8 @@ abstract class ComputeApiContract {
     @Test
     void aHostThatStopsReportingIsMarkedDownAndNotChosen() throws Exception {
         // A host that reported once, with room for a flavor no real agent here can take.
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
+        // As the host's agent would: its certificate, and only its agent's rights.
+        Properties p = cloud.agentBus("sim-gone").properties("it-simulated-host");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             Instant now = Instant.now();

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -340,8 +339,8 @@ abstract class RouterApiContract {
     }
 
     private void report(String host, boolean l3) throws Exception {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
+        // As the host's agent would: its certificate, and only its agent's rights.
+        Properties p = cloud.agentBus(host).properties("it-simulated-host");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>("stratus.hosts", host, HostReport.newBuilder().setHost(host)
