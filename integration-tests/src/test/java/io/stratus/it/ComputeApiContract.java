@@ -1,5 +1,6 @@
 package io.stratus.it;
 
+import io.stratus.kafka.client.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -881,7 +882,7 @@ abstract class ComputeApiContract {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             Instant now = Instant.now();
-            producer.send(new ProducerRecord<>("stratus.hosts", "sim-gone", HostReport.newBuilder().setHost("sim-gone")
+            producer.send(new ProducerRecord<>(Topics.hostReports("sim-gone"), "sim-gone", HostReport.newBuilder().setHost("sim-gone")
                     .setEnabled(true).setReportedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()))
                     .setCapacity(Resources.newBuilder().setVcpus(64).setMemoryMib(1 << 20).setDiskGib(100))
                     .build().toByteArray())).get();

@@ -1,5 +1,6 @@
 package io.stratus.it;
 
+import io.stratus.kafka.client.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -343,7 +344,7 @@ abstract class RouterApiContract {
         Properties p = cloud.agentBus(host).properties("it-simulated-host");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("stratus.hosts", host, HostReport.newBuilder().setHost(host)
+            producer.send(new ProducerRecord<>(Topics.hostReports(host), host, HostReport.newBuilder().setHost(host)
                     .setEnabled(false).setDisabledReason("an L3 host of this test, not a compute host")
                     .setReportedAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
                     .setCapacity(Resources.newBuilder().setVcpus(1).setMemoryMib(512).setDiskGib(1))

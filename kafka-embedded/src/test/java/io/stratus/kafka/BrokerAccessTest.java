@@ -87,12 +87,14 @@ class BrokerAccessTest {
     }
 
     @Test
-    void anAgentWritesWhatAgentsWrite() throws Exception {
-        for (String topic : List.of(Topics.EVENTS, Topics.HOSTS, Topics.TELEMETRY, Topics.DLQ)) {
+    void anAgentWritesWhatAgentsWriteAndReportsOnlyForItsOwnHost() throws Exception {
+        for (String topic : List.of(Topics.hostReports("h1"), Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ)) {
             produce(agentH1, topic, "from h1");
         }
-        assertThatThrownBy(() -> produce(agentH1, Topics.NETWORK, "forged network"))
-                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(TopicAuthorizationException.class);
+        for (String forged : List.of(Topics.NETWORK, Topics.hostReports("h2"), Topics.HOSTS)) {
+            assertThatThrownBy(() -> produce(agentH1, forged, "forged")).as(forged)
+                    .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(TopicAuthorizationException.class);
+        }
     }
 
     @Test

@@ -59,7 +59,8 @@ public final class EventPublisher implements EventSink {
     }
 
     public void publish(HostReport report) {
-        producer.send(new ProducerRecord<>(Topics.HOSTS, report.getHost(), report.toByteArray()));
+        producer.send(new ProducerRecord<>(Topics.hostReports(report.getHost()), report.getHost(),
+                report.toByteArray()));
     }
 
     public void publish(InstanceSample sample) {

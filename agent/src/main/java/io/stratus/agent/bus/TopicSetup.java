@@ -35,7 +35,7 @@ public final class TopicSetup {
                     missing.add(new NewTopic(name, java.util.Optional.empty(), java.util.Optional.empty()));
                 }
             }
-            for (String compacted : List.of(Topics.HOSTS, Topics.NETWORK)) {
+            for (String compacted : List.of(Topics.hostReports(host), Topics.NETWORK)) {
                 if (!existing.contains(compacted)) {
                     missing.add(new NewTopic(compacted, java.util.Optional.empty(), java.util.Optional.empty())
                             .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));

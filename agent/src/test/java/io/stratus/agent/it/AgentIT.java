@@ -9,6 +9,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -327,11 +328,11 @@ class AgentIT {
         assertThat(described.getAllocated().getMemoryMib()).isGreaterThanOrEqualTo(32);
         assertThat(described.getEnabled()).isTrue();
         try (Admin admin = Admin.create(broker.controlPlane().properties("test-admin"))) {
-            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, "stratus.hosts");
+            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, Topics.hostReports(HOST));
             assertThat(admin.describeConfigs(List.of(hosts)).all().get().get(hosts).get("cleanup.policy").value())
                     .as("the latest report per host is what counts").isEqualTo("compact");
         }
-        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.controlPlane(), "stratus.hosts");
+        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.controlPlane(), Topics.hostReports(HOST));
              KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.controlPlane(),
                      "stratus.telemetry")) {
             HostReport report = HostReport.parseFrom(first(reports, HOST).value());

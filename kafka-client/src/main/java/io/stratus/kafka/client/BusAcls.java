@@ -16,8 +16,8 @@ import org.apache.kafka.common.resource.ResourceType;
  * users and need none.
  *
  * <p>An agent reads only its own command topic, with its own consumer group, and the desired
- * network state; it writes only what agents write (events, host reports, telemetry, dead
- * letters), never a command topic. Every pattern is LITERAL: a prefixed
+ * network state; it writes only what agents write (its host reports, events, telemetry, dead
+ * letters), never a command topic nor another host's reports. Every pattern is LITERAL: a prefixed
  * {@code stratus.compute.h1} would also match host {@code h10}'s topic.
  */
 public final class BusAcls {
@@ -34,7 +34,8 @@ public final class BusAcls {
                 allow(user, AclOperation.READ)));
         // Its networks come from the control plane's compacted state topic (read without a group).
         topic(acls, user, Topics.NETWORK, AclOperation.READ, AclOperation.CREATE);
-        for (String written : List.of(Topics.EVENTS, Topics.HOSTS, Topics.TELEMETRY, Topics.DLQ)) {
+        // Its reports only on its own report topic: the control plane believes a report for that host alone.
+        for (String written : List.of(Topics.hostReports(host), Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ)) {
             topic(acls, user, written, AclOperation.WRITE, AclOperation.CREATE);
         }
         return acls;

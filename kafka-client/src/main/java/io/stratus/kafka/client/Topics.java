@@ -1,9 +1,20 @@
 package io.stratus.kafka.client;
 
+import java.util.Optional;
+import java.util.regex.Pattern;
+
 /** The Kafka topics of the design brief: every process names them from here. */
 public final class Topics {
     public static final String EVENTS = "stratus.events";
+    /**
+     * The family of host report topics: one per host, {@code stratus.hosts.<host>} (compacted,
+     * key = host), which only that host's agent may write. Kafka's ACLs cannot restrict a
+     * record's key, so a shared topic would let any agent report for any host; the control plane
+     * reads them all by {@link #HOST_REPORTS} and believes a report only for its topic's host.
+     */
     public static final String HOSTS = "stratus.hosts";
+    /** Every host's report topic. */
+    public static final Pattern HOST_REPORTS = Pattern.compile(Pattern.quote(HOSTS + ".") + ".+");
     public static final String TELEMETRY = "stratus.telemetry";
     public static final String DLQ = "stratus.compute.dlq";
     /** Compacted, key = host: each host's whole desired network (HostNetworkState). */
@@ -22,6 +33,18 @@ public final class Topics {
      */
     public static String agentGroup(String host) {
         return "stratus-agent-" + host;
+    }
+
+    /** The report topic of {@code host}. */
+    public static String hostReports(String host) {
+        return HOSTS + "." + host;
+    }
+
+    /** The host whose report topic {@code topic} is; empty for any other topic. */
+    public static Optional<String> hostOfReports(String topic) {
+        String prefix = HOSTS + ".";
+        return topic.startsWith(prefix) && topic.length() > prefix.length()
+                ? Optional.of(topic.substring(prefix.length())) : Optional.empty();
     }
 
     /** The command topic of {@code host}. */
