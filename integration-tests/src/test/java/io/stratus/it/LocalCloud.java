@@ -1,6 +1,8 @@
 package io.stratus.it;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
@@ -18,7 +20,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -28,7 +29,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * The services as separate processes on this machine, as a deployment runs them: the embedded
  * Kafka broker, the packaged scheduler (Identity, Compute) and image service, and agents that
- * fetch images from the image service as the service user {@code stratus-agent}.
+ * fetch images from the image service as the service user {@code stratus-agent}. The bus is
+ * authenticated as {@code bin/stratus up} has it: mutual TLS, a certificate per agent and ACLs.
  */
 final class LocalCloud implements AutoCloseable {
     static final String ADMIN_PASSWORD = "it-admin-secret";
@@ -38,8 +40,7 @@ final class LocalCloud implements AutoCloseable {
     final Path dir;
     final Path logs;
     final String name;
-    private final EmbeddedKafkaBroker.Settings brokerSettings;
-    private EmbeddedKafkaBroker broker;
+    private final LocalBus bus;
     /** The scheduler's root URL. */
     final String url;
     /** The image service's Image API root ({@code .../image}). */
@@ -66,13 +67,12 @@ final class LocalCloud implements AutoCloseable {
      */
     static final String ROOT_NAMESPACE_AGENTS = "root-namespace agents";
 
-    private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
-                       String url, String imageUrl, Api admin, String metadataSecret, List<QuarkusProcess> started) {
-        this.brokerSettings = brokerSettings;
+    private LocalCloud(Path dir, String name, LocalBus bus, String url, String imageUrl, Api admin,
+                       String metadataSecret, List<QuarkusProcess> started) {
+        this.bus = bus;
         this.dir = dir;
         this.logs = Path.of("target", "it-logs");
         this.name = name;
-        this.broker = broker;
         this.url = url;
         this.imageUrl = imageUrl;
         this.admin = admin;
@@ -102,7 +102,8 @@ final class LocalCloud implements AutoCloseable {
             HostNetwork.bridge();
             brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
+        LocalBus bus = LocalBus.start(brokerSettings, dir.resolve("pki"),
+                namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
         List<QuarkusProcess> started = new ArrayList<>();
         try {
             int imagePort = QuarkusProcess.freePort();
@@ -110,7 +111,7 @@ final class LocalCloud implements AutoCloseable {
             Map<String, String> s = new LinkedHashMap<>();
             s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
             s.put("stratus.scheduler.image-url", imageUrl);
-            s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+            s.putAll(bus.controlPlane().serviceConfig());
             s.putAll(scheduler);
             int schedulerPort = QuarkusProcess.freePort();
             Map<String, String> image = new LinkedHashMap<>();
@@ -137,12 +138,12 @@ final class LocalCloud implements AutoCloseable {
             String agentUser = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "stratus-agent",
                     "password", AGENT_PASSWORD, "default_project_id", service))).path("user").path("id").asText();
             admin.ok("PUT", "/identity/v3/projects/" + service + "/users/" + agentUser + "/roles/service", null);
-            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, metadataSecret, started);
+            return new LocalCloud(dir, name, bus, url, imageUrl, admin, metadataSecret, started);
         } catch (Exception | AssertionError e) {
             for (QuarkusProcess p : started) {
                 p.kill();
             }
-            broker.close();
+            bus.close();
             throw e;
         }
     }
@@ -168,7 +169,20 @@ final class LocalCloud implements AutoCloseable {
     }
 
     String bootstrapServers() {
-        return broker.bootstrapServers();
+        return bus.bootstrapServers();
+    }
+
+    /** A bus client with the control plane's rights (it reads every topic). */
+    KafkaClientSettings controlPlaneBus() {
+        return bus.controlPlane();
+    }
+
+    /**
+     * A bus client as {@code host}'s agent, with the broker's ACLs for it: what a real agent
+     * process gets, and what a test uses to speak for a simulated host.
+     */
+    KafkaClientSettings agentBus(String host) {
+        return bus.agent(host);
     }
 
     /**
@@ -177,8 +191,7 @@ final class LocalCloud implements AutoCloseable {
      */
     HostNetworkState awaitNetworkState(Duration limit, String host, Predicate<HostNetworkState> wanted)
             throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        Properties p = controlPlaneBus().properties("it-network-state");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
                 new ByteArrayDeserializer())) {
             TopicPartition partition = new TopicPartition("stratus.network", 0);
@@ -202,8 +215,7 @@ final class LocalCloud implements AutoCloseable {
 
     /** Stops the broker and starts it again on the same data and ports, as a broker restart does. */
     void restartBroker() throws Exception {
-        broker.close();
-        broker = EmbeddedKafkaBroker.start(brokerSettings);
+        bus.restart();
     }
 
     /** The image service's root, for {@link Api#at}: its paths start with {@code /image}. */
@@ -219,7 +231,7 @@ final class LocalCloud implements AutoCloseable {
     QuarkusProcess agent(String host, String imageUrl, long memoryMib, Map<String, String> extra) throws Exception {
         int port = QuarkusProcess.freePort();
         Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1:" + port, memoryMib);
-        s.put("kafka.bootstrap.servers", bootstrapServers());
+        s.putAll(agentBus(host).serviceConfig());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s, agentEnvironment(url),
                 logs.resolve(name + "-agent-" + host + ".log"), START, Duration.ofSeconds(10));
@@ -245,7 +257,7 @@ final class LocalCloud implements AutoCloseable {
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
-        s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
+        s.putAll(agentBus(host).withBootstrapServers(HostNetwork.GATEWAY + ":" + bus.settings().port()).serviceConfig());
         s.putAll(physical);
         s.putAll(extra);
         hostsInNamespaces.add(host);
@@ -355,7 +367,7 @@ final class LocalCloud implements AutoCloseable {
             deleteTree(Path.of("/run/stratus", host));
         }
         namespaces.forEach(HostNetwork.Namespace::close);
-        broker.close();
+        bus.close();
         deleteTree(dir);
     }
 

@@ -2,6 +2,7 @@ package io.stratus.agent.lifecycle;
 
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
@@ -45,6 +46,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
@@ -61,8 +63,24 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** Wires the agent's plain-Java parts together; only this class and the lifecycle know CDI. */
 @Singleton
 public class AgentComponents {
-    @ConfigProperty(name = "kafka.bootstrap.servers")
+    @ConfigProperty(name = KafkaClientSettings.BOOTSTRAP_KEY)
     String bootstrapServers;
+
+    @ConfigProperty(name = KafkaClientSettings.KEY_KEY)
+    Optional<String> kafkaKey;
+
+    @ConfigProperty(name = KafkaClientSettings.CHAIN_KEY)
+    Optional<String> kafkaChain;
+
+    @ConfigProperty(name = KafkaClientSettings.CA_KEY)
+    Optional<String> kafkaCa;
+
+    /** How every Kafka client of this agent connects (TLS when the three files are configured). */
+    @Produces
+    @Singleton
+    KafkaClientSettings bus() {
+        return KafkaClientSettings.fromConfig(bootstrapServers, kafkaKey, kafkaChain, kafkaCa);
+    }
 
     @Produces
     @Singleton
@@ -143,10 +161,8 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    Producer<String, byte[]> producer(AgentConfig config) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host());
+    Producer<String, byte[]> producer(AgentConfig config, KafkaClientSettings bus) {
+        Properties p = bus.properties("stratus-agent-" + config.host());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");

@@ -8,6 +8,8 @@ import io.grpc.Context;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -72,7 +74,7 @@ class AgentIT {
     @TempDir
     static Path dir;
 
-    private EmbeddedKafkaBroker broker;
+    private LocalBus broker;
     private AgentProcess agent;
     private CommandBus bus;
 
@@ -85,11 +87,12 @@ class AgentIT {
         try (RandomAccessFile f = new RandomAccessFile(images.resolve("big-disk").toFile(), "rw")) {
             f.setLength(768L << 20);
         }
-        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-        agent = new AgentProcess(HOST, dir.resolve("agent"), images, broker.bootstrapServers(), Map.of(
+        broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")), dir.resolve("pki"),
+                List.of());
+        agent = new AgentProcess(HOST, dir.resolve("agent"), images, broker.agent(HOST), Map.of(
                 "stratus.agent.capacity.vcpus", "16", "stratus.agent.capacity.memory-mib", "2048",
                 "stratus.agent.report-interval", "1s")).start();
-        bus = new CommandBus(broker.bootstrapServers());
+        bus = new CommandBus(broker.controlPlane());
     }
 
     @AfterAll
@@ -208,7 +211,7 @@ class AgentIT {
 
     @Test
     void invalidRecordsGoToTheDeadLetterTopicAndTheAgentGoesOn() throws Exception {
-        try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.bootstrapServers(),
+        try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.controlPlane(),
                 "stratus.compute.dlq")) {
             bus.sendRaw(HOST, "junk", "this is not protobuf \u0000\u00ff".getBytes(StandardCharsets.ISO_8859_1));
             bus.sendRaw(HOST, "i-empty", CommandEnvelope.newBuilder().setRequestId("r-empty")
@@ -324,13 +327,13 @@ class AgentIT {
         assertThat(described.getCapacity().getVcpus()).isEqualTo(16);
         assertThat(described.getAllocated().getMemoryMib()).isGreaterThanOrEqualTo(32);
         assertThat(described.getEnabled()).isTrue();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, "stratus.hosts");
+        try (Admin admin = Admin.create(broker.controlPlane().properties("test-admin"))) {
+            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, Topics.hostReports(HOST));
             assertThat(admin.describeConfigs(List.of(hosts)).all().get().get(hosts).get("cleanup.policy").value())
                     .as("the latest report per host is what counts").isEqualTo("compact");
         }
-        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.bootstrapServers(), "stratus.hosts");
-             KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.bootstrapServers(),
+        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.controlPlane(), Topics.hostReports(HOST));
+             KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.controlPlane(),
                      "stratus.telemetry")) {
             HostReport report = HostReport.parseFrom(first(reports, HOST).value());
             assertThat(report.getMemoryTotalBytes()).isPositive();

@@ -1,5 +1,6 @@
 package io.stratus.agent.it;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -36,18 +37,19 @@ final class AgentProcess implements AutoCloseable {
     private final String host;
     private final Path dataDir;
     private final Path imagesDir;
-    private final String bootstrap;
+    private final KafkaClientSettings bus;
     private final int port;
     private final Map<String, String> extra;
     private Process process;
     private ManagedChannel channel;
     private int starts;
 
-    AgentProcess(String host, Path dataDir, Path imagesDir, String bootstrap, Map<String, String> extra) {
+    /** @param bus the agent's own bus identity ({@code LocalBus.agent(host)}) */
+    AgentProcess(String host, Path dataDir, Path imagesDir, KafkaClientSettings bus, Map<String, String> extra) {
         this.host = host;
         this.dataDir = dataDir;
         this.imagesDir = imagesDir;
-        this.bootstrap = bootstrap;
+        this.bus = bus;
         this.port = freePort();
         this.extra = extra;
     }
@@ -59,8 +61,8 @@ final class AgentProcess implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
-                "-Dstratus.agent.images-dir=" + imagesDir, "-Dkafka.bootstrap.servers=" + bootstrap,
-                "-Dquarkus.http.port=" + port));
+                "-Dstratus.agent.images-dir=" + imagesDir, "-Dquarkus.http.port=" + port));
+        bus.serviceConfig().forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(APP.toString());

@@ -8,6 +8,7 @@ import io.stratus.cli.CliLogging;
 import io.stratus.cli.cloud.CloudClient;
 import io.stratus.cli.cloud.CloudException;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -154,21 +155,22 @@ public final class UpCommand implements Callable<Integer> {
         int controllerPort = QuarkusProcess.freePort();
         int bridgeKafkaPort = 0;
         if (namespaces) {
-            // A second listener on the bridge for the agents, none on the machine's other networks:
-            // the command bus takes no credentials.
+            // A second listener on the bridge for the agents, none on the machine's other networks.
             HostNetwork.bridge();
             bridgeKafkaPort = QuarkusProcess.freePort();
             brokerExtra = Map.of(
-                    "listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY + ":"
+                    "listeners", "SSL://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY + ":"
                             + bridgeKafkaPort + ",CONTROLLER://127.0.0.1:" + controllerPort,
-                    "advertised.listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY
+                    "advertised.listeners", "SSL://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY
                             + ":" + bridgeKafkaPort,
-                    "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,BRIDGE:PLAINTEXT,CONTROLLER:PLAINTEXT");
+                    "listener.security.protocol.map", "SSL:SSL,BRIDGE:SSL,CONTROLLER:SSL");
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(new EmbeddedKafkaBroker.Settings(home.kafka(),
-                kafkaPort, controllerPort, brokerExtra));
-        parts.add(broker::close);
-        String kafka = broker.bootstrapServers();
+        // Every client of the bus proves who it is: the CA and the certificates live under the cloud's home.
+        LocalBus bus = LocalBus.start(new EmbeddedKafkaBroker.Settings(home.kafka(), kafkaPort, controllerPort,
+                brokerExtra), home.pki(), namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
+        parts.add(bus::close);
+        String kafka = bus.bootstrapServers();
+        String agentKafka = namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka;
 
         String adminPassword = home.secret("admin-password");
         // What the agents' metadata proxies sign instance ids with, and the scheduler checks.
@@ -180,7 +182,7 @@ public final class UpCommand implements Callable<Integer> {
         Map<String, String> scheduler = new LinkedHashMap<>();
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
-        scheduler.put("kafka.bootstrap.servers", kafka);
+        scheduler.putAll(bus.controlPlane().serviceConfig());
         Map<String, String> image = new LinkedHashMap<>();
         if (namespaces) {
             // Reached from the agents' namespaces over the bridge too; the URLs they hand out stay on loopback.
@@ -221,7 +223,6 @@ public final class UpCommand implements Callable<Integer> {
         agent.put("stratus.agent.report-interval", "5s");
         // down ends the cloud's guests: QEMU's would otherwise run on after it (the next up boots them again).
         agent.put("stratus.agent.qemu.keep-guests-on-stop", "false");
-        agent.put("kafka.bootstrap.servers", namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka);
         // The metadata service's address goes in the environment with its secret: an agent that does not
         // know these settings yet ignores them there, where a -D setting it does not know stops it.
         Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword,
@@ -234,6 +235,7 @@ public final class UpCommand implements Callable<Integer> {
             String host = hostName();
             int agentPort = QuarkusProcess.freePort();
             agent.put("stratus.agent.host", host);
+            agent.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
             agent.put("stratus.agent.data-dir", home.agent().toString());
             agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
             out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
@@ -258,6 +260,7 @@ public final class UpCommand implements Callable<Integer> {
                 int agentPort = QuarkusProcess.freePort();
                 Map<String, String> settings = new LinkedHashMap<>(agent);
                 settings.put("stratus.agent.host", host);
+                settings.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
                 settings.put("stratus.agent.data-dir", data.toString());
                 settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
                 settings.put("stratus.agent.network.physical-interfaces", EXTERNAL_PHYSNET + ":"

@@ -1,10 +1,14 @@
 package io.stratus.cli.up;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import io.stratus.local.QuarkusProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,8 +16,15 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Random;
 import java.util.function.Predicate;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,12 +45,14 @@ class UpIT {
 
     private final Path root = Path.of(System.getProperty("stratus.root", "..")).toAbsolutePath().normalize();
     private Path home;
+    private int kafkaPort;
 
     @BeforeAll
     void up() throws Exception {
         home = Files.createTempDirectory("stratus-up-it-");
+        kafkaPort = QuarkusProcess.freePort();
         CommandRun r = run(List.of(root.resolve("bin/stratus").toString(), "up", "--detach", "--no-demo", "--port",
-                Integer.toString(QuarkusProcess.freePort()), "--kafka-port", Integer.toString(QuarkusProcess.freePort()), "--image-port", Integer.toString(QuarkusProcess.freePort()), "--vcpus", "4",
+                Integer.toString(QuarkusProcess.freePort()), "--kafka-port", Integer.toString(kafkaPort), "--image-port", Integer.toString(QuarkusProcess.freePort()), "--vcpus", "4",
                 "--memory-mib", "2048"), Map.of(), Duration.ofMinutes(5));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("Stratus is up");
@@ -51,6 +64,41 @@ class UpIT {
         CommandRun r = run(List.of(root.resolve("bin/stratus").toString(), "down"), Map.of(), Duration.ofMinutes(3));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(home.resolve("up.pid")).doesNotExist();
+    }
+
+    /**
+     * The bus takes clients of the cloud's CA only, each with its own rights: the agent's
+     * certificate, taken from {@code $STRATUS_HOME/pki}, cannot publish a command, not even to its
+     * own host. The CA and the certificates are the user's alone.
+     */
+    @Test
+    void theBusIsAuthenticatedAndTheCertificatesArePrivate() throws Exception {
+        Path pki = home.resolve("pki");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pki))).isEqualTo("rwx------");
+        List<Path> files;
+        try (var walk = Files.walk(pki)) {
+            files = walk.filter(Files::isRegularFile).toList();
+        }
+        assertThat(files).extracting(f -> f.getFileName().toString()).contains("ca.key", "ca.crt", "key.pem");
+        for (Path f : files) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString())
+                    .isEqualTo("rw-------");
+        }
+        Path agentDir;
+        try (var dirs = Files.list(pki)) {
+            agentDir = dirs.filter(d -> d.getFileName().toString().startsWith("agent-")).findFirst().orElseThrow();
+        }
+        String host = agentDir.getFileName().toString().substring("agent-".length());
+        KafkaClientSettings agent = KafkaClientSettings.mutualTls("127.0.0.1:" + kafkaPort,
+                new KafkaClientSettings.Tls(agentDir.resolve("key.pem"), agentDir.resolve("cert.pem"),
+                        agentDir.resolve("ca.pem")));
+        Properties p = agent.properties("up-it-forger");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "15000");
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
+                new ByteArraySerializer())) {
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>(Topics.compute(host), "i-forged",
+                    new byte[] {1})).get()).hasCauseInstanceOf(TopicAuthorizationException.class);
+        }
     }
 
     @Test
