@@ -3,7 +3,6 @@ package io.stratus.scheduler.conductor;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.stratus.api.ApiException;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
@@ -79,7 +78,7 @@ final class BootTask {
                 return;
             }
             image = known.get();
-        } catch (ApiException | ComputeException e) {
+        } catch (ComputeException e) {
             LOG.warnf("instance %s request %s: %s", s.id(), s.requestId(), e.getMessage());
             servers.fail(s.id(), s.requestId(), new Server.Fault("ImageServiceUnavailable", e.getMessage()));
             return;

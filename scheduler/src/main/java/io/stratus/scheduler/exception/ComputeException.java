@@ -6,7 +6,8 @@ package io.stratus.scheduler.exception;
  * their {@link Kind} into an HTTP status. The message is for the person who asked.
  */
 public abstract sealed class ComputeException extends RuntimeException
-        permits InstanceInvalidState, NoValidHost, InvalidRequest, Conflict, NotFound, ServiceUnavailable {
+        permits InstanceInvalidState, NoValidHost, InvalidRequest, Conflict, NotFound, Forbidden, OverLimit,
+        ServiceUnavailable {
 
     /** The kinds of refusal a client tells apart. */
     public enum Kind {
@@ -14,6 +15,10 @@ public abstract sealed class ComputeException extends RuntimeException
         INVALID,
         /** What the request names does not exist. */
         NOT_FOUND,
+        /** The caller may not do this. */
+        FORBIDDEN,
+        /** The request is over a size or count limit. */
+        OVER_LIMIT,
         /** The request fits no state the thing is in now; it may later. */
         CONFLICT,
         /** A service the request needs did not answer or take the work; the client may retry. */

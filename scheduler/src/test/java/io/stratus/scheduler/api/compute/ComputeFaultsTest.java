@@ -4,10 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stratus.scheduler.exception.ComputeException;
 import io.stratus.scheduler.exception.Conflict;
+import io.stratus.scheduler.exception.Forbidden;
 import io.stratus.scheduler.exception.InstanceInvalidState;
 import io.stratus.scheduler.exception.InvalidRequest;
 import io.stratus.scheduler.exception.NoValidHost;
 import io.stratus.scheduler.exception.NotFound;
+import io.stratus.scheduler.exception.OverLimit;
 import io.stratus.scheduler.exception.ServiceUnavailable;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
@@ -33,6 +35,8 @@ class ComputeFaultsTest {
                 new NoValidHost("No valid host was found. There are not enough hosts available."), "400 badRequest",
                 new InvalidRequest("Compute host h9 could not be found."), "400 badRequest",
                 new NotFound("Instance s1 could not be found."), "404 itemNotFound",
+                new Forbidden("The image service refused the image: not yours"), "403 forbidden",
+                new OverLimit("The image service refused the image: too large"), "413 overLimit",
                 new ServiceUnavailable("'pause' could not be handed to host h1; try again: gone"),
                 "503 serviceUnavailable");
         expected.forEach((e, statusAndName) -> {
