@@ -111,14 +111,14 @@ final class BootTask {
         triedNow.add(host);
         if (!servers.assign(s.id(), s.requestId(), host, triedNow, s.attempts() + 1)) {
             // Deleted, or another replica took the request over, while this one placed it.
-            scheduling.release(s.id(), host);
+            scheduling.release(s.id());
             return;
         }
         try {
             network.bindServer(s.id(), host);
         } catch (RuntimeException e) {
             LOG.errorf(e, "instance %s request %s: its ports could not be bound to %s", s.id(), s.requestId(), host);
-            rollback(s, host, new Server.Fault("PortBindingFailed", "the server's ports could not be bound to its"
+            rollback(s, new Server.Fault("PortBindingFailed", "the server's ports could not be bound to its"
                     + " host: " + e.getMessage()));
             return;
         }
@@ -128,13 +128,13 @@ final class BootTask {
         } catch (DispatchException e) {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());
-            rollback(s, host, new Server.Fault("DispatchFailed", e.getMessage()));
+            rollback(s, new Server.Fault("DispatchFailed", e.getMessage()));
         }
     }
 
-    /** A boot placed on {@code host} that cannot go on: its claim goes back and the server to ERROR. */
-    private void rollback(Server s, String host, Server.Fault why) {
-        scheduling.release(s.id(), host);
+    /** A placed boot that cannot go on: its claim goes back and the server to ERROR. */
+    private void rollback(Server s, Server.Fault why) {
+        scheduling.release(s.id());
         servers.fail(s.id(), s.requestId(), why);
     }
 
@@ -147,7 +147,8 @@ final class BootTask {
         if (!servers.unassign(s.id(), s.requestId(), next)) {
             return;
         }
-        s.host().ifPresentOrElse(h -> scheduling.release(s.id(), h), () -> scheduling.release(s.id()));
+        scheduling.release(s.id());
+        s.host().ifPresent(scheduling::reread);
         rescheduled.increment();
         s.host().ifPresent(h -> commands.cleanUp(s, h));
         if (s.attempts() >= maxAttempts) {

@@ -120,6 +120,7 @@ final class ColdMigrationTask implements MoveTask {
     public void rollback(Server s, String requestId, Server.Fault why) {
         migrations.fail(requestId, why);
         scheduling.release(Conductor.migrationConsumer(s.id()));
+        scheduling.invalidate();
         servers.setPendingFlavor(s.id(), Optional.empty());
     }
 }

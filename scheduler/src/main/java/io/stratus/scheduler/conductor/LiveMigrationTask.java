@@ -118,5 +118,6 @@ final class LiveMigrationTask implements MoveTask {
     public void rollback(Server s, String requestId, Server.Fault why) {
         migrations.fail(requestId, why);
         scheduling.release(Conductor.migrationConsumer(s.id()));
+        scheduling.invalidate();
     }
 }

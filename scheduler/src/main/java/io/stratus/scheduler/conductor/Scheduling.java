@@ -134,10 +134,12 @@ public final class Scheduling {
         }
     }
 
-    /** Gives {@code consumer}'s claim back; the next choice sees the room again soon. */
+    /**
+     * Gives {@code consumer}'s claim back. This replica's picture of the hosts shows the room
+     * when it is next read ({@link #reread}, {@link #invalidate}), as the other replicas' do.
+     */
     public void release(String consumer) {
         placement.release(consumer);
-        view.invalidate();
     }
 
     /** Gives {@code consumer}'s claim on {@code host} back; the next choice sees the room at once. */
@@ -154,6 +156,11 @@ public final class Scheduling {
     /** Reads {@code host}'s usage again at once (a guest arrived or left there). */
     public void reread(String host) {
         view.reread(host);
+    }
+
+    /** Reads the hosts again before a choice that comes after the picture's short grace (a move failed). */
+    public void invalidate() {
+        view.invalidate();
     }
 
     /** Reads every host again before the next choice (an operator changed one, a move starts). */
