@@ -1,6 +1,7 @@
 package io.stratus.scheduler.compute;
 
-import io.stratus.api.ApiException;
+import io.stratus.scheduler.exception.Conflict;
+import io.stratus.scheduler.exception.NotFound;
 import io.stratus.database.Sql;
 import java.time.Clock;
 import java.util.List;
@@ -35,7 +36,7 @@ public final class FlavorStore {
                     f.vcpus(), f.ramMib(), f.diskGib(), f.isPublic(), clock.instant());
         } catch (Sql.SqlException e) {
             if (e.duplicate()) {
-                throw ApiException.conflict("a flavor with id " + f.id() + " or name " + f.name() + " exists already");
+                throw new Conflict("a flavor with id " + f.id() + " or name " + f.name() + " exists already");
             }
             throw e;
         }
@@ -67,7 +68,7 @@ public final class FlavorStore {
             sql.update("INSERT INTO flavor_access (flavor_id, project_id) VALUES (?, ?)", flavorId, projectId);
         } catch (Sql.SqlException e) {
             if (e.duplicate()) {
-                throw ApiException.conflict("Flavor access already exists for flavor " + flavorId + " and project "
+                throw new Conflict("Flavor access already exists for flavor " + flavorId + " and project "
                         + projectId + " combination.");
             }
             throw e;
@@ -76,7 +77,7 @@ public final class FlavorStore {
 
     public void revokeAccess(String flavorId, String projectId) {
         if (sql.update("DELETE FROM flavor_access WHERE flavor_id = ? AND project_id = ?", flavorId, projectId) == 0) {
-            throw ApiException.notFound("Flavor access not found for " + flavorId + " / " + projectId + " combination.");
+            throw new NotFound("Flavor access not found for " + flavorId + " / " + projectId + " combination.");
         }
     }
 

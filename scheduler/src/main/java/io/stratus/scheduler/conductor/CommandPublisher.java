@@ -13,7 +13,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * so that one instance's commands stay in order. A send returns once the broker has the command,
  * so an API call that answers 202 has really handed its work on.
  */
-public final class CommandPublisher {
+public final class CommandPublisher implements CommandSender {
     /** The command topic of a host; the agent of that host is its only reader. */
     public static String topic(String host) {
         return Topics.compute(host);
@@ -26,6 +26,7 @@ public final class CommandPublisher {
     }
 
     /** @throws DispatchException the broker did not take the command in time */
+    @Override
     public void send(String host, CommandEnvelope command) {
         try {
             producer.send(new ProducerRecord<>(topic(host), command.getInstanceId(), command.toByteArray()))

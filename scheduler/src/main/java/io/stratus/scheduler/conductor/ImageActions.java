@@ -1,6 +1,5 @@
 package io.stratus.scheduler.conductor;
 
-import io.stratus.api.ApiException;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.CreateImage;
 import io.stratus.proto.v1.InstanceEvent;
@@ -9,6 +8,8 @@ import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.exception.InstanceInvalidState;
+import io.stratus.scheduler.exception.ServiceUnavailable;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import java.util.LinkedHashMap;
@@ -29,14 +30,12 @@ public final class ImageActions {
             "user_id", "image_location", "image_state", "owner_id", "owner_project_name", "owner_user_name");
 
     private final ServerStore servers;
-    private final CommandPublisher commands;
-    private final Conductor conductor;
+    private final HostCommands commands;
     private final ImageCatalog images;
 
-    public ImageActions(ServerStore servers, CommandPublisher commands, Conductor conductor, ImageCatalog images) {
+    public ImageActions(ServerStore servers, HostCommands commands, ImageCatalog images) {
         this.servers = servers;
         this.commands = commands;
-        this.conductor = conductor;
         this.images = images;
     }
 
@@ -48,21 +47,21 @@ public final class ImageActions {
      * @param metadata the server's new metadata, when the request gives it
      */
     public void rebuild(Server s, Image image, Optional<String> name, Optional<Map<String, String>> metadata) {
-        String host = s.host().orElseThrow(() -> ServerActions.conflict(s, "rebuild"));
-        String request = ServerActions.startTask(servers, s, "rebuild", TaskState.REBUILDING, InstanceState.ACTIVE,
+        String host = s.host().orElseThrow(() -> InstanceInvalidState.of(s, "rebuild"));
+        String request = StateCheck.startTask(servers, s, "rebuild", TaskState.REBUILDING, InstanceState.ACTIVE,
                 InstanceState.SHUTOFF, InstanceState.ERROR);
         servers.rebuildWith(s.id(), image.id(), image.kernelId(), image.ramdiskId(), name);
-        Rebuild.Builder command = Rebuild.newBuilder().setSource(Conductor.source(image));
+        Rebuild.Builder command = Rebuild.newBuilder().setSource(BootRecipe.source(image));
         name.ifPresent(command::setName);
         metadata.ifPresent(m -> command.setReplaceMetadata(true).putAllMetadata(m));
         try {
-            commands.send(host, conductor.envelope(s.id(), s.projectId(), request).setRebuild(command).build());
+            commands.send(host, commands.envelope(s.id(), s.projectId(), request).setRebuild(command).build());
         } catch (DispatchException e) {
             servers.rebuildWith(s.id(), s.imageId(), s.launch().kernelId(), s.launch().ramdiskId(),
                     Optional.of(s.name()));
             servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
-            throw new ApiException(503, "'rebuild' could not be handed to host " + host + "; try again: "
-                    + e.getMessage());
+            throw new ServiceUnavailable("'rebuild' could not be handed to host " + host + "; try again: "
+                    + e.getMessage(), e);
         }
         LOG.infof("instance %s request %s: rebuild from image %s sent to %s", s.id(), request, image.id(), host);
     }
@@ -78,8 +77,8 @@ public final class ImageActions {
      */
     public String createImage(Server s, String callerToken, String userId, String name, Map<String, String> metadata,
                               Optional<Image> base, long flavorDiskGib) {
-        String host = s.host().orElseThrow(() -> ServerActions.conflict(s, "createImage"));
-        String request = ServerActions.startTask(servers, s, "createImage", TaskState.IMAGE_SNAPSHOT,
+        String host = s.host().orElseThrow(() -> InstanceInvalidState.of(s, "createImage"));
+        String request = StateCheck.startTask(servers, s, "createImage", TaskState.IMAGE_SNAPSHOT,
                 InstanceState.ACTIVE, InstanceState.SHUTOFF, InstanceState.PAUSED);
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("name", name);
@@ -106,15 +105,15 @@ public final class ImageActions {
             servers.abandonTask(s.id(), request, new Server.Fault("ImageCreateFailed", e.getMessage()));
             throw e;
         }
-        CommandEnvelope envelope = conductor.envelope(s.id(), s.projectId(), request)
+        CommandEnvelope envelope = commands.envelope(s.id(), s.projectId(), request)
                 .setCreateImage(CreateImage.newBuilder().setImageId(imageId)).build();
         try {
             commands.send(host, envelope);
         } catch (DispatchException e) {
             servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
             deleteQuietly(images, imageId);
-            throw new ApiException(503, "'createImage' could not be handed to host " + host + "; try again: "
-                    + e.getMessage());
+            throw new ServiceUnavailable("'createImage' could not be handed to host " + host + "; try again: "
+                    + e.getMessage(), e);
         }
         LOG.infof("instance %s request %s: image %s (%s) to be made on %s", s.id(), request, imageId, name, host);
         return imageId;

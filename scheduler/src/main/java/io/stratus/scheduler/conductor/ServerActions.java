@@ -1,18 +1,14 @@
 package io.stratus.scheduler.conductor;
 
-import io.stratus.api.ApiException;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
 import io.stratus.proto.v1.Delete;
-import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.InstanceTransition;
 import io.stratus.proto.v1.Pause;
 import io.stratus.proto.v1.Reboot;
-import io.stratus.proto.v1.Resize;
 import io.stratus.proto.v1.RevertResize;
 import io.stratus.proto.v1.Start;
 import io.stratus.proto.v1.Stop;
-import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
@@ -20,10 +16,10 @@ import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
-import io.stratus.scheduler.placement.NoValidHostException;
-import io.stratus.scheduler.placement.Placement;
+import io.stratus.scheduler.exception.ComputeException;
+import io.stratus.scheduler.exception.InstanceInvalidState;
+import io.stratus.scheduler.exception.ServiceUnavailable;
 import io.stratus.scheduler.placement.PlacementStore;
-import io.stratus.scheduler.placement.ResourceRequest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -34,7 +30,8 @@ import org.jboss.logging.Logger;
  * The server actions of the API: each starts a task on the server (only from the states Nova
  * allows it in, as the contract's {@link InstanceTransition} table says, and only when no other
  * task runs), then sends the command to the server's host.
- * A command the bus does not take ends the task at once with a fault and a 503.
+ * A command the bus does not take ends the task at once with a fault and {@link ServiceUnavailable};
+ * a state that does not allow the action is {@link InstanceInvalidState}.
  */
 public final class ServerActions {
     private static final Logger LOG = Logger.getLogger(ServerActions.class);
@@ -42,11 +39,11 @@ public final class ServerActions {
     private final ServerStore servers;
     private final FlavorStore flavors;
     private final PlacementStore placement;
-    private final CommandPublisher commands;
+    private final HostCommands commands;
     private final Conductor conductor;
     private final MigrationStore migrations;
 
-    public ServerActions(ServerStore servers, FlavorStore flavors, PlacementStore placement, CommandPublisher commands,
+    public ServerActions(ServerStore servers, FlavorStore flavors, PlacementStore placement, HostCommands commands,
                          Conductor conductor, MigrationStore migrations) {
         this.servers = servers;
         this.migrations = migrations;
@@ -91,36 +88,7 @@ public final class ServerActions {
      * A host without room, or disabled by its operator or its agent, moves the server instead.
      */
     public void resize(Server s, Flavor to) {
-        if (to.id().equals(s.flavorId())) {
-            throw ApiException.badRequest("the server already has flavor " + to.name() + "; resize to another one");
-        }
-        String host = s.host().orElseThrow(() -> conflict(s, "resize"));
-        ResourceRequest request = ResourceRequest.of(to.vcpus(), to.ramMib(), to.diskGib());
-        String consumer = Conductor.resizeConsumer(s.id());
-        placement.release(consumer);
-        try {
-            new Placement(placement).place(consumer, request,
-                    fitting -> fitting.stream().filter(p -> p.name().equals(host) && conductor.hostAcceptsGuests(host))
-                            .toList());
-        } catch (NoValidHostException e) {
-            // No room here next to the current size (or the host is disabled): the server moves to a host that has it.
-            LOG.infof("instance %s: host %s cannot take flavor %s next to its current size (%s); moving it",
-                    s.id(), host, to.name(), e.getMessage());
-            conductor.coldMove(s, "resize", to, Optional.empty());
-            return;
-        }
-        servers.setPendingFlavor(s.id(), Optional.of(to.id()));
-        try {
-            // Nova records a resize on the same host as a migration too: os-migrations lists every resize.
-            run(s, InstanceTransition.RESIZE, b -> b.setResize(Resize.newBuilder().setFlavor(to.name())
-                            .setResources(Conductor.resources(to.vcpus(), to.ramMib(), to.diskGib()))),
-                    requestId -> migrations.start(requestId, s, Migration.Type.RESIZE, host, host, to.id(),
-                            Migration.Status.MIGRATING));
-        } catch (RuntimeException e) {
-            placement.release(consumer);
-            servers.setPendingFlavor(s.id(), Optional.empty());
-            throw e;
-        }
+        conductor.resize(s, to);
     }
 
     /** Live-migrates an ACTIVE server to {@code host}, or to the host the scheduler picks. */
@@ -140,7 +108,7 @@ public final class ServerActions {
             servers.clearSourceHost(s.id());
             String source = s.sourceHost().get();
             try {
-                commands.send(source, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
+                commands.send(source, commands.envelope(s.id(), s.projectId(), Conductor.newRequestId())
                         .setDelete(Delete.getDefaultInstance()).build());
             } catch (DispatchException e) {
                 // Its host deletes it when it hears of it; until then the copy only takes disk there.
@@ -166,22 +134,22 @@ public final class ServerActions {
             return;
         }
         String source = s.sourceHost().get();
-        String target = s.host().orElseThrow(() -> conflict(s, "revertResize"));
+        String target = s.host().orElseThrow(() -> InstanceInvalidState.of(s, "revertResize"));
         String request = Conductor.newRequestId();
         if (!servers.startRevertMove(s.id(), request, source)) {
-            throw conflict(servers.find(s.id()).orElse(s), "revertResize");
+            throw InstanceInvalidState.of(servers.find(s.id()).orElse(s), "revertResize");
         }
         conductor.portsFollow(s.id(), source);
         try {
-            commands.send(source, conductor.envelope(s.id(), s.projectId(), request)
+            commands.send(source, commands.envelope(s.id(), s.projectId(), request)
                     .setRevertResize(RevertResize.getDefaultInstance()).build());
         } catch (DispatchException e) {
             servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
-            throw new ApiException(503, "'revertResize' could not be handed to host " + source + "; try again: "
-                    + e.getMessage());
+            throw new ServiceUnavailable("'revertResize' could not be handed to host " + source + "; try again: "
+                    + e.getMessage(), e);
         }
         try {
-            commands.send(target, conductor.envelope(s.id(), s.projectId(), Conductor.newRequestId())
+            commands.send(target, commands.envelope(s.id(), s.projectId(), Conductor.newRequestId())
                     .setDelete(Delete.getDefaultInstance()).build());
         } catch (DispatchException e) {
             LOG.warnf("instance %s: the reverted move's target %s was not told to delete its copy: %s", s.id(),
@@ -210,7 +178,7 @@ public final class ServerActions {
             try {
                 confirmResize(s, pending.get());
                 LOG.infof("instance %s: resize confirmed automatically after %s in VERIFY_RESIZE", s.id(), window);
-            } catch (ApiException e) {
+            } catch (ComputeException e) {
                 LOG.warnf("instance %s: automatic confirm failed: %s", s.id(), e.getMessage());
             }
         }
@@ -229,67 +197,35 @@ public final class ServerActions {
         }
         conductor.endMovesForDelete(s);
         if (s.host().isEmpty() || !conductor.hostUp(s.host().get())) {
-            if (servers.markDeleted(s.id())) {
-                conductor.release(s);
-            }
+            conductor.release(s);
+            servers.markDeleted(s.id());
         }
         s.host().ifPresent(host -> {
             try {
-                commands.send(host, conductor.envelope(s.id(), s.projectId(), request)
+                commands.send(host, commands.envelope(s.id(), s.projectId(), request)
                         .setDelete(Delete.getDefaultInstance()).build());
             } catch (DispatchException e) {
                 LOG.warnf("instance %s: delete not sent to %s: %s", s.id(), host, e.getMessage());
                 servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
-                throw new ApiException(503, "the delete could not be handed to host " + host + "; try again: "
-                        + e.getMessage());
+                throw new ServiceUnavailable("the delete could not be handed to host " + host + "; try again: "
+                        + e.getMessage(), e);
             }
         });
     }
 
     private void run(Server s, InstanceTransition t, Consumer<CommandEnvelope.Builder> command) {
-        run(s, t, command, request -> { });
-    }
-
-    /** {@code started} runs with the request's id once the task is the server's, before the command goes out. */
-    private void run(Server s, InstanceTransition t, Consumer<CommandEnvelope.Builder> command,
-                     Consumer<String> started) {
         String action = t.apiName();
-        String host = s.host().orElseThrow(() -> conflict(s, action));
-        String request = startTask(servers, s, action, t.task(), t.fromStates());
-        started.accept(request);
-        CommandEnvelope.Builder b = conductor.envelope(s.id(), s.projectId(), request);
+        String host = StateCheck.hostOf(s, action);
+        String request = StateCheck.startTask(servers, s, action, t.task(), t.fromStates());
+        CommandEnvelope.Builder b = commands.envelope(s.id(), s.projectId(), request);
         command.accept(b);
         try {
             commands.send(host, b.build());
         } catch (DispatchException e) {
-            Server.Fault fault = new Server.Fault("DispatchFailed", e.getMessage());
-            servers.abandonTask(s.id(), request, fault);
-            migrations.fail(request, fault);
-            throw new ApiException(503, "'" + action + "' could not be handed to host " + host + "; try again: "
-                    + e.getMessage());
+            servers.abandonTask(s.id(), request, new Server.Fault("DispatchFailed", e.getMessage()));
+            throw new ServiceUnavailable("'" + action + "' could not be handed to host " + host + "; try again: "
+                    + e.getMessage(), e);
         }
         LOG.infof("instance %s request %s: %s sent to %s", s.id(), request, action, host);
-    }
-
-    /**
-     * Starts {@code task} on {@code s} under a new request id if the server is in one of
-     * {@code from} (one conditional update, so racing requests cannot both win); else 409 naming
-     * the state it is in now. Returns the request id.
-     */
-    static String startTask(ServerStore servers, Server s, String action, TaskState task, InstanceState... from) {
-        String request = Conductor.newRequestId();
-        if (!servers.startTask(s.id(), request, task, from)) {
-            Server now = servers.find(s.id()).orElseThrow(() -> ApiException.notFound("Instance " + s.id()
-                    + " could not be found."));
-            throw conflict(now, action);
-        }
-        return request;
-    }
-
-    /** 409 for {@code action} on a server in a state that does not allow it, naming the state. */
-    static ApiException conflict(Server s, String action) {
-        return ApiException.conflict("Cannot '" + action + "' instance " + s.id() + " while it is in vm_state "
-                + s.vmState().name().toLowerCase() + (s.taskState() == TaskState.NONE ? ""
-                : " and task_state " + s.taskState().name().toLowerCase()));
     }
 }

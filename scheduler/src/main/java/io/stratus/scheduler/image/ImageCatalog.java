@@ -2,7 +2,12 @@ package io.stratus.scheduler.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.stratus.api.ApiException;
+import io.stratus.scheduler.exception.ComputeException;
+import io.stratus.scheduler.exception.Conflict;
+import io.stratus.scheduler.exception.Forbidden;
+import io.stratus.scheduler.exception.InvalidRequest;
+import io.stratus.scheduler.exception.OverLimit;
+import io.stratus.scheduler.exception.ServiceUnavailable;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -51,7 +56,7 @@ public final class ImageCatalog {
     /**
      * Image {@code id} as the image service has it; empty when there is no such image.
      *
-     * @throws ApiException 503 when the image service does not answer
+     * @throws ServiceUnavailable when the image service does not answer
      */
     public Optional<Image> find(String id) {
         return record(id).map(ImageCatalog::image);
@@ -61,7 +66,7 @@ public final class ImageCatalog {
      * Image {@code id}'s record as the image service answers it (Glance v2 fields and properties
      * side by side), for the compute API's image proxy; empty when there is no such image.
      *
-     * @throws ApiException 503 when the image service does not answer
+     * @throws ServiceUnavailable when the image service does not answer
      */
     public Optional<JsonNode> record(String id) {
         if (id == null || !ID.matcher(id).matches()) {
@@ -107,7 +112,8 @@ public final class ImageCatalog {
      * Creates a queued image with the caller's own token, so that it is the caller's project's
      * (Nova's snapshot creates it in Glance with the user's context); returns its id.
      *
-     * @throws ApiException what the image service refused (400, 403, 409, 413), or 503
+     * @throws ComputeException what the image service refused (its 400, 403, 409 or 413), or
+     *     {@link ServiceUnavailable}
      */
     public String create(String callerToken, Map<String, Object> fields) {
         HttpResponse<String> r;
@@ -136,7 +142,13 @@ public final class ImageCatalog {
             } catch (IOException e) {
                 message = r.body();
             }
-            throw new ApiException(r.statusCode(), "The image service refused the image: " + message);
+            String refused = "The image service refused the image: " + message;
+            throw switch (r.statusCode()) {
+                case 403 -> new Forbidden(refused);
+                case 409 -> new Conflict(refused);
+                case 413 -> new OverLimit(refused);
+                default -> new InvalidRequest(refused);
+            };
         }
         throw unavailable("HTTP " + r.statusCode() + " creating an image");
     }
@@ -190,8 +202,8 @@ public final class ImageCatalog {
         token = null;
     }
 
-    private ApiException unavailable(String why) {
-        return new ApiException(503, "The image service at " + url + " cannot be reached (" + why
+    private ServiceUnavailable unavailable(String why) {
+        return new ServiceUnavailable("The image service at " + url + " cannot be reached (" + why
                 + "); try again later.");
     }
 }

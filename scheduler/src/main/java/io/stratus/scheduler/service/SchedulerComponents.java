@@ -13,8 +13,11 @@ import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ConductorParts;
+import io.stratus.scheduler.conductor.HostCommands;
 import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
+import io.stratus.scheduler.conductor.Sweeper;
 import io.stratus.database.Database;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.identity.IdentityStore;
@@ -301,27 +304,45 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Conductor conductor(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
-                        FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, PlacementStore placement,
-                        PlacementView view, HostDirectory hosts, HostSelector selector, CommandPublisher commands,
-                        NetworkService network, Clock clock, SchedulerConfig config, MeterRegistry meters) {
-        return new Conductor(servers, metadata, migrations, flavors, images, groups, placement, view, hosts, selector,
-                commands, network, clock, new Conductor.Settings(config.maxAttempts(), config.taskTimeout(),
-                config.hostDownAfter()), meters);
+    ConductorParts conductorParts(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
+                                  FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
+                                  PlacementStore placement, PlacementView view, HostDirectory hosts,
+                                  HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
+                                  SchedulerConfig config, MeterRegistry meters) {
+        return ConductorParts.assemble(new ConductorParts.Services(servers, metadata, migrations, flavors, images,
+                        groups, network), new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
+                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
+    }
+
+    @Produces
+    @Singleton
+    Conductor conductor(ConductorParts parts) {
+        return parts.conductor();
+    }
+
+    @Produces
+    @Singleton
+    Sweeper sweeper(ConductorParts parts) {
+        return parts.sweeper();
+    }
+
+    @Produces
+    @Singleton
+    HostCommands hostCommands(ConductorParts parts) {
+        return parts.commands();
     }
 
     @Produces
     @Singleton
     ServerActions actions(ServerStore servers, FlavorStore flavors, PlacementStore placement,
-                          CommandPublisher commands, Conductor conductor, MigrationStore migrations) {
+                          HostCommands commands, Conductor conductor, MigrationStore migrations) {
         return new ServerActions(servers, flavors, placement, commands, conductor, migrations);
     }
 
     @Produces
     @Singleton
-    ImageActions imageActions(ServerStore servers, CommandPublisher commands, Conductor conductor,
-                              ImageCatalog images) {
-        return new ImageActions(servers, commands, conductor, images);
+    ImageActions imageActions(ServerStore servers, HostCommands commands, ImageCatalog images) {
+        return new ImageActions(servers, commands, images);
     }
 
     @Produces

@@ -10,6 +10,7 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.Sweeper;
 import io.stratus.scheduler.conductor.EventConsumer;
 import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
@@ -52,6 +53,8 @@ public class SchedulerLifecycle {
     HostDirectory hosts;
     @Inject
     Conductor conductor;
+    @Inject
+    Sweeper sweeper;
     @Inject
     ServerActions actions;
     @Inject
@@ -112,7 +115,7 @@ public class SchedulerLifecycle {
             delayed = "5s")
     void sweep() {
         try {
-            conductor.sweep();
+            sweeper.sweep();
             actions.confirmOverdue(config.resizeConfirmWindow(), clock);
             identity.purgeExpired();
             updateGauges();

@@ -18,7 +18,7 @@ class BootSourceTest {
 
     @Test
     void aKernelImageBootsWithoutADisk() {
-        BootSource s = Conductor.source(image("k1", "aki", "", "", "stratus.idle"));
+        BootSource s = BootRecipe.source(image("k1", "aki", "", "", "stratus.idle"));
 
         assertThat(s.getKernelImageId()).isEqualTo("k1");
         assertThat(s.getKernelCmdline()).isEqualTo("stratus.idle");
@@ -28,7 +28,7 @@ class BootSourceTest {
 
     @Test
     void aDiskNamingItsKernelAndRamdiskBootsThemWithTheDisk() {
-        BootSource s = Conductor.source(image("d1", "raw", "k1", "r1", "root=/dev/vda ro"));
+        BootSource s = BootRecipe.source(image("d1", "raw", "k1", "r1", "root=/dev/vda ro"));
 
         assertThat(s.getImageId()).isEqualTo("d1");
         assertThat(s.getImageSha256()).isEqualTo(SHA);
@@ -40,7 +40,7 @@ class BootSourceTest {
     @Test
     void anyOtherDiskIsAWholeDiskImageWhoseBootTheAgentFinds() {
         for (String format : new String[] {"raw", "qcow2"}) {
-            BootSource s = Conductor.source(image("w1", format, "", "", "ignored without a kernel"));
+            BootSource s = BootRecipe.source(image("w1", format, "", "", "ignored without a kernel"));
 
             assertThat(s.getImageId()).as(format).isEqualTo("w1");
             assertThat(s.getImageSha256()).as(format).isEqualTo(SHA);

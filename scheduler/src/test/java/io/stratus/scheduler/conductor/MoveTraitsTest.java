@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.Timestamp;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.stratus.api.ApiException;
 import io.stratus.database.Database;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.HostReport;
@@ -21,6 +20,8 @@ import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.exception.InvalidRequest;
+import io.stratus.scheduler.exception.NoValidHost;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.network.QuietNetworks;
@@ -108,11 +109,13 @@ class MoveTraitsTest {
         HostSelector selector = new HostSelector(List.of(Filters.alive(clock, Duration.ofSeconds(60)),
                 Filters.imageProperties(), Filters.requiredTraits(), Filters.resources()),
                 List.of(Weigher.ram(1.0)));
-        conductor = new Conductor(servers, new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock), flavors, images,
-                new ServerGroupStore(db.dataSource(), clock), placement, view, hosts, selector,
-                new CommandPublisher(producer), QuietNetworks.service(db.dataSource(), clock), clock,
-                new Conductor.Settings(3, Duration.ofMinutes(10),
-                Duration.ofSeconds(60)), new SimpleMeterRegistry());
+        conductor = ConductorParts.assemble(new ConductorParts.Services(servers,
+                        new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock), flavors,
+                        images, new ServerGroupStore(db.dataSource(), clock),
+                        QuietNetworks.service(db.dataSource(), clock)),
+                new ConductorParts.Hosts(placement, view, hosts, selector, new CommandPublisher(producer)), clock,
+                new Conductor.Settings(3, Duration.ofMinutes(10), Duration.ofSeconds(60)), new SimpleMeterRegistry())
+                .conductor();
     }
 
     @AfterEach
@@ -197,7 +200,7 @@ class MoveTraitsTest {
         newAgent("tcg-small", 2048, QEMU_TCG_LIVE);
         Server s = activeOn("tcg-src");
         assertThatThrownBy(() -> conductor.liveMigrate(s, Optional.of("kvm-big"), 0))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(InvalidRequest.class)
                 .hasMessage("Migration pre-check error: compute host kvm-big's hypervisor (KVM) cannot receive a live"
                         + " migration from host tcg-src's (QEMU): a running guest moves only between hosts of the same"
                         + " driver");
@@ -220,7 +223,7 @@ class MoveTraitsTest {
         Server s = activeOn("src");
 
         assertThatThrownBy(() -> conductor.liveMigrate(s, Optional.of("qemu-big"), 0))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(InvalidRequest.class)
                 .hasMessage("Migration pre-check error: compute host qemu-big's hypervisor (QEMU) cannot receive a"
                         + " live migration: it lacks the trait CUSTOM_STRATUS_LIVE_MIGRATION");
         // QEMU on /dev/kvm says "KVM", as Nova's libvirt does; the message names its driver too.
@@ -240,7 +243,7 @@ class MoveTraitsTest {
         Server s = activeOn("src");
 
         assertThatThrownBy(() -> conductor.liveMigrate(s, Optional.empty(), 0))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(NoValidHost.class)
                 .hasMessageStartingWith("No valid host was found for 'os-migrateLive' of " + s.id())
                 .hasMessageMatching(".*; TraitsFilter removed 2 \\((qemu-1, qemu-2|qemu-2, qemu-1)\\) .*")
                 .hasMessageEndingWith("(TraitsFilter: the target's hypervisor needs the trait"
@@ -257,7 +260,7 @@ class MoveTraitsTest {
 
         for (Optional<String> target : List.of(Optional.<String>empty(), Optional.of("kvm-1"))) {
             assertThatThrownBy(() -> conductor.liveMigrate(s, target, 0))
-                    .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                    .isInstanceOf(InvalidRequest.class)
                     .hasMessage("Migration pre-check error: compute host qemu-src's hypervisor (QEMU) cannot send a"
                             + " live migration: it lacks the trait CUSTOM_STRATUS_LIVE_MIGRATION");
         }
@@ -286,7 +289,7 @@ class MoveTraitsTest {
         assertThat(conductor.liveMigrate(s, Optional.empty(), 0)).isEqualTo("kvm-small");
         Server other = activeOn("src");
         assertThatThrownBy(() -> conductor.liveMigrate(other, Optional.of("kvm-broken"), 0))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(NoValidHost.class)
                 .hasMessageStartingWith("No valid host was found for 'os-migrateLive' of " + other.id()
                         + " to kvm-broken")
                 .hasMessageEndingWith("; ComputeFilter removed 1 (kvm-broken)");
@@ -300,7 +303,7 @@ class MoveTraitsTest {
         Server s = activeOn("src");
 
         assertThatThrownBy(() -> conductor.coldMove(s, "migrate", SMALL, Optional.of("stays")))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(InvalidRequest.class)
                 .hasMessage("Cannot 'migrate' instance " + s.id() + ": compute host stays's hypervisor (QEMU) cannot"
                         + " receive a cold migration's disk copy: it lacks the trait CUSTOM_STRATUS_COLD_MIGRATION");
         assertNothingChanged(s, "stays");
@@ -318,11 +321,11 @@ class MoveTraitsTest {
 
         // The operator's migration says which host and why; the tenant's resize names no host.
         assertThatThrownBy(() -> conductor.coldMove(s, "migrate", SMALL, Optional.empty()))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(InvalidRequest.class)
                 .hasMessage("Cannot 'migrate' instance " + s.id() + ": compute host stays's hypervisor (QEMU) cannot"
                         + " send a cold migration's disk copy: it lacks the trait CUSTOM_STRATUS_COLD_MIGRATION");
         assertThatThrownBy(() -> conductor.coldMove(s, "resize", SMALL, Optional.empty()))
-                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400))
+                .isInstanceOf(InvalidRequest.class)
                 .hasMessage("Cannot 'resize' instance " + s.id() + ": the hypervisor of its compute host cannot resize it");
         assertNothingChanged(s, "kvm-1");
     }

@@ -17,6 +17,7 @@ import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.ConductorParts;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.network.QuietNetworks;
@@ -67,13 +68,16 @@ class HostsResourceTest {
         api.hosts = hosts;
         api.notes = new HostNotes(db.dataSource());
         api.servers = servers;
-        api.conductor = new Conductor(servers, new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock),
-                new FlavorStore(db.dataSource(), clock), new ImageCatalog("http://127.0.0.1:9/image", () -> null, clock),
-                new ServerGroupStore(db.dataSource(), clock), placement, view, hosts,
-                new HostSelector(List.of(), List.of()), new CommandPublisher(new MockProducer<>(true, null,
-                new StringSerializer(), new ByteArraySerializer())), QuietNetworks.service(db.dataSource(), clock), clock,
-                new Conductor.Settings(3,
-                Duration.ofMinutes(10), Duration.ofSeconds(60)), new SimpleMeterRegistry());
+        api.conductor = ConductorParts.assemble(new ConductorParts.Services(servers,
+                        new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock),
+                        new FlavorStore(db.dataSource(), clock),
+                        new ImageCatalog("http://127.0.0.1:9/image", () -> null, clock),
+                        new ServerGroupStore(db.dataSource(), clock), QuietNetworks.service(db.dataSource(), clock)),
+                new ConductorParts.Hosts(placement, view, hosts, new HostSelector(List.of(), List.of()),
+                        new CommandPublisher(new MockProducer<>(true, null, new StringSerializer(),
+                                new ByteArraySerializer()))), clock,
+                new Conductor.Settings(3, Duration.ofMinutes(10), Duration.ofSeconds(60)), new SimpleMeterRegistry())
+                .conductor();
         Instant now = clock.instant();
         Caller admin = new Caller("u-admin", "admin", "p-admin", "admin", Set.of(Caller.ADMIN), now,
                 now.plus(Duration.ofHours(1)));

@@ -1,0 +1,83 @@
+package io.stratus.scheduler.conductor;
+
+import com.google.protobuf.ByteString;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.NetworkInterface;
+import io.stratus.proto.v1.Resources;
+import io.stratus.scheduler.compute.Flavor;
+import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.compute.ServerMetadataStore;
+import io.stratus.scheduler.compute.UserData;
+import io.stratus.scheduler.image.Image;
+import io.stratus.scheduler.network.NetworkService;
+import io.stratus.scheduler.network.Port;
+
+/** What a host boots a server as, for a boot and for a move's target. */
+public final class BootRecipe {
+    /** Glance's disk_format of a kernel image (Amazon kernel image). */
+    private static final String KERNEL_FORMAT = "aki";
+
+    private final FlavorStore flavors;
+    private final ServerMetadataStore metadata;
+    private final NetworkService network;
+
+    public BootRecipe(FlavorStore flavors, ServerMetadataStore metadata, NetworkService network) {
+        this.flavors = flavors;
+        this.metadata = metadata;
+        this.network = network;
+    }
+
+    /** The server's flavor; one deleted since is rebuilt from the size the server keeps. */
+    Flavor flavorOf(Server s) {
+        return flavors.byId(s.flavorId()).orElse(new Flavor(s.flavorId(), s.flavorId(), s.vcpus(), s.ramMib(),
+                s.diskGib(), false));
+    }
+
+    Boot boot(Server s, Image image) {
+        return boot(s, image, flavorOf(s));
+    }
+
+    /**
+     * What a host boots the server as: its size and image, its NICs, and for cloud-init its user
+     * data (decoded; the API took only valid base64), its metadata and whether it gets a config
+     * drive (which the agent makes from the metadata API).
+     */
+    Boot boot(Server s, Image image, Flavor flavor) {
+        Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
+                flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image))
+                .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive());
+        s.launch().userData().ifPresent(u -> b.setUserData(ByteString.copyFrom(UserData.decode(u))));
+        for (Port p : network.portsOf(s.id())) {
+            b.addNetworks(NetworkInterface.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
+                    .setMac(p.macAddress()).setTap(p.tap()).setMtu(network.mtu(p.networkId())));
+        }
+        return b.build();
+    }
+
+    /**
+     * What an agent boots of {@code image}, by its kind: a kernel ({@code disk_format} aki) boots
+     * with no disk; a disk that names its kernel and ramdisk ({@code kernel_id}, Glance's AMI)
+     * boots them with that disk; any other disk is a whole-disk image, whose kernel, initrd and
+     * command line the agent finds on it (its partitions and GRUB's default entry).
+     */
+    static BootSource source(Image image) {
+        BootSource.Builder source = BootSource.newBuilder();
+        if (!image.kernelId().isEmpty()) {
+            source.setKernelImageId(image.kernelId()).setRamdiskImageId(image.ramdiskId())
+                    .setKernelCmdline(image.osCommandLine()).setImageId(image.id()).setImageSha256(image.sha256());
+        } else if (image.diskFormat().equals(KERNEL_FORMAT)) {
+            source.setKernelImageId(image.id()).setRamdiskImageId(image.ramdiskId())
+                    .setKernelCmdline(image.osCommandLine());
+        } else {
+            // Nova reads os_command_line only with a kernel_id: a whole disk's command line is its boot loader's.
+            source.setImageId(image.id()).setImageSha256(image.sha256());
+        }
+        return source.build();
+    }
+
+    static Resources resources(long vcpus, long ramMib, long diskGib) {
+        return Resources.newBuilder().setVcpus((int) vcpus).setMemoryMib(ramMib).setDiskGib(diskGib).build();
+    }
+}
