@@ -239,6 +239,7 @@ public final class BenchCloud implements AutoCloseable {
         Map<String, String> s = agentSettings(h.name(), imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway));
         s.put("stratus.agent.grpc-address", ns.address() + ":" + port);
+        s.put("quarkus.http.host", ns.address());
         s.put("kafka.bootstrap.servers", bridgeKafka);
         // Its guests end with it: the benchmark's hosts go with the benchmark.
         s.put("stratus.agent.qemu.keep-guests-on-stop", "false");

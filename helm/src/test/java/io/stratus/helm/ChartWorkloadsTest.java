@@ -38,6 +38,8 @@ class ChartWorkloadsTest {
         assertThat(c.getSecurityContext().getPrivileged()).isTrue();
         assertThat(pod.getHostNetwork()).isTrue();
         assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+        assertThat(env(c, "QUARKUS_HTTP_HOST").getValue()).as("the host's own address, not every interface")
+                .isEqualTo("$(HOST_IP)");
         assertThat(pod.getNodeSelector()).containsExactly(Map.entry("stratus.io/kvm", "true"));
         assertThat(c.getPorts()).singleElement().satisfies(p -> {
             assertThat(p.getContainerPort()).isEqualTo(8081);

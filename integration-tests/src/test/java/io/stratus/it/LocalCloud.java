@@ -281,6 +281,8 @@ final class LocalCloud implements AutoCloseable {
         s.put("stratus.agent.image-service.url", imageUrl);
         s.put("stratus.agent.image-service.identity-url", schedulerUrl + "/identity/v3");
         s.put("stratus.agent.grpc-address", grpcAddress);
+        // It listens where it says it does: loopback, or its namespace's own address.
+        s.put("quarkus.http.host", grpcAddress.substring(0, grpcAddress.lastIndexOf(':')));
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");
