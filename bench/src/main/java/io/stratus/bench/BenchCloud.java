@@ -223,6 +223,8 @@ public final class BenchCloud implements AutoCloseable {
     private void agent(Apps apps, String host, Map<String, String> settings) throws Exception {
         Map<String, String> s = agentSettings(host, imageUrl, url);
         s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        // gRPC on a port of its own (plain text: the benchmark's agents are on loopback).
+        s.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
         s.putAll(settings);
         QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, agentEnvironment(url),
                 work.resolve("agent-" + host + ".log"), START, Duration.ofSeconds(5));
@@ -238,7 +240,7 @@ public final class BenchCloud implements AutoCloseable {
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(h.name(), imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway));
-        s.put("stratus.agent.grpc-address", ns.address() + ":" + port);
+        s.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
         s.put("quarkus.http.host", ns.address());
         s.put("kafka.bootstrap.servers", bridgeKafka);
         // Its guests end with it: the benchmark's hosts go with the benchmark.
@@ -251,7 +253,7 @@ public final class BenchCloud implements AutoCloseable {
         agents.put(h.name(), agent.host() + ":" + agent.port());
     }
 
-    /** Where agent {@code host} serves HTTP (health, /metrics) and gRPC: {@code address:port}. */
+    /** Where agent {@code host} serves HTTP (health, /metrics): {@code address:port}. */
     String agentAddress(String host) {
         String a = agents.get(host);
         if (a == null) {

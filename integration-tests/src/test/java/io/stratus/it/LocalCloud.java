@@ -4,6 +4,8 @@ import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
+import io.stratus.local.pki.CertificateAuthority;
+import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.proto.v1.HostNetworkState;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +52,8 @@ final class LocalCloud implements AutoCloseable {
      * per cloud; tests sign with it to call the metadata API as a proxy does.
      */
     final String metadataSecret;
+    /** Issues the scheduler's and each agent's certificate: gRPC between them is mutual TLS. */
+    private final CertificateAuthority ca;
     private final List<QuarkusProcess> processes = new ArrayList<>();
     private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
     /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
@@ -60,8 +64,10 @@ final class LocalCloud implements AutoCloseable {
     static final String PHYSNET = "public";
 
     private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
-                       String url, String imageUrl, Api admin, String metadataSecret, List<QuarkusProcess> started) {
+                       String url, String imageUrl, Api admin, String metadataSecret, CertificateAuthority ca,
+                       List<QuarkusProcess> started) {
         this.brokerSettings = brokerSettings;
+        this.ca = ca;
         this.dir = dir;
         this.logs = Path.of("target", "it-logs");
         this.name = name;
@@ -104,6 +110,11 @@ final class LocalCloud implements AutoCloseable {
             s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
             s.put("stratus.scheduler.image-url", imageUrl);
             s.put("kafka.bootstrap.servers", broker.bootstrapServers());
+            CertificateAuthority ca = CertificateAuthority.openOrCreate(dir.resolve("pki"), "stratus-it-ca");
+            IssuedIdentity schedulerIdentity = ca.issue("scheduler", List.of(), List.of());
+            s.put("stratus.scheduler.agent-tls.certificate", schedulerIdentity.certificateChain().toString());
+            s.put("stratus.scheduler.agent-tls.key", schedulerIdentity.privateKey().toString());
+            s.put("stratus.scheduler.agent-tls.ca", schedulerIdentity.caCertificate().toString());
             s.putAll(scheduler);
             int schedulerPort = QuarkusProcess.freePort();
             Map<String, String> image = new LinkedHashMap<>();
@@ -130,7 +141,8 @@ final class LocalCloud implements AutoCloseable {
             String agentUser = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "stratus-agent",
                     "password", AGENT_PASSWORD, "default_project_id", service))).path("user").path("id").asText();
             admin.ok("PUT", "/identity/v3/projects/" + service + "/users/" + agentUser + "/roles/service", null);
-            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, metadataSecret, started);
+            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, metadataSecret, ca,
+                    started);
         } catch (Exception | AssertionError e) {
             for (QuarkusProcess p : started) {
                 p.kill();
@@ -211,7 +223,7 @@ final class LocalCloud implements AutoCloseable {
      */
     QuarkusProcess agent(String host, String imageUrl, long memoryMib, Map<String, String> extra) throws Exception {
         int port = QuarkusProcess.freePort();
-        Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1:" + port, memoryMib);
+        Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1", memoryMib);
         s.put("kafka.bootstrap.servers", bootstrapServers());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s, agentEnvironment(url),
@@ -237,7 +249,7 @@ final class LocalCloud implements AutoCloseable {
         int port = QuarkusProcess.freePort();
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
-                url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
+                url.replace("http://127.0.0.1:", gateway), ns.address(), memoryMib);
         s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
         s.putAll(physical);
         s.putAll(extra);
@@ -273,16 +285,25 @@ final class LocalCloud implements AutoCloseable {
         return processes.stream().anyMatch(p -> p.log().equals(log));
     }
 
-    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String grpcAddress,
+    /**
+     * @param address the agent's address: it listens there, HTTP (health, metrics) on the port
+     *                the caller starts it on, gRPC on a port of its own, with a certificate naming
+     *                the host and this address
+     */
+    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String address,
                                               long memoryMib) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("stratus.agent.host", host);
         s.put("stratus.agent.data-dir", dir.resolve(host).toString());
         s.put("stratus.agent.image-service.url", imageUrl);
         s.put("stratus.agent.image-service.identity-url", schedulerUrl + "/identity/v3");
-        s.put("stratus.agent.grpc-address", grpcAddress);
+        s.put("stratus.agent.grpc-address", address + ":" + QuarkusProcess.freePort());
         // It listens where it says it does: loopback, or its namespace's own address.
-        s.put("quarkus.http.host", grpcAddress.substring(0, grpcAddress.lastIndexOf(':')));
+        s.put("quarkus.http.host", address);
+        IssuedIdentity identity = ca.issue(host, List.of(host), List.of(address));
+        s.put("stratus.agent.tls.certificate", identity.certificateChain().toString());
+        s.put("stratus.agent.tls.key", identity.privateKey().toString());
+        s.put("stratus.agent.tls.ca", identity.caCertificate().toString());
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");

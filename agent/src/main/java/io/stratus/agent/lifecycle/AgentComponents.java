@@ -6,6 +6,9 @@ import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.bus.Topics;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
+import io.stratus.agent.grpc.CallerPolicy;
+import io.stratus.agent.grpc.GrpcTls;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
@@ -215,9 +218,16 @@ public class AgentComponents {
         // Read with the settings of the network feed: a consumer without group over a compacted topic.
         HostReportsDirectory directory = new HostReportsDirectory(() -> NetworkStateFeed.kafka(bootstrapServers,
                 config.host() + "-directory"), Topics.HOSTS, Duration.ofSeconds(30));
-        return new LiveMigrations(new MigrationSources(config.host(), directory, guests.driver(),
+        return new LiveMigrations(new MigrationSources(config.host(), directory,
+                PeerChannels.of(GrpcTls.from(config.tls())), guests.driver(),
                 new MigrationLimits(m.maxDowntime(), m.maxRounds(), m.maxBandwidth()), m.targetWait(), m.stallLimit(),
                 meters), targets, workers);
+    }
+
+    @Produces
+    @Singleton
+    CallerPolicy callerPolicy(AgentConfig config) {
+        return new CallerPolicy(GrpcTls.from(config.tls()).isPresent(), Set.copyOf(config.tls().controlPlane()));
     }
 
     @Produces

@@ -1,10 +1,10 @@
 package io.stratus.agent.migration;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.HypervisorDriver;
@@ -46,6 +46,7 @@ public final class MigrationSources {
 
     private final String host;
     private final HostDirectory directory;
+    private final PeerChannels channels;
     private final HypervisorDriver driver;
     private final MigrationLimits defaults;
     private final Duration targetWait;
@@ -55,14 +56,16 @@ public final class MigrationSources {
 
     /**
      * @param directory the targets' registered addresses: a command naming another is refused
+     * @param channels how the target is reached: with TLS, its certificate must name the target host
      * @param defaults how migrations run unless a command says otherwise
      * @param targetWait how long the target may take to get ready (fetch images, build the guest)
      * @param stallLimit how long either side may wait for the other mid-stream
      */
-    public MigrationSources(String host, HostDirectory directory, HypervisorDriver driver, MigrationLimits defaults,
-                            Duration targetWait, Duration stallLimit, MigrationMeters meters) {
+    public MigrationSources(String host, HostDirectory directory, PeerChannels channels, HypervisorDriver driver,
+                            MigrationLimits defaults, Duration targetWait, Duration stallLimit, MigrationMeters meters) {
         this.host = host;
         this.directory = directory;
+        this.channels = channels;
         this.driver = driver;
         this.meters = meters;
         this.defaults = defaults;
@@ -165,8 +168,7 @@ public final class MigrationSources {
         MigrationHello hello = MigrationHello.newBuilder().setMigrationId(target.migrationId())
                 .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence)
                 .setEntropyDevice(entropyDevice).build();
-        ManagedChannel link = ManagedChannelBuilder.forTarget(target.address()).usePlaintext()
-                .maxInboundMessageSize(4 << 20).build();
+        ManagedChannel link = channels.open(target.address(), target.host(), 4 << 20);
         running.put(target.migrationId(), Thread.currentThread());
         try {
             StreamChannel<MigrationMessage> channel = connect(link, hello, target);

@@ -6,6 +6,7 @@ import com.google.protobuf.Timestamp;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.guest.RecordingPlugs;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
@@ -180,7 +181,7 @@ class CommandHandlerTest {
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
         // host-b is registered where nothing listens: a move to it gets past the address check and fails.
         HostDirectory directory = host -> "host-b".equals(host) ? Optional.of(UNREACHABLE) : Optional.empty();
-        migrations = new LiveMigrations(new MigrationSources(HOST, directory, driver,
+        migrations = new LiveMigrations(new MigrationSources(HOST, directory, PeerChannels.plainText(), driver,
                 new MigrationLimits(Duration.ofMillis(300), 5, OptionalLong.empty()), Duration.ofMillis(1),
                 Duration.ofSeconds(1), meters),
                 new MigrationTargets(HOST, guests, workers, clock, Duration.ofSeconds(1), meters), workers);

@@ -2,7 +2,10 @@ package io.stratus.agent.it;
 
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
@@ -24,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 
 /**
  * The agent as its own process, started from the built application (target/quarkus-app), so that
@@ -38,6 +42,9 @@ final class AgentProcess implements AutoCloseable {
     private final Path imagesDir;
     private final String bootstrap;
     private final int port;
+    private final int grpcPort;
+    /** Its gRPC certificate (naming the host), from the tests' CA. */
+    private final IssuedIdentity identity;
     private final Map<String, String> extra;
     private Process process;
     private ManagedChannel channel;
@@ -49,7 +56,9 @@ final class AgentProcess implements AutoCloseable {
         this.imagesDir = imagesDir;
         this.bootstrap = bootstrap;
         this.port = freePort();
+        this.grpcPort = freePort();
         this.extra = extra;
+        this.identity = TestPki.ca().issue(host, List.of(host), List.of("127.0.0.1"));
     }
 
     /** Starts the agent and waits until it is ready (recovered and consuming). */
@@ -60,7 +69,9 @@ final class AgentProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
                 "-Dstratus.agent.images-dir=" + imagesDir, "-Dkafka.bootstrap.servers=" + bootstrap,
-                "-Dquarkus.http.port=" + port));
+                "-Dquarkus.http.port=" + port, "-Dstratus.agent.grpc-address=127.0.0.1:" + grpcPort,
+                "-Dstratus.agent.tls.certificate=" + identity.certificateChain(),
+                "-Dstratus.agent.tls.key=" + identity.privateKey(), "-Dstratus.agent.tls.ca=" + identity.caCertificate()));
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(APP.toString());
@@ -102,11 +113,38 @@ final class AgentProcess implements AutoCloseable {
         return get("/metrics").body();
     }
 
+    /** A channel to its gRPC server as the control plane calls it (the tests' scheduler certificate). */
     ManagedChannel channel() {
         if (channel == null) {
-            channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            channel = channelAs(TestPki.scheduler());
         }
         return channel;
+    }
+
+    /** A channel to its gRPC server with {@code caller}'s certificate, trusting the tests' CA; close it. */
+    ManagedChannel channelAs(IssuedIdentity caller) {
+        try {
+            return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host)
+                    .sslContext(GrpcSslContexts.forClient().keyManager(caller.certificateChain().toFile(),
+                            caller.privateKey().toFile()).trustManager(TestPki.ca().certificateFile().toFile())
+                            .build()).build();
+        } catch (SSLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A channel to its gRPC server with TLS set up by {@code tls}. */
+    ManagedChannel channelWith(SslContext tls) {
+        return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host).sslContext(tls).build();
+    }
+
+    int grpcPort() {
+        return grpcPort;
+    }
+
+    /** A plain-text channel to its gRPC server. */
+    ManagedChannel plainChannel() {
+        return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     }
 
     /** SIGTERM and wait: the agent saves its guests. */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
+import io.stratus.local.pki.CertificateAuthority;
+import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.cli.CliLogging;
 import io.stratus.cli.cloud.CloudClient;
 import io.stratus.cli.cloud.CloudException;
@@ -186,6 +188,13 @@ public final class UpCommand implements Callable<Integer> {
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
         scheduler.put("kafka.bootstrap.servers", kafka);
+        // The cloud's CA (kept, 0600, in the home): the scheduler and every agent get a certificate,
+        // and gRPC between them is mutual TLS; an agent's names its host.
+        CertificateAuthority ca = CertificateAuthority.openOrCreate(home.dir().resolve("pki"), "stratus-ca");
+        IssuedIdentity schedulerIdentity = ca.issue("scheduler", List.of(), List.of());
+        scheduler.put("stratus.scheduler.agent-tls.certificate", schedulerIdentity.certificateChain().toString());
+        scheduler.put("stratus.scheduler.agent-tls.key", schedulerIdentity.privateKey().toString());
+        scheduler.put("stratus.scheduler.agent-tls.ca", schedulerIdentity.caCertificate().toString());
         scheduler.put("quarkus.http.host", listen);
         Map<String, String> image = new LinkedHashMap<>();
         image.put("quarkus.http.host", listen);
@@ -231,14 +240,15 @@ public final class UpCommand implements Callable<Integer> {
             int agentPort = QuarkusProcess.freePort();
             agent.put("stratus.agent.host", host);
             agent.put("stratus.agent.data-dir", home.agent().toString());
-            agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
+            agent.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
             agent.put("quarkus.http.host", "127.0.0.1");
+            agent.putAll(agentTls(ca, host, "127.0.0.1"));
             out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
             out.flush();
             parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, agentEnv, home.logs().resolve("agent.log"),
                     START_LIMIT, Duration.ofSeconds(60)));
             hosts.add(host);
-            hostLines.add(host + " (127.0.0.1:" + agentPort + ", data " + home.agent() + ")");
+            hostLines.add(host + " (" + agent.get("stratus.agent.grpc-address") + ", data " + home.agent() + ")");
         } else {
             List<String> created = new ArrayList<>();
             for (int i = 1; i <= agents; i++) {
@@ -256,8 +266,9 @@ public final class UpCommand implements Callable<Integer> {
                 Map<String, String> settings = new LinkedHashMap<>(agent);
                 settings.put("stratus.agent.host", host);
                 settings.put("stratus.agent.data-dir", data.toString());
-                settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
+                settings.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
                 settings.put("quarkus.http.host", ns.address());
+                settings.putAll(agentTls(ca, host, ns.address()));
                 settings.put("stratus.agent.network.physical-interfaces", EXTERNAL_PHYSNET + ":"
                         + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
                 // The first host runs the routers (Neutron's L3 agent); every host reaches the outside.
@@ -269,8 +280,8 @@ public final class UpCommand implements Callable<Integer> {
                 parts.add(0, QuarkusProcess.startIn(ns, agentApp, agentPort, settings, agentEnv, log, START_LIMIT,
                         Duration.ofSeconds(60)));
                 hosts.add(host);
-                hostLines.add(host + " (" + ns.address() + ":" + agentPort + " in namespace " + ns.name() + ", data "
-                        + data + ")");
+                hostLines.add(host + " (" + settings.get("stratus.agent.grpc-address") + " in namespace " + ns.name()
+                        + ", data " + data + ")");
             }
         }
 
@@ -314,6 +325,14 @@ public final class UpCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
+    }
+
+    /** An agent's gRPC certificate: it names the host (peers check that) and its address. */
+    private static Map<String, String> agentTls(CertificateAuthority ca, String host, String address) {
+        IssuedIdentity identity = ca.issue(host, List.of(host), List.of(address));
+        return Map.of("stratus.agent.tls.certificate", identity.certificateChain().toString(),
+                "stratus.agent.tls.key", identity.privateKey().toString(),
+                "stratus.agent.tls.ca", identity.caCertificate().toString());
     }
 
     /**
