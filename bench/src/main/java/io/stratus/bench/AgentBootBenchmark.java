@@ -3,6 +3,7 @@ package io.stratus.bench;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -120,14 +121,14 @@ public final class AgentBootBenchmark {
         Path images = work.resolve("images");
         Files.createDirectories(images);
         Files.copy(image, images.resolve("instance"));
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
-                work.resolve("kafka")))) {
+        try (LocalBus broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(work.resolve("kafka")),
+                work.resolve("pki"), List.of())) {
             try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
-                    broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", String.valueOf(count),
+                    broker.agent(HOST), Map.of("stratus.agent.capacity.vcpus", String.valueOf(count),
                             "stratus.agent.capacity.memory-mib", String.valueOf((long) count * memoryMiB),
                             "stratus.agent.snapshot-on-shutdown", "false", "stratus.agent.driver", driver),
                     work.resolve("agent.log"), limit);
-                 CommandChannel bus = new CommandChannel(broker.bootstrapServers(), HOST)) {
+                 CommandChannel bus = new CommandChannel(broker.controlPlane(), HOST)) {
                 ManagedChannel channel = agent.channel();
                 long idleRss = ProcessGuest.rssBytes(agent.pid());
                 // Connection set-up and class loading of the gRPC client are not part of a boot.

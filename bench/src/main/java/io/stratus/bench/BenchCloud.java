@@ -3,6 +3,7 @@ package io.stratus.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.io.IOException;
@@ -68,7 +69,7 @@ public final class BenchCloud implements AutoCloseable {
     /** What the agents' metadata proxies sign instance ids with and the scheduler checks. */
     private final String metadataSecret;
     private final Path work;
-    private final EmbeddedKafkaBroker broker;
+    private final LocalBus broker;
     private final List<QuarkusProcess> processes;
     /** The agents' addresses (host or namespace address and port), by host name. */
     private final Map<String, String> agents = new LinkedHashMap<>();
@@ -81,7 +82,7 @@ public final class BenchCloud implements AutoCloseable {
     private final Thread onExit = new Thread(this::closeQuietly, "bench-cloud-cleanup");
 
     private BenchCloud(String url, String imageUrl, String token, String metadataSecret, Path work,
-                       EmbeddedKafkaBroker broker, List<QuarkusProcess> processes) {
+                       LocalBus broker, List<QuarkusProcess> processes) {
         this.url = url;
         this.metadataSecret = metadataSecret;
         this.imageUrl = imageUrl;
@@ -136,7 +137,8 @@ public final class BenchCloud implements AutoCloseable {
         if (namespaces) {
             brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
+        LocalBus broker = LocalBus.start(brokerSettings, work.resolve("pki"),
+                namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
         List<QuarkusProcess> processes = new ArrayList<>();
         BenchCloud cloud;
         try {
@@ -145,7 +147,8 @@ public final class BenchCloud implements AutoCloseable {
             String imageUrl = "http://127.0.0.1:" + imagePort + "/image";
             Map<String, String> scheduler = new LinkedHashMap<>(Map.of(
                     "stratus.scheduler.data-dir", work.resolve("scheduler").toString(),
-                    "stratus.scheduler.image-url", imageUrl, "kafka.bootstrap.servers", broker.bootstrapServers()));
+                    "stratus.scheduler.image-url", imageUrl));
+            scheduler.putAll(broker.controlPlane().serviceConfig());
             Map<String, String> image = new LinkedHashMap<>();
             if (namespaces) {
                 // Reached from the namespaces over the bridge too; the URLs they hand out stay on loopback.
@@ -222,8 +225,8 @@ public final class BenchCloud implements AutoCloseable {
 
     private void agent(Apps apps, String host, Map<String, String> settings) throws Exception {
         Map<String, String> s = agentSettings(host, imageUrl, url);
-        s.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        // gRPC on a port of its own (plain text: the benchmark's agents are on loopback).
+        s.putAll(broker.agent(host).serviceConfig());
+        // gRPC on a port of its own, with the agent's bus identity.
         s.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
         s.putAll(settings);
         QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, agentEnvironment(url),
@@ -242,7 +245,7 @@ public final class BenchCloud implements AutoCloseable {
                 url.replace("http://127.0.0.1:", gateway));
         s.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
         s.put("quarkus.http.host", ns.address());
-        s.put("kafka.bootstrap.servers", bridgeKafka);
+        s.putAll(broker.agent(h.name()).withBootstrapServers(bridgeKafka).serviceConfig());
         // Its guests end with it: the benchmark's hosts go with the benchmark.
         s.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         s.putAll(h.settings());

@@ -1,5 +1,7 @@
 package io.stratus.bench;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.InstanceEvent;
@@ -30,18 +32,17 @@ public final class CommandChannel implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
     private final KafkaConsumer<String, byte[]> events;
 
-    public CommandChannel(String bootstrapServers, String host) {
-        this.topic = "stratus.compute." + host;
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    /** @param bus the control plane's identity ({@code LocalBus.controlPlane()}): it sends commands */
+    public CommandChannel(KafkaClientSettings bus, String host) {
+        this.topic = Topics.compute(host);
+        Properties p = bus.properties("stratus-cli-commands");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties c = bus.properties("stratus-cli-events");
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-cli-" + UUID.randomUUID());
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         events = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
-        events.subscribe(List.of("stratus.events"));
+        events.subscribe(List.of(Topics.EVENTS));
     }
 
     /** Queues a command (key: its instance id); {@link #flush} waits for everything queued. */

@@ -1,5 +1,6 @@
 package io.stratus.bench;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.stratus.local.QuarkusProcess;
@@ -29,16 +30,17 @@ public final class LocalAgent implements AutoCloseable {
     /**
      * Starts the agent for {@code host} and waits until it is ready (its command loop polls).
      *
+     * @param bus the agent's own bus identity ({@code LocalBus.agent(host)})
      * @param settings further {@code -D} settings (capacity, intervals)
      * @param log where its output goes
      */
-    public static LocalAgent start(Path app, String host, Path dataDir, Path imagesDir, String bootstrapServers,
+    public static LocalAgent start(Path app, String host, Path dataDir, Path imagesDir, KafkaClientSettings bus,
                                    Map<String, String> settings, Path log, Duration limit) throws Exception {
         Map<String, String> all = new LinkedHashMap<>();
         all.put("stratus.agent.host", host);
         all.put("stratus.agent.data-dir", dataDir.toString());
         all.put("stratus.agent.images-dir", imagesDir.toString());
-        all.put("kafka.bootstrap.servers", bootstrapServers);
+        all.putAll(bus.serviceConfig());
         all.put("stratus.agent.qemu.keep-guests-on-stop", "false");
         // gRPC on a port of its own, plain text: the demo's and the benchmark's agent is on loopback.
         int grpcPort = QuarkusProcess.freePort();

@@ -5,6 +5,7 @@ import io.grpc.Context;
 import io.stratus.bench.CommandChannel;
 import io.stratus.bench.LocalAgent;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -94,13 +95,13 @@ final class DemoCommand implements Callable<Integer> {
         Path images = Files.createDirectories(work.resolve("images"));
         Files.createSymbolicLink(images.resolve("test-kernel"), kit.resolve("test-kernel/vmlinux").toAbsolutePath());
         Files.createSymbolicLink(images.resolve("initramfs"), kit.resolve("initramfs.cpio").toAbsolutePath());
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(
-                work.resolve("kafka")))) {
-            say(out, "Kafka broker at " + broker.bootstrapServers() + " (embedded, KRaft)");
+        try (LocalBus broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(work.resolve("kafka")),
+                work.resolve("pki"), List.of())) {
+            say(out, "Kafka broker at " + broker.bootstrapServers() + " (embedded, KRaft, mutual TLS)");
             try (LocalAgent agent = LocalAgent.start(agentApp, HOST, work.resolve("agent"), images,
-                    broker.bootstrapServers(), Map.of("stratus.agent.capacity.vcpus", "4",
+                    broker.agent(HOST), Map.of("stratus.agent.capacity.vcpus", "4",
                             "stratus.agent.capacity.memory-mib", "1024"), work.resolve("agent.log"), LIMIT);
-                 CommandChannel bus = new CommandChannel(broker.bootstrapServers(), HOST)) {
+                 CommandChannel bus = new CommandChannel(broker.controlPlane(), HOST)) {
                 say(out, "agent for host " + HOST + " ready (pid " + agent.pid() + ", log " + agent.log() + ")");
                 CommandEnvelope boot = CommandEnvelope.newBuilder().setRequestId(UUID.randomUUID().toString())
                         .setInstanceId(INSTANCE).setTenantId("demo").setBoot(Boot.newBuilder().setName(INSTANCE)

@@ -1,5 +1,6 @@
 package io.stratus.it;
 
+import io.stratus.kafka.client.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,7 +24,6 @@ import java.util.Properties;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -877,12 +877,12 @@ abstract class ComputeApiContract {
     @Test
     void aHostThatStopsReportingIsMarkedDownAndNotChosen() throws Exception {
         // A host that reported once, with room for a flavor no real agent here can take.
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
+        // As the host's agent would: its certificate, and only its agent's rights.
+        Properties p = cloud.agentBus("sim-gone").properties("it-simulated-host");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
             Instant now = Instant.now();
-            producer.send(new ProducerRecord<>("stratus.hosts", "sim-gone", HostReport.newBuilder().setHost("sim-gone")
+            producer.send(new ProducerRecord<>(Topics.hostReports("sim-gone"), "sim-gone", HostReport.newBuilder().setHost("sim-gone")
                     .setEnabled(true).setReportedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()))
                     .setCapacity(Resources.newBuilder().setVcpus(64).setMemoryMib(1 << 20).setDiskGib(100))
                     .build().toByteArray())).get();

@@ -1,12 +1,13 @@
 package io.stratus.it;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
-import io.stratus.local.pki.CertificateAuthority;
-import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.proto.v1.HostNetworkState;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -30,7 +30,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * The services as separate processes on this machine, as a deployment runs them: the embedded
  * Kafka broker, the packaged scheduler (Identity, Compute) and image service, and agents that
- * fetch images from the image service as the service user {@code stratus-agent}.
+ * fetch images from the image service as the service user {@code stratus-agent}. The bus is
+ * authenticated as {@code bin/stratus up} has it: mutual TLS, a certificate per agent and ACLs.
  */
 final class LocalCloud implements AutoCloseable {
     static final String ADMIN_PASSWORD = "it-admin-secret";
@@ -40,8 +41,7 @@ final class LocalCloud implements AutoCloseable {
     final Path dir;
     final Path logs;
     final String name;
-    private final EmbeddedKafkaBroker.Settings brokerSettings;
-    private EmbeddedKafkaBroker broker;
+    private final LocalBus bus;
     /** The scheduler's root URL. */
     final String url;
     /** The image service's Image API root ({@code .../image}). */
@@ -52,8 +52,6 @@ final class LocalCloud implements AutoCloseable {
      * per cloud; tests sign with it to call the metadata API as a proxy does.
      */
     final String metadataSecret;
-    /** Issues the scheduler's and each agent's certificate: gRPC between them is mutual TLS. */
-    private final CertificateAuthority ca;
     private final List<QuarkusProcess> processes = new ArrayList<>();
     private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
     /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
@@ -63,15 +61,12 @@ final class LocalCloud implements AutoCloseable {
     /** The physical network name agents map their leg on the outside bridge to. */
     static final String PHYSNET = "public";
 
-    private LocalCloud(Path dir, String name, EmbeddedKafkaBroker.Settings brokerSettings, EmbeddedKafkaBroker broker,
-                       String url, String imageUrl, Api admin, String metadataSecret, CertificateAuthority ca,
-                       List<QuarkusProcess> started) {
-        this.brokerSettings = brokerSettings;
-        this.ca = ca;
+    private LocalCloud(Path dir, String name, LocalBus bus, String url, String imageUrl, Api admin,
+                       String metadataSecret, List<QuarkusProcess> started) {
+        this.bus = bus;
         this.dir = dir;
         this.logs = Path.of("target", "it-logs");
         this.name = name;
-        this.broker = broker;
         this.url = url;
         this.imageUrl = imageUrl;
         this.admin = admin;
@@ -101,7 +96,8 @@ final class LocalCloud implements AutoCloseable {
             HostNetwork.bridge();
             brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerSettings);
+        LocalBus bus = LocalBus.start(brokerSettings, dir.resolve("pki"),
+                namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
         List<QuarkusProcess> started = new ArrayList<>();
         try {
             int imagePort = QuarkusProcess.freePort();
@@ -109,12 +105,7 @@ final class LocalCloud implements AutoCloseable {
             Map<String, String> s = new LinkedHashMap<>();
             s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
             s.put("stratus.scheduler.image-url", imageUrl);
-            s.put("kafka.bootstrap.servers", broker.bootstrapServers());
-            CertificateAuthority ca = CertificateAuthority.openOrCreate(dir.resolve("pki"), "stratus-it-ca");
-            IssuedIdentity schedulerIdentity = ca.issue("scheduler", List.of(), List.of());
-            s.put("stratus.scheduler.agent-tls.certificate", schedulerIdentity.certificateChain().toString());
-            s.put("stratus.scheduler.agent-tls.key", schedulerIdentity.privateKey().toString());
-            s.put("stratus.scheduler.agent-tls.ca", schedulerIdentity.caCertificate().toString());
+            s.putAll(bus.controlPlane().serviceConfig());
             s.putAll(scheduler);
             int schedulerPort = QuarkusProcess.freePort();
             Map<String, String> image = new LinkedHashMap<>();
@@ -141,13 +132,12 @@ final class LocalCloud implements AutoCloseable {
             String agentUser = admin.ok("POST", "/identity/v3/users", Map.of("user", Map.of("name", "stratus-agent",
                     "password", AGENT_PASSWORD, "default_project_id", service))).path("user").path("id").asText();
             admin.ok("PUT", "/identity/v3/projects/" + service + "/users/" + agentUser + "/roles/service", null);
-            return new LocalCloud(dir, name, brokerSettings, broker, url, imageUrl, admin, metadataSecret, ca,
-                    started);
+            return new LocalCloud(dir, name, bus, url, imageUrl, admin, metadataSecret, started);
         } catch (Exception | AssertionError e) {
             for (QuarkusProcess p : started) {
                 p.kill();
             }
-            broker.close();
+            bus.close();
             throw e;
         }
     }
@@ -173,7 +163,20 @@ final class LocalCloud implements AutoCloseable {
     }
 
     String bootstrapServers() {
-        return broker.bootstrapServers();
+        return bus.bootstrapServers();
+    }
+
+    /** A bus client with the control plane's rights (it reads every topic). */
+    KafkaClientSettings controlPlaneBus() {
+        return bus.controlPlane();
+    }
+
+    /**
+     * A bus client as {@code host}'s agent, with the broker's ACLs for it: what a real agent
+     * process gets, and what a test uses to speak for a simulated host.
+     */
+    KafkaClientSettings agentBus(String host) {
+        return bus.agent(host);
     }
 
     /**
@@ -182,8 +185,7 @@ final class LocalCloud implements AutoCloseable {
      */
     HostNetworkState awaitNetworkState(Duration limit, String host, Predicate<HostNetworkState> wanted)
             throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        Properties p = controlPlaneBus().properties("it-network-state");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
                 new ByteArrayDeserializer())) {
             TopicPartition partition = new TopicPartition("stratus.network", 0);
@@ -207,8 +209,7 @@ final class LocalCloud implements AutoCloseable {
 
     /** Stops the broker and starts it again on the same data and ports, as a broker restart does. */
     void restartBroker() throws Exception {
-        broker.close();
-        broker = EmbeddedKafkaBroker.start(brokerSettings);
+        bus.restart();
     }
 
     /** The image service's root, for {@link Api#at}: its paths start with {@code /image}. */
@@ -224,7 +225,7 @@ final class LocalCloud implements AutoCloseable {
     QuarkusProcess agent(String host, String imageUrl, long memoryMib, Map<String, String> extra) throws Exception {
         int port = QuarkusProcess.freePort();
         Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1", memoryMib);
-        s.put("kafka.bootstrap.servers", bootstrapServers());
+        s.putAll(agentBus(host).serviceConfig());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s, agentEnvironment(url),
                 logs.resolve(name + "-agent-" + host + ".log"), START, Duration.ofSeconds(10));
@@ -250,7 +251,7 @@ final class LocalCloud implements AutoCloseable {
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway), ns.address(), memoryMib);
-        s.put("kafka.bootstrap.servers", HostNetwork.GATEWAY + ":" + brokerSettings.port());
+        s.putAll(agentBus(host).withBootstrapServers(HostNetwork.GATEWAY + ":" + bus.settings().port()).serviceConfig());
         s.putAll(physical);
         s.putAll(extra);
         hostsInNamespaces.add(host);
@@ -287,11 +288,11 @@ final class LocalCloud implements AutoCloseable {
 
     /**
      * @param address the agent's address: it listens there, HTTP (health, metrics) on the port
-     *                the caller starts it on, gRPC on a port of its own, with a certificate naming
-     *                the host and this address
+     *                the caller starts it on, gRPC on a port of its own (mutual TLS with its bus
+     *                identity, whose certificate names the host)
      */
     private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String address,
-                                              long memoryMib) {
+                                              long memoryMib) throws IOException {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("stratus.agent.host", host);
         s.put("stratus.agent.data-dir", dir.resolve(host).toString());
@@ -300,10 +301,6 @@ final class LocalCloud implements AutoCloseable {
         s.put("stratus.agent.grpc-address", address + ":" + QuarkusProcess.freePort());
         // It listens where it says it does: loopback, or its namespace's own address.
         s.put("quarkus.http.host", address);
-        IssuedIdentity identity = ca.issue(host, List.of(host), List.of(address));
-        s.put("stratus.agent.tls.certificate", identity.certificateChain().toString());
-        s.put("stratus.agent.tls.key", identity.privateKey().toString());
-        s.put("stratus.agent.tls.ca", identity.caCertificate().toString());
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");
@@ -371,7 +368,7 @@ final class LocalCloud implements AutoCloseable {
             deleteTree(Path.of("/run/stratus", host));
         }
         namespaces.forEach(HostNetwork.Namespace::close);
-        broker.close();
+        bus.close();
         deleteTree(dir);
     }
 

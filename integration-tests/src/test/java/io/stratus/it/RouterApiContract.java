@@ -1,5 +1,6 @@
 package io.stratus.it;
 
+import io.stratus.kafka.client.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -340,11 +340,11 @@ abstract class RouterApiContract {
     }
 
     private void report(String host, boolean l3) throws Exception {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cloud.bootstrapServers());
+        // As the host's agent would: its certificate, and only its agent's rights.
+        Properties p = cloud.agentBus(host).properties("it-simulated-host");
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                 new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>("stratus.hosts", host, HostReport.newBuilder().setHost(host)
+            producer.send(new ProducerRecord<>(Topics.hostReports(host), host, HostReport.newBuilder().setHost(host)
                     .setEnabled(false).setDisabledReason("an L3 host of this test, not a compute host")
                     .setReportedAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
                     .setCapacity(Resources.newBuilder().setVcpus(1).setMemoryMib(512).setDiskGib(1))

@@ -1,5 +1,6 @@
 package io.stratus.agent.bus;
 
+import io.stratus.kafka.client.Topics;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stratus.agent.command.CommandApplier;
 import io.stratus.agent.command.PublishException;

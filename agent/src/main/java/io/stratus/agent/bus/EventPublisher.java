@@ -1,5 +1,6 @@
 package io.stratus.agent.bus;
 
+import io.stratus.kafka.client.Topics;
 import io.stratus.agent.command.EventSink;
 import io.stratus.agent.command.PublishException;
 import io.stratus.proto.v1.HostReport;
@@ -58,7 +59,8 @@ public final class EventPublisher implements EventSink {
     }
 
     public void publish(HostReport report) {
-        producer.send(new ProducerRecord<>(Topics.HOSTS, report.getHost(), report.toByteArray()));
+        producer.send(new ProducerRecord<>(Topics.hostReports(report.getHost()), report.getHost(),
+                report.toByteArray()));
     }
 
     public void publish(InstanceSample sample) {

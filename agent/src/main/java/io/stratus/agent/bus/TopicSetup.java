@@ -1,15 +1,15 @@
 package io.stratus.agent.bus;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -26,10 +26,8 @@ public final class TopicSetup {
     private TopicSetup() {
     }
 
-    public static void ensure(String bootstrapServers, String host) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+    public static void ensure(KafkaClientSettings bus, String host) {
+        try (Admin admin = Admin.create(bus.properties("stratus-agent-setup-" + host))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
             for (String name : List.of(Topics.compute(host), Topics.DLQ, Topics.EVENTS, Topics.TELEMETRY)) {
@@ -37,7 +35,7 @@ public final class TopicSetup {
                     missing.add(new NewTopic(name, java.util.Optional.empty(), java.util.Optional.empty()));
                 }
             }
-            for (String compacted : List.of(Topics.HOSTS, Topics.NETWORK)) {
+            for (String compacted : List.of(Topics.hostReports(host), Topics.NETWORK)) {
                 if (!existing.contains(compacted)) {
                     missing.add(new NewTopic(compacted, java.util.Optional.empty(), java.util.Optional.empty())
                             .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
@@ -54,7 +52,7 @@ public final class TopicSetup {
                 }
             }
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot reach Kafka at " + bootstrapServers + " to set up topics: "
+            throw new IllegalStateException("cannot reach Kafka at " + bus.bootstrapServers() + " to set up topics: "
                     + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

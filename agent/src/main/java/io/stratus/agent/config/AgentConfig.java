@@ -188,7 +188,7 @@ public interface AgentConfig {
          * The control plane's principals (their certificates' common names): the only callers of
          * the console and instance RPCs, which the API's policy guards; peer agents only migrate.
          */
-        @WithDefault("scheduler")
+        @WithDefault("stratus-control-plane")
         java.util.List<String> controlPlane();
     }
 

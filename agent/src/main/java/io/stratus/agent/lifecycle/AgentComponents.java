@@ -2,8 +2,9 @@ package io.stratus.agent.lifecycle;
 
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import io.stratus.agent.bus.EventPublisher;
-import io.stratus.agent.bus.Topics;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.grpc.CallerPolicy;
@@ -51,6 +52,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
@@ -67,8 +69,24 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** Wires the agent's plain-Java parts together; only this class and the lifecycle know CDI. */
 @Singleton
 public class AgentComponents {
-    @ConfigProperty(name = "kafka.bootstrap.servers")
+    @ConfigProperty(name = KafkaClientSettings.BOOTSTRAP_KEY)
     String bootstrapServers;
+
+    @ConfigProperty(name = KafkaClientSettings.KEY_KEY)
+    Optional<String> kafkaKey;
+
+    @ConfigProperty(name = KafkaClientSettings.CHAIN_KEY)
+    Optional<String> kafkaChain;
+
+    @ConfigProperty(name = KafkaClientSettings.CA_KEY)
+    Optional<String> kafkaCa;
+
+    /** How every Kafka client of this agent connects (TLS when the three files are configured). */
+    @Produces
+    @Singleton
+    KafkaClientSettings bus() {
+        return KafkaClientSettings.fromConfig(bootstrapServers, kafkaKey, kafkaChain, kafkaCa);
+    }
 
     @Produces
     @Singleton
@@ -149,10 +167,8 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    Producer<String, byte[]> producer(AgentConfig config) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host());
+    Producer<String, byte[]> producer(AgentConfig config, KafkaClientSettings bus) {
+        Properties p = bus.properties("stratus-agent-" + config.host());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
@@ -216,8 +232,8 @@ public class AgentComponents {
                               @Named("migration-workers") ExecutorService workers, MigrationMeters meters) {
         AgentConfig.Migration m = config.migration();
         // Read with the settings of the network feed: a consumer without group over a compacted topic.
-        HostReportsDirectory directory = new HostReportsDirectory(() -> NetworkStateFeed.kafka(bootstrapServers,
-                config.host() + "-directory"), Topics.HOSTS, Duration.ofSeconds(30));
+        HostReportsDirectory directory = new HostReportsDirectory(() -> NetworkStateFeed.kafka(bus(),
+                config.host() + "-directory"), Topics::hostReports, Duration.ofSeconds(30));
         return new LiveMigrations(new MigrationSources(config.host(), directory,
                 PeerChannels.of(GrpcTls.from(config.tls())), guests.driver(),
                 new MigrationLimits(m.maxDowntime(), m.maxRounds(), m.maxBandwidth()), m.targetWait(), m.stallLimit(),

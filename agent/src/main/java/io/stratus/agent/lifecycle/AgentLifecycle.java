@@ -6,7 +6,6 @@ import io.stratus.agent.bus.CommandConsumer;
 import io.stratus.agent.bus.CommandLoop;
 import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.bus.TopicSetup;
-import io.stratus.agent.bus.Topics;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
 import io.stratus.agent.grpc.AgentGrpcServer;
@@ -24,6 +23,8 @@ import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.PrivateFiles;
 import io.stratus.agent.telemetry.InstanceMeters;
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
@@ -96,8 +97,8 @@ public class AgentLifecycle implements HealthCheck {
     @Inject
     Vertx vertx;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientSettings bus;
 
     @Inject
     MigrationTargets migrationTargets;
@@ -119,7 +120,7 @@ public class AgentLifecycle implements HealthCheck {
         Path data = config.dataDir();
         PrivateFiles.directory(data);
         PrivateFiles.directory(data.resolve("instances"));
-        TopicSetup.ensure(bootstrapServers, config.host());
+        TopicSetup.ensure(bus, config.host());
         int running = new InstanceRecovery(store, guests, handler).recover();
         meters.reconcile(store.all());
         LOG.infof("agent for host %s: %d guest(s) running after recovery; consuming %s", config.host(), running,
@@ -176,7 +177,7 @@ public class AgentLifecycle implements HealthCheck {
             LOG.warnf("host %s carries no tenant networks: %s", config.host(), plugs.unusable().get());
             return;
         }
-        networkFeed = new NetworkStateFeed(() -> NetworkStateFeed.kafka(bootstrapServers, config.host()),
+        networkFeed = new NetworkStateFeed(() -> NetworkStateFeed.kafka(bus, config.host()),
                 Topics.NETWORK, config.host(), networks::apply, config.network().resyncInterval(), Clock.systemUTC());
         Thread t = new Thread(networkFeed, "network-state");
         t.setDaemon(true);
@@ -184,11 +185,9 @@ public class AgentLifecycle implements HealthCheck {
     }
 
     private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties p = bus.properties("stratus-agent-" + config.host());
         // One group per host: the host's topic is its own, and a restarted agent resumes its offsets.
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-agent-" + config.host());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.agentGroup(config.host()));
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

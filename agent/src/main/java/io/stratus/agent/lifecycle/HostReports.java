@@ -29,7 +29,7 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * What this host reports: {@code HostReport}s to {@code stratus.hosts} (compacted: the latest per
+ * What this host reports: {@code HostReport}s to {@code stratus.hosts.<host>} (compacted: the latest per
  * host is its liveness), instance samples to {@code stratus.telemetry}, and the host gauges of
  * {@code /metrics}.
  */

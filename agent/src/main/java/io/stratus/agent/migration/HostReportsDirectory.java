@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -14,30 +15,35 @@ import org.apache.kafka.common.TopicPartition;
 import org.jboss.logging.Logger;
 
 /**
- * The host directory as the scheduler builds it: the compacted host-report topic (key = host),
- * read from the beginning up to its end as of the call, keeping each host's newest report. Read
- * once per move rather than followed: moves are rare, the topic is one record per host after
- * compaction, and a read to the end offsets taken at the call sees every report the scheduler
- * could have filled the command's address from.
+ * The host directory as the scheduler builds it: a host's compacted report topic (only that
+ * host's agent may write it), read from the beginning up to its end as of the call, keeping the
+ * newest report that names the host. Read once per move rather than followed: moves are rare, the
+ * topic is one record after compaction, and a read to the end offsets taken at the call sees
+ * every report the scheduler could have filled the command's address from.
  */
 public final class HostReportsDirectory implements HostDirectory {
     private static final Logger LOG = Logger.getLogger(HostReportsDirectory.class);
     private static final Duration POLL = Duration.ofMillis(200);
 
     private final Supplier<Consumer<String, byte[]>> consumers;
-    private final String topic;
+    private final Function<String, String> topics;
     private final Duration timeout;
 
-    /** @param consumers consumers without a group (assigned partitions, no commits) */
-    public HostReportsDirectory(Supplier<Consumer<String, byte[]>> consumers, String topic, Duration timeout) {
+    /**
+     * @param consumers consumers without a group (assigned partitions, no commits)
+     * @param topics a host's report topic
+     */
+    public HostReportsDirectory(Supplier<Consumer<String, byte[]>> consumers, Function<String, String> topics,
+                                Duration timeout) {
         this.consumers = consumers;
-        this.topic = topic;
+        this.topics = topics;
         this.timeout = timeout;
     }
 
     @Override
     public Optional<String> grpcAddress(String host) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
+        String topic = topics.apply(host);
         try (Consumer<String, byte[]> consumer = consumers.get()) {
             List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
             if (infos == null || infos.isEmpty()) {

@@ -156,15 +156,17 @@ public final class NetworkStateFeed implements Runnable {
     }
 
     /** A consumer without group: assigned partitions, no committed offsets. */
-    public static Map<String, Object> consumerSettings(String bootstrapServers, String host) {
-        return Map.of("bootstrap.servers", bootstrapServers, "client.id", "stratus-agent-network-" + host,
-                "enable.auto.commit", "false", "isolation.level", "read_committed",
+    public static Map<String, Object> consumerSettings(io.stratus.kafka.client.KafkaClientSettings bus, String host) {
+        Map<String, Object> m = bus.map("stratus-agent-network-" + host);
+        m.putAll(Map.of("enable.auto.commit", "false", "isolation.level", "read_committed",
                 "key.deserializer", org.apache.kafka.common.serialization.StringDeserializer.class.getName(),
-                "value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName());
+                "value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName()));
+        return m;
     }
 
     /** Makes the consumer {@link #consumerSettings} describe. */
-    public static org.apache.kafka.clients.consumer.Consumer<String, byte[]> kafka(String bootstrapServers, String host) {
-        return new KafkaConsumer<>(consumerSettings(bootstrapServers, host));
+    public static org.apache.kafka.clients.consumer.Consumer<String, byte[]> kafka(
+            io.stratus.kafka.client.KafkaClientSettings bus, String host) {
+        return new KafkaConsumer<>(consumerSettings(bus, host));
     }
 }

@@ -13,6 +13,9 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.Principals;
+import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -79,7 +82,7 @@ class AgentIT {
     @TempDir
     static Path dir;
 
-    private EmbeddedKafkaBroker broker;
+    private LocalBus broker;
     private AgentProcess agent;
     private CommandBus bus;
 
@@ -92,11 +95,12 @@ class AgentIT {
         try (RandomAccessFile f = new RandomAccessFile(images.resolve("big-disk").toFile(), "rw")) {
             f.setLength(768L << 20);
         }
-        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-        agent = new AgentProcess(HOST, dir.resolve("agent"), images, broker.bootstrapServers(), Map.of(
+        broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")), dir.resolve("pki"),
+                List.of());
+        agent = new AgentProcess(HOST, dir.resolve("agent"), images, broker.agent(HOST), Map.of(
                 "stratus.agent.capacity.vcpus", "16", "stratus.agent.capacity.memory-mib", "2048",
                 "stratus.agent.report-interval", "1s")).start();
-        bus = new CommandBus(broker.bootstrapServers());
+        bus = new CommandBus(broker.controlPlane());
     }
 
     @AfterAll
@@ -215,7 +219,7 @@ class AgentIT {
 
     @Test
     void invalidRecordsGoToTheDeadLetterTopicAndTheAgentGoesOn() throws Exception {
-        try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.bootstrapServers(),
+        try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.controlPlane(),
                 "stratus.compute.dlq")) {
             bus.sendRaw(HOST, "junk", "this is not protobuf \u0000\u00ff".getBytes(StandardCharsets.ISO_8859_1));
             bus.sendRaw(HOST, "i-empty", CommandEnvelope.newBuilder().setRequestId("r-empty")
@@ -318,10 +322,10 @@ class AgentIT {
         DescribeRequest describe = DescribeRequest.getDefaultInstance();
         ConsoleOutputRequest console = ConsoleOutputRequest.newBuilder().setInstanceId(id).setTailBytes(64).build();
         SslContext noClientCertificate = GrpcSslContexts.forClient()
-                .trustManager(TestPki.ca().certificateFile().toFile()).build();
-        IssuedIdentity foreign = TestPki.foreign("scheduler");
+                .trustManager(agent.pki().caCertificate().toFile()).build();
+        IssuedIdentity foreign = TestPki.foreign(Principals.CONTROL_PLANE);
         SslContext foreignCa = GrpcSslContexts.forClient().keyManager(foreign.certificateChain().toFile(),
-                foreign.privateKey().toFile()).trustManager(TestPki.ca().certificateFile().toFile()).build();
+                foreign.privateKey().toFile()).trustManager(agent.pki().caCertificate().toFile()).build();
         for (ManagedChannel refused : List.of(agent.plainChannel(), agent.channelWith(noClientCertificate),
                 agent.channelWith(foreignCa))) {
             try {
@@ -335,9 +339,9 @@ class AgentIT {
 
         ManagedChannel wrongHost = NettyChannelBuilder.forAddress("127.0.0.1", agent.grpcPort())
                 .overrideAuthority("another-host").sslContext(GrpcSslContexts.forClient()
-                        .keyManager(TestPki.scheduler().certificateChain().toFile(),
-                                TestPki.scheduler().privateKey().toFile())
-                        .trustManager(TestPki.ca().certificateFile().toFile()).build()).build();
+                        .keyManager(agent.pki().controlPlane().certificateChain().toFile(),
+                                agent.pki().controlPlane().privateKey().toFile())
+                        .trustManager(agent.pki().caCertificate().toFile()).build()).build();
         try {
             assertThatThrownBy(() -> AgentServiceGrpc.newBlockingStub(wrongHost).withDeadlineAfter(10,
                     TimeUnit.SECONDS).describe(describe)).as("the server's certificate names " + HOST + " only")
@@ -347,7 +351,8 @@ class AgentIT {
             wrongHost.shutdownNow();
         }
 
-        ManagedChannel peer = agent.channelAs(TestPki.ca().issue("peer-host", List.of("peer-host"), List.of()));
+        ManagedChannel peer = agent.channelAs(agent.pki().issue(Principals.agent("peer-host"),
+                List.of("peer-host")));
         try {
             var asPeer = AgentServiceGrpc.newBlockingStub(peer).withDeadlineAfter(10, TimeUnit.SECONDS);
             assertThat(asPeer.describe(describe).getHost()).isEqualTo(HOST);
@@ -394,13 +399,13 @@ class AgentIT {
         assertThat(described.getCapacity().getVcpus()).isEqualTo(16);
         assertThat(described.getAllocated().getMemoryMib()).isGreaterThanOrEqualTo(32);
         assertThat(described.getEnabled()).isTrue();
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
-            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, "stratus.hosts");
+        try (Admin admin = Admin.create(broker.controlPlane().properties("test-admin"))) {
+            ConfigResource hosts = new ConfigResource(ConfigResource.Type.TOPIC, Topics.hostReports(HOST));
             assertThat(admin.describeConfigs(List.of(hosts)).all().get().get(hosts).get("cleanup.policy").value())
                     .as("the latest report per host is what counts").isEqualTo("compact");
         }
-        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.bootstrapServers(), "stratus.hosts");
-             KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.bootstrapServers(),
+        try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.controlPlane(), Topics.hostReports(HOST));
+             KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.controlPlane(),
                      "stratus.telemetry")) {
             HostReport report = HostReport.parseFrom(first(reports, HOST).value());
             assertThat(report.getMemoryTotalBytes()).isPositive();

@@ -1,5 +1,6 @@
 package io.stratus.agent.it;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.GrpcSslContexts;
@@ -40,25 +41,26 @@ final class AgentProcess implements AutoCloseable {
     private final String host;
     private final Path dataDir;
     private final Path imagesDir;
-    private final String bootstrap;
+    private final KafkaClientSettings bus;
     private final int port;
     private final int grpcPort;
-    /** Its gRPC certificate (naming the host), from the tests' CA. */
-    private final IssuedIdentity identity;
+    /** The CA of its bus identity, which is its gRPC identity too. */
+    private final TestPki pki;
     private final Map<String, String> extra;
     private Process process;
     private ManagedChannel channel;
     private int starts;
 
-    AgentProcess(String host, Path dataDir, Path imagesDir, String bootstrap, Map<String, String> extra) {
+    /** @param bus the agent's own bus identity ({@code LocalBus.agent(host)}) */
+    AgentProcess(String host, Path dataDir, Path imagesDir, KafkaClientSettings bus, Map<String, String> extra) {
         this.host = host;
         this.dataDir = dataDir;
         this.imagesDir = imagesDir;
-        this.bootstrap = bootstrap;
+        this.bus = bus;
         this.port = freePort();
         this.grpcPort = freePort();
         this.extra = extra;
-        this.identity = TestPki.ca().issue(host, List.of(host), List.of("127.0.0.1"));
+        this.pki = TestPki.of(bus);
     }
 
     /** Starts the agent and waits until it is ready (recovered and consuming). */
@@ -68,10 +70,10 @@ final class AgentProcess implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
-                "-Dstratus.agent.images-dir=" + imagesDir, "-Dkafka.bootstrap.servers=" + bootstrap,
-                "-Dquarkus.http.port=" + port, "-Dstratus.agent.grpc-address=127.0.0.1:" + grpcPort,
-                "-Dstratus.agent.tls.certificate=" + identity.certificateChain(),
-                "-Dstratus.agent.tls.key=" + identity.privateKey(), "-Dstratus.agent.tls.ca=" + identity.caCertificate()));
+                "-Dstratus.agent.images-dir=" + imagesDir, "-Dquarkus.http.port=" + port,
+                "-Dstratus.agent.grpc-address=127.0.0.1:" + grpcPort));
+        // Its bus identity is its gRPC identity too (application.properties takes kafka.tls.* for both).
+        bus.serviceConfig().forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(APP.toString());
@@ -116,7 +118,7 @@ final class AgentProcess implements AutoCloseable {
     /** A channel to its gRPC server as the control plane calls it (the tests' scheduler certificate). */
     ManagedChannel channel() {
         if (channel == null) {
-            channel = channelAs(TestPki.scheduler());
+            channel = channelAs(pki.controlPlane());
         }
         return channel;
     }
@@ -126,7 +128,7 @@ final class AgentProcess implements AutoCloseable {
         try {
             return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host)
                     .sslContext(GrpcSslContexts.forClient().keyManager(caller.certificateChain().toFile(),
-                            caller.privateKey().toFile()).trustManager(TestPki.ca().certificateFile().toFile())
+                            caller.privateKey().toFile()).trustManager(pki.caCertificate().toFile())
                             .build()).build();
         } catch (SSLException e) {
             throw new IllegalStateException(e);
@@ -136,6 +138,10 @@ final class AgentProcess implements AutoCloseable {
     /** A channel to its gRPC server with TLS set up by {@code tls}. */
     ManagedChannel channelWith(SslContext tls) {
         return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host).sslContext(tls).build();
+    }
+
+    TestPki pki() {
+        return pki;
     }
 
     int grpcPort() {

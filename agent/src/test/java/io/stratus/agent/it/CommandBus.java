@@ -1,5 +1,7 @@
 package io.stratus.agent.it;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.InstanceEvent;
@@ -27,17 +29,16 @@ final class CommandBus implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> events;
     private final List<InstanceEvent> seen = new ArrayList<>();
 
-    CommandBus(String bootstrap) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    /** @param bus the control plane's identity ({@code LocalBus.controlPlane()}) */
+    CommandBus(KafkaClientSettings bus) {
+        Properties p = bus.properties("test-commands");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-        events = consumer(bootstrap, "stratus.events");
+        events = consumer(bus, Topics.EVENTS);
     }
 
-    static KafkaConsumer<String, byte[]> consumer(String bootstrap, String topic) {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    static KafkaConsumer<String, byte[]> consumer(KafkaClientSettings bus, String topic) {
+        Properties c = bus.properties("test-" + UUID.randomUUID());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
@@ -52,7 +53,7 @@ final class CommandBus implements AutoCloseable {
 
     void sendRaw(String host, String key, byte[] value) {
         try {
-            producer.send(new ProducerRecord<>("stratus.compute." + host, key, value)).get();
+            producer.send(new ProducerRecord<>(Topics.compute(host), key, value)).get();
         } catch (InterruptedException | ExecutionException e) {
             throw new IllegalStateException(e);
         }

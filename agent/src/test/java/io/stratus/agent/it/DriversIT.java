@@ -3,6 +3,7 @@ package io.stratus.agent.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
@@ -19,6 +20,7 @@ import io.stratus.proto.v1.Unpause;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -44,7 +46,7 @@ class DriversIT {
     @TempDir
     static Path dir;
 
-    private EmbeddedKafkaBroker broker;
+    private LocalBus broker;
     private CommandBus bus;
     private Path images;
 
@@ -52,8 +54,9 @@ class DriversIT {
     void start() throws Exception {
         images = Files.createDirectories(dir.resolve("images"));
         Files.copy(Path.of(System.getProperty("stratus.testGuests"), "instance.elf"), images.resolve("instance"));
-        broker = EmbeddedKafkaBroker.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-        bus = new CommandBus(broker.bootstrapServers());
+        broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")), dir.resolve("pki"),
+                List.of());
+        bus = new CommandBus(broker.controlPlane());
     }
 
     @AfterAll
@@ -70,7 +73,7 @@ class DriversIT {
         Map<String, String> settings = new java.util.HashMap<>(Map.of("stratus.agent.capacity.vcpus", "8",
                 "stratus.agent.capacity.memory-mib", "1024", "stratus.agent.report-interval", "1s"));
         settings.putAll(driver);
-        return new AgentProcess(host, dir.resolve(host), images, broker.bootstrapServers(), settings);
+        return new AgentProcess(host, dir.resolve(host), images, broker.agent(host), settings);
     }
 
     /**

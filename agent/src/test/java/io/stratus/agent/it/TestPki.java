@@ -1,37 +1,51 @@
 package io.stratus.agent.it;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Principals;
 import io.stratus.local.pki.CertificateAuthority;
 import io.stratus.local.pki.IssuedIdentity;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The agent tests' CA (as bin/stratus up makes one), and the control plane's certificate from it. */
+/**
+ * The test cloud's CA, as {@code LocalBus} made it: an agent's bus identity is its gRPC identity
+ * too, and the control plane's (issued when the test took {@code LocalBus.controlPlane()}) is
+ * what the agent serves consoles to.
+ */
 final class TestPki {
-    private static final Path DIR = Path.of("target", "it-pki").toAbsolutePath();
-    private static CertificateAuthority ca;
-    private static IssuedIdentity scheduler;
+    private static final Path FOREIGN = Path.of("target", "it-pki-foreign").toAbsolutePath();
 
-    private TestPki() {
+    private final Path dir;
+
+    private TestPki(Path dir) {
+        this.dir = dir;
     }
 
-    static synchronized CertificateAuthority ca() {
-        if (ca == null) {
-            ca = CertificateAuthority.openOrCreate(DIR, "stratus-agent-it-ca");
-        }
-        return ca;
+    /** The CA that issued {@code agentBus}'s certificate (its files lie in {@code <ca dir>/<principal>/}). */
+    static TestPki of(KafkaClientSettings agentBus) {
+        Path ca = agentBus.tls().orElseThrow(() -> new IllegalArgumentException("the bus has no TLS")).caCertificate();
+        return new TestPki(ca.toAbsolutePath().getParent().getParent());
     }
 
-    /** The principal the agents serve consoles to ({@code stratus.agent.tls.control-plane}'s default). */
-    static synchronized IssuedIdentity scheduler() {
-        if (scheduler == null) {
-            scheduler = ca().issue("scheduler", List.of(), List.of());
-        }
-        return scheduler;
+    Path caCertificate() {
+        return dir.resolve(CertificateAuthority.CA_CERT);
+    }
+
+    /** The control plane's identity, as issued already (issuing it again would rewrite files in use). */
+    IssuedIdentity controlPlane() {
+        Path d = dir.resolve(Principals.CONTROL_PLANE);
+        return new IssuedIdentity(Principals.CONTROL_PLANE, d.resolve("key.pem"), d.resolve("cert.pem"),
+                d.resolve("ca.pem"));
+    }
+
+    /** A new certificate from this CA for {@code principal}, naming {@code dnsNames}. */
+    IssuedIdentity issue(String principal, List<String> dnsNames) {
+        return CertificateAuthority.openOrCreate(dir, "stratus-ca").issue(principal, dnsNames, List.of());
     }
 
     /** A certificate from a CA the agents do not trust, for {@code principal}. */
     static IssuedIdentity foreign(String principal) {
-        return CertificateAuthority.openOrCreate(DIR.resolveSibling("it-pki-foreign"), "someone-else")
-                .issue(principal, List.of(principal), List.of("127.0.0.1"));
+        return CertificateAuthority.openOrCreate(FOREIGN, "someone-else").issue(principal, List.of(principal),
+                List.of("127.0.0.1"));
     }
 }

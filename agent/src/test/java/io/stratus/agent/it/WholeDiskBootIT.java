@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.stratus.agent.boot.DiskBuilder;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -17,6 +18,7 @@ import io.stratus.proto.v1.TaskState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -78,11 +80,11 @@ class WholeDiskBootIT {
         Path corrupt = Files.copy(disk, images.resolve("corrupt"));
         DiskBuilder.patch(corrupt, 512 + 40, new byte[] {0x7f});
 
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(
-                EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-             CommandBus bus = new CommandBus(broker.bootstrapServers());
+        try (LocalBus broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")),
+                dir.resolve("pki"), List.of());
+             CommandBus bus = new CommandBus(broker.controlPlane());
              AgentProcess agent = new AgentProcess("disk-host", dir.resolve("disk-host"), images,
-                     broker.bootstrapServers(), Map.of("stratus.agent.driver", "qemu", "stratus.agent.qemu.accel", "tcg",
+                     broker.agent("disk-host"), Map.of("stratus.agent.driver", "qemu", "stratus.agent.qemu.accel", "tcg",
                      "stratus.agent.kvm-device", dir.resolve("no-kvm").toString(),
                      "stratus.agent.capacity.memory-mib", "1024", "stratus.agent.report-interval", "1s")).start()) {
             String id = "i-whole";
@@ -136,11 +138,11 @@ class WholeDiskBootIT {
         }
         Path images = Files.createDirectories(dir.resolve("images"));
         Files.copy(image, images.resolve("cloud-small"));
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(
-                EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")));
-             CommandBus bus = new CommandBus(broker.bootstrapServers());
+        try (LocalBus broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")),
+                dir.resolve("pki"), List.of());
+             CommandBus bus = new CommandBus(broker.controlPlane());
              AgentProcess agent = new AgentProcess("disk-host", dir.resolve("disk-host"), images,
-                     broker.bootstrapServers(), settings).start()) {
+                     broker.agent("disk-host"), settings).start()) {
             String id = "i-small-" + driver;
             InstanceEvent booted = send(bus, boot(id, "cloud-small"));
             assertThat(booted.getFault().getMessage()).isEmpty();

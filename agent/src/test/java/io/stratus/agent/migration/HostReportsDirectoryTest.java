@@ -31,7 +31,7 @@ class HostReportsDirectoryTest {
                 }
             });
             return c;
-        }, TOPIC, Duration.ofSeconds(5));
+        }, host -> TOPIC, Duration.ofSeconds(5));
     }
 
     private static Map.Entry<String, byte[]> report(String key, String host, String address) {
@@ -59,7 +59,7 @@ class HostReportsDirectoryTest {
     @Test
     void aTopicThatDoesNotExistYetRegistersNothing() throws Exception {
         HostReportsDirectory d = new HostReportsDirectory(() -> new MockConsumer<>(OffsetResetStrategy.EARLIEST),
-                TOPIC, Duration.ofSeconds(5));
+                host -> TOPIC, Duration.ofSeconds(5));
         assertThat(d.grpcAddress("a")).isEmpty();
     }
 }

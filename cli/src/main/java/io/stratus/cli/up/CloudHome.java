@@ -24,6 +24,11 @@ public record CloudHome(Path dir) {
         return dir.resolve("kafka");
     }
 
+    /** The cloud's certificate authority and the certificates it issued (0700, files 0600). */
+    public Path pki() {
+        return dir.resolve("pki");
+    }
+
     public Path scheduler() {
         return dir.resolve("scheduler");
     }

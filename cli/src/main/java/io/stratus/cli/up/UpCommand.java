@@ -4,12 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
-import io.stratus.local.pki.CertificateAuthority;
-import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.cli.CliLogging;
 import io.stratus.cli.cloud.CloudClient;
 import io.stratus.cli.cloud.CloudException;
 import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -157,21 +156,22 @@ public final class UpCommand implements Callable<Integer> {
         int controllerPort = QuarkusProcess.freePort();
         int bridgeKafkaPort = 0;
         if (namespaces) {
-            // A second listener on the bridge for the agents, none on the machine's other networks:
-            // the command bus takes no credentials.
+            // A second listener on the bridge for the agents, none on the machine's other networks.
             HostNetwork.bridge();
             bridgeKafkaPort = QuarkusProcess.freePort();
             brokerExtra = Map.of(
-                    "listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY + ":"
+                    "listeners", "SSL://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY + ":"
                             + bridgeKafkaPort + ",CONTROLLER://127.0.0.1:" + controllerPort,
-                    "advertised.listeners", "PLAINTEXT://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY
+                    "advertised.listeners", "SSL://127.0.0.1:" + kafkaPort + ",BRIDGE://" + HostNetwork.GATEWAY
                             + ":" + bridgeKafkaPort,
-                    "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,BRIDGE:PLAINTEXT,CONTROLLER:PLAINTEXT");
+                    "listener.security.protocol.map", "SSL:SSL,BRIDGE:SSL,CONTROLLER:SSL");
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(new EmbeddedKafkaBroker.Settings(home.kafka(),
-                kafkaPort, controllerPort, brokerExtra));
-        parts.add(broker::close);
-        String kafka = broker.bootstrapServers();
+        // Every client of the bus proves who it is: the CA and the certificates live under the cloud's home.
+        LocalBus bus = LocalBus.start(new EmbeddedKafkaBroker.Settings(home.kafka(), kafkaPort, controllerPort,
+                brokerExtra), home.pki(), namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
+        parts.add(bus::close);
+        String kafka = bus.bootstrapServers();
+        String agentKafka = namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka;
 
         String adminPassword = home.secret("admin-password");
         // What the agents' metadata proxies sign instance ids with, and the scheduler checks.
@@ -187,14 +187,8 @@ public final class UpCommand implements Callable<Integer> {
         Map<String, String> scheduler = new LinkedHashMap<>();
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
-        scheduler.put("kafka.bootstrap.servers", kafka);
-        // The cloud's CA (kept, 0600, in the home): the scheduler and every agent get a certificate,
-        // and gRPC between them is mutual TLS; an agent's names its host.
-        CertificateAuthority ca = CertificateAuthority.openOrCreate(home.dir().resolve("pki"), "stratus-ca");
-        IssuedIdentity schedulerIdentity = ca.issue("scheduler", List.of(), List.of());
-        scheduler.put("stratus.scheduler.agent-tls.certificate", schedulerIdentity.certificateChain().toString());
-        scheduler.put("stratus.scheduler.agent-tls.key", schedulerIdentity.privateKey().toString());
-        scheduler.put("stratus.scheduler.agent-tls.ca", schedulerIdentity.caCertificate().toString());
+        // The control plane's bus identity is also what it calls the agents' gRPC with.
+        scheduler.putAll(bus.controlPlane().serviceConfig());
         scheduler.put("quarkus.http.host", listen);
         Map<String, String> image = new LinkedHashMap<>();
         image.put("quarkus.http.host", listen);
@@ -227,7 +221,6 @@ public final class UpCommand implements Callable<Integer> {
         agent.put("stratus.agent.report-interval", "5s");
         // down ends the cloud's guests: QEMU's would otherwise run on after it (the next up boots them again).
         agent.put("stratus.agent.qemu.keep-guests-on-stop", "false");
-        agent.put("kafka.bootstrap.servers", namespaces ? HostNetwork.GATEWAY + ":" + bridgeKafkaPort : kafka);
         // The metadata service's address goes in the environment with its secret: an agent that does not
         // know these settings yet ignores them there, where a -D setting it does not know stops it.
         Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword,
@@ -239,10 +232,10 @@ public final class UpCommand implements Callable<Integer> {
             String host = hostName();
             int agentPort = QuarkusProcess.freePort();
             agent.put("stratus.agent.host", host);
+            agent.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
             agent.put("stratus.agent.data-dir", home.agent().toString());
             agent.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
             agent.put("quarkus.http.host", "127.0.0.1");
-            agent.putAll(agentTls(ca, host, "127.0.0.1"));
             out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
             out.flush();
             parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, agentEnv, home.logs().resolve("agent.log"),
@@ -265,10 +258,10 @@ public final class UpCommand implements Callable<Integer> {
                 int agentPort = QuarkusProcess.freePort();
                 Map<String, String> settings = new LinkedHashMap<>(agent);
                 settings.put("stratus.agent.host", host);
+                settings.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
                 settings.put("stratus.agent.data-dir", data.toString());
                 settings.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
                 settings.put("quarkus.http.host", ns.address());
-                settings.putAll(agentTls(ca, host, ns.address()));
                 settings.put("stratus.agent.network.physical-interfaces", EXTERNAL_PHYSNET + ":"
                         + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
                 // The first host runs the routers (Neutron's L3 agent); every host reaches the outside.
@@ -325,14 +318,6 @@ public final class UpCommand implements Callable<Integer> {
         out.flush();
         stopped.await();
         return 0;
-    }
-
-    /** An agent's gRPC certificate: it names the host (peers check that) and its address. */
-    private static Map<String, String> agentTls(CertificateAuthority ca, String host, String address) {
-        IssuedIdentity identity = ca.issue(host, List.of(host), List.of(address));
-        return Map.of("stratus.agent.tls.certificate", identity.certificateChain().toString(),
-                "stratus.agent.tls.key", identity.privateKey().toString(),
-                "stratus.agent.tls.ca", identity.caCertificate().toString());
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.conductor;
 
+import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.CommandEnvelope;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class CommandPublisher {
     /** The command topic of a host; the agent of that host is its only reader. */
     public static String topic(String host) {
-        return "stratus.compute." + host;
+        return Topics.compute(host);
     }
 
     private final Producer<String, byte[]> producer;

@@ -1,5 +1,7 @@
 package io.stratus.scheduler.conductor;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.stratus.database.Sql;
 import io.stratus.proto.v1.InstanceEvent;
@@ -27,7 +29,7 @@ import org.jboss.logging.Logger;
  */
 public final class EventConsumer implements Runnable {
     private static final Logger LOG = Logger.getLogger(EventConsumer.class);
-    public static final String TOPIC = "stratus.events";
+    public static final String TOPIC = Topics.EVENTS;
     public static final String GROUP = "stratus-scheduler-events";
 
     private final KafkaConsumer<String, byte[]> consumer;
@@ -35,11 +37,9 @@ public final class EventConsumer implements Runnable {
     private static final long RETRY_MILLIS = 1000;
     private volatile boolean running = true;
 
-    public EventConsumer(String bootstrapServers, String replica, Conductor conductor) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public EventConsumer(KafkaClientSettings bus, String replica, Conductor conductor) {
+        Properties p = bus.properties("stratus-scheduler-events-" + replica);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, GROUP);
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-events-" + replica);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.network;
 
+import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.HostNetworkState;
 import java.time.Clock;
 import java.util.Optional;
@@ -21,7 +22,7 @@ import org.jboss.logging.Logger;
  * host gets a newer state with the next change or its next first report.
  */
 public final class NetworkStatePublisher implements Consumer<Set<String>> {
-    public static final String TOPIC = "stratus.network";
+    public static final String TOPIC = Topics.NETWORK;
     private static final Logger LOG = Logger.getLogger(NetworkStatePublisher.class);
 
     private final DataSource db;

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.network;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,10 +26,8 @@ public final class NetworkTopic {
     private NetworkTopic() {
     }
 
-    public static void ensure(String bootstrapServers) {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+    public static void ensure(KafkaClientSettings bus) {
+        try (Admin admin = Admin.create(bus.properties("stratus-scheduler-setup"))) {
             if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(NetworkStatePublisher.TOPIC)) {
                 return;
             }
@@ -41,7 +40,7 @@ public final class NetworkTopic {
                 LOG.warnf("cannot create topic %s: %s", NetworkStatePublisher.TOPIC, e.getMessage());
             }
         } catch (TimeoutException e) {
-            LOG.warnf("cannot reach Kafka at %s to create %s: %s", bootstrapServers, NetworkStatePublisher.TOPIC,
+            LOG.warnf("cannot reach Kafka at %s to create %s: %s", bus.bootstrapServers(), NetworkStatePublisher.TOPIC,
                     e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

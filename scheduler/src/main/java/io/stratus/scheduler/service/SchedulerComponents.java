@@ -1,5 +1,6 @@
 package io.stratus.scheduler.service;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.MigrationStore;
@@ -47,6 +48,7 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -58,8 +60,24 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** Wires the scheduler's plain-Java parts together; only this class and the lifecycle know CDI. */
 @Singleton
 public class SchedulerComponents {
-    @ConfigProperty(name = "kafka.bootstrap.servers")
+    @ConfigProperty(name = KafkaClientSettings.BOOTSTRAP_KEY)
     String bootstrapServers;
+
+    @ConfigProperty(name = KafkaClientSettings.KEY_KEY)
+    Optional<String> kafkaKey;
+
+    @ConfigProperty(name = KafkaClientSettings.CHAIN_KEY)
+    Optional<String> kafkaChain;
+
+    @ConfigProperty(name = KafkaClientSettings.CA_KEY)
+    Optional<String> kafkaCa;
+
+    /** How every Kafka client of the scheduler connects (TLS when the three files are configured). */
+    @Produces
+    @Singleton
+    KafkaClientSettings bus() {
+        return KafkaClientSettings.fromConfig(bootstrapServers, kafkaKey, kafkaChain, kafkaCa);
+    }
 
     @Produces
     @Singleton
@@ -262,10 +280,8 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    Producer<String, byte[]> producer(SchedulerConfig config) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "stratus-scheduler-" + config.replica());
+    Producer<String, byte[]> producer(SchedulerConfig config, KafkaClientSettings bus) {
+        Properties p = bus.properties("stratus-scheduler-" + config.replica());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");

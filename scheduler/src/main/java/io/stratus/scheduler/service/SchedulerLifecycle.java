@@ -1,5 +1,6 @@
 package io.stratus.scheduler.service;
 
+import io.stratus.kafka.client.KafkaClientSettings;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -39,8 +40,8 @@ import org.jboss.logging.Logger;
 public class SchedulerLifecycle {
     private static final Logger LOG = Logger.getLogger(SchedulerLifecycle.class);
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
+    @Inject
+    KafkaClientSettings bus;
     @Inject
     SchedulerConfig config;
     @Inject
@@ -75,13 +76,13 @@ public class SchedulerLifecycle {
                 () -> AdminPassword.configuredOrWritten(config.admin().password(), config.dataDir()),
                 config.admin().project());
         flavors.seedDefaults();
-        NetworkTopic.ensure(bootstrapServers);
-        reports = new HostReportConsumer(bootstrapServers, config.replica(), hosts);
-        events = new EventConsumer(bootstrapServers, config.replica(), conductor);
+        NetworkTopic.ensure(bus);
+        reports = new HostReportConsumer(bus, config.replica(), hosts);
+        events = new EventConsumer(bus, config.replica(), conductor);
         reportThread = daemon(reports, "stratus-host-reports");
         eventThread = daemon(events, "stratus-events");
         ready = true;
-        LOG.infof("scheduler %s serving %s (Kafka %s)", config.replica(), config.publicUrl(), bootstrapServers);
+        LOG.infof("scheduler %s serving %s (Kafka %s)", config.replica(), config.publicUrl(), bus.bootstrapServers());
     }
 
     private static Thread daemon(Runnable r, String name) {

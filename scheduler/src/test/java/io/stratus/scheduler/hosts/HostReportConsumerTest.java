@@ -1,5 +1,7 @@
 package io.stratus.scheduler.hosts;
 
+import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Timestamp;
@@ -28,7 +30,7 @@ class HostReportConsumerTest {
     Path dir;
 
     @Test
-    void reportsOnTheTopicBecomeHostsAndJunkIsSkipped() throws Exception {
+    void reportsOnTheirHostsTopicBecomeHostsAndJunkAndForgeriesAreSkipped() throws Exception {
         JdbcConnectionPool pool = JdbcConnectionPool.create("jdbc:h2:file:" + dir.resolve("db"), "stratus", "");
         Flyway.configure().dataSource(pool).load().migrate();
         PlacementStore store = new PlacementStore(pool);
@@ -39,24 +41,29 @@ class HostReportConsumerTest {
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
                     new ByteArraySerializer())) {
-                producer.send(new ProducerRecord<>(HostReportConsumer.TOPIC, "junk", new byte[] {(byte) 0xff, 7}));
-                producer.send(new ProducerRecord<>(HostReportConsumer.TOPIC, "h1", HostReport.newBuilder()
-                        .setHost("h1").setReportedAt(Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond()))
-                        .setCapacity(Resources.newBuilder().setVcpus(6).setMemoryMib(2048)).build().toByteArray()));
+                producer.send(new ProducerRecord<>(Topics.hostReports("h1"), "junk", new byte[] {(byte) 0xff, 7}));
+                producer.send(new ProducerRecord<>(Topics.hostReports("h1"), "h1", report("h1", 6)));
+                // What agent h2 could write with its certificate: a huge host of another name, on its own topic.
+                producer.send(new ProducerRecord<>(Topics.hostReports("h2"), "h3", report("h3", 4096)));
                 producer.flush();
             }
-            HostReportConsumer consumer = new HostReportConsumer(broker.bootstrapServers(), "r1", hosts);
+            HostReportConsumer consumer = new HostReportConsumer(KafkaClientSettings.plaintext(
+                    broker.bootstrapServers()), "r1", hosts);
             Thread loop = new Thread(consumer, "host-reports");
             loop.start();
             try {
                 long deadline = System.nanoTime() + 30_000_000_000L;
                 // The directory records the report after it writes the inventory: wait for the last write.
-                while (hosts.report("h1").isEmpty() && System.nanoTime() < deadline) {
+                while ((hosts.report("h1").isEmpty() || consumer.forgedReports() == 0)
+                        && System.nanoTime() < deadline) {
                     Thread.sleep(100);
                 }
                 assertThat(store.usage("h1")).isPresent();
                 assertThat(store.usage("h1").get().free(ResourceClass.VCPU)).isEqualTo(6);
                 assertThat(hosts.lastReport("h1")).isPresent();
+                assertThat(consumer.forgedReports()).isEqualTo(1);
+                assertThat(hosts.report("h3")).isEmpty();
+                assertThat(store.usage("h3")).isEmpty();
                 assertThat(store.all()).hasSize(1);
             } finally {
                 consumer.stop();
@@ -65,5 +72,11 @@ class HostReportConsumerTest {
         } finally {
             pool.dispose();
         }
+    }
+
+    private static byte[] report(String host, int vcpus) {
+        return HostReport.newBuilder().setHost(host).setReportedAt(Timestamp.newBuilder()
+                .setSeconds(Instant.now().getEpochSecond())).setCapacity(Resources.newBuilder().setVcpus(vcpus)
+                .setMemoryMib(2048)).build().toByteArray();
     }
 }
