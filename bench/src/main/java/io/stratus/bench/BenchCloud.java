@@ -226,6 +226,8 @@ public final class BenchCloud implements AutoCloseable {
     private void agent(Apps apps, String host, Map<String, String> settings) throws Exception {
         Map<String, String> s = agentSettings(host, imageUrl, url);
         s.putAll(broker.agent(host).serviceConfig());
+        // gRPC on a port of its own, with the agent's bus identity.
+        s.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
         s.putAll(settings);
         QuarkusProcess agent = QuarkusProcess.start(apps.agent(), 0, s, agentEnvironment(url),
                 work.resolve("agent-" + host + ".log"), START, Duration.ofSeconds(5));
@@ -241,7 +243,8 @@ public final class BenchCloud implements AutoCloseable {
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(h.name(), imageUrl.replace("http://127.0.0.1:", gateway),
                 url.replace("http://127.0.0.1:", gateway));
-        s.put("stratus.agent.grpc-address", ns.address() + ":" + port);
+        s.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
+        s.put("quarkus.http.host", ns.address());
         s.putAll(broker.agent(h.name()).withBootstrapServers(bridgeKafka).serviceConfig());
         // Its guests end with it: the benchmark's hosts go with the benchmark.
         s.put("stratus.agent.qemu.keep-guests-on-stop", "false");
@@ -253,7 +256,7 @@ public final class BenchCloud implements AutoCloseable {
         agents.put(h.name(), agent.host() + ":" + agent.port());
     }
 
-    /** Where agent {@code host} serves HTTP (health, /metrics) and gRPC: {@code address:port}. */
+    /** Where agent {@code host} serves HTTP (health, /metrics): {@code address:port}. */
     String agentAddress(String host) {
         String a = agents.get(host);
         if (a == null) {

@@ -22,9 +22,9 @@ public final class LocalAgent implements AutoCloseable {
     private final QuarkusProcess process;
     private final ManagedChannel channel;
 
-    private LocalAgent(QuarkusProcess process) {
+    private LocalAgent(QuarkusProcess process, int grpcPort) {
         this.process = process;
-        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", process.port()).usePlaintext().build();
+        this.channel = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     }
 
     /**
@@ -42,8 +42,11 @@ public final class LocalAgent implements AutoCloseable {
         all.put("stratus.agent.images-dir", imagesDir.toString());
         all.putAll(bus.serviceConfig());
         all.put("stratus.agent.qemu.keep-guests-on-stop", "false");
+        // gRPC on a port of its own, plain text: the demo's and the benchmark's agent is on loopback.
+        int grpcPort = QuarkusProcess.freePort();
+        all.put("stratus.agent.grpc-address", "127.0.0.1:" + grpcPort);
         all.putAll(settings);
-        return new LocalAgent(QuarkusProcess.start(app, 0, all, log, limit, STOP_GRACE));
+        return new LocalAgent(QuarkusProcess.start(app, 0, all, log, limit, STOP_GRACE), grpcPort);
     }
 
     /** A gRPC channel to its AgentService. */

@@ -38,11 +38,12 @@ class ChartWorkloadsTest {
         assertThat(c.getSecurityContext().getPrivileged()).isTrue();
         assertThat(pod.getHostNetwork()).isTrue();
         assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+        assertThat(env(c, "QUARKUS_HTTP_HOST").getValue()).as("the host's own address, not every interface")
+                .isEqualTo("$(HOST_IP)");
         assertThat(pod.getNodeSelector()).containsExactly(Map.entry("stratus.io/kvm", "true"));
-        assertThat(c.getPorts()).singleElement().satisfies(p -> {
-            assertThat(p.getContainerPort()).isEqualTo(8081);
-            assertThat(p.getName()).isEqualTo("http");
-        });
+        assertThat(c.getPorts()).extracting(p -> p.getName() + ":" + p.getContainerPort() + ":" + p.getHostPort())
+                .containsExactly("http:8081:8081", "grpc:8082:8082");
+        assertThat(env(c, "STRATUS_AGENT_GRPC_ADDRESS").getValue()).isEqualTo("$(HOST_IP):8082");
     }
 
     @Test

@@ -7,6 +7,7 @@ import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import io.stratus.proto.v1.HostNetworkState;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -230,7 +231,7 @@ final class LocalCloud implements AutoCloseable {
      */
     QuarkusProcess agent(String host, String imageUrl, long memoryMib, Map<String, String> extra) throws Exception {
         int port = QuarkusProcess.freePort();
-        Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1:" + port, memoryMib);
+        Map<String, String> s = agentSettings(host, imageUrl, url, "127.0.0.1", memoryMib);
         s.putAll(agentBus(host).serviceConfig());
         s.putAll(extra);
         QuarkusProcess agent = QuarkusProcess.start(app("stratus.agentApp"), port, s, agentEnvironment(url),
@@ -256,7 +257,7 @@ final class LocalCloud implements AutoCloseable {
         int port = QuarkusProcess.freePort();
         String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> s = agentSettings(host, imageUrl.replace("http://127.0.0.1:", gateway),
-                url.replace("http://127.0.0.1:", gateway), ns.address() + ":" + port, memoryMib);
+                url.replace("http://127.0.0.1:", gateway), ns.address(), memoryMib);
         s.putAll(agentBus(host).withBootstrapServers(HostNetwork.GATEWAY + ":" + bus.settings().port()).serviceConfig());
         s.putAll(physical);
         s.putAll(extra);
@@ -292,14 +293,21 @@ final class LocalCloud implements AutoCloseable {
         return processes.stream().anyMatch(p -> p.log().equals(log));
     }
 
-    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String grpcAddress,
-                                              long memoryMib) {
+    /**
+     * @param address the agent's address: it listens there, HTTP (health, metrics) on the port
+     *                the caller starts it on, gRPC on a port of its own (mutual TLS with its bus
+     *                identity, whose certificate names the host)
+     */
+    private Map<String, String> agentSettings(String host, String imageUrl, String schedulerUrl, String address,
+                                              long memoryMib) throws IOException {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("stratus.agent.host", host);
         s.put("stratus.agent.data-dir", dir.resolve(host).toString());
         s.put("stratus.agent.image-service.url", imageUrl);
         s.put("stratus.agent.image-service.identity-url", schedulerUrl + "/identity/v3");
-        s.put("stratus.agent.grpc-address", grpcAddress);
+        s.put("stratus.agent.grpc-address", address + ":" + QuarkusProcess.freePort());
+        // It listens where it says it does: loopback, or its namespace's own address.
+        s.put("quarkus.http.host", address);
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");

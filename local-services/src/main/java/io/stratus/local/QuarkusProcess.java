@@ -77,7 +77,10 @@ public final class QuarkusProcess implements AutoCloseable {
                 .redirectOutput(log.toFile());
         builder.environment().putAll(environment);
         Process process = builder.start();
-        QuarkusProcess started = new QuarkusProcess(process, p, log, grace, ns == null ? "127.0.0.1" : ns.address());
+        // Readiness is asked where it listens: its namespace's address, or the address it binds.
+        String bound = settings.getOrDefault("quarkus.http.host", "127.0.0.1");
+        QuarkusProcess started = new QuarkusProcess(process, p, log, grace, ns != null ? ns.address()
+                : bound.equals("0.0.0.0") ? "127.0.0.1" : bound);
         try {
             started.awaitReady(limit);
         } catch (Exception e) {

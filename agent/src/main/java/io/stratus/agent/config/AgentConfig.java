@@ -158,8 +158,39 @@ public interface AgentConfig {
         Duration timeout();
     }
 
-    /** The gRPC address other parts reach this agent on, published in host reports. */
+    /**
+     * The gRPC address other parts reach this agent on, {@code host:port}, published in host
+     * reports; the agent's gRPC server listens there. Unset: {@code 127.0.0.1:8082}, reached by
+     * no other host.
+     */
     Optional<String> grpcAddress();
+
+    /** Mutual TLS on the gRPC server and on the agent's own calls to peers. */
+    Tls tls();
+
+    /**
+     * The cloud's certificates (PEM files, as {@code bin/stratus up}'s CA issues them). With all
+     * three set, the gRPC server takes only callers whose certificate the CA signed, and a call to
+     * a peer agent takes only a server certificate naming that peer's host. Unset: plain text, for
+     * a single host on loopback only.
+     */
+    interface Tls {
+        /** This host's certificate, leaf first; its DNS name is the host's, for peers to check. */
+        Optional<Path> certificate();
+
+        /** Its private key (PKCS#8). */
+        Optional<Path> key();
+
+        /** The CA certificate every caller's and peer's certificate must chain to. */
+        Optional<Path> ca();
+
+        /**
+         * The control plane's principals (their certificates' common names): the only callers of
+         * the console and instance RPCs, which the API's policy guards; peer agents only migrate.
+         */
+        @WithDefault("stratus-control-plane")
+        java.util.List<String> controlPlane();
+    }
 
     /** The Image API and the service user the agent fetches images as. */
     interface ImageService {

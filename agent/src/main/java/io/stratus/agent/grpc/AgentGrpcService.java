@@ -2,9 +2,9 @@ package io.stratus.agent.grpc;
 
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.quarkus.grpc.GrpcService;
 import io.stratus.agent.guest.ConsoleLog;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
@@ -20,23 +20,39 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.ListInstancesRequest;
 import io.stratus.proto.v1.ListInstancesResponse;
 import io.stratus.proto.v1.StreamConsoleRequest;
-import jakarta.inject.Inject;
 import java.util.Optional;
 
-/** gRPC {@code AgentService}: what this host is and runs, and the guests' serial consoles. */
-@GrpcService
-public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
+/**
+ * gRPC {@code AgentService}: what this host is and runs, and the guests' serial consoles. The
+ * instance list and the consoles are tenants' data: with TLS only the control plane may ask, as
+ * the API's policy allowed the user (a peer agent may describe the host only).
+ */
+public final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
     /** Console output sent before live streaming starts, when the request names no tail. */
     private static final int DEFAULT_TAIL = 64 * 1024;
 
-    @Inject
-    AgentStore store;
+    private final AgentStore store;
+    private final GuestSupervisor guests;
+    private final HostReports reports;
+    private final CallerPolicy policy;
 
-    @Inject
-    GuestSupervisor guests;
+    public AgentGrpcService(AgentStore store, GuestSupervisor guests, HostReports reports, CallerPolicy policy) {
+        this.store = store;
+        this.guests = guests;
+        this.reports = reports;
+        this.policy = policy;
+    }
 
-    @Inject
-    HostReports reports;
+    /** Whether the control plane calls; otherwise the call has ended with PERMISSION_DENIED. */
+    private boolean fromControlPlane(String what, StreamObserver<?> response) {
+        try {
+            policy.requireControlPlane(CallerInterceptor.current(), what);
+            return true;
+        } catch (StatusRuntimeException e) {
+            response.onError(e);
+            return false;
+        }
+    }
 
     @Override
     public void describe(DescribeRequest request, StreamObserver<HostReport> response) {
@@ -46,6 +62,9 @@ public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
 
     @Override
     public void listInstances(ListInstancesRequest request, StreamObserver<ListInstancesResponse> response) {
+        if (!fromControlPlane("ListInstances", response)) {
+            return;
+        }
         ListInstancesResponse.Builder out = ListInstancesResponse.newBuilder();
         for (InstanceRecord r : store.all()) {
             if (r.state() == InstanceState.DELETED
@@ -69,6 +88,9 @@ public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
      */
     @Override
     public void streamConsole(StreamConsoleRequest request, StreamObserver<ConsoleChunk> response) {
+        if (!fromControlPlane("StreamConsole", response)) {
+            return;
+        }
         Optional<InstanceRecord> rec = store.find(request.getInstanceId());
         if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
             response.onError(Status.NOT_FOUND.withDescription("instance " + request.getInstanceId()
@@ -103,6 +125,9 @@ public class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBase {
 
     @Override
     public void getConsoleOutput(ConsoleOutputRequest request, StreamObserver<ConsoleChunk> response) {
+        if (!fromControlPlane("GetConsoleOutput", response)) {
+            return;
+        }
         Optional<InstanceRecord> rec = store.find(request.getInstanceId());
         if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
             response.onError(Status.NOT_FOUND.withDescription("instance " + request.getInstanceId()

@@ -3,9 +3,13 @@ package io.stratus.agent.lifecycle;
 import io.agroal.api.AgroalDataSource;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.stratus.kafka.client.KafkaClientSettings;
+import io.stratus.kafka.client.Topics;
 import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
+import io.stratus.agent.grpc.CallerPolicy;
+import io.stratus.agent.grpc.GrpcTls;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
@@ -15,6 +19,7 @@ import io.stratus.agent.image.ServiceLogin;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.metadata.ConfigDriveIso;
 import io.stratus.agent.metadata.MetadataService;
+import io.stratus.agent.migration.HostReportsDirectory;
 import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationSources;
 import io.stratus.agent.migration.MigrationTargets;
@@ -22,6 +27,7 @@ import io.stratus.agent.network.DataPlaneTools;
 import io.stratus.agent.network.HostCommands;
 import io.stratus.agent.network.NetworkReconciler;
 import io.stratus.agent.network.NetworkSettings;
+import io.stratus.agent.network.NetworkStateFeed;
 import io.stratus.agent.network.PortPlugs;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.ImageCacheMeters;
@@ -225,9 +231,19 @@ public class AgentComponents {
     LiveMigrations migrations(AgentConfig config, GuestSupervisor guests, MigrationTargets targets,
                               @Named("migration-workers") ExecutorService workers, MigrationMeters meters) {
         AgentConfig.Migration m = config.migration();
-        return new LiveMigrations(new MigrationSources(config.host(), guests.driver(),
+        // Read with the settings of the network feed: a consumer without group over a compacted topic.
+        HostReportsDirectory directory = new HostReportsDirectory(() -> NetworkStateFeed.kafka(bus(),
+                config.host() + "-directory"), Topics::hostReports, Duration.ofSeconds(30));
+        return new LiveMigrations(new MigrationSources(config.host(), directory,
+                PeerChannels.of(GrpcTls.from(config.tls())), guests.driver(),
                 new MigrationLimits(m.maxDowntime(), m.maxRounds(), m.maxBandwidth()), m.targetWait(), m.stallLimit(),
                 meters), targets, workers);
+    }
+
+    @Produces
+    @Singleton
+    CallerPolicy callerPolicy(AgentConfig config) {
+        return new CallerPolicy(GrpcTls.from(config.tls()).isPresent(), Set.copyOf(config.tls().controlPlane()));
     }
 
     @Produces

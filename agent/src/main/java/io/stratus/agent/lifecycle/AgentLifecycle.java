@@ -8,8 +8,14 @@ import io.stratus.agent.bus.EventPublisher;
 import io.stratus.agent.bus.TopicSetup;
 import io.stratus.agent.command.CommandHandler;
 import io.stratus.agent.config.AgentConfig;
+import io.stratus.agent.grpc.AgentGrpcServer;
+import io.stratus.agent.grpc.AgentGrpcService;
+import io.stratus.agent.grpc.CallerPolicy;
+import io.stratus.agent.grpc.GrpcTls;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.metadata.MetadataServer;
+import io.stratus.agent.migration.MigrationGrpcService;
+import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.metadata.MetadataService;
 import io.stratus.agent.network.NetworkReconciler;
 import io.stratus.agent.network.NetworkStateFeed;
@@ -23,11 +29,15 @@ import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -51,6 +61,8 @@ import org.jboss.logging.Logger;
 @Readiness
 public class AgentLifecycle implements HealthCheck {
     private static final Logger LOG = Logger.getLogger(AgentLifecycle.class);
+    /** Where gRPC listens when no address is set: reached by no other host. */
+    private static final String DEFAULT_GRPC_ADDRESS = "127.0.0.1:8082";
 
     @Inject
     AgentConfig config;
@@ -88,7 +100,18 @@ public class AgentLifecycle implements HealthCheck {
     @Inject
     KafkaClientSettings bus;
 
+    @Inject
+    MigrationTargets migrationTargets;
+
+    @Inject
+    @Named("migration-workers")
+    ExecutorService migrationWorkers;
+
+    @Inject
+    CallerPolicy callerPolicy;
+
     private CommandLoop loop;
+    private volatile AgentGrpcServer grpcServer;
     private NetworkStateFeed networkFeed;
     private MetadataServer metadataServer;
     private ExecutorService lanes;
@@ -114,7 +137,23 @@ public class AgentLifecycle implements HealthCheck {
         loop.start();
         followNetworkState();
         serveMetadata();
+        serveGrpc();
         reports.enable();
+    }
+
+    /** AgentService and MigrationService at the address the host reports publish, before they do. */
+    private void serveGrpc() throws IOException {
+        String address = config.grpcAddress().orElse(DEFAULT_GRPC_ADDRESS);
+        Optional<GrpcTls> tls = GrpcTls.from(config.tls());
+        grpcServer = AgentGrpcServer.start(AgentGrpcServer.parse(address), tls,
+                List.of(new AgentGrpcService(store, guests, reports, callerPolicy),
+                        new MigrationGrpcService(migrationTargets, callerPolicy, migrationWorkers)));
+        if (tls.isEmpty()) {
+            LOG.warnf("host %s serves gRPC at %s in plain text: set stratus.agent.tls.* (bin/stratus up does) so that"
+                    + " only the cloud's control plane and agents are served", config.host(), address);
+        } else {
+            LOG.infof("host %s serves gRPC at %s (mutual TLS)", config.host(), address);
+        }
     }
 
     /**
@@ -170,6 +209,9 @@ public class AgentLifecycle implements HealthCheck {
             loop.stop(Duration.ofMinutes(2));
             lanes.shutdown();
         }
+        if (grpcServer != null) {
+            grpcServer.close();
+        }
         boolean outlive = guests.driver().capabilities().guestsOutliveAgent();
         if (outlive && config.qemu().keepGuestsOnStop()) {
             int running = guests.all().size();
@@ -190,7 +232,8 @@ public class AgentLifecycle implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean up = loop != null && loop.healthy();
+        // Ready once it consumes its commands and serves gRPC (which its host reports announce).
+        boolean up = loop != null && loop.healthy() && grpcServer != null;
         return HealthCheckResponse.named("command-loop").status(up).withData("host", config.host())
                 .withData("guests", guests.all().size()).build();
     }

@@ -4,12 +4,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.quarkus.grpc.GrpcService;
+import io.stratus.agent.grpc.CallerInterceptor;
+import io.stratus.agent.grpc.CallerPolicy;
 import io.stratus.proto.v1.MigrationAck;
 import io.stratus.proto.v1.MigrationMessage;
 import io.stratus.proto.v1.MigrationServiceGrpc;
-import jakarta.inject.Inject;
-import jakarta.inject.Named;
 import java.util.concurrent.ExecutorService;
 import org.jboss.logging.Logger;
 
@@ -18,16 +17,19 @@ import org.jboss.logging.Logger;
  * a Hello that {@link MigrationTargets} admits; after the accepting answer, both directions carry
  * the engine's stream, received on a worker thread (never on gRPC's).
  */
-@GrpcService
-public class MigrationGrpcService extends MigrationServiceGrpc.MigrationServiceImplBase {
+public final class MigrationGrpcService extends MigrationServiceGrpc.MigrationServiceImplBase {
     private static final Logger LOG = Logger.getLogger(MigrationGrpcService.class);
 
-    @Inject
-    MigrationTargets targets;
+    private final MigrationTargets targets;
+    private final CallerPolicy policy;
+    private final ExecutorService workers;
 
-    @Inject
-    @Named("migration-workers")
-    ExecutorService workers;
+    /** @param workers where received guests are taken in, off gRPC's threads */
+    public MigrationGrpcService(MigrationTargets targets, CallerPolicy policy, ExecutorService workers) {
+        this.targets = targets;
+        this.policy = policy;
+        this.workers = workers;
+    }
 
     @Override
     public StreamObserver<MigrationMessage> migrate(StreamObserver<MigrationAck> response) {
@@ -63,6 +65,9 @@ public class MigrationGrpcService extends MigrationServiceGrpc.MigrationServiceI
                 }
                 MigrationTargets.Claimed claimed;
                 try {
+                    // With TLS the sender is the host its certificate names: no other host sends as the source.
+                    policy.requireHost(CallerInterceptor.current(), m.getHello().getSourceHost(), "a migration from "
+                            + m.getHello().getSourceHost());
                     claimed = targets.admit(m.getHello());
                 } catch (StatusRuntimeException e) {
                     LOG.infof("migration %s of instance %s from %s refused: %s", m.getHello().getMigrationId(),

@@ -1,10 +1,10 @@
 package io.stratus.agent.migration;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.HypervisorDriver;
@@ -45,6 +45,8 @@ public final class MigrationSources {
     private static final Set<Status.Code> NOT_YET = EnumSet.of(Status.Code.NOT_FOUND, Status.Code.UNAVAILABLE);
 
     private final String host;
+    private final HostDirectory directory;
+    private final PeerChannels channels;
     private final HypervisorDriver driver;
     private final MigrationLimits defaults;
     private final Duration targetWait;
@@ -53,13 +55,17 @@ public final class MigrationSources {
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
 
     /**
+     * @param directory the targets' registered addresses: a command naming another is refused
+     * @param channels how the target is reached: with TLS, its certificate must name the target host
      * @param defaults how migrations run unless a command says otherwise
      * @param targetWait how long the target may take to get ready (fetch images, build the guest)
      * @param stallLimit how long either side may wait for the other mid-stream
      */
-    public MigrationSources(String host, HypervisorDriver driver, MigrationLimits defaults, Duration targetWait,
-                            Duration stallLimit, MigrationMeters meters) {
+    public MigrationSources(String host, HostDirectory directory, PeerChannels channels, HypervisorDriver driver,
+                            MigrationLimits defaults, Duration targetWait, Duration stallLimit, MigrationMeters meters) {
         this.host = host;
+        this.directory = directory;
+        this.channels = channels;
         this.driver = driver;
         this.meters = meters;
         this.defaults = defaults;
@@ -158,11 +164,11 @@ public final class MigrationSources {
 
     private <T> T over(Target target, String instanceId, long sequence, boolean entropyDevice, Transfer<T> transfer)
             throws InterruptedException {
+        checkRegistered(target, instanceId);
         MigrationHello hello = MigrationHello.newBuilder().setMigrationId(target.migrationId())
                 .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence)
                 .setEntropyDevice(entropyDevice).build();
-        ManagedChannel link = ManagedChannelBuilder.forTarget(target.address()).usePlaintext()
-                .maxInboundMessageSize(4 << 20).build();
+        ManagedChannel link = channels.open(target.address(), target.host(), 4 << 20);
         running.put(target.migrationId(), Thread.currentThread());
         try {
             StreamChannel<MigrationMessage> channel = connect(link, hello, target);
@@ -174,6 +180,31 @@ public final class MigrationSources {
         } finally {
             running.remove(target.migrationId());
             link.shutdownNow();
+        }
+    }
+
+    /**
+     * Refuses a target address other than the one the target host registered: the scheduler fills
+     * it from the same reports, so only a forged or stale command differs, and this host's guest
+     * (its memory and disk) must not go to whoever listens there.
+     */
+    private void checkRegistered(Target target, String instanceId) throws InterruptedException {
+        Optional<String> registered;
+        try {
+            registered = directory.grpcAddress(target.host());
+        } catch (RuntimeException e) {
+            throw new MigrationException("migration " + target.migrationId() + " of instance " + instanceId
+                    + " refused: the registered address of target host " + target.host() + " cannot be read ("
+                    + e.getMessage() + ")", e);
+        }
+        if (registered.isEmpty()) {
+            throw new MigrationException("migration " + target.migrationId() + " of instance " + instanceId
+                    + " refused: target host " + target.host() + " has no registered gRPC address");
+        }
+        if (!registered.get().equals(target.address())) {
+            throw new MigrationException("migration " + target.migrationId() + " of instance " + instanceId
+                    + " refused: " + target.address() + " is not the registered gRPC address of target host "
+                    + target.host() + " (" + registered.get() + ")");
         }
     }
 

@@ -6,14 +6,17 @@ import com.google.protobuf.Timestamp;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.guest.RecordingPlugs;
+import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.migration.HostDirectory;
 import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationSources;
 import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.telemetry.MigrationMeters;
+import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.FakeDriver.FakeGuest;
 import io.stratus.agent.virt.FakeDriver;
 import io.stratus.agent.virt.GuestExit;
@@ -177,7 +180,9 @@ class CommandHandlerTest {
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1 << 20, Set::of, clock);
         guests = new GuestSupervisor(driver, cache, plugs, dir.resolve("instances"), 4096);
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
-        migrations = new LiveMigrations(new MigrationSources(HOST, driver,
+        // host-b is registered where nothing listens: a move to it gets past the address check and fails.
+        HostDirectory directory = host -> "host-b".equals(host) ? Optional.of(UNREACHABLE) : Optional.empty();
+        migrations = new LiveMigrations(new MigrationSources(HOST, directory, PeerChannels.plainText(), driver,
                 new MigrationLimits(Duration.ofMillis(300), 5, OptionalLong.empty()), Duration.ofMillis(1),
                 Duration.ofSeconds(1), meters),
                 new MigrationTargets(HOST, guests, workers, clock, Duration.ofSeconds(1), meters), workers);
@@ -607,6 +612,33 @@ class CommandHandlerTest {
         assertThat(driver.guests(ID)).containsExactly(guest);
         // The fault belongs to the answer; the instance itself is fine.
         assertThat(store.find(ID).orElseThrow().fault()).isEmpty();
+    }
+
+    @Test
+    void aLiveMigrationToAnAddressTheTargetHostDidNotRegisterIsRefusedAndTheGuestRunsOn() {
+        driver.capabilities(new DriverCapabilities("fake", "fake", "1.0", Set.of(DriverCapabilities.Traits.LIVE_MIGRATION),
+                8, 64, false, Optional.empty()));
+        succeeds(ID, Command.BOOT);
+        FakeGuest guest = driver.lastGuest(ID);
+
+        for (LiveMigrate forged : List.of(
+                LiveMigrate.newBuilder().setMigrationId("m-1").setTargetHost("host-b").setTargetAddress("127.0.0.1:2")
+                        .setToken("secret").build(),
+                LiveMigrate.newBuilder().setMigrationId("m-2").setTargetHost("host-z").setTargetAddress(UNREACHABLE)
+                        .setToken("secret").build())) {
+            CommandEnvelope env = envelope(ID, Command.LIVE_MIGRATE).setLiveMigrate(forged).build();
+            handle(env);
+            String req = env.getRequestId();
+
+            List<InstanceEvent> answer = events.forRequest(req);
+            assertThat(states(answer)).containsExactly("ACTIVE/MIGRATING_LIVE", "ACTIVE/NONE");
+            assertThat(answer.get(1).getFault().getCode()).isEqualTo("MigrationFailed");
+            assertThat(answer.get(1).getFault().getMessage()).contains("refused", forged.getTargetHost())
+                    .containsAnyOf("is not the registered gRPC address", "has no registered gRPC address");
+            assertThat(guest.running()).isTrue();
+            assertThat(guest.paused()).isFalse();
+        }
+        assertThat(driver.guests(ID)).containsExactly(guest);
     }
 
     @Test

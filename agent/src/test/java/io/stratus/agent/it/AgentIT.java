@@ -5,10 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.Timestamp;
 import io.grpc.Context;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.kafka.LocalBus;
+import io.stratus.kafka.client.Principals;
 import io.stratus.kafka.client.Topics;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.Boot;
@@ -16,6 +22,7 @@ import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.ConfirmResize;
 import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleOutputRequest;
 import io.stratus.proto.v1.Delete;
 import io.stratus.proto.v1.DescribeRequest;
 import io.stratus.proto.v1.HostReport;
@@ -46,6 +53,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
@@ -299,6 +307,70 @@ class AgentIT {
         assertThat(text).contains("stratus_host_vcpus_capacity{host=\"" + HOST + "\"} 16.0");
         send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
         assertThat(agent.metrics()).as("a deleted instance's series go").doesNotContain("instance=\"" + id + "\"");
+    }
+
+    /**
+     * gRPC is mutual TLS with the cloud's CA: no call gets through in plain text, without a client
+     * certificate, or with one from another CA; the server's certificate names its host, so a
+     * client that means another host refuses it; a peer agent may describe the host but not list
+     * its instances or read a console, which only the control plane may.
+     */
+    @Test
+    void grpcServesOnlyTheCloudsCertificatesAndConsolesOnlyToTheControlPlane() throws Exception {
+        String id = "i-guarded";
+        send(boot(id, SMALL), InstanceState.ACTIVE);
+        DescribeRequest describe = DescribeRequest.getDefaultInstance();
+        ConsoleOutputRequest console = ConsoleOutputRequest.newBuilder().setInstanceId(id).setTailBytes(64).build();
+        SslContext noClientCertificate = GrpcSslContexts.forClient()
+                .trustManager(agent.pki().caCertificate().toFile()).build();
+        IssuedIdentity foreign = TestPki.foreign(Principals.CONTROL_PLANE);
+        SslContext foreignCa = GrpcSslContexts.forClient().keyManager(foreign.certificateChain().toFile(),
+                foreign.privateKey().toFile()).trustManager(agent.pki().caCertificate().toFile()).build();
+        for (ManagedChannel refused : List.of(agent.plainChannel(), agent.channelWith(noClientCertificate),
+                agent.channelWith(foreignCa))) {
+            try {
+                assertThatThrownBy(() -> AgentServiceGrpc.newBlockingStub(refused).withDeadlineAfter(10,
+                        TimeUnit.SECONDS).describe(describe)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                                e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+            } finally {
+                refused.shutdownNow();
+            }
+        }
+
+        ManagedChannel wrongHost = NettyChannelBuilder.forAddress("127.0.0.1", agent.grpcPort())
+                .overrideAuthority("another-host").sslContext(GrpcSslContexts.forClient()
+                        .keyManager(agent.pki().controlPlane().certificateChain().toFile(),
+                                agent.pki().controlPlane().privateKey().toFile())
+                        .trustManager(agent.pki().caCertificate().toFile()).build()).build();
+        try {
+            assertThatThrownBy(() -> AgentServiceGrpc.newBlockingStub(wrongHost).withDeadlineAfter(10,
+                    TimeUnit.SECONDS).describe(describe)).as("the server's certificate names " + HOST + " only")
+                    .isInstanceOfSatisfying(StatusRuntimeException.class,
+                            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE));
+        } finally {
+            wrongHost.shutdownNow();
+        }
+
+        ManagedChannel peer = agent.channelAs(agent.pki().issue(Principals.agent("peer-host"),
+                List.of("peer-host")));
+        try {
+            var asPeer = AgentServiceGrpc.newBlockingStub(peer).withDeadlineAfter(10, TimeUnit.SECONDS);
+            assertThat(asPeer.describe(describe).getHost()).isEqualTo(HOST);
+            assertThatThrownBy(() -> asPeer.getConsoleOutput(console)).isInstanceOfSatisfying(
+                    StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .isEqualTo(Status.Code.PERMISSION_DENIED));
+            assertThatThrownBy(() -> asPeer.listInstances(ListInstancesRequest.getDefaultInstance()))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .isEqualTo(Status.Code.PERMISSION_DENIED));
+        } finally {
+            peer.shutdownNow();
+        }
+
+        var asControlPlane = AgentServiceGrpc.newBlockingStub(agent.channel()).withDeadlineAfter(10, TimeUnit.SECONDS);
+        assertThat(asControlPlane.getConsoleOutput(console).getOffset()).isNotNegative();
+        assertThat(asControlPlane.listInstances(ListInstancesRequest.getDefaultInstance()).getInstancesList())
+                .extracting(InstanceInfo::getInstanceId).contains(id);
+        send(envelope(id).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
     }
 
     /** Whether this host's driver keeps guests running across agent restarts (qemu's processes do). */

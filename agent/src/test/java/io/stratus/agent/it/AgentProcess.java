@@ -3,7 +3,10 @@ package io.stratus.agent.it;
 import io.stratus.kafka.client.KafkaClientSettings;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.stratus.local.pki.IssuedIdentity;
 import io.stratus.kvm.testing.ProcessesUnder;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
@@ -25,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 
 /**
  * The agent as its own process, started from the built application (target/quarkus-app), so that
@@ -39,6 +43,9 @@ final class AgentProcess implements AutoCloseable {
     private final Path imagesDir;
     private final KafkaClientSettings bus;
     private final int port;
+    private final int grpcPort;
+    /** The CA of its bus identity, which is its gRPC identity too. */
+    private final TestPki pki;
     private final Map<String, String> extra;
     private Process process;
     private ManagedChannel channel;
@@ -51,7 +58,9 @@ final class AgentProcess implements AutoCloseable {
         this.imagesDir = imagesDir;
         this.bus = bus;
         this.port = freePort();
+        this.grpcPort = freePort();
         this.extra = extra;
+        this.pki = TestPki.of(bus);
     }
 
     /** Starts the agent and waits until it is ready (recovered and consuming). */
@@ -61,7 +70,9 @@ final class AgentProcess implements AutoCloseable {
         }
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-Dstratus.agent.host=" + host, "-Dstratus.agent.data-dir=" + dataDir,
-                "-Dstratus.agent.images-dir=" + imagesDir, "-Dquarkus.http.port=" + port));
+                "-Dstratus.agent.images-dir=" + imagesDir, "-Dquarkus.http.port=" + port,
+                "-Dstratus.agent.grpc-address=127.0.0.1:" + grpcPort));
+        // Its bus identity is its gRPC identity too (application.properties takes kafka.tls.* for both).
         bus.serviceConfig().forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         extra.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
@@ -104,11 +115,42 @@ final class AgentProcess implements AutoCloseable {
         return get("/metrics").body();
     }
 
+    /** A channel to its gRPC server as the control plane calls it (the tests' scheduler certificate). */
     ManagedChannel channel() {
         if (channel == null) {
-            channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+            channel = channelAs(pki.controlPlane());
         }
         return channel;
+    }
+
+    /** A channel to its gRPC server with {@code caller}'s certificate, trusting the tests' CA; close it. */
+    ManagedChannel channelAs(IssuedIdentity caller) {
+        try {
+            return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host)
+                    .sslContext(GrpcSslContexts.forClient().keyManager(caller.certificateChain().toFile(),
+                            caller.privateKey().toFile()).trustManager(pki.caCertificate().toFile())
+                            .build()).build();
+        } catch (SSLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A channel to its gRPC server with TLS set up by {@code tls}. */
+    ManagedChannel channelWith(SslContext tls) {
+        return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).overrideAuthority(host).sslContext(tls).build();
+    }
+
+    TestPki pki() {
+        return pki;
+    }
+
+    int grpcPort() {
+        return grpcPort;
+    }
+
+    /** A plain-text channel to its gRPC server. */
+    ManagedChannel plainChannel() {
+        return NettyChannelBuilder.forAddress("127.0.0.1", grpcPort).usePlaintext().build();
     }
 
     /** SIGTERM and wait: the agent saves its guests. */

@@ -75,14 +75,15 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--kit", paramLabel = "DIR", description = "Guest kit directory (bin/stratus kit).")
     Path kit = Path.of(System.getProperty("user.home"), ".cache", "stratus", "kit");
 
-    @Option(names = "--port", defaultValue = "8774", description = "API port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--port", defaultValue = "8774", description = "API port on 127.0.0.1, or on the agents' bridge (" + HostNetwork.GATEWAY
+            + ") where agents run in network namespaces (default: ${DEFAULT-VALUE}).")
     int port;
 
     @Option(names = "--kafka-port", defaultValue = "9092", description = "Kafka port (default: ${DEFAULT-VALUE}).")
     int kafkaPort;
 
     @Option(names = "--image-port", defaultValue = "9292",
-            description = "Image service port on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+            description = "Image service port, on the API's address (default: ${DEFAULT-VALUE}).")
     int imagePort;
 
     @Option(names = "--vcpus", description = "vCPUs each agent offers (default: 4 per host CPU).")
@@ -175,22 +176,22 @@ public final class UpCommand implements Callable<Integer> {
         String adminPassword = home.secret("admin-password");
         // What the agents' metadata proxies sign instance ids with, and the scheduler checks.
         String metadataSecret = home.secret("metadata-secret");
-        String url = "http://127.0.0.1:" + port;
+        // The API and the image service listen on loopback; with namespaces on the agents' bridge
+        // instead (this machine reaches it too), never on every interface: none of the cloud's ports
+        // is open to the networks this machine is on.
+        String listen = namespaces ? HostNetwork.GATEWAY : "127.0.0.1";
+        String url = "http://" + listen + ":" + port;
         out.println("starting the scheduler on " + url + " (log: " + home.logs().resolve("scheduler.log") + ")");
         out.flush();
-        String imageUrl = "http://127.0.0.1:" + imagePort + "/image";
+        String imageUrl = "http://" + listen + ":" + imagePort + "/image";
         Map<String, String> scheduler = new LinkedHashMap<>();
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
+        // The control plane's bus identity is also what it calls the agents' gRPC with.
         scheduler.putAll(bus.controlPlane().serviceConfig());
+        scheduler.put("quarkus.http.host", listen);
         Map<String, String> image = new LinkedHashMap<>();
-        if (namespaces) {
-            // Reached from the agents' namespaces over the bridge too; the URLs they hand out stay on loopback.
-            scheduler.put("quarkus.http.host", "0.0.0.0");
-            scheduler.put("stratus.scheduler.public-url", url);
-            image.put("quarkus.http.host", "0.0.0.0");
-            image.put("stratus.image.public-url", "http://127.0.0.1:" + imagePort);
-        }
+        image.put("quarkus.http.host", listen);
         parts.add(0, QuarkusProcess.start(schedulerApp, port, scheduler,
                 Map.of("STRATUS_SCHEDULER_ADMIN_PASSWORD", adminPassword, "STRATUS_METADATA_SHARED_SECRET",
                         metadataSecret), home.logs().resolve("scheduler.log"),
@@ -209,12 +210,9 @@ public final class UpCommand implements Callable<Integer> {
         // The agents' service user: the service role reads every image, and nothing else.
         ensureUser(admin, "service", "Stratus' own services", AGENT_USER, agentPassword, "service");
 
-        String gateway = "http://" + HostNetwork.GATEWAY + ":";
         Map<String, String> agent = new LinkedHashMap<>();
-        agent.put("stratus.agent.image-service.url", namespaces ? imageUrl.replace("http://127.0.0.1:", gateway)
-                : imageUrl);
-        agent.put("stratus.agent.image-service.identity-url", namespaces ? authUrl.replace("http://127.0.0.1:",
-                gateway) : authUrl);
+        agent.put("stratus.agent.image-service.url", imageUrl);
+        agent.put("stratus.agent.image-service.identity-url", authUrl);
         agent.put("stratus.agent.image-service.user", AGENT_USER);
         int cpus = Runtime.getRuntime().availableProcessors();
         agent.put("stratus.agent.capacity.vcpus", Integer.toString(vcpus != null ? vcpus : 4 * cpus));
@@ -226,8 +224,7 @@ public final class UpCommand implements Callable<Integer> {
         // The metadata service's address goes in the environment with its secret: an agent that does not
         // know these settings yet ignores them there, where a -D setting it does not know stops it.
         Map<String, String> agentEnv = Map.of("STRATUS_AGENT_IMAGE_SERVICE_PASSWORD", agentPassword,
-                "STRATUS_AGENT_METADATA_URL", (namespaces ? url.replace("http://127.0.0.1:", gateway) : url)
-                        + "/metadata",
+                "STRATUS_AGENT_METADATA_URL", url + "/metadata",
                 "STRATUS_AGENT_METADATA_SHARED_SECRET", metadataSecret);
         List<String> hosts = new ArrayList<>();
         List<String> hostLines = new ArrayList<>();
@@ -237,13 +234,14 @@ public final class UpCommand implements Callable<Integer> {
             agent.put("stratus.agent.host", host);
             agent.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
             agent.put("stratus.agent.data-dir", home.agent().toString());
-            agent.put("stratus.agent.grpc-address", "127.0.0.1:" + agentPort);
+            agent.put("stratus.agent.grpc-address", "127.0.0.1:" + QuarkusProcess.freePort());
+            agent.put("quarkus.http.host", "127.0.0.1");
             out.println("starting agent '" + host + "' (log: " + home.logs().resolve("agent.log") + ")");
             out.flush();
             parts.add(0, QuarkusProcess.start(agentApp, agentPort, agent, agentEnv, home.logs().resolve("agent.log"),
                     START_LIMIT, Duration.ofSeconds(60)));
             hosts.add(host);
-            hostLines.add(host + " (127.0.0.1:" + agentPort + ", data " + home.agent() + ")");
+            hostLines.add(host + " (" + agent.get("stratus.agent.grpc-address") + ", data " + home.agent() + ")");
         } else {
             List<String> created = new ArrayList<>();
             for (int i = 1; i <= agents; i++) {
@@ -262,7 +260,8 @@ public final class UpCommand implements Callable<Integer> {
                 settings.put("stratus.agent.host", host);
                 settings.putAll(bus.agent(host).withBootstrapServers(agentKafka).serviceConfig());
                 settings.put("stratus.agent.data-dir", data.toString());
-                settings.put("stratus.agent.grpc-address", ns.address() + ":" + agentPort);
+                settings.put("stratus.agent.grpc-address", ns.address() + ":" + QuarkusProcess.freePort());
+                settings.put("quarkus.http.host", ns.address());
                 settings.put("stratus.agent.network.physical-interfaces", EXTERNAL_PHYSNET + ":"
                         + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
                 // The first host runs the routers (Neutron's L3 agent); every host reaches the outside.
@@ -274,8 +273,8 @@ public final class UpCommand implements Callable<Integer> {
                 parts.add(0, QuarkusProcess.startIn(ns, agentApp, agentPort, settings, agentEnv, log, START_LIMIT,
                         Duration.ofSeconds(60)));
                 hosts.add(host);
-                hostLines.add(host + " (" + ns.address() + ":" + agentPort + " in namespace " + ns.name() + ", data "
-                        + data + ")");
+                hostLines.add(host + " (" + settings.get("stratus.agent.grpc-address") + " in namespace " + ns.name()
+                        + ", data " + data + ")");
             }
         }
 

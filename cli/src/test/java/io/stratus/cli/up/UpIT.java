@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stratus.kafka.client.KafkaClientSettings;
 import io.stratus.kafka.client.Topics;
+import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -13,11 +16,14 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -201,6 +207,96 @@ class UpIT {
         assertThat(delete.code()).as(delete.output()).isZero();
         assertThat(openstack("admin", "image", "list", "-f", "value", "-c", "Name").output())
                 .doesNotContain("it-image").doesNotContain("cli-image");
+    }
+
+    /**
+     * Every TCP socket the cloud's processes listen on (up itself with Kafka, the scheduler, the
+     * image service, the agents, and what they start: QEMU, dnsmasq, the metadata proxies' haproxy,
+     * which run detached, found by their files under the cloud's home) is on loopback or the agents'
+     * bridge in this machine's namespace, or on a specific address inside a namespace of the
+     * cloud's: none on every interface, none on an address of the machine's own networks.
+     */
+    @Test
+    void everyListeningSocketIsOnLoopbackTheAgentsBridgeOrInsideANamespace() throws Exception {
+        long pid = Long.parseLong(Files.readString(home.resolve("up.pid")).strip());
+        ProcessHandle up = ProcessHandle.of(pid).orElseThrow();
+        Set<Long> cloud = new TreeSet<>();
+        cloud.add(pid);
+        up.descendants().forEach(p -> cloud.add(p.pid()));
+        try (var all = Files.list(Path.of("/proc"))) {
+            for (Path proc : all.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    if (new String(Files.readAllBytes(proc.resolve("cmdline"))).contains(home.toString())) {
+                        cloud.add(Long.parseLong(proc.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // Gone meanwhile.
+                }
+            }
+        }
+        String root = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        List<String> found = new ArrayList<>();
+        List<String> exposed = new ArrayList<>();
+        for (long p : cloud) {
+            Path proc = Path.of("/proc", Long.toString(p));
+            String netns;
+            Set<String> sockets = new HashSet<>();
+            String command;
+            try {
+                netns = Files.readSymbolicLink(proc.resolve("ns/net")).toString();
+                command = Files.readString(proc.resolve("comm")).strip();
+                try (var fds = Files.list(proc.resolve("fd"))) {
+                    for (Path fd : fds.toList()) {
+                        try {
+                            String target = Files.readSymbolicLink(fd).toString();
+                            if (target.startsWith("socket:[")) {
+                                sockets.add(target.substring(8, target.length() - 1));
+                            }
+                        } catch (IOException e) {
+                            // Closed meanwhile.
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                continue;
+            }
+            for (String table : List.of("tcp", "tcp6")) {
+                for (String line : Files.readAllLines(proc.resolve("net").resolve(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode; 0A is LISTEN.
+                    if (f.length < 10 || !f[3].equals("0A") || !sockets.contains(f[9])) {
+                        continue;
+                    }
+                    InetAddress address = procAddress(f[1].substring(0, f[1].indexOf(':')));
+                    int port = Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16);
+                    boolean inRoot = netns.equals(root);
+                    String where = command + " (pid " + p + (inRoot ? "" : ", namespace " + netns) + ") "
+                            + address.getHostAddress() + ":" + port;
+                    found.add(where);
+                    boolean ok = address.isLoopbackAddress() || (inRoot
+                            ? address.getHostAddress().equals(HostNetwork.GATEWAY) : !address.isAnyLocalAddress());
+                    if (!ok) {
+                        exposed.add(where);
+                    }
+                }
+            }
+        }
+        System.out.println("listening sockets of the cloud:\n  " + String.join("\n  ", found));
+        assertThat(found).as("the scheduler, the image service, the agent and Kafka were found").hasSizeGreaterThanOrEqualTo(4);
+        assertThat(exposed).as("sockets open beyond loopback and the cloud's namespaces; all: " + found).isEmpty();
+    }
+
+    /** An address as /proc/net/tcp{,6} prints it: hex, in 32-bit words of host (little-endian) order. */
+    private static InetAddress procAddress(String hex) throws IOException {
+        byte[] b = HexFormat.of().parseHex(hex);
+        for (int i = 0; i < b.length; i += 4) {
+            for (int j = 0; j < 2; j++) {
+                byte t = b[i + j];
+                b[i + j] = b[i + 3 - j];
+                b[i + 3 - j] = t;
+            }
+        }
+        return InetAddress.getByAddress(b);
     }
 
     private String status(String server) throws Exception {

@@ -15,10 +15,11 @@ import org.apache.kafka.common.resource.ResourceType;
  * ({@code allow.everyone.if.no.acl.found=false}); the control plane and the brokers are super
  * users and need none.
  *
- * <p>An agent reads only its own command topic, with its own consumer group, and the desired
- * network state; it writes only what agents write (its host reports, events, telemetry, dead
- * letters), never a command topic nor another host's reports. Every pattern is LITERAL: a prefixed
- * {@code stratus.compute.h1} would also match host {@code h10}'s topic.
+ * <p>An agent reads only its own command topic, with its own consumer group, the desired
+ * network state, and the hosts' reports (a live migration's source checks its target's address
+ * there); it writes only what agents write (its host reports, events, telemetry, dead letters),
+ * never a command topic nor another host's reports. Every pattern but the reports' read is
+ * LITERAL: a prefixed {@code stratus.compute.h1} would also match host {@code h10}'s topic.
  */
 public final class BusAcls {
     private BusAcls() {
@@ -38,6 +39,12 @@ public final class BusAcls {
         for (String written : List.of(Topics.hostReports(host), Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ)) {
             topic(acls, user, written, AclOperation.WRITE, AclOperation.CREATE);
         }
+        // Every host's reports, read only: the source of a live migration sends the guest only to
+        // the gRPC address its target host registered there (HostReportsDirectory).
+        acls.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, Topics.hostReports(""), PatternType.PREFIXED),
+                allow(user, AclOperation.READ)));
+        acls.add(new AclBinding(new ResourcePattern(ResourceType.TOPIC, Topics.hostReports(""), PatternType.PREFIXED),
+                allow(user, AclOperation.DESCRIBE)));
         return acls;
     }
 

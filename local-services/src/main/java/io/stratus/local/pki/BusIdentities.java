@@ -40,9 +40,12 @@ public final class BusIdentities {
         return tls(ca.issue(Principals.CONTROL_PLANE, List.of(), List.of()));
     }
 
-    /** The identity of {@code host}'s agent. */
+    /**
+     * The identity of {@code host}'s agent; its certificate names the host too, for its gRPC
+     * server: a peer that means to reach {@code host} checks that name.
+     */
     public KafkaClientSettings.Tls agent(String host) {
-        return tls(ca.issue(Principals.agent(host), List.of(), List.of()));
+        return tls(ca.issue(Principals.agent(host), List.of(host), List.of()));
     }
 
     public CertificateAuthority authority() {

@@ -347,8 +347,15 @@ public class SchedulerComponents {
 
     @Produces
     @Singleton
-    AgentConsoles consoles() {
-        return new AgentConsoles();
+    AgentConsoles consoles(SchedulerConfig config) {
+        SchedulerConfig.AgentTls tls = config.agentTls();
+        if (tls.certificate().isEmpty() && tls.key().isEmpty() && tls.ca().isEmpty()) {
+            return AgentConsoles.plainText();
+        }
+        if (tls.certificate().isEmpty() || tls.key().isEmpty() || tls.ca().isEmpty()) {
+            throw new IllegalArgumentException("stratus.scheduler.agent-tls needs certificate, key and ca together");
+        }
+        return AgentConsoles.mutualTls(tls.certificate().get(), tls.key().get(), tls.ca().get());
     }
 
     void closeConsoles(@Disposes AgentConsoles consoles) {

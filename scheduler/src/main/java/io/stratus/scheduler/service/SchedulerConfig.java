@@ -97,6 +97,23 @@ public interface SchedulerConfig {
         String project();
     }
 
+    /** The scheduler's certificates for calling the agents' gRPC servers (console output). */
+    AgentTls agentTls();
+
+    /**
+     * PEM files, as {@code bin/stratus up}'s CA issues them: the scheduler's certificate (its
+     * common name is the principal agents serve consoles to), its key, and the CA an agent's
+     * certificate must chain to; an agent's must also name the agent's host. Unset: plain text,
+     * for agents that serve it (one host on loopback).
+     */
+    interface AgentTls {
+        Optional<Path> certificate();
+
+        Optional<Path> key();
+
+        Optional<Path> ca();
+    }
+
     /** Allocation ratios per resource class. */
     interface Ratios {
         double cpu();

@@ -519,7 +519,7 @@ public class ServersResource {
                         + " (stratus.agent.grpc-address); its console cannot be read"));
         String text;
         try {
-            text = consoles.tail(address, s.id(), CONSOLE_BYTES);
+            text = consoles.tail(host, address, s.id(), CONSOLE_BYTES);
         } catch (StatusRuntimeException e) {
             throw new ApiException(e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND ? 404 : 503,
                     "the console of instance " + s.id() + " on host " + host + " cannot be read: " + e.getStatus());
