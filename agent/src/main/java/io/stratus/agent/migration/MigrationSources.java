@@ -53,6 +53,7 @@ public final class MigrationSources {
     private final Duration stallLimit;
     private final MigrationMeters meters;
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
+    private final Set<String> aborted = ConcurrentHashMap.newKeySet();
 
     /**
      * @param directory the targets' registered addresses: a command naming another is refused
@@ -179,6 +180,11 @@ public final class MigrationSources {
             }
         } finally {
             running.remove(target.migrationId());
+            // An abort interrupts this thread to end the transfer; what follows (the guest's rollback,
+            // the record's write) must not see the interrupt: it would close the store's files.
+            if (aborted.remove(target.migrationId()) && Thread.interrupted()) {
+                LOG.debugf("migration %s: aborted", target.migrationId());
+            }
             link.shutdownNow();
         }
     }
@@ -210,10 +216,11 @@ public final class MigrationSources {
 
     /** Stops the migration's stream; its {@link #migrate} ends with the guest running here. */
     public void abort(String migrationId) {
-        Thread t = running.get(migrationId);
-        if (t != null) {
+        running.computeIfPresent(migrationId, (id, t) -> {
+            aborted.add(id);
             t.interrupt();
-        }
+            return t;
+        });
     }
 
     /** Opens the call and has the Hello accepted, trying again while the target is not ready yet. */

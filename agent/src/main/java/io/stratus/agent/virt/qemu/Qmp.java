@@ -17,6 +17,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,6 +42,12 @@ final class Qmp implements AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final Thread reader;
+    /**
+     * Writes commands: a socket channel written by a thread that is interrupted (a move's abort
+     * interrupts its migration thread) closes for good, and this guest's monitor with it. The
+     * caller's interrupt reaches only its wait for the answer.
+     */
+    private final ExecutorService writer;
 
     private Qmp(SocketChannel channel, Consumer<JsonNode> events, String name) throws IOException {
         this.channel = channel;
@@ -46,6 +56,11 @@ final class Qmp implements AutoCloseable {
         if (greeting == null || !JSON.readTree(greeting).has("QMP")) {
             throw new IOException("no QMP greeting on the monitor socket: " + greeting);
         }
+        this.writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name + "-qmp-write");
+            t.setDaemon(true);
+            return t;
+        });
         this.reader = new Thread(() -> read(events), name + "-qmp");
         reader.setDaemon(true);
         reader.start();
@@ -103,18 +118,23 @@ final class Qmp implements AutoCloseable {
         pending.put(id, answer);
         try {
             ByteBuffer bytes = ByteBuffer.wrap((msg + "\n").getBytes(StandardCharsets.UTF_8));
-            synchronized (writing) {
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
+            Future<?> sent = writer.submit(() -> {
+                synchronized (writing) {
+                    while (bytes.hasRemaining()) {
+                        channel.write(bytes);
+                    }
                 }
-            }
+                return null;
+            });
+            sent.get(ANSWER_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             JsonNode reply = answer.get(ANSWER_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             if (reply.has("error")) {
                 throw new HypervisorException("HypervisorError", "QEMU refused " + command + ": "
                         + reply.get("error").path("desc").asText());
             }
             return reply.path("return");
-        } catch (IOException | ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
+            // Rejected: this monitor was closed, as a closed socket would refuse the write.
             throw new HypervisorException("HypervisorError", "QEMU did not answer " + command + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -186,6 +206,7 @@ final class Qmp implements AutoCloseable {
 
     @Override
     public void close() {
+        writer.shutdown();
         try {
             channel.close();
         } catch (IOException e) {
