@@ -54,6 +54,12 @@ public final class MigrationStore {
                 to.name(), clock.instant(), serverId, Migration.Status.FINISHED.name());
     }
 
+    /** Migration {@code uuid}, if there is one. */
+    public Optional<Migration> find(String uuid) {
+        return sql.list("SELECT " + COLUMNS + " FROM migration WHERE uuid = ?", MigrationStore::row, uuid).stream()
+                .findFirst();
+    }
+
     /** The migrations that match every filter given, newest first. */
     public List<Migration> list(Filter filter) {
         Where where = new Where("1 = 1");

@@ -113,7 +113,7 @@ final class ColdMigrationTask implements MoveTask {
 
     @Override
     public void stop(Server s) {
-        s.host().ifPresent(source -> commands.abortMove(s, source));
+        commands.abortMove(s, migrations);
     }
 
     @Override

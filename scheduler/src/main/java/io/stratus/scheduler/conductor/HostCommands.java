@@ -4,10 +4,13 @@ import com.google.protobuf.Timestamp;
 import io.stratus.proto.v1.AbortMigration;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Delete;
+import io.stratus.scheduler.compute.Migration;
+import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -51,15 +54,23 @@ public final class HostCommands {
     }
 
     /**
-     * Tells the source of the server's move under way to stop it: the guest runs on there, and
-     * the target drops what it received when the stream ends.
+     * Stops the server's move under way at its source (the guest runs on there) and at its
+     * target, {@code migrations} saying which: a target whose stream never began would otherwise
+     * keep what it prepared (Nova's rollback_live_migration_at_destination).
      */
-    void abortMove(Server s, String source) {
+    void abortMove(Server s, MigrationStore migrations) {
+        s.host().ifPresent(source -> abortMove(s, source));
+        migrations.find(s.requestId()).map(Migration::destHost).filter(target -> !s.host().equals(Optional.of(target)))
+                .ifPresent(target -> abortMove(s, target));
+    }
+
+    /** Tells {@code host}, a side of the server's move under way, to stop it. */
+    void abortMove(Server s, String host) {
         try {
-            send(source, envelope(s.id(), s.projectId(), Conductor.newRequestId()).setAbortMigration(
+            send(host, envelope(s.id(), s.projectId(), Conductor.newRequestId()).setAbortMigration(
                     AbortMigration.newBuilder().setMigrationId(s.requestId())).build());
         } catch (DispatchException e) {
-            LOG.warnf("instance %s: could not tell %s to abort move %s: %s", s.id(), source, s.requestId(),
+            LOG.warnf("instance %s: could not tell %s to abort move %s: %s", s.id(), host, s.requestId(),
                     e.getMessage());
         }
     }

@@ -111,7 +111,7 @@ final class LiveMigrationTask implements MoveTask {
 
     @Override
     public void stop(Server s) {
-        s.host().ifPresent(source -> commands.abortMove(s, source));
+        commands.abortMove(s, migrations);
     }
 
     @Override

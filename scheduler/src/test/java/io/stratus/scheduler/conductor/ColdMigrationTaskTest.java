@@ -103,7 +103,7 @@ class ColdMigrationTaskTest {
 
         f.parts.sweeper().sweep();
 
-        assertThat(f.sent()).endsWith("src:ABORT_MIGRATION");
+        assertThat(f.sent()).as("both ends stop the move").endsWith("src:ABORT_MIGRATION", "dst:ABORT_MIGRATION");
         Server now = f.now(s);
         assertThat(now.taskState()).isEqualTo(TaskState.NONE);
         assertThat(now.pendingFlavorId()).isEmpty();
