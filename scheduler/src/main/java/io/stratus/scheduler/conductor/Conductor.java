@@ -2,6 +2,7 @@ package io.stratus.scheduler.conductor;
 
 import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Migration;
@@ -164,7 +165,7 @@ public final class Conductor {
             return;
         }
         Optional<Instant> launched = e.hasLaunchedAt()
-                ? Optional.of(Instant.ofEpochSecond(e.getLaunchedAt().getSeconds(), e.getLaunchedAt().getNanos()))
+                ? Optional.of(ProtoTime.instant(e.getLaunchedAt()))
                 : Optional.empty();
         TaskState task = e.getTaskState() == TaskState.TASK_STATE_UNSPECIFIED ? TaskState.NONE : e.getTaskState();
         if (!ownRequest && !e.getRequestId().isEmpty()) {

@@ -1,9 +1,9 @@
 package io.stratus.scheduler.conductor;
 
-import com.google.protobuf.Timestamp;
 import io.stratus.proto.v1.AbortMigration;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.ProtoTime;
 import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
@@ -35,7 +35,7 @@ public final class HostCommands {
     public CommandEnvelope.Builder envelope(String instanceId, String tenantId, String requestId) {
         Instant now = clock.instant();
         return CommandEnvelope.newBuilder().setRequestId(requestId).setInstanceId(instanceId).setTenantId(tenantId)
-                .setIssuedAt(timestamp(now)).setDeadline(timestamp(now.plus(taskTimeout)));
+                .setIssuedAt(ProtoTime.timestamp(now)).setDeadline(ProtoTime.timestamp(now.plus(taskTimeout)));
     }
 
     /** @throws DispatchException the bus did not take the command */
@@ -73,9 +73,5 @@ public final class HostCommands {
             LOG.warnf("instance %s: could not tell %s to abort move %s: %s", s.id(), host, s.requestId(),
                     e.getMessage());
         }
-    }
-
-    private static Timestamp timestamp(Instant t) {
-        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
     }
 }
