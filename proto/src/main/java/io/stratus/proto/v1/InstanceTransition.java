@@ -186,7 +186,10 @@ public enum InstanceTransition {
             case CREATE_IMAGE -> CREATE_IMAGE;
             case LIVE_MIGRATE -> LIVE_MIGRATE;
             case DELETE -> DELETE;
-            case BOOT, PREPARE_MIGRATION_TARGET, ABORT_MIGRATION, COMMAND_NOT_SET -> null;
+            // A volume's attach and detach change no instance state (Nova sets no task for them);
+            // the volume's own status tracks them.
+            case BOOT, PREPARE_MIGRATION_TARGET, ABORT_MIGRATION, ATTACH_VOLUME, DETACH_VOLUME,
+                    COMMAND_NOT_SET -> null;
         });
     }
 
