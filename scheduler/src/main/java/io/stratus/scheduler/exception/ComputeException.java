@@ -7,7 +7,7 @@ package io.stratus.scheduler.exception;
  */
 public abstract sealed class ComputeException extends RuntimeException
         permits InstanceInvalidState, NoValidHost, InvalidRequest, Conflict, NotFound, Forbidden, OverLimit,
-        ServiceUnavailable {
+        ServiceUnavailable, Unauthenticated {
 
     /** The kinds of refusal a client tells apart. */
     public enum Kind {
@@ -15,6 +15,8 @@ public abstract sealed class ComputeException extends RuntimeException
         INVALID,
         /** What the request names does not exist. */
         NOT_FOUND,
+        /** The caller is not who it claims, or could not say who it is. */
+        UNAUTHENTICATED,
         /** The caller may not do this. */
         FORBIDDEN,
         /** The request is over a size or count limit. */

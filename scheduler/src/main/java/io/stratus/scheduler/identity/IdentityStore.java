@@ -1,8 +1,10 @@
 package io.stratus.scheduler.identity;
 
-import io.stratus.api.ApiException;
 import io.stratus.api.auth.Caller;
 import io.stratus.database.Sql;
+import io.stratus.scheduler.exception.Conflict;
+import io.stratus.scheduler.exception.NotFound;
+import io.stratus.scheduler.exception.Unauthenticated;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -96,7 +98,7 @@ public final class IdentityStore {
      */
     public Account updateUser(String accountId, UserChange change) {
         Account a = account(accountId).filter(x -> x.id().equals(accountId))
-                .orElseThrow(() -> ApiException.notFound("Could not find user: " + accountId));
+                .orElseThrow(() -> new NotFound("Could not find user: " + accountId));
         String name = change.name().orElse(a.name());
         String project = change.defaultProjectId().map(p -> p.orElse(null)).orElse(a.defaultProjectId());
         boolean enabled = change.enabled().orElse(a.enabled());
@@ -117,9 +119,9 @@ public final class IdentityStore {
     /** A user changes its own password, proving the old one; every token it holds is revoked. */
     public void changePassword(String accountId, String original, String password) {
         String hash = sql.one("SELECT password_hash FROM account WHERE id = ?", r -> r.getString(1), accountId)
-                .orElseThrow(() -> ApiException.notFound("Could not find user: " + accountId));
+                .orElseThrow(() -> new NotFound("Could not find user: " + accountId));
         if (!passwords.matches(accountId, original, hash, clock.instant())) {
-            throw ApiException.unauthorized(DENIED);
+            throw new Unauthenticated(DENIED);
         }
         updateUser(accountId, new UserChange(Optional.empty(), Optional.of(password), Optional.empty(), Optional.empty()));
     }
@@ -127,13 +129,13 @@ public final class IdentityStore {
     /** Deletes a user with its role assignments and tokens. */
     public void deleteUser(String accountId) {
         if (sql.update("DELETE FROM account WHERE id = ?", accountId) == 0) {
-            throw ApiException.notFound("Could not find user: " + accountId);
+            throw new NotFound("Could not find user: " + accountId);
         }
     }
 
     public Project updateProject(String projectId, Optional<String> name, Optional<String> description) {
         Project p = project(projectId).filter(x -> x.id().equals(projectId))
-                .orElseThrow(() -> ApiException.notFound("Could not find project: " + projectId));
+                .orElseThrow(() -> new NotFound("Could not find project: " + projectId));
         Project changed = new Project(p.id(), name.orElse(p.name()), description.orElse(p.description()));
         update("project '" + changed.name() + "' exists already", "UPDATE project SET name = ?, description = ? WHERE id = ?",
                 changed.name(), changed.description(), p.id());
@@ -148,13 +150,13 @@ public final class IdentityStore {
     public void deleteProject(String projectId) {
         sql.update("UPDATE account SET project_id = NULL WHERE project_id = ?", projectId);
         if (sql.update("DELETE FROM project WHERE id = ?", projectId) == 0) {
-            throw ApiException.notFound("Could not find project: " + projectId);
+            throw new NotFound("Could not find project: " + projectId);
         }
     }
 
     public void assignRole(String accountId, String projectId, String role) {
         if (!ROLES.contains(role)) {
-            throw ApiException.notFound("Could not find role: " + role + " (the roles are " + ROLES + ")");
+            throw new NotFound("Could not find role: " + role + " (the roles are " + ROLES + ")");
         }
         if (!roles(accountId, projectId).contains(role)) {
             update("the role is assigned already",
@@ -170,7 +172,7 @@ public final class IdentityStore {
     public void unassignRole(String accountId, String projectId, String role) {
         if (sql.update("DELETE FROM role_assignment WHERE account_id = ? AND project_id = ? AND role = ?",
                 accountId, projectId, role) == 0) {
-            throw ApiException.notFound("Could not find role assignment with role: " + role + ", user or group: "
+            throw new NotFound("Could not find role assignment with role: " + role + ", user or group: "
                     + accountId + ", project, domain, or system: " + projectId + ".");
         }
     }
@@ -251,7 +253,7 @@ public final class IdentityStore {
                         r.getTimestamp(7) == null ? null : r.getTimestamp(7).toInstant()), user, user, user);
         if (found.isEmpty()) {
             passwords.spend(password, null); // as long as a wrong password takes: no telling who exists
-            throw ApiException.unauthorized(DENIED);
+            throw new Unauthenticated(DENIED);
         }
         Row row = found.get();
         Instant now = clock.instant();
@@ -260,14 +262,14 @@ public final class IdentityStore {
             passwords.spend(password, row.hash());
             LOG.warnf("login of user %s refused: locked after %d failed logins, until %s", row.account().name(),
                     row.failures(), row.lastFailure().plus(lockout.duration()));
-            throw ApiException.unauthorized(DENIED);
+            throw new Unauthenticated(DENIED);
         }
         if (!passwords.matches(row.account().id(), password, row.hash(), now)) {
             failedLogin(row.account(), now);
-            throw ApiException.unauthorized(DENIED);
+            throw new Unauthenticated(DENIED);
         }
         if (!row.account().enabled()) {
-            throw ApiException.unauthorized(DENIED);
+            throw new Unauthenticated(DENIED);
         }
         if (row.failures() > 0) {
             sql.update("UPDATE account SET failed_logins = 0, last_failed_login = NULL WHERE id = ?", row.account().id());
@@ -311,7 +313,7 @@ public final class IdentityStore {
      * never extends a token's life.
      */
     public Issued rescope(Token from, Optional<String> projectIdOrName) {
-        Account account = account(from.caller().userId()).orElseThrow(() -> ApiException.unauthorized(DENIED));
+        Account account = account(from.caller().userId()).orElseThrow(() -> new Unauthenticated(DENIED));
         List<String> methods = new ArrayList<>(List.of("token"));
         from.methods().stream().filter(m -> !m.equals("token")).forEach(methods::add);
         return issue(account, projectIdOrName, methods, newAuditId(), from.auditChainId(), from.caller().expiresAt());
@@ -323,10 +325,10 @@ public final class IdentityStore {
         Project project = null;
         Set<String> roles = Set.of();
         if (wanted.isPresent()) {
-            project = project(wanted.get()).orElseThrow(() -> ApiException.unauthorized("no project " + wanted.get()));
+            project = project(wanted.get()).orElseThrow(() -> new Unauthenticated("no project " + wanted.get()));
             roles = roles(account.id(), project.id());
             if (roles.isEmpty()) {
-                throw ApiException.unauthorized("user " + account.name() + " has no role on project " + project.name());
+                throw new Unauthenticated("user " + account.name() + " has no role on project " + project.name());
             }
         }
         byte[] secret = new byte[32];
@@ -402,7 +404,7 @@ public final class IdentityStore {
             sql.update(statement, args);
         } catch (Sql.SqlException e) {
             if (e.duplicate()) {
-                throw ApiException.conflict(onDuplicate);
+                throw new Conflict(onDuplicate);
             }
             throw e;
         }

@@ -3,9 +3,10 @@ package io.stratus.scheduler.identity;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.stratus.api.ApiException;
 import io.stratus.database.Database;
 import io.stratus.database.Sql;
+import io.stratus.scheduler.exception.ComputeException;
+import io.stratus.scheduler.exception.Unauthenticated;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,8 +51,8 @@ class PasswordLoginTest {
     }
 
     private static void refused(Runnable login) {
-        assertThatThrownBy(login::run).isInstanceOfSatisfying(ApiException.class, e -> {
-            assertThat(e.status()).isEqualTo(401);
+        assertThatThrownBy(login::run).isInstanceOfSatisfying(Unauthenticated.class, e -> {
+            assertThat(e.kind()).isEqualTo(ComputeException.Kind.UNAUTHENTICATED);
             assertThat(e.getMessage()).isEqualTo("The request you have made requires authentication.");
         });
     }

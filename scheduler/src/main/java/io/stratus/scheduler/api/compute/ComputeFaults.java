@@ -27,6 +27,7 @@ public class ComputeFaults implements ExceptionMapper<ComputeException> {
         return switch (kind) {
             case INVALID -> 400;
             case NOT_FOUND -> 404;
+            case UNAUTHENTICATED -> 401;
             case FORBIDDEN -> 403;
             case OVER_LIMIT -> 413;
             case CONFLICT -> 409;

@@ -11,6 +11,7 @@ import io.stratus.scheduler.exception.NoValidHost;
 import io.stratus.scheduler.exception.NotFound;
 import io.stratus.scheduler.exception.OverLimit;
 import io.stratus.scheduler.exception.ServiceUnavailable;
+import io.stratus.scheduler.exception.Unauthenticated;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -38,13 +39,17 @@ class ComputeFaultsTest {
                 new Forbidden("The image service refused the image: not yours"), "403 forbidden",
                 new OverLimit("The image service refused the image: too large"), "413 overLimit",
                 new ServiceUnavailable("'pause' could not be handed to host h1; try again: gone"),
-                "503 serviceUnavailable");
+                "503 serviceUnavailable",
+                new Unauthenticated("The request you have made requires authentication."), "401 unauthorized");
         expected.forEach((e, statusAndName) -> {
             Response r = render(e);
             String name = statusAndName.substring(4);
             assertThat(r.getStatus() + " " + name).as(e.getClass().getSimpleName()).isEqualTo(statusAndName);
             assertThat(body(r, name)).as(e.getClass().getSimpleName())
                     .containsEntry("code", r.getStatus()).containsEntry("message", e.getMessage());
+            // Keystone's challenge: clients (keystoneauth) look for it to know where to authenticate.
+            assertThat(r.getHeaderString("WWW-Authenticate")).as(e.getClass().getSimpleName())
+                    .isEqualTo(r.getStatus() == 401 ? "Keystone uri=\"/identity/v3\"" : null);
         });
     }
 
