@@ -594,6 +594,15 @@ public final class CommandHandler implements CommandApplier {
         if (!allowed(env, rec, t)) {
             return;
         }
+        if (rec.boot().getVolumesCount() > 0) {
+            // The target would build its volume slots from the record's order, which is not the
+            // running guest's after a detach from a middle slot, and QEMU's block migration would copy
+            // the volumes onto themselves.
+            journal.reject(env, Optional.of(rec), Faults.of("NotSupported", "instance " + rec.id() + " has "
+                    + rec.boot().getVolumesCount() + " volumes attached: live migration of a guest with volumes"
+                    + " is not done yet (a cold migration moves them)"));
+            return;
+        }
         Guest guest = guestOf(rec);
         LiveMigrate command = env.getLiveMigrate();
         InstanceRecord r = emit(started(rec, t), env.getRequestId());

@@ -1670,6 +1670,20 @@ class CommandHandlerTest {
         assertThat(driver.lastGuest(ID).spec().orElseThrow().volumes()).isEmpty();
     }
 
+    @Test
+    void aLiveMigrationOfAGuestWithVolumesIsRefusedAndTheGuestRunsOn() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        answer(attach(volume("vol-1", "att-1")));
+
+        InstanceEvent e = answer(envelope(ID, Command.LIVE_MIGRATE));
+
+        assertThat(e.getFault().getCode()).isEqualTo("NotSupported");
+        assertThat(e.getFault().getMessage()).contains("volumes");
+        assertThat(driver.lastGuest(ID).running()).isTrue();
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.ACTIVE);
+    }
+
     private static Resources size(int vcpus, long memoryMib, long diskGib) {
         return Resources.newBuilder().setVcpus(vcpus).setMemoryMib(memoryMib).setDiskGib(diskGib).build();
     }
