@@ -7,7 +7,10 @@ import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationTargets;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.store.StoreException;
+import io.stratus.agent.virt.DriverCapabilities.Traits;
 import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorException;
 import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -24,10 +27,12 @@ import io.stratus.proto.v1.Reboot;
 import io.stratus.proto.v1.Rebuild;
 import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
+import io.stratus.proto.v1.VolumeAttachment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -150,6 +155,8 @@ public final class CommandHandler implements CommandApplier {
                 case MIGRATE_DISK -> migrateDisk(env, rec);
                 case REBUILD -> rebuild(env, rec);
                 case CREATE_IMAGE -> createImage(env, rec);
+                case ATTACH_VOLUME -> attachVolume(env, rec);
+                case DETACH_VOLUME -> detachVolume(env, rec);
                 default -> journal.reject(env, found, Faults.of("NotSupported", "host " + host + " does not run "
                         + commandName(env) + " commands yet"));
             }
@@ -430,6 +437,121 @@ public final class CommandHandler implements CommandApplier {
         }
     }
 
+    /** Where a volume may come or go: a guest that runs, is paused or is stopped, with no task under way. */
+    private static final EnumSet<InstanceState> VOLUME_STATES = EnumSet.of(InstanceState.ACTIVE,
+            InstanceState.PAUSED, InstanceState.SHUTOFF);
+
+    /**
+     * Nova's attach: the volume fills a free disk slot of the running (or paused) guest, or, for a
+     * stopped one, is recorded for its next start. The instance keeps its state; the answer names
+     * the volume and has a fault when it could not be attached (nothing is recorded then). The
+     * attachment id makes it idempotent: one the record holds already is attached again only
+     * where the guest lacks it.
+     */
+    private void attachVolume(CommandEnvelope env, InstanceRecord rec) {
+        VolumeAttachment wanted = env.getAttachVolume().getVolume();
+        if (!volumeMayChange(env, rec)) {
+            return;
+        }
+        List<VolumeAttachment> attached = rec.boot().getVolumesList();
+        boolean known = attached.stream().anyMatch(a -> a.getAttachmentId().equals(wanted.getAttachmentId()));
+        Optional<Fault> refusal = known ? Optional.empty() : attachRefusal(rec, wanted, attached);
+        if (refusal.isPresent()) {
+            journal.reject(env, Optional.of(rec), refusal.get());
+            return;
+        }
+        try {
+            GuestSpec.Volume volume = GuestSupervisor.volume(wanted);
+            Optional<Guest> guest = guests.running(rec.id());
+            if (guest.isPresent()) {
+                guest.get().machine().attachVolume(volume);
+            }
+        } catch (HypervisorException e) {
+            journal.reject(env, Optional.of(rec), Faults.of(e));
+            return;
+        }
+        InstanceRecord r = known ? rec : rec.withBoot(rec.boot().toBuilder().addVolumes(wanted).build());
+        journal.finish(r, env.getRequestId(), e -> e.setVolumeId(wanted.getVolumeId()));
+        LOG.infof("instance %s: volume %s attached (attachment %s, request %s)", rec.id(), wanted.getVolumeId(),
+                wanted.getAttachmentId(), env.getRequestId());
+    }
+
+    /** Why {@code wanted} cannot be added to the instance's {@code attached} volumes, if it cannot. */
+    private Optional<Fault> attachRefusal(InstanceRecord rec, VolumeAttachment wanted,
+                                          List<VolumeAttachment> attached) {
+        if (wanted.getVolumeId().isEmpty() || wanted.getAttachmentId().isEmpty()) {
+            return Optional.of(Faults.of("InvalidVolume", "an attachment needs a volume id and an attachment id"));
+        }
+        if (wanted.getBoot()) {
+            return Optional.of(Faults.of("InvalidVolume", "volume " + wanted.getVolumeId() + " cannot become the"
+                    + " root disk of instance " + rec.id() + ", which runs already"));
+        }
+        if (attached.stream().anyMatch(a -> a.getVolumeId().equals(wanted.getVolumeId()))) {
+            return Optional.of(Faults.of("VolumeAlreadyAttached", "volume " + wanted.getVolumeId()
+                    + " is attached to instance " + rec.id() + " already"));
+        }
+        if (!guests.driver().capabilities().has(Traits.VOLUME_ATTACH)) {
+            return Optional.of(Faults.of("NotSupported", "the " + guests.driver().capabilities().name()
+                    + " hypervisor driver of host " + host + " does not attach volumes"));
+        }
+        if (attached.stream().filter(a -> !a.getBoot()).count() >= GuestSupervisor.VOLUME_SLOTS) {
+            return Optional.of(Faults.of("NoFreeDiskSlot", "instance " + rec.id() + " has "
+                    + GuestSupervisor.VOLUME_SLOTS + " volumes attached, as many as it has disk slots"));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Nova's detach: the guest's writes are flushed and its disk slot emptied (a stopped instance's
+     * record just loses it). The root volume stays. Detaching an attachment the instance does not
+     * have is refused with {@code VolumeNotAttached}; a redelivered detach is answered again.
+     */
+    private void detachVolume(CommandEnvelope env, InstanceRecord rec) {
+        String volumeId = env.getDetachVolume().getVolumeId();
+        String attachmentId = env.getDetachVolume().getAttachmentId();
+        if (!volumeMayChange(env, rec)) {
+            return;
+        }
+        Optional<VolumeAttachment> found = rec.boot().getVolumesList().stream()
+                .filter(a -> attachmentId.isEmpty() ? a.getVolumeId().equals(volumeId)
+                        : a.getAttachmentId().equals(attachmentId))
+                .findFirst();
+        if (found.isEmpty()) {
+            journal.reject(env, Optional.of(rec), Faults.of("VolumeNotAttached", "volume " + volumeId
+                    + (attachmentId.isEmpty() ? "" : " (attachment " + attachmentId + ")")
+                    + " is not attached to instance " + rec.id()));
+            return;
+        }
+        if (found.get().getBoot()) {
+            journal.reject(env, Optional.of(rec), Faults.of("InvalidVolume", "volume " + volumeId
+                    + " is the root disk of instance " + rec.id() + " and cannot be detached"));
+            return;
+        }
+        try {
+            Optional<Guest> guest = guests.running(rec.id());
+            if (guest.isPresent()) {
+                guest.get().machine().detachVolume(found.get().getAttachmentId());
+            }
+        } catch (HypervisorException e) {
+            journal.reject(env, Optional.of(rec), Faults.of(e));
+            return;
+        }
+        Boot.Builder boot = rec.boot().toBuilder().clearVolumes();
+        rec.boot().getVolumesList().stream().filter(a -> !a.equals(found.get())).forEach(boot::addVolumes);
+        journal.finish(rec.withBoot(boot.build()), env.getRequestId(), e -> e.setVolumeId(volumeId));
+        LOG.infof("instance %s: volume %s detached (request %s)", rec.id(), volumeId, env.getRequestId());
+    }
+
+    private boolean volumeMayChange(CommandEnvelope env, InstanceRecord rec) {
+        if (VOLUME_STATES.contains(rec.state()) && rec.task() == TaskState.NONE) {
+            return true;
+        }
+        journal.reject(env, Optional.of(rec), Faults.of("InstanceInvalidState", "cannot " + commandName(env)
+                + " of instance " + rec.id() + " while it is " + rec.state() + (rec.task() == TaskState.NONE ? ""
+                : " (" + rec.task() + ")") + "; allowed in " + VOLUME_STATES));
+        return false;
+    }
+
     /** Delete wins over everything: the table allows it from every state, over every task. */
     private void delete(CommandEnvelope env, InstanceRecord rec) {
         InstanceTransition t = InstanceTransition.DELETE;
@@ -470,6 +592,15 @@ public final class CommandHandler implements CommandApplier {
     private void liveMigrate(CommandEnvelope env, InstanceRecord rec) {
         InstanceTransition t = InstanceTransition.LIVE_MIGRATE;
         if (!allowed(env, rec, t)) {
+            return;
+        }
+        if (rec.boot().getVolumesCount() > 0) {
+            // The target would build its volume slots from the record's order, which is not the
+            // running guest's after a detach from a middle slot, and QEMU's block migration would copy
+            // the volumes onto themselves.
+            journal.reject(env, Optional.of(rec), Faults.of("NotSupported", "instance " + rec.id() + " has "
+                    + rec.boot().getVolumesCount() + " volumes attached: live migration of a guest with volumes"
+                    + " is not done yet (a cold migration moves them)"));
             return;
         }
         Guest guest = guestOf(rec);

@@ -131,6 +131,12 @@ final class InstanceJournal {
             // The scheduler deletes the image it created for a refused CreateImage by this id.
             e.setImageId(env.getCreateImage().getImageId());
         }
+        if (env.hasAttachVolume()) {
+            e.setVolumeId(env.getAttachVolume().getVolume().getVolumeId());
+        }
+        if (env.hasDetachVolume()) {
+            e.setVolumeId(env.getDetachVolume().getVolumeId());
+        }
         InstanceEvent event = e.build();
         store.markApplied(env.getRequestId(), env.getInstanceId(), List.of(event));
         events.publish(event);

@@ -35,6 +35,8 @@ public record DriverCapabilities(String name, String hypervisorType, String vers
         public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();
         /** Guests run by software emulation (QEMU's TCG): slow, but anywhere. */
         public static final String SOFTWARE_EMULATION = HostTrait.CUSTOM_STRATUS_ACCEL_TCG.name();
+        /** Attaches and detaches volumes (NBD exports) on running guests, through empty disk slots. */
+        public static final String VOLUME_ATTACH = HostTrait.CUSTOM_STRATUS_VOLUME_ATTACH.name();
 
         private Traits() {
         }

@@ -39,4 +39,26 @@ public interface VirtualGuest {
 
     /** Writes the paused guest to {@code dir}, for {@link HypervisorDriver#restore}. */
     void snapshot(Path dir) throws IOException, InterruptedException;
+
+    /**
+     * Fills a free volume slot with {@code volume} and tells the guest of its new disk (a
+     * capacity change on a disk it already has). Attaching an attachment the guest has already
+     * does nothing, so a repeated command is harmless.
+     *
+     * @throws HypervisorException {@code VolumeUnreachable} (the export does not answer),
+     *                             {@code NoFreeDiskSlot}, {@code NotSupported}
+     */
+    default void attachVolume(GuestSpec.Volume volume) {
+        throw new HypervisorException("NotSupported", "this hypervisor driver does not attach volumes to running"
+                + " guests");
+    }
+
+    /**
+     * Flushes the attachment's disk and empties its slot (the guest sees its capacity drop to 0).
+     * An attachment the guest does not have is nothing to do.
+     */
+    default void detachVolume(String attachmentId) {
+        throw new HypervisorException("NotSupported", "this hypervisor driver does not detach volumes from running"
+                + " guests");
+    }
 }

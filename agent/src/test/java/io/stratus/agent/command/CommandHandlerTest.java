@@ -23,7 +23,10 @@ import io.stratus.agent.virt.GuestExit;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.MigrationLimits;
 import io.stratus.proto.v1.AbortMigration;
+import io.stratus.proto.v1.AttachVolume;
 import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.DetachVolume;
+import io.stratus.proto.v1.VolumeAttachment;
 import io.stratus.proto.v1.CreateImage;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
@@ -1470,6 +1473,215 @@ class CommandHandlerTest {
         assertThat(dir.resolve("images").resolve("snap-1")).doesNotExist();
         // The next command runs as if nothing had happened.
         succeeds(ID, Command.PAUSE);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Volumes
+
+    private static final String NBD = "nbd+unix:///vol-1?socket=/run/stratus/nbd-vol-1.sock";
+
+    private static VolumeAttachment volume(String volumeId, String attachmentId) {
+        return VolumeAttachment.newBuilder().setVolumeId(volumeId).setAttachmentId(attachmentId).setNbdUri(NBD)
+                .setSizeBytes(1 << 20).setDevice("/dev/vdb").build();
+    }
+
+    private CommandEnvelope.Builder attach(VolumeAttachment v) {
+        return envelope(ID, Command.START).setAttachVolume(AttachVolume.newBuilder().setVolume(v));
+    }
+
+    private CommandEnvelope.Builder detach(String volumeId, String attachmentId) {
+        return envelope(ID, Command.START).setDetachVolume(DetachVolume.newBuilder().setVolumeId(volumeId)
+                .setAttachmentId(attachmentId));
+    }
+
+    private void attachingHost() {
+        driver.capabilities(new DriverCapabilities("fake", "fake", "1.0", Set.of(DriverCapabilities.Traits.VOLUME_ATTACH),
+                8, 64, false, Optional.empty()));
+    }
+
+    private InstanceEvent answer(CommandEnvelope.Builder env) {
+        CommandEnvelope e = env.build();
+        handle(e);
+        List<InstanceEvent> answer = events.forRequest(e.getRequestId());
+        assertThat(answer).singleElement();
+        return answer.get(0);
+    }
+
+    private List<String> recordedAttachments() {
+        return store.find(ID).orElseThrow().boot().getVolumesList().stream().map(VolumeAttachment::getAttachmentId)
+                .toList();
+    }
+
+    @Test
+    void aVolumeAttachedToARunningGuestFillsASlotAndIsRecordedWithTheStateUnchanged() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        FakeGuest guest = driver.lastGuest(ID);
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1")));
+
+        assertThat(e.hasFault()).as("fault %s", e.getFault()).isFalse();
+        assertThat(e.getVolumeId()).isEqualTo("vol-1");
+        assertThat(e.getState() + "/" + e.getTaskState()).isEqualTo("ACTIVE/NONE");
+        assertThat(guest.volumes()).containsOnlyKeys("att-1");
+        assertThat(guest.volumes().get("att-1").serial()).isEqualTo("vol-1");
+        assertThat(guest.volumes().get("att-1").export().socket()).hasValue(Path.of("/run/stratus/nbd-vol-1.sock"));
+        assertThat(recordedAttachments()).containsExactly("att-1");
+    }
+
+    @Test
+    void anAttachmentAttachedAgainUnderAnotherRequestIsNotAttachedTwice() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        FakeGuest guest = driver.lastGuest(ID);
+        CommandEnvelope first = attach(volume("vol-1", "att-1")).build();
+        handle(first);
+
+        handle(first);
+        InstanceEvent again = answer(attach(volume("vol-1", "att-1")));
+
+        assertThat(again.hasFault()).isFalse();
+        assertThat(guest.attaches()).isEqualTo(1);
+        assertThat(recordedAttachments()).containsExactly("att-1");
+        assertThat(events.forRequest(first.getRequestId())).hasSize(2);
+    }
+
+    @Test
+    void aVolumeAttachedToAStoppedInstanceIsInItsGuestWhenItStarts() {
+        attachingHost();
+        bringTo(Setup.SHUTOFF, ID);
+        int guestsBefore = driver.guests(ID).size();
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1")));
+        succeeds(ID, Command.START);
+
+        assertThat(e.hasFault()).isFalse();
+        assertThat(e.getState()).isEqualTo(InstanceState.SHUTOFF);
+        assertThat(driver.guests(ID)).hasSize(guestsBefore + 1);
+        GuestSpec spec = driver.lastGuest(ID).spec().orElseThrow();
+        assertThat(spec.slotVolumes()).extracting(GuestSpec.Volume::attachmentId).containsExactly("att-1");
+        assertThat(spec.volumeSlots()).isEqualTo(GuestSupervisor.VOLUME_SLOTS);
+    }
+
+    @Test
+    void anAttachTheDriverCannotCompleteIsAnsweredWithItsFaultAndRecordsNothing() {
+        attachingHost();
+        bringTo(Setup.PAUSED, ID);
+        driver.failNextAttach("VolumeUnreachable", "nothing listens on the export's socket");
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1")));
+
+        assertThat(e.getFault().getCode()).isEqualTo("VolumeUnreachable");
+        assertThat(e.getVolumeId()).isEqualTo("vol-1");
+        assertThat(e.getState()).isEqualTo(InstanceState.PAUSED);
+        assertThat(recordedAttachments()).isEmpty();
+        assertThat(driver.lastGuest(ID).running()).isTrue();
+    }
+
+    @Test
+    void anAttachWhoseAddressIsNoNbdUriIsRefusedWithVolumeUnusable() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1").toBuilder().setNbdUri("iscsi://10.0.0.1/lun0")
+                .build()));
+
+        assertThat(e.getFault().getCode()).isEqualTo("VolumeUnusable");
+        assertThat(driver.lastGuest(ID).volumes()).isEmpty();
+        assertThat(recordedAttachments()).isEmpty();
+    }
+
+    @Test
+    void anAttachOnAHostWhoseDriverCannotAttachIsRefusedWithNotSupported() {
+        bringTo(Setup.ACTIVE, ID);
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1")));
+
+        assertThat(e.getFault().getCode()).isEqualTo("NotSupported");
+        assertThat(recordedAttachments()).isEmpty();
+    }
+
+    @Test
+    void anAttachBeyondTheGuestsSlotsIsRefusedWithNoFreeDiskSlot() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        for (int i = 0; i < GuestSupervisor.VOLUME_SLOTS; i++) {
+            assertThat(answer(attach(volume("vol-" + i, "att-" + i))).hasFault()).isFalse();
+        }
+
+        InstanceEvent e = answer(attach(volume("vol-x", "att-x")));
+
+        assertThat(e.getFault().getCode()).isEqualTo("NoFreeDiskSlot");
+        assertThat(recordedAttachments()).hasSize(GuestSupervisor.VOLUME_SLOTS);
+    }
+
+    @Test
+    void anAttachWhileAResizeAwaitsConfirmationIsRefusedWithInstanceInvalidState() {
+        attachingHost();
+        bringTo(Setup.VERIFY_RESIZE_RUNNING, ID);
+
+        InstanceEvent e = answer(attach(volume("vol-1", "att-1")));
+
+        assertThat(e.getFault().getCode()).isEqualTo("InstanceInvalidState");
+        assertThat(e.getVolumeId()).isEqualTo("vol-1");
+    }
+
+    @Test
+    void aDetachEmptiesTheSlotAndTheRecordKeepsTheOtherVolumes() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        FakeGuest guest = driver.lastGuest(ID);
+        answer(attach(volume("vol-1", "att-1")));
+        answer(attach(volume("vol-2", "att-2")));
+
+        InstanceEvent e = answer(detach("vol-1", "att-1"));
+
+        assertThat(e.hasFault()).isFalse();
+        assertThat(e.getVolumeId()).isEqualTo("vol-1");
+        assertThat(e.getState()).isEqualTo(InstanceState.ACTIVE);
+        assertThat(guest.volumes()).containsOnlyKeys("att-2");
+        assertThat(guest.detaches()).isEqualTo(1);
+        assertThat(recordedAttachments()).containsExactly("att-2");
+    }
+
+    @Test
+    void aDetachOfAVolumeTheInstanceDoesNotHaveIsRefusedWithVolumeNotAttached() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        answer(attach(volume("vol-1", "att-1")));
+
+        InstanceEvent e = answer(detach("vol-9", "att-9"));
+
+        assertThat(e.getFault().getCode()).isEqualTo("VolumeNotAttached");
+        assertThat(e.getVolumeId()).isEqualTo("vol-9");
+        assertThat(recordedAttachments()).containsExactly("att-1");
+    }
+
+    @Test
+    void aVolumeDetachedFromAStoppedInstanceIsNotInItsNextGuest() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        answer(attach(volume("vol-1", "att-1")));
+        succeeds(ID, Command.STOP);
+
+        assertThat(answer(detach("vol-1", "att-1")).hasFault()).isFalse();
+        succeeds(ID, Command.START);
+
+        assertThat(driver.lastGuest(ID).spec().orElseThrow().volumes()).isEmpty();
+    }
+
+    @Test
+    void aLiveMigrationOfAGuestWithVolumesIsRefusedAndTheGuestRunsOn() {
+        attachingHost();
+        bringTo(Setup.ACTIVE, ID);
+        answer(attach(volume("vol-1", "att-1")));
+
+        InstanceEvent e = answer(envelope(ID, Command.LIVE_MIGRATE));
+
+        assertThat(e.getFault().getCode()).isEqualTo("NotSupported");
+        assertThat(e.getFault().getMessage()).contains("volumes");
+        assertThat(driver.lastGuest(ID).running()).isTrue();
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.ACTIVE);
     }
 
     private static Resources size(int vcpus, long memoryMib, long diskGib) {

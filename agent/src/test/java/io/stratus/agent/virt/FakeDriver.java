@@ -4,10 +4,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -29,6 +31,7 @@ public final class FakeDriver implements HypervisorDriver {
     private final List<FakeGuest> spawned = new CopyOnWriteArrayList<>();
     private final Queue<HypervisorException> exportFailures = new ConcurrentLinkedQueue<>();
     private final List<Boolean> exportsWhilePaused = new CopyOnWriteArrayList<>();
+    private final Queue<HypervisorException> attachFailures = new ConcurrentLinkedQueue<>();
 
     /** What a working fake host offers: guests of 1 to {@code maxVcpus} vCPUs and at least {@code minMemoryMiB}. */
     public static DriverCapabilities usable(int maxVcpus, long minMemoryMiB) {
@@ -65,7 +68,8 @@ public final class FakeDriver implements HypervisorDriver {
         } catch (IOException e) {
             throw new HypervisorException("HypervisorError", "cannot write to " + spec.instanceDir(), e);
         }
-        FakeGuest guest = new FakeGuest(spec.instanceId(), Optional.of(spec), false);
+        FakeGuest guest = new FakeGuest(spec.instanceId(), Optional.of(spec), false, attachFailures);
+        spec.slotVolumes().forEach(v -> guest.volumes.put(v.attachmentId(), v));
         spawned.add(guest);
         return guest;
     }
@@ -73,7 +77,7 @@ public final class FakeDriver implements HypervisorDriver {
     @Override
     public VirtualGuest restore(String instanceId, Path snapshotDir, ConsoleOutput console, boolean paused) {
         checkUsable();
-        FakeGuest guest = new FakeGuest(instanceId, Optional.empty(), paused);
+        FakeGuest guest = new FakeGuest(instanceId, Optional.empty(), paused, attachFailures);
         spawned.add(guest);
         return guest;
     }
@@ -156,6 +160,11 @@ public final class FakeDriver implements HypervisorDriver {
         return all.get(all.size() - 1);
     }
 
+    /** The next volume attach of any guest throws a {@link HypervisorException} with {@code code}. */
+    public void failNextAttach(String code, String message) {
+        attachFailures.add(new HypervisorException(code, message));
+    }
+
     /** A guest that runs nothing: it remembers what it was asked and ends when told to. */
     public static final class FakeGuest implements VirtualGuest {
         private final String instanceId;
@@ -164,12 +173,58 @@ public final class FakeDriver implements HypervisorDriver {
         private final AtomicInteger pauses = new AtomicInteger();
         private final AtomicInteger resumes = new AtomicInteger();
         private final AtomicInteger stops = new AtomicInteger();
+        private final Map<String, GuestSpec.Volume> volumes = new ConcurrentHashMap<>();
+        private final AtomicInteger attaches = new AtomicInteger();
+        private final AtomicInteger detaches = new AtomicInteger();
+        private final Queue<HypervisorException> attachFailures;
         private volatile boolean paused;
 
-        FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused) {
+        FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused,
+                  Queue<HypervisorException> attachFailures) {
             this.instanceId = instanceId;
             this.spec = spec;
             this.paused = paused;
+            this.attachFailures = attachFailures;
+        }
+
+        /** The volumes in its slots now, by attachment id. */
+        public Map<String, GuestSpec.Volume> volumes() {
+            return Map.copyOf(volumes);
+        }
+
+        /** How often a volume was put into a slot (a repeated attach of one it has does not count). */
+        public int attaches() {
+            return attaches.get();
+        }
+
+        /** How often a slot was emptied. */
+        public int detaches() {
+            return detaches.get();
+        }
+
+        @Override
+        public void attachVolume(GuestSpec.Volume volume) {
+            requireRunning("attach a volume to");
+            HypervisorException failure = attachFailures.poll();
+            if (failure != null) {
+                throw failure;
+            }
+            if (volumes.containsKey(volume.attachmentId())) {
+                return;
+            }
+            if (volumes.size() >= spec.map(GuestSpec::volumeSlots).orElse(0)) {
+                throw new HypervisorException("NoFreeDiskSlot", "no empty slot");
+            }
+            volumes.put(volume.attachmentId(), volume);
+            attaches.incrementAndGet();
+        }
+
+        @Override
+        public void detachVolume(String attachmentId) {
+            requireRunning("detach a volume from");
+            if (volumes.remove(attachmentId) != null) {
+                detaches.incrementAndGet();
+            }
         }
 
         public String instanceId() {

@@ -143,6 +143,11 @@ public final class KvmDriver implements HypervisorDriver {
     }
 
     static VmConfig config(GuestSpec spec) {
+        if (!spec.volumes().isEmpty()) {
+            // Booted without them, the guest would run with disks missing: refused instead.
+            throw new HypervisorException("NotSupported", "the kvm driver does not attach volumes yet (instance "
+                    + spec.instanceId() + " has " + spec.volumes().size() + ")");
+        }
         VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
                 .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy());
         spec.initrd().ifPresent(b::initrd);

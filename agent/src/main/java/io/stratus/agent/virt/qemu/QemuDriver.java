@@ -60,7 +60,8 @@ public final class QemuDriver implements HypervisorDriver {
         this.binary = binary;
         this.accel = accel;
         this.entropyBytesPerSecond = entropyBytesPerSecond;
-        Set<String> traits = new HashSet<>(Set.of(Traits.DRIVER_QEMU, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION));
+        Set<String> traits = new HashSet<>(Set.of(Traits.DRIVER_QEMU, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION,
+                Traits.VOLUME_ATTACH));
         if (accel == Accel.TCG) {
             traits.add(Traits.SOFTWARE_EMULATION);
         }
@@ -219,6 +220,7 @@ public final class QemuDriver implements HypervisorDriver {
         QemuRun run = QemuRun.of(spec.instanceDir());
         try {
             run.prepare();
+            VolumeSlots.prepare(spec, run);
             List<String> command = command(spec, run, incoming);
             Files.writeString(run.log(), QemuRun.COMMAND_MARK + Instant.now() + " " + String.join(" ", command)
                     + "\n",
@@ -301,6 +303,8 @@ public final class QemuDriver implements HypervisorDriver {
                         + option(run.consoleLog().toString()) + ",logappend=on",
                 "-serial", "chardev:console",
                 "-qmp", "unix:" + run.monitorSocket() + ",server=on,wait=off"));
+        // A boot volume is the first disk (vda); the volume slots come after the other disks.
+        c.addAll(VolumeSlots.bootDisk(spec));
         int i = 0;
         for (GuestSpec.Disk d : spec.disks()) {
             String id = "disk" + i++;
@@ -308,6 +312,7 @@ public final class QemuDriver implements HypervisorDriver {
                     + (d.format() == GuestSpec.Format.QCOW2 ? "qcow2" : "raw") + (d.readOnly() ? ",readonly=on" : "")
                     + ",cache=none,aio=threads", "-device", "virtio-blk-device,drive=" + id));
         }
+        c.addAll(VolumeSlots.slots(spec, run));
         i = 0;
         for (GuestSpec.Nic n : spec.nics()) {
             String id = "net" + i++;

@@ -3,6 +3,7 @@ package io.stratus.agent.virt.qemu;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.agent.virt.ConsoleOutput;
 import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.GuestUsage;
 import io.stratus.agent.virt.HypervisorException;
 import io.stratus.agent.virt.MemoryFootprint;
@@ -143,6 +144,16 @@ final class QemuGuest implements VirtualGuest {
     /** Built with -S and never let run: the agent ended before it said {@code cont}. */
     boolean neverStarted() {
         return "prelaunch".equals(qmp.execute("query-status").path("status").asText());
+    }
+
+    @Override
+    public synchronized void attachVolume(GuestSpec.Volume volume) {
+        VolumeSlots.attach(qmp, run, instanceId, volume);
+    }
+
+    @Override
+    public synchronized void detachVolume(String attachmentId) {
+        VolumeSlots.detach(qmp, attachmentId);
     }
 
     @Override

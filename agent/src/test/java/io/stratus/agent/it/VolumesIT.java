@@ -1,0 +1,251 @@
+package io.stratus.agent.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.stratus.kafka.EmbeddedKafkaBroker;
+import io.stratus.kafka.LocalBus;
+import io.stratus.proto.v1.AgentServiceGrpc;
+import io.stratus.proto.v1.AttachVolume;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.Delete;
+import io.stratus.proto.v1.DescribeRequest;
+import io.stratus.proto.v1.DetachVolume;
+import io.stratus.proto.v1.HostReport;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Pause;
+import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.TaskState;
+import io.stratus.proto.v1.Unpause;
+import io.stratus.proto.v1.VolumeAttachment;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Volumes on running guests of the qemu driver (QEMU's emulator, as on a host without /dev/kvm):
+ * a qcow2 file exported by {@code qemu-nbd} is attached to a running Linux guest (the kit's kernel
+ * and initramfs, with {@code voltest.sh} appended), which writes a token to it; detached, and
+ * attached to a second guest, which reads the token back. Then the NBD server is killed while the
+ * first guest writes: the guest sees an I/O error, not a hang, and the agent goes on answering.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class VolumesIT {
+    private static final Duration BOOT_WAIT = Duration.ofMinutes(4);
+    private static final Duration WAIT = Duration.ofSeconds(90);
+    private static final String HOST = "vol-host";
+    private static final String VOLUME = "0f4c6a8e-7b1d-4e2a-9c3f-5d6e7f8091a2";
+    private static final String TOKEN = "stratus-volume-token-" + UUID.randomUUID().toString().substring(0, 8);
+
+    @TempDir
+    static Path dir;
+
+    private LocalBus broker;
+    private CommandBus bus;
+    private AgentProcess agent;
+    private Path nbdSocket;
+    private Process nbd;
+    private Path volumeFile;
+
+    @BeforeAll
+    void start() throws Exception {
+        Path kit = kitDir();
+        Assumptions.assumeTrue(onPath("qemu-system-x86_64") && onPath("qemu-nbd") && onPath("qemu-img"),
+                "QEMU (qemu-system-x86 and qemu-utils) is not installed: volumes on the qemu driver are not tested");
+        Path images = Files.createDirectories(dir.resolve("images"));
+        Files.copy(kit.resolve("test-kernel/bzImage"), images.resolve("kernel"));
+        Files.copy(kit.resolve("initramfs.cpio"), images.resolve("initrd"));
+        try (InputStream script = VolumesIT.class.getResourceAsStream("/volumes/voltest.sh")) {
+            CpioAppendix.append(images.resolve("initrd"), "voltest.sh", script.readAllBytes());
+        }
+        volumeFile = dir.resolve("volume.qcow2");
+        run("qemu-img", "create", "-q", "-f", "qcow2", volumeFile.toString(), "64M");
+        // A short path: a Unix socket's is at most 107 bytes.
+        nbdSocket = Files.createTempDirectory(Path.of("/tmp"), "voltest").resolve("nbd.sock");
+        nbd = serve();
+        broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")), dir.resolve("pki"),
+                List.of());
+        bus = new CommandBus(broker.controlPlane());
+        agent = new AgentProcess(HOST, dir.resolve(HOST), images, broker.agent(HOST), Map.of(
+                "stratus.agent.capacity.vcpus", "8", "stratus.agent.capacity.memory-mib", "2048",
+                "stratus.agent.report-interval", "1s", "stratus.agent.driver", "qemu", "stratus.agent.qemu.accel", "tcg",
+                "stratus.agent.kvm-device", dir.resolve("no-kvm").toString())).start();
+    }
+
+    @AfterAll
+    void stopAll() throws Exception {
+        if (agent != null) {
+            agent.close();
+        }
+        if (bus != null) {
+            bus.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+        if (nbd != null) {
+            nbd.destroyForcibly().waitFor();
+        }
+        if (nbdSocket != null) {
+            Files.deleteIfExists(nbdSocket);
+            Files.deleteIfExists(nbdSocket.getParent());
+        }
+    }
+
+    @Test
+    void aVolumeWrittenByOneGuestIsReadByAnotherAndItsServersEndIsAnIoErrorNotAHang() throws Exception {
+        HostReport report = AgentServiceGrpc.newBlockingStub(agent.channel()).describe(
+                DescribeRequest.getDefaultInstance());
+        assertThat(report.getTraitsList()).contains("CUSTOM_STRATUS_VOLUME_ATTACH");
+        String writer = "i-writer";
+        String reader = "i-reader";
+        send(boot(writer, "VOLTOKEN=" + TOKEN), InstanceState.ACTIVE);
+        send(boot(reader, ""), InstanceState.ACTIVE);
+        agent.awaitConsole(writer, Pattern.compile("VOLTEST-WAITING"), BOOT_WAIT);
+
+        // An export nobody serves: refused with the reason, the guest's slots as they were.
+        InstanceEvent unreachable = answer(attach(writer, VolumeAttachment.newBuilder().setVolumeId("vol-none")
+                .setAttachmentId("att-none").setNbdUri("nbd+unix:///none?socket=" + dir.resolve("none.sock"))));
+        assertThat(unreachable.getFault().getCode()).isEqualTo("VolumeUnreachable");
+        assertThat(unreachable.getVolumeId()).isEqualTo("vol-none");
+
+        InstanceEvent attached = send(attach(writer, volume("att-1")), InstanceState.ACTIVE);
+        assertThat(attached.getVolumeId()).isEqualTo(VOLUME);
+        String console = agent.awaitConsole(writer, Pattern.compile("VOLTEST-WRITTEN|VOLTEST-WRITE-FAILED"), WAIT);
+        assertThat(console).contains("VOLTEST-ATTACHED sectors=131072", "VOLTEST-WRITTEN");
+        // Redelivered under a new request, the same attachment changes nothing.
+        send(attach(writer, volume("att-1")), InstanceState.ACTIVE);
+        send(detach(writer, "att-1"), InstanceState.ACTIVE);
+        agent.awaitConsole(writer, Pattern.compile("VOLTEST-DETACHED"), WAIT);
+
+        agent.awaitConsole(reader, Pattern.compile("VOLTEST-WAITING"), BOOT_WAIT);
+        send(attach(reader, volume("att-2")), InstanceState.ACTIVE);
+        assertThat(agent.awaitConsole(reader, Pattern.compile("VOLTEST-READ \\[.*\\]"), WAIT))
+                .contains("VOLTEST-READ [" + TOKEN + "]");
+        send(detach(reader, "att-2"), InstanceState.ACTIVE);
+        agent.awaitConsole(reader, Pattern.compile("VOLTEST-DETACHED"), WAIT);
+
+        // The server goes while the writer writes: its writes fail, they do not wait forever.
+        send(attach(writer, volume("att-3")), InstanceState.ACTIVE);
+        agent.awaitConsole(writer, Pattern.compile("VOLTEST-WROTE \\d+"), WAIT);
+        nbd.destroyForcibly().waitFor();
+        agent.awaitConsole(writer, Pattern.compile("VOLTEST-IOERROR"), WAIT);
+        // The agent goes on: the guests are driven as before; the volume cannot be flushed, so it stays.
+        InstanceEvent unflushed = answer(detach(writer, "att-3"));
+        assertThat(unflushed.getFault().getCode()).isEqualTo("VolumeUnreachable");
+        assertThat(unflushed.getVolumeId()).isEqualTo(VOLUME);
+        send(envelope(writer).setPause(Pause.getDefaultInstance()), InstanceState.PAUSED);
+        send(envelope(writer).setUnpause(Unpause.getDefaultInstance()), InstanceState.ACTIVE);
+
+        // The server back: QEMU's client connects again, the detach goes through, and the volume
+        // attaches elsewhere.
+        nbd = serve();
+        send(detach(writer, "att-3"), InstanceState.ACTIVE);
+        send(attach(reader, volume("att-4")), InstanceState.ACTIVE);
+        agent.awaitConsole(reader, Pattern.compile("VOLTEST-WRITING"), WAIT);
+        send(envelope(writer).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+        send(envelope(reader).setDelete(Delete.getDefaultInstance()), InstanceState.DELETED);
+        // The token survived the server's death (the writes after it went 4 MiB further on).
+        nbd.destroy();
+        nbd.waitFor();
+        Path raw = dir.resolve("volume.raw");
+        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", volumeFile.toString(), raw.toString());
+        try (InputStream in = Files.newInputStream(raw)) {
+            assertThat(new String(in.readNBytes(TOKEN.length()), java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo(TOKEN);
+        }
+    }
+
+    private Process serve() throws Exception {
+        Files.deleteIfExists(nbdSocket);
+        Process p = new ProcessBuilder("qemu-nbd", "--persistent", "-f", "qcow2", "-x", "vol", "-k",
+                nbdSocket.toString(), volumeFile.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!Files.exists(nbdSocket)) {
+            assertThat(p.isAlive()).as("qemu-nbd: " + Files.readString(dir.resolve("qemu-nbd.log"))).isTrue();
+            assertThat(System.nanoTime()).as("qemu-nbd's socket within 30 s").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+        return p;
+    }
+
+    private VolumeAttachment.Builder volume(String attachmentId) {
+        return VolumeAttachment.newBuilder().setVolumeId(VOLUME).setAttachmentId(attachmentId)
+                .setNbdUri("nbd+unix:///vol?socket=" + nbdSocket).setSizeBytes(64 << 20).setDevice("/dev/vda");
+    }
+
+    private static CommandEnvelope.Builder envelope(String id) {
+        return CommandEnvelope.newBuilder().setRequestId("req-" + UUID.randomUUID()).setInstanceId(id)
+                .setTenantId("t1");
+    }
+
+    private static CommandEnvelope.Builder attach(String id, VolumeAttachment.Builder v) {
+        return envelope(id).setAttachVolume(AttachVolume.newBuilder().setVolume(v));
+    }
+
+    private static CommandEnvelope.Builder detach(String id, String attachmentId) {
+        return envelope(id).setDetachVolume(DetachVolume.newBuilder().setVolumeId(VOLUME)
+                .setAttachmentId(attachmentId));
+    }
+
+    /** A guest of the kit's Linux whose initramfs runs voltest.sh; {@code env}: NAME=value for it. */
+    private static CommandEnvelope.Builder boot(String id, String env) {
+        return envelope(id).setBoot(Boot.newBuilder().setName(id).setFlavor("m1").setResources(Resources.newBuilder()
+                .setVcpus(1).setMemoryMib(160)).setSource(BootSource.newBuilder().setKernelImageId("kernel")
+                .setRamdiskImageId("initrd").setKernelCmdline(("panic=-1 stratus.run=/voltest.sh " + env).strip())));
+    }
+
+    private InstanceEvent answer(CommandEnvelope.Builder env) {
+        CommandEnvelope built = env.build();
+        bus.send(HOST, built);
+        return bus.await(x -> x.getRequestId().equals(built.getRequestId())
+                && (x.getTaskState() == TaskState.NONE || x.hasFault()), WAIT);
+    }
+
+    private InstanceEvent send(CommandEnvelope.Builder env, InstanceState state) {
+        InstanceEvent e = answer(env);
+        assertThat(e.getFault().getCode()).as("fault: " + e.getFault().getMessage()).isEmpty();
+        assertThat(e.getState()).isEqualTo(state);
+        return e;
+    }
+
+    private static Path kitDir() {
+        String configured = System.getProperty("stratus.kit");
+        Path kit = configured != null && !configured.isBlank() && !configured.startsWith("${") ? Path.of(configured)
+                : Path.of(System.getProperty("user.home"), ".cache", "stratus", "kit");
+        Assumptions.assumeTrue(Files.isRegularFile(kit.resolve("test-kernel/bzImage"))
+                && Files.isRegularFile(kit.resolve("initramfs.cpio")), "the guest kit is not built in " + kit
+                + " (bin/stratus kit builds it): volumes on a running Linux guest are not tested");
+        return kit;
+    }
+
+    private static boolean onPath(String program) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(d, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+    }
+}
