@@ -2,10 +2,13 @@ package io.stratus.agent.boot;
 
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -63,6 +66,49 @@ public final class WholeDiskBoots {
             throw new UncheckedIOException("cannot inspect whole-disk image " + imageId + ": " + e.getMessage(), e);
         } finally {
             cache.discardScratch(scratch);
+        }
+    }
+
+    /**
+     * The boot of a server's root volume, found on it now and written to {@code out} (emptied
+     * first): a volume's contents change with every run, so nothing is kept for the next boot.
+     *
+     * @throws ImageException     ImageNotBootable: the volume has no boot this agent can find, with why
+     * @throws HypervisorException VolumeUnreachable: its export cannot be read
+     */
+    public BootFiles resolveVolume(GuestSpec.Volume volume, Path out) {
+        Path scratch = cache.scratchDir();
+        try {
+            deleteTree(out);
+            Files.createDirectories(out);
+            Path work = Files.createDirectory(scratch.resolve("work"));
+            BootSearch.Found found;
+            try (DiskReader disk = NbdDisk.open(volume.export())) {
+                found = BootSearch.inspect(debugfs, disk, work, out);
+            }
+            BootFiles.write(out, found.cmdline(), found.origin());
+            BootFiles boot = BootFiles.read(out);
+            LOG.infof("volume %s: boots %s with \"%s\"", volume.volumeId(), boot.origin(), boot.cmdline());
+            return boot;
+        } catch (NotBootableException e) {
+            throw new ImageException("ImageNotBootable", "volume " + volume.volumeId() + " is not bootable: "
+                    + e.getMessage());
+        } catch (IOException e) {
+            throw new HypervisorException("VolumeUnreachable", "the boot of volume " + volume.volumeId() + " at "
+                    + volume.export() + " cannot be read: " + e.getMessage(), e);
+        } finally {
+            cache.discardScratch(scratch);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 

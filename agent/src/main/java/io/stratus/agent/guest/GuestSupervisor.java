@@ -46,6 +46,8 @@ public final class GuestSupervisor {
     static final String DISK_FILE = "disk.qcow2";
     /** Instance disks of agents before copy-on-write layers: full copies, still used where they exist. */
     static final String LEGACY_DISK_FILE = "disk.raw";
+    /** Where the kernel and initrd found on a root volume are put for the guest's boot. */
+    static final String VOLUME_BOOT_DIR = "volume-boot";
     private static final String SNAPSHOT_DIR = "snapshot";
     /** Nova's DMI product name, what cloud-init looks for (see {@link #directBoot}). */
     static final String PRODUCT_NAME = "\"product_name=OpenStack Nova\"";
@@ -187,9 +189,17 @@ public final class GuestSupervisor {
                 }
                 return new DirectBoot(kernel.file(), initrd, source.getKernelCmdline(), held);
             }
+            Optional<VolumeAttachment> rootVolume = rec.boot().getVolumesList().stream()
+                    .filter(VolumeAttachment::getBoot).findFirst();
+            if (source.getImageId().isEmpty() && rootVolume.isPresent()) {
+                BootFiles found = wholeDisks.resolveVolume(volume(rootVolume.get()),
+                        instanceDir(rec.id()).resolve(VOLUME_BOOT_DIR));
+                return new DirectBoot(found.kernel(), found.initrd(), (found.cmdline() + " " + PRODUCT_NAME).strip(),
+                        held);
+            }
             if (source.getImageId().isEmpty()) {
                 throw new ImageException("ImageNotBootable", "instance " + rec.id()
-                        + " names neither a kernel nor a disk image to boot");
+                        + " names neither a kernel, a disk image nor a root volume to boot");
             }
             ImageCache.Lease disk = images.acquire(source.getImageId(), source.getImageSha256());
             held.add(disk);

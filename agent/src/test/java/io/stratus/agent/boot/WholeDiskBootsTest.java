@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.image.ImageException;
+import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.NbdExport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,6 +134,47 @@ class WholeDiskBootsTest {
         Files.move(DiskBuilder.qcow2(raw), images.resolve("debian-qcow2"));
 
         assertDebianBoot(resolve("debian-qcow2"));
+    }
+
+    /**
+     * A root volume: the same layout in a qcow2 file served by Debian's {@code qemu-nbd}, as the
+     * volume service exports it, read over NBD and found again at every boot (written where asked).
+     */
+    @Test
+    void aRootVolumeIsInspectedOverItsNbdExport() throws Exception {
+        Path volume = DiskBuilder.qcow2(debianLike("volume.raw"));
+        Path sockets = Files.createTempDirectory(Path.of("/tmp"), "nbdboot");
+        Path socket = sockets.resolve("nbd.sock");
+        Process server = new ProcessBuilder(DiskBuilder.tool("qemu-nbd", "qemu-utils"), "--persistent", "--shared=2",
+                "-f", "qcow2", "-x", "vol-1", "-k", socket.toString(), volume.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
+        try {
+            while (!Files.exists(socket)) {
+                assertThat(server.isAlive()).as(Files.readString(dir.resolve("qemu-nbd.log"))).isTrue();
+                Thread.sleep(20);
+            }
+            GuestSpec.Volume root = new GuestSpec.Volume("vol-1", "att-1",
+                    NbdExport.parse("nbd+unix:///vol-1?socket=" + socket), false, true);
+            Path out = dir.resolve("instance/volume-boot");
+            assertDebianBoot(boots.resolveVolume(root, out));
+            assertThat(out.resolve(BootFiles.KERNEL)).exists();
+            // Again over what is there: the directory is emptied first.
+            assertDebianBoot(boots.resolveVolume(root, out));
+        } finally {
+            server.destroyForcibly().waitFor();
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(sockets);
+        }
+    }
+
+    @Test
+    void aRootVolumeWhoseExportIsGoneIsUnreachable() {
+        GuestSpec.Volume root = new GuestSpec.Volume("vol-2", "att-2",
+                NbdExport.parse("nbd+unix:///vol-2?socket=" + dir.resolve("no-such.sock")), false, true);
+        assertThatThrownBy(() -> boots.resolveVolume(root, dir.resolve("out")))
+                .isInstanceOfSatisfying(HypervisorException.class,
+                        e -> assertThat(e.code()).isEqualTo("VolumeUnreachable"))
+                .hasMessageContaining("vol-2");
     }
 
     @Test
