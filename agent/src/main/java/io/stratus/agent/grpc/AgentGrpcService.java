@@ -12,6 +12,7 @@ import io.stratus.agent.lifecycle.HostReports;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleInput;
 import io.stratus.proto.v1.ConsoleOutputRequest;
 import io.stratus.proto.v1.DescribeRequest;
 import io.stratus.proto.v1.HostReport;
@@ -121,6 +122,28 @@ public final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBas
         int tail = request.getTailBytes() == 0 ? DEFAULT_TAIL : (int) Math.min(Integer.MAX_VALUE,
                 request.getTailBytes() & 0xffffffffL);
         console.subscribe(live, tail);
+    }
+
+    /** An interactive console: see {@link ConsoleAttachment}. */
+    @Override
+    public StreamObserver<ConsoleInput> attachConsole(StreamObserver<ConsoleChunk> response) {
+        if (!fromControlPlane("AttachConsole", response)) {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ConsoleInput ignored) {
+                    // The call has already ended with PERMISSION_DENIED.
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+        return new ConsoleAttachment(store, guests, (ServerCallStreamObserver<ConsoleChunk>) response);
     }
 
     @Override

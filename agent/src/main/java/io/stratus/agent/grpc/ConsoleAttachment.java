@@ -1,0 +1,134 @@
+package io.stratus.agent.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.stratus.agent.guest.ConsoleLog;
+import io.stratus.agent.guest.Guest;
+import io.stratus.agent.guest.GuestSupervisor;
+import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.store.AgentStore;
+import io.stratus.agent.virt.HypervisorException;
+import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleInput;
+import io.stratus.proto.v1.InstanceState;
+import java.util.Optional;
+
+/**
+ * One {@code AttachConsole} call: the first message names the instance and subscribes the call to
+ * its console output; every message's data is typed into the running guest's serial. Output and
+ * input run on different threads (the guest's console thread, gRPC's), so the response is written
+ * under a lock of its own, never while the console's lock is wanted: the console calls the
+ * subscriber under its lock, and taking them in the other order could deadlock.
+ */
+final class ConsoleAttachment implements StreamObserver<ConsoleInput>, ConsoleLog.Subscriber {
+    private final AgentStore store;
+    private final GuestSupervisor guests;
+    private final ServerCallStreamObserver<ConsoleChunk> call;
+    private final Object sending = new Object();
+    private boolean ended;
+    private boolean first = true;
+    private String instanceId;
+    private ConsoleLog console;
+
+    ConsoleAttachment(AgentStore store, GuestSupervisor guests, ServerCallStreamObserver<ConsoleChunk> call) {
+        this.store = store;
+        this.guests = guests;
+        this.call = call;
+        call.setOnCancelHandler(this::detach);
+    }
+
+    @Override
+    public void onNext(ConsoleInput input) {
+        try {
+            if (instanceId == null) {
+                attach(input);
+            } else if (!input.getInstanceId().isEmpty() && !input.getInstanceId().equals(instanceId)) {
+                throw Status.INVALID_ARGUMENT.withDescription("this console call is attached to instance "
+                        + instanceId + ", not " + input.getInstanceId()).asRuntimeException();
+            }
+            if (!input.getData().isEmpty()) {
+                type(input.getData());
+            }
+        } catch (StatusRuntimeException e) {
+            detach();
+            end(e);
+        }
+    }
+
+    private void attach(ConsoleInput input) {
+        String id = input.getInstanceId();
+        if (id.isEmpty()) {
+            throw Status.INVALID_ARGUMENT.withDescription("the first message of AttachConsole names the instance")
+                    .asRuntimeException();
+        }
+        Optional<InstanceRecord> rec = store.find(id);
+        if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
+            throw Status.NOT_FOUND.withDescription("instance " + id + " is not on this host").asRuntimeException();
+        }
+        instanceId = id;
+        console = guests.console(id);
+        console.subscribe(this, (int) Math.min(Integer.MAX_VALUE, input.getTailBytes() & 0xffffffffL));
+    }
+
+    private void type(ByteString data) {
+        Guest guest = guests.running(instanceId).orElseThrow(() -> Status.FAILED_PRECONDITION.withDescription(
+                "instance " + instanceId + " is not running: its console takes no input").asRuntimeException());
+        byte[] bytes = data.toByteArray();
+        try {
+            // What a full receiver does not take is dropped, as a real UART drops what overruns it.
+            guest.machine().consoleInput(bytes, 0, bytes.length);
+        } catch (HypervisorException e) {
+            throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        detach();
+    }
+
+    @Override
+    public void onCompleted() {
+        detach();
+        end(null);
+    }
+
+    /** Live output; the first chunk (the held tail) goes even when the call is not ready yet. */
+    @Override
+    public void output(long offset, byte[] bytes) {
+        synchronized (sending) {
+            if (!ended && !call.isCancelled() && (first || call.isReady()) && bytes.length > 0) {
+                call.onNext(ConsoleChunk.newBuilder().setOffset(offset).setData(ByteString.copyFrom(bytes)).build());
+            }
+            first = false;
+        }
+    }
+
+    @Override
+    public void closed() {
+        end(null);
+    }
+
+    private void detach() {
+        if (console != null) {
+            console.unsubscribe(this);
+        }
+    }
+
+    private void end(StatusRuntimeException error) {
+        synchronized (sending) {
+            if (ended || call.isCancelled()) {
+                return;
+            }
+            ended = true;
+            if (error == null) {
+                call.onCompleted();
+            } else {
+                call.onError(error);
+            }
+        }
+    }
+}
