@@ -203,6 +203,8 @@ public final class UpCommand implements Callable<Integer> {
         out.flush();
         image.put("stratus.image.data-dir", home.images().toString());
         image.put("stratus.image.identity-url", authUrl);
+        // The dashboard, served by the scheduler at another origin, uploads and lists images from the browser.
+        image.put("quarkus.http.cors.origins", url);
         parts.add(0, QuarkusProcess.start(imageApp, imagePort, image, home.logs().resolve("image-service.log"),
                 START_LIMIT, Duration.ofSeconds(20)));
         CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
