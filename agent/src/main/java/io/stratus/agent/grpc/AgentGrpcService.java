@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.stratus.agent.guest.ConsoleLog;
+import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.lifecycle.HostReports;
@@ -143,7 +144,9 @@ public final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBas
                 }
             };
         }
-        return new ConsoleAttachment(store, guests, (ServerCallStreamObserver<ConsoleChunk>) response);
+        return new ConsoleAttachment(id -> store.find(id).filter(r -> r.state() != InstanceState.DELETED).isPresent(),
+                guests::console, id -> guests.running(id).map(Guest::machine),
+                (ServerCallStreamObserver<ConsoleChunk>) response);
     }
 
     @Override

@@ -6,15 +6,13 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.stratus.agent.guest.ConsoleLog;
-import io.stratus.agent.guest.Guest;
-import io.stratus.agent.guest.GuestSupervisor;
-import io.stratus.agent.instance.InstanceRecord;
-import io.stratus.agent.store.AgentStore;
 import io.stratus.agent.virt.HypervisorException;
+import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.ConsoleInput;
-import io.stratus.proto.v1.InstanceState;
 import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * One {@code AttachConsole} call: the first message names the instance and subscribes the call to
@@ -24,8 +22,9 @@ import java.util.Optional;
  * subscriber under its lock, and taking them in the other order could deadlock.
  */
 final class ConsoleAttachment implements StreamObserver<ConsoleInput>, ConsoleLog.Subscriber {
-    private final AgentStore store;
-    private final GuestSupervisor guests;
+    private final Predicate<String> hosted;
+    private final Function<String, ConsoleLog> consoles;
+    private final Function<String, Optional<VirtualGuest>> running;
     private final ServerCallStreamObserver<ConsoleChunk> call;
     private final Object sending = new Object();
     private boolean ended;
@@ -33,9 +32,16 @@ final class ConsoleAttachment implements StreamObserver<ConsoleInput>, ConsoleLo
     private String instanceId;
     private ConsoleLog console;
 
-    ConsoleAttachment(AgentStore store, GuestSupervisor guests, ServerCallStreamObserver<ConsoleChunk> call) {
-        this.store = store;
-        this.guests = guests;
+    /**
+     * @param hosted whether an instance (not deleted) is on this host
+     * @param consoles an instance's console output
+     * @param running an instance's guest, while it runs
+     */
+    ConsoleAttachment(Predicate<String> hosted, Function<String, ConsoleLog> consoles,
+                      Function<String, Optional<VirtualGuest>> running, ServerCallStreamObserver<ConsoleChunk> call) {
+        this.hosted = hosted;
+        this.consoles = consoles;
+        this.running = running;
         this.call = call;
         call.setOnCancelHandler(this::detach);
     }
@@ -64,22 +70,21 @@ final class ConsoleAttachment implements StreamObserver<ConsoleInput>, ConsoleLo
             throw Status.INVALID_ARGUMENT.withDescription("the first message of AttachConsole names the instance")
                     .asRuntimeException();
         }
-        Optional<InstanceRecord> rec = store.find(id);
-        if (rec.isEmpty() || rec.get().state() == InstanceState.DELETED) {
+        if (!hosted.test(id)) {
             throw Status.NOT_FOUND.withDescription("instance " + id + " is not on this host").asRuntimeException();
         }
         instanceId = id;
-        console = guests.console(id);
+        console = consoles.apply(id);
         console.subscribe(this, (int) Math.min(Integer.MAX_VALUE, input.getTailBytes() & 0xffffffffL));
     }
 
     private void type(ByteString data) {
-        Guest guest = guests.running(instanceId).orElseThrow(() -> Status.FAILED_PRECONDITION.withDescription(
+        VirtualGuest guest = running.apply(instanceId).orElseThrow(() -> Status.FAILED_PRECONDITION.withDescription(
                 "instance " + instanceId + " is not running: its console takes no input").asRuntimeException());
         byte[] bytes = data.toByteArray();
         try {
             // What a full receiver does not take is dropped, as a real UART drops what overruns it.
-            guest.machine().consoleInput(bytes, 0, bytes.length);
+            guest.consoleInput(bytes, 0, bytes.length);
         } catch (HypervisorException e) {
             throw Status.FAILED_PRECONDITION.withDescription(e.getMessage()).asRuntimeException();
         }
