@@ -123,6 +123,7 @@ class DashboardIT {
     @Test
     @Order(2)
     void theDashboardInHeadlessChromium() throws Exception {
+        assumeTrue(onPath("node"), "the browser test needs Node (and npm: apt-get install npm)");
         assumeTrue(Files.isExecutable(CHROMIUM), "the browser test needs Debian's chromium (apt-get install chromium)");
         assumeTrue(Files.isDirectory(DASHBOARD.resolve("node_modules/playwright-core")), "the browser test needs"
                 + " the dashboard's npm packages (the dashboard module's build installs them; npm was missing?)");
@@ -154,6 +155,15 @@ class DashboardIT {
         }
         assertThat(p.waitFor()).as("the browser test's steps:\n%s", log).isZero();
         assertThat(log).contains("PASS");
+    }
+
+    private static boolean onPath(String command) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private String imageId() {
