@@ -131,6 +131,8 @@ final class LocalCloud implements AutoCloseable {
             String url = "http://127.0.0.1:" + sched.port();
             image.put("stratus.image.data-dir", dir.resolve("images").toString());
             image.put("stratus.image.identity-url", url + "/identity/v3");
+            // The dashboard (the scheduler's origin) calls the Image API from the browser.
+            image.put("quarkus.http.cors.origins", url);
             started.add(QuarkusProcess.start(app("stratus.imageApp"), imagePort, image,
                     logs.resolve(name + "-image-service.log"), START, Duration.ofSeconds(10)));
             Api admin = Api.login(url, "admin", ADMIN_PASSWORD, "admin");

@@ -6,12 +6,14 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.stratus.agent.guest.ConsoleLog;
+import io.stratus.agent.guest.Guest;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.instance.InstanceRecord;
 import io.stratus.agent.lifecycle.HostReports;
 import io.stratus.agent.store.AgentStore;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleInput;
 import io.stratus.proto.v1.ConsoleOutputRequest;
 import io.stratus.proto.v1.DescribeRequest;
 import io.stratus.proto.v1.HostReport;
@@ -121,6 +123,30 @@ public final class AgentGrpcService extends AgentServiceGrpc.AgentServiceImplBas
         int tail = request.getTailBytes() == 0 ? DEFAULT_TAIL : (int) Math.min(Integer.MAX_VALUE,
                 request.getTailBytes() & 0xffffffffL);
         console.subscribe(live, tail);
+    }
+
+    /** An interactive console: see {@link ConsoleAttachment}. */
+    @Override
+    public StreamObserver<ConsoleInput> attachConsole(StreamObserver<ConsoleChunk> response) {
+        if (!fromControlPlane("AttachConsole", response)) {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ConsoleInput ignored) {
+                    // The call has already ended with PERMISSION_DENIED.
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                }
+            };
+        }
+        return new ConsoleAttachment(id -> store.find(id).filter(r -> r.state() != InstanceState.DELETED).isPresent(),
+                guests::console, id -> guests.running(id).map(Guest::machine),
+                (ServerCallStreamObserver<ConsoleChunk>) response);
     }
 
     @Override

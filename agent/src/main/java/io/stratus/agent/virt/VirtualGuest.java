@@ -37,6 +37,14 @@ public interface VirtualGuest {
      */
     boolean entropyDevice();
 
+    /**
+     * Types into the guest's serial console (its UART's receiver). Returns how many bytes the guest
+     * took: a receiver whose buffer is full takes fewer, and the rest is the caller's to drop.
+     *
+     * @throws HypervisorException the guest's console cannot take input (its run ended)
+     */
+    int consoleInput(byte[] bytes, int offset, int length);
+
     /** Writes the paused guest to {@code dir}, for {@link HypervisorDriver#restore}. */
     void snapshot(Path dir) throws IOException, InterruptedException;
 

@@ -1,5 +1,6 @@
 package io.stratus.agent.virt;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -178,6 +179,7 @@ public final class FakeDriver implements HypervisorDriver {
         private final AtomicInteger detaches = new AtomicInteger();
         private final Queue<HypervisorException> attachFailures;
         private volatile boolean paused;
+        private final ByteArrayOutputStream typed = new ByteArrayOutputStream();
 
         FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused,
                   Queue<HypervisorException> attachFailures) {
@@ -278,6 +280,18 @@ public final class FakeDriver implements HypervisorDriver {
                 throw new HypervisorException("HypervisorError", "cannot " + what + " the guest of instance "
                         + instanceId + ": its run ended");
             }
+        }
+
+        /** Everything typed into its serial console, in order. */
+        public synchronized byte[] typed() {
+            return typed.toByteArray();
+        }
+
+        @Override
+        public synchronized int consoleInput(byte[] bytes, int offset, int length) {
+            requireRunning("type into");
+            typed.write(bytes, offset, length);
+            return length;
         }
 
         @Override

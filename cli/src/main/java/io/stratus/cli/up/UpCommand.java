@@ -203,6 +203,8 @@ public final class UpCommand implements Callable<Integer> {
         out.flush();
         image.put("stratus.image.data-dir", home.images().toString());
         image.put("stratus.image.identity-url", authUrl);
+        // The dashboard, served by the scheduler at another origin, uploads and lists images from the browser.
+        image.put("quarkus.http.cors.origins", url);
         parts.add(0, QuarkusProcess.start(imageApp, imagePort, image, home.logs().resolve("image-service.log"),
                 START_LIMIT, Duration.ofSeconds(20)));
         CloudClient admin = CloudClient.login(authUrl, "admin", adminPassword, "admin");
@@ -301,7 +303,9 @@ public final class UpCommand implements Callable<Integer> {
         out.println("  hosts:        " + String.join("\n                ", hostLines));
         out.println("  try:          openstack server list; openstack server create --flavor m1.tiny --image "
                 + LINUX_IMAGE + " --wait demo2");
-        out.println("                openstack console log show demo");
+        out.println("                openstack console log show demo; openstack console url show --serial demo");
+        out.println("  dashboard:    " + url + "/dashboard/   (log in as in the openrc files; a server's page has its"
+                + " serial console)");
         out.println("  cloud images: openstack keypair create --public-key ~/.ssh/id_ed25519.pub mykey");
         out.println("                openstack server create --flavor m1.small --image " + DEBIAN_IMAGE
                 + " --key-name mykey --user-data script.sh --network " + PRIVATE_NETWORK + " --wait web");

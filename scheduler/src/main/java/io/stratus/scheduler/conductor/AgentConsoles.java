@@ -6,7 +6,9 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.netty.handler.ssl.SslContext;
 import io.stratus.proto.v1.AgentServiceGrpc;
+import io.grpc.stub.StreamObserver;
 import io.stratus.proto.v1.ConsoleChunk;
+import io.stratus.proto.v1.ConsoleInput;
 import io.stratus.proto.v1.ConsoleOutputRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -62,6 +64,22 @@ public final class AgentConsoles implements AutoCloseable {
                 .getConsoleOutput(ConsoleOutputRequest.newBuilder().setInstanceId(instanceId).setTailBytes(maxBytes)
                         .build());
         return chunk.getData().toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Attaches to an instance's interactive console: {@code output} gets the last {@code tailBytes}
+     * of output, then live output, until either side ends; what the returned observer is given is
+     * typed into the guest. The first message, naming the instance, is sent here.
+     *
+     * @param host the instance's host, which the agent's certificate must name
+     * @param address the agent's gRPC address, as its host report gives it
+     */
+    public StreamObserver<ConsoleInput> attach(String host, String address, String instanceId, int tailBytes,
+                                               StreamObserver<ConsoleChunk> output) {
+        ManagedChannel channel = channels.computeIfAbsent(host + "@" + address, k -> open(host, address));
+        StreamObserver<ConsoleInput> input = AgentServiceGrpc.newStub(channel).attachConsole(output);
+        input.onNext(ConsoleInput.newBuilder().setInstanceId(instanceId).setTailBytes(tailBytes).build());
+        return input;
     }
 
     private ManagedChannel open(String host, String address) {

@@ -11,6 +11,7 @@ import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.AgentConsoles;
+import io.stratus.scheduler.console.ConsoleTokens;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ConductorParts;
@@ -356,6 +357,12 @@ public class SchedulerComponents {
             throw new IllegalArgumentException("stratus.scheduler.agent-tls needs certificate, key and ca together");
         }
         return AgentConsoles.mutualTls(tls.certificate().get(), tls.key().get(), tls.ca().get());
+    }
+
+    @Produces
+    @Singleton
+    ConsoleTokens consoleTokens(Clock clock) {
+        return new ConsoleTokens(clock, ConsoleTokens.DEFAULT_LIFETIME);
     }
 
     void closeConsoles(@Disposes AgentConsoles consoles) {

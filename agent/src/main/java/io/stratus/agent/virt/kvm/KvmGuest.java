@@ -55,6 +55,12 @@ public final class KvmGuest implements VirtualGuest {
         stop();
     }
 
+    /** The UART's receive FIFO takes what fits; the guest's driver drains it on its interrupt. */
+    @Override
+    public int consoleInput(byte[] bytes, int offset, int length) {
+        return vm.sendConsoleInput(bytes, offset, length);
+    }
+
     @Override
     public GuestExit awaitExit() throws InterruptedException {
         return exit(vm.awaitExit());

@@ -222,6 +222,25 @@ final class QemuGuest implements VirtualGuest {
         }
     }
 
+    /**
+     * Writes to QEMU's console socket, which feeds the guest's 16550: QEMU holds what the guest
+     * has not read yet, so all is taken. Reads of the socket go on in the console thread: a
+     * socket channel's reads and writes do not wait for each other.
+     */
+    @Override
+    public synchronized int consoleInput(byte[] bytes, int offset, int length) {
+        ByteBuffer b = ByteBuffer.wrap(bytes, offset, length);
+        try {
+            while (b.hasRemaining()) {
+                console.write(b);
+            }
+        } catch (IOException e) {
+            throw new HypervisorException("HypervisorError", "the serial console of instance " + instanceId
+                    + " takes no input: " + e.getMessage(), e);
+        }
+        return length;
+    }
+
     @Override
     public GuestExit awaitExit() throws InterruptedException {
         qmp.awaitClosed();

@@ -16,9 +16,11 @@ record Microversion(int major, int minor) implements Comparable<Microversion> {
      * keypairs have a type (ssh, x509); keypair create answers 201, delete 204. 2.3: admins see
      * more extended server attributes (reservation_id, launch_index, hostname, kernel_id,
      * ramdisk_id, root_device_name, user_data), and attached volumes their
-     * delete_on_termination (Stratus attaches none yet).
+     * delete_on_termination (Stratus attaches none yet). 2.4: os-fixed-ips shows reserved
+     * (nova-network's, not served here). 2.5: members may filter servers by ip6 (always allowed
+     * here). 2.6: {@code POST /servers/{id}/remote-consoles}.
      */
-    static final Microversion MAX = new Microversion(2, 3);
+    static final Microversion MAX = new Microversion(2, 6);
 
     private static final Pattern FORMAT = Pattern.compile("([1-9][0-9]*)\\.([1-9][0-9]*|0)");
     private static final String PROPERTY = "stratus.compute.microversion";

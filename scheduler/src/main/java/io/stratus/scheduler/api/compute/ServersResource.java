@@ -77,7 +77,7 @@ public class ServersResource {
     private static final java.security.SecureRandom PASSWORDS = new java.security.SecureRandom();
     /** Actions a lock does not stop (Nova's check_instance_lock is not on these). */
     private static final java.util.Set<String> UNLOCKED_ACTIONS = java.util.Set.of("lock", "unlock",
-            "os-getConsoleOutput", "createImage");
+            "os-getConsoleOutput", "os-getSerialConsole", "createImage");
     /** The names Nova's instance actions give the API's actions where they differ from the action's key. */
     private static final Map<String, String> ACTION_NAMES = Map.of("os-stop", "stop", "os-start", "start",
             "os-migrateLive", "live-migration");
@@ -104,6 +104,8 @@ public class ServersResource {
     InstanceActionStore actionLog;
     @Inject
     AgentConsoles consoles;
+    @Inject
+    SerialConsoleUrls serialConsoles;
     @Inject
     ImageActions imageActions;
     @Inject
@@ -490,6 +492,11 @@ public class ServersResource {
             }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
+            case "os-getSerialConsole": {
+                String type = Json.string(Json.object(body, action), "type", 16);
+                return Response.ok(Map.of("console", Map.of("type", type, "url", serialConsoles.issue(s, "serial",
+                        type)))).build();
+            }
             case "rebuild": {
                 Response rebuilt = ServerImageActions.rebuild(this, caller, s, Json.object(body, "rebuild"));
                 record(id, caller, "rebuild");

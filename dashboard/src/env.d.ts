@@ -1,0 +1,2 @@
+// Vite bundles imported style sheets.
+declare module '*.css';
