@@ -475,7 +475,8 @@ public final class VirtioBlock implements VirtioDevice {
      * error: the guest resumes and sees what it would see had the server gone away while it ran,
      * and an {@link #empty} (which flushes on a fresh connection) or a new restore can follow.
      *
-     * @throws IllegalArgumentException the state is not a slot's, or this is no empty slot
+     * @throws IllegalArgumentException the state is not a slot's (or a slot's given to an image's disk)
+     * @throws IllegalStateException    the slot holds a volume already
      */
     @Override
     public void restoreState(byte[] state) {
