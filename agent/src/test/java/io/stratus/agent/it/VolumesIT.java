@@ -42,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and initramfs, with {@code voltest.sh} appended), which writes a token to it; detached, and
  * attached to a second guest, which reads the token back. Then the NBD server is killed while the
  * first guest writes: the guest sees an I/O error, not a hang, and the agent goes on answering.
+ * {@link KvmVolumesIT} runs the same on the kvm driver.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VolumesIT {
@@ -64,8 +65,9 @@ class VolumesIT {
     @BeforeAll
     void start() throws Exception {
         Path kit = kitDir();
-        Assumptions.assumeTrue(onPath("qemu-system-x86_64") && onPath("qemu-nbd") && onPath("qemu-img"),
-                "QEMU (qemu-system-x86 and qemu-utils) is not installed: volumes on the qemu driver are not tested");
+        assumeDriverPresent();
+        Assumptions.assumeTrue(onPath("qemu-nbd") && onPath("qemu-img"),
+                "qemu-utils is not installed: volumes are not tested without qemu-nbd to serve them");
         Path images = Files.createDirectories(dir.resolve("images"));
         Files.copy(kit.resolve("test-kernel/bzImage"), images.resolve("kernel"));
         Files.copy(kit.resolve("initramfs.cpio"), images.resolve("initrd"));
@@ -80,10 +82,22 @@ class VolumesIT {
         broker = LocalBus.start(EmbeddedKafkaBroker.Settings.ephemeral(dir.resolve("kafka")), dir.resolve("pki"),
                 List.of());
         bus = new CommandBus(broker.controlPlane());
-        agent = new AgentProcess(HOST, dir.resolve(HOST), images, broker.agent(HOST), Map.of(
-                "stratus.agent.capacity.vcpus", "8", "stratus.agent.capacity.memory-mib", "2048",
-                "stratus.agent.report-interval", "1s", "stratus.agent.driver", "qemu", "stratus.agent.qemu.accel", "tcg",
-                "stratus.agent.kvm-device", dir.resolve("no-kvm").toString())).start();
+        Map<String, String> settings = new java.util.HashMap<>(Map.of("stratus.agent.capacity.vcpus", "8",
+                "stratus.agent.capacity.memory-mib", "2048", "stratus.agent.report-interval", "1s"));
+        settings.putAll(driverSettings(dir));
+        agent = new AgentProcess(HOST, dir.resolve(HOST), images, broker.agent(HOST), settings).start();
+    }
+
+    /** Skips the class where its driver cannot run. */
+    void assumeDriverPresent() {
+        Assumptions.assumeTrue(onPath("qemu-system-x86_64"),
+                "QEMU (qemu-system-x86) is not installed: volumes on the qemu driver are not tested");
+    }
+
+    /** The agent's settings that pick the driver under test. */
+    Map<String, String> driverSettings(Path dir) {
+        return Map.of("stratus.agent.driver", "qemu", "stratus.agent.qemu.accel", "tcg", "stratus.agent.kvm-device",
+                dir.resolve("no-kvm").toString());
     }
 
     @AfterAll
@@ -151,8 +165,8 @@ class VolumesIT {
         send(envelope(writer).setPause(Pause.getDefaultInstance()), InstanceState.PAUSED);
         send(envelope(writer).setUnpause(Unpause.getDefaultInstance()), InstanceState.ACTIVE);
 
-        // The server back: QEMU's client connects again, the detach goes through, and the volume
-        // attaches elsewhere.
+        // The server back: QEMU's client (or the kvm slot's flush, on a fresh connection) reaches it
+        // again, the detach goes through, and the volume attaches elsewhere.
         nbd = serve();
         send(detach(writer, "att-3"), InstanceState.ACTIVE);
         send(attach(reader, volume("att-4")), InstanceState.ACTIVE);

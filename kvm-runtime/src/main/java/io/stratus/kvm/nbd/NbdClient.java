@@ -2,6 +2,8 @@ package io.stratus.kvm.nbd;
 
 import java.io.IOException;
 import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
@@ -87,12 +89,17 @@ public final class NbdClient implements AutoCloseable {
             throws IOException {
         Objects.requireNonNull(export, "export");
         String name = "NBD export '" + export + "' at " + server;
-        SocketChannel channel = SocketChannel.open(server);
+        SocketChannel channel = server instanceof UnixDomainSocketAddress
+                ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
         Selector selector = null;
         try {
             channel.configureBlocking(false);
             selector = Selector.open();
             NbdClient c = new NbdClient(channel, selector, timeout, name);
+            // Not blocking: a host that drops the SYN would hold the caller for the kernel's minutes.
+            if (!channel.connect(server)) {
+                c.finishConnect();
+            }
             c.handshake(export);
             c.readOnly = readOnly || (c.transmissionFlags & TRANSMIT_READ_ONLY) != 0;
             return c;
@@ -102,6 +109,20 @@ public final class NbdClient implements AutoCloseable {
                 selector.close();
             }
             throw e;
+        }
+    }
+
+    private void finishConnect() throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (!channel.finishConnect()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new IOException(name + ": not reached within " + Duration.ofNanos(timeoutNanos).toMillis()
+                        + " ms");
+            }
+            key.interestOps(SelectionKey.OP_CONNECT);
+            selector.select(Math.max(1, left / 1_000_000));
+            selector.selectedKeys().clear();
         }
     }
 

@@ -34,9 +34,9 @@ public final class SnapshotCodec {
     static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'N', 'A', 'P', 0};
     /**
      * Bump on any change of the body layout; older readers then refuse the file. What this VMM
-     * writes: 2 adds the entropy device after the balloon interval.
+     * writes: 2 adds the entropy device after the balloon interval, 3 the volume slots after it.
      */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     /** The oldest version this VMM still reads (snapshots an older agent took before an upgrade). */
     public static final int OLDEST_READ = 1;
     public static final String STATE_FILE = "state.bin";
@@ -134,6 +134,7 @@ public final class SnapshotCodec {
         out.writeBoolean(s.mergeableMemory());
         out.writeLong(s.balloonStatsMillis());
         out.writeBoolean(s.entropy());
+        out.writeInt(s.volumeSlots());
         out.writeInt(s.disks().size());
         for (VmSnapshot.Disk d : s.disks()) {
             out.writeUTF(d.path());
@@ -195,6 +196,7 @@ public final class SnapshotCodec {
         boolean mergeable = in.readBoolean();
         long balloonMillis = in.readLong();
         boolean entropy = version >= 2 && in.readBoolean();
+        int volumeSlots = version >= 3 ? in.readInt() : 0;
         List<VmSnapshot.Disk> disks = new ArrayList<>();
         for (int i = count(in); i > 0; i--) {
             disks.add(new VmSnapshot.Disk(in.readUTF(), in.readBoolean(), in.readUTF()));
@@ -234,7 +236,8 @@ public final class SnapshotCodec {
         if (vcpus != states.size()) {
             throw new IllegalArgumentException(vcpus + " vCPUs but " + states.size() + " vCPU states");
         }
-        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, balloonMillis, entropy, disks, nets,
+        return new VmSnapshot(name, kernel, cmdline, memory, vcpus, mergeable, balloonMillis, entropy, volumeSlots,
+                disks, nets,
                 states, machine, serial, transports);
     }
 

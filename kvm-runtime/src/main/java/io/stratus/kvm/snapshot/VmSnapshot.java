@@ -11,10 +11,13 @@ import java.util.List;
  * @param kernel the kernel it was booted from (informational: restore does not reload it)
  * @param balloonStatsMillis the balloon's statistics interval, or 0 for a guest without a balloon
  * @param entropy whether the guest has a virtio-rng device
+ * @param volumeSlots how many volume slots it has; each slot's transport state names the volume
+ *                    in it (not its data, which stays on its NBD server)
  * @param disks in guest order; restore reattaches the same files
  */
 public record VmSnapshot(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
-                         boolean mergeableMemory, long balloonStatsMillis, boolean entropy, List<Disk> disks,
+                         boolean mergeableMemory, long balloonStatsMillis, boolean entropy, int volumeSlots,
+                         List<Disk> disks,
                          List<Net> nets,
                          List<VcpuState> vcpuStates,
                          MachineState machine, SerialState serial, List<VirtioTransportState> transports) {

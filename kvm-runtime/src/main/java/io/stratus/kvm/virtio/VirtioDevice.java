@@ -39,6 +39,14 @@ public interface VirtioDevice {
         }
     }
 
+    /**
+     * ConfigGeneration: changes whenever the configuration space changes, so that a driver reading
+     * it across several accesses can tell it read a consistent whole.
+     */
+    default int configGeneration() {
+        return 0;
+    }
+
     /** A write into configuration space; devices ignore fields that are read-only. */
     void writeConfig(long offset, ByteBuffer data);
 

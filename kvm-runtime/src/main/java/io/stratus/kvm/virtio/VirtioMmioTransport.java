@@ -142,7 +142,7 @@ public final class VirtioMmioTransport implements BusDevice {
             case STATUS:
                 return status | (needsReset.get() ? STATUS_DEVICE_NEEDS_RESET : 0);
             case CONFIG_GENERATION:
-                return 0;
+                return device.configGeneration();
             default:
                 return 0;
         }

@@ -51,7 +51,8 @@ final class SnapshotState {
         List<VmSnapshot.Net> nets = c.nets().stream().map(n -> new VmSnapshot.Net(n.tap(), n.mac())).toList();
         List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::state).toList();
         return new VmSnapshot(c.name(), c.kernel().toString(), vm.effectiveCmdline(), c.memoryBytes(), c.vcpus(),
-                c.mergeableMemory(), c.balloonStatsInterval().map(Duration::toMillis).orElse(0L), c.entropy(), disks,
+                c.mergeableMemory(), c.balloonStatsInterval().map(Duration::toMillis).orElse(0L), c.entropy(),
+                c.volumeSlots(), disks,
                 nets, vcpus,
                 machine, vm.serial().state(), transports);
     }

@@ -105,6 +105,11 @@ public final class VirtualMachine implements AutoCloseable {
     private static final String VIRTIO_MMIO_HID = "LNRO0005";
     /** Queues (and I/O threads) per disk: one per vCPU up to this many. */
     private static final int MAX_BLOCK_QUEUES = 4;
+    /**
+     * The longest a volume slot waits for its NBD server at any step: a request on a server that
+     * stopped answering fails (an I/O error in the guest) after this, instead of holding its queue.
+     */
+    private static final Duration NBD_TIMEOUT = Duration.ofSeconds(10);
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
     /** Throttling holds the vCPUs out of the guest for a share of every interval this long. */
     private static final long THROTTLE_INTERVAL_MILLIS = 100;
@@ -129,6 +134,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final List<EventFd> interruptFds = new ArrayList<>();
     private final List<VirtioMmioTransport> transports = new ArrayList<>();
     private final List<VirtioBlock> blockDevices = new ArrayList<>();
+    private final List<VirtioBlock> volumeSlots = new ArrayList<>();
     private final List<VirtioNet> netDevices = new ArrayList<>();
     private VirtioBalloon balloon;
     private VirtioRng entropy;
@@ -165,7 +171,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.vmFd = vmFd;
         this.memory = memory;
         this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size()
-                + (config.balloonStatsInterval().isPresent() ? 1 : 0) + (config.entropy() ? 1 : 0));
+                + (config.balloonStatsInterval().isPresent() ? 1 : 0) + config.volumeSlots() + (config.entropy() ? 1 : 0));
         this.gate = new PauseGate(config.vcpus());
     }
 
@@ -207,7 +213,8 @@ public final class VirtualMachine implements AutoCloseable {
         }
         VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
                 .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
-                .mergeableMemory(snapshot.mergeableMemory()).entropy(snapshot.entropy());
+                .mergeableMemory(snapshot.mergeableMemory()).entropy(snapshot.entropy())
+                .volumeSlots(snapshot.volumeSlots());
         if (snapshot.balloonStatsMillis() > 0) {
             b.balloon(Duration.ofMillis(snapshot.balloonStatsMillis()));
         } else {
@@ -281,6 +288,7 @@ public final class VirtualMachine implements AutoCloseable {
             vm.createBlockDevices();
             vm.createNetDevices();
             vm.createBalloon();
+            vm.createVolumeSlots();
             vm.createEntropy();
             vm.createVcpus();
             finish.accept(vm);
@@ -454,6 +462,28 @@ public final class VirtualMachine implements AutoCloseable {
             balloon = new VirtioBalloon(config.name() + "-balloon", config.memoryBytes(), interval);
             addVirtioDevice(balloon, slots.get(diskImages.size() + config.nets().size()));
         });
+    }
+
+    /**
+     * Volume slots take the slots after the balloon: the guest names them after the disks (vdb, …),
+     * and the devices before them keep their places.
+     */
+    private void createVolumeSlots() {
+        int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
+        int first = diskImages.size() + config.nets().size() + (config.balloonStatsInterval().isPresent() ? 1 : 0);
+        for (int i = 0; i < config.volumeSlots(); i++) {
+            VirtioBlock slot = VirtioBlock.volumeSlot(config.name() + "-vol" + i, queues, NBD_TIMEOUT);
+            volumeSlots.add(slot);
+            addVirtioDevice(slot, slots.get(first + i));
+        }
+    }
+
+    /**
+     * The empty or filled volume slots ({@link VmConfig#volumeSlots()}), in the order the guest
+     * sees them: {@link VirtioBlock#fill} and {@link VirtioBlock#empty} attach and detach volumes.
+     */
+    public List<VirtioBlock> volumeSlots() {
+        return List.copyOf(volumeSlots);
     }
 
     /** The entropy device takes the last slot, after the balloon. */
@@ -870,6 +900,9 @@ public final class VirtualMachine implements AutoCloseable {
         for (DiskImage d : diskImages) {
             d.flush();
         }
+        for (VirtioBlock v : volumeSlots) {
+            v.backend().flush();
+        }
         VmSnapshot snapshot = SnapshotState.capture(this);
         // Memory first, state last: a state file only ever names a complete memory file.
         Files.deleteIfExists(dir.resolve(SnapshotCodec.STATE_FILE));
@@ -1166,6 +1199,9 @@ public final class VirtualMachine implements AutoCloseable {
         }
         for (DiskImage d : diskImages) {
             d.close();
+        }
+        for (VirtioBlock v : volumeSlots) {
+            v.closeVolume();
         }
         for (VirtioNet n : netDevices) {
             n.close();

@@ -19,10 +19,13 @@ import java.util.Optional;
  * @param balloonStatsInterval a virtio-balloon device, asking the guest for memory statistics this
  *                             often; empty for none
  * @param entropy a virtio-rng device, filling the guest's requests from the host's random source
+ * @param volumeSlots virtio-blk devices without storage (capacity 0) that volumes fill and leave
+ *                    while the guest runs ({@link io.stratus.kvm.virtio.block.VirtioBlock#volumeSlot}):
+ *                    virtio-mmio has no hotplug. The guest sees them after the disks.
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
                        int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets,
-                       Optional<Duration> balloonStatsInterval, boolean entropy) {
+                       Optional<Duration> balloonStatsInterval, boolean entropy, int volumeSlots) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
@@ -47,6 +50,10 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         }
         if (disks.size() > MAX_DISKS) {
             throw new VmConfigException("a guest has at most " + MAX_DISKS + " disks, not " + disks.size());
+        }
+        if (volumeSlots < 0 || disks.size() + volumeSlots > MAX_DISKS) {
+            throw new VmConfigException("a guest has at most " + MAX_DISKS + " disks and volume slots together, not "
+                    + disks.size() + " and " + volumeSlots);
         }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new VmConfigException("a guest has 1 to " + MAX_VCPUS + " vCPUs, not " + vcpus);
@@ -90,6 +97,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private final List<NetConfig> nets = new ArrayList<>();
         private Duration balloonStatsInterval = Duration.ofSeconds(5);
         private boolean entropy;
+        private int volumeSlots;
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -160,9 +168,15 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /** How many empty volume slots the guest gets (the default: none). */
+        public Builder volumeSlots(int value) {
+            this.volumeSlots = value;
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval), entropy);
+                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval), entropy, volumeSlots);
         }
     }
 }

@@ -181,6 +181,14 @@ class NbdClientTest {
         }
     }
 
+    /** TEST-NET-1 (RFC 5737) answers nothing: the connect gives up after the timeout (or at once where there is no route). */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aServerThatNeverAnswersTheConnectionIsGivenUpOn() {
+        assertThatThrownBy(() -> NbdClient.connect(new InetSocketAddress("192.0.2.1", 10809), "vol", false,
+                Duration.ofSeconds(2))).isInstanceOf(IOException.class);
+    }
+
     @Test
     void aServerThatIsNotNbdIsToldApart() throws Exception {
         try (ServerSocket listener = new ServerSocket(0)) {

@@ -94,7 +94,7 @@ class SnapshotTest {
         long last = lastCount(before);
         Path state = dir.resolve(SnapshotCodec.STATE_FILE);
         byte[] current = Files.readAllBytes(state);
-        // Version 1 is version 2 without the entropy flag after the balloon interval.
+        // Version 1 is version 3 without the entropy flag and the volume slot count after the balloon interval.
         java.io.DataInputStream in = new java.io.DataInputStream(
                 new java.io.ByteArrayInputStream(current, 12, current.length - 12));
         in.readUTF();
@@ -106,9 +106,10 @@ class SnapshotTest {
         in.readLong();
         int flag = current.length - in.available();
         assertThat(current[flag]).as("no entropy device").isZero();
-        byte[] old = new byte[current.length - 1];
+        assertThat(java.nio.ByteBuffer.wrap(current).getInt(flag + 1)).as("no volume slots").isZero();
+        byte[] old = new byte[current.length - 5];
         System.arraycopy(current, 0, old, 0, flag);
-        System.arraycopy(current, flag + 1, old, flag, current.length - flag - 1);
+        System.arraycopy(current, flag + 5, old, flag, current.length - flag - 5);
         java.nio.ByteBuffer.wrap(old).putInt(8, 1);
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();
         crc.update(old, 0, old.length - 4);

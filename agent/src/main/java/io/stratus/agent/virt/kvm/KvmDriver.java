@@ -53,7 +53,8 @@ public final class KvmDriver implements HypervisorDriver {
             return new Result(Optional.empty(), unavailable.get());
         }
         DriverCapabilities c = new DriverCapabilities("kvm", "KVM", kernelVersion(),
-                Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION), VmConfig.MAX_VCPUS,
+                Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION, Traits.VOLUME_ATTACH),
+                VmConfig.MAX_VCPUS,
                 VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
         Optional<EntropyRate> rate = entropyBytesPerSecond.isPresent()
                 ? Optional.of(EntropyRate.perSecond(entropyBytesPerSecond.getAsLong())) : Optional.empty();
@@ -84,13 +85,31 @@ public final class KvmDriver implements HypervisorDriver {
     public VirtualGuest spawn(GuestSpec spec, ConsoleOutput console) {
         return translated(() -> {
             VirtualMachine vm = VirtualMachine.create(config(spec), sink(console));
-            return started(vm, false);
+            KvmVolumes volumes = new KvmVolumes(vm);
+            try {
+                volumes.fillAtBoot(spec);
+            } catch (RuntimeException e) {
+                vm.close();
+                throw e;
+            }
+            return started(vm, volumes, false);
         });
     }
 
     @Override
     public VirtualGuest restore(String instanceId, Path snapshotDir, ConsoleOutput console, boolean paused) {
-        return translated(() -> started(VirtualMachine.restore(snapshotDir, sink(console)), paused));
+        return translated(() -> {
+            VirtualMachine vm = VirtualMachine.restore(snapshotDir, sink(console));
+            KvmVolumes volumes;
+            try {
+                volumes = KvmVolumes.load(vm, snapshotDir);
+            } catch (java.io.IOException | RuntimeException e) {
+                vm.close();
+                throw new HypervisorException("SnapshotUnusable", "the volume attachments of snapshot " + snapshotDir
+                        + " cannot be read: " + e.getMessage(), e);
+            }
+            return started(vm, volumes, paused);
+        });
     }
 
     /** Guests live in this JVM: after a restart there is never one to find. */
@@ -124,14 +143,14 @@ public final class KvmDriver implements HypervisorDriver {
                 r.completed() ? Optional.of(r.downtime()) : Optional.empty(), r.toString());
     }
 
-    private KvmGuest started(VirtualMachine vm, boolean paused) {
+    private KvmGuest started(VirtualMachine vm, KvmVolumes volumes, boolean paused) {
         try {
             vm.entropy().ifPresent(rng -> rng.limit(entropyRate));
             vm.start();
             if (paused) {
                 vm.pause();
             }
-            return new KvmGuest(vm);
+            return new KvmGuest(vm, volumes);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             vm.close();
@@ -143,13 +162,14 @@ public final class KvmDriver implements HypervisorDriver {
     }
 
     static VmConfig config(GuestSpec spec) {
-        if (!spec.volumes().isEmpty()) {
-            // Booted without them, the guest would run with disks missing: refused instead.
-            throw new HypervisorException("NotSupported", "the kvm driver does not attach volumes yet (instance "
-                    + spec.instanceId() + " has " + spec.volumes().size() + ")");
+        if (spec.bootVolume().isPresent()) {
+            // The VMM's volume slots come after the image disks: a boot volume would not be vda.
+            throw new HypervisorException("NotSupported", "the kvm driver does not boot from a volume yet (instance "
+                    + spec.instanceId() + ")");
         }
         VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
-                .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy());
+                .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy())
+                .volumeSlots(spec.volumeSlots());
         spec.initrd().ifPresent(b::initrd);
         for (GuestSpec.Disk d : spec.disks()) {
             b.disk(DiskConfig.of(d.path(), d.readOnly(),

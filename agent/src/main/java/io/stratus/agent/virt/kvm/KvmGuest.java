@@ -1,6 +1,7 @@
 package io.stratus.agent.virt.kvm;
 
 import io.stratus.agent.virt.GuestExit;
+import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.GuestUsage;
 import io.stratus.agent.virt.MemoryFootprint;
 import io.stratus.agent.virt.VirtualGuest;
@@ -13,14 +14,22 @@ import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmExit;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /** A guest in this JVM's VMM. */
 public final class KvmGuest implements VirtualGuest {
     private final VirtualMachine vm;
+    private final KvmVolumes volumes;
+
+    KvmGuest(VirtualMachine vm, KvmVolumes volumes) {
+        this.vm = vm;
+        this.volumes = volumes;
+    }
 
     KvmGuest(VirtualMachine vm) {
-        this.vm = vm;
+        this(vm, new KvmVolumes(vm));
     }
 
     /** The VM itself, for the live migration stream (the KVM driver's own protocol). */
@@ -85,7 +94,9 @@ public final class KvmGuest implements VirtualGuest {
         long wb = 0;
         long ro = 0;
         long wo = 0;
-        for (BlockMetrics.Snapshot b : vm.blockMetrics()) {
+        List<BlockMetrics.Snapshot> disks = new ArrayList<>(vm.blockMetrics());
+        vm.volumeSlots().forEach(s -> disks.add(s.metrics()));
+        for (BlockMetrics.Snapshot b : disks) {
             rb += b.readBytes();
             wb += b.writeBytes();
             ro += b.readOps();
@@ -126,5 +137,18 @@ public final class KvmGuest implements VirtualGuest {
             vm.pause();
         }
         vm.snapshot(dir);
+        volumes.save(dir);
+    }
+
+    /** Fills a free volume slot: the guest's virtio_blk sees the slot's capacity change from 0. */
+    @Override
+    public void attachVolume(GuestSpec.Volume volume) {
+        volumes.attach(vm.config().name(), volume);
+    }
+
+    /** Flushes the attachment's volume, then empties its slot (capacity 0 again). */
+    @Override
+    public void detachVolume(String attachmentId) {
+        volumes.detach(attachmentId);
     }
 }

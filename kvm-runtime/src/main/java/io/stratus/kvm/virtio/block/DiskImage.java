@@ -18,7 +18,7 @@ import java.util.BitSet;
  *
  * <p>Methods may be called from several threads at once (one I/O thread per queue).
  */
-public sealed interface DiskImage extends AutoCloseable permits RawImage, Qcow2Image {
+public sealed interface DiskImage extends BlockBackend permits RawImage, Qcow2Image {
     int SECTOR_SIZE = 512;
 
     /**
@@ -48,9 +48,16 @@ public sealed interface DiskImage extends AutoCloseable permits RawImage, Qcow2I
 
     Path path();
 
+    @Override
+    default String describe() {
+        return path().toString();
+    }
+
+    @Override
     boolean readOnly();
 
     /** Size of the disk the guest sees, in bytes: whole sectors. */
+    @Override
     long capacity();
 
     /**

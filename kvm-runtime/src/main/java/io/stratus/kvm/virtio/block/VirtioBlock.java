@@ -10,7 +10,12 @@ import io.stratus.kvm.virtio.VirtQueueException;
 import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioFeatures;
 import io.stratus.kvm.virtio.VirtioInterrupt;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,11 +24,22 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.time.Duration;
 
 /**
  * virtio-blk over a {@link DiskImage}, raw or qcow2 (virtio 1.2, section 5.2): read, write, flush, device id,
  * discard and write-zeroes, a read-only flag, and one I/O thread per queue. Data moves between the
  * file and guest memory through direct buffers over guest RAM, without a copy in between.
+ *
+ * <p>A <em>volume slot</em> ({@link #volumeSlot}) is a device whose storage comes and goes while the
+ * guest runs, since virtio-mmio devices cannot be hot-plugged: empty, it is a disk of capacity 0;
+ * {@link #fill} puts an NBD volume in it (the capacity and the serial become the volume's, and a
+ * configuration-change interrupt tells the driver), {@link #empty} flushes it and takes it out.
+ * Requests hold the slot's read lock and a swap its write lock, so a swap waits for requests in
+ * progress (each bounded by the NBD client's timeout) and none sees half a swap.
  *
  * <p>A request the guest got wrong (a malformed chain, a sector beyond the disk, a write to a
  * read-only disk) fails with an error status or is returned empty; it never stops the device for
@@ -61,11 +77,24 @@ public final class VirtioBlock implements VirtioDevice {
 
     private static final System.Logger LOG = System.getLogger(VirtioBlock.class.getName());
 
+    /** Marks a volume slot's {@link #saveState()}: "VSL1". */
+    private static final int SLOT_STATE_MAGIC = 0x56534c31;
+
     private final String name;
-    private final DiskImage disk;
-    private final byte[] id;
+    /** The image of a disk; null for a volume slot. */
+    private final DiskImage image;
     private final int queueCount;
-    private final byte[] config;
+    /** How long a slot's NBD connection waits for its server at any step. */
+    private final Duration nbdTimeout;
+    private final ReentrantReadWriteLock swap = new ReentrantReadWriteLock();
+    private volatile BlockBackend disk;
+    /** The volume in a slot; null for an empty slot or an image. */
+    private volatile NbdVolume volume;
+    private volatile byte[] id;
+    private volatile byte[] config;
+    private final AtomicInteger configGeneration = new AtomicInteger();
+    /** The active device's interrupt, for configuration changes; null until the driver starts it. */
+    private volatile VirtioInterrupt configInterrupt;
     private final BlockMetrics metrics = new BlockMetrics();
     private final List<QueueWorker> workers = new ArrayList<>();
     private final List<QueueHandler> handlers = new ArrayList<>();
@@ -78,16 +107,37 @@ public final class VirtioBlock implements VirtioDevice {
      * @param queueCount queues, each served by its own thread (VIRTIO_BLK_F_MQ when more than one)
      */
     public VirtioBlock(String name, DiskImage disk, String id, int queueCount) {
+        this(name, disk, disk, id, queueCount, Duration.ZERO);
+    }
+
+    private VirtioBlock(String name, DiskImage image, BlockBackend disk, String id, int queueCount,
+                        Duration nbdTimeout) {
         if (queueCount < 1 || queueCount > 16) {
             throw new IllegalArgumentException("a block device has 1 to 16 queues, not " + queueCount);
         }
         this.name = name;
+        this.image = image;
         this.disk = disk;
         this.queueCount = queueCount;
-        this.id = new byte[ID_BYTES];
-        byte[] ascii = id.getBytes(StandardCharsets.US_ASCII);
-        System.arraycopy(ascii, 0, this.id, 0, Math.min(ascii.length, ID_BYTES));
+        this.nbdTimeout = nbdTimeout;
+        this.id = serial(id);
         this.config = buildConfig(disk.capacity(), queueCount);
+    }
+
+    /**
+     * An empty volume slot: a disk of capacity 0 until {@link #fill} puts a volume in it.
+     *
+     * @param nbdTimeout the longest wait for a volume's NBD server at any step (connecting, each request)
+     */
+    public static VirtioBlock volumeSlot(String name, int queueCount, Duration nbdTimeout) {
+        return new VirtioBlock(name, null, BlockBackend.EMPTY, "", queueCount, nbdTimeout);
+    }
+
+    private static byte[] serial(String id) {
+        byte[] b = new byte[ID_BYTES];
+        byte[] ascii = id.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(ascii, 0, b, 0, Math.min(ascii.length, ID_BYTES));
+        return b;
     }
 
     private static byte[] buildConfig(long capacity, int queues) {
@@ -115,11 +165,24 @@ public final class VirtioBlock implements VirtioDevice {
         return name;
     }
 
+    /**
+     * A slot offers VIRTIO_BLK_F_RO when the volume in it is read-only as the driver negotiates (a
+     * read-only volume present at boot); one filled later is read-only in that its writes fail.
+     * A slot offers no discard or write-zeroes: the NBD client sends neither.
+     */
     @Override
     public long offeredFeatures() {
         long f = VirtioFeatures.VERSION_1 | VirtioFeatures.RING_EVENT_IDX | VirtioFeatures.RING_INDIRECT_DESC
                 | F_SEG_MAX | F_BLK_SIZE | F_FLUSH | (queueCount > 1 ? F_MQ : 0);
-        return disk.readOnly() ? f | F_RO : f | F_DISCARD | F_WRITE_ZEROES;
+        if (disk.readOnly()) {
+            return f | F_RO;
+        }
+        return isVolumeSlot() ? f : f | F_DISCARD | F_WRITE_ZEROES;
+    }
+
+    @Override
+    public int configGeneration() {
+        return configGeneration.get();
     }
 
     @Override
@@ -132,8 +195,140 @@ public final class VirtioBlock implements VirtioDevice {
         return QUEUE_SIZE;
     }
 
+    /** The image of a disk device. */
     public DiskImage disk() {
+        if (image == null) {
+            throw new IllegalStateException(name + " is a volume slot, not an image's disk");
+        }
+        return image;
+    }
+
+    /** Whether this is a volume slot ({@link #volumeSlot}) rather than an image's disk. */
+    public boolean isVolumeSlot() {
+        return image == null;
+    }
+
+    /** The storage behind the device now: the image, a volume, or {@link BlockBackend#EMPTY}. */
+    public BlockBackend backend() {
         return disk;
+    }
+
+    /** The volume in this slot, if it holds one. */
+    public Optional<NbdVolume> volume() {
+        return Optional.ofNullable(volume);
+    }
+
+    /**
+     * Connects to {@code v}'s NBD export and puts it in this empty slot ({@link #fill(NbdDisk)}).
+     *
+     * @throws IOException the server cannot be reached or refuses the export; the slot stays empty
+     */
+    public void fill(NbdVolume v) throws IOException {
+        requireSlot();
+        requireEmpty();
+        NbdDisk opened = NbdDisk.open(v, nbdTimeout);
+        try {
+            fill(opened);
+        } catch (RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Puts {@code volume} (this device now owns it) in this empty slot: the capacity and the serial
+     * become the volume's, the configuration generation moves on, and a started driver gets a
+     * configuration-change interrupt, on which Linux's virtio_blk reads the new capacity.
+     *
+     * @throws IllegalStateException this is no slot, or the slot is not empty
+     */
+    public void fill(NbdDisk volume) {
+        install(volume.volume(), volume);
+    }
+
+    private void requireSlot() {
+        if (!isVolumeSlot()) {
+            throw new IllegalStateException(name + " is an image's disk, not a volume slot");
+        }
+    }
+
+    private void requireEmpty() {
+        BlockBackend b = disk;
+        if (b != BlockBackend.EMPTY) {
+            throw new IllegalStateException(name + " holds " + b.describe() + " already");
+        }
+    }
+
+    private void install(NbdVolume v, BlockBackend backend) {
+        requireSlot();
+        swap.writeLock().lock();
+        try {
+            requireEmpty();
+            volume = v;
+            id = serial(v.serial());
+            disk = backend;
+            config = buildConfig(backend.capacity(), queueCount);
+        } finally {
+            swap.writeLock().unlock();
+        }
+        announceConfigChange();
+    }
+
+    /**
+     * Takes the volume out of this slot once every write the guest completed is durable: requests in
+     * progress finish, the volume is flushed, and the slot reads as capacity 0 (with a
+     * configuration-change interrupt). A flush that fails on a lost connection is tried once more on
+     * a fresh one (a server that came back still holds what it acknowledged). A no-op for an empty slot.
+     *
+     * @throws IOException the volume could not be flushed: it stays in the slot
+     */
+    public void empty() throws IOException {
+        requireSlot();
+        BlockBackend old;
+        swap.writeLock().lock();
+        try {
+            old = disk;
+            if (old == BlockBackend.EMPTY) {
+                return;
+            }
+            flushForDetach(old, volume);
+            disk = BlockBackend.EMPTY;
+            volume = null;
+            id = serial("");
+            config = buildConfig(0, queueCount);
+        } finally {
+            swap.writeLock().unlock();
+        }
+        old.close();
+        announceConfigChange();
+    }
+
+    private void flushForDetach(BlockBackend backend, NbdVolume v) throws IOException {
+        try {
+            backend.flush();
+        } catch (IOException first) {
+            try (NbdDisk again = NbdDisk.open(v, nbdTimeout)) {
+                again.flush();
+            } catch (IOException second) {
+                first.addSuppressed(second);
+                throw first;
+            }
+        }
+    }
+
+    private void announceConfigChange() {
+        configGeneration.incrementAndGet();
+        VirtioInterrupt i = configInterrupt;
+        if (i != null) {
+            i.raise(VirtioInterrupt.CONFIG_CHANGE);
+        }
+    }
+
+    /** Releases a slot's volume without flushing it (the VM is going away); images are closed by their owner. */
+    public void closeVolume() {
+        if (isVolumeSlot()) {
+            disk.close();
+        }
     }
 
     public BlockMetrics.Snapshot metrics() {
@@ -148,7 +343,7 @@ public final class VirtioBlock implements VirtioDevice {
      */
     public synchronized void startDirtyTracking() {
         if (dirtyBlocks == null) {
-            dirtyBlocks = new DirtyBlocks(disk.capacity());
+            dirtyBlocks = new DirtyBlocks(disk().capacity());
         }
     }
 
@@ -203,6 +398,7 @@ public final class VirtioBlock implements VirtioDevice {
                 handlerNotifiers.add(notifiers.get(i));
             }
         }
+        configInterrupt = interrupt;
         startWorkers();
     }
 
@@ -221,6 +417,7 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public synchronized void reset() {
+        configInterrupt = null;
         stopWorkers();
         handlers.clear();
         handlerNotifiers.clear();
@@ -235,6 +432,148 @@ public final class VirtioBlock implements VirtioDevice {
     public synchronized void resume() {
         if (workers.isEmpty()) {
             startWorkers();
+        }
+    }
+
+    /**
+     * A slot saves which volume it holds (id, server, export, read-only, the capacity the guest
+     * knows), never the data: that stays on the NBD server, shared storage the snapshot or
+     * migration target reaches too. An image's disk saves nothing here (its file is the image).
+     */
+    @Override
+    public byte[] saveState() {
+        if (!isVolumeSlot()) {
+            return new byte[0];
+        }
+        swap.readLock().lock();
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            NbdVolume v = volume;
+            out.writeInt(SLOT_STATE_MAGIC);
+            out.writeBoolean(v != null);
+            if (v != null) {
+                out.writeUTF(v.volumeId());
+                out.writeUTF(v.server());
+                out.writeUTF(v.export());
+                out.writeBoolean(v.readOnly());
+                out.writeLong(disk.capacity());
+            }
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            swap.readLock().unlock();
+        }
+    }
+
+    /**
+     * Restores a slot's {@link #saveState()} into this fresh, empty slot by connecting to the same
+     * export again. Where the server cannot be reached (or serves another size), the slot holds
+     * the volume anyway, at the capacity the guest knows, with every request failing as an I/O
+     * error: the guest resumes and sees what it would see had the server gone away while it ran,
+     * and an {@link #empty} (which flushes on a fresh connection) or a new restore can follow.
+     *
+     * @throws IllegalArgumentException the state is not a slot's (or a slot's given to an image's disk)
+     * @throws IllegalStateException    the slot holds a volume already
+     */
+    @Override
+    public void restoreState(byte[] state) {
+        if (!isVolumeSlot()) {
+            if (state.length != 0) {
+                throw new IllegalArgumentException(name + " is an image's disk; the snapshot holds a volume slot's state");
+            }
+            return;
+        }
+        NbdVolume v;
+        long capacity;
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(state));
+            if (state.length < 5 || in.readInt() != SLOT_STATE_MAGIC) {
+                throw new IllegalArgumentException(name + ": the snapshot holds no volume slot's state");
+            }
+            if (!in.readBoolean()) {
+                return;
+            }
+            v = new NbdVolume(in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
+            capacity = in.readLong();
+        } catch (IOException e) {
+            throw new IllegalArgumentException(name + ": a volume slot's state is cut short", e);
+        }
+        BlockBackend backend;
+        try {
+            NbdDisk opened = NbdDisk.open(v, nbdTimeout);
+            if (opened.capacity() == capacity) {
+                backend = opened;
+            } else {
+                opened.close();
+                backend = new Unreachable(v, capacity, "it now has " + opened.capacity() + " bytes, the guest knows "
+                        + capacity);
+            }
+        } catch (IOException e) {
+            backend = new Unreachable(v, capacity, e.getMessage());
+        }
+        if (backend instanceof Unreachable u) {
+            LOG.log(Level.WARNING, "{0}: {1} restored without its server: {2}", name, v, u.why);
+        }
+        install(v, backend);
+    }
+
+    /** A restored slot's volume whose server was not reached: the capacity the guest knows, and I/O errors. */
+    private static final class Unreachable implements BlockBackend {
+        private final NbdVolume volume;
+        private final long capacity;
+        private final String why;
+
+        Unreachable(NbdVolume volume, long capacity, String why) {
+            this.volume = volume;
+            this.capacity = capacity;
+            this.why = why;
+        }
+
+        @Override
+        public long capacity() {
+            return capacity;
+        }
+
+        @Override
+        public boolean readOnly() {
+            return volume.readOnly();
+        }
+
+        @Override
+        public String describe() {
+            return volume + ", unreachable since the restore";
+        }
+
+        private IOException fail() {
+            return new IOException(volume + " was not reached when the guest was restored: " + why);
+        }
+
+        @Override
+        public void read(long[] addresses, long[] lengths, int count, long position) throws IOException {
+            throw fail();
+        }
+
+        @Override
+        public void write(long[] addresses, long[] lengths, int count, long position) throws IOException {
+            throw fail();
+        }
+
+        @Override
+        public void flush() throws IOException {
+            throw fail();
+        }
+
+        @Override
+        public void zero(long position, long length) throws IOException {
+            throw fail();
+        }
+
+        @Override
+        public void close() {
+            // No connection to end.
         }
     }
 
@@ -291,6 +630,15 @@ public final class VirtioBlock implements VirtioDevice {
 
         /** Performs one request and returns the bytes written into the chain (data and status). */
         private int execute(DescriptorChain chain) {
+            swap.readLock().lock();
+            try {
+                return execute(chain, disk);
+            } finally {
+                swap.readLock().unlock();
+            }
+        }
+
+        private int execute(DescriptorChain chain, BlockBackend disk) {
             GuestSegments in = GuestSegments.of(chain, false);
             GuestSegments out = GuestSegments.of(chain, true);
             if (in.length() < HEADER_SIZE || out.length() < 1) {
@@ -311,10 +659,10 @@ public final class VirtioBlock implements VirtioDevice {
             try {
                 switch (type) {
                     case T_IN -> {
-                        result = transfer(sector, data, false);
+                        result = transfer(disk, sector, data, false);
                         written = result == S_OK ? (int) data.length() : 0;
                     }
-                    case T_OUT -> result = disk.readOnly() ? S_IOERR : transfer(sector, payload, true);
+                    case T_OUT -> result = disk.readOnly() ? S_IOERR : transfer(disk, sector, payload, true);
                     case T_FLUSH -> {
                         disk.flush();
                         metrics.flushes.increment();
@@ -326,11 +674,11 @@ public final class VirtioBlock implements VirtioDevice {
                         written = n;
                         result = S_OK;
                     }
-                    case T_DISCARD, T_WRITE_ZEROES -> result = disk.readOnly() ? S_IOERR : zeroRanges(payload);
+                    case T_DISCARD, T_WRITE_ZEROES -> result = disk.readOnly() ? S_IOERR : zeroRanges(disk, payload);
                     default -> result = S_UNSUPP;
                 }
             } catch (IOException e) {
-                LOG.log(Level.WARNING, "{0}: I/O error on {1}: {2}", name, disk.path(), e.getMessage());
+                LOG.log(Level.WARNING, "{0}: I/O error on {1}: {2}", name, disk.describe(), e.getMessage());
                 result = S_IOERR;
             }
             if (result != S_OK) {
@@ -340,7 +688,7 @@ public final class VirtioBlock implements VirtioDevice {
             return written + 1;
         }
 
-        private byte transfer(long sector, GuestSegments data, boolean write) throws IOException {
+        private byte transfer(BlockBackend disk, long sector, GuestSegments data, boolean write) throws IOException {
             long offset = sector * DiskImage.SECTOR_SIZE;
             if (sector < 0 || sector > Long.MAX_VALUE / DiskImage.SECTOR_SIZE || data.length() % DiskImage.SECTOR_SIZE != 0
                     || offset > disk.capacity() - data.length()) {
@@ -380,7 +728,7 @@ public final class VirtioBlock implements VirtioDevice {
             return S_OK;
         }
 
-        private byte zeroRanges(GuestSegments payload) throws IOException {
+        private byte zeroRanges(BlockBackend disk, GuestSegments payload) throws IOException {
             long count = payload.length() / DISCARD_SEGMENT_SIZE;
             if (count == 0 || count > MAX_DISCARD_SEGMENTS || payload.length() % DISCARD_SEGMENT_SIZE != 0) {
                 return S_IOERR;
