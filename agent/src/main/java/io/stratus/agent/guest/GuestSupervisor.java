@@ -15,6 +15,7 @@ import io.stratus.agent.virt.VirtualGuest;
 import io.stratus.kvm.virtio.block.Qcow2Image;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
+import io.stratus.proto.v1.WatchdogAction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -60,6 +62,7 @@ public final class GuestSupervisor {
     private final Map<String, ConsoleLog> consoles = new ConcurrentHashMap<>();
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
     private volatile BiConsumer<Guest, GuestExit> exitListener = (g, e) -> { };
+    private volatile Consumer<Guest> watchdogListener = g -> { };
 
     public GuestSupervisor(HypervisorDriver driver, ImageCache images, NicPlugs plugs, Path instancesDir,
                            int consoleBytes) {
@@ -85,6 +88,14 @@ public final class GuestSupervisor {
     /** Hears runs that ended without the agent stopping them. */
     public void onExit(BiConsumer<Guest, GuestExit> listener) {
         this.exitListener = listener;
+    }
+
+    /**
+     * Hears a guest's watchdog firing, on a thread of its own: the driver's thread that saw it
+     * (QEMU's monitor reader, a vCPU) must not wait for the action, which may stop that guest.
+     */
+    public void onWatchdog(Consumer<Guest> listener) {
+        this.watchdogListener = listener;
     }
 
     /**
@@ -134,7 +145,7 @@ public final class GuestSupervisor {
             }
             GuestSpec spec = new GuestSpec(rec.id(), instanceDir(rec.id()), boot.kernel(), boot.initrd(),
                     boot.cmdline(), (int) rec.resources().getVcpus(), rec.resources().getMemoryMib(), disks, nics,
-                    entropy);
+                    entropy, rec.boot().getWatchdogAction() != WatchdogAction.WATCHDOG_ACTION_UNSPECIFIED);
             return use.apply(spec);
         }
     }
@@ -254,6 +265,11 @@ public final class GuestSupervisor {
             LOG.errorf("instance %s: a second guest was started while one ran; stopping the older", id);
             end(previous);
         }
+        guest.machine().onWatchdog(() -> {
+            Thread t = new Thread(() -> watchdogListener.accept(guest), id + "-watchdog");
+            t.setDaemon(true);
+            t.start();
+        });
         Thread watch = new Thread(() -> watch(guest), id + "-watch");
         watch.setDaemon(true);
         watch.start();

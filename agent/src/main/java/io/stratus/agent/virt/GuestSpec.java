@@ -12,9 +12,12 @@ import java.util.Optional;
  * @param instanceDir the instance's directory on this host, where a driver may keep what belongs
  *                    to the running guest (sockets, a pid file)
  * @param entropy     whether the guest gets an entropy device (virtio-rng)
+ * @param watchdog    whether the guest gets a watchdog device (an IB700), whose firings the guest's
+ *                    {@link VirtualGuest#onWatchdog} listener hears
  */
 public record GuestSpec(String instanceId, Path instanceDir, Path kernel, Optional<Path> initrd, String cmdline,
-                        int vcpus, long memoryMiB, List<Disk> disks, List<Nic> nics, boolean entropy) {
+                        int vcpus, long memoryMiB, List<Disk> disks, List<Nic> nics, boolean entropy,
+                        boolean watchdog) {
 
     public GuestSpec {
         Objects.requireNonNull(instanceId, "instanceId");

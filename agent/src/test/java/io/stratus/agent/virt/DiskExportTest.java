@@ -83,7 +83,7 @@ public class DiskExportTest {
     void qemuPausesARunningGuestForTheCopyAndLetsItRunAfter() throws Exception {
         QemuDriver qemu = qemu();
         FakeGuest guest = (FakeGuest) new FakeDriver().spawn(new GuestSpec("i-1", dir.resolve("i-1"),
-                dir.resolve("kernel"), Optional.empty(), "", 1, 32, List.of(), List.of(), false), (b, o, l) -> { });
+                dir.resolve("kernel"), Optional.empty(), "", 1, 32, List.of(), List.of(), false, false), (b, o, l) -> { });
 
         qemu.exportDisk(Optional.of(guest), new GuestSpec.Disk(disk, GuestSpec.Format.QCOW2, false),
                 dir.resolve("image.raw"));

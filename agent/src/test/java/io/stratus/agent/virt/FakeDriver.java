@@ -165,6 +165,9 @@ public final class FakeDriver implements HypervisorDriver {
         private final AtomicInteger resumes = new AtomicInteger();
         private final AtomicInteger stops = new AtomicInteger();
         private volatile boolean paused;
+        private volatile Runnable watchdog = () -> {
+            throw new AssertionError("the watchdog fired before the host listened");
+        };
 
         FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused) {
             this.instanceId = instanceId;
@@ -184,6 +187,16 @@ public final class FakeDriver implements HypervisorDriver {
         /** The guest ends on its own, as a real one does when it powers off, resets or crashes. */
         public void exit(GuestExit.Reason reason, String detail) {
             exit.complete(new GuestExit(reason, detail));
+        }
+
+        /** Its watchdog fires, as a real one does when the guest stopped feeding it. */
+        public void fireWatchdog() {
+            watchdog.run();
+        }
+
+        @Override
+        public void onWatchdog(Runnable listener) {
+            this.watchdog = listener;
         }
 
         /** Whether its run has not ended (neither stopped by the host nor ended on its own). */

@@ -81,7 +81,7 @@ class QemuMigrationTest {
             run("qemu-img", "create", "-f", "qcow2", "-F", "raw", "-b", base.toString(), layer.toString(), "8M");
         }
         return new GuestSpec("i-1", instance, kernel, Optional.empty(), cmdline, 1, 64,
-                List.of(new GuestSpec.Disk(layer, GuestSpec.Format.QCOW2, false)), List.of(), true);
+                List.of(new GuestSpec.Disk(layer, GuestSpec.Format.QCOW2, false)), List.of(), true, false);
     }
 
     @Test
