@@ -37,6 +37,7 @@ public final class Conductor {
     private final MigrationStore migrations;
     private final ImageCatalog images;
     private final NetworkService network;
+    private final GuestActions guestActions;
     private final HostDirectory hosts;
     private final Scheduling scheduling;
     private final HostCommands commands;
@@ -48,12 +49,13 @@ public final class Conductor {
     private final ResizeTask resize;
 
     Conductor(ServerStore servers, MigrationStore migrations, ImageCatalog images, NetworkService network,
-              HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
+              GuestActions guestActions, HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
               BootTask boot, TaskRunner runner, LiveMigrationTask live, ColdMigrationTask cold, ResizeTask resize) {
         this.servers = servers;
         this.migrations = migrations;
         this.images = images;
         this.network = network;
+        this.guestActions = guestActions;
         this.hosts = hosts;
         this.scheduling = scheduling;
         this.commands = commands;
@@ -174,6 +176,7 @@ public final class Conductor {
         }
         servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, e.getPowerState(), fault,
                 launched);
+        guestActions.record(s, e);
         if (ownRequest) {
             // A resize on the host: refused, or done and waiting for confirm.
             runner.follow(resize, s, e);

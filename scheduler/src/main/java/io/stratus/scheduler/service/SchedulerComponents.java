@@ -308,9 +308,9 @@ public class SchedulerComponents {
                                   FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
                                   PlacementStore placement, PlacementView view, HostDirectory hosts,
                                   HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
-                                  SchedulerConfig config, MeterRegistry meters) {
+                                  SchedulerConfig config, MeterRegistry meters, InstanceActionStore actions) {
         return ConductorParts.assemble(new ConductorParts.Services(servers, metadata, migrations, flavors, images,
-                        groups, network), new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
+                        groups, network, actions), new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
                 new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
     }
 

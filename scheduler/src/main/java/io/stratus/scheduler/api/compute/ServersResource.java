@@ -21,6 +21,7 @@ import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.compute.WatchdogPolicy;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ImageActions;
@@ -158,6 +159,8 @@ public class ServersResource {
         boolean wantsConfigDrive = CloudInitFields.configDrive(s);
         Flavor flavor = usableFlavor(caller, flavorRef);
         Image image = bootableImage(caller, imageRef, flavor.ramMib(), flavor.diskGib());
+        // A watchdog action Nova does not know is the request's fault, said now rather than at boot.
+        WatchdogPolicy.of(Map.of(), image.properties());
         boolean configDrive = wantsConfigDrive || CloudInitFields.imageWantsConfigDrive(image);
         Optional<String> group = Optional.empty();
         JsonNode hints = body.get("os:scheduler_hints");
