@@ -32,9 +32,10 @@ static int index_from(const char *cmdline)
 void user_main(const struct hvm_start_info *si)
 {
     int index = index_from(si->cmdline_paddr ? (const char *)si->cmdline_paddr : 0);
+    /* Said first: a 0 s timeout fires before anything written after the arming. */
+    puts("STRATUS-WATCHDOG-ARMED\n");
     pio_write8(IB700_STOP, 0);
     pio_write8(IB700_START, (u8)index);
-    puts("STRATUS-WATCHDOG-ARMED\n");
     for (;;)
         ;
 }

@@ -144,7 +144,8 @@ public final class KvmDriver implements HypervisorDriver {
 
     static VmConfig config(GuestSpec spec) {
         VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
-                .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy());
+                .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy())
+                .watchdog(spec.watchdog());
         spec.initrd().ifPresent(b::initrd);
         for (GuestSpec.Disk d : spec.disks()) {
             b.disk(DiskConfig.of(d.path(), d.readOnly(),
