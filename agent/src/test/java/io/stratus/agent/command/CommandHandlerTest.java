@@ -178,6 +178,12 @@ class CommandHandlerTest {
         Path images = Files.createDirectories(dir.resolve("images"));
         // The fake driver never reads the kernel: any bytes do.
         Files.write(images.resolve(KERNEL), new byte[] {0x7f, 'E', 'L', 'F', 1, 2, 3, 4});
+        startAgent();
+    }
+
+    /** The agent's parts over the test's store and driver: called again, an agent started anew. */
+    private void startAgent() throws Exception {
+        Path images = dir.resolve("images");
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1 << 20, Set::of, clock);
         guests = new GuestSupervisor(driver, cache, plugs, dir.resolve("instances"), 4096);
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
@@ -1187,6 +1193,29 @@ class CommandHandlerTest {
         assertThat(events.forInstance(ID)).hasSize(published);
         assertThat(driver.lastGuest(ID).running()).isTrue();
         assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.ACTIVE);
+    }
+
+    @Test
+    void aDeleteThatWaitedWhileTheAgentWasAwayIsAppliedBeforeRecoveryAndItsGuestNeverStarts() throws Exception {
+        succeeds(ID, Command.BOOT);
+        succeeds("i-2", Command.BOOT);
+        // The agent dies; its host is declared failed and ID is rebuilt elsewhere, whose Delete waits here.
+        guests.detachAll();
+        CommandEnvelope waiting = envelope(ID, Command.DELETE).build();
+        startAgent();
+
+        int applied = io.stratus.agent.lifecycle.BacklogFence.applyDeletes(List.of(waiting,
+                envelope("i-unknown", Command.DELETE).build()), store, guests, handler);
+        new io.stratus.agent.lifecycle.InstanceRecovery(store, guests, handler).recover();
+
+        assertThat(applied).isEqualTo(1);
+        assertThat(driver.guests(ID)).as("never booted again").hasSize(1);
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.DELETED);
+        assertThat(events.forRequest(waiting.getRequestId())).last()
+                .satisfies(e -> assertThat(e.getState()).isEqualTo(InstanceState.DELETED));
+        // Without a waiting delete, recovery boots the guest again as before.
+        assertThat(driver.guests("i-2")).hasSize(2);
+        assertThat(guests.running("i-2")).isPresent();
     }
 
     @Test
