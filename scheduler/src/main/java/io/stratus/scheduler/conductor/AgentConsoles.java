@@ -8,6 +8,7 @@ import io.netty.handler.ssl.SslContext;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.ConsoleOutputRequest;
+import io.stratus.proto.v1.DescribeRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -62,6 +63,21 @@ public final class AgentConsoles implements AutoCloseable {
                 .getConsoleOutput(ConsoleOutputRequest.newBuilder().setInstanceId(instanceId).setTailBytes(maxBytes)
                         .build());
         return chunk.getData().toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Whether {@code host}'s agent answers {@code Describe} within 5 s: what tells a host whose
+     * reports stopped but which still runs from one that failed ({@link HostFailures}).
+     */
+    public boolean answers(String host, String address) {
+        ManagedChannel channel = channels.computeIfAbsent(host + "@" + address, k -> open(host, address));
+        try {
+            AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .describe(DescribeRequest.getDefaultInstance());
+            return true;
+        } catch (StatusRuntimeException e) {
+            return false;
+        }
     }
 
     private ManagedChannel open(String host, String address) {

@@ -47,6 +47,7 @@ public final class Conductor {
     private final LiveMigrationTask live;
     private final ColdMigrationTask cold;
     private final ResizeTask resize;
+    private final Evacuation evacuation;
 
     Conductor(ServerStore servers, MigrationStore migrations, ImageCatalog images, NetworkService network,
               GuestActions guestActions, HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
@@ -65,6 +66,7 @@ public final class Conductor {
         this.live = live;
         this.cold = cold;
         this.resize = resize;
+        this.evacuation = new Evacuation(servers, scheduling, commands, boot);
     }
 
     public static String newRequestId() {
@@ -101,6 +103,22 @@ public final class Conductor {
     /** Starts a cold move ({@link ColdMigrationTask}), Nova's migrate or a resize; returns the target host. */
     public String coldMove(Server s, String action, Flavor to, Optional<String> targetHost) {
         return cold.start(s, action, to, targetHost);
+    }
+
+    /**
+     * Nova's evacuate (admin): boots {@code s}, whose host is down, again on another host
+     * ({@link Evacuation}).
+     *
+     * @throws io.stratus.scheduler.exception.Conflict its host is up
+     * @throws io.stratus.scheduler.exception.InstanceInvalidState it is busy or in a state evacuate does not take
+     */
+    public void evacuate(Server s) {
+        evacuation.evacuate(s, this::hostUp);
+    }
+
+    /** Starts evacuating {@code s} from {@code failed}, a host found failed; false when it is not at rest there. */
+    public boolean startEvacuation(Server s, String failed) {
+        return evacuation.start(s, failed);
     }
 
     /** Resizes on the server's host, or moves it where there is room ({@link ResizeTask}). */

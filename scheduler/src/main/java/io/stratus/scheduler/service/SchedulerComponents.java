@@ -14,6 +14,7 @@ import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ConductorParts;
+import io.stratus.scheduler.conductor.HostFailures;
 import io.stratus.scheduler.conductor.HostCommands;
 import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
@@ -356,6 +357,14 @@ public class SchedulerComponents {
             throw new IllegalArgumentException("stratus.scheduler.agent-tls needs certificate, key and ca together");
         }
         return AgentConsoles.mutualTls(tls.certificate().get(), tls.key().get(), tls.ca().get());
+    }
+
+    @Produces
+    @Singleton
+    HostFailures hostFailures(ServerStore servers, ServerMetadataStore metadata, HostDirectory hosts,
+                              Conductor conductor, AgentConsoles agents, Clock clock, SchedulerConfig config) {
+        return new HostFailures(servers, metadata, hosts, conductor, agents::answers, clock,
+                new HostFailures.Settings(config.hostFailedAfter(), config.evacuationsAtOnce()));
     }
 
     void closeConsoles(@Disposes AgentConsoles consoles) {

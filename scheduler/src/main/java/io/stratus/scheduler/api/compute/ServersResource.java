@@ -491,6 +491,17 @@ public class ServersResource {
                 actions.migrate(s, host, current);
                 break;
             }
+            case "evacuate": {
+                requireAdmin(caller, action);
+                if (args != null && args.isObject() && args.hasNonNull("host")) {
+                    throw ApiException.badRequest("evacuate does not take a host here: the scheduler chooses it");
+                }
+                // Rebuilt from its image elsewhere: what its root disk held on the dead host is lost, as in Nova.
+                conductor.evacuate(s);
+                record(id, caller, "evacuate");
+                // Nova answers 200 with no body from microversion 2.14 (no adminPass).
+                return Response.ok().build();
+            }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
             case "rebuild": {
