@@ -64,6 +64,7 @@ public final class CommandHandler implements CommandApplier {
     private final InstanceLocks locks = new InstanceLocks();
     private final Admission admission;
     private final MoveCompletions moves;
+    private final WatchdogFirings watchdogs;
 
     public CommandHandler(String host, AgentStore store, GuestSupervisor guests, Resources capacity, EventSink events,
                           Clock clock, LiveMigrations migrations) {
@@ -74,7 +75,9 @@ public final class CommandHandler implements CommandApplier {
         this.journal = new InstanceJournal(host, store, events, clock);
         this.admission = new Admission(host, store, capacity, () -> guests.driver().capabilities());
         this.moves = new MoveCompletions(store, guests, journal, locks);
+        this.watchdogs = new WatchdogFirings(store, guests, journal, locks);
         guests.onExit(this::guestExited);
+        guests.onWatchdog(watchdogs::fired);
         migrations.targets().onArrival(new MigrationTargets.Arrival() {
             @Override
             public void arrived(InstanceRecord rec, String migrationId, VirtualGuest guest, long sourceSequence) {
@@ -86,6 +89,11 @@ public final class CommandHandler implements CommandApplier {
                 moves.coldMoveArrived(rec, migrationId, start, sourceSequence);
             }
         });
+    }
+
+    /** How many watchdog firings of this host's guests were handled with {@code action}, for /metrics. */
+    public long watchdogFirings(io.stratus.proto.v1.WatchdogAction action) {
+        return watchdogs.fired(action);
     }
 
     /** Hears every record the handler writes (meters follow instances this way). */

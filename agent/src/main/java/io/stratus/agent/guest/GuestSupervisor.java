@@ -17,6 +17,7 @@ import io.stratus.kvm.virtio.block.Qcow2Image;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
 import io.stratus.proto.v1.VolumeAttachment;
+import io.stratus.proto.v1.WatchdogAction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -29,6 +30,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -71,6 +73,7 @@ public final class GuestSupervisor {
     private final Map<String, ConsoleLog> consoles = new ConcurrentHashMap<>();
     private final Map<String, GuestUsage> earlier = new ConcurrentHashMap<>();
     private volatile BiConsumer<Guest, GuestExit> exitListener = (g, e) -> { };
+    private volatile Consumer<Guest> watchdogListener = g -> { };
 
     public GuestSupervisor(HypervisorDriver driver, ImageCache images, NicPlugs plugs, Path instancesDir,
                            int consoleBytes) {
@@ -96,6 +99,14 @@ public final class GuestSupervisor {
     /** Hears runs that ended without the agent stopping them. */
     public void onExit(BiConsumer<Guest, GuestExit> listener) {
         this.exitListener = listener;
+    }
+
+    /**
+     * Hears a guest's watchdog firing, on a thread of its own: the driver's thread that saw it
+     * (QEMU's monitor reader, a vCPU) must not wait for the action, which may stop that guest.
+     */
+    public void onWatchdog(Consumer<Guest> listener) {
+        this.watchdogListener = listener;
     }
 
     /**
@@ -146,7 +157,8 @@ public final class GuestSupervisor {
             List<GuestSpec.Volume> volumes = rec.boot().getVolumesList().stream().map(GuestSupervisor::volume).toList();
             GuestSpec spec = new GuestSpec(rec.id(), instanceDir(rec.id()), boot.kernel(), boot.initrd(),
                     boot.cmdline(), (int) rec.resources().getVcpus(), rec.resources().getMemoryMib(), disks, nics,
-                    entropy, volumes, VOLUME_SLOTS);
+                    entropy, volumes, VOLUME_SLOTS,
+                    rec.boot().getWatchdogAction() != WatchdogAction.WATCHDOG_ACTION_UNSPECIFIED);
             return use.apply(spec);
         }
     }
@@ -284,6 +296,11 @@ public final class GuestSupervisor {
             LOG.errorf("instance %s: a second guest was started while one ran; stopping the older", id);
             end(previous);
         }
+        guest.machine().onWatchdog(() -> {
+            Thread t = new Thread(() -> watchdogListener.accept(guest), id + "-watchdog");
+            t.setDaemon(true);
+            t.start();
+        });
         Thread watch = new Thread(() -> watch(guest), id + "-watch");
         watch.setDaemon(true);
         watch.start();

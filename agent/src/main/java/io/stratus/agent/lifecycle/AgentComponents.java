@@ -34,6 +34,7 @@ import io.stratus.agent.telemetry.ImageCacheMeters;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.stratus.agent.telemetry.MigrationMeters;
 import io.stratus.agent.telemetry.NetworkMeters;
+import io.stratus.agent.telemetry.WatchdogMeters;
 import io.stratus.agent.virt.DriverChoice;
 import io.stratus.agent.virt.HypervisorDriver;
 import io.stratus.agent.virt.MigrationLimits;
@@ -188,10 +189,11 @@ public class AgentComponents {
     @Produces
     @Singleton
     CommandHandler handler(AgentConfig config, AgentStore store, GuestSupervisor guests, EventPublisher publisher,
-                           InstanceMeters meters, LiveMigrations migrations) {
+                           InstanceMeters meters, LiveMigrations migrations, MeterRegistry registry) {
         CommandHandler handler = new CommandHandler(config.host(), store, guests, capacity(config), publisher,
                 Clock.systemUTC(), migrations);
         handler.onRecordChange(meters::follow);
+        WatchdogMeters.register(registry, handler, config.host());
         return handler;
     }
 

@@ -2,6 +2,7 @@ package io.stratus.agent.lifecycle;
 
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.stratus.agent.bus.CommandBacklog;
 import io.stratus.agent.bus.CommandConsumer;
 import io.stratus.agent.bus.CommandLoop;
 import io.stratus.agent.bus.EventPublisher;
@@ -14,9 +15,9 @@ import io.stratus.agent.grpc.CallerPolicy;
 import io.stratus.agent.grpc.GrpcTls;
 import io.stratus.agent.guest.GuestSupervisor;
 import io.stratus.agent.metadata.MetadataServer;
+import io.stratus.agent.metadata.MetadataService;
 import io.stratus.agent.migration.MigrationGrpcService;
 import io.stratus.agent.migration.MigrationTargets;
-import io.stratus.agent.metadata.MetadataService;
 import io.stratus.agent.network.NetworkReconciler;
 import io.stratus.agent.network.NetworkStateFeed;
 import io.stratus.agent.network.PortPlugs;
@@ -25,6 +26,7 @@ import io.stratus.agent.store.PrivateFiles;
 import io.stratus.agent.telemetry.InstanceMeters;
 import io.stratus.kafka.client.KafkaClientSettings;
 import io.stratus.kafka.client.Topics;
+import io.stratus.proto.v1.CommandEnvelope;
 import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
@@ -121,6 +123,7 @@ public class AgentLifecycle implements HealthCheck {
         PrivateFiles.directory(data);
         PrivateFiles.directory(data.resolve("instances"));
         TopicSetup.ensure(bus, config.host());
+        fence();
         int running = new InstanceRecovery(store, guests, handler).recover();
         meters.reconcile(store.all());
         LOG.infof("agent for host %s: %d guest(s) running after recovery; consuming %s", config.host(), running,
@@ -139,6 +142,26 @@ public class AgentLifecycle implements HealthCheck {
         serveMetadata();
         serveGrpc();
         reports.enable();
+    }
+
+    /** The Deletes that waited on the host's topic, applied before any guest comes back ({@link BacklogFence}). */
+    private void fence() {
+        Properties p = consumerProperties();
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host() + "-backlog");
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<CommandEnvelope> backlog = CommandBacklog.read(consumer, Topics.compute(config.host()),
+                    Duration.ofSeconds(30));
+            int deleted = BacklogFence.applyDeletes(backlog, store, guests, handler);
+            if (!backlog.isEmpty()) {
+                LOG.infof("agent for host %s: %d command(s) waited; %d delete(s) applied before recovery", config.host(),
+                        backlog.size(), deleted);
+            }
+        } catch (RuntimeException e) {
+            // No broker now: nothing can have been sent meanwhile that the loop would not see first either.
+            LOG.warnf("agent for host %s: the command backlog was not read before recovery: %s", config.host(),
+                    e.getMessage());
+        }
     }
 
     /** AgentService and MigrationService at the address the host reports publish, before they do. */

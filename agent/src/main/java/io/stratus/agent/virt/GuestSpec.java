@@ -17,10 +17,12 @@ import java.util.Optional;
  * @param volumeSlots how many disks it has for volumes (filled or empty), where the driver attaches
  *                    volumes to a running guest ({@link VirtualGuest#attachVolume}); virtio-mmio has
  *                    no hotplug, so a guest gets them at boot
+ * @param watchdog    whether the guest gets a watchdog device (an IB700), whose firings the guest's
+ *                    {@link VirtualGuest#onWatchdog} listener hears
  */
 public record GuestSpec(String instanceId, Path instanceDir, Path kernel, Optional<Path> initrd, String cmdline,
                         int vcpus, long memoryMiB, List<Disk> disks, List<Nic> nics, boolean entropy,
-                        List<Volume> volumes, int volumeSlots) {
+                        List<Volume> volumes, int volumeSlots, boolean watchdog) {
 
     public GuestSpec {
         Objects.requireNonNull(instanceId, "instanceId");
@@ -44,7 +46,8 @@ public record GuestSpec(String instanceId, Path instanceDir, Path kernel, Option
     /** A guest without volumes or slots for them. */
     public GuestSpec(String instanceId, Path instanceDir, Path kernel, Optional<Path> initrd, String cmdline,
                      int vcpus, long memoryMiB, List<Disk> disks, List<Nic> nics, boolean entropy) {
-        this(instanceId, instanceDir, kernel, initrd, cmdline, vcpus, memoryMiB, disks, nics, entropy, List.of(), 0);
+        this(instanceId, instanceDir, kernel, initrd, cmdline, vcpus, memoryMiB, disks, nics, entropy, List.of(), 0,
+                false);
     }
 
     /** The volume the guest boots from, if it boots from one. */

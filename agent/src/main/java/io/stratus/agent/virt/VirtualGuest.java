@@ -45,6 +45,14 @@ public interface VirtualGuest {
      */
     int consoleInput(byte[] bytes, int offset, int length);
 
+    /**
+     * Calls {@code listener} each time the guest's watchdog device fires (the guest stopped feeding
+     * it); the device itself does nothing more, the agent decides. A firing before a listener is
+     * set is passed to it when it is. Guests without the device never call it.
+     */
+    default void onWatchdog(Runnable listener) {
+    }
+
     /** Writes the paused guest to {@code dir}, for {@link HypervisorDriver#restore}. */
     void snapshot(Path dir) throws IOException, InterruptedException;
 

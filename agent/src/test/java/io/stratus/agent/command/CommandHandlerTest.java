@@ -50,6 +50,7 @@ import io.stratus.proto.v1.Start;
 import io.stratus.proto.v1.Stop;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
+import io.stratus.proto.v1.WatchdogAction;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -180,6 +181,12 @@ class CommandHandlerTest {
         Path images = Files.createDirectories(dir.resolve("images"));
         // The fake driver never reads the kernel: any bytes do.
         Files.write(images.resolve(KERNEL), new byte[] {0x7f, 'E', 'L', 'F', 1, 2, 3, 4});
+        startAgent();
+    }
+
+    /** The agent's parts over the test's store and driver: called again, an agent started anew. */
+    private void startAgent() throws Exception {
+        Path images = dir.resolve("images");
         ImageCache cache = new ImageCache(dir.resolve("cache"), new DirectorySource(images), 1 << 20, Set::of, clock);
         guests = new GuestSupervisor(driver, cache, plugs, dir.resolve("instances"), 4096);
         MigrationMeters meters = new MigrationMeters(new SimpleMeterRegistry(), HOST);
@@ -1115,6 +1122,103 @@ class CommandHandlerTest {
         assertThat(driver.lastGuest(ID).running()).isTrue();
         assertThat(driver.lastGuest(ID).spec().orElseThrow().vcpus()).isEqualTo(1);
         assertThat(store.find(ID)).contains(before);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WatchdogAction.class, names = {"WATCHDOG_NONE", "WATCHDOG_RESET", "WATCHDOG_POWEROFF",
+            "WATCHDOG_PAUSE"})
+    void aWatchdogFiringIsReportedWithItsActionAndCarriedOut(WatchdogAction action) {
+        CommandEnvelope.Builder env = envelope(ID, Command.BOOT);
+        env.getBootBuilder().setWatchdogAction(action);
+        succeeds(ID, env);
+        FakeGuest first = driver.lastGuest(ID);
+        assertThat(first.spec().orElseThrow().watchdog()).as("the guest has the device").isTrue();
+
+        first.fireWatchdog();
+
+        await("the firing is published", () -> events.forInstance(ID).stream()
+                .anyMatch(e -> e.getWatchdogFired() == action));
+        InstanceEvent fired = lastEvent(ID);
+        assertThat(fired.getWatchdogFired()).isEqualTo(action);
+        assertThat(fired.getRequestId()).as("no command caused it").isEmpty();
+        InstanceRecord rec = store.find(ID).orElseThrow();
+        assertThat(fired.getSequence()).isEqualTo(rec.sequence());
+        switch (action) {
+            case WATCHDOG_RESET -> {
+                assertThat(driver.guests(ID)).hasSize(2);
+                assertThat(first.running()).isFalse();
+                assertThat(guests.running(ID).map(g -> g.machine())).contains(driver.lastGuest(ID));
+                assertThat(rec.state()).isEqualTo(InstanceState.ACTIVE);
+            }
+            case WATCHDOG_POWEROFF -> {
+                assertThat(first.running()).isFalse();
+                assertThat(guests.running(ID)).isEmpty();
+                assertThat(rec.state()).isEqualTo(InstanceState.SHUTOFF);
+                assertThat(rec.power()).isEqualTo(PowerState.POWER_SHUTDOWN);
+            }
+            case WATCHDOG_PAUSE -> {
+                assertThat(first.paused()).isTrue();
+                assertThat(rec.state()).isEqualTo(InstanceState.PAUSED);
+                assertThat(fired.getPowerState()).isEqualTo(PowerState.POWER_PAUSED);
+                // An operator lets it run again as after any pause.
+                succeeds(ID, Command.UNPAUSE);
+            }
+            default -> {
+                assertThat(first.running()).isTrue();
+                assertThat(first.paused()).isFalse();
+                assertThat(rec.state()).isEqualTo(InstanceState.ACTIVE);
+            }
+        }
+        assertThat(handler.watchdogFirings(action)).isEqualTo(1);
+    }
+
+    @Test
+    void aGuestWithoutAWatchdogActionHasNoDevice() {
+        succeeds(ID, Command.BOOT);
+
+        assertThat(driver.lastGuest(ID).spec().orElseThrow().watchdog()).isFalse();
+    }
+
+    @Test
+    void aFiringOfAGuestTheHostStoppedChangesNothing() {
+        CommandEnvelope.Builder env = envelope(ID, Command.BOOT);
+        env.getBootBuilder().setWatchdogAction(WatchdogAction.WATCHDOG_POWEROFF);
+        succeeds(ID, env);
+        FakeGuest first = driver.lastGuest(ID);
+        succeeds(ID, Command.HARD_REBOOT);
+        int published = events.forInstance(ID).size();
+
+        first.fireWatchdog();
+
+        // The firing's thread has nothing to do: the newer guest runs on, nothing is published.
+        await("the late firing is handled", () -> handler.watchdogFirings(WatchdogAction.WATCHDOG_POWEROFF) == 0
+                && Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().equals(ID + "-watchdog")));
+        assertThat(events.forInstance(ID)).hasSize(published);
+        assertThat(driver.lastGuest(ID).running()).isTrue();
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.ACTIVE);
+    }
+
+    @Test
+    void aDeleteThatWaitedWhileTheAgentWasAwayIsAppliedBeforeRecoveryAndItsGuestNeverStarts() throws Exception {
+        succeeds(ID, Command.BOOT);
+        succeeds("i-2", Command.BOOT);
+        // The agent dies; its host is declared failed and ID is rebuilt elsewhere, whose Delete waits here.
+        guests.detachAll();
+        CommandEnvelope waiting = envelope(ID, Command.DELETE).build();
+        startAgent();
+
+        int applied = io.stratus.agent.lifecycle.BacklogFence.applyDeletes(List.of(waiting,
+                envelope("i-unknown", Command.DELETE).build()), store, guests, handler);
+        new io.stratus.agent.lifecycle.InstanceRecovery(store, guests, handler).recover();
+
+        assertThat(applied).isEqualTo(1);
+        assertThat(driver.guests(ID)).as("never booted again").hasSize(1);
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.DELETED);
+        assertThat(events.forRequest(waiting.getRequestId())).last()
+                .satisfies(e -> assertThat(e.getState()).isEqualTo(InstanceState.DELETED));
+        // Without a waiting delete, recovery boots the guest again as before.
+        assertThat(driver.guests("i-2")).hasSize(2);
+        assertThat(guests.running("i-2")).isPresent();
     }
 
     @Test

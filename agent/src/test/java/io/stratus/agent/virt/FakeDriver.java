@@ -180,6 +180,9 @@ public final class FakeDriver implements HypervisorDriver {
         private final Queue<HypervisorException> attachFailures;
         private volatile boolean paused;
         private final ByteArrayOutputStream typed = new ByteArrayOutputStream();
+        private volatile Runnable watchdog = () -> {
+            throw new AssertionError("the watchdog fired before the host listened");
+        };
 
         FakeGuest(String instanceId, Optional<GuestSpec> spec, boolean paused,
                   Queue<HypervisorException> attachFailures) {
@@ -241,6 +244,16 @@ public final class FakeDriver implements HypervisorDriver {
         /** The guest ends on its own, as a real one does when it powers off, resets or crashes. */
         public void exit(GuestExit.Reason reason, String detail) {
             exit.complete(new GuestExit(reason, detail));
+        }
+
+        /** Its watchdog fires, as a real one does when the guest stopped feeding it. */
+        public void fireWatchdog() {
+            watchdog.run();
+        }
+
+        @Override
+        public void onWatchdog(Runnable listener) {
+            this.watchdog = listener;
         }
 
         /** Whether its run has not ended (neither stopped by the host nor ended on its own). */

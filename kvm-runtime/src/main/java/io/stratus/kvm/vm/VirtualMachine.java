@@ -25,6 +25,7 @@ import io.stratus.kvm.devices.Bus;
 import io.stratus.kvm.devices.ConsoleSink;
 import io.stratus.kvm.devices.GuestPowerEvents;
 import io.stratus.kvm.devices.I8042;
+import io.stratus.kvm.devices.Ib700Watchdog;
 import io.stratus.kvm.devices.IgnoredPorts;
 import io.stratus.kvm.devices.InterruptLine;
 import io.stratus.kvm.devices.Serial8250;
@@ -146,6 +147,10 @@ public final class VirtualMachine implements AutoCloseable {
     private final PauseGate gate;
     private String effectiveCmdline;
     private Serial8250 serial;
+    /** The IB700, when the config asks for one. */
+    private Ib700Watchdog watchdog;
+    private Runnable watchdogListener;
+    private int unheardWatchdogExpiries;
     private boolean[] stuck;
     private Thread haltWatch;
     private volatile boolean running;
@@ -426,6 +431,41 @@ public final class VirtualMachine implements AutoCloseable {
         IgnoredPorts ignored = new IgnoredPorts();
         pio.register(IgnoredPorts.POST_PORT, 1, ignored);
         pio.register(IgnoredPorts.ALT_DELAY_PORT, 1, ignored);
+        if (config.watchdog()) {
+            watchdog = new Ib700Watchdog(Ib700Watchdog.Timer.ofThread(config.name() + "-ib700"),
+                    this::watchdogExpired);
+            pio.register(Ib700Watchdog.STOP_PORT, Ib700Watchdog.START_PORT - Ib700Watchdog.STOP_PORT + 1, watchdog);
+        }
+    }
+
+    /**
+     * Calls {@code listener} (on the watchdog's timer thread) each time the guest's IB700 runs
+     * out; the VM itself does nothing more, its owner decides. Expiries before a listener was set
+     * are passed to it now.
+     */
+    public void onWatchdog(Runnable listener) {
+        int unheard;
+        synchronized (this) {
+            watchdogListener = listener;
+            unheard = unheardWatchdogExpiries;
+            unheardWatchdogExpiries = 0;
+        }
+        for (int i = 0; i < unheard; i++) {
+            listener.run();
+        }
+    }
+
+    private void watchdogExpired() {
+        LOG.log(Level.INFO, "{0}: the guest's watchdog ran out", config.name());
+        Runnable listener;
+        synchronized (this) {
+            listener = watchdogListener;
+            if (listener == null) {
+                unheardWatchdogExpiries++;
+                return;
+            }
+        }
+        listener.run();
     }
 
     private void createBlockDevices() {
@@ -858,6 +898,9 @@ public final class VirtualMachine implements AutoCloseable {
             for (VcpuFd fd : vcpuFds) {
                 fd.kvmclockCtrl();
             }
+            if (watchdog != null) {
+                watchdog.suspend();
+            }
             state = State.PAUSED;
         }
         // DEBUG, not INFO: a live migration's downtime runs through here, and a console log line
@@ -879,6 +922,9 @@ public final class VirtualMachine implements AutoCloseable {
         }
         for (VirtioMmioTransport t : transports) {
             t.resume();
+        }
+        if (watchdog != null) {
+            watchdog.resume();
         }
         state = State.RUNNING;
         gate.open();
@@ -970,6 +1016,10 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         running = false;
+        if (watchdog != null) {
+            // A guest that no longer runs cannot feed it.
+            watchdog.close();
+        }
         // Paused vCPUs wait at the gate; let them out so that they see the run is over.
         gate.release();
         for (Vcpu v : vcpus) {

@@ -25,7 +25,8 @@ import java.util.Optional;
  */
 public record VmConfig(String name, Path kernel, Optional<Path> initrd, String cmdline, long memoryBytes,
                        int vcpus, boolean mergeableMemory, List<DiskConfig> disks, List<NetConfig> nets,
-                       Optional<Duration> balloonStatsInterval, boolean entropy, int volumeSlots) {
+                       Optional<Duration> balloonStatsInterval, boolean entropy, int volumeSlots,
+                       boolean watchdog) {
     /** The smallest guest the VMM builds: its boot structures alone need the first MiB. */
     public static final long MIN_MEMORY = 16L << 20;
     /** The VMM's xAPIC, MP table and MADT limit. */
@@ -98,6 +99,7 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
         private Duration balloonStatsInterval = Duration.ofSeconds(5);
         private boolean entropy;
         private int volumeSlots;
+        private boolean watchdog;
 
         private Builder(Path kernel) {
             this.kernel = kernel;
@@ -174,9 +176,19 @@ public record VmConfig(String name, Path kernel, Optional<Path> initrd, String c
             return this;
         }
 
+        /**
+         * Whether the guest gets an IB700 watchdog (ports 0x441/0x443; the default: none), whose
+         * expiry the VM's {@link VirtualMachine#onWatchdog} listener hears.
+         */
+        public Builder watchdog(boolean value) {
+            this.watchdog = value;
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(name, kernel, Optional.ofNullable(initrd), cmdline, memoryBytes, vcpus,
-                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval), entropy, volumeSlots);
+                    mergeableMemory, disks, nets, Optional.ofNullable(balloonStatsInterval), entropy, volumeSlots,
+                    watchdog);
         }
     }
 }

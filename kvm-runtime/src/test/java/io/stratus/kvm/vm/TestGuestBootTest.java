@@ -130,6 +130,24 @@ class TestGuestBootTest {
     }
 
     @Test
+    void aGuestThatArmsItsIb700AndStopsFeedingItIsReportedAndRunsOn() throws InterruptedException {
+        // Index 15: the board's 0 s timeout, so that the expiry follows the arming at once.
+        VmConfig config = VmConfig.builder(TestGuests.image("watchdog.elf")).name("watchdog").memoryMiB(32)
+                .cmdline("wd.index=15").watchdog(true).build();
+        ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+        try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+            java.util.concurrent.CountDownLatch expired = new java.util.concurrent.CountDownLatch(1);
+            vm.onWatchdog(expired::countDown);
+            vm.start();
+
+            assertThat(expired.await(RUN_LIMIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS))
+                    .as(console.text()).isTrue();
+            assertThat(console.text()).contains("STRATUS-WATCHDOG-ARMED");
+            assertThat(vm.state()).as("the owner acts, not the VM").isEqualTo(VirtualMachine.State.RUNNING);
+        }
+    }
+
+    @Test
     void allVcpusHaltedWithInterruptsOffEndsTheRun() throws InterruptedException {
         Run run = boot("halt.elf", 2, 32, "");
         assertThat(run.console()).contains("STRATUS-HALT");

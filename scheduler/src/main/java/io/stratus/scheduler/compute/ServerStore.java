@@ -73,6 +73,12 @@ public final class ServerStore {
             return new Query(Optional.of(projectId), Optional.empty(), Optional.empty(), Optional.empty(),
                     Optional.empty(), Optional.empty());
         }
+
+        /** Every project's servers on {@code host}. */
+        public static Query host(String host) {
+            return new Query(Optional.empty(), Optional.empty(), Optional.of(host), Optional.empty(),
+                    Optional.empty(), Optional.empty());
+        }
     }
 
     /** Servers newest first. */
@@ -201,6 +207,26 @@ public final class ServerStore {
     public List<Server> awaitingConfirmSince(Instant before) {
         return sql.list("SELECT " + COLUMNS + " FROM server WHERE deleted = FALSE AND vm_state = ? AND task_state = 'NONE'"
                 + " AND updated_at < ?", ServerStore::row, InstanceState.VERIFY_RESIZE.name(), before);
+    }
+
+    /**
+     * Takes a server at rest in one of {@code from} off {@code failedHost} to be booted again
+     * elsewhere (an evacuation): it waits for placement under {@code newRequestId} as a new boot
+     * does, with {@code failedHost} tried already and its attempts counted afresh. False when the
+     * server is busy, gone, on another host or in another state.
+     */
+    public boolean startEvacuation(String id, String newRequestId, String failedHost, InstanceState... from) {
+        StringBuilder in = new StringBuilder();
+        List<Object> args = new ArrayList<>(List.of(newRequestId, TaskState.SCHEDULING.name(), InstanceState.BUILD.name(),
+                failedHost, now(), now(), id, failedHost));
+        for (InstanceState s : from) {
+            in.append(in.length() == 0 ? "?" : ", ?");
+            args.add(s.name());
+        }
+        return sql.update("UPDATE server SET host = NULL, request_id = ?, task_state = ?, vm_state = ?, tried_hosts = ?,"
+                + " attempts = 0, task_started_at = ?, updated_at = ?, fault_code = NULL, fault_message = NULL"
+                + " WHERE id = ? AND host = ? AND deleted = FALSE AND task_state = 'NONE' AND vm_state IN (" + in + ")",
+                args.toArray()) == 1;
     }
 
     /** Takes a server off its host before a reschedule; only if {@code requestId} still owns it. */

@@ -10,6 +10,7 @@ import io.grpc.stub.StreamObserver;
 import io.stratus.proto.v1.ConsoleChunk;
 import io.stratus.proto.v1.ConsoleInput;
 import io.stratus.proto.v1.ConsoleOutputRequest;
+import io.stratus.proto.v1.DescribeRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
@@ -80,6 +81,21 @@ public final class AgentConsoles implements AutoCloseable {
         StreamObserver<ConsoleInput> input = AgentServiceGrpc.newStub(channel).attachConsole(output);
         input.onNext(ConsoleInput.newBuilder().setInstanceId(instanceId).setTailBytes(tailBytes).build());
         return input;
+    }
+
+    /**
+     * Whether {@code host}'s agent answers {@code Describe} within 5 s: what tells a host whose
+     * reports stopped but which still runs from one that failed ({@link HostFailures}).
+     */
+    public boolean answers(String host, String address) {
+        ManagedChannel channel = channels.computeIfAbsent(host + "@" + address, k -> open(host, address));
+        try {
+            AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .describe(DescribeRequest.getDefaultInstance());
+            return true;
+        } catch (StatusRuntimeException e) {
+            return false;
+        }
     }
 
     private ManagedChannel open(String host, String address) {

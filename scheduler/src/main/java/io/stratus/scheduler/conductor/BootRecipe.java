@@ -5,19 +5,25 @@ import io.stratus.proto.v1.Boot;
 import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.NetworkInterface;
 import io.stratus.proto.v1.Resources;
+import io.stratus.proto.v1.WatchdogAction;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.UserData;
+import io.stratus.scheduler.compute.WatchdogPolicy;
+import io.stratus.scheduler.exception.InvalidRequest;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.Port;
+import java.util.Map;
+import org.jboss.logging.Logger;
 
 /** What a host boots a server as, for a boot and for a move's target. */
 public final class BootRecipe {
     /** Glance's disk_format of a kernel image (Amazon kernel image). */
     private static final String KERNEL_FORMAT = "aki";
+    private static final Logger LOG = Logger.getLogger(BootRecipe.class);
 
     private final FlavorStore flavors;
     private final ServerMetadataStore metadata;
@@ -47,13 +53,27 @@ public final class BootRecipe {
     Boot boot(Server s, Image image, Flavor flavor) {
         Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
                 flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image))
-                .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive());
+                .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive())
+                .setWatchdogAction(watchdog(s, image));
         s.launch().userData().ifPresent(u -> b.setUserData(ByteString.copyFrom(UserData.decode(u))));
         for (Port p : network.portsOf(s.id())) {
             b.addNetworks(NetworkInterface.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
                     .setMac(p.macAddress()).setTap(p.tap()).setMtu(network.mtu(p.networkId())));
         }
         return b.build();
+    }
+
+    /**
+     * The server's watchdog, from its image (flavors have no extra specs yet). The API refused a
+     * bad value when the server was made; one set on the image since must not stop a move.
+     */
+    private static WatchdogAction watchdog(Server s, Image image) {
+        try {
+            return WatchdogPolicy.of(Map.of(), image.properties());
+        } catch (InvalidRequest e) {
+            LOG.warnf("instance %s: %s; it gets no watchdog", s.id(), e.getMessage());
+            return WatchdogAction.WATCHDOG_ACTION_UNSPECIFIED;
+        }
     }
 
     /**

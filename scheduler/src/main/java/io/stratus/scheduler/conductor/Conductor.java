@@ -37,6 +37,7 @@ public final class Conductor {
     private final MigrationStore migrations;
     private final ImageCatalog images;
     private final NetworkService network;
+    private final GuestActions guestActions;
     private final HostDirectory hosts;
     private final Scheduling scheduling;
     private final HostCommands commands;
@@ -46,14 +47,16 @@ public final class Conductor {
     private final LiveMigrationTask live;
     private final ColdMigrationTask cold;
     private final ResizeTask resize;
+    private final Evacuation evacuation;
 
     Conductor(ServerStore servers, MigrationStore migrations, ImageCatalog images, NetworkService network,
-              HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
+              GuestActions guestActions, HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
               BootTask boot, TaskRunner runner, LiveMigrationTask live, ColdMigrationTask cold, ResizeTask resize) {
         this.servers = servers;
         this.migrations = migrations;
         this.images = images;
         this.network = network;
+        this.guestActions = guestActions;
         this.hosts = hosts;
         this.scheduling = scheduling;
         this.commands = commands;
@@ -63,6 +66,7 @@ public final class Conductor {
         this.live = live;
         this.cold = cold;
         this.resize = resize;
+        this.evacuation = new Evacuation(servers, scheduling, commands, boot);
     }
 
     public static String newRequestId() {
@@ -99,6 +103,22 @@ public final class Conductor {
     /** Starts a cold move ({@link ColdMigrationTask}), Nova's migrate or a resize; returns the target host. */
     public String coldMove(Server s, String action, Flavor to, Optional<String> targetHost) {
         return cold.start(s, action, to, targetHost);
+    }
+
+    /**
+     * Nova's evacuate (admin): boots {@code s}, whose host is down, again on another host
+     * ({@link Evacuation}).
+     *
+     * @throws io.stratus.scheduler.exception.Conflict its host is up
+     * @throws io.stratus.scheduler.exception.InstanceInvalidState it is busy or in a state evacuate does not take
+     */
+    public void evacuate(Server s) {
+        evacuation.evacuate(s, this::hostUp);
+    }
+
+    /** Starts evacuating {@code s} from {@code failed}, a host found failed; false when it is not at rest there. */
+    public boolean startEvacuation(Server s, String failed) {
+        return evacuation.start(s, failed);
     }
 
     /** Resizes on the server's host, or moves it where there is room ({@link ResizeTask}). */
@@ -174,6 +194,7 @@ public final class Conductor {
         }
         servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, e.getPowerState(), fault,
                 launched);
+        guestActions.record(s, e);
         if (ownRequest) {
             // A resize on the host: refused, or done and waiting for confirm.
             runner.follow(resize, s, e);

@@ -2,6 +2,7 @@ package io.stratus.scheduler.conductor;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
@@ -22,7 +23,8 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
 
     /** What the conductor's tasks work with. */
     public record Services(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
-                           FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, NetworkService network) {
+                           FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, NetworkService network,
+                           InstanceActionStore actions) {
     }
 
     /** Where they place and how they reach hosts. */
@@ -43,6 +45,7 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
                 services.network());
         ColdMigrationTask cold = new ColdMigrationTask(servers, migrations, scheduling, targets, commands, runner);
         Conductor conductor = new Conductor(servers, migrations, services.images(), services.network(),
+                new GuestActions(services.actions()),
                 hosts.directory(), scheduling, commands, settings.hostDownAfter(),
                 new BootTask(servers, services.images(), scheduling, recipe, services.network(), commands,
                         settings.maxAttempts(), meters),

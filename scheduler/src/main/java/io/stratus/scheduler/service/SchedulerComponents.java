@@ -15,6 +15,7 @@ import io.stratus.scheduler.console.ConsoleTokens;
 import io.stratus.scheduler.conductor.CommandPublisher;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ConductorParts;
+import io.stratus.scheduler.conductor.HostFailures;
 import io.stratus.scheduler.conductor.HostCommands;
 import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
@@ -309,9 +310,9 @@ public class SchedulerComponents {
                                   FlavorStore flavors, ImageCatalog images, ServerGroupStore groups,
                                   PlacementStore placement, PlacementView view, HostDirectory hosts,
                                   HostSelector selector, CommandPublisher commands, NetworkService network, Clock clock,
-                                  SchedulerConfig config, MeterRegistry meters) {
+                                  SchedulerConfig config, MeterRegistry meters, InstanceActionStore actions) {
         return ConductorParts.assemble(new ConductorParts.Services(servers, metadata, migrations, flavors, images,
-                        groups, network), new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
+                        groups, network, actions), new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
                 new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
     }
 
@@ -363,6 +364,14 @@ public class SchedulerComponents {
     @Singleton
     ConsoleTokens consoleTokens(Clock clock) {
         return new ConsoleTokens(clock, ConsoleTokens.DEFAULT_LIFETIME);
+    }
+
+    @Produces
+    @Singleton
+    HostFailures hostFailures(ServerStore servers, ServerMetadataStore metadata, HostDirectory hosts,
+                              Conductor conductor, AgentConsoles agents, Clock clock, SchedulerConfig config) {
+        return new HostFailures(servers, metadata, hosts, conductor, agents::answers, clock,
+                new HostFailures.Settings(config.hostFailedAfter(), config.evacuationsAtOnce()));
     }
 
     void closeConsoles(@Disposes AgentConsoles consoles) {

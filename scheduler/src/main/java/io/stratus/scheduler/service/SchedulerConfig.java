@@ -51,6 +51,17 @@ public interface SchedulerConfig {
     /** A host whose last report is older than this is down: not chosen, shown as down. */
     Duration hostDownAfter();
 
+    /**
+     * A host with no report for this long whose agent does not answer Describe has failed: its
+     * HA servers are evacuated, its other servers go to ERROR (HostDown) for an admin to evacuate.
+     */
+    @WithDefault("PT60S")
+    Duration hostFailedAfter();
+
+    /** How many HA servers of failed hosts one sweep starts to evacuate. */
+    @WithDefault("2")
+    int evacuationsAtOnce();
+
     /** Hosts a boot is tried on in all (the first and the reschedules). */
     int maxAttempts();
 

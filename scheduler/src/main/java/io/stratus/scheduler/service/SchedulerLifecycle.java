@@ -10,6 +10,7 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.FlavorStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
+import io.stratus.scheduler.conductor.HostFailures;
 import io.stratus.scheduler.conductor.Sweeper;
 import io.stratus.scheduler.conductor.EventConsumer;
 import io.stratus.scheduler.conductor.ServerActions;
@@ -55,6 +56,8 @@ public class SchedulerLifecycle {
     Conductor conductor;
     @Inject
     Sweeper sweeper;
+    @Inject
+    HostFailures hostFailures;
     @Inject
     ServerActions actions;
     @Inject
@@ -116,6 +119,7 @@ public class SchedulerLifecycle {
     void sweep() {
         try {
             sweeper.sweep();
+            hostFailures.check();
             actions.confirmOverdue(config.resizeConfirmWindow(), clock);
             identity.purgeExpired();
             updateGauges();

@@ -14,6 +14,7 @@ import io.stratus.proto.v1.Resources;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.InstanceActionStore;
 import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
@@ -78,6 +79,7 @@ final class ConductorFixture implements AutoCloseable {
     final FlavorStore flavors;
     final NetworkService network;
     final ImageCatalog images;
+    final InstanceActionStore actions;
     final RecordingSender sender = new RecordingSender();
     final ConductorParts parts;
     final Conductor conductor;
@@ -112,12 +114,13 @@ final class ConductorFixture implements AutoCloseable {
         flavors.create(SMALL);
         flavors.create(LARGE);
         network = QuietNetworks.service(db.dataSource(), clock);
+        actions = new InstanceActionStore(db.dataSource());
         // The filters the scheduler runs with; RAM spread prefers the roomiest host.
         selector = new HostSelector(List.of(Filters.alive(clock, Duration.ofDays(1)),
                 Filters.imageProperties(), Filters.requiredTraits(), Filters.resources()),
                 List.of(Weigher.ram(1.0)));
         parts = ConductorParts.assemble(new ConductorParts.Services(servers, new ServerMetadataStore(db.dataSource()),
-                        migrations, flavors, images, groups, network),
+                        migrations, flavors, images, groups, network, actions),
                 new ConductorParts.Hosts(placement, view, hosts, selector, sender), clock,
                 new Conductor.Settings(3, TASK_TIMEOUT, Duration.ofDays(1)), new SimpleMeterRegistry());
         conductor = parts.conductor();

@@ -112,7 +112,8 @@ class MoveTraitsTest {
         conductor = ConductorParts.assemble(new ConductorParts.Services(servers,
                         new ServerMetadataStore(db.dataSource()), new MigrationStore(db.dataSource(), clock), flavors,
                         images, new ServerGroupStore(db.dataSource(), clock),
-                        QuietNetworks.service(db.dataSource(), clock)),
+                        QuietNetworks.service(db.dataSource(), clock),
+                        new io.stratus.scheduler.compute.InstanceActionStore(db.dataSource())),
                 new ConductorParts.Hosts(placement, view, hosts, selector, new CommandPublisher(producer)), clock,
                 new Conductor.Settings(3, Duration.ofMinutes(10), Duration.ofSeconds(60)), new SimpleMeterRegistry())
                 .conductor();

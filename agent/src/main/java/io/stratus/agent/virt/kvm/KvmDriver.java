@@ -169,7 +169,7 @@ public final class KvmDriver implements HypervisorDriver {
         }
         VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
                 .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy())
-                .volumeSlots(spec.volumeSlots());
+                .volumeSlots(spec.volumeSlots()).watchdog(spec.watchdog());
         spec.initrd().ifPresent(b::initrd);
         for (GuestSpec.Disk d : spec.disks()) {
             b.disk(DiskConfig.of(d.path(), d.readOnly(),

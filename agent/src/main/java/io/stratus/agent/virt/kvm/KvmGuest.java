@@ -47,6 +47,12 @@ public final class KvmGuest implements VirtualGuest {
         vm.resume();
     }
 
+    /** The VM's IB700 ran out (kvm-runtime's timer thread): the agent takes the action. */
+    @Override
+    public void onWatchdog(Runnable listener) {
+        vm.onWatchdog(listener);
+    }
+
     @Override
     public boolean paused() {
         return vm.state() == VirtualMachine.State.PAUSED;

@@ -324,6 +324,11 @@ public final class QemuDriver implements HypervisorDriver {
                     + (entropyBytesPerSecond.isPresent() ? ",max-bytes=" + entropyBytesPerSecond.getAsLong()
                     + ",period=1000" : "")));
         }
+        if (spec.watchdog()) {
+            // QEMU's IB700 (an ISA device: microvm has the ISA bus), which Linux's ib700wdt drives. QEMU
+            // itself does nothing when it fires and tells QMP (event WATCHDOG): the agent acts and reports.
+            c.addAll(List.of("-device", "ib700", "-action", "watchdog=none"));
+        }
         if (incoming) {
             c.addAll(List.of("-incoming", "defer"));
         }

@@ -41,6 +41,9 @@ final class QemuGuest implements VirtualGuest {
     private final long memoryBytes;
     private final AtomicReference<GuestExit> lastShutdown = new AtomicReference<>();
     private volatile boolean stopping;
+    /** Who hears watchdog firings; until one is set, the firings wait in {@link #unheardFirings}. */
+    private Runnable watchdogListener;
+    private int unheardFirings;
     private volatile boolean detached;
     private Qmp qmp;
     private SocketChannel console;
@@ -107,8 +110,37 @@ final class QemuGuest implements VirtualGuest {
     }
 
     private void event(JsonNode msg) {
-        if ("SHUTDOWN".equals(msg.path("event").asText())) {
-            lastShutdown.set(exitOf(msg.path("data").path("reason").asText("")));
+        switch (msg.path("event").asText()) {
+            case "SHUTDOWN" -> lastShutdown.set(exitOf(msg.path("data").path("reason").asText("")));
+            // QEMU took no action (-action watchdog=none): the agent's listener decides.
+            case "WATCHDOG" -> watchdogFired();
+            default -> {
+            }
+        }
+    }
+
+    private void watchdogFired() {
+        Runnable listener;
+        synchronized (this) {
+            listener = watchdogListener;
+            if (listener == null) {
+                unheardFirings++;
+                return;
+            }
+        }
+        listener.run();
+    }
+
+    @Override
+    public void onWatchdog(Runnable listener) {
+        int unheard;
+        synchronized (this) {
+            watchdogListener = listener;
+            unheard = unheardFirings;
+            unheardFirings = 0;
+        }
+        for (int i = 0; i < unheard; i++) {
+            listener.run();
         }
     }
 

@@ -19,7 +19,7 @@ class KvmVolumesTest {
 
     private static GuestSpec spec(List<GuestSpec.Volume> volumes, int slots) {
         return new GuestSpec("i-1", Path.of("/tmp/i-1"), Path.of("/k"), Optional.empty(), "", 1, 64, List.of(),
-                List.of(), false, volumes, slots);
+                List.of(), false, volumes, slots, false);
     }
 
     private static GuestSpec.Volume volume(String uri, boolean readOnly, boolean boot) {

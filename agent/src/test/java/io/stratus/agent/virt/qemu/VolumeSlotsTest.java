@@ -19,7 +19,7 @@ class VolumeSlotsTest {
 
     private static GuestSpec spec(List<GuestSpec.Volume> volumes, int slots) {
         return new GuestSpec("i-1", DIR, Path.of("/k"), Optional.empty(), "", 1, 64, List.of(), List.of(), false,
-                volumes, slots);
+                volumes, slots, false);
     }
 
     private static GuestSpec.Volume volume(String id, String uri, boolean boot) {

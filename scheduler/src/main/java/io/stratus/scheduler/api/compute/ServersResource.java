@@ -21,6 +21,7 @@ import io.stratus.scheduler.compute.ServerGroup;
 import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
+import io.stratus.scheduler.compute.WatchdogPolicy;
 import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ImageActions;
@@ -160,6 +161,8 @@ public class ServersResource {
         boolean wantsConfigDrive = CloudInitFields.configDrive(s);
         Flavor flavor = usableFlavor(caller, flavorRef);
         Image image = bootableImage(caller, imageRef, flavor.ramMib(), flavor.diskGib());
+        // A watchdog action Nova does not know is the request's fault, said now rather than at boot.
+        WatchdogPolicy.of(Map.of(), image.properties());
         boolean configDrive = wantsConfigDrive || CloudInitFields.imageWantsConfigDrive(image);
         Optional<String> group = Optional.empty();
         JsonNode hints = body.get("os:scheduler_hints");
@@ -489,6 +492,17 @@ public class ServersResource {
                         + " cannot move: its flavor " + s.flavorId() + " was deleted"));
                 actions.migrate(s, host, current);
                 break;
+            }
+            case "evacuate": {
+                requireAdmin(caller, action);
+                if (args != null && args.isObject() && args.hasNonNull("host")) {
+                    throw ApiException.badRequest("evacuate does not take a host here: the scheduler chooses it");
+                }
+                // Rebuilt from its image elsewhere: what its root disk held on the dead host is lost, as in Nova.
+                conductor.evacuate(s);
+                record(id, caller, "evacuate");
+                // Nova answers 200 with no body from microversion 2.14 (no adminPass).
+                return Response.ok().build();
             }
             case "os-getConsoleOutput":
                 return Response.ok(Map.of("output", console(s, args))).build();
