@@ -149,6 +149,8 @@ public final class BenchCloud implements AutoCloseable {
                     "stratus.scheduler.data-dir", work.resolve("scheduler").toString(),
                     "stratus.scheduler.image-url", imageUrl));
             scheduler.putAll(broker.controlPlane().serviceConfig());
+            // The benchmark starts its agents itself: new hosts take servers at once.
+            scheduler.put("stratus.scheduler.new-hosts-enabled", "true");
             Map<String, String> image = new LinkedHashMap<>();
             if (namespaces) {
                 // Reached from the namespaces over the bridge too; the URLs they hand out stay on loopback.
