@@ -148,3 +148,110 @@ imagePullSecrets:
 {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The Secrets (kubernetes.io/tls with ca.crt, PKCS#8 key) the bus's clients and broker use: the
+ones cert-manager writes for the chart's Certificates when certManager.enabled, else the ones the
+operator names. Empty: plaintext (external Kafka only; the bundled broker always has TLS).
+*/}}
+{{- define "stratus.schedulerKafkaSecret" -}}
+{{- if .Values.certManager.enabled -}}
+{{- printf "%s-tls" (include "stratus.componentName" (dict "root" . "component" "scheduler-kafka")) -}}
+{{- else if .Values.bundled.enabled -}}
+{{- required "kafka.tls.schedulerSecret (CN stratus-control-plane) is required with the bundled broker, which requires client certificates, unless certManager.enabled" .Values.kafka.tls.schedulerSecret -}}
+{{- else -}}
+{{- .Values.kafka.tls.schedulerSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The agent of one host's Secret: (dict "root" $ "host" "node-1"); host "" is the shared one. */}}
+{{- define "stratus.agentKafkaSecret" -}}
+{{- $v := .root.Values -}}
+{{- if and .host $v.certManager.enabled -}}
+{{- printf "%s-tls" (include "stratus.componentName" (dict "root" .root "component" (printf "agent-%s" .host))) -}}
+{{- else if .host -}}
+{{- if or $v.kafka.tls.agentSecretPrefix $v.bundled.enabled $v.kafka.tls.schedulerSecret -}}
+{{- printf "%s%s" (required "kafka.tls.agentSecretPrefix is required with agent.hosts and TLS: each host's Secret is <prefix><host>" $v.kafka.tls.agentSecretPrefix) .host -}}
+{{- end -}}
+{{- else if $v.bundled.enabled -}}
+{{- required "the bundled broker requires a certificate per agent: set agent.hosts (with certManager.enabled or kafka.tls.agentSecretPrefix), or kafka.tls.agentSecret for one shared certificate" $v.kafka.tls.agentSecret -}}
+{{- else -}}
+{{- $v.kafka.tls.agentSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "stratus.brokerSecret" -}}
+{{- if .Values.certManager.enabled -}}
+{{- printf "%s-tls" (include "stratus.componentName" (dict "root" . "component" "kafka")) -}}
+{{- else -}}
+{{- required "bundled.kafka.tlsSecret (CN stratus-kafka, SANs the kafka Service and localhost) is required with the bundled broker unless certManager.enabled" .Values.bundled.kafka.tlsSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The agents' nodes: the hosts listed, or one entry "" for a DaemonSet on every labelled node. */}}
+{{- define "stratus.agentHosts" -}}
+{{- if .Values.agent.hosts -}}
+{{- toJson .Values.agent.hosts -}}
+{{- else -}}
+{{- toJson (list "") -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/* A cert-manager Certificate: (dict "root" $ "component" c "cn" name "dns" list "usages" list). */}}
+{{- define "stratus.certificate" -}}
+{{- $v := .root.Values.certManager -}}
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: {{ include "stratus.componentName" (dict "root" .root "component" .component) }}
+  labels:
+    {{- include "stratus.labels" (dict "root" .root "component" .component) | nindent 4 }}
+spec:
+  secretName: {{ printf "%s-tls" (include "stratus.componentName" (dict "root" .root "component" .component)) }}
+  # The brokers take "CN=<name>,O=Stratus" as principal <name>.
+  commonName: {{ .cn | quote }}
+  subject:
+    organizations: ["Stratus"]
+  {{- with .dns }}
+  dnsNames:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  duration: {{ $v.duration }}
+  renewBefore: {{ $v.renewBefore }}
+  privateKey:
+    algorithm: ECDSA
+    size: 256
+    # Kafka's PEM stores and the services read PKCS#8 keys only.
+    encoding: PKCS8
+    rotationPolicy: Always
+  usages:
+    {{- toYaml .usages | nindent 4 }}
+  issuerRef:
+    {{- toYaml $v.issuerRef | nindent 4 }}
+{{- end -}}
+
+{{/* NetworkPolicy peers: the agents' nodes (they are on the host network; empty nodeCidrs: any address), a component of this release, Prometheus. */}}
+{{- define "stratus.agentPeers" -}}
+{{- if .Values.networkPolicy.nodeCidrs }}
+{{- range .Values.networkPolicy.nodeCidrs }}
+- ipBlock:
+    cidr: {{ . | quote }}
+{{- end }}
+{{- else }}
+- ipBlock:
+    cidr: 0.0.0.0/0
+{{- end }}
+{{- end -}}
+{{- define "stratus.releasePeer" -}}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/instance: {{ .root.Release.Name }}
+      app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+{{- define "stratus.prometheusPeer" -}}
+- namespaceSelector:
+    {{- toYaml .Values.networkPolicy.prometheus.namespaceSelector | nindent 4 }}
+  podSelector:
+    {{- toYaml .Values.networkPolicy.prometheus.podSelector | nindent 4 }}
+{{- end -}}

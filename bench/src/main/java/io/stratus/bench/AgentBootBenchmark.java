@@ -95,7 +95,7 @@ public final class AgentBootBenchmark {
                 + memoryMiB + " MiB, 1 vCPU, " + count + " at once, " + runs + " run(s)");
         setup.put("stratus", "embedded Kafka broker in this JVM; the agent as its own process (" + agentApp
                 + ", default JVM options); Boot commands on stratus.compute." + HOST + ", ACTIVE events from"
-                + " stratus.events, consoles over gRPC StreamConsole");
+                + " stratus.events.<host>, consoles over gRPC StreamConsole");
         setup.put("qemu", "one qemu-system-x86_64 -M microvm process per guest, all started at once");
         List<Measurement> measured = new ArrayList<>();
         for (String driver : drivers) {

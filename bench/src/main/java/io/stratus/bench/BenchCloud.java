@@ -97,7 +97,17 @@ public final class BenchCloud implements AutoCloseable {
      * (host name → capacity settings), and waits until every agent reported.
      */
     static BenchCloud start(Apps apps, Path work, Map<String, Map<String, String>> agents) throws Exception {
-        BenchCloud cloud = services(apps, work, false);
+        return start(apps, work, agents, true);
+    }
+
+    /**
+     * Like {@link #start}; {@code secured} false runs the bus in plaintext without ACLs and gives
+     * the services no certificates, so that scheduler↔agent and agent↔agent gRPC are plaintext
+     * too: the baseline a benchmark measures the cost of security against.
+     */
+    static BenchCloud start(Apps apps, Path work, Map<String, Map<String, String>> agents, boolean secured)
+            throws Exception {
+        BenchCloud cloud = services(apps, work, false, secured);
         try {
             for (Map.Entry<String, Map<String, String>> a : agents.entrySet()) {
                 cloud.agent(apps, a.getKey(), a.getValue());
@@ -119,7 +129,7 @@ public final class BenchCloud implements AutoCloseable {
      */
     static BenchCloud startOnHosts(Apps apps, Path work, List<Host> hosts) throws Exception {
         HostNetwork.bridge();
-        BenchCloud cloud = services(apps, work, true);
+        BenchCloud cloud = services(apps, work, true, true);
         try {
             for (Host h : hosts) {
                 cloud.agentIn(apps, h);
@@ -132,13 +142,13 @@ public final class BenchCloud implements AutoCloseable {
         }
     }
 
-    private static BenchCloud services(Apps apps, Path work, boolean namespaces) throws Exception {
+    private static BenchCloud services(Apps apps, Path work, boolean namespaces, boolean secured) throws Exception {
         EmbeddedKafkaBroker.Settings brokerSettings = EmbeddedKafkaBroker.Settings.ephemeral(work.resolve("kafka"));
         if (namespaces) {
             brokerSettings = brokerSettings.advertisedAt(HostNetwork.GATEWAY);
         }
-        LocalBus broker = LocalBus.start(brokerSettings, work.resolve("pki"),
-                namespaces ? List.of(HostNetwork.GATEWAY) : List.of());
+        LocalBus broker = secured ? LocalBus.start(brokerSettings, work.resolve("pki"),
+                namespaces ? List.of(HostNetwork.GATEWAY) : List.of()) : LocalBus.startPlaintext(brokerSettings);
         List<QuarkusProcess> processes = new ArrayList<>();
         BenchCloud cloud;
         try {
@@ -149,6 +159,8 @@ public final class BenchCloud implements AutoCloseable {
                     "stratus.scheduler.data-dir", work.resolve("scheduler").toString(),
                     "stratus.scheduler.image-url", imageUrl));
             scheduler.putAll(broker.controlPlane().serviceConfig());
+            // The benchmark starts its agents itself: new hosts take servers at once.
+            scheduler.put("stratus.scheduler.new-hosts-enabled", "true");
             Map<String, String> image = new LinkedHashMap<>();
             if (namespaces) {
                 // Reached from the namespaces over the bridge too; the URLs they hand out stay on loopback.

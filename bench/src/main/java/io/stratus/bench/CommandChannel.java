@@ -24,7 +24,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The control plane's side of one host's bus, for the demo and the agent benchmark: commands to
- * {@code stratus.compute.<host>}, instance events from {@code stratus.events} (read from the
+ * {@code stratus.compute.<host>}, instance events from {@code stratus.events.<host>} (read from the
  * start, in a group of its own).
  */
 public final class CommandChannel implements AutoCloseable {
@@ -41,8 +41,10 @@ public final class CommandChannel implements AutoCloseable {
         Properties c = bus.properties("stratus-cli-events");
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "stratus-cli-" + UUID.randomUUID());
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "1000");
         events = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
-        events.subscribe(List.of(Topics.EVENTS));
+        // Every host's event topic (a move's events come from two hosts); found within a second as hosts appear.
+        events.subscribe(Topics.HOST_EVENTS);
     }
 
     /** Queues a command (key: its instance id); {@link #flush} waits for everything queued. */

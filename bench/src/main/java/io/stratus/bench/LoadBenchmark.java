@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * cloud with two agents (each its own process), small guests (the tiny test guest, 32 MiB),
  * until every server is ACTIVE or ERROR; then all are deleted. Reported: boots per second,
  * time to ACTIVE (p50, p99, max) per request, and the requests that failed, ended in ERROR or
- * were still building at the limit (stuck).
+ * were still building at the limit (stuck). With {@code plaintextToo} the same run follows on a
+ * second cloud without TLS (bus, gRPC) nor ACLs, and the ratio secured/plaintext is what
+ * security costs.
  */
 public final class LoadBenchmark {
     private static final Duration LIMIT = Duration.ofMinutes(10);
@@ -29,17 +31,47 @@ public final class LoadBenchmark {
     private LoadBenchmark() {
     }
 
+    /** The column of the cloud without security, the peer of {@link BenchReport#STRATUS} (secured). */
+    static final String PLAINTEXT = "plaintext";
+    private static final String TO_ACTIVE = "time to ACTIVE per request";
+    private static final String THROUGHPUT = "boots per second (first request to last ACTIVE)";
+
     public static BenchReport run(BenchCloud.Apps apps, Path guests, Path work, int requests, int clients)
             throws Exception {
+        return run(apps, guests, work, requests, clients, false);
+    }
+
+    public static BenchReport run(BenchCloud.Apps apps, Path guests, Path work, int requests, int clients,
+                                  boolean plaintextToo) throws Exception {
+        Samples samples = new Samples();
+        List<String> notes = new ArrayList<>();
+        once(apps, guests, work.resolve("secured"), requests, clients, true, samples, notes);
+        if (plaintextToo) {
+            once(apps, guests, work.resolve("plaintext"), requests, clients, false, samples, notes);
+        }
+        Map<String, String> setup = new LinkedHashMap<>();
+        setup.put("cloud", "scheduler, image service and two agents (load-a, load-b) as their own processes,"
+                + " embedded Kafka broker, H2; one host of 2 cores for all of it");
+        setup.put("load", requests + " POST /servers at once from " + clients + " client threads: the tiny test guest"
+                + " (guests/instance.c, stratus.idle), 1 vCPU, 32 MiB; status polled every 100 ms");
+        setup.put(BenchReport.STRATUS, "secured: Kafka with mutual TLS and ACLs, gRPC with mutual TLS (as deployed)");
+        if (plaintextToo) {
+            setup.put(PLAINTEXT, "the same cloud, then, with a plaintext bus without ACLs and plaintext gRPC");
+        }
+        return new BenchReport("load", setup, List.of(samples.measurement(TO_ACTIVE, "s", false),
+                samples.measurement(THROUGHPUT, "boots/s", true)), notes, plaintextToo ? PLAINTEXT : "target");
+    }
+
+    private static void once(BenchCloud.Apps apps, Path guests, Path work, int requests, int clients, boolean secured,
+                             Samples samples, List<String> notes) throws Exception {
+        String column = secured ? BenchReport.STRATUS : PLAINTEXT;
         Map<String, Map<String, String>> agents = new LinkedHashMap<>();
         for (String host : List.of("load-a", "load-b")) {
             agents.put(host, Map.of("stratus.agent.capacity.vcpus", Integer.toString(requests),
                     "stratus.agent.capacity.memory-mib", Integer.toString(requests * 40)));
         }
-        Samples samples = new Samples();
-        String toActive = "time to ACTIVE per request";
-        String throughput = "boots per second (first request to last ACTIVE)";
-        List<String> notes = new ArrayList<>();
+        String toActive = TO_ACTIVE;
+        String throughput = THROUGHPUT;
         Map<String, Long> sentAt = new ConcurrentHashMap<>();
         Map<String, Long> doneAt = new HashMap<>();
         Map<String, String> faults = new HashMap<>();
@@ -48,7 +80,7 @@ public final class LoadBenchmark {
         int stuck;
         long start;
         long lastActive;
-        try (BenchCloud cloud = BenchCloud.start(apps, work, agents)) {
+        try (BenchCloud cloud = BenchCloud.start(apps, work, agents, secured)) {
             String servers = cloud.url + "/compute/v2.1/servers";
             cloud.call("POST", cloud.url + "/compute/v2.1/flavors", "{\"flavor\": {\"name\": \"l1\", \"id\": \"l1\","
                     + " \"vcpus\": 1, \"ram\": 32, \"disk\": 0}}");
@@ -98,8 +130,8 @@ public final class LoadBenchmark {
             for (Map.Entry<String, Long> e : doneAt.entrySet()) {
                 times.add((e.getValue() - sentAt.get(e.getKey())) / 1e9);
             }
-            times.forEach(t -> samples.add(toActive, BenchReport.STRATUS, t));
-            samples.add(throughput, BenchReport.STRATUS, doneAt.size() / ((lastActive - start) / 1e9));
+            times.forEach(t -> samples.add(toActive, column, t));
+            samples.add(throughput, column, doneAt.size() / ((lastActive - start) / 1e9));
             for (String id : sentAt.keySet()) {
                 cloud.send("DELETE", servers + "/" + id, null);
             }
@@ -109,24 +141,17 @@ public final class LoadBenchmark {
                 left = cloud.call("GET", servers + "?limit=1000", null).path("servers").size();
                 Thread.sleep(500);
             }
-            notes.add("requests " + requests + " (" + clients + " clients): ACTIVE " + doneAt.size() + ", ERROR "
+            notes.add(column + ": requests " + requests + " (" + clients + " clients): ACTIVE " + doneAt.size() + ", ERROR "
                     + faults.size() + ", refused by the API " + refused.get() + ", stuck after " + LIMIT.toMinutes()
                     + " min " + stuck + "; not deleted after " + LIMIT.toMinutes() + " min: " + left);
-            faults.values().stream().distinct().limit(3).forEach(f -> notes.add("fault: " + f));
+            faults.values().stream().distinct().limit(3).forEach(f -> notes.add(column + ": fault: " + f));
         }
         times.sort(Double::compare);
         if (!times.isEmpty()) {
-            notes.add(String.format(Locale.ROOT, "time to ACTIVE: p50 %.2f s, p99 %.2f s, max %.2f s",
+            notes.add(String.format(Locale.ROOT, "%s: time to ACTIVE: p50 %.2f s, p99 %.2f s, max %.2f s", column,
                     times.get(times.size() / 2), times.get(Math.min(times.size() - 1, (int) (times.size() * 0.99))),
                     times.get(times.size() - 1)));
         }
-        Map<String, String> setup = new LinkedHashMap<>();
-        setup.put("cloud", "scheduler, image service and two agents (load-a, load-b) as their own processes,"
-                + " embedded Kafka broker, H2; one host of 2 cores for all of it");
-        setup.put("load", requests + " POST /servers at once from " + clients + " client threads: the tiny test guest"
-                + " (guests/instance.c, stratus.idle), 1 vCPU, 32 MiB; status polled every 100 ms");
-        return new BenchReport("load", setup, List.of(samples.measurement(toActive, "s", false),
-                samples.measurement(throughput, "boots/s", true)), notes, "target");
     }
 
     private static String projectOf(BenchCloud cloud) throws Exception {

@@ -1,6 +1,7 @@
 package io.stratus.cli;
 
 import io.stratus.bench.AgentBootBenchmark;
+import io.stratus.bench.AgentMigrationBenchmark;
 import io.stratus.bench.BalloonBenchmark;
 import io.stratus.bench.BenchCloud;
 import io.stratus.bench.BenchReport;
@@ -249,8 +250,18 @@ final class BenchCommand {
         @Option(names = "--cold", description = "Also migrate between fresh JVMs, without warm-up.")
         boolean cold;
 
+        @Option(names = "--agents", description = "Instead: live migration through the Compute API between two agents"
+                + " (their driver; QEMU without /dev/kvm), secured (mutual TLS, ACLs) against plaintext, the first of"
+                + " --sizes-mib, --runs each way.")
+        boolean agents;
+
         @Override
         public Integer call() throws Exception {
+            if (agents) {
+                parent.require(parent.guests.resolve("migrant.elf"), "run make -C guests OUT=" + parent.guests);
+                return parent.print(AgentMigrationBenchmark.run(parent.services(), parent.guests, parent.workDir(),
+                        sizes.get(0), runs));
+            }
             Qemu.require();
             parent.require(parent.guests.resolve("migbench.elf"), "run make -C guests OUT=" + parent.guests);
             return parent.print(MigrationBenchmark.run(parent.guests, java("-XX:+UseSerialGC", "-Xshare:auto"), sizes,
@@ -397,10 +408,14 @@ final class BenchCommand {
                 description = "Client threads sending them (default: ${DEFAULT-VALUE}).")
         int clients;
 
+        @Option(names = "--against-plaintext", description = "Run it again on a cloud without TLS nor ACLs (bus and"
+                + " gRPC) and print secured/plaintext: what security costs.")
+        boolean againstPlaintext;
+
         @Override
         public Integer call() throws Exception {
             return parent.print(LoadBenchmark.run(parent.services(), parent.guests, parent.workDir(), requests,
-                    clients));
+                    clients, againstPlaintext));
         }
     }
 

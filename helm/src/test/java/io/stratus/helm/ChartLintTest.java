@@ -27,7 +27,11 @@ class ChartLintTest {
         Path chart = copy(RenderedChart.CHART, dir.resolve("stratus"));
         Path values = chart.resolve("values.yaml");
         String defaults = Files.readString(values);
-        String bundled = defaults.replace("bundled:\n  enabled: false", "bundled:\n  enabled: true");
+        // The bundled broker requires certificates: from cert-manager here, one per agent host.
+        String bundled = defaults.replace("bundled:\n  enabled: false", "bundled:\n  enabled: true")
+                .replace("certManager:\n  enabled: false", "certManager:\n  enabled: true")
+                .replace("issuerRef:\n    name: \"\"", "issuerRef:\n    name: stratus-ca")
+                .replace("  hosts: []", "  hosts: [node-1]");
         assertThat(bundled).isNotEqualTo(defaults);
         Files.writeString(values, bundled);
 

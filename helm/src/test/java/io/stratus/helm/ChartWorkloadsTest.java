@@ -151,7 +151,8 @@ class ChartWorkloadsTest {
     void bundledModeAddsPostgresqlAndKafkaAndPointsTheServicesAtThem() {
         assertThat(chart.all(StatefulSet.class)).isEmpty();
 
-        RenderedChart bundled = RenderedChart.render("bundled.enabled", true);
+        RenderedChart bundled = RenderedChart.render("bundled.enabled", true, "certManager.enabled", true,
+                "certManager.issuerRef.name", "stratus-ca", "agent.hosts[0]", "node-1");
         Container scheduler = bundled.one(Deployment.class, name("scheduler")).getSpec().getTemplate().getSpec()
                 .getContainers().get(0);
 

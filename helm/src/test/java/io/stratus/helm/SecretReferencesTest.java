@@ -22,7 +22,8 @@ class SecretReferencesTest {
     static List<Arguments> valueSets() {
         return List.of(
                 Arguments.of("defaults", new Object[0], Map.of()),
-                Arguments.of("bundled", new Object[] {"bundled.enabled", true}, Map.of()),
+                Arguments.of("bundled", new Object[] {"bundled.enabled", true, "certManager.enabled", true,
+                        "certManager.issuerRef.name", "stratus-ca", "agent.hosts[0]", "node-1", "agent.hosts[1]", "node-2"}, Map.of()),
                 Arguments.of("existing secrets", new Object[] {
                         "scheduler.adminPassword.existingSecret", "ops-admin",
                         "scheduler.adminPassword.existingSecretKey", "admin-password",
@@ -35,7 +36,8 @@ class SecretReferencesTest {
                         Map.of("ops-admin", Set.of("admin-password"), "ops-agent", Set.of("agent-password"),
                                 "ops-db", Set.of("db-password"), "ops-metadata", Set.of("proxy-secret"))),
                 Arguments.of("bundled beside an existing PostgreSQL secret (ignored)", new Object[] {
-                        "bundled.enabled", true, "postgresql.existingSecret", "ops-db"}, Map.of()));
+                        "bundled.enabled", true, "postgresql.existingSecret", "ops-db", "certManager.enabled", true,
+                        "certManager.issuerRef.name", "stratus-ca", "agent.hosts[0]", "node-1"}, Map.of()));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -113,6 +113,8 @@ final class LocalCloud implements AutoCloseable {
             s.put("stratus.scheduler.data-dir", dir.resolve("scheduler").toString());
             s.put("stratus.scheduler.image-url", imageUrl);
             s.putAll(bus.controlPlane().serviceConfig());
+            // The tests start their agents (and play hosts' reports) themselves: new hosts take servers at once.
+            s.put("stratus.scheduler.new-hosts-enabled", "true");
             s.putAll(scheduler);
             int schedulerPort = QuarkusProcess.freePort();
             Map<String, String> image = new LinkedHashMap<>();

@@ -24,6 +24,7 @@ import java.util.Set;
  */
 public final class LocalBus implements AutoCloseable {
     private final EmbeddedKafkaBroker.Settings settings;
+    /** Null for a plaintext bus ({@link #startPlaintext}). */
     private final BusIdentities identities;
     private EmbeddedKafkaBroker broker;
 
@@ -45,9 +46,19 @@ public final class LocalBus implements AutoCloseable {
         return new LocalBus(secured, identities, EmbeddedKafkaBroker.start(secured));
     }
 
+    /**
+     * The broker of {@code settings} without TLS, authentication or ACLs, and clients without
+     * certificates (so services given its settings serve plaintext gRPC too): only for the
+     * benchmarks that measure what security costs, never for a cloud.
+     */
+    public static LocalBus startPlaintext(EmbeddedKafkaBroker.Settings settings) {
+        return new LocalBus(settings, null, EmbeddedKafkaBroker.start(settings));
+    }
+
     /** The control plane's client settings: the scheduler's, and a test's that acts for it. */
     public KafkaClientSettings controlPlane() {
-        return KafkaClientSettings.mutualTls(bootstrapServers(), identities.controlPlane());
+        return identities == null ? KafkaClientSettings.plaintext(bootstrapServers())
+                : KafkaClientSettings.mutualTls(bootstrapServers(), identities.controlPlane());
     }
 
     /**
@@ -55,6 +66,9 @@ public final class LocalBus implements AutoCloseable {
      * and writes on the bus, and nothing more.
      */
     public KafkaClientSettings agent(String host) {
+        if (identities == null) {
+            return KafkaClientSettings.plaintext(bootstrapServers());
+        }
         broker.allow(BusAcls.forAgent(host));
         return KafkaClientSettings.mutualTls(bootstrapServers(), identities.agent(host));
     }

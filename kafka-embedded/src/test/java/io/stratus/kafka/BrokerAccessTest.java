@@ -87,11 +87,15 @@ class BrokerAccessTest {
     }
 
     @Test
-    void anAgentWritesWhatAgentsWriteAndReportsOnlyForItsOwnHost() throws Exception {
-        for (String topic : List.of(Topics.hostReports("h1"), Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ)) {
+    void anAgentWritesOnlyItsOwnHostsTopics() throws Exception {
+        for (String topic : List.of(Topics.hostReports("h1"), Topics.events("h1"), Topics.telemetry("h1"),
+                Topics.deadLetters("h1"))) {
             produce(agentH1, topic, "from h1");
         }
-        for (String forged : List.of(Topics.NETWORK, Topics.hostReports("h2"), Topics.HOSTS)) {
+        // Another host's topics, h10's among them (a prefix ACL for h1 would match it), and the old shared ones.
+        for (String forged : List.of(Topics.NETWORK, Topics.hostReports("h2"), Topics.HOSTS, Topics.events("h2"),
+                Topics.telemetry("h2"), Topics.deadLetters("h2"), Topics.events("h10"), Topics.hostReports("h10"),
+                Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ, "stratus.compute.dlq")) {
             assertThatThrownBy(() -> produce(agentH1, forged, "forged")).as(forged)
                     .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(TopicAuthorizationException.class);
         }

@@ -34,7 +34,7 @@ import org.jboss.logging.Logger;
  * that fetches a large image holds up nobody else's delete). An offset is committed only once
  * every record before it is done and its events are acknowledged (at-least-once; the handler
  * de-duplicates by request id). A record that is not a valid envelope goes to
- * {@code stratus.compute.dlq} with the reason. If the store or the bus fails, the record is tried
+ * the host's {@code stratus.dlq.<host>} with the reason. If the store or the bus fails, the record is tried
  * again on its lane after a pause, never skipped; a record that meets a bug is tried a few times,
  * then set aside in the dead-letter topic with the reason.
  */
@@ -231,8 +231,9 @@ public final class CommandConsumer implements Runnable {
 
     private void deadLetter(ConsumerRecord<String, byte[]> record, String reason) {
         LOG.warnf("command at %s-%d@%d goes to %s: %s", record.topic(), record.partition(), record.offset(),
-                Topics.DLQ, reason);
-        ProducerRecord<String, byte[]> letter = new ProducerRecord<>(Topics.DLQ, record.key(), record.value());
+                Topics.deadLetters(publisher.host()), reason);
+        ProducerRecord<String, byte[]> letter = new ProducerRecord<>(Topics.deadLetters(publisher.host()), record.key(),
+                record.value());
         letter.headers().add(Topics.DLQ_REASON_HEADER, reason.getBytes(StandardCharsets.UTF_8));
         letter.headers().add(Topics.DLQ_SOURCE_HEADER, (record.topic() + "-" + record.partition() + "@"
                 + record.offset()).getBytes(StandardCharsets.UTF_8));

@@ -18,23 +18,31 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * Publishes the agent's messages. Events are sent without waiting (the idempotent producer keeps
  * their order per instance) and {@link #awaitDelivery} waits for the broker's acknowledgements
  * (acks=all): the command loop commits an offset only after that. Reports and samples are
- * fire-and-forget: the next one replaces a lost one.
+ * fire-and-forget: the next one replaces a lost one. Everything goes to this host's own topics
+ * ({@code stratus.events.<host>}, ...), the only ones its certificate may write.
  */
 public final class EventPublisher implements EventSink {
     private static final long ACK_TIMEOUT_SECONDS = 30;
 
     private final Producer<String, byte[]> producer;
+    private final String host;
     /** The first failed send since the last {@link #awaitDelivery}. */
     private final AtomicReference<Exception> failure = new AtomicReference<>();
 
-    public EventPublisher(Producer<String, byte[]> producer) {
+    public EventPublisher(Producer<String, byte[]> producer, String host) {
         this.producer = producer;
+        this.host = host;
+    }
+
+    /** The host whose topics this publishes to. */
+    public String host() {
+        return host;
     }
 
     @Override
     public void publish(InstanceEvent event) {
         try {
-            producer.send(new ProducerRecord<>(Topics.EVENTS, event.getInstanceId(), event.toByteArray()),
+            producer.send(new ProducerRecord<>(Topics.events(host), event.getInstanceId(), event.toByteArray()),
                     (metadata, error) -> {
                         if (error != null) {
                             failure.compareAndSet(null, error);
@@ -64,7 +72,7 @@ public final class EventPublisher implements EventSink {
     }
 
     public void publish(InstanceSample sample) {
-        producer.send(new ProducerRecord<>(Topics.TELEMETRY, sample.getInstanceId(), sample.toByteArray()));
+        producer.send(new ProducerRecord<>(Topics.telemetry(host), sample.getInstanceId(), sample.toByteArray()));
     }
 
     /** Sends a record and waits for the broker to acknowledge it. */

@@ -30,7 +30,8 @@ public final class TopicSetup {
         try (Admin admin = Admin.create(bus.properties("stratus-agent-setup-" + host))) {
             Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
-            for (String name : List.of(Topics.compute(host), Topics.DLQ, Topics.EVENTS, Topics.TELEMETRY)) {
+            for (String name : List.of(Topics.compute(host), Topics.deadLetters(host), Topics.events(host),
+                    Topics.telemetry(host))) {
                 if (!existing.contains(name)) {
                     missing.add(new NewTopic(name, java.util.Optional.empty(), java.util.Optional.empty()));
                 }

@@ -182,8 +182,8 @@ public class AgentComponents {
 
     @Produces
     @Singleton
-    EventPublisher publisher(Producer<String, byte[]> producer) {
-        return new EventPublisher(producer);
+    EventPublisher publisher(Producer<String, byte[]> producer, AgentConfig config) {
+        return new EventPublisher(producer, config.host());
     }
 
     @Produces

@@ -66,7 +66,7 @@ class CommandLanesTest {
             }
         });
         loop = new CommandConsumer(kafka, new EventPublisher(new MockProducer<>(true, null, new StringSerializer(),
-                new ByteArraySerializer())), env -> {
+                new ByteArraySerializer()), "h1"), env -> {
                     if (env.getRequestId().equals("a1")) {
                         try {
                             // A boot waiting for a large image.

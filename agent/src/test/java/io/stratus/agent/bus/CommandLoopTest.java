@@ -23,7 +23,7 @@ class CommandLoopTest {
             kafka.setPollException(new KafkaException("the broker connection broke"));
         }
         EventPublisher publisher = new EventPublisher(new MockProducer<>(true, null, new StringSerializer(),
-                new ByteArraySerializer()));
+                new ByteArraySerializer()), "h1");
         return new CommandConsumer(kafka, publisher, null, "stratus.compute.h1", ForkJoinPool.commonPool());
     }
 

@@ -220,7 +220,7 @@ class AgentIT {
     @Test
     void invalidRecordsGoToTheDeadLetterTopicAndTheAgentGoesOn() throws Exception {
         try (KafkaConsumer<String, byte[]> dlq = CommandBus.consumer(broker.controlPlane(),
-                "stratus.compute.dlq")) {
+                Topics.deadLetters(HOST))) {
             bus.sendRaw(HOST, "junk", "this is not protobuf \u0000\u00ff".getBytes(StandardCharsets.ISO_8859_1));
             bus.sendRaw(HOST, "i-empty", CommandEnvelope.newBuilder().setRequestId("r-empty")
                     .setInstanceId("i-empty").build().toByteArray());
@@ -406,7 +406,7 @@ class AgentIT {
         }
         try (KafkaConsumer<String, byte[]> reports = CommandBus.consumer(broker.controlPlane(), Topics.hostReports(HOST));
              KafkaConsumer<String, byte[]> samples = CommandBus.consumer(broker.controlPlane(),
-                     "stratus.telemetry")) {
+                     Topics.telemetry(HOST))) {
             HostReport report = HostReport.parseFrom(first(reports, HOST).value());
             assertThat(report.getMemoryTotalBytes()).isPositive();
             InstanceSample sample = InstanceSample.parseFrom(first(samples, id).value());

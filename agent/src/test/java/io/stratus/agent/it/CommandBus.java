@@ -34,17 +34,29 @@ final class CommandBus implements AutoCloseable {
         Properties p = bus.properties("test-commands");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-        events = consumer(bus, Topics.EVENTS);
+        events = consumer(bus, Topics.HOST_EVENTS);
+    }
+
+    /** Reads every host's topic of a family ({@code Topics.HOST_EVENTS}, ...), as the control plane does. */
+    static KafkaConsumer<String, byte[]> consumer(KafkaClientSettings bus, java.util.regex.Pattern topics) {
+        KafkaConsumer<String, byte[]> consumer = unsubscribed(bus);
+        consumer.subscribe(topics);
+        return consumer;
     }
 
     static KafkaConsumer<String, byte[]> consumer(KafkaClientSettings bus, String topic) {
+        KafkaConsumer<String, byte[]> consumer = unsubscribed(bus);
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    private static KafkaConsumer<String, byte[]> unsubscribed(KafkaClientSettings bus) {
         Properties c = bus.properties("test-" + UUID.randomUUID());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-                new ByteArrayDeserializer());
-        consumer.subscribe(List.of(topic));
-        return consumer;
+        // A pattern finds a topic made after it subscribed at the next metadata refresh: soon.
+        c.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "1000");
+        return new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
     void send(String host, CommandEnvelope env) {

@@ -290,7 +290,7 @@ public final class UpCommand implements Callable<Integer> {
         writeOpenrc(home.openrc(), authUrl, "admin", adminPassword, "admin");
         writeOpenrc(home.openrc("demo"), authUrl, "demo", demoPassword, "demo");
         for (String host : hosts) {
-            awaitHost(admin, host);
+            awaitHost(admin, host, out);
         }
         if (!noDemo) {
             bootDemo(admin, imageId, out);
@@ -451,12 +451,24 @@ public final class UpCommand implements Callable<Integer> {
         admin.identity("PUT", "/projects/" + projectId + "/users/" + userId + "/roles/" + role, null);
     }
 
-    /** The agent must have reported before a server can be placed on it. */
-    private static void awaitHost(CloudClient admin, String host) throws InterruptedException {
+    /**
+     * The agent must have reported before a server can be placed on it. The scheduler registers a
+     * new host disabled (as a production one does, {@code stratus.scheduler.new-hosts-enabled}):
+     * this cloud started the agent itself, so it enables it, as an operator would, once. A host
+     * an operator disabled since (any other reason) stays disabled.
+     */
+    private static void awaitHost(CloudClient admin, String host, PrintWriter out) throws InterruptedException {
         long deadline = System.nanoTime() + START_LIMIT.toNanos();
         while (System.nanoTime() < deadline) {
             for (JsonNode s : admin.compute("GET", "/os-services", null).path("services")) {
                 if (s.path("host").asText().equals(host) && s.path("state").asText().equals("up")) {
+                    if (s.path("status").asText().equals("disabled")
+                            && s.path("disabled_reason").asText().equals(NEW_HOST_DISABLED)) {
+                        admin.compute("PUT", "/os-services/enable", CloudClient.object(Map.of("host", host,
+                                "binary", "nova-compute")));
+                        out.println("enabled new host '" + host + "'");
+                        out.flush();
+                    }
                     return;
                 }
             }
@@ -464,6 +476,12 @@ public final class UpCommand implements Callable<Integer> {
         }
         throw new IllegalStateException("agent " + host + " did not report to the scheduler within " + START_LIMIT);
     }
+
+    /**
+     * The scheduler's reason on a host it registered disabled (its {@code NEW_HOST_DISABLED}; the
+     * cli does not depend on the scheduler module, so it is written again here).
+     */
+    static final String NEW_HOST_DISABLED = "New compute service disabled due to config option.";
 
     private static void bootDemo(CloudClient admin, String imageId, PrintWriter out) throws InterruptedException {
         for (JsonNode s : admin.compute("GET", "/servers?name=%5Edemo%24", null).path("servers")) {

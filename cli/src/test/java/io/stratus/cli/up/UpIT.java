@@ -62,6 +62,8 @@ class UpIT {
                 "--memory-mib", "2048"), Map.of(), Duration.ofMinutes(5));
         assertThat(r.code()).as(r.output()).isZero();
         assertThat(r.output()).contains("Stratus is up");
+        // The scheduler registers a new host disabled (its production default); up enables the one it started.
+        assertThat(r.output()).contains("enabled new host '" + UpCommand.hostName() + "'");
         assertThat(home.resolve("openrc")).exists();
     }
 

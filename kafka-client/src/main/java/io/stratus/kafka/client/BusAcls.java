@@ -17,8 +17,8 @@ import org.apache.kafka.common.resource.ResourceType;
  *
  * <p>An agent reads only its own command topic, with its own consumer group, the desired
  * network state, and the hosts' reports (a live migration's source checks its target's address
- * there); it writes only what agents write (its host reports, events, telemetry, dead letters),
- * never a command topic nor another host's reports. Every pattern but the reports' read is
+ * there); it writes only its own host's report, event, telemetry and dead letter topics, never a
+ * command topic nor another host's topics. Every pattern but the reports' read is
  * LITERAL: a prefixed {@code stratus.compute.h1} would also match host {@code h10}'s topic.
  */
 public final class BusAcls {
@@ -36,7 +36,9 @@ public final class BusAcls {
         // Its networks come from the control plane's compacted state topic (read without a group).
         topic(acls, user, Topics.NETWORK, AclOperation.READ, AclOperation.CREATE);
         // Its reports only on its own report topic: the control plane believes a report for that host alone.
-        for (String written : List.of(Topics.hostReports(host), Topics.EVENTS, Topics.TELEMETRY, Topics.DLQ)) {
+        // Likewise its events, samples and dead letters: the control plane takes a topic's host as its writer.
+        for (String written : List.of(Topics.hostReports(host), Topics.events(host), Topics.telemetry(host),
+                Topics.deadLetters(host))) {
             topic(acls, user, written, AclOperation.WRITE, AclOperation.CREATE);
         }
         // Every host's reports, read only: the source of a live migration sends the guest only to

@@ -5,7 +5,15 @@ import java.util.regex.Pattern;
 
 /** The Kafka topics of the design brief: every process names them from here. */
 public final class Topics {
+    /**
+     * The family of event topics: one per host, {@code stratus.events.<host>} (key = instance
+     * id), which only that host's agent may write. The control plane reads them all by
+     * {@link #HOST_EVENTS} and takes the topic's host as the writer: an event is believed only
+     * from the host that holds its instance, or its migration's source or target.
+     */
     public static final String EVENTS = "stratus.events";
+    /** Every host's event topic. */
+    public static final Pattern HOST_EVENTS = family(EVENTS);
     /**
      * The family of host report topics: one per host, {@code stratus.hosts.<host>} (compacted,
      * key = host), which only that host's agent may write. Kafka's ACLs cannot restrict a
@@ -14,9 +22,18 @@ public final class Topics {
      */
     public static final String HOSTS = "stratus.hosts";
     /** Every host's report topic. */
-    public static final Pattern HOST_REPORTS = Pattern.compile(Pattern.quote(HOSTS + ".") + ".+");
+    public static final Pattern HOST_REPORTS = family(HOSTS);
+    /** The family of instance sample topics, {@code stratus.telemetry.<host>}, written by that host alone. */
     public static final String TELEMETRY = "stratus.telemetry";
-    public static final String DLQ = "stratus.compute.dlq";
+    /** Every host's sample topic. */
+    public static final Pattern HOST_TELEMETRY = family(TELEMETRY);
+    /**
+     * The family of dead letter topics, {@code stratus.dlq.<host>}: the commands a host's agent
+     * could not apply. Not under {@code stratus.compute.}, whose names are hosts' command topics.
+     */
+    public static final String DLQ = "stratus.dlq";
+    /** Every host's dead letter topic. */
+    public static final Pattern HOST_DLQ = family(DLQ);
     /** Compacted, key = host: each host's whole desired network (HostNetworkState). */
     public static final String NETWORK = "stratus.network";
     /** Header on a dead letter: why it was not applied. */
@@ -42,7 +59,35 @@ public final class Topics {
 
     /** The host whose report topic {@code topic} is; empty for any other topic. */
     public static Optional<String> hostOfReports(String topic) {
-        String prefix = HOSTS + ".";
+        return hostOf(HOSTS, topic);
+    }
+
+    /** The event topic of {@code host}. */
+    public static String events(String host) {
+        return EVENTS + "." + host;
+    }
+
+    /** The host whose event topic {@code topic} is; empty for any other topic. */
+    public static Optional<String> hostOfEvents(String topic) {
+        return hostOf(EVENTS, topic);
+    }
+
+    /** The instance sample topic of {@code host}. */
+    public static String telemetry(String host) {
+        return TELEMETRY + "." + host;
+    }
+
+    /** The dead letter topic of {@code host}'s commands. */
+    public static String deadLetters(String host) {
+        return DLQ + "." + host;
+    }
+
+    private static Pattern family(String stem) {
+        return Pattern.compile(Pattern.quote(stem + ".") + ".+");
+    }
+
+    private static Optional<String> hostOf(String stem, String topic) {
+        String prefix = stem + ".";
         return topic.startsWith(prefix) && topic.length() > prefix.length()
                 ? Optional.of(topic.substring(prefix.length())) : Optional.empty();
     }

@@ -48,6 +48,7 @@ public final class HostDirectory {
     private final Map<String, Known> reports = new ConcurrentHashMap<>();
     private final Runnable inventoryChanged;
     private final Consumer<HostReport> networkReported;
+    private final Optional<String> newHostsDisabled;
 
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock) {
         this(store, ratios, clock, () -> { }, report -> { });
@@ -65,6 +66,17 @@ public final class HostDirectory {
      */
     public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged,
                          Consumer<HostReport> networkReported) {
+        this(store, ratios, clock, inventoryChanged, networkReported, Optional.empty());
+    }
+
+    /**
+     * @param newHostsDisabled the reason a host is registered disabled with on its first report,
+     *                         until an operator enables it (Nova's {@code enable_new_services=False});
+     *                         empty: a new host takes servers at once
+     */
+    public HostDirectory(PlacementStore store, Ratios ratios, Clock clock, Runnable inventoryChanged,
+                         Consumer<HostReport> networkReported, Optional<String> newHostsDisabled) {
+        this.newHostsDisabled = newHostsDisabled;
         this.store = store;
         this.ratios = ratios;
         this.clock = clock;
@@ -87,7 +99,7 @@ public final class HostDirectory {
         Map<ResourceClass, Inventory> wanted = inventory(report.getCapacity());
         Optional<ProviderUsage> current = store.usage(host);
         if (current.isEmpty() || !current.get().inventory().equals(wanted)) {
-            store.putInventory(host, wanted);
+            store.putInventory(host, wanted, newHostsDisabled);
             inventoryChanged.run();
         }
         // Told before the report is kept: should the listener fail, the next report tells it again.

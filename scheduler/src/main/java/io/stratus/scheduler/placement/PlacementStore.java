@@ -26,14 +26,36 @@ public final class PlacementStore {
         this.dataSource = dataSource;
     }
 
-    /** Sets a host's inventories (replacing the previous ones); registers the host on first use. */
+    /** Sets a host's inventories (replacing the previous ones); registers the host, enabled, on first use. */
     public void putInventory(String provider, Map<ResourceClass, Inventory> inventory) {
+        putInventory(provider, inventory, Optional.empty());
+    }
+
+    /**
+     * Sets a host's inventories (replacing the previous ones); registers the host on first use,
+     * disabled with {@code disabledIfNew}'s reason (the operator's note, as os-services shows it)
+     * when one is given: in the same transaction, so no boot is placed on it in between.
+     */
+    public void putInventory(String provider, Map<ResourceClass, Inventory> inventory, Optional<String> disabledIfNew) {
         inTransaction(c -> {
             if (bump(c, provider) == 0) {
                 try (PreparedStatement s = c.prepareStatement(
-                        "INSERT INTO resource_provider (name, generation, disabled) VALUES (?, 0, FALSE)")) {
+                        "INSERT INTO resource_provider (name, generation, disabled) VALUES (?, 0, ?)")) {
                     s.setString(1, provider);
+                    s.setBoolean(2, disabledIfNew.isPresent());
                     s.executeUpdate();
+                }
+                if (disabledIfNew.isPresent()) {
+                    try (PreparedStatement s = c.prepareStatement("DELETE FROM compute_service WHERE host = ?")) {
+                        s.setString(1, provider);
+                        s.executeUpdate();
+                    }
+                    try (PreparedStatement s = c.prepareStatement(
+                            "INSERT INTO compute_service (host, disabled_reason) VALUES (?, ?)")) {
+                        s.setString(1, provider);
+                        s.setString(2, disabledIfNew.get());
+                        s.executeUpdate();
+                    }
                 }
             }
             try (PreparedStatement s = c.prepareStatement("DELETE FROM inventory WHERE provider = ?")) {

@@ -65,6 +65,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 /** Wires the scheduler's plain-Java parts together; only this class and the lifecycle know CDI. */
 @Singleton
 public class SchedulerComponents {
+    /** The reason a new host is disabled with (Nova's words for {@code enable_new_services=False}). */
+    public static final String NEW_HOST_DISABLED = "New compute service disabled due to config option.";
+
     @ConfigProperty(name = KafkaClientSettings.BOOTSTRAP_KEY)
     String bootstrapServers;
 
@@ -198,7 +201,7 @@ public class SchedulerComponents {
         SchedulerConfig.Ratios r = config.ratios();
         return new HostDirectory(placement, new HostDirectory.Ratios(r.cpu(), r.ram(), r.disk()), clock,
                 view::invalidate, report -> networkStates.reported(report.getHost(), report.getTunnelAddress(),
-                report.getL3Agent()));
+                report.getL3Agent()), config.newHostsEnabled() ? Optional.empty() : Optional.of(NEW_HOST_DISABLED));
     }
 
     @Produces

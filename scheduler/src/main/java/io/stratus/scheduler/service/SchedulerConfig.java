@@ -48,6 +48,15 @@ public interface SchedulerConfig {
 
     Weights weights();
 
+    /**
+     * Whether a host takes servers from its first report (Nova's {@code enable_new_services}). Off
+     * by default: a new host registers disabled until an operator enables it
+     * ({@code openstack compute service set --enable}); the clouds of {@code bin/stratus up}, the
+     * tests and the benchmarks start their own agents and turn it on.
+     */
+    @WithDefault("false")
+    boolean newHostsEnabled();
+
     /** A host whose last report is older than this is down: not chosen, shown as down. */
     Duration hostDownAfter();
 

@@ -1,6 +1,7 @@
 package io.stratus.scheduler.service;
 
 import io.stratus.kafka.client.KafkaClientSettings;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -8,11 +9,13 @@ import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.FlavorStore;
+import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.HostFailures;
 import io.stratus.scheduler.conductor.Sweeper;
 import io.stratus.scheduler.conductor.EventConsumer;
+import io.stratus.scheduler.conductor.EventOrigins;
 import io.stratus.scheduler.conductor.ServerActions;
 import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.hosts.HostReportConsumer;
@@ -66,6 +69,8 @@ public class SchedulerLifecycle {
     @Inject
     ServerStore servers;
     @Inject
+    MigrationStore migrations;
+    @Inject
     PlacementStore placement;
     @Inject
     MeterRegistry meters;
@@ -84,7 +89,12 @@ public class SchedulerLifecycle {
         flavors.seedDefaults();
         NetworkTopic.ensure(bus);
         reports = new HostReportConsumer(bus, config.replica(), hosts);
-        events = new EventConsumer(bus, config.replica(), conductor);
+        events = new EventConsumer(bus, config.replica(), conductor, new EventOrigins(servers, migrations));
+        // What an agent sent that its certificate does not entitle it to: a compromised or misconfigured host.
+        FunctionCounter.builder("stratus.scheduler.forged.messages", reports, HostReportConsumer::forgedReports)
+                .tag("kind", "host_report").register(meters);
+        FunctionCounter.builder("stratus.scheduler.forged.messages", events, EventConsumer::forgedEvents)
+                .tag("kind", "instance_event").register(meters);
         reportThread = daemon(reports, "stratus-host-reports");
         eventThread = daemon(events, "stratus-events");
         ready = true;

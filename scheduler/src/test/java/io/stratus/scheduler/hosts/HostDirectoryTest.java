@@ -62,6 +62,21 @@ class HostDirectoryTest {
     }
 
     @Test
+    void aNewHostRegistersDisabledWithTheReasonUntilAnOperatorEnablesItAndItsLaterReportsChangeNothing() {
+        HostDirectory guarded = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0),
+                Clock.fixed(NOW, ZoneOffset.UTC), () -> { }, r -> { }, Optional.of("new host"));
+        guarded.apply(report("h1", 8, 16384, NOW.minusSeconds(30)));
+
+        assertThat(store.usage("h1")).hasValueSatisfying(p -> assertThat(p.disabled()).isTrue());
+        assertThat(store.candidates(ResourceRequest.of(1, 512, 0))).as("no boot lands there").isEmpty();
+        assertThat(new io.stratus.scheduler.compute.HostNotes(pool).reason("h1")).contains("new host");
+
+        store.setDisabled("h1", false);
+        guarded.apply(report("h1", 16, 16384, NOW.minusSeconds(20)));
+        assertThat(store.usage("h1")).hasValueSatisfying(p -> assertThat(p.disabled()).isFalse());
+    }
+
+    @Test
     void theNetworkSideIsToldAtTheFirstReportAndWhenTheTunnelAddressOrL3RoleChanges() {
         List<String> told = new ArrayList<>();
         HostDirectory withNetworks = new HostDirectory(store, new HostDirectory.Ratios(1.0, 1.0, 1.0),

@@ -22,6 +22,7 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.network.QuietNetworks;
 import io.stratus.scheduler.placement.PlacementStore;
+import io.stratus.scheduler.service.SchedulerComponents;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.HostSelector;
 import io.stratus.scheduler.selection.Hypervisor;
@@ -32,6 +33,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -120,6 +122,26 @@ class HostsResourceTest {
     @SuppressWarnings("unchecked")
     private Map<String, Object> switchHost(String action, String body) throws Exception {
         return (Map<String, Object>) api.switchHost(action, JSON.readTree(body)).get("service");
+    }
+
+    @Test
+    void aNewHostIsListedDisabledWithTheReasonUpLooksForUntilAnOperatorEnablesIt() throws Exception {
+        HostDirectory guarded = new HostDirectory(api.placement, new HostDirectory.Ratios(1.0, 1.0, 1.0), clock,
+                () -> { }, r -> { }, Optional.of(SchedulerComponents.NEW_HOST_DISABLED));
+        api.hosts = guarded;
+        guarded.apply(report("fresh").build());
+        // The conductor's directory (whether the host is up) hears the report too; the host exists by then.
+        hosts.apply(report("fresh").build());
+
+        // What bin/stratus up matches before it enables a host it started (UpCommand.NEW_HOST_DISABLED).
+        assertThat(service("fresh")).containsEntry("status", "disabled").containsEntry("state", "up")
+                .containsEntry("disabled_reason", "New compute service disabled due to config option.");
+        assertThat(switchHost("enable", "{\"host\": \"fresh\", \"binary\": \"nova-compute\"}"))
+                .containsEntry("status", "enabled");
+        guarded.apply(report("fresh").setReportedAt(Timestamp.newBuilder()
+                .setSeconds(clock.instant().getEpochSecond() + 1)).build());
+        assertThat(service("fresh")).as("its next reports leave it enabled").containsEntry("status", "enabled")
+                .containsEntry("disabled_reason", null);
     }
 
     @Test
