@@ -51,8 +51,10 @@ import io.stratus.proto.v1.Stop;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.Unpause;
 import io.stratus.proto.v1.WatchdogAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -1447,7 +1449,9 @@ class CommandHandlerTest {
         Path disk = first.spec().orElseThrow().disks().get(0).path();
         // What the guest wrote to its disk: a rebuild leaves none of it.
         Files.write(disk.resolveSibling("marker"), new byte[] {1});
-        long inode = (long) Files.getAttribute(disk, "unix:ino");
+        // A mark on the old layer itself (an inode number may be reused by the new file).
+        byte[] mark = UUID.randomUUID().toString().getBytes(StandardCharsets.US_ASCII);
+        Files.write(disk, mark, StandardOpenOption.APPEND);
 
         String req = succeeds(ID, envelope(ID, Command.REBUILD).setRebuild(Rebuild.newBuilder()
                 .setSource(withDisk("disk-2")).setName("web-2").setReplaceMetadata(true).putMetadata("k", "v")));
@@ -1460,7 +1464,9 @@ class CommandHandlerTest {
         assertThat(now.running()).isTrue();
         Path newDisk = now.spec().orElseThrow().disks().get(0).path();
         assertThat(newDisk).isEqualTo(disk);
-        assertThat((long) Files.getAttribute(newDisk, "unix:ino")).as("a new layer").isNotEqualTo(inode);
+        byte[] layer = Files.readAllBytes(newDisk);
+        assertThat(Arrays.copyOfRange(layer, Math.max(0, layer.length - mark.length), layer.length)).as("a new layer")
+                .isNotEqualTo(mark);
         assertThat(baseOf(newDisk)).isEqualTo(second);
         InstanceRecord rec = store.find(ID).orElseThrow();
         assertThat(rec.name()).isEqualTo("web-2");

@@ -88,6 +88,6 @@ class WholeDiskSpecTest {
     void aSourceWithNeitherKernelNorDiskIsRefused() {
         assertThatThrownBy(() -> guests.launch(record("i-3", "")))
                 .isInstanceOfSatisfying(ImageException.class, e -> assertThat(e.code()).isEqualTo("ImageNotBootable"))
-                .hasMessageContaining("names neither a kernel nor a disk image");
+                .hasMessageContaining("names neither a kernel, a disk image nor a root volume");
     }
 }

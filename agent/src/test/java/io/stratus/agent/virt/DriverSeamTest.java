@@ -9,6 +9,7 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import io.stratus.kvm.memory.KsmHost;
+import io.stratus.kvm.nbd.NbdClient;
 import io.stratus.kvm.virtio.block.DiskFormat;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.DiskImageException;
@@ -41,8 +42,10 @@ class DriverSeamTest {
     void theBootInspectionUsesOnlyKvmRuntimesDiskImages() {
         noClasses().that().resideInAPackage("io.stratus.agent.boot..")
                 .should().dependOnClassesThat(resideInAPackage("io.stratus.kvm..")
-                        .and(not(belongToAnyOf(DiskImage.class, DiskFormat.class, DiskImageException.class))))
-                .because("whole-disk images are read as plain files, through the disk image formats only")
+                        .and(not(belongToAnyOf(DiskImage.class, DiskFormat.class, DiskImageException.class,
+                                NbdClient.class))))
+                .because("whole-disk images are read as plain files, through the disk image formats only, and root"
+                        + " volumes through the NBD client")
                 .check(AGENT);
     }
 }
