@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs Debian's tempest over the interop guideline's tests against a running Stratus cloud.
 
-Usage: tempest.py --openrc FILE --out DIR [--services compute,identity,images,networks]
+Usage: tempest.py --openrc FILE --out DIR [--services compute,identity,images,networks,volumes]
 
 Writes DIR/tempest.conf and a tempest workspace, runs the guideline's tests of the
 selected capability groups with tempest's default dynamic credentials, prints a
@@ -219,10 +219,34 @@ api_extensions = {found['network_extensions']}
 nova = true
 glance = true
 neutron = true
-cinder = false
+cinder = true
 swift = false
 heat = false
 horizon = false
+
+[volume]
+# The control plane's Block Storage API (Cinder's v3, base behaviour only: no microversions).
+catalog_type = volumev3
+endpoint_type = publicURL
+build_timeout = 300
+build_interval = 1
+volume_size = 1
+disk_format = raw
+storage_protocol = nbd
+vendor_name = Open Source
+min_microversion = 3.0
+max_microversion = 3.0
+
+[volume-feature-enabled]
+multi_backend = false
+backup = false
+snapshot = true
+clone = true
+manage_snapshot = false
+manage_volume = false
+extend_attached_volume = false
+api_v3 = true
+api_extensions = all
 
 [validation]
 run_validation = false
@@ -300,7 +324,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--openrc", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--services", default="compute,identity,images,networks")
+    ap.add_argument("--services", default="compute,identity,images,networks,volumes")
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--only", help="a regex: run only the guideline's tests it matches")
     ap.add_argument("--preprovisioned", action="store_true",
