@@ -390,6 +390,26 @@ public class ServersResource {
                 shownFlavor(s), metadata.of(s.id()), ports().view(s.id()), () -> hostNames(s)), s));
     }
 
+    /** Nova's {@code GET /servers/{id}/ips}: the server's addresses by network. */
+    @GET
+    @Path("/{id}/ips")
+    public Map<String, Object> addresses(@PathParam("id") String id) {
+        Server s = owned(id);
+        return Map.of("addresses", ports().view(s.id()).basicAddresses());
+    }
+
+    /** Nova's {@code GET /servers/{id}/ips/{network}}: its addresses on one network. */
+    @GET
+    @Path("/{id}/ips/{network}")
+    public Map<String, Object> addressesOn(@PathParam("id") String id, @PathParam("network") String network) {
+        Server s = owned(id);
+        Object on = ports().view(s.id()).basicAddresses().get(network);
+        if (on == null) {
+            throw ApiException.notFound("There are no addresses of instance " + id + " on network " + network);
+        }
+        return Map.of(network, on);
+    }
+
     /** Nova's {@code os-extended-volumes:volumes_attached}: the server's volumes (2.3: with delete_on_termination). */
     private Map<String, Object> withVolumes(Map<String, Object> view, Server s) {
         boolean v23 = Microversion.of(request).atLeast(2, 3);

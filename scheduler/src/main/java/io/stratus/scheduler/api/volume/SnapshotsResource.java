@@ -68,8 +68,8 @@ public class SnapshotsResource extends VolumeApi {
     @Consumes(MediaType.APPLICATION_JSON)
     public Response create(JsonNode body) {
         JsonNode s = member(body, "snapshot");
-        String volumeId = text(s, "volume_id", 64).orElseThrow(() -> VolumeException.invalid(
-                "Invalid input received: volume_id is required to create a snapshot."));
+        // Cinder looks the volume up whatever was given: none is a volume not found.
+        String volumeId = text(s, "volume_id", 64).orElseThrow(() -> VolumeException.notFound("Volume", "None"));
         Volume v = service.visibleVolume(asker(), volumeId);
         Snapshot made = service.snapshot(asker(), v, text(s, "name", 255).or(() -> text(s, "display_name", 255))
                 .orElse(null), text(s, "description", 255).or(() -> text(s, "display_description", 255))

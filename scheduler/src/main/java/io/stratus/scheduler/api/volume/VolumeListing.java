@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * Cinder's list parameters over rendered resources: filters by the attributes it allows
  * ({@code name}, {@code status}, {@code metadata} as a Python dict's text, ...), {@code sort}
  * ({@code key:dir,...}) or {@code sort_key}/{@code sort_dir}, {@code limit}, {@code marker} and
- * {@code offset}, with a {@code next} link while more remain.
+ * {@code offset}, with a {@code next} link after every full page.
  */
 final class VolumeListing {
     private static final Set<String> CONTROLS = Set.of("sort", "sort_key", "sort_dir", "limit", "marker", "offset",
@@ -63,7 +63,8 @@ final class VolumeListing {
                 (int) Math.min(kept.size(), (long) start + limit));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put(collection, page.stream().map(shown).toList());
-        if (q.getFirst("limit") != null && !page.isEmpty() && start + page.size() < kept.size()) {
+        // Cinder links a next page whenever a page is full, even when nothing follows (the next is then empty).
+        if (q.getFirst("limit") != null && !page.isEmpty() && page.size() == limit) {
             String next = uri.getRequestUriBuilder().replaceQueryParam("marker", page.get(page.size() - 1).get("id"))
                     .replaceQueryParam("offset").build().toString();
             out.put(collection + "_links", List.of(Map.of("href", next, "rel", "next")));
