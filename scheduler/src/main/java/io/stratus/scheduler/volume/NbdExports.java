@@ -28,6 +28,7 @@ public final class NbdExports implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdExports.class);
     /** An export that keeps failing is retried this long after each exit, not in a tight loop. */
     private static final long RESTART_DELAY_MS = 1000;
+    private static final long STOP_GRACE_SECONDS = 5;
 
     /** Where exports serve and which ports they may take. */
     public record Settings(String qemuNbd, String address, int firstPort, int lastPort) {
@@ -80,13 +81,26 @@ public final class NbdExports implements AutoCloseable {
         wanted.remove(attachmentId);
         ProcessHandle p = running.remove(attachmentId);
         if (p != null) {
-            p.destroy();
-            p.onExit().join();
+            halt(p);
         }
         try {
             Files.deleteIfExists(pidFile(attachmentId));
         } catch (IOException e) {
             LOG.warnf("cannot remove %s: %s", pidFile(attachmentId), e.getMessage());
+        }
+    }
+
+    /** SIGTERM, then SIGKILL for an export that has not gone a few seconds later: a stop must not hang. */
+    private static void halt(ProcessHandle p) {
+        p.destroy();
+        try {
+            p.onExit().get(STOP_GRACE_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            p.destroyForcibly();
+            p.onExit().join();
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -115,7 +129,7 @@ public final class NbdExports implements AutoCloseable {
                     watch(attachments.get(id), p.get());
                     LOG.infof("adopted the NBD export of attachment %s (pid %d)", id, p.get().pid());
                 } else {
-                    p.ifPresent(ProcessHandle::destroy);
+                    p.ifPresent(NbdExports::halt);
                     Files.deleteIfExists(f);
                 }
             }
