@@ -187,6 +187,8 @@ public final class UpCommand implements Callable<Integer> {
         Map<String, String> scheduler = new LinkedHashMap<>();
         scheduler.put("stratus.scheduler.data-dir", home.scheduler().toString());
         scheduler.put("stratus.scheduler.image-url", imageUrl);
+        // Volumes are exported over NBD where the agents reach the control plane, as the image service is.
+        scheduler.put("stratus.volume.nbd.address", listen);
         // The control plane's bus identity is also what it calls the agents' gRPC with.
         scheduler.putAll(bus.controlPlane().serviceConfig());
         scheduler.put("quarkus.http.host", listen);

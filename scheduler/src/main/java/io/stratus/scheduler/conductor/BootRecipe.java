@@ -28,11 +28,14 @@ public final class BootRecipe {
     private final FlavorStore flavors;
     private final ServerMetadataStore metadata;
     private final NetworkService network;
+    private final ServerVolumes volumes;
 
-    public BootRecipe(FlavorStore flavors, ServerMetadataStore metadata, NetworkService network) {
+    public BootRecipe(FlavorStore flavors, ServerMetadataStore metadata, NetworkService network,
+                      ServerVolumes volumes) {
         this.flavors = flavors;
         this.metadata = metadata;
         this.network = network;
+        this.volumes = volumes;
     }
 
     /** The server's flavor; one deleted since is rebuilt from the size the server keeps. */
@@ -41,16 +44,16 @@ public final class BootRecipe {
                 s.diskGib(), false));
     }
 
-    Boot boot(Server s, Image image) {
-        return boot(s, image, flavorOf(s));
+    Boot boot(Server s, Image image, String host) {
+        return boot(s, image, flavorOf(s), host);
     }
 
     /**
      * What a host boots the server as: its size and image, its NICs, and for cloud-init its user
      * data (decoded; the API took only valid base64), its metadata and whether it gets a config
-     * drive (which the agent makes from the metadata API).
+     * drive (which the agent makes from the metadata API); its volumes, exported for {@code host}.
      */
-    Boot boot(Server s, Image image, Flavor flavor) {
+    Boot boot(Server s, Image image, Flavor flavor, String host) {
         Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
                 flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image))
                 .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive())
@@ -60,6 +63,7 @@ public final class BootRecipe {
             b.addNetworks(NetworkInterface.newBuilder().setPortId(p.id()).setNetworkId(p.networkId())
                     .setMac(p.macAddress()).setTap(p.tap()).setMtu(network.mtu(p.networkId())));
         }
+        b.addAllVolumes(volumes.forBoot(s.id(), host));
         return b.build();
     }
 

@@ -124,7 +124,7 @@ final class BootTask {
         }
         try {
             commands.send(host, commands.envelope(s.id(), s.projectId(), s.requestId())
-                    .setBoot(recipe.boot(s, image)).build());
+                    .setBoot(recipe.boot(s, image, host)).build());
         } catch (DispatchException e) {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());

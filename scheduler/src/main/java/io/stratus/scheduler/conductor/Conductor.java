@@ -38,6 +38,7 @@ public final class Conductor {
     private final ImageCatalog images;
     private final NetworkService network;
     private final GuestActions guestActions;
+    private final ServerVolumes volumes;
     private final HostDirectory hosts;
     private final Scheduling scheduling;
     private final HostCommands commands;
@@ -50,13 +51,15 @@ public final class Conductor {
     private final Evacuation evacuation;
 
     Conductor(ServerStore servers, MigrationStore migrations, ImageCatalog images, NetworkService network,
-              GuestActions guestActions, HostDirectory hosts, Scheduling scheduling, HostCommands commands, Duration hostDownAfter,
+              GuestActions guestActions, ServerVolumes volumes, HostDirectory hosts, Scheduling scheduling,
+              HostCommands commands, Duration hostDownAfter,
               BootTask boot, TaskRunner runner, LiveMigrationTask live, ColdMigrationTask cold, ResizeTask resize) {
         this.servers = servers;
         this.migrations = migrations;
         this.images = images;
         this.network = network;
         this.guestActions = guestActions;
+        this.volumes = volumes;
         this.hosts = hosts;
         this.scheduling = scheduling;
         this.commands = commands;
@@ -137,11 +140,21 @@ public final class Conductor {
         return Optional.empty();
     }
 
+    /** A server is gone for good: its volumes are free again (or deleted with it). */
+    void serverDeleted(String serverId) {
+        volumes.serverDeleted(serverId);
+    }
+
     /** Follows one agent event. */
     public void onEvent(InstanceEvent e) {
         if (!e.getImageId().isEmpty() && e.hasFault()) {
             // A createImage that failed: its image goes (Nova deletes the image of a failed snapshot).
             ImageActions.imageFailed(images, e);
+        }
+        if (!e.getVolumeId().isEmpty()) {
+            // An answer to an AttachVolume or DetachVolume: the server's state is unchanged by it.
+            volumes.answered(e);
+            return;
         }
         Optional<Server> found = servers.find(e.getInstanceId());
         if (found.isEmpty()) {
@@ -175,6 +188,7 @@ public final class Conductor {
             // Its room first, then the server: a client that saw it gone must not see it still counted.
             release(s);
             if (servers.markDeleted(s.id())) {
+                volumes.serverDeleted(s.id());
                 LOG.infof("instance %s deleted on %s (request %s)", s.id(), e.getHost(), e.getRequestId());
             }
             return;

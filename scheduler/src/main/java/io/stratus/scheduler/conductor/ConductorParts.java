@@ -24,7 +24,13 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
     /** What the conductor's tasks work with. */
     public record Services(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
                            FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, NetworkService network,
-                           InstanceActionStore actions) {
+                           InstanceActionStore actions, ServerVolumes volumes) {
+        /** Without volumes. */
+        public Services(ServerStore servers, ServerMetadataStore metadata, MigrationStore migrations,
+                        FlavorStore flavors, ImageCatalog images, ServerGroupStore groups, NetworkService network,
+                        InstanceActionStore actions) {
+            this(servers, metadata, migrations, flavors, images, groups, network, actions, ServerVolumes.NONE);
+        }
     }
 
     /** Where they place and how they reach hosts. */
@@ -39,13 +45,14 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
         Scheduling scheduling = new Scheduling(hosts.placement(), hosts.view(), hosts.directory(), hosts.selector(),
                 servers, services.groups());
         HostCommands commands = new HostCommands(hosts.sender(), clock, settings.taskTimeout());
-        BootRecipe recipe = new BootRecipe(services.flavors(), services.metadata(), services.network());
+        BootRecipe recipe = new BootRecipe(services.flavors(), services.metadata(), services.network(),
+                services.volumes());
         TaskRunner runner = new TaskRunner(servers);
         MoveTargets targets = new MoveTargets(servers, services.images(), hosts.directory(), scheduling, recipe,
                 services.network());
         ColdMigrationTask cold = new ColdMigrationTask(servers, migrations, scheduling, targets, commands, runner);
         Conductor conductor = new Conductor(servers, migrations, services.images(), services.network(),
-                new GuestActions(services.actions()),
+                new GuestActions(services.actions()), services.volumes(),
                 hosts.directory(), scheduling, commands, settings.hostDownAfter(),
                 new BootTask(servers, services.images(), scheduling, recipe, services.network(), commands,
                         settings.maxAttempts(), meters),

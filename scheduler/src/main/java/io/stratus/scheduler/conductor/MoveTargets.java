@@ -140,7 +140,7 @@ final class MoveTargets {
         byte[] secret = new byte[32];
         TOKENS.nextBytes(secret);
         return new Move(source, target, address, requestId, Base64.getUrlEncoder().withoutPadding()
-                .encodeToString(secret), recipe.boot(s, image, flavor), decision.summary());
+                .encodeToString(secret), recipe.boot(s, image, flavor, target), decision.summary());
     }
 
     /**

@@ -198,7 +198,9 @@ public final class ServerActions {
         conductor.endMovesForDelete(s);
         if (s.host().isEmpty() || !conductor.hostUp(s.host().get())) {
             conductor.release(s);
-            servers.markDeleted(s.id());
+            if (servers.markDeleted(s.id())) {
+                conductor.serverDeleted(s.id());
+            }
         }
         s.host().ifPresent(host -> {
             try {

@@ -42,6 +42,7 @@ public final class Sweeper {
             } else if (s.taskState() == TaskState.DELETING) {
                 conductor.release(s);
                 if (servers.markDeleted(s.id())) {
+                    conductor.serverDeleted(s.id());
                     LOG.warnf("instance %s deleted without its host's confirmation: %s", s.id(), silent);
                 }
             } else {

@@ -524,6 +524,8 @@ public class IdentityResource {
                 service("compute", "nova", base() + "/compute/v2.1"),
                 service("image", "glance", config.imageUrl()),
                 service("network", "neutron", base() + "/network"),
+                service("volumev3", "cinderv3", base() + "/volume/v3"),
+                service("block-storage", "cinder", base() + "/volume/v3"),
                 service("identity", "keystone", base() + "/identity/v3"));
     }
 

@@ -23,8 +23,8 @@ public class SchedulerTokenFilter extends TokenFilter {
      * metadata service takes no token either: the agents' proxies sign for the instance instead.
      */
     private static final Pattern PUBLIC = Pattern.compile(
-            "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|network/?|network/v2\\.0/?|image/?"
-                    + "|image/versions/?|q/.*|metrics|metadata(/.*)?)");
+            "/?(|identity/?|identity/v3/?|compute/?|compute/v2(\\.1)?/?|network/?|network/v2\\.0/?|volume/?"
+                    + "|volume/v3/?|image/?|image/versions/?|q/.*|metrics|metadata(/.*)?)");
     private static final Set<String> TOKEN_PATHS = Set.of("identity/v3/auth/tokens", "/identity/v3/auth/tokens");
 
     /** Looked up per request: JAX-RS providers are built before the runtime configuration exists. */

@@ -176,6 +176,60 @@ public final class ImageCatalog {
         }
     }
 
+    /**
+     * Writes image {@code id}'s data to {@code to} with the scheduler's own token (a volume made
+     * from an image: Cinder's copy_image_to_volume).
+     *
+     * @throws ServiceUnavailable when the image service does not answer or has no data for it
+     */
+    public void download(String id, java.nio.file.Path to) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw unavailable("no such image " + id);
+        }
+        HttpResponse<java.nio.file.Path> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
+                    .header("X-Auth-Token", token()).GET().build(), HttpResponse.BodyHandlers.ofFile(to));
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
+        }
+        if (r.statusCode() == 401) {
+            forgetToken();
+        }
+        if (r.statusCode() != 200) {
+            throw unavailable("HTTP " + r.statusCode() + " reading image " + id + "'s data");
+        }
+    }
+
+    /**
+     * Uploads {@code from} as queued image {@code id}'s data with the scheduler's own token (an
+     * admin's, which may upload into any project's image: Cinder's upload_volume_to_image).
+     *
+     * @throws ServiceUnavailable when the image service does not take it
+     */
+    public void upload(String id, java.nio.file.Path from) {
+        HttpResponse<String> r;
+        try {
+            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
+                    .header("X-Auth-Token", token()).header("Content-Type", "application/octet-stream")
+                    .PUT(HttpRequest.BodyPublishers.ofFile(from)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
+        }
+        if (r.statusCode() == 401) {
+            forgetToken();
+        }
+        if (r.statusCode() >= 300) {
+            throw unavailable("HTTP " + r.statusCode() + " uploading image " + id + "'s data: " + r.body());
+        }
+    }
+
     private static Image image(JsonNode i) {
         Map<String, String> properties = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = i.fields(); it.hasNext(); ) {

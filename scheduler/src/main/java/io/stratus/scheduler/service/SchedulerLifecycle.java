@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.stratus.scheduler.volume.NbdExports;
 import io.quarkus.scheduler.Scheduled;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.scheduler.compute.FlavorStore;
@@ -65,6 +66,8 @@ public class SchedulerLifecycle {
     ServerActions actions;
     @Inject
     Clock clock;
+    @Inject
+    NbdExports exports;
 
     @Inject
     ServerStore servers;
@@ -88,6 +91,8 @@ public class SchedulerLifecycle {
                 config.admin().project());
         flavors.seedDefaults();
         NetworkTopic.ensure(bus);
+        // Volumes attached before a restart are served again (on their ports) before any event asks.
+        exports.recover();
         reports = new HostReportConsumer(bus, config.replica(), hosts);
         events = new EventConsumer(bus, config.replica(), conductor, new EventOrigins(servers, migrations));
         // What an agent sent that its certificate does not entitle it to: a compromised or misconfigured host.

@@ -123,6 +123,8 @@ public class ServersResource {
     SchedulerConfig config;
     @Inject
     Clock clock;
+    @Inject
+    io.stratus.scheduler.volume.AttachmentStore volumeAttachments;
 
     @Context
     ContainerRequestContext request;
@@ -376,8 +378,8 @@ public class ServersResource {
         List<Map<String, Object>> out = new ArrayList<>();
         Map<String, Map<String, String>> meta = metadata.of(listing.servers().stream().map(Server::id).toList());
         for (Server s : listing.servers()) {
-            out.add(Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
-                    meta.getOrDefault(s.id(), Map.of()), ports.view(s.id()), () -> hostNames(s)));
+            out.add(withVolumes(Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
+                    meta.getOrDefault(s.id(), Map.of()), ports.view(s.id()), () -> hostNames(s)), s));
         }
         Map<String, Object> body = new LinkedHashMap<>(Map.of("servers", out));
         listing.addLinks(body, base() + "/compute/v2.1/servers/detail");
@@ -389,8 +391,42 @@ public class ServersResource {
     public Map<String, Object> show(@PathParam("id") String id) {
         Caller caller = TokenFilter.caller(request);
         Server s = owned(id);
-        return Map.of("server", Views.server(base(), s, caller.isAdmin(), Microversion.of(request), shownFlavor(s),
-                metadata.of(s.id()), ports().view(s.id()), () -> hostNames(s)));
+        return Map.of("server", withVolumes(Views.server(base(), s, caller.isAdmin(), Microversion.of(request),
+                shownFlavor(s), metadata.of(s.id()), ports().view(s.id()), () -> hostNames(s)), s));
+    }
+
+    /** Nova's {@code GET /servers/{id}/ips}: the server's addresses by network. */
+    @GET
+    @Path("/{id}/ips")
+    public Map<String, Object> addresses(@PathParam("id") String id) {
+        Server s = owned(id);
+        return Map.of("addresses", ports().view(s.id()).basicAddresses());
+    }
+
+    /** Nova's {@code GET /servers/{id}/ips/{network}}: its addresses on one network. */
+    @GET
+    @Path("/{id}/ips/{network}")
+    public Map<String, Object> addressesOn(@PathParam("id") String id, @PathParam("network") String network) {
+        Server s = owned(id);
+        Object on = ports().view(s.id()).basicAddresses().get(network);
+        if (on == null) {
+            throw ApiException.notFound("There are no addresses of instance " + id + " on network " + network);
+        }
+        return Map.of(network, on);
+    }
+
+    /** Nova's {@code os-extended-volumes:volumes_attached}: the server's volumes (2.3: with delete_on_termination). */
+    private Map<String, Object> withVolumes(Map<String, Object> view, Server s) {
+        boolean v23 = Microversion.of(request).atLeast(2, 3);
+        view.put("os-extended-volumes:volumes_attached", volumeAttachments.ofServer(s.id()).stream().map(a -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", a.volumeId());
+            if (v23) {
+                m.put("delete_on_termination", a.deleteOnTermination());
+            }
+            return m;
+        }).toList());
+        return view;
     }
 
     @DELETE

@@ -1,0 +1,63 @@
+package io.stratus.scheduler.conductor;
+
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.VolumeAttachment;
+import io.stratus.scheduler.volume.Attachment;
+import io.stratus.scheduler.volume.VolumeAttachments;
+import java.util.List;
+import org.jboss.logging.Logger;
+
+/**
+ * The conductor's view of the volume service ({@link ServerVolumes}): an agent's answer goes to
+ * the attachment it concerns, whose status says whether it answers an attach or a detach (a
+ * repeated answer finds the attachment moved on, or gone, and changes nothing).
+ */
+public final class VolumeEvents implements ServerVolumes {
+    private static final Logger LOG = Logger.getLogger(VolumeEvents.class);
+
+    private final VolumeAttachments attachments;
+
+    public VolumeEvents(VolumeAttachments attachments) {
+        this.attachments = attachments;
+    }
+
+    @Override
+    public List<VolumeAttachment> forBoot(String serverId, String host) {
+        return attachments.forBoot(serverId, host);
+    }
+
+    @Override
+    public void answered(InstanceEvent e) {
+        String server = e.getInstanceId();
+        String volume = e.getVolumeId();
+        attachments.find(server, volume).ifPresentOrElse(a -> {
+            boolean failed = e.hasFault();
+            switch (a.status()) {
+                case Attachment.RESERVED, Attachment.ATTACHING -> {
+                    if (failed) {
+                        LOG.warnf("volume %s not attached to %s on %s: %s", volume, server, e.getHost(),
+                                e.getFault().getMessage());
+                        attachments.attachFailed(server, volume);
+                    } else {
+                        attachments.attached(server, volume);
+                    }
+                }
+                case Attachment.DETACHING -> {
+                    if (failed) {
+                        LOG.warnf("volume %s not detached from %s on %s: %s", volume, server, e.getHost(),
+                                e.getFault().getMessage());
+                        attachments.detachFailed(server, volume);
+                    } else {
+                        attachments.detached(server, volume);
+                    }
+                }
+                default -> LOG.debugf("answer for volume %s on %s: already %s", volume, server, a.status());
+            }
+        }, () -> LOG.debugf("answer for volume %s on %s: no attachment (detached since)", volume, server));
+    }
+
+    @Override
+    public void serverDeleted(String serverId) {
+        attachments.serverDeleted(serverId);
+    }
+}

@@ -1,0 +1,181 @@
+package io.stratus.scheduler.volume;
+
+import io.stratus.proto.v1.VolumeAttachment;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * A volume's life on servers, as Nova's compute API and Cinder's attachments drive it between
+ * them: reserve ({@code attaching}), export for the server's host, then {@code in-use} when the
+ * host says it attached it, or back to {@code available} (attachment and export gone) when it
+ * could not; detach ({@code detaching}), then {@code available} when the host let go. The bus
+ * commands are the conductor's; this class keeps the records and the exports consistent.
+ */
+public final class VolumeAttachments {
+    private static final Logger LOG = Logger.getLogger(VolumeAttachments.class);
+
+    private final VolumeStore volumes;
+    private final AttachmentStore attachments;
+    private final NbdExports exports;
+    private final VolumeService service;
+
+    public VolumeAttachments(VolumeStore volumes, AttachmentStore attachments, NbdExports exports,
+                             VolumeService service) {
+        this.volumes = volumes;
+        this.attachments = attachments;
+        this.exports = exports;
+        this.service = service;
+    }
+
+    /**
+     * Reserves {@code v} for a server: an available volume, or one in use whose type allows
+     * several servers; the volume is {@code attaching} after.
+     *
+     * @throws VolumeException InvalidVolume when its status or multi-attach does not allow it
+     */
+    public Attachment reserve(Volume v, String serverId, String device, boolean boot, boolean deleteOnTermination) {
+        if (v.status() == VolumeStatus.IN_USE && !v.multiattach()) {
+            throw VolumeException.invalidVolume("volume " + v.id() + " is in use and its type does not allow"
+                    + " multiattach.");
+        }
+        if (attachments.find(v.id(), serverId).isPresent()) {
+            throw VolumeException.invalidVolume("volume " + v.id() + " is already attached to server " + serverId
+                    + ".");
+        }
+        volumes.transition(v.id(), EnumSet.of(VolumeStatus.AVAILABLE, VolumeStatus.IN_USE), VolumeStatus.ATTACHING);
+        try {
+            return attachments.reserve(v.id(), serverId, device, v.isReadOnly(), boot, deleteOnTermination);
+        } catch (RuntimeException e) {
+            settle(v.id());
+            throw e;
+        }
+    }
+
+    /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
+    public VolumeAttachment export(Attachment a, String host) {
+        Attachment exported = exports.export(a, host);
+        Volume v = volumes.get(a.volumeId());
+        return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(a.id())
+                .setNbdUri(exports.uri(exported)).setSizeBytes(v.sizeBytes()).setReadOnly("ro".equals(a.mode()))
+                .setDevice(a.device() == null ? "" : a.device()).setBoot(a.boot()).build();
+    }
+
+    /**
+     * The server's volumes as a boot on {@code host} needs them (a boot, a move's target): each
+     * exported for that host, the boot volume first.
+     */
+    public List<VolumeAttachment> forBoot(String serverId, String host) {
+        List<VolumeAttachment> out = new ArrayList<>();
+        for (Attachment a : attachments.ofServer(serverId)) {
+            if (!Attachment.DETACHING.equals(a.status())) {
+                out.add(export(a, host));
+            }
+        }
+        return out;
+    }
+
+    /** The host attached it: the attachment is {@code attached}, the volume {@code in-use}. */
+    public void attached(String serverId, String volumeId) {
+        attachments.find(volumeId, serverId).ifPresent(a -> {
+            attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHED);
+            attachments.transition(a.id(), Attachment.ATTACHING, Attachment.ATTACHED);
+            settle(volumeId);
+        });
+    }
+
+    /** The host could not attach it: the export and the attachment go, the volume is free again. */
+    public void attachFailed(String serverId, String volumeId) {
+        attachments.find(volumeId, serverId).ifPresent(a -> {
+            exports.stop(a.id());
+            attachments.delete(a.id());
+            settle(volumeId);
+        });
+    }
+
+    /**
+     * Starts taking {@code volumeId} off the server: the attachment and the volume are
+     * {@code detaching}.
+     *
+     * @throws VolumeException 404 when it is not attached there, InvalidVolume while it is not attached yet
+     */
+    public Attachment beginDetach(String serverId, String volumeId) {
+        Attachment a = attachments.find(volumeId, serverId).orElseThrow(() -> VolumeException.notFound(
+                "Volume attachment of volume", volumeId));
+        if (!attachments.transition(a.id(), Attachment.ATTACHED, Attachment.DETACHING)) {
+            throw VolumeException.invalidVolume("volume " + volumeId + " is " + a.status() + " on server " + serverId
+                    + ", not attached.");
+        }
+        volumes.tryTransition(volumeId, EnumSet.of(VolumeStatus.IN_USE), VolumeStatus.DETACHING);
+        return attachments.get(a.id());
+    }
+
+    /** The host let go: the export and the attachment go, the volume is free (or in use by the others). */
+    public void detached(String serverId, String volumeId) {
+        attachments.find(volumeId, serverId).ifPresent(a -> {
+            exports.stop(a.id());
+            attachments.delete(a.id());
+            settle(volumeId);
+        });
+    }
+
+    /** A failed detach: the volume stays attached. */
+    public void detachFailed(String serverId, String volumeId) {
+        attachments.find(volumeId, serverId).ifPresent(a -> {
+            attachments.transition(a.id(), Attachment.DETACHING, Attachment.ATTACHED);
+            settle(volumeId);
+        });
+    }
+
+    /** What an answer from the host concerns: the attachment's status says which command it answers. */
+    public Optional<Attachment> find(String serverId, String volumeId) {
+        return attachments.find(volumeId, serverId);
+    }
+
+    public List<Attachment> ofServer(String serverId) {
+        return attachments.ofServer(serverId);
+    }
+
+    /**
+     * The server is gone: its exports and attachments go, its volumes are free again, and those
+     * it was to take with it (delete_on_termination) are deleted.
+     */
+    public void serverDeleted(String serverId) {
+        for (Attachment a : attachments.ofServer(serverId)) {
+            exports.stop(a.id());
+            attachments.delete(a.id());
+            settle(a.volumeId());
+            if (a.deleteOnTermination()) {
+                volumes.find(a.volumeId()).ifPresent(v -> {
+                    try {
+                        service.delete(v);
+                    } catch (VolumeException e) {
+                        LOG.warnf("volume %s of deleted server %s not deleted: %s", v.id(), serverId, e.getMessage());
+                    }
+                });
+            }
+        }
+    }
+
+    /**
+     * Puts the volume in the status its attachments say: {@code in-use} while one is attached,
+     * {@code attaching}/{@code detaching} while one is on its way, {@code available} with none.
+     */
+    private void settle(String volumeId) {
+        List<Attachment> left = attachments.ofVolume(volumeId);
+        VolumeStatus next;
+        if (left.stream().anyMatch(a -> Attachment.ATTACHED.equals(a.status()))) {
+            next = VolumeStatus.IN_USE;
+        } else if (left.stream().anyMatch(a -> Attachment.DETACHING.equals(a.status()))) {
+            next = VolumeStatus.DETACHING;
+        } else if (!left.isEmpty()) {
+            next = VolumeStatus.ATTACHING;
+        } else {
+            next = VolumeStatus.AVAILABLE;
+        }
+        volumes.tryTransition(volumeId, EnumSet.of(VolumeStatus.ATTACHING, VolumeStatus.IN_USE,
+                VolumeStatus.DETACHING, VolumeStatus.RESERVED, VolumeStatus.AVAILABLE), next);
+    }
+}

@@ -1,0 +1,202 @@
+package io.stratus.scheduler.conductor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.stratus.database.Database;
+import io.stratus.proto.v1.Fault;
+import io.stratus.proto.v1.InstanceEvent;
+import io.stratus.proto.v1.VolumeAttachment;
+import io.stratus.scheduler.volume.Attachment;
+import io.stratus.scheduler.volume.AttachmentStore;
+import io.stratus.scheduler.volume.Images;
+import io.stratus.scheduler.volume.NbdExports;
+import io.stratus.scheduler.volume.SnapshotStore;
+import io.stratus.scheduler.volume.Volume;
+import io.stratus.scheduler.volume.VolumeAttachments;
+import io.stratus.scheduler.volume.VolumeException;
+import io.stratus.scheduler.volume.VolumePool;
+import io.stratus.scheduler.volume.VolumeQuotaStore;
+import io.stratus.scheduler.volume.VolumeService;
+import io.stratus.scheduler.volume.VolumeStatus;
+import io.stratus.scheduler.volume.VolumeStore;
+import io.stratus.scheduler.volume.VolumeTypeStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A volume's attach and detach as the control plane follows them: the records, the volume's
+ * status and the NBD exports (real qemu-nbd on loopback), driven by the agents' answers.
+ */
+class VolumeEventsTest {
+    private static final VolumeService.Asker ALICE = new VolumeService.Asker("p", "u", false, "t");
+
+    @TempDir
+    Path dir;
+    private Database db;
+    private VolumeStore volumes;
+    private AttachmentStore attachments;
+    private VolumeService service;
+    private NbdExports exports;
+    private ScheduledExecutorService restarts;
+    private VolumeAttachments lives;
+    private VolumeEvents events;
+
+    @BeforeEach
+    void setUp() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
+                "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
+        db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
+        Clock clock = Clock.systemUTC();
+        volumes = new VolumeStore(db.dataSource(), clock);
+        attachments = new AttachmentStore(db.dataSource(), clock);
+        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
+        service = new VolumeService(volumes, new SnapshotStore(db.dataSource(), clock),
+                new VolumeTypeStore(db.dataSource()), attachments, new VolumeQuotaStore(db.dataSource()), pool,
+                new NoImages(), Runnable::run);
+        restarts = Executors.newSingleThreadScheduledExecutor();
+        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 42809, 42899), pool, attachments,
+                restarts);
+        exports.recover();
+        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        events = new VolumeEvents(lives);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (exports != null) {
+            exports.close();
+            restarts.shutdownNow();
+            db.close();
+        }
+    }
+
+    private Volume volume() {
+        return service.create(ALICE, new VolumeService.Create(Optional.of(1), "v", null, Optional.empty(),
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), false));
+    }
+
+    private static InstanceEvent answer(String server, String volume, boolean failed) {
+        InstanceEvent.Builder e = InstanceEvent.newBuilder().setInstanceId(server).setVolumeId(volume)
+                .setHost("host-1").setRequestId("req-1");
+        if (failed) {
+            e.setFault(Fault.newBuilder().setCode("VolumeAttachFailed").setMessage("no free disk slot"));
+        }
+        return e.build();
+    }
+
+    @Test
+    void anAttachIsInUseOnceTheHostSaysSoAndADetachFreesItAndItsExport() {
+        Volume v = volume();
+        Attachment a = lives.reserve(v, "server-1", "/dev/vdb", false, false);
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.ATTACHING);
+        VolumeAttachment sent = lives.export(a, "host-1");
+        assertThat(sent.getNbdUri()).startsWith("nbd://127.0.0.1:").endsWith("/" + v.id());
+        assertThat(sent.getSizeBytes()).isEqualTo(1L << 30);
+        assertThat(exports.serving(a.id())).isTrue();
+
+        events.answered(answer("server-1", v.id(), false));
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.IN_USE);
+        assertThat(attachments.get(a.id()).status()).isEqualTo(Attachment.ATTACHED);
+        assertThat(attachments.get(a.id()).attachedAt()).isNotNull();
+        assertThatThrownBy(() -> service.delete(volumes.get(v.id()))).isInstanceOf(VolumeException.class);
+        assertThatThrownBy(() -> lives.reserve(volumes.get(v.id()), "server-2", "/dev/vdb", false, false))
+                .as("not a multiattach type").hasMessageContaining("multiattach");
+
+        lives.beginDetach("server-1", v.id());
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.DETACHING);
+        events.answered(answer("server-1", v.id(), false));
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
+        assertThat(attachments.find(a.id())).isEmpty();
+        assertThat(exports.serving(a.id())).isFalse();
+        events.answered(answer("server-1", v.id(), false));
+        assertThat(volumes.get(v.id()).status()).as("a repeated answer changes nothing")
+                .isEqualTo(VolumeStatus.AVAILABLE);
+    }
+
+    @Test
+    void aFailedAttachLeavesTheVolumeAvailableWithoutAttachmentOrExport() {
+        Volume v = volume();
+        Attachment a = lives.reserve(v, "server-1", "/dev/vdb", false, false);
+        lives.export(a, "host-1");
+
+        events.answered(answer("server-1", v.id(), true));
+
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
+        assertThat(attachments.ofVolume(v.id())).isEmpty();
+        assertThat(exports.serving(a.id())).isFalse();
+    }
+
+    @Test
+    void aFailedDetachKeepsItAttached() {
+        Volume v = volume();
+        Attachment a = lives.reserve(v, "server-1", "/dev/vdb", false, false);
+        lives.export(a, "host-1");
+        events.answered(answer("server-1", v.id(), false));
+        lives.beginDetach("server-1", v.id());
+
+        events.answered(answer("server-1", v.id(), true));
+
+        assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.IN_USE);
+        assertThat(attachments.get(a.id()).status()).isEqualTo(Attachment.ATTACHED);
+        assertThat(exports.serving(a.id())).isTrue();
+    }
+
+    @Test
+    void aBootCarriesTheServersVolumesAndADeletedServerFreesOrDeletesThem() {
+        Volume kept = volume();
+        Volume doomed = volume();
+        Attachment k = lives.reserve(kept, "server-1", "/dev/vdb", false, false);
+        Attachment d = lives.reserve(doomed, "server-1", "/dev/vda", true, true);
+        lives.export(k, "host-1");
+        events.answered(answer("server-1", kept.id(), false));
+
+        List<VolumeAttachment> boot = events.forBoot("server-1", "host-2");
+        assertThat(boot).extracting(VolumeAttachment::getVolumeId).containsExactly(doomed.id(), kept.id());
+        assertThat(boot.get(0).getBoot()).isTrue();
+        assertThat(attachments.get(k.id()).host()).as("exported anew for the booting host").isEqualTo("host-2");
+
+        events.serverDeleted("server-1");
+
+        assertThat(volumes.get(kept.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
+        assertThat(volumes.find(doomed.id())).as("delete_on_termination").isEmpty();
+        assertThat(attachments.ofServer("server-1")).isEmpty();
+        assertThat(exports.serving(k.id())).isFalse();
+        assertThat(exports.serving(d.id())).isFalse();
+    }
+
+    /** No image service: these volumes are made empty. */
+    private static final class NoImages implements Images {
+        @Override
+        public Optional<Facts> find(String imageId) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void download(String imageId, Path to) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String create(String callerToken, Map<String, Object> fields) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void upload(String imageId, Path from) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}
