@@ -10,10 +10,12 @@ import io.stratus.agent.image.ImageException;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorException;
 import io.stratus.agent.virt.NbdExport;
+import io.stratus.kvm.testing.NbdSockets;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -149,10 +151,7 @@ class WholeDiskBootsTest {
                 "-f", "qcow2", "-x", "vol-1", "-k", socket.toString(), volume.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
         try {
-            while (!Files.exists(socket)) {
-                assertThat(server.isAlive()).as(Files.readString(dir.resolve("qemu-nbd.log"))).isTrue();
-                Thread.sleep(20);
-            }
+            NbdSockets.awaitListening(server, socket, dir.resolve("qemu-nbd.log"), Duration.ofSeconds(30));
             GuestSpec.Volume root = new GuestSpec.Volume("vol-1", "att-1",
                     NbdExport.parse("nbd+unix:///vol-1?socket=" + socket), false, true);
             Path out = dir.resolve("instance/volume-boot");

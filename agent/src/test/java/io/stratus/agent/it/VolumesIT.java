@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.stratus.kafka.EmbeddedKafkaBroker;
 import io.stratus.kafka.LocalBus;
+import io.stratus.kvm.testing.NbdSockets;
 import io.stratus.proto.v1.AgentServiceGrpc;
 import io.stratus.proto.v1.AttachVolume;
 import io.stratus.proto.v1.Boot;
@@ -27,7 +28,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -189,12 +189,7 @@ class VolumesIT {
         Process p = new ProcessBuilder("qemu-nbd", "--persistent", "-f", "qcow2", "-x", "vol", "-k",
                 nbdSocket.toString(), volumeFile.toString()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("qemu-nbd.log").toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!Files.exists(nbdSocket)) {
-            assertThat(p.isAlive()).as("qemu-nbd: " + Files.readString(dir.resolve("qemu-nbd.log"))).isTrue();
-            assertThat(System.nanoTime()).as("qemu-nbd's socket within 30 s").isLessThan(deadline);
-            Thread.sleep(50);
-        }
+        NbdSockets.awaitListening(p, nbdSocket, dir.resolve("qemu-nbd.log"), Duration.ofSeconds(30));
         return p;
     }
 

@@ -3,6 +3,7 @@ package io.stratus.kvm.nbd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stratus.kvm.testing.NbdSockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -69,10 +70,7 @@ class NbdClientTest {
         Path log = dir.resolve(socket.getFileName() + ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         servers.add(p);
-        while (!Files.exists(socket)) {
-            assertThat(p.isAlive()).as("qemu-nbd: %s", Files.readString(log)).isTrue();
-            Thread.sleep(20);
-        }
+        NbdSockets.awaitListening(p, socket, log, TIMEOUT);
         return p;
     }
 

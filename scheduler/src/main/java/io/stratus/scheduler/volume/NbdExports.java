@@ -2,9 +2,12 @@ package io.stratus.scheduler.volume;
 
 import io.stratus.database.PrivateFiles;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +31,9 @@ public final class NbdExports implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdExports.class);
     /** An export that keeps failing is retried this long after each exit, not in a tight loop. */
     private static final long RESTART_DELAY_MS = 1000;
+    private static final Duration LISTEN_WAIT = Duration.ofSeconds(10);
+    private static final int PROBE_TIMEOUT_MS = 200;
+    private static final long PROBE_PAUSE_MS = 20;
     private static final long STOP_GRACE_SECONDS = 5;
 
     /** Where exports serve and which ports they may take. */
@@ -177,9 +183,41 @@ public final class NbdExports implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(pids.resolve(a.id() + ".log").toFile())).start();
             PrivateFiles.write(pidFile(a.id()), Long.toString(p.pid()).getBytes(StandardCharsets.US_ASCII));
             watch(a, p.toHandle());
+            awaitListening(a, p);
         } catch (IOException e) {
             throw VolumeException.failed("cannot start qemu-nbd for volume " + a.volumeId() + ": " + e.getMessage(),
                     e);
+        }
+    }
+
+    /**
+     * Returns once the export takes connections: qemu-nbd binds and listens a moment after it
+     * starts, and an agent told the address at once would be refused (its attach would fail).
+     */
+    private void awaitListening(Attachment a, Process p) {
+        InetSocketAddress address = new InetSocketAddress(settings.address(), a.nbdPort());
+        long deadline = System.nanoTime() + LISTEN_WAIT.toNanos();
+        while (true) {
+            try (Socket probe = new Socket()) {
+                probe.connect(address, PROBE_TIMEOUT_MS);
+                return;
+            } catch (IOException notYet) {
+                if (!p.isAlive()) {
+                    throw VolumeException.failed("the NBD export of volume " + a.volumeId() + " (qemu-nbd) exited as"
+                            + " it started: see " + pids.resolve(a.id() + ".log"), notYet);
+                }
+                if (System.nanoTime() > deadline) {
+                    throw VolumeException.failed("the NBD export of volume " + a.volumeId() + " does not take"
+                            + " connections on " + address + " after " + LISTEN_WAIT.toSeconds() + " s", notYet);
+                }
+            }
+            try {
+                Thread.sleep(PROBE_PAUSE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw VolumeException.failed("interrupted while the NBD export of volume " + a.volumeId()
+                        + " started", e);
+            }
         }
     }
 
@@ -194,7 +232,13 @@ public final class NbdExports implements AutoCloseable {
             restarts.schedule(() -> {
                 synchronized (this) {
                     if (!closed && wanted.contains(a.id()) && running.get(a.id()) == p) {
-                        attachments.find(a.id()).ifPresent(this::start);
+                        try {
+                            attachments.find(a.id()).ifPresent(this::start);
+                        } catch (VolumeException e) {
+                            // Its own exit brings the next try.
+                            LOG.warnf("the NBD export of volume %s did not come back: %s", a.volumeId(),
+                                    e.getMessage());
+                        }
                     }
                 }
             }, RESTART_DELAY_MS, TimeUnit.MILLISECONDS);

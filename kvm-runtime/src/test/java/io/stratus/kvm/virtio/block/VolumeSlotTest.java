@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
+import io.stratus.kvm.testing.NbdSockets;
 import io.stratus.kvm.virtio.MockDriver;
 import io.stratus.kvm.virtio.VirtQueue;
 import io.stratus.kvm.virtio.VirtioFeatures;
@@ -91,10 +92,7 @@ class VolumeSlotTest {
         Path log = dir.resolve(socket.getFileName() + "-" + servers.size() + ".log");
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         servers.add(p);
-        while (!Files.exists(socket)) {
-            assertThat(p.isAlive()).as("qemu-nbd: %s", Files.readString(log)).isTrue();
-            Thread.sleep(20);
-        }
+        NbdSockets.awaitListening(p, socket, log, Duration.ofSeconds(30));
         return p;
     }
 
