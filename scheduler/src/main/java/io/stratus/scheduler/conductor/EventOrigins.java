@@ -5,8 +5,8 @@ import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
+import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Whether an instance event may come from the host that wrote it. The writer is the host of the
@@ -44,7 +44,8 @@ public final class EventOrigins {
                 return Optional.of("it names migration " + e.getMigrationId() + ", which is not one of instance "
                         + e.getInstanceId());
             }
-            Set<String> ends = Set.of(move.get().sourceHost(), move.get().destHost());
+            // A list, not Set.of: a resize's record has the same host at both ends.
+            List<String> ends = List.of(move.get().sourceHost(), move.get().destHost());
             if (!ends.contains(writer) || !ends.contains(e.getHost())) {
                 return Optional.of("migration " + e.getMigrationId() + " runs between " + move.get().sourceHost()
                         + " and " + move.get().destHost());

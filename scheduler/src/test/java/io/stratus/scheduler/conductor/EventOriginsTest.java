@@ -47,6 +47,17 @@ class EventOriginsTest {
     }
 
     @Test
+    void aResizeOnItsOwnHostHasThatHostAtBothEnds() {
+        f.host("h1", 4096);
+        f.host("h2", 4096);
+        Server s = f.server("h1", InstanceState.ACTIVE);
+        f.conductor.resize(s, ConductorFixture.LARGE);
+
+        assertThat(origins.refusal(f.moveEvent(s, "h1", InstanceState.VERIFY_RESIZE).build(), "h1")).isEmpty();
+        assertThat(origins.refusal(f.moveEvent(s, "h1", InstanceState.VERIFY_RESIZE).build(), "h2")).isPresent();
+    }
+
+    @Test
     void aMigrationOfAnotherInstanceLendsNoAuthority() {
         f.host("src", 4096);
         f.host("dst", 8192);
