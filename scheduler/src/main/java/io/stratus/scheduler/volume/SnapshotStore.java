@@ -5,7 +5,6 @@ import io.stratus.database.Transaction;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,11 +19,13 @@ public final class SnapshotStore {
     private final DataSource db;
     private final Sql sql;
     private final Clock clock;
+    private final MetadataTable metadata;
 
     public SnapshotStore(DataSource db, Clock clock) {
         this.db = db;
         this.sql = new Sql(db);
         this.clock = clock;
+        this.metadata = new MetadataTable(db, clock, "snapshot_metadata", "snapshot_id", "volume_snapshot");
     }
 
     /** Records a new snapshot of {@code volume} in {@code creating}. */
@@ -97,31 +98,16 @@ public final class SnapshotStore {
     }
 
     public Map<String, String> metadata(String id) {
-        Map<String, String> out = new LinkedHashMap<>();
-        sql.list("SELECT meta_key, meta_value FROM snapshot_metadata WHERE snapshot_id = ? ORDER BY meta_key",
-                r -> out.put(r.getString(1), r.getString(2)), id);
-        return out;
+        return metadata.of(id);
     }
 
     /** Sets {@code items} (replacing all others when {@code replace}); returns the metadata after. */
     public Map<String, String> putMetadata(String id, Map<String, String> items, boolean replace) {
-        Transaction.run(db, tx -> {
-            if (replace) {
-                tx.update("DELETE FROM snapshot_metadata WHERE snapshot_id = ?", id);
-            }
-            for (Map.Entry<String, String> m : items.entrySet()) {
-                tx.update("DELETE FROM snapshot_metadata WHERE snapshot_id = ? AND meta_key = ?", id, m.getKey());
-                tx.update("INSERT INTO snapshot_metadata (snapshot_id, meta_key, meta_value) VALUES (?, ?, ?)", id,
-                        m.getKey(), m.getValue());
-            }
-            tx.update("UPDATE volume_snapshot SET updated_at = ? WHERE id = ?", clock.instant(), id);
-            return null;
-        });
-        return metadata(id);
+        return metadata.put(id, items, replace);
     }
 
     public boolean deleteMetadata(String id, String key) {
-        return sql.update("DELETE FROM snapshot_metadata WHERE snapshot_id = ? AND meta_key = ?", id, key) == 1;
+        return metadata.delete(id, key);
     }
 
     private static Snapshot row(ResultSet r) throws SQLException {

@@ -34,11 +34,13 @@ public final class VolumeStore {
     private final DataSource db;
     private final Sql sql;
     private final Clock clock;
+    private final MetadataTable metadata;
 
     public VolumeStore(DataSource db, Clock clock) {
         this.db = db;
         this.sql = new Sql(db);
         this.clock = clock;
+        this.metadata = new MetadataTable(db, clock, "volume_metadata", "volume_id", "volume");
     }
 
     /** Records a new volume in {@code creating}. */
@@ -150,7 +152,7 @@ public final class VolumeStore {
     }
 
     public Map<String, String> metadata(String id) {
-        return pairs("SELECT meta_key, meta_value FROM volume_metadata WHERE volume_id = ? ORDER BY meta_key", id);
+        return metadata.of(id);
     }
 
     /** Every volume's metadata of a project (or all), for listing without one query per volume. */
@@ -165,23 +167,11 @@ public final class VolumeStore {
 
     /** Sets {@code items} (replacing all others when {@code replace}); returns the metadata after. */
     public Map<String, String> putMetadata(String id, Map<String, String> items, boolean replace) {
-        Transaction.run(db, tx -> {
-            if (replace) {
-                tx.update("DELETE FROM volume_metadata WHERE volume_id = ?", id);
-            }
-            for (Map.Entry<String, String> m : items.entrySet()) {
-                tx.update("DELETE FROM volume_metadata WHERE volume_id = ? AND meta_key = ?", id, m.getKey());
-                tx.update("INSERT INTO volume_metadata (volume_id, meta_key, meta_value) VALUES (?, ?, ?)", id,
-                        m.getKey(), m.getValue());
-            }
-            tx.update("UPDATE volume SET updated_at = ? WHERE id = ?", clock.instant(), id);
-            return null;
-        });
-        return metadata(id);
+        return metadata.put(id, items, replace);
     }
 
     public boolean deleteMetadata(String id, String key) {
-        return sql.update("DELETE FROM volume_metadata WHERE volume_id = ? AND meta_key = ?", id, key) == 1;
+        return metadata.delete(id, key);
     }
 
     public Map<String, String> imageMetadata(String id) {

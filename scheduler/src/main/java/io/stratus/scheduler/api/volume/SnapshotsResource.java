@@ -120,11 +120,7 @@ public class SnapshotsResource extends VolumeApi {
     @GET
     @Path("/{id}/metadata/{key}")
     public Map<String, Object> metadataItem(@PathParam("id") String id, @PathParam("key") String key) {
-        String value = snapshots.metadata(visible(id).id()).get(key);
-        if (value == null) {
-            throw VolumeException.notFound("Snapshot metadata with key", key);
-        }
-        return Map.of("meta", Map.of(key, value));
+        return metaOf(snapshots.metadata(visible(id).id()), key, "Snapshot metadata with key");
     }
 
     @PUT
@@ -133,11 +129,7 @@ public class SnapshotsResource extends VolumeApi {
     public Map<String, Object> putMetadataItem(@PathParam("id") String id, @PathParam("key") String key,
                                                JsonNode body) {
         Snapshot s = visible(id);
-        Map<String, String> item = metadata(body, "meta");
-        if (item.size() != 1 || !item.containsKey(key)) {
-            throw VolumeException.invalid("Invalid input received: the body's meta must be the one item " + key
-                    + ".");
-        }
+        Map<String, String> item = metadataItem(body, key);
         snapshots.putMetadata(s.id(), item, false);
         return Map.of("meta", item);
     }

@@ -115,6 +115,29 @@ abstract class VolumeApi {
         }
     }
 
+    /** The body of a PUT .../metadata/{key}: its {@code meta} must be that one item. */
+    static Map<String, String> metadataItem(JsonNode body, String key) {
+        Map<String, String> item = metadata(body, "meta");
+        if (item.size() != 1 || !item.containsKey(key)) {
+            throw VolumeException.invalid("Invalid input received: the body's meta must be the one item " + key
+                    + ".");
+        }
+        return item;
+    }
+
+    /**
+     * {@code {"meta": {key: value}}} from {@code all}.
+     *
+     * @param what the thing's metadata as Cinder's not-found names it ("Volume metadata with key")
+     */
+    static Map<String, Object> metaOf(Map<String, String> all, String key, String what) {
+        String value = all.get(key);
+        if (value == null) {
+            throw VolumeException.notFound(what, key);
+        }
+        return Map.of("meta", Map.of(key, value));
+    }
+
     /** Cinder's metadata: string keys (1-255) to string values (up to 255). */
     static Map<String, String> metadata(JsonNode o, String key) {
         JsonNode n = o == null ? null : o.get(key);

@@ -237,11 +237,7 @@ public class VolumesResource extends VolumeApi {
     @GET
     @Path("/{id}/metadata/{key}")
     public Map<String, Object> metadataItem(@PathParam("id") String id, @PathParam("key") String key) {
-        String value = volumes.metadata(visible(id).id()).get(key);
-        if (value == null) {
-            throw VolumeException.notFound("Volume metadata with key", key);
-        }
-        return Map.of("meta", Map.of(key, value));
+        return metaOf(volumes.metadata(visible(id).id()), key, "Volume metadata with key");
     }
 
     @PUT
@@ -250,11 +246,7 @@ public class VolumesResource extends VolumeApi {
     public Map<String, Object> putMetadataItem(@PathParam("id") String id, @PathParam("key") String key,
                                                JsonNode body) {
         Volume v = visible(id);
-        Map<String, String> item = metadata(requireObject(body), "meta");
-        if (item.size() != 1 || !item.containsKey(key)) {
-            throw VolumeException.invalid("Invalid input received: the body's meta must be the one item " + key
-                    + ".");
-        }
+        Map<String, String> item = metadataItem(requireObject(body), key);
         volumes.putMetadata(v.id(), item, false);
         return Map.of("meta", item);
     }
