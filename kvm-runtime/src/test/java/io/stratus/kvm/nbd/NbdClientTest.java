@@ -63,14 +63,8 @@ class NbdClientTest {
 
     /** qemu-nbd serving {@code file} (raw) as export {@code vol}, with {@code options} more. */
     private Process serve(Path file, Path socket, String... options) throws Exception {
-        List<String> command = new ArrayList<>(List.of("qemu-nbd", "--persistent", "-f", "raw", "-x", "vol", "-k",
-                socket.toString()));
-        command.addAll(Arrays.asList(options));
-        command.add(file.toString());
-        Path log = dir.resolve(socket.getFileName() + ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = NbdSockets.serveRaw(file, socket, dir.resolve(socket.getFileName() + ".log"), options);
         servers.add(p);
-        NbdSockets.awaitListening(p, socket, log, TIMEOUT);
         return p;
     }
 

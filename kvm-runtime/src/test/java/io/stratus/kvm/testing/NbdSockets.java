@@ -6,6 +6,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Waiting for a test's {@code qemu-nbd} on a Unix socket: its socket file appears when it binds,
@@ -13,6 +15,26 @@ import java.time.Duration;
  */
 public final class NbdSockets {
     private NbdSockets() {
+    }
+
+    /**
+     * Debian's {@code qemu-nbd} serving the raw {@code file} as export {@code vol} on the Unix
+     * {@code socket} (with {@code options} more), its output in {@code log}; returned once it listens.
+     */
+    public static Process serveRaw(Path file, Path socket, Path log, String... options)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("qemu-nbd", "--persistent", "-f", "raw", "-x", "vol", "-k",
+                socket.toString()));
+        command.addAll(List.of(options));
+        command.add(file.toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            awaitListening(p, socket, log, Duration.ofSeconds(30));
+        } catch (AssertionError | IOException | InterruptedException e) {
+            p.destroyForcibly();
+            throw e;
+        }
+        return p;
     }
 
     /**

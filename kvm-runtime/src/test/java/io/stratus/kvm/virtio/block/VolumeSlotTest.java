@@ -85,14 +85,8 @@ class VolumeSlotTest {
 
     /** qemu-nbd serving {@code file} (raw) as export {@code vol} on {@code socket}. */
     private Process serve(Path file, Path socket, String... options) throws Exception {
-        List<String> command = new ArrayList<>(List.of("qemu-nbd", "--persistent", "-f", "raw", "-x", "vol", "-k",
-                socket.toString()));
-        command.addAll(List.of(options));
-        command.add(file.toString());
-        Path log = dir.resolve(socket.getFileName() + "-" + servers.size() + ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = NbdSockets.serveRaw(file, socket, dir.resolve(socket.getFileName() + "-" + servers.size() + ".log"), options);
         servers.add(p);
-        NbdSockets.awaitListening(p, socket, log, Duration.ofSeconds(30));
         return p;
     }
 
