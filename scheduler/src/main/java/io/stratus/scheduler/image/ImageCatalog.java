@@ -72,16 +72,9 @@ public final class ImageCatalog {
         if (id == null || !ID.matcher(id).matches()) {
             return Optional.empty();
         }
-        HttpResponse<String> r;
-        try {
-            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id)).timeout(Duration.ofSeconds(30))
-                    .header("X-Auth-Token", token()).GET().build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw unavailable(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unavailable("interrupted");
-        }
+        HttpResponse<String> r = call(() -> http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id))
+                .timeout(Duration.ofSeconds(30)).header("X-Auth-Token", token()).GET().build(),
+                HttpResponse.BodyHandlers.ofString()));
         if (r.statusCode() == 404) {
             return Optional.empty();
         }
@@ -116,18 +109,11 @@ public final class ImageCatalog {
      *     {@link ServiceUnavailable}
      */
     public String create(String callerToken, Map<String, Object> fields) {
-        HttpResponse<String> r;
-        try {
-            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images")).timeout(Duration.ofSeconds(30))
-                    .header("X-Auth-Token", callerToken).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(fields))).build(),
-                    HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw unavailable(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unavailable("interrupted");
-        }
+        HttpResponse<String> r = call(() -> http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images"))
+                .timeout(Duration.ofSeconds(30)).header("X-Auth-Token", callerToken)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(fields))).build(),
+                HttpResponse.BodyHandlers.ofString()));
         if (r.statusCode() == 201 || r.statusCode() == 200) {
             try {
                 return JSON.readTree(r.body()).path("id").asText();
@@ -158,16 +144,9 @@ public final class ImageCatalog {
         if (id == null || !ID.matcher(id).matches()) {
             return;
         }
-        HttpResponse<String> r;
-        try {
-            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id)).timeout(Duration.ofSeconds(30))
-                    .header("X-Auth-Token", token()).DELETE().build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw unavailable(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unavailable("interrupted");
-        }
+        HttpResponse<String> r = call(() -> http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id))
+                .timeout(Duration.ofSeconds(30)).header("X-Auth-Token", token()).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()));
         if (r.statusCode() == 401) {
             forgetToken();
         }
@@ -186,16 +165,9 @@ public final class ImageCatalog {
         if (id == null || !ID.matcher(id).matches()) {
             throw unavailable("no such image " + id);
         }
-        HttpResponse<java.nio.file.Path> r;
-        try {
-            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
-                    .header("X-Auth-Token", token()).GET().build(), HttpResponse.BodyHandlers.ofFile(to));
-        } catch (IOException e) {
-            throw unavailable(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unavailable("interrupted");
-        }
+        HttpResponse<java.nio.file.Path> r = call(() -> http.send(
+                HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
+                        .header("X-Auth-Token", token()).GET().build(), HttpResponse.BodyHandlers.ofFile(to)));
         if (r.statusCode() == 401) {
             forgetToken();
         }
@@ -211,22 +183,33 @@ public final class ImageCatalog {
      * @throws ServiceUnavailable when the image service does not take it
      */
     public void upload(String id, java.nio.file.Path from) {
-        HttpResponse<String> r;
-        try {
-            r = http.send(HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
-                    .header("X-Auth-Token", token()).header("Content-Type", "application/octet-stream")
-                    .PUT(HttpRequest.BodyPublishers.ofFile(from)).build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw unavailable(e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unavailable("interrupted");
-        }
+        HttpResponse<String> r = call(() -> http.send(
+                HttpRequest.newBuilder(URI.create(url + "/v2/images/" + id + "/file"))
+                        .header("X-Auth-Token", token()).header("Content-Type", "application/octet-stream")
+                        .PUT(HttpRequest.BodyPublishers.ofFile(from)).build(), HttpResponse.BodyHandlers.ofString()));
         if (r.statusCode() == 401) {
             forgetToken();
         }
         if (r.statusCode() >= 300) {
             throw unavailable("HTTP " + r.statusCode() + " uploading image " + id + "'s data: " + r.body());
+        }
+    }
+
+    /** One request to the image service. */
+    @FunctionalInterface
+    private interface Call<T> {
+        HttpResponse<T> send() throws IOException, InterruptedException;
+    }
+
+    /** Runs {@code c}; the image service not answering (or this thread interrupted) is {@link ServiceUnavailable}. */
+    private <T> HttpResponse<T> call(Call<T> c) {
+        try {
+            return c.send();
+        } catch (IOException e) {
+            throw unavailable(e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unavailable("interrupted");
         }
     }
 
