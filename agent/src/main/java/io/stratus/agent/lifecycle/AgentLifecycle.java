@@ -41,6 +41,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -123,8 +124,8 @@ public class AgentLifecycle implements HealthCheck {
         PrivateFiles.directory(data);
         PrivateFiles.directory(data.resolve("instances"));
         TopicSetup.ensure(bus, config.host());
-        fence();
-        int running = new InstanceRecovery(store, guests, handler).recover();
+        Set<String> heldBack = fence();
+        int running = new InstanceRecovery(store, guests, handler).recover(heldBack);
         meters.reconcile(store.all());
         LOG.infof("agent for host %s: %d guest(s) running after recovery; consuming %s", config.host(), running,
                 Topics.compute(config.host()));
@@ -145,22 +146,24 @@ public class AgentLifecycle implements HealthCheck {
     }
 
     /** The Deletes that waited on the host's topic, applied before any guest comes back ({@link BacklogFence}). */
-    private void fence() {
+    private Set<String> fence() {
         Properties p = consumerProperties();
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "stratus-agent-" + config.host() + "-backlog");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
                 new ByteArrayDeserializer())) {
             List<CommandEnvelope> backlog = CommandBacklog.read(consumer, Topics.compute(config.host()),
                     Duration.ofSeconds(30));
-            int deleted = BacklogFence.applyDeletes(backlog, store, guests, handler);
+            BacklogFence.Outcome fenced = BacklogFence.applyDeletes(backlog, store, guests, handler::handle);
             if (!backlog.isEmpty()) {
                 LOG.infof("agent for host %s: %d command(s) waited; %d delete(s) applied before recovery", config.host(),
-                        backlog.size(), deleted);
+                        backlog.size(), fenced.applied());
             }
+            return fenced.heldBack();
         } catch (RuntimeException e) {
             // No broker now: nothing can have been sent meanwhile that the loop would not see first either.
             LOG.warnf("agent for host %s: the command backlog was not read before recovery: %s", config.host(),
                     e.getMessage());
+            return Set.of();
         }
     }
 

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
@@ -35,11 +36,14 @@ public final class InstanceRecovery {
         this.handler = handler;
     }
 
-    /** Restores or reboots every instance that should run; returns how many run afterwards. */
-    public int recover() {
+    /**
+     * Restores or reboots every instance that should run, but those {@code heldBack} (a Delete for
+     * them waits: {@link BacklogFence}); returns how many run afterwards.
+     */
+    public int recover(Set<String> heldBack) {
         int running = 0;
         for (InstanceRecord rec : store.all()) {
-            if (rec.state() == InstanceState.DELETED) {
+            if (rec.state() == InstanceState.DELETED || heldBack.contains(rec.id())) {
                 continue;
             }
             try {

@@ -10,6 +10,8 @@ import io.stratus.agent.grpc.PeerChannels;
 import io.stratus.agent.image.DirectorySource;
 import io.stratus.agent.image.ImageCache;
 import io.stratus.agent.instance.InstanceRecord;
+import io.stratus.agent.lifecycle.BacklogFence;
+import io.stratus.agent.lifecycle.InstanceRecovery;
 import io.stratus.agent.migration.HostDirectory;
 import io.stratus.agent.migration.LiveMigrations;
 import io.stratus.agent.migration.MigrationSources;
@@ -1209,11 +1211,12 @@ class CommandHandlerTest {
         CommandEnvelope waiting = envelope(ID, Command.DELETE).build();
         startAgent();
 
-        int applied = io.stratus.agent.lifecycle.BacklogFence.applyDeletes(List.of(waiting,
-                envelope("i-unknown", Command.DELETE).build()), store, guests, handler);
-        new io.stratus.agent.lifecycle.InstanceRecovery(store, guests, handler).recover();
+        BacklogFence.Outcome fenced = BacklogFence.applyDeletes(List.of(waiting,
+                envelope("i-unknown", Command.DELETE).build()), store, guests, handler::handle);
+        new InstanceRecovery(store, guests, handler).recover(fenced.heldBack());
 
-        assertThat(applied).isEqualTo(1);
+        assertThat(fenced.applied()).isEqualTo(1);
+        assertThat(fenced.heldBack()).isEmpty();
         assertThat(driver.guests(ID)).as("never booted again").hasSize(1);
         assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.DELETED);
         assertThat(events.forRequest(waiting.getRequestId())).last()
@@ -1221,6 +1224,30 @@ class CommandHandlerTest {
         // Without a waiting delete, recovery boots the guest again as before.
         assertThat(driver.guests("i-2")).hasSize(2);
         assertThat(guests.running("i-2")).isPresent();
+    }
+
+    @Test
+    void aWaitingDeleteThatFailsBeforeRecoveryKeepsItsGuestFromStarting() throws Exception {
+        succeeds(ID, Command.BOOT);
+        succeeds("i-2", Command.BOOT);
+        guests.detachAll();
+        CommandEnvelope waiting = envelope(ID, Command.DELETE).build();
+        startAgent();
+
+        // The store or the bus fails as the delete is applied: the command loop will apply it again.
+        BacklogFence.Outcome fenced = BacklogFence.applyDeletes(List.of(waiting), store, guests, env -> {
+            throw new IllegalStateException("the agent's store cannot be written");
+        });
+        new InstanceRecovery(store, guests, handler).recover(fenced.heldBack());
+
+        assertThat(fenced.applied()).isZero();
+        assertThat(fenced.heldBack()).containsExactly(ID);
+        assertThat(driver.guests(ID)).as("never booted again").hasSize(1);
+        assertThat(guests.running(ID)).isEmpty();
+        assertThat(guests.running("i-2")).isPresent();
+        // The loop's redelivery then deletes it.
+        handler.handle(waiting);
+        assertThat(store.find(ID).orElseThrow().state()).isEqualTo(InstanceState.DELETED);
     }
 
     @Test
