@@ -9,9 +9,9 @@ import org.junit.jupiter.api.Test;
 class TokenTimeTest {
     @Test
     void sixFractionalDigitsAlwaysInUtc() {
-        assertThat(IdentityResource.tokenTime(Instant.parse("2026-12-07T00:11:38.320129737Z")))
+        assertThat(IdentityViews.tokenTime(Instant.parse("2026-12-07T00:11:38.320129737Z")))
                 .isEqualTo("2026-12-07T00:11:38.320129Z");
-        assertThat(IdentityResource.tokenTime(Instant.parse("2026-12-07T00:11:38Z")))
+        assertThat(IdentityViews.tokenTime(Instant.parse("2026-12-07T00:11:38Z")))
                 .isEqualTo("2026-12-07T00:11:38.000000Z");
     }
 }
