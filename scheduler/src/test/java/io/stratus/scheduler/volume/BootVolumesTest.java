@@ -182,6 +182,30 @@ class BootVolumesTest {
     }
 
     @Test
+    void anExtraVolumeFromASnapshotTakesTheSnapshotsSizeUnlessAskedForMore() {
+        Volume source = volume(ALICE, 1, Optional.empty());
+        Snapshot snap = service.snapshot(ALICE, source, "s", null, Map.of(), false);
+        BlockDeviceMapping fromSnapshot = new BlockDeviceMapping(BlockDeviceMapping.Source.SNAPSHOT, snap.id(), -1,
+                Optional.empty(), false, Optional.empty(), Optional.empty());
+        BlockDeviceMapping smaller = new BlockDeviceMapping(BlockDeviceMapping.Source.SNAPSHOT, snap.id(), -1,
+                Optional.of(0), false, Optional.empty(), Optional.empty());
+        assertThatThrownBy(() -> boot.check(ALICE, List.of(smaller), 1)).hasMessageContaining("cannot be smaller");
+        assertThatThrownBy(() -> boot.check(BOB, List.of(fromSnapshot), 1))
+                .hasMessage("Block Device Mapping is Invalid: failed to get snapshot " + snap.id() + ".");
+        boot.check(ALICE, List.of(fromSnapshot), 2);
+
+        boot.provide(ALICE, "server-4", List.of(fromSnapshot), () -> made.add("server-4"));
+
+        Attachment a = attachments.ofServer("server-4").get(0);
+        assertThat(a.device()).isEqualTo("/dev/vdb");
+        assertThat(a.boot()).isFalse();
+        Volume v = volumes.get(a.volumeId());
+        assertThat(v.snapshotId()).isEqualTo(snap.id());
+        assertThat(v.sizeGb()).isEqualTo(1);
+        assertThat(v.status()).isEqualTo(VolumeStatus.ATTACHING);
+    }
+
+    @Test
     void aVolumeThatCannotBeMadeLeavesTheServerUnreadyForGood() {
         stageImage("img-1", 4096, 0);
         images.failDownloads = true;
