@@ -26,7 +26,9 @@ import org.junit.jupiter.api.TestInstance;
  * after the server is deleted, and a new server ({@code --volume}) boots from it and finds it; a
  * snapshot of that volume keeps the earlier state while the volume is written again; a data volume
  * written by a guest on one host is detached and attached to a server on the other host, whose guest
- * reads it. Guests answer on their consoles (their user data comes on a config drive).
+ * reads it; a volume given to that server at boot with delete_on_termination goes with it. Guests
+ * answer on their consoles (their user data comes on a config drive). Nova's 400s for mappings it
+ * refuses come first, before any boot.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class VolumesApiIT {
@@ -70,7 +72,7 @@ class VolumesApiIT {
         cloud.awaitHostsUp(A, B);
         cloud.openstack("image", "create", "--public", "--disk-format", "qcow2", "--container-format", "bare",
                 "--file", GuestKit.file("cloud-small.qcow2").toString(), "vol-small");
-        cloud.openstack("flavor", "create", "--vcpus", "1", "--ram", "128", "--disk", "1", "v1");
+        cloud.openstack("flavor", "create", "--id", "v1", "--vcpus", "1", "--ram", "128", "--disk", "1", "v1");
     }
 
     @AfterAll
@@ -95,6 +97,12 @@ class VolumesApiIT {
 
     @Test
     void volumesKeepTheirDataAcrossServersHostsAndSnapshots() throws Exception {
+        // Refused before any server is made, with Nova's messages.
+        assertThat(refusal(Map.of("name", "x", "flavorRef", "v1"))).isEqualTo("Missing imageRef attribute");
+        assertThat(refusal(Map.of("name", "x", "flavorRef", "v1", "block_device_mapping_v2", List.of(Map.of(
+                "uuid", "nope", "source_type", "volume", "destination_type", "volume", "boot_index", 0)))))
+                .isEqualTo("Block Device Mapping is Invalid: failed to get volume nope.");
+
         // A root volume made from the image for the first server, which writes a token on its root filesystem.
         String first = create(A, "--image", "vol-small", "--boot-from-volume", "1", "--user-data",
                 script("echo ROOT-TOKEN-ONE >/root-token; sync; echo \"WROTE-ROOT $(cat /root-token)\""), "bfv-1");
@@ -133,17 +141,26 @@ class VolumesApiIT {
         String data = newVolume(1);
         attach(second, data);
         guests.awaitConsole(second, "WROTE-DATA vd", WAIT);
+        assertThat(refusal(Map.of("name", "x", "flavorRef", "v1", "imageRef", image(), "block_device_mapping_v2",
+                List.of(Map.of("uuid", data, "source_type", "volume", "destination_type", "volume")))))
+                .isEqualTo("Invalid volume: volume '" + data + "' status must be 'available'. Currently in 'in-use'");
         assertThat(admin.call("DELETE", "/compute/v2.1/servers/" + second + "/os-volume_attachments/" + data, null)
                 .status()).isEqualTo(202);
         awaitVolume(data, "available");
 
-        // The data volume on a server of the other host: its guest reads the token.
-        String third = create(B, "--image", "vol-small", "--user-data", script(ON_ATTACH + """
+        // The data volume on a server of the other host: its guest reads the token. That server also
+        // gets a scratch volume at boot, to be deleted with it (delete_on_termination).
+        String scratch = newVolume(1);
+        String third = create(B, "--image", "vol-small", "--block-device-mapping", "vdb=" + scratch + ":volume::true",
+                "--user-data", script(ON_ATTACH + """
                 read_token() { echo "READ-DATA $(head -c 14 /dev/$1)"; }
                 on_attach read_token &
                 echo THIRD-UP
                 """), "on-b");
-        assertThat(admin.awaitServer(third, "ACTIVE", WAIT).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(B);
+        JsonNode onB = admin.awaitServer(third, "ACTIVE", WAIT);
+        assertThat(onB.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(B);
+        assertThat(onB.path("os-extended-volumes:volumes_attached").findValuesAsText("id")).containsExactly(scratch);
+        assertThat(volume(scratch).path("status").asText()).isEqualTo("in-use");
         guests.awaitConsole(third, "THIRD-UP", WAIT);
         attach(third, data);
         guests.awaitConsole(third, "READ-DATA DATA-TOKEN-XYZ", WAIT);
@@ -154,6 +171,22 @@ class VolumesApiIT {
         awaitVolume(restored, "available");
         String bytes = uploaded(restored);
         assertThat(bytes).contains("ROOT-TOKEN-ONE").doesNotContain("ROOT-TOKEN-TWO");
+
+        // The server on B goes: its scratch volume with it, the data volume is free again.
+        deleteServer(third);
+        awaitVolume(data, "available");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (admin.call("GET", "/volume/v3/volumes/" + scratch, null).status() != 404) {
+            assertThat(System.nanoTime()).as("scratch volume " + scratch + " deleted in time").isLessThan(deadline);
+            Api.pause();
+        }
+    }
+
+    /** Nova's message of a create it refuses with 400. */
+    private String refusal(Map<String, Object> server) {
+        Api.Reply r = admin.call("POST", "/compute/v2.1/servers", Map.of("server", server));
+        assertThat(r.status()).as("create " + server + ": " + r.body()).isEqualTo(400);
+        return r.message();
     }
 
     // ---------------------------------------------------------------- helpers
