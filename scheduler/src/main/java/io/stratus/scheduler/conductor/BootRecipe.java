@@ -24,6 +24,13 @@ public final class BootRecipe {
     /** Glance's disk_format of a kernel image (Amazon kernel image). */
     private static final String KERNEL_FORMAT = "aki";
     private static final Logger LOG = Logger.getLogger(BootRecipe.class);
+    /**
+     * What a server booted from a volume boots as in place of an image (its {@code image_id} is
+     * empty, as Nova's is): nothing, so that its boot source is empty and the agent boots the
+     * root volume.
+     */
+    static final Image VOLUME_BACKED = new Image("", "", "", "private", "active", "", "", 0, "", 0, 0, "", "", "",
+            Map.of());
 
     private final FlavorStore flavors;
     private final ServerMetadataStore metadata;
@@ -54,8 +61,10 @@ public final class BootRecipe {
      * drive (which the agent makes from the metadata API); its volumes, exported for {@code host}.
      */
     Boot boot(Server s, Image image, Flavor flavor, String host) {
+        // A server booted from a volume has no local root disk: its flavor's disk is not taken (Nova's root_gb 0).
+        long disk = s.imageId().isEmpty() ? 0 : flavor.diskGib();
         Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
-                flavor.vcpus(), flavor.ramMib(), flavor.diskGib())).setSource(source(image))
+                flavor.vcpus(), flavor.ramMib(), disk)).setSource(source(image))
                 .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive())
                 .setWatchdogAction(watchdog(s, image));
         s.launch().userData().ifPresent(u -> b.setUserData(ByteString.copyFrom(UserData.decode(u))));

@@ -32,6 +32,7 @@ final class BootTask {
     private final BootRecipe recipe;
     private final NetworkService network;
     private final HostCommands commands;
+    private final ServerVolumes volumes;
     private final int maxAttempts;
     private final Counter placed;
     private final Counter noValidHost;
@@ -39,13 +40,15 @@ final class BootTask {
     private final Timer placing;
 
     BootTask(ServerStore servers, ImageCatalog images, Scheduling scheduling, BootRecipe recipe,
-             NetworkService network, HostCommands commands, int maxAttempts, MeterRegistry meters) {
+             NetworkService network, HostCommands commands, ServerVolumes volumes, int maxAttempts,
+             MeterRegistry meters) {
         this.servers = servers;
         this.images = images;
         this.scheduling = scheduling;
         this.recipe = recipe;
         this.network = network;
         this.commands = commands;
+        this.volumes = volumes;
         this.maxAttempts = maxAttempts;
         this.placed = Counter.builder("stratus.scheduler.placements").tag("result", "placed")
                 .description("Boots placed on a host (claim made)").register(meters);
@@ -69,9 +72,22 @@ final class BootTask {
             return;
         }
         Server s = found.get();
+        Optional<ServerVolumes.Unready> unready = volumes.unready(s.id());
+        if (unready.isPresent()) {
+            if (unready.get().failed()) {
+                // Nova's BuildAbortException: the server is in ERROR, the volumes made for it go.
+                LOG.warnf("instance %s request %s: %s", s.id(), s.requestId(), unready.get().reason());
+                servers.fail(s.id(), s.requestId(), new Server.Fault("BuildAbortException", "Build of instance "
+                        + s.id() + " aborted: " + unready.get().reason()));
+                volumes.buildFailed(s.id());
+            }
+            // Still being made: the volume service schedules the server again when they are.
+            return;
+        }
         Image image;
         try {
-            Optional<Image> known = images.find(s.imageId());
+            Optional<Image> known = s.imageId().isEmpty() ? Optional.of(BootRecipe.VOLUME_BACKED)
+                    : images.find(s.imageId());
             if (known.isEmpty()) {
                 servers.fail(s.id(), s.requestId(), new Server.Fault("ImageNotFound", "image " + s.imageId()
                         + " was deleted before the server was placed"));

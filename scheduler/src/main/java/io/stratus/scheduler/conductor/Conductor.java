@@ -208,6 +208,10 @@ public final class Conductor {
         }
         servers.applyEvent(s.id(), e.getHost(), e.getSequence(), e.getState(), task, e.getPowerState(), fault,
                 launched);
+        if (ownRequest && s.vmState() == InstanceState.BUILD && e.getState() == InstanceState.ACTIVE) {
+            // Its boot is done: the volumes it booted with are attached now.
+            volumes.booted(s.id());
+        }
         guestActions.record(s, e);
         if (ownRequest) {
             // A resize on the host: refused, or done and waiting for confirm.

@@ -55,6 +55,7 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
                 new GuestActions(services.actions()), services.volumes(),
                 hosts.directory(), scheduling, commands, settings.hostDownAfter(),
                 new BootTask(servers, services.images(), scheduling, recipe, services.network(), commands,
+                        services.volumes(),
                         settings.maxAttempts(), meters),
                 runner, new LiveMigrationTask(servers, migrations, scheduling, targets, commands, runner), cold,
                 new ResizeTask(servers, migrations, scheduling, commands, runner, cold));

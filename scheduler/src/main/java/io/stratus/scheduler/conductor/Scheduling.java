@@ -62,7 +62,9 @@ public final class Scheduling {
         /** A boot of {@code s}: its own size, on a host it has not failed on yet. */
         public static Request boot(Server s, Image image) {
             Set<String> tried = Set.copyOf(s.triedHosts());
-            return new Request(s.id(), s, image, ResourceRequest.of(s.vcpus(), s.ramMib(), s.diskGib()), Set.of(),
+            // A server booted from a volume (no image) claims no local disk, as Nova's root_gb 0 for it.
+            long disk = s.imageId().isEmpty() ? 0 : s.diskGib();
+            return new Request(s.id(), s, image, ResourceRequest.of(s.vcpus(), s.ramMib(), disk), Set.of(),
                     Set.of(), host -> !tried.contains(host));
         }
     }

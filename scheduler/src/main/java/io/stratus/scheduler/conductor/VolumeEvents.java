@@ -4,7 +4,9 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.VolumeAttachment;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.VolumeAttachments;
+import io.stratus.scheduler.volume.VolumeStatus;
 import java.util.List;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -59,5 +61,18 @@ public final class VolumeEvents implements ServerVolumes {
     @Override
     public void serverDeleted(String serverId) {
         attachments.serverDeleted(serverId);
+    }
+
+    @Override
+    public Optional<Unready> unready(String serverId) {
+        return attachments.unmade(serverId).map(v -> v.status() == VolumeStatus.ERROR
+                ? new Unready(true, "Volume " + v.id() + " did not finish being created: its status is error ("
+                        + (v.fault() == null ? "no reason given" : v.fault()) + ")")
+                : new Unready(false, "volume " + v.id() + " is " + v.status().apiName()));
+    }
+
+    @Override
+    public void booted(String serverId) {
+        attachments.booted(serverId);
     }
 }

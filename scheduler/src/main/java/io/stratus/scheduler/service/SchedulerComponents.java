@@ -47,6 +47,7 @@ import io.stratus.scheduler.selection.Weigher;
 import io.stratus.scheduler.conductor.VolumeActions;
 import io.stratus.scheduler.conductor.VolumeEvents;
 import io.stratus.scheduler.volume.AttachmentStore;
+import io.stratus.scheduler.volume.BootVolumes;
 import io.stratus.scheduler.volume.VolumeAttachments;
 import io.stratus.scheduler.volume.Images;
 import io.stratus.scheduler.volume.NbdExports;
@@ -518,6 +519,13 @@ public class SchedulerComponents {
     VolumeAttachments volumeAttachmentsOfServers(VolumeStore volumes, AttachmentStore attachments, NbdExports exports,
                                                  VolumeService service) {
         return new VolumeAttachments(volumes, attachments, exports, service);
+    }
+
+    @Produces
+    @Singleton
+    BootVolumes bootVolumes(VolumeStore volumes, SnapshotStore snapshots, VolumeTypeStore types, ImageCatalog catalog,
+                            VolumeService service, VolumeAttachments attachments) {
+        return new BootVolumes(volumes, snapshots, types, images(catalog), service, attachments);
     }
 
     @Produces

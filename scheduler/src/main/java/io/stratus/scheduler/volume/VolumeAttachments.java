@@ -54,6 +54,47 @@ public final class VolumeAttachments {
         }
     }
 
+    /**
+     * Records {@code v}, a volume being made for a server to boot with, as reserved for it; the
+     * volume stays {@code creating} until it is made, then is {@code attaching} ({@link #made}).
+     */
+    public Attachment reserveMade(Volume v, String serverId, String device, boolean boot,
+                                  boolean deleteOnTermination) {
+        Attachment a = attachments.reserve(v.id(), serverId, device, false, boot, deleteOnTermination);
+        // The worker may have made it already: then it is attaching now, as a reserved volume is.
+        settle(v.id());
+        return a;
+    }
+
+    /** A volume made for a server is ready or failed: a ready one is {@code attaching}, as reserved. */
+    public void made(String volumeId) {
+        settle(volumeId);
+    }
+
+    /**
+     * The first of the server's volumes that is not ready for its boot: one still being made
+     * ({@code creating}, {@code downloading}) or whose making failed ({@code error}).
+     */
+    public Optional<Volume> unmade(String serverId) {
+        for (Attachment a : attachments.ofServer(serverId)) {
+            Optional<Volume> v = volumes.find(a.volumeId());
+            if (v.isPresent() && EnumSet.of(VolumeStatus.CREATING, VolumeStatus.DOWNLOADING, VolumeStatus.ERROR)
+                    .contains(v.get().status())) {
+                return v;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The server booted with its volumes on its host: each is attached, the volumes {@code in-use}. */
+    public void booted(String serverId) {
+        for (Attachment a : attachments.ofServer(serverId)) {
+            if (Attachment.RESERVED.equals(a.status()) || Attachment.ATTACHING.equals(a.status())) {
+                attached(serverId, a.volumeId());
+            }
+        }
+    }
+
     /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
     public VolumeAttachment export(Attachment a, String host) {
         Attachment exported = exports.export(a, host);

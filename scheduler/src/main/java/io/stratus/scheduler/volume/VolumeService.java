@@ -59,6 +59,15 @@ public final class VolumeService {
     }
 
     public Volume create(Asker asker, Create c) {
+        return create(asker, c, id -> { });
+    }
+
+    /**
+     * Creates a volume as {@link #create(Asker, Create)} does, and runs {@code settled} on the
+     * worker with its id once the volume is {@code available} or failed (a server that boots from
+     * it waits for that).
+     */
+    public Volume create(Asker asker, Create c, java.util.function.Consumer<String> settled) {
         int sources = (c.sourceVolid().isPresent() ? 1 : 0) + (c.snapshotId().isPresent() ? 1 : 0)
                 + (c.imageId().isPresent() ? 1 : 0);
         if (sources > 1) {
@@ -146,7 +155,7 @@ public final class VolumeService {
             }
             volumes.transition(v.id(), EnumSet.of(VolumeStatus.CREATING, VolumeStatus.DOWNLOADING),
                     VolumeStatus.AVAILABLE);
-        });
+        }, () -> settled.accept(v.id()));
         return volumes.get(v.id());
     }
 
@@ -292,12 +301,18 @@ public final class VolumeService {
 
     /** Runs {@code task} on the worker; a failure puts the volume in {@code error} with the reason. */
     private void work(String volumeId, VolumeStatus error, Runnable task) {
+        work(volumeId, error, task, () -> { });
+    }
+
+    private void work(String volumeId, VolumeStatus error, Runnable task, Runnable then) {
         worker.execute(() -> {
             try {
                 task.run();
             } catch (RuntimeException e) {
                 LOG.warnf("volume %s: %s", volumeId, e.getMessage());
                 volumes.fail(volumeId, error, String.valueOf(e.getMessage()));
+            } finally {
+                then.run();
             }
         });
     }

@@ -87,6 +87,11 @@ final class ConductorFixture implements AutoCloseable {
     private long sequence;
 
     ConductorFixture() {
+        this(ServerVolumes.NONE);
+    }
+
+    /** With {@code volumes} as the servers' volumes (a test's own). */
+    ConductorFixture(ServerVolumes volumes) {
         db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
         try {
             imageService = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -120,7 +125,7 @@ final class ConductorFixture implements AutoCloseable {
                 Filters.imageProperties(), Filters.requiredTraits(), Filters.resources()),
                 List.of(Weigher.ram(1.0)));
         parts = ConductorParts.assemble(new ConductorParts.Services(servers, new ServerMetadataStore(db.dataSource()),
-                        migrations, flavors, images, groups, network, actions),
+                        migrations, flavors, images, groups, network, actions, volumes),
                 new ConductorParts.Hosts(placement, view, hosts, selector, sender), clock,
                 new Conductor.Settings(3, TASK_TIMEOUT, Duration.ofDays(1)), new SimpleMeterRegistry());
         conductor = parts.conductor();
@@ -168,9 +173,14 @@ final class ConductorFixture implements AutoCloseable {
 
     /** A SMALL server waiting to be placed, as the API leaves it. */
     Server waiting() {
+        return waiting("img", 0);
+    }
+
+    /** A SMALL server of image {@code imageId} ("" for one booted from a volume) and a flavor disk, waiting. */
+    Server waiting(String imageId, long diskGib) {
         Instant now = clock.instant();
-        Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", SMALL.id(), Optional.empty(), 1, 512, 0,
-                "img", "", Optional.empty(), InstanceState.BUILD, TaskState.SCHEDULING, Optional.empty(),
+        Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", SMALL.id(), Optional.empty(), 1, 512,
+                diskGib, imageId, "", Optional.empty(), InstanceState.BUILD, TaskState.SCHEDULING, Optional.empty(),
                 Conductor.newRequestId(), now, List.of(), 0, 0, Optional.empty(), Optional.empty(), now, now,
                 Optional.empty(), PowerState.POWER_STATE_UNSPECIFIED, Optional.empty(), Optional.empty(), "", "",
                 Server.Launch.plain("vm", "r-1"));

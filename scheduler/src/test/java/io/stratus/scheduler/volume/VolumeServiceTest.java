@@ -216,43 +216,4 @@ class VolumeServiceTest {
         p.waitFor(60, TimeUnit.SECONDS);
         return out.contains("Pattern verification failed") ? 1 : p.exitValue();
     }
-
-    /** The image service's part, from memory: unit scope. */
-    private static final class StagedImages implements Images {
-        private final Map<String, Facts> facts = new java.util.HashMap<>();
-        private final Map<String, byte[]> data = new java.util.HashMap<>();
-        boolean failDownloads;
-
-        void put(Facts f, byte[] bytes) {
-            facts.put(f.id(), f);
-            data.put(f.id(), bytes);
-        }
-
-        @Override
-        public Optional<Facts> find(String imageId) {
-            return Optional.ofNullable(facts.get(imageId));
-        }
-
-        @Override
-        public void download(String imageId, Path to) {
-            if (failDownloads) {
-                throw new IllegalStateException("the image service is unreachable");
-            }
-            try {
-                Files.write(to, data.get(imageId));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }
-
-        @Override
-        public String create(String callerToken, Map<String, Object> fields) {
-            return "img-new";
-        }
-
-        @Override
-        public void upload(String imageId, Path from) {
-            data.put(imageId, new byte[0]);
-        }
-    }
 }

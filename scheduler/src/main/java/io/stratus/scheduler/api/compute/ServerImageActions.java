@@ -26,6 +26,11 @@ final class ServerImageActions {
     /** 202 with the server as Nova shows it after a rebuild starts, {@code adminPass} included. */
     static Response rebuild(ServersResource api, Caller caller, Server s, JsonNode args) {
         String ref = ServersResource.lastSegment(Json.string(args, "imageRef", 1024));
+        if (s.imageId().isEmpty()) {
+            // Nova's ImageUnacceptable: the root volume is not reimaged (Stratus does not reimage it at all).
+            throw ApiException.badRequest("Image " + ref + " is unacceptable: Unable to rebuild with a different"
+                    + " image for a volume-backed server.");
+        }
         Optional<String> name = Json.optionalString(args, "name", 255);
         if (name.isPresent() && name.get().isBlank()) {
             throw ApiException.badRequest("Invalid input: 'name' must not be blank");

@@ -37,6 +37,10 @@ import io.stratus.scheduler.network.NetworkStore;
 import io.stratus.scheduler.network.SecurityGroupStore;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.service.SchedulerConfig;
+import io.stratus.scheduler.volume.BootVolumes;
+import io.stratus.scheduler.volume.VolumeAttachments;
+import io.stratus.scheduler.volume.VolumeException;
+import io.stratus.scheduler.volume.VolumeService;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -125,6 +129,10 @@ public class ServersResource {
     Clock clock;
     @Inject
     io.stratus.scheduler.volume.AttachmentStore volumeAttachments;
+    @Inject
+    VolumeAttachments volumeAttachmentsOfServers;
+    @Inject
+    BootVolumes bootVolumes;
 
     @Context
     ContainerRequestContext request;
@@ -136,7 +144,13 @@ public class ServersResource {
         JsonNode s = Json.object(body, "server");
         String name = Json.string(s, "name", 255);
         String flavorRef = lastSegment(Json.string(s, "flavorRef", 1024));
-        String imageRef = lastSegment(Json.string(s, "imageRef", 1024));
+        // A client booting from a volume sends no imageRef, or an empty one (novaclient).
+        Optional<String> imageRef = s.path("imageRef").isTextual() && s.get("imageRef").asText().isEmpty()
+                ? Optional.empty() : Json.optionalString(s, "imageRef", 1024).map(ServersResource::lastSegment);
+        BlockDeviceMappings mappings = BlockDeviceMappings.read(s, imageRef.isPresent());
+        if (imageRef.isEmpty() && mappings.volumes().isEmpty()) {
+            throw ApiException.badRequest("Missing imageRef attribute");
+        }
         long min = Json.optionalInteger(s, "min_count", 1, MAX_COUNT, 1);
         long max = Json.optionalInteger(s, "max_count", 1, MAX_COUNT, min);
         if (max < min) {
@@ -162,10 +176,15 @@ public class ServersResource {
         Optional<String> userData = CloudInitFields.userData(s);
         boolean wantsConfigDrive = CloudInitFields.configDrive(s);
         Flavor flavor = usableFlavor(caller, flavorRef);
-        Image image = bootableImage(caller, imageRef, flavor.ramMib(), flavor.diskGib());
+        // A server whose root is a volume has no image, as in Nova (its image is "").
+        Optional<Image> image = mappings.volumeRoot() ? Optional.empty()
+                : Optional.of(bootableImage(caller, imageRef.orElseThrow(), flavor.ramMib(), flavor.diskGib()));
         // A watchdog action Nova does not know is the request's fault, said now rather than at boot.
-        WatchdogPolicy.of(Map.of(), image.properties());
-        boolean configDrive = wantsConfigDrive || CloudInitFields.imageWantsConfigDrive(image);
+        image.ifPresent(i -> WatchdogPolicy.of(Map.of(), i.properties()));
+        boolean configDrive = wantsConfigDrive || image.filter(CloudInitFields::imageWantsConfigDrive).isPresent();
+        VolumeService.Asker asker = new VolumeService.Asker(caller.projectId(), caller.userId(), caller.isAdmin(),
+                request.getHeaderString("X-Auth-Token"));
+        checkVolumes(asker, mappings, max);
         Optional<String> group = Optional.empty();
         JsonNode hints = body.get("os:scheduler_hints");
         if (hints != null && hints.isObject() && hints.has("group")) {
@@ -178,16 +197,19 @@ public class ServersResource {
         ServerMetadataResource.checkCount(meta.size(), quotas.limits(caller.projectId())
                 .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
+        Map<String, String> requestIds = new LinkedHashMap<>();
         Instant now = clock.instant();
         String reservation = reservationId();
         for (int i = 0; i < max; i++) {
             String id = UUID.randomUUID().toString();
             String serverName = max == 1 ? name : name + "-" + (i + 1);
             Server.Launch launch = new Server.Launch(userData, configDrive, Hostname.of(name, id, i, (int) max),
-                    reservation, i, image.kernelId(), image.ramdiskId());
+                    reservation, i, image.map(Image::kernelId).orElse(""), image.map(Image::ramdiskId).orElse(""));
+            String requestId = Conductor.newRequestId();
+            requestIds.put(id, requestId);
             servers.insert(new Server(id, serverName, caller.projectId(), caller.userId(), flavor.id(), Optional.empty(),
-                    flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.id(), zone, group, InstanceState.BUILD,
-                    TaskState.SCHEDULING, Optional.empty(), Conductor.newRequestId(), now, List.of(), 0, 0,
+                    flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), image.map(Image::id).orElse(""), zone, group,
+                    InstanceState.BUILD, TaskState.SCHEDULING, Optional.empty(), requestId, now, List.of(), 0, 0,
                     Optional.empty(), Optional.empty(), now, now, Optional.empty(),
                     PowerState.POWER_STATE_UNSPECIFIED, key, Optional.empty(), accessIpv4, accessIpv6, launch));
             metadata.replace(id, meta);
@@ -215,10 +237,13 @@ public class ServersResource {
             throw e;
         }
         for (String id : created) {
-            LOG.infof("instance %s (%s) created by %s in project %s: flavor %s, image %s", id, name,
-                    caller.userName(), caller.projectName(), flavor.name(), image.id());
+            LOG.infof("instance %s (%s) created by %s in project %s: flavor %s, %s", id, name,
+                    caller.userName(), caller.projectName(), flavor.name(), image.map(i -> "image " + i.id())
+                            .orElse("boots from a volume"));
             record(id, caller, "create");
-            conductor.schedule(id);
+            if (provideVolumes(asker, id, requestIds.get(id), mappings)) {
+                conductor.schedule(id);
+            }
         }
         if (Json.optionalBoolean(s, "return_reservation_id", false)) {
             // Nova's multiple create may answer with the reservation instead of a server.
@@ -232,6 +257,40 @@ public class ServersResource {
         out.put("security_groups", ports.securityGroupNames(created.get(0)));
         out.put("adminPass", adminPass);
         return Response.status(202).entity(Map.of("server", out)).build();
+    }
+
+    /** The mappings' volumes checked against what exists, before any server is made: Nova's 400s. */
+    private void checkVolumes(VolumeService.Asker asker, BlockDeviceMappings mappings, long count) {
+        if (mappings.volumes().isEmpty()) {
+            return;
+        }
+        try {
+            bootVolumes.check(asker, mappings.volumes(), count);
+        } catch (VolumeException e) {
+            throw e.kind() == VolumeException.Kind.INVALID ? ApiException.badRequest(e.getMessage()) : e;
+        }
+    }
+
+    /**
+     * Gives the new server its volumes (reserved, or being made from an image or a snapshot:
+     * the server is placed once they are). A volume that cannot be had puts the server in ERROR
+     * with the reason, as Nova's build does, and lets go of what it got; false then.
+     */
+    private boolean provideVolumes(VolumeService.Asker asker, String id, String requestId,
+                                   BlockDeviceMappings mappings) {
+        if (mappings.volumes().isEmpty()) {
+            return true;
+        }
+        try {
+            bootVolumes.provide(asker, id, mappings.volumes(), () -> conductor.schedule(id));
+            return true;
+        } catch (VolumeException e) {
+            LOG.warnf("instance %s: its volumes could not be had: %s", id, e.getMessage());
+            servers.fail(id, requestId, new Server.Fault("BuildAbortException", "Build of instance " + id
+                    + " aborted: " + e.getMessage()));
+            volumeAttachmentsOfServers.serverDeleted(id);
+            return false;
+        }
     }
 
     /**
@@ -307,10 +366,10 @@ public class ServersResource {
 
     /**
      * Fields Nova takes that Stratus cannot honour yet: refused with a 400 rather than dropped,
-     * so that nobody believes files or volumes were set up.
+     * so that nobody believes files were set up.
      */
     private static void refuseUnsupported(JsonNode s) {
-        for (String field : List.of("personality", "block_device_mapping_v2")) {
+        for (String field : List.of("personality")) {
             JsonNode v = s.get(field);
             if (v != null && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw ApiException.badRequest("'" + field + "' is not supported by this cloud yet; leave it out");

@@ -223,8 +223,9 @@ final class Views {
         m.put("user_id", s.userId());
         m.put("metadata", metadata);
         m.put("hostId", s.host().map(h -> hostId(s.projectId(), h)).orElse(""));
-        m.put("image", Map.of("id", s.imageId(), "links", List.of(Map.of("rel", "bookmark",
-                "href", base + "/compute/images/" + s.imageId()))));
+        // Nova shows a server booted from a volume with the image "" (it has none).
+        m.put("image", s.imageId().isEmpty() ? "" : Map.of("id", s.imageId(), "links", List.of(Map.of("rel",
+                "bookmark", "href", base + "/compute/images/" + s.imageId()))));
         m.put("flavor", Map.of("id", flavorShown, "links", List.of(Map.of("rel", "bookmark",
                 "href", base + "/compute/flavors/" + flavorShown))));
         m.put("created", time(s.createdAt()));
