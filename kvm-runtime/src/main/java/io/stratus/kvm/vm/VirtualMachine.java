@@ -42,6 +42,7 @@ import io.stratus.kvm.sys.VcpuExit;
 import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.snapshot.SnapshotCodec;
+import io.stratus.kvm.snapshot.SnapshotConfig;
 import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.snapshot.VmSnapshot;
 import io.stratus.kvm.vcpu.PauseGate;
@@ -204,6 +205,7 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public static VirtualMachine restore(Path snapshotDir, ConsoleSink console) {
         VmSnapshot snapshot = SnapshotCodec.read(snapshotDir);
+        SnapshotConfig saved = snapshot.config();
         Path memoryFile = snapshotDir.resolve(SnapshotCodec.MEMORY_FILE);
         long memorySize;
         try {
@@ -212,29 +214,29 @@ public final class VirtualMachine implements AutoCloseable {
             throw new SnapshotException("snapshot " + snapshotDir + " has no readable " + SnapshotCodec.MEMORY_FILE
                     + ": " + e.getMessage(), e);
         }
-        if (memorySize != snapshot.memoryBytes()) {
+        if (memorySize != saved.memoryBytes()) {
             throw new SnapshotException("snapshot " + snapshotDir + " is truncated: " + SnapshotCodec.MEMORY_FILE
-                    + " has " + memorySize + " bytes, the guest had " + snapshot.memoryBytes());
+                    + " has " + memorySize + " bytes, the guest had " + saved.memoryBytes());
         }
-        VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
-                .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
-                .mergeableMemory(snapshot.mergeableMemory()).entropy(snapshot.entropy())
-                .volumeSlots(snapshot.volumeSlots());
-        if (snapshot.balloonStatsMillis() > 0) {
-            b.balloon(Duration.ofMillis(snapshot.balloonStatsMillis()));
+        VmConfig.Builder b = VmConfig.builder(Path.of(saved.kernel())).name(saved.name())
+                .cmdline(saved.cmdline()).memoryBytes(saved.memoryBytes()).vcpus(saved.vcpus())
+                .mergeableMemory(saved.mergeableMemory()).entropy(saved.entropy())
+                .volumeSlots(saved.volumeSlots());
+        if (saved.balloonStatsMillis() > 0) {
+            b.balloon(Duration.ofMillis(saved.balloonStatsMillis()));
         } else {
             b.noBalloon();
         }
-        for (VmSnapshot.Disk d : snapshot.disks()) {
+        for (SnapshotConfig.Disk d : saved.disks()) {
             b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
         }
-        for (VmSnapshot.Net n : snapshot.nets()) {
+        for (SnapshotConfig.Net n : saved.nets()) {
             b.net(new NetConfig(n.tap(), n.mac()));
         }
         return assemble(b.build(), console,
                 c -> GuestMemory.x86FromFile(memoryFile, c.memoryBytes(), c.mergeableMemory()),
                 vm -> {
-                    vm.effectiveCmdline = snapshot.cmdline();
+                    vm.effectiveCmdline = saved.cmdline();
                     SnapshotState.apply(vm, snapshot);
                 });
     }
@@ -985,21 +987,22 @@ public final class VirtualMachine implements AutoCloseable {
             throw new IllegalStateException("VM " + config.name() + " is " + state
                     + ", neither CREATED nor held by startHeld()");
         }
-        if (snapshot.memoryBytes() != config.memoryBytes() || snapshot.vcpus() != config.vcpus()
-                || snapshot.disks().size() != config.disks().size() || snapshot.nets().size() != config.nets().size()
-                || (snapshot.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()
-                || snapshot.entropy() != config.entropy()) {
-            throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(snapshot.memoryBytes()) + ", "
-                    + snapshot.vcpus() + " vCPUs, " + snapshot.disks().size() + " disks, " + snapshot.nets().size()
-                    + " network devices, " + (snapshot.balloonStatsMillis() > 0 ? "a" : "no") + " balloon, "
-                    + (snapshot.entropy() ? "an" : "no") + " entropy device) does not match " + config.name() + " ("
+        SnapshotConfig saved = snapshot.config();
+        if (saved.memoryBytes() != config.memoryBytes() || saved.vcpus() != config.vcpus()
+                || saved.disks().size() != config.disks().size() || saved.nets().size() != config.nets().size()
+                || (saved.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()
+                || saved.entropy() != config.entropy()) {
+            throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(saved.memoryBytes()) + ", "
+                    + saved.vcpus() + " vCPUs, " + saved.disks().size() + " disks, " + saved.nets().size()
+                    + " network devices, " + (saved.balloonStatsMillis() > 0 ? "a" : "no") + " balloon, "
+                    + (saved.entropy() ? "an" : "no") + " entropy device) does not match " + config.name() + " ("
                     + VmConfig.describeBytes(config.memoryBytes()) + ", " + config.vcpus() + " vCPUs, "
                     + config.disks().size() + " disks, " + config.nets().size() + " network devices, "
                     + (config.balloonStatsInterval().isPresent() ? "a" : "no") + " balloon, "
                     + (config.entropy() ? "an" : "no") + " entropy device)");
         }
         SnapshotState.apply(this, snapshot);
-        effectiveCmdline = snapshot.cmdline();
+        effectiveCmdline = saved.cmdline();
     }
 
     /** Ends the run from the host side (the guest does not shut down; it simply stops). Idempotent. */
