@@ -27,6 +27,7 @@ import io.stratus.kvm.virtio.net.NetMetrics;
 import io.stratus.kvm.virtio.net.VirtioNet;
 import io.stratus.kvm.sys.KvmException;
 import io.stratus.kvm.vcpu.VcpuListener;
+import io.stratus.kvm.vm.Lifecycle.Phase;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -63,8 +64,6 @@ public final class VirtualMachine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
     private static final Duration HALT_PROBE_INTERVAL = Duration.ofSeconds(1);
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
-    /** Throttling holds the vCPUs out of the guest for a share of every interval this long. */
-    private static final long THROTTLE_INTERVAL_MILLIS = 100;
 
     /** Where a VM is in its life. */
     public enum State {
@@ -94,11 +93,8 @@ public final class VirtualMachine implements AutoCloseable {
     private boolean[] stuck;
     private Thread haltWatch;
     private volatile boolean running;
-    private volatile State state = State.CREATED;
-    /** Started by {@link #startHeld()}, not yet resumed: the guest has not run here. */
-    private boolean held;
-    private volatile int throttlePercent;
-    private Thread throttleThread;
+    private final Lifecycle lifecycle;
+    private final VcpuThrottle throttle;
     /** Set once by {@link #close()}; no new memory holds from then on. Guarded by this. */
     private boolean closing;
     /** Threads outside the VM working on its memory, with how many holds each has. Guarded by this. */
@@ -115,6 +111,8 @@ public final class VirtualMachine implements AutoCloseable {
         this.devices = devices;
         this.memorySlots = new MemorySlots(vmFd, memory);
         this.gate = new PauseGate(config.vcpus());
+        this.lifecycle = new Lifecycle(config.name());
+        this.throttle = new VcpuThrottle(config.name(), this, gate, vcpus, exit, this::state);
     }
 
     /**
@@ -339,7 +337,7 @@ public final class VirtualMachine implements AutoCloseable {
                     exit.get(HALT_PROBE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
                     synchronized (this) {
-                        if (state != State.RUNNING) {
+                        if (lifecycle.phase() != Phase.RUNNING) {
                             // Paused vCPUs wait at the gate and cannot answer; nothing to probe.
                             continue;
                         }
@@ -359,11 +357,11 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Starts the vCPUs. */
     public synchronized void start() {
-        if (state != State.CREATED || closing) {
-            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+        if (lifecycle.phase() != Phase.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state())
                     + ", not CREATED");
         }
-        launchVcpus(State.RUNNING);
+        launchVcpus(Phase.RUNNING);
         LOG.log(Level.INFO, "{0}: started with {1} vCPU(s) and {2}", config.name(), config.vcpus(),
                 VmConfig.describeBytes(config.memoryBytes()));
     }
@@ -376,20 +374,19 @@ public final class VirtualMachine implements AutoCloseable {
      * {@link #restoreState} is still allowed until {@link #resume()}.
      */
     public synchronized void startHeld() {
-        if (state != State.CREATED || closing) {
-            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+        if (lifecycle.phase() != Phase.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state())
                     + ", not CREATED");
         }
         // Closed before any thread starts: no vCPU enters the guest before resume().
         gate.close();
-        held = true;
-        launchVcpus(State.PAUSED);
+        launchVcpus(Phase.HELD);
         LOG.log(Level.DEBUG, "{0}: vCPU threads started, held before the guest", config.name());
     }
 
-    private void launchVcpus(State next) {
+    private void launchVcpus(Phase next) {
         running = true;
-        state = next;
+        lifecycle.move(next);
         stuck = new boolean[vcpus.size()];
         for (Vcpu v : vcpus) {
             v.start();
@@ -411,7 +408,7 @@ public final class VirtualMachine implements AutoCloseable {
      * migration sends all of RAM once after starting.
      */
     public synchronized void startDirtyTracking() {
-        if (state == State.CLOSED) {
+        if (lifecycle.phase() == Phase.CLOSED) {
             throw new IllegalStateException("VM " + config.name() + " is closed");
         }
         memorySlots.startDirtyTracking();
@@ -431,7 +428,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Stops dirty-page tracking (the slots lose {@code KVM_MEM_LOG_DIRTY_PAGES}); a no-op when not tracking. */
     public synchronized void stopDirtyTracking() {
-        if (state == State.CLOSED) {
+        if (lifecycle.phase() == Phase.CLOSED) {
             return;
         }
         memorySlots.stopDirtyTracking();
@@ -446,71 +443,12 @@ public final class VirtualMachine implements AutoCloseable {
      * @param percent 0 to 99
      */
     public void throttle(int percent) throws InterruptedException {
-        if (percent < 0 || percent > 99) {
-            throw new IllegalArgumentException("throttle of " + percent + "%; 0 to 99");
-        }
-        Thread stopping = null;
-        synchronized (this) {
-            throttlePercent = percent;
-            if (percent > 0 && throttleThread == null) {
-                if (state != State.RUNNING) {
-                    throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
-                }
-                Thread t = new Thread(this::throttleLoop, config.name() + "-throttle");
-                t.setDaemon(true);
-                throttleThread = t;
-                t.start();
-            } else if (percent == 0 && throttleThread != null) {
-                stopping = throttleThread;
-                throttleThread = null;
-            }
-        }
-        if (stopping != null) {
-            stopping.interrupt();
-            stopping.join();
-        }
+        throttle.set(percent);
     }
 
     /** The share of time the vCPUs are held out of the guest, in percent (0 when not throttled). */
     public int throttlePercent() {
-        return throttlePercent;
-    }
-
-    private void throttleLoop() {
-        Thread self = Thread.currentThread();
-        try {
-            while (!exit.isDone()) {
-                long held = THROTTLE_INTERVAL_MILLIS * throttlePercent / 100;
-                boolean closed = false;
-                synchronized (this) {
-                    if (throttleThread != self) {
-                        return;
-                    }
-                    if (state == State.RUNNING) {
-                        gate.close();
-                        closed = true;
-                    }
-                }
-                try {
-                    if (closed) {
-                        // Kicks are never lost: a vCPU entering the guest now leaves it again at once.
-                        vcpus.forEach(Vcpu::kick);
-                        Thread.sleep(held);
-                    }
-                } finally {
-                    if (closed) {
-                        synchronized (this) {
-                            if (state == State.RUNNING) {
-                                gate.open();
-                            }
-                        }
-                    }
-                }
-                Thread.sleep(THROTTLE_INTERVAL_MILLIS - held);
-            }
-        } catch (InterruptedException e) {
-            // Throttling ended: the gate was opened above.
-        }
+        return throttle.percent();
     }
 
     /**
@@ -521,8 +459,8 @@ public final class VirtualMachine implements AutoCloseable {
     public void pause() throws InterruptedException {
         throttle(0);
         synchronized (this) {
-            if (state != State.RUNNING) {
-                throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
+            if (lifecycle.phase() != Phase.RUNNING) {
+                throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not RUNNING");
             }
             gate.close();
         }
@@ -537,7 +475,7 @@ public final class VirtualMachine implements AutoCloseable {
                 fd.kvmclockCtrl();
             }
             devices.suspendWatchdog();
-            state = State.PAUSED;
+            lifecycle.move(Phase.PAUSED);
         }
         // DEBUG, not INFO: a live migration's downtime runs through here, and a console log line
         // costs from 0.4 ms up to several on a busy host.
@@ -546,18 +484,17 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Continues a paused guest, or lets one held by {@link #startHeld()} into the guest for the first time. */
     public synchronized void resume() {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not PAUSED");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not PAUSED");
         }
-        if (held) {
+        if (lifecycle.phase() == Phase.HELD) {
             // The devices never ran paused: restoreState left them as the source had them.
-            held = false;
-            state = State.RUNNING;
+            lifecycle.move(Phase.RUNNING);
             gate.open();
             return;
         }
         devices.resume();
-        state = State.RUNNING;
+        lifecycle.move(Phase.RUNNING);
         gate.open();
         LOG.log(Level.DEBUG, "{0}: resumed", config.name());
     }
@@ -568,8 +505,8 @@ public final class VirtualMachine implements AutoCloseable {
      * versioned {@code state.bin}. The guest stays paused; resume it or close it afterwards.
      */
     public synchronized void snapshot(Path dir) throws IOException {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before a snapshot");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + "; pause it before a snapshot");
         }
         Files.createDirectories(dir);
         // The disks as the paused guest left them, durable (a qcow2 image writes its metadata back):
@@ -591,8 +528,8 @@ public final class VirtualMachine implements AutoCloseable {
      * write. The guest stays paused.
      */
     public synchronized VmSnapshot captureState() throws IOException {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before capturing state");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + "; pause it before capturing state");
         }
         devices.flushDisks();
         return SnapshotState.capture(this);
@@ -606,8 +543,8 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws SnapshotException the state does not fit this VM's configuration
      */
     public synchronized void restoreState(VmSnapshot snapshot) {
-        if (state != State.CREATED && !(state == State.PAUSED && held)) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state
+        if (lifecycle.phase() != Phase.CREATED && lifecycle.phase() != Phase.HELD) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state()
                     + ", neither CREATED nor held by startHeld()");
         }
         SnapshotConfig saved = snapshot.config();
@@ -683,8 +620,9 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         synchronized (this) {
-            if (state == State.RUNNING || state == State.PAUSED) {
-                state = State.EXITED;
+            Phase now = lifecycle.phase();
+            if (now == Phase.RUNNING || now == Phase.PAUSED || now == Phase.HELD) {
+                lifecycle.move(Phase.EXITED);
             }
         }
     }
@@ -704,7 +642,7 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     public State state() {
-        return state;
+        return lifecycle.state();
     }
 
     /** Guest RAM, for tests and snapshot code. */
@@ -766,7 +704,7 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws IllegalStateException the VM is closed or being closed
      */
     public synchronized MemoryHold holdMemory() {
-        if (closing || state == State.CLOSED) {
+        if (closing || lifecycle.phase() == Phase.CLOSED) {
             throw new IllegalStateException("VM " + config.name() + " is closed");
         }
         Thread holder = Thread.currentThread();
@@ -825,13 +763,13 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new IllegalStateException("VM " + config.name() + " closed by a thread that holds its memory:"
                         + " end the hold first");
             }
-            if (closing || state == State.CLOSED) {
+            if (closing || lifecycle.phase() == Phase.CLOSED) {
                 awaitClosed();
                 return;
             }
             closing = true;
             // Nothing starts once closing is set, so this stays true or false.
-            started = state != State.CREATED;
+            started = lifecycle.phase() != Phase.CREATED;
         }
         if (started) {
             stop();
@@ -875,7 +813,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     private synchronized void awaitClosed() {
         boolean interrupted = false;
-        while (state != State.CLOSED) {
+        while (lifecycle.phase() != Phase.CLOSED) {
             try {
                 wait();
             } catch (InterruptedException e) {
@@ -888,7 +826,7 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     synchronized void release() {
-        state = State.CLOSED;
+        lifecycle.move(Phase.CLOSED);
         notifyAll();
         // Device threads touch guest memory: stop them before anything they use goes away.
         devices.closeDevices();
