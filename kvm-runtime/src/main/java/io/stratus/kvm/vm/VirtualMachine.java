@@ -34,7 +34,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -59,10 +58,16 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The first event that ends the run wins (a power-off racing a host stop reports whichever
  * came first); every vCPU is then taken out of the guest.
+ *
+ * <p>Built by {@link VmBuilder} from parts ({@link DeviceManager}, {@link MemorySlots}, the vCPUs);
+ * its moves are checked against one table ({@link Lifecycle}). Why it is still over 500 lines:
+ * everything left here shares the one monitor the lifecycle moves under (pause and resume,
+ * snapshot and restore of state, the run's end, and the close protocol with its memory holds,
+ * whose waits and interrupts must see the same lock). {@link VcpuThrottle} and {@link HaltProbe}
+ * show how a part leaves while sharing the lock; the memory holds can follow them.
  */
 public final class VirtualMachine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
-    private static final Duration HALT_PROBE_INTERVAL = Duration.ofSeconds(1);
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
 
     /** Where a VM is in its life. */
@@ -90,11 +95,10 @@ public final class VirtualMachine implements AutoCloseable {
     private String effectiveCmdline;
     private Runnable watchdogListener;
     private int unheardWatchdogExpiries;
-    private boolean[] stuck;
-    private Thread haltWatch;
     private volatile boolean running;
     private final Lifecycle lifecycle;
     private final VcpuThrottle throttle;
+    private final HaltProbe haltProbe;
     /** Set once by {@link #close()}; no new memory holds from then on. Guarded by this. */
     private boolean closing;
     /** Threads outside the VM working on its memory, with how many holds each has. Guarded by this. */
@@ -113,6 +117,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.gate = new PauseGate(config.vcpus());
         this.lifecycle = new Lifecycle(config.name());
         this.throttle = new VcpuThrottle(config.name(), this, gate, vcpus, exit, this::state);
+        this.haltProbe = new HaltProbe(config.name(), this, vcpus, exit, this::state);
     }
 
     /**
@@ -310,15 +315,7 @@ public final class VirtualMachine implements AutoCloseable {
 
         @Override
         public void haltProbed(int vcpu, boolean isStuck) {
-            boolean all;
-            synchronized (VirtualMachine.this) {
-                stuck[vcpu] = isStuck;
-                all = true;
-                for (boolean s : stuck) {
-                    all &= s;
-                }
-            }
-            if (all) {
+            if (haltProbe.probed(vcpu, isStuck)) {
                 finish(VmExit.of(VmExit.Reason.HALTED, "all vCPUs halted with interrupts disabled"));
             }
         }
@@ -326,32 +323,6 @@ public final class VirtualMachine implements AutoCloseable {
         @Override
         public void failed(int vcpu, VmmException error) {
             finish(VmExit.failed(error));
-        }
-    }
-
-    /** Probes the vCPUs every {@link #HALT_PROBE_INTERVAL} until the run ends. */
-    private void watchForHalt() {
-        try {
-            while (!exit.isDone()) {
-                try {
-                    exit.get(HALT_PROBE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (TimeoutException e) {
-                    synchronized (this) {
-                        if (lifecycle.phase() != Phase.RUNNING) {
-                            // Paused vCPUs wait at the gate and cannot answer; nothing to probe.
-                            continue;
-                        }
-                        Arrays.fill(stuck, false);
-                    }
-                    for (Vcpu v : vcpus) {
-                        v.probeHalted();
-                    }
-                } catch (ExecutionException e) {
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -387,13 +358,10 @@ public final class VirtualMachine implements AutoCloseable {
     private void launchVcpus(Phase next) {
         running = true;
         lifecycle.move(next);
-        stuck = new boolean[vcpus.size()];
         for (Vcpu v : vcpus) {
             v.start();
         }
-        haltWatch = new Thread(this::watchForHalt, config.name() + "-halt-watch");
-        haltWatch.setDaemon(true);
-        haltWatch.start();
+        haltProbe.start();
     }
 
     /**

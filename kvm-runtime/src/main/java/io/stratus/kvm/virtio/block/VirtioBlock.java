@@ -40,6 +40,10 @@ import java.time.Duration;
  * <p>A request the guest got wrong (a malformed chain, a sector beyond the disk, a write to a
  * read-only disk) fails with an error status or is returned empty; it never stops the device for
  * well-formed requests on this or other queues.
+ *
+ * <p>Why it is over 500 lines: request handling, the volume slot's swap (its lock and NBD
+ * backends) and the config space are still one class; the slot's saved state already lives apart
+ * ({@link VolumeSlotState}), and request handling versus the slot is the next split (issue 19).
  */
 public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState> {
     public static final int DEVICE_TYPE = 2;
