@@ -438,6 +438,12 @@ public final class VirtualMachine implements AutoCloseable {
                     + PAUSE_TIMEOUT_MILLIS + " ms; not paused");
         }
         synchronized (this) {
+            if (lifecycle.phase() != Phase.RUNNING) {
+                // While the vCPUs left the guest the run ended (and was joined: EXITED) or another
+                // pause() won: the same refusal as above, before any device is touched, not the
+                // table's "cannot go from EXITED to PAUSED" after the devices were paused.
+                throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not RUNNING");
+            }
             devices.pause();
             for (VcpuFd fd : vcpuFds) {
                 fd.kvmclockCtrl();
