@@ -1,5 +1,6 @@
 package io.stratus.kvm.devices;
 
+import io.stratus.kvm.persist.Persist;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 
@@ -9,7 +10,7 @@ import java.util.ArrayDeque;
  * interrupt identification for THR-empty and received-data interrupts, divisor latch, scratch
  * register, and the modem-control loopback that the driver's probe tests.
  */
-public final class Serial8250 implements BusDevice {
+public final class Serial8250 implements BusDevice, Persist<SerialState> {
     /** COM1. */
     public static final int COM1_PORT = 0x3f8;
     public static final int COM1_IRQ = 4;
@@ -101,7 +102,8 @@ public final class Serial8250 implements BusDevice {
     }
 
     /** The UART's state, for a snapshot of a paused guest. */
-    public synchronized SerialState state() {
+    @Override
+    public synchronized SerialState save() {
         byte[] input = new byte[rx.size()];
         int i = 0;
         for (Byte b : rx) {
@@ -110,8 +112,22 @@ public final class Serial8250 implements BusDevice {
         return new SerialState(ier, lcr, mcr, scr, dll, dlm, fifoEnabled, thrInterruptPending, input);
     }
 
-    /** Restores a {@link #state()}; the guest must not run meanwhile. */
+    /**
+     * Restores a {@link #save()}; the guest must not run meanwhile. Registers are bytes and the
+     * pending input fits the receive buffer, or nothing changes.
+     */
+    @Override
     public synchronized void restore(SerialState s) {
+        for (int register : new int[] {s.ier(), s.lcr(), s.mcr(), s.scr(), s.dll(), s.dlm()}) {
+            if (register < 0 || register > 0xff) {
+                throw new IllegalArgumentException("serial port state: a register holds " + register
+                        + ", not a byte");
+            }
+        }
+        if (s.pendingInput().length > RX_CAPACITY) {
+            throw new IllegalArgumentException("serial port state: " + s.pendingInput().length
+                    + " bytes of pending input, the receive buffer holds " + RX_CAPACITY);
+        }
         ier = s.ier();
         lcr = s.lcr();
         mcr = s.mcr();

@@ -1,5 +1,8 @@
 package io.stratus.kvm.snapshot;
 
+import io.stratus.kvm.persist.StateReader;
+import io.stratus.kvm.persist.StateWriter;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,5 +20,22 @@ public record MachineState(List<byte[]> irqchips, byte[] pit, long clockNanos) {
     @Override
     public byte[] pit() {
         return pit.clone();
+    }
+
+    void writeTo(StateWriter out) {
+        out.writeCount(irqchips.size());
+        for (byte[] chip : irqchips) {
+            out.writeBlob(chip);
+        }
+        out.writeBlob(pit);
+        out.writeLong(clockNanos);
+    }
+
+    static MachineState readFrom(StateReader in) {
+        List<byte[]> chips = new ArrayList<>();
+        for (int i = in.readCount(); i > 0; i--) {
+            chips.add(in.readBlob());
+        }
+        return new MachineState(chips, in.readBlob(), in.readLong());
     }
 }

@@ -2,6 +2,7 @@ package io.stratus.kvm.virtio;
 
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
+import io.stratus.kvm.persist.Persist;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,7 @@ import java.util.function.Consumer;
  * the driver starts the device; {@link #pop}, {@link #addUsed} and the notification methods belong
  * to the one thread that serves the queue.
  */
-public final class VirtQueue {
+public final class VirtQueue implements Persist<VirtQueueState> {
     public static final int DESC_F_NEXT = 1;
     public static final int DESC_F_WRITE = 2;
     public static final int DESC_F_INDIRECT = 4;
@@ -343,12 +344,19 @@ public final class VirtQueue {
     }
 
     /** The device-side indices, for snapshots. */
-    public VirtQueueState state() {
+    @Override
+    public VirtQueueState save() {
         return new VirtQueueState(size, ready, descTable, availRing, usedRing, eventIdx, nextAvail, nextUsed);
     }
 
-    /** Restores device-side state saved by {@link #state()}. */
+    /**
+     * Restores device-side state saved by {@link #save()}. The driver's part (size, addresses) is
+     * taken as a driver could have written it, and checked when the queue is used ({@link #isValid});
+     * the device's ring indices are 16-bit counters, or nothing changes.
+     */
+    @Override
     public void restore(VirtQueueState state) {
+        check(state);
         size = state.size();
         ready = state.ready();
         descTable = state.descriptorTable();
@@ -358,5 +366,17 @@ public final class VirtQueue {
         nextAvail = state.nextAvail();
         nextUsed = state.nextUsed();
         signalledUsed = -1;
+    }
+
+    /**
+     * Refuses a saved queue no device could have had: ring indices beyond 16 bits.
+     *
+     * @throws IllegalArgumentException with what is wrong
+     */
+    static void check(VirtQueueState state) {
+        if (state.nextAvail() < 0 || state.nextAvail() > 0xffff || state.nextUsed() < 0 || state.nextUsed() > 0xffff) {
+            throw new IllegalArgumentException("virtqueue state: ring indices " + state.nextAvail() + " and "
+                    + state.nextUsed() + " are not 16-bit");
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.stratus.kvm.virtio;
 
 import io.stratus.kvm.memory.GuestMemory;
 import io.stratus.kvm.devices.BusDevice;
+import io.stratus.kvm.persist.Persist;
 import io.stratus.kvm.sys.EventFd;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -16,7 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * break the protocol (wrong widths, queue changes after start, features the device does not
  * offer) are ignored or refused the way the specification tells a device to, never trusted.
  */
-public final class VirtioMmioTransport implements BusDevice {
+public final class VirtioMmioTransport implements BusDevice, Persist<VirtioTransportState> {
     /** Size of the register window; configuration space starts at {@link #CONFIG}. */
     public static final int WINDOW_SIZE = 0x200;
     public static final int MAGIC_VALUE = 0x000;
@@ -299,20 +300,35 @@ public final class VirtioMmioTransport implements BusDevice {
     }
 
     /** The transport's state; take it while the device is paused. */
-    public synchronized VirtioTransportState state() {
+    @Override
+    public synchronized VirtioTransportState save() {
         return new VirtioTransportState(status, driverFeatures, deviceFeaturesSel, driverFeaturesSel, queueSel,
-                interrupt.status(), needsReset.get(), queues.stream().map(VirtQueue::state).toList(),
+                interrupt.status(), needsReset.get(), queues.stream().map(VirtQueue::save).toList(),
                 device.saveState());
     }
 
     /**
-     * Restores a {@link #state()} into a fresh transport and, if the driver had started the device,
-     * starts it again on the restored queues.
+     * Restores a {@link #save()} into a fresh transport and, if the driver had started the device,
+     * starts it again on the restored queues. The transport's own fields and every queue's are
+     * checked before any is set; the device checks its own state.
      */
+    @Override
     public synchronized void restore(VirtioTransportState s) {
         if (s.queues().size() != queues.size()) {
             throw new IllegalArgumentException(device.name() + " has " + queues.size() + " queues, the snapshot "
                     + s.queues().size());
+        }
+        if ((s.status() & STATUS_DEVICE_NEEDS_RESET) != 0) {
+            // The transport keeps that bit apart (needsReset); a saved status never holds it.
+            throw new IllegalArgumentException(device.name() + ": device status " + s.status()
+                    + " holds DEVICE_NEEDS_RESET");
+        }
+        if ((s.interruptStatus() & ~(VirtioInterrupt.USED_BUFFER | VirtioInterrupt.CONFIG_CHANGE)) != 0) {
+            throw new IllegalArgumentException(device.name() + ": interrupt status " + s.interruptStatus()
+                    + " has bits virtio-mmio does not define");
+        }
+        for (VirtQueueState q : s.queues()) {
+            VirtQueue.check(q);
         }
         status = s.status();
         driverFeatures = s.driverFeatures();

@@ -1,7 +1,9 @@
 package io.stratus.kvm.vm;
 
 import io.stratus.kvm.VmmException;
+import io.stratus.kvm.snapshot.GuestState;
 import io.stratus.kvm.snapshot.MachineState;
+import io.stratus.kvm.snapshot.SnapshotConfig;
 import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.snapshot.VcpuState;
 import io.stratus.kvm.snapshot.VmSnapshot;
@@ -46,15 +48,14 @@ final class SnapshotState {
                 vmFd.getIrqchip(VmFd.IRQCHIP_PIC_SLAVE), vmFd.getIrqchip(VmFd.IRQCHIP_IOAPIC)),
                 vmFd.getPit2(), vmFd.getClock());
         VmConfig c = vm.config();
-        List<VmSnapshot.Disk> disks = c.disks().stream()
-                .map(d -> new VmSnapshot.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id())).toList();
-        List<VmSnapshot.Net> nets = c.nets().stream().map(n -> new VmSnapshot.Net(n.tap(), n.mac())).toList();
-        List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::state).toList();
-        return new VmSnapshot(c.name(), c.kernel().toString(), vm.effectiveCmdline(), c.memoryBytes(), c.vcpus(),
-                c.mergeableMemory(), c.balloonStatsInterval().map(Duration::toMillis).orElse(0L), c.entropy(),
-                c.volumeSlots(), disks,
-                nets, vcpus,
-                machine, vm.serial().state(), transports);
+        List<SnapshotConfig.Disk> disks = c.disks().stream()
+                .map(d -> new SnapshotConfig.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id())).toList();
+        List<SnapshotConfig.Net> nets = c.nets().stream().map(n -> new SnapshotConfig.Net(n.tap(), n.mac())).toList();
+        List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::save).toList();
+        SnapshotConfig config = new SnapshotConfig(c.name(), c.kernel().toString(), vm.effectiveCmdline(),
+                c.memoryBytes(), c.vcpus(), c.mergeableMemory(),
+                c.balloonStatsInterval().map(Duration::toMillis).orElse(0L), c.entropy(), c.volumeSlots(), disks, nets);
+        return new VmSnapshot(config, new GuestState(vcpus, machine, vm.serial().save(), transports));
     }
 
     /** Reads every MSR KVM lists; one it cannot read for this vCPU is skipped, not fatal. */
@@ -72,16 +73,23 @@ final class SnapshotState {
 
     static void apply(VirtualMachine vm, VmSnapshot snapshot) {
         List<VcpuFd> fds = vm.vcpuFds();
-        if (snapshot.vcpuStates().size() != fds.size()) {
-            throw new SnapshotException("snapshot has " + snapshot.vcpuStates().size() + " vCPU states for "
+        GuestState state = snapshot.state();
+        if (state.vcpus().size() != fds.size()) {
+            throw new SnapshotException("snapshot has " + state.vcpus().size() + " vCPU states for "
                     + fds.size() + " vCPUs");
         }
-        if (snapshot.transports().size() != vm.transports().size()) {
-            throw new SnapshotException("snapshot has " + snapshot.transports().size() + " virtio devices, the guest "
+        if (!state.vcpus().stream().map(VcpuState::id).sorted().toList()
+                .equals(java.util.stream.IntStream.range(0, fds.size()).boxed().toList())) {
+            // The ids pick the vCPU each state goes to: each once, none beyond the guest's.
+            throw new SnapshotException("snapshot's vCPU ids " + state.vcpus().stream().map(VcpuState::id).toList()
+                    + " are not 0 to " + (fds.size() - 1) + ", each once");
+        }
+        if (state.transports().size() != vm.transports().size()) {
+            throw new SnapshotException("snapshot has " + state.transports().size() + " virtio devices, the guest "
                     + vm.transports().size());
         }
         try {
-            for (VcpuState s : snapshot.vcpuStates()) {
+            for (VcpuState s : state.vcpus()) {
                 VcpuFd fd = fds.get(s.id());
                 fd.setSregs(s.sregs());
                 fd.setRegs(s.regs());
@@ -102,14 +110,14 @@ final class SnapshotState {
                 }
             }
             VmFd vmFd = vm.vmFd();
-            for (byte[] chip : snapshot.machine().irqchips()) {
+            for (byte[] chip : state.machine().irqchips()) {
                 vmFd.setIrqchip(chip);
             }
-            vmFd.setPit2(snapshot.machine().pit());
-            vmFd.setClock(snapshot.machine().clockNanos());
-            vm.serial().restore(snapshot.serial());
-            for (int i = 0; i < snapshot.transports().size(); i++) {
-                vm.transports().get(i).restore(snapshot.transports().get(i));
+            vmFd.setPit2(state.machine().pit());
+            vmFd.setClock(state.machine().clockNanos());
+            vm.serial().restore(state.serial());
+            for (int i = 0; i < state.transports().size(); i++) {
+                vm.transports().get(i).restore(state.transports().get(i));
             }
         } catch (VmmException | IllegalArgumentException e) {
             throw new SnapshotException("snapshot state does not fit this guest: " + e.getMessage(), e);

@@ -1,84 +1,49 @@
 package io.stratus.kvm.vm;
 
 import io.stratus.kvm.VmmException;
-import io.stratus.kvm.acpi.AcpiMmioDevice;
-import io.stratus.kvm.acpi.AcpiPlatform;
-import io.stratus.kvm.acpi.AcpiTables;
-import io.stratus.kvm.boot.BootLayout;
-import io.stratus.kvm.boot.E820Entry;
-import io.stratus.kvm.boot.EntryState;
-import io.stratus.kvm.boot.InitrdLoader;
-import io.stratus.kvm.boot.InitrdRange;
-import io.stratus.kvm.boot.KernelCmdline;
 import io.stratus.kvm.boot.KernelLoadException;
-import io.stratus.kvm.boot.KernelLoader;
-import io.stratus.kvm.boot.LinuxBootParams;
-import io.stratus.kvm.boot.LoadedKernel;
-import io.stratus.kvm.boot.MemoryMap;
-import io.stratus.kvm.boot.MpTable;
-import io.stratus.kvm.boot.PvhStartInfo;
-import io.stratus.kvm.cpu.CpuidSetup;
 import io.stratus.kvm.cpu.HostProfile;
-import io.stratus.kvm.cpu.MsrSetup;
-import io.stratus.kvm.devices.AcpiPowerControl;
-import io.stratus.kvm.devices.Bus;
 import io.stratus.kvm.devices.ConsoleSink;
 import io.stratus.kvm.devices.GuestPowerEvents;
-import io.stratus.kvm.devices.I8042;
-import io.stratus.kvm.devices.Ib700Watchdog;
-import io.stratus.kvm.devices.IgnoredPorts;
-import io.stratus.kvm.devices.InterruptLine;
 import io.stratus.kvm.devices.Serial8250;
 import io.stratus.kvm.memory.DirtyPages;
-import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
-import io.stratus.kvm.memory.GuestRegion;
-import io.stratus.kvm.sys.CpuidEntry;
-import io.stratus.kvm.sys.EventFd;
 import io.stratus.kvm.sys.Kvm;
-import io.stratus.kvm.sys.KvmCapability;
-import io.stratus.kvm.sys.MsrEntry;
 import io.stratus.kvm.sys.VcpuExit;
 import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.snapshot.SnapshotCodec;
+import io.stratus.kvm.snapshot.SnapshotConfig;
 import io.stratus.kvm.snapshot.SnapshotException;
 import io.stratus.kvm.snapshot.VmSnapshot;
 import io.stratus.kvm.vcpu.PauseGate;
 import io.stratus.kvm.vcpu.Vcpu;
-import io.stratus.kvm.virtio.VirtioDevice;
-import io.stratus.kvm.virtio.VirtioInterrupt;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.balloon.VirtioBalloon;
 import io.stratus.kvm.virtio.rng.VirtioRng;
 import io.stratus.kvm.virtio.block.BlockMetrics;
-import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.virtio.net.NetMetrics;
 import io.stratus.kvm.virtio.net.VirtioNet;
 import io.stratus.kvm.sys.KvmException;
-import io.stratus.kvm.sys.PacketChannel;
 import io.stratus.kvm.vcpu.VcpuListener;
+import io.stratus.kvm.vm.Lifecycle.Phase;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * A guest on KVM: created from a {@link VmConfig}, started, run until it powers off, resets,
@@ -93,27 +58,17 @@ import java.util.function.Function;
  *
  * <p>The first event that ends the run wins (a power-off racing a host stop reports whichever
  * came first); every vCPU is then taken out of the guest.
+ *
+ * <p>Built by {@link VmBuilder} from parts ({@link DeviceManager}, {@link MemorySlots}, the vCPUs);
+ * its moves are checked against one table ({@link Lifecycle}). Why it is still over 500 lines:
+ * everything left here shares the one monitor the lifecycle moves under (pause and resume,
+ * snapshot and restore of state, the run's end, and the close protocol with its memory holds,
+ * whose waits and interrupts must see the same lock). {@link VcpuThrottle} and {@link HaltProbe}
+ * show how a part leaves while sharing the lock; the memory holds can follow them.
  */
 public final class VirtualMachine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
-    private static final int LAPIC_LVT_LINT0 = 0x350;
-    private static final int LAPIC_LVT_LINT1 = 0x360;
-    private static final int APIC_MODE_NMI = 0x4;
-    private static final int APIC_MODE_EXTINT = 0x7;
-    private static final int FPU_CONTROL_WORD = 0x37f;
-    private static final int MXCSR_DEFAULT = 0x1f80;
-    private static final Duration HALT_PROBE_INTERVAL = Duration.ofSeconds(1);
-    private static final String VIRTIO_MMIO_HID = "LNRO0005";
-    /** Queues (and I/O threads) per disk: one per vCPU up to this many. */
-    private static final int MAX_BLOCK_QUEUES = 4;
-    /**
-     * The longest a volume slot waits for its NBD server at any step: a request on a server that
-     * stopped answering fails (an I/O error in the guest) after this, instead of holding its queue.
-     */
-    private static final Duration NBD_TIMEOUT = Duration.ofSeconds(10);
     private static final long PAUSE_TIMEOUT_MILLIS = 10_000;
-    /** Throttling holds the vCPUs out of the guest for a share of every interval this long. */
-    private static final long THROTTLE_INTERVAL_MILLIS = 100;
 
     /** Where a VM is in its life. */
     public enum State {
@@ -132,34 +87,18 @@ public final class VirtualMachine implements AutoCloseable {
     private final GuestMemory memory;
     private final List<VcpuFd> vcpuFds = new ArrayList<>();
     private final List<Vcpu> vcpus = new ArrayList<>();
-    private final List<EventFd> interruptFds = new ArrayList<>();
-    private final List<VirtioMmioTransport> transports = new ArrayList<>();
-    private final List<VirtioBlock> blockDevices = new ArrayList<>();
-    private final List<VirtioBlock> volumeSlots = new ArrayList<>();
-    private final List<VirtioNet> netDevices = new ArrayList<>();
-    private VirtioBalloon balloon;
-    private VirtioRng entropy;
-    private final List<DiskImage> diskImages;
-    private final Bus pio = new Bus("port I/O");
-    private final Bus mmio = new Bus("MMIO");
+    private final DeviceManager devices;
+    private final MemorySlots memorySlots;
+    private final VcpuListener vcpuEvents = new VcpuEvents();
     private final CompletableFuture<VmExit> exit = new CompletableFuture<>();
-    private final List<MmioSlot> slots;
     private final PauseGate gate;
     private String effectiveCmdline;
-    private Serial8250 serial;
-    /** The IB700, when the config asks for one. */
-    private Ib700Watchdog watchdog;
     private Runnable watchdogListener;
     private int unheardWatchdogExpiries;
-    private boolean[] stuck;
-    private Thread haltWatch;
     private volatile boolean running;
-    private volatile State state = State.CREATED;
-    private boolean dirtyTracking;
-    /** Started by {@link #startHeld()}, not yet resumed: the guest has not run here. */
-    private boolean held;
-    private volatile int throttlePercent;
-    private Thread throttleThread;
+    private final Lifecycle lifecycle;
+    private final VcpuThrottle throttle;
+    private final HaltProbe haltProbe;
     /** Set once by {@link #close()}; no new memory holds from then on. Guarded by this. */
     private boolean closing;
     /** Threads outside the VM working on its memory, with how many holds each has. Guarded by this. */
@@ -167,17 +106,18 @@ public final class VirtualMachine implements AutoCloseable {
     /** Holders {@link #close()} interrupted; their hold's end clears it. Guarded by this. */
     private final Set<Thread> interruptedHolders = new HashSet<>();
 
-    private VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory,
-                           List<DiskImage> diskImages) {
+    VirtualMachine(VmConfig config, HostProfile host, Kvm kvm, VmFd vmFd, GuestMemory memory, DeviceManager devices) {
         this.config = config;
-        this.diskImages = diskImages;
         this.host = host;
         this.kvm = kvm;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.slots = MmioSlot.allocate(diskImages.size() + config.nets().size()
-                + (config.balloonStatsInterval().isPresent() ? 1 : 0) + config.volumeSlots() + (config.entropy() ? 1 : 0));
+        this.devices = devices;
+        this.memorySlots = new MemorySlots(vmFd, memory);
         this.gate = new PauseGate(config.vcpus());
+        this.lifecycle = new Lifecycle(config.name());
+        this.throttle = new VcpuThrottle(config.name(), this, gate, vcpus, exit, this::state);
+        this.haltProbe = new HaltProbe(config.name(), this, vcpus, exit, this::state);
     }
 
     /**
@@ -190,8 +130,8 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws io.stratus.kvm.sys.KvmException KVM refused a step
      */
     public static VirtualMachine create(VmConfig config, ConsoleSink console) {
-        return assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()),
-                VirtualMachine::loadAndEnter);
+        return VmBuilder.assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()),
+                VmBuilder::loadAndEnter);
     }
 
     /**
@@ -204,6 +144,7 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public static VirtualMachine restore(Path snapshotDir, ConsoleSink console) {
         VmSnapshot snapshot = SnapshotCodec.read(snapshotDir);
+        SnapshotConfig saved = snapshot.config();
         Path memoryFile = snapshotDir.resolve(SnapshotCodec.MEMORY_FILE);
         long memorySize;
         try {
@@ -212,29 +153,29 @@ public final class VirtualMachine implements AutoCloseable {
             throw new SnapshotException("snapshot " + snapshotDir + " has no readable " + SnapshotCodec.MEMORY_FILE
                     + ": " + e.getMessage(), e);
         }
-        if (memorySize != snapshot.memoryBytes()) {
+        if (memorySize != saved.memoryBytes()) {
             throw new SnapshotException("snapshot " + snapshotDir + " is truncated: " + SnapshotCodec.MEMORY_FILE
-                    + " has " + memorySize + " bytes, the guest had " + snapshot.memoryBytes());
+                    + " has " + memorySize + " bytes, the guest had " + saved.memoryBytes());
         }
-        VmConfig.Builder b = VmConfig.builder(Path.of(snapshot.kernel())).name(snapshot.name())
-                .cmdline(snapshot.cmdline()).memoryBytes(snapshot.memoryBytes()).vcpus(snapshot.vcpus())
-                .mergeableMemory(snapshot.mergeableMemory()).entropy(snapshot.entropy())
-                .volumeSlots(snapshot.volumeSlots());
-        if (snapshot.balloonStatsMillis() > 0) {
-            b.balloon(Duration.ofMillis(snapshot.balloonStatsMillis()));
+        VmConfig.Builder b = VmConfig.builder(Path.of(saved.kernel())).name(saved.name())
+                .cmdline(saved.cmdline()).memoryBytes(saved.memoryBytes()).vcpus(saved.vcpus())
+                .mergeableMemory(saved.mergeableMemory()).entropy(saved.entropy())
+                .volumeSlots(saved.volumeSlots());
+        if (saved.balloonStatsMillis() > 0) {
+            b.balloon(Duration.ofMillis(saved.balloonStatsMillis()));
         } else {
             b.noBalloon();
         }
-        for (VmSnapshot.Disk d : snapshot.disks()) {
+        for (SnapshotConfig.Disk d : saved.disks()) {
             b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
         }
-        for (VmSnapshot.Net n : snapshot.nets()) {
+        for (SnapshotConfig.Net n : saved.nets()) {
             b.net(new NetConfig(n.tap(), n.mac()));
         }
-        return assemble(b.build(), console,
+        return VmBuilder.assemble(b.build(), console,
                 c -> GuestMemory.x86FromFile(memoryFile, c.memoryBytes(), c.mergeableMemory()),
                 vm -> {
-                    vm.effectiveCmdline = snapshot.cmdline();
+                    vm.effectiveCmdline = saved.cmdline();
                     SnapshotState.apply(vm, snapshot);
                 });
     }
@@ -249,168 +190,14 @@ public final class VirtualMachine implements AutoCloseable {
      * @param config the configuration the source VM was built from
      */
     public static VirtualMachine createIncoming(VmConfig config, ConsoleSink console) {
-        return assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()), vm -> {
-        });
+        return VmBuilder.assemble(config, console, c -> GuestMemory.x86(c.memoryBytes(), c.mergeableMemory()),
+                vm -> {
+                });
     }
 
-    /** The KVM objects, memory, devices and vCPUs every VM has; {@code finish} then loads a kernel or a snapshot. */
-    private static VirtualMachine assemble(VmConfig config, ConsoleSink console,
-                                           Function<VmConfig, GuestMemory> memoryFactory,
-                                           Consumer<VirtualMachine> finish) {
-        checkHostMemory(config);
-        HostProfile host = HostProfile.detect();
-        List<DiskImage> disks = openDisks(config);
-        Kvm kvm;
-        try {
-            kvm = Kvm.open();
-        } catch (RuntimeException e) {
-            disks.forEach(DiskImage::close);
-            throw e;
-        }
-        VmFd vmFd = null;
-        GuestMemory memory = null;
-        VirtualMachine vm = null;
-        try {
-            kvm.requireVmmCapabilities();
-            int maxVcpus = kvm.checkExtension(KvmCapability.MAX_VCPUS);
-            if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
-                throw new VmConfigException("this host's KVM runs at most " + maxVcpus + " vCPUs per guest, not "
-                        + config.vcpus());
-            }
-            vmFd = kvm.createVm();
-            // Intel hosts need these two ranges for real-mode emulation; they sit just below the BIOS.
-            vmFd.setTssAddress(BootLayout.KVM_TSS);
-            if (kvm.checkExtension(KvmCapability.SET_IDENTITY_MAP_ADDR) > 0) {
-                vmFd.setIdentityMapAddress(BootLayout.KVM_IDENTITY_MAP);
-            }
-            vmFd.createIrqchip();
-            vmFd.createPit2(VmFd.PIT_SPEAKER_DUMMY);
-
-            memory = memoryFactory.apply(config);
-            vm = new VirtualMachine(config, host, kvm, vmFd, memory, disks);
-            vm.registerMemorySlots(0);
-            vm.createDevices(console);
-            vm.createBlockDevices();
-            vm.createNetDevices();
-            vm.createBalloon();
-            vm.createVolumeSlots();
-            vm.createEntropy();
-            vm.createVcpus();
-            finish.accept(vm);
-            return vm;
-        } catch (RuntimeException e) {
-            if (vm != null) {
-                vm.release();
-            } else {
-                if (memory != null) {
-                    memory.close();
-                }
-                if (vmFd != null) {
-                    vmFd.close();
-                }
-                kvm.close();
-                disks.forEach(DiskImage::close);
-            }
-            if (e instanceof IllegalArgumentException) {
-                throw new VmConfigException(e.getMessage());
-            }
-            throw e;
-        }
-    }
-
-    /** Memory slot {@code i} is region {@code i} of guest RAM; registering a slot again changes its flags only. */
-    private void registerMemorySlots(int flags) {
-        int slot = 0;
-        for (GuestRegion region : memory.regions()) {
-            vmFd.setUserMemoryRegion(slot++, flags, region.start().value(), region.size(), memory.hostAddress(region));
-        }
-    }
-
-    /** Loads the kernel and initrd, writes the boot structures and tables, and sets the boot vCPU at the entry. */
-    private void loadAndEnter() {
-        LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
-        InitrdRange initrd = config.initrd().isPresent()
-                ? InitrdLoader.load(config.initrd().get(), memory, kernel) : null;
-        KernelCmdline cmdline = buildCmdline(config, kernel, host, slots);
-        effectiveCmdline = cmdline.toString();
-        GuestAddress cmdlineAt = GuestAddress.of(BootLayout.CMDLINE);
-        memory.write(cmdlineAt, cmdline.toBytes());
-
-        AcpiPlatform platform = new AcpiPlatform(config.vcpus(), MpTable.ioapicId(config.vcpus()),
-                AcpiPowerControl.SLEEP_CONTROL_PORT, AcpiPowerControl.SLEEP_STATUS_PORT,
-                AcpiPowerControl.RESET_PORT, AcpiPowerControl.RESET_VALUE, Serial8250.COM1_PORT,
-                Serial8250.COM1_IRQ, slots.stream()
-                        .map(s -> new AcpiMmioDevice(VIRTIO_MMIO_HID, s.base(), VirtioMmioTransport.WINDOW_SIZE, s.gsi()))
-                        .toList());
-        AcpiTables.Layout acpi = AcpiTables.write(memory, platform, BootLayout.ACPI_TABLES, BootLayout.ACPI_TABLES_END);
-        MpTable.write(memory, config.vcpus());
-        List<E820Entry> e820 = MemoryMap.of(memory);
-        GuestAddress rsdp = GuestAddress.of(acpi.rsdp());
-
-        VcpuFd bsp = vcpuFds.get(0);
-        EntryState.Registers boot;
-        if (kernel.protocol() == LoadedKernel.BootProtocol.PVH) {
-            GuestAddress startInfo = PvhStartInfo.write(memory, e820, cmdlineAt, initrd, rsdp);
-            boot = EntryState.pvh(memory, bsp.getSregs(), kernel.entry(), startInfo);
-        } else {
-            byte[] zeroPage = LinuxBootParams.build(kernel.setupHeader(), e820, cmdlineAt, initrd, rsdp);
-            GuestAddress bootParams = LinuxBootParams.write(memory, zeroPage);
-            boot = EntryState.linux64(memory, bsp.getSregs(), kernel.entry(), bootParams);
-        }
-        bsp.setSregs(boot.sregs());
-        bsp.setRegs(boot.regs());
-        LOG.log(Level.DEBUG, "{0}: {1} kernel {2} entered at {3}, cmdline \"{4}\"", config.name(),
-                kernel.protocol(), config.kernel(), kernel.entry(), cmdline);
-    }
-
-    private static void checkHostMemory(VmConfig config) {
-        OptionalLong available = HostResources.availableMemory();
-        if (available.isPresent() && config.memoryBytes() > available.getAsLong()) {
-            throw new VmConfigException("guest memory of " + VmConfig.describeBytes(config.memoryBytes())
-                    + " is more than this host can give (" + (available.getAsLong() >> 20) + " MiB available)");
-        }
-    }
-
-    private static List<DiskImage> openDisks(VmConfig config) {
-        List<DiskImage> opened = new ArrayList<>();
-        try {
-            for (DiskConfig d : config.disks()) {
-                opened.add(DiskImage.open(d.path(), d.readOnly(), d.format()));
-            }
-        } catch (RuntimeException e) {
-            opened.forEach(DiskImage::close);
-            throw e;
-        }
-        return opened;
-    }
-
-    private static KernelCmdline buildCmdline(VmConfig config, LoadedKernel kernel, HostProfile host,
-                                              List<MmioSlot> slots) {
-        KernelCmdline cmdline = new KernelCmdline(Math.min(kernel.cmdlineMax(), BootLayout.CMDLINE_MAX - 1));
-        try {
-            cmdline.append(config.cmdline());
-            cmdline.addIfAbsent("console", "ttyS0");
-            if (cmdline.hasWord("acpi=off")) {
-                // Without ACPI the guest cannot read the DSDT; kernels built with
-                // VIRTIO_MMIO_CMDLINE_DEVICES find the devices here instead.
-                for (MmioSlot slot : slots) {
-                    cmdline.append(String.format("virtio_mmio.device=%d@0x%x:%d", VirtioMmioTransport.WINDOW_SIZE,
-                            slot.base(), slot.gsi()));
-                }
-            }
-            if (host.emulatesGuestKernel() && !cmdline.has("noxsave")) {
-                // Such a host's CPUID shows the guest XSAVE whatever the VMM sets, and its emulator
-                // cannot run XRSTOR in kernel mode: tell Linux not to use it.
-                cmdline.append("noxsave");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new VmConfigException(e.getMessage());
-        }
-        return cmdline;
-    }
-
-    private void createDevices(ConsoleSink console) {
-        GuestPowerEvents power = new GuestPowerEvents() {
+    /** What the guest's power-off and reset requests (ACPI, i8042) do: end the run. */
+    GuestPowerEvents powerEvents() {
+        return new GuestPowerEvents() {
             @Override
             public void powerOff(String source) {
                 finish(VmExit.of(VmExit.Reason.POWER_OFF, source));
@@ -421,21 +208,6 @@ public final class VirtualMachine implements AutoCloseable {
                 finish(VmExit.of(VmExit.Reason.RESET, source));
             }
         };
-        serial = new Serial8250(console, interruptLine(Serial8250.COM1_IRQ));
-        pio.register(Serial8250.COM1_PORT, Serial8250.PORT_COUNT, serial);
-        pio.register(I8042.DATA_PORT, 1, I8042.dataPort());
-        pio.register(I8042.COMMAND_PORT, 1, new I8042(power));
-        AcpiPowerControl acpiPower = new AcpiPowerControl(power, AcpiTables.S5_SLEEP_TYPE);
-        pio.register(AcpiPowerControl.SLEEP_CONTROL_PORT, 2, acpiPower.sleepRegisters());
-        pio.register(AcpiPowerControl.RESET_PORT, 1, acpiPower.resetRegister());
-        IgnoredPorts ignored = new IgnoredPorts();
-        pio.register(IgnoredPorts.POST_PORT, 1, ignored);
-        pio.register(IgnoredPorts.ALT_DELAY_PORT, 1, ignored);
-        if (config.watchdog()) {
-            watchdog = new Ib700Watchdog(Ib700Watchdog.Timer.ofThread(config.name() + "-ib700"),
-                    this::watchdogExpired);
-            pio.register(Ib700Watchdog.STOP_PORT, Ib700Watchdog.START_PORT - Ib700Watchdog.STOP_PORT + 1, watchdog);
-        }
     }
 
     /**
@@ -455,7 +227,7 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    private void watchdogExpired() {
+    void watchdogExpired() {
         LOG.log(Level.INFO, "{0}: the guest's watchdog ran out", config.name());
         Runnable listener;
         synchronized (this) {
@@ -468,98 +240,27 @@ public final class VirtualMachine implements AutoCloseable {
         listener.run();
     }
 
-    private void createBlockDevices() {
-        int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
-        for (int i = 0; i < diskImages.size(); i++) {
-            MmioSlot slot = slots.get(i);
-            DiskConfig disk = config.disks().get(i);
-            VirtioBlock block = new VirtioBlock(config.name() + "-vd" + (char) ('a' + i), diskImages.get(i), disk.id(),
-                    queues);
-            blockDevices.add(block);
-            addVirtioDevice(block, slot);
-        }
-    }
-
-    /** virtio-net devices take the slots after the disks. */
-    private void createNetDevices() {
-        for (int i = 0; i < config.nets().size(); i++) {
-            NetConfig net = config.nets().get(i);
-            PacketChannel tap;
-            try {
-                tap = PacketChannel.openTap(net.tap(), VirtioNet.HEADER_SIZE);
-            } catch (KvmException e) {
-                throw new VmConfigException("network device " + net.tap() + ": " + e.getMessage());
-            }
-            VirtioNet device = new VirtioNet(config.name() + "-eth" + i, tap, net.macBytes());
-            netDevices.add(device);
-            addVirtioDevice(device, slots.get(diskImages.size() + i));
-        }
-    }
-
-    /** The balloon takes the slot after the network devices. */
-    private void createBalloon() {
-        config.balloonStatsInterval().ifPresent(interval -> {
-            balloon = new VirtioBalloon(config.name() + "-balloon", config.memoryBytes(), interval);
-            addVirtioDevice(balloon, slots.get(diskImages.size() + config.nets().size()));
-        });
-    }
-
-    /**
-     * Volume slots take the slots after the balloon: the guest names them after the disks (vdb, …),
-     * and the devices before them keep their places.
-     */
-    private void createVolumeSlots() {
-        int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
-        int first = diskImages.size() + config.nets().size() + (config.balloonStatsInterval().isPresent() ? 1 : 0);
-        for (int i = 0; i < config.volumeSlots(); i++) {
-            VirtioBlock slot = VirtioBlock.volumeSlot(config.name() + "-vol" + i, queues, NBD_TIMEOUT);
-            volumeSlots.add(slot);
-            addVirtioDevice(slot, slots.get(first + i));
-        }
-    }
-
     /**
      * The empty or filled volume slots ({@link VmConfig#volumeSlots()}), in the order the guest
      * sees them: {@link VirtioBlock#fill} and {@link VirtioBlock#empty} attach and detach volumes.
      */
     public List<VirtioBlock> volumeSlots() {
-        return List.copyOf(volumeSlots);
-    }
-
-    /** The entropy device takes the last slot, after the balloon. */
-    private void createEntropy() {
-        if (config.entropy()) {
-            entropy = new VirtioRng(config.name() + "-rng");
-            addVirtioDevice(entropy, slots.get(slots.size() - 1));
-        }
+        return List.copyOf(devices.volumeSlots());
     }
 
     /** The entropy device, if the guest has one. */
     public Optional<VirtioRng> entropy() {
-        return Optional.ofNullable(entropy);
+        return devices.entropy();
     }
 
     /** The balloon device, if the guest has one: set targets, read the guest's memory statistics. */
     public Optional<VirtioBalloon> balloon() {
-        return Optional.ofNullable(balloon);
+        return devices.balloon();
     }
 
     /** Counters of the virtio-net devices, in device order. */
     public List<NetMetrics.Snapshot> netMetrics() {
-        return netDevices.stream().map(VirtioNet::metrics).toList();
-    }
-
-    private void addVirtioDevice(VirtioDevice device, MmioSlot slot) {
-        VirtioMmioTransport transport = new VirtioMmioTransport(device, memory,
-                new VirtioInterrupt(interruptLine(slot.gsi())));
-        transports.add(transport);
-        mmio.register(slot.base(), VirtioMmioTransport.WINDOW_SIZE, transport);
-        List<EventFd> notifiers = transport.notifiers();
-        for (int q = 0; q < notifiers.size(); q++) {
-            // KVM signals the queue's eventfd on QueueNotify writes without a trip through user space.
-            vmFd.registerIoeventfd(notifiers.get(q), slot.base() + VirtioMmioTransport.QUEUE_NOTIFY, 4, (long) q,
-                    false);
-        }
+        return devices.netDevices().stream().map(VirtioNet::metrics).toList();
     }
 
     /** CPU time the guest's vCPU threads have used (guest and VMM exit handling together). */
@@ -576,54 +277,17 @@ public final class VirtualMachine implements AutoCloseable {
      * that moves the disks, their dirty-block tracking.
      */
     public List<VirtioBlock> blockDevices() {
-        return List.copyOf(blockDevices);
+        return List.copyOf(devices.blockDevices());
     }
 
     /** Counters of the virtio-blk devices, in disk order. */
     public List<BlockMetrics.Snapshot> blockMetrics() {
-        return blockDevices.stream().map(VirtioBlock::metrics).toList();
+        return devices.blockDevices().stream().map(VirtioBlock::metrics).toList();
     }
 
-    /** An irqfd on {@code gsi}: each trigger is one edge into the in-kernel IOAPIC (and PIC below 16). */
-    private InterruptLine interruptLine(int gsi) {
-        EventFd fd = EventFd.create(false);
-        interruptFds.add(fd);
-        vmFd.registerIrqfd(fd, gsi);
-        return () -> fd.write(1);
-    }
-
-    /** Creates and configures every vCPU. */
-    private void createVcpus() {
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        boolean tscDeadline = kvm.checkExtension(KvmCapability.TSC_DEADLINE_TIMER) > 0;
-        List<MsrEntry> msrs = MsrSetup.bootMsrs(kvm.msrIndexList());
-        VcpuListener listener = new VcpuEvents();
-        for (int id = 0; id < config.vcpus(); id++) {
-            VcpuFd fd = vmFd.createVcpu(id);
-            vcpuFds.add(fd);
-            fd.setCpuid(CpuidSetup.forVcpu(supported, id, config.vcpus(), tscDeadline, host));
-            fd.setMsrs(msrs);
-            fd.setFpu(FPU_CONTROL_WORD, MXCSR_DEFAULT);
-            configureLocalInterrupts(fd);
-            vcpus.add(new Vcpu(fd, pio, mmio, memory, listener, host, config.name(), gate));
-        }
-    }
-
-    /** LINT0 as ExtINT (the PIC's virtual wire) and LINT1 as NMI, as a PC BIOS leaves them. */
-    private static void configureLocalInterrupts(VcpuFd fd) {
-        byte[] lapic = fd.getLapic();
-        setDeliveryMode(lapic, LAPIC_LVT_LINT0, APIC_MODE_EXTINT);
-        setDeliveryMode(lapic, LAPIC_LVT_LINT1, APIC_MODE_NMI);
-        fd.setLapic(lapic);
-    }
-
-    private static void setDeliveryMode(byte[] lapic, int register, int mode) {
-        int value = (lapic[register] & 0xff) | (lapic[register + 1] & 0xff) << 8 | (lapic[register + 2] & 0xff) << 16
-                | (lapic[register + 3] & 0xff) << 24;
-        value = (value & ~0x700) | (mode << 8);
-        for (int i = 0; i < 4; i++) {
-            lapic[register + i] = (byte) (value >>> (8 * i));
-        }
+    /** What the vCPU threads report to; one for all of them. */
+    VcpuListener vcpuListener() {
+        return vcpuEvents;
     }
 
     /** Reports from the vCPU threads. */
@@ -651,15 +315,7 @@ public final class VirtualMachine implements AutoCloseable {
 
         @Override
         public void haltProbed(int vcpu, boolean isStuck) {
-            boolean all;
-            synchronized (VirtualMachine.this) {
-                stuck[vcpu] = isStuck;
-                all = true;
-                for (boolean s : stuck) {
-                    all &= s;
-                }
-            }
-            if (all) {
+            if (haltProbe.probed(vcpu, isStuck)) {
                 finish(VmExit.of(VmExit.Reason.HALTED, "all vCPUs halted with interrupts disabled"));
             }
         }
@@ -670,39 +326,13 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    /** Probes the vCPUs every {@link #HALT_PROBE_INTERVAL} until the run ends. */
-    private void watchForHalt() {
-        try {
-            while (!exit.isDone()) {
-                try {
-                    exit.get(HALT_PROBE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (TimeoutException e) {
-                    synchronized (this) {
-                        if (state != State.RUNNING) {
-                            // Paused vCPUs wait at the gate and cannot answer; nothing to probe.
-                            continue;
-                        }
-                        Arrays.fill(stuck, false);
-                    }
-                    for (Vcpu v : vcpus) {
-                        v.probeHalted();
-                    }
-                } catch (ExecutionException e) {
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Starts the vCPUs. */
     public synchronized void start() {
-        if (state != State.CREATED || closing) {
-            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+        if (lifecycle.phase() != Phase.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state())
                     + ", not CREATED");
         }
-        launchVcpus(State.RUNNING);
+        launchVcpus(Phase.RUNNING);
         LOG.log(Level.INFO, "{0}: started with {1} vCPU(s) and {2}", config.name(), config.vcpus(),
                 VmConfig.describeBytes(config.memoryBytes()));
     }
@@ -715,27 +345,23 @@ public final class VirtualMachine implements AutoCloseable {
      * {@link #restoreState} is still allowed until {@link #resume()}.
      */
     public synchronized void startHeld() {
-        if (state != State.CREATED || closing) {
-            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state)
+        if (lifecycle.phase() != Phase.CREATED || closing) {
+            throw new IllegalStateException("VM " + config.name() + " is " + (closing ? "closing" : state())
                     + ", not CREATED");
         }
         // Closed before any thread starts: no vCPU enters the guest before resume().
         gate.close();
-        held = true;
-        launchVcpus(State.PAUSED);
+        launchVcpus(Phase.HELD);
         LOG.log(Level.DEBUG, "{0}: vCPU threads started, held before the guest", config.name());
     }
 
-    private void launchVcpus(State next) {
+    private void launchVcpus(Phase next) {
         running = true;
-        state = next;
-        stuck = new boolean[vcpus.size()];
+        lifecycle.move(next);
         for (Vcpu v : vcpus) {
             v.start();
         }
-        haltWatch = new Thread(this::watchForHalt, config.name() + "-halt-watch");
-        haltWatch.setDaemon(true);
-        haltWatch.start();
+        haltProbe.start();
     }
 
     /**
@@ -750,21 +376,10 @@ public final class VirtualMachine implements AutoCloseable {
      * migration sends all of RAM once after starting.
      */
     public synchronized void startDirtyTracking() {
-        if (state == State.CLOSED) {
+        if (lifecycle.phase() == Phase.CLOSED) {
             throw new IllegalStateException("VM " + config.name() + " is closed");
         }
-        if (dirtyTracking) {
-            return;
-        }
-        memory.startWriteTracking();
-        try {
-            registerMemorySlots(VmFd.MEM_LOG_DIRTY_PAGES);
-        } catch (RuntimeException e) {
-            memory.stopWriteTracking();
-            registerMemorySlots(0);
-            throw e;
-        }
-        dirtyTracking = true;
+        memorySlots.startDirtyTracking();
     }
 
     /**
@@ -773,28 +388,18 @@ public final class VirtualMachine implements AutoCloseable {
      * written meanwhile is in this answer or the next.
      */
     public synchronized DirtyPages takeDirtyPages() {
-        if (!dirtyTracking) {
+        if (!memorySlots.tracking()) {
             throw new IllegalStateException("VM " + config.name() + " is not tracking dirty pages");
         }
-        DirtyPages pages = memory.takeWrittenPages();
-        int slot = 0;
-        for (GuestRegion region : memory.regions()) {
-            long n = region.size() / GuestMemory.PAGE_SIZE;
-            long[] bitmap = vmFd.getDirtyLog(slot++, n);
-            pages = pages.union(DirtyPages.ofBitmap(memory.pageCount(), region.mappingOffset() / GuestMemory.PAGE_SIZE,
-                    bitmap, n));
-        }
-        return pages;
+        return memorySlots.takeDirtyPages();
     }
 
     /** Stops dirty-page tracking (the slots lose {@code KVM_MEM_LOG_DIRTY_PAGES}); a no-op when not tracking. */
     public synchronized void stopDirtyTracking() {
-        if (!dirtyTracking || state == State.CLOSED) {
+        if (lifecycle.phase() == Phase.CLOSED) {
             return;
         }
-        dirtyTracking = false;
-        memory.stopWriteTracking();
-        registerMemorySlots(0);
+        memorySlots.stopDirtyTracking();
     }
 
     /**
@@ -806,71 +411,12 @@ public final class VirtualMachine implements AutoCloseable {
      * @param percent 0 to 99
      */
     public void throttle(int percent) throws InterruptedException {
-        if (percent < 0 || percent > 99) {
-            throw new IllegalArgumentException("throttle of " + percent + "%; 0 to 99");
-        }
-        Thread stopping = null;
-        synchronized (this) {
-            throttlePercent = percent;
-            if (percent > 0 && throttleThread == null) {
-                if (state != State.RUNNING) {
-                    throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
-                }
-                Thread t = new Thread(this::throttleLoop, config.name() + "-throttle");
-                t.setDaemon(true);
-                throttleThread = t;
-                t.start();
-            } else if (percent == 0 && throttleThread != null) {
-                stopping = throttleThread;
-                throttleThread = null;
-            }
-        }
-        if (stopping != null) {
-            stopping.interrupt();
-            stopping.join();
-        }
+        throttle.set(percent);
     }
 
     /** The share of time the vCPUs are held out of the guest, in percent (0 when not throttled). */
     public int throttlePercent() {
-        return throttlePercent;
-    }
-
-    private void throttleLoop() {
-        Thread self = Thread.currentThread();
-        try {
-            while (!exit.isDone()) {
-                long held = THROTTLE_INTERVAL_MILLIS * throttlePercent / 100;
-                boolean closed = false;
-                synchronized (this) {
-                    if (throttleThread != self) {
-                        return;
-                    }
-                    if (state == State.RUNNING) {
-                        gate.close();
-                        closed = true;
-                    }
-                }
-                try {
-                    if (closed) {
-                        // Kicks are never lost: a vCPU entering the guest now leaves it again at once.
-                        vcpus.forEach(Vcpu::kick);
-                        Thread.sleep(held);
-                    }
-                } finally {
-                    if (closed) {
-                        synchronized (this) {
-                            if (state == State.RUNNING) {
-                                gate.open();
-                            }
-                        }
-                    }
-                }
-                Thread.sleep(THROTTLE_INTERVAL_MILLIS - held);
-            }
-        } catch (InterruptedException e) {
-            // Throttling ended: the gate was opened above.
-        }
+        return throttle.percent();
     }
 
     /**
@@ -881,8 +427,8 @@ public final class VirtualMachine implements AutoCloseable {
     public void pause() throws InterruptedException {
         throttle(0);
         synchronized (this) {
-            if (state != State.RUNNING) {
-                throw new IllegalStateException("VM " + config.name() + " is " + state + ", not RUNNING");
+            if (lifecycle.phase() != Phase.RUNNING) {
+                throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not RUNNING");
             }
             gate.close();
         }
@@ -892,16 +438,18 @@ public final class VirtualMachine implements AutoCloseable {
                     + PAUSE_TIMEOUT_MILLIS + " ms; not paused");
         }
         synchronized (this) {
-            for (VirtioMmioTransport t : transports) {
-                t.pause();
+            if (lifecycle.phase() != Phase.RUNNING) {
+                // While the vCPUs left the guest the run ended (and was joined: EXITED) or another
+                // pause() won: the same refusal as above, before any device is touched, not the
+                // table's "cannot go from EXITED to PAUSED" after the devices were paused.
+                throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not RUNNING");
             }
+            devices.pause();
             for (VcpuFd fd : vcpuFds) {
                 fd.kvmclockCtrl();
             }
-            if (watchdog != null) {
-                watchdog.suspend();
-            }
-            state = State.PAUSED;
+            devices.suspendWatchdog();
+            lifecycle.move(Phase.PAUSED);
         }
         // DEBUG, not INFO: a live migration's downtime runs through here, and a console log line
         // costs from 0.4 ms up to several on a busy host.
@@ -910,23 +458,17 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Continues a paused guest, or lets one held by {@link #startHeld()} into the guest for the first time. */
     public synchronized void resume() {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + ", not PAUSED");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + ", not PAUSED");
         }
-        if (held) {
+        if (lifecycle.phase() == Phase.HELD) {
             // The devices never ran paused: restoreState left them as the source had them.
-            held = false;
-            state = State.RUNNING;
+            lifecycle.move(Phase.RUNNING);
             gate.open();
             return;
         }
-        for (VirtioMmioTransport t : transports) {
-            t.resume();
-        }
-        if (watchdog != null) {
-            watchdog.resume();
-        }
-        state = State.RUNNING;
+        devices.resume();
+        lifecycle.move(Phase.RUNNING);
         gate.open();
         LOG.log(Level.DEBUG, "{0}: resumed", config.name());
     }
@@ -937,18 +479,14 @@ public final class VirtualMachine implements AutoCloseable {
      * versioned {@code state.bin}. The guest stays paused; resume it or close it afterwards.
      */
     public synchronized void snapshot(Path dir) throws IOException {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before a snapshot");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + "; pause it before a snapshot");
         }
         Files.createDirectories(dir);
         // The disks as the paused guest left them, durable (a qcow2 image writes its metadata back):
         // restore reattaches the same files, even after this process is gone.
-        for (DiskImage d : diskImages) {
-            d.flush();
-        }
-        for (VirtioBlock v : volumeSlots) {
-            v.backend().flush();
-        }
+        devices.flushDisks();
+        devices.flushVolumes();
         VmSnapshot snapshot = SnapshotState.capture(this);
         // Memory first, state last: a state file only ever names a complete memory file.
         Files.deleteIfExists(dir.resolve(SnapshotCodec.STATE_FILE));
@@ -964,12 +502,10 @@ public final class VirtualMachine implements AutoCloseable {
      * write. The guest stays paused.
      */
     public synchronized VmSnapshot captureState() throws IOException {
-        if (state != State.PAUSED) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state + "; pause it before capturing state");
+        if (state() != State.PAUSED) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state() + "; pause it before capturing state");
         }
-        for (DiskImage d : diskImages) {
-            d.flush();
-        }
+        devices.flushDisks();
         return SnapshotState.capture(this);
     }
 
@@ -981,25 +517,26 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws SnapshotException the state does not fit this VM's configuration
      */
     public synchronized void restoreState(VmSnapshot snapshot) {
-        if (state != State.CREATED && !(state == State.PAUSED && held)) {
-            throw new IllegalStateException("VM " + config.name() + " is " + state
+        if (lifecycle.phase() != Phase.CREATED && lifecycle.phase() != Phase.HELD) {
+            throw new IllegalStateException("VM " + config.name() + " is " + state()
                     + ", neither CREATED nor held by startHeld()");
         }
-        if (snapshot.memoryBytes() != config.memoryBytes() || snapshot.vcpus() != config.vcpus()
-                || snapshot.disks().size() != config.disks().size() || snapshot.nets().size() != config.nets().size()
-                || (snapshot.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()
-                || snapshot.entropy() != config.entropy()) {
-            throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(snapshot.memoryBytes()) + ", "
-                    + snapshot.vcpus() + " vCPUs, " + snapshot.disks().size() + " disks, " + snapshot.nets().size()
-                    + " network devices, " + (snapshot.balloonStatsMillis() > 0 ? "a" : "no") + " balloon, "
-                    + (snapshot.entropy() ? "an" : "no") + " entropy device) does not match " + config.name() + " ("
+        SnapshotConfig saved = snapshot.config();
+        if (saved.memoryBytes() != config.memoryBytes() || saved.vcpus() != config.vcpus()
+                || saved.disks().size() != config.disks().size() || saved.nets().size() != config.nets().size()
+                || (saved.balloonStatsMillis() > 0) != config.balloonStatsInterval().isPresent()
+                || saved.entropy() != config.entropy()) {
+            throw new SnapshotException("the incoming guest (" + VmConfig.describeBytes(saved.memoryBytes()) + ", "
+                    + saved.vcpus() + " vCPUs, " + saved.disks().size() + " disks, " + saved.nets().size()
+                    + " network devices, " + (saved.balloonStatsMillis() > 0 ? "a" : "no") + " balloon, "
+                    + (saved.entropy() ? "an" : "no") + " entropy device) does not match " + config.name() + " ("
                     + VmConfig.describeBytes(config.memoryBytes()) + ", " + config.vcpus() + " vCPUs, "
                     + config.disks().size() + " disks, " + config.nets().size() + " network devices, "
                     + (config.balloonStatsInterval().isPresent() ? "a" : "no") + " balloon, "
                     + (config.entropy() ? "an" : "no") + " entropy device)");
         }
         SnapshotState.apply(this, snapshot);
-        effectiveCmdline = snapshot.cmdline();
+        effectiveCmdline = saved.cmdline();
     }
 
     /** Ends the run from the host side (the guest does not shut down; it simply stops). Idempotent. */
@@ -1016,10 +553,7 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         running = false;
-        if (watchdog != null) {
-            // A guest that no longer runs cannot feed it.
-            watchdog.close();
-        }
+        devices.closeWatchdog();
         // Paused vCPUs wait at the gate; let them out so that they see the run is over.
         gate.release();
         for (Vcpu v : vcpus) {
@@ -1060,15 +594,16 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         synchronized (this) {
-            if (state == State.RUNNING || state == State.PAUSED) {
-                state = State.EXITED;
+            Phase now = lifecycle.phase();
+            if (now == Phase.RUNNING || now == Phase.PAUSED || now == Phase.HELD) {
+                lifecycle.move(Phase.EXITED);
             }
         }
     }
 
     /** Offers console input to the guest's UART; returns how many bytes it took. */
     public int sendConsoleInput(byte[] bytes, int offset, int length) {
-        return serial.enqueueInput(bytes, offset, length);
+        return devices.serial().enqueueInput(bytes, offset, length);
     }
 
     public VmConfig config() {
@@ -1081,7 +616,7 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     public State state() {
-        return state;
+        return lifecycle.state();
     }
 
     /** Guest RAM, for tests and snapshot code. */
@@ -1102,11 +637,35 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     Serial8250 serial() {
-        return serial;
+        return devices.serial();
     }
 
     List<VirtioMmioTransport> transports() {
-        return transports;
+        return devices.transports();
+    }
+
+    List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    DeviceManager devices() {
+        return devices;
+    }
+
+    MemorySlots memorySlots() {
+        return memorySlots;
+    }
+
+    PauseGate gate() {
+        return gate;
+    }
+
+    HostProfile host() {
+        return host;
+    }
+
+    void setEffectiveCmdline(String cmdline) {
+        effectiveCmdline = cmdline;
     }
 
     /**
@@ -1119,7 +678,7 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws IllegalStateException the VM is closed or being closed
      */
     public synchronized MemoryHold holdMemory() {
-        if (closing || state == State.CLOSED) {
+        if (closing || lifecycle.phase() == Phase.CLOSED) {
             throw new IllegalStateException("VM " + config.name() + " is closed");
         }
         Thread holder = Thread.currentThread();
@@ -1178,13 +737,13 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new IllegalStateException("VM " + config.name() + " closed by a thread that holds its memory:"
                         + " end the hold first");
             }
-            if (closing || state == State.CLOSED) {
+            if (closing || lifecycle.phase() == Phase.CLOSED) {
                 awaitClosed();
                 return;
             }
             closing = true;
             // Nothing starts once closing is set, so this stays true or false.
-            started = state != State.CREATED;
+            started = lifecycle.phase() != Phase.CREATED;
         }
         if (started) {
             stop();
@@ -1228,7 +787,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     private synchronized void awaitClosed() {
         boolean interrupted = false;
-        while (state != State.CLOSED) {
+        while (lifecycle.phase() != Phase.CLOSED) {
             try {
                 wait();
             } catch (InterruptedException e) {
@@ -1240,28 +799,15 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    private synchronized void release() {
-        state = State.CLOSED;
+    synchronized void release() {
+        lifecycle.move(Phase.CLOSED);
         notifyAll();
         // Device threads touch guest memory: stop them before anything they use goes away.
-        for (VirtioMmioTransport t : transports) {
-            t.close();
-        }
-        for (DiskImage d : diskImages) {
-            d.close();
-        }
-        for (VirtioBlock v : volumeSlots) {
-            v.closeVolume();
-        }
-        for (VirtioNet n : netDevices) {
-            n.close();
-        }
+        devices.closeDevices();
         for (VcpuFd fd : vcpuFds) {
             fd.close();
         }
-        for (EventFd fd : interruptFds) {
-            fd.close();
-        }
+        devices.closeInterruptLines();
         vmFd.close();
         memory.close();
         kvm.close();

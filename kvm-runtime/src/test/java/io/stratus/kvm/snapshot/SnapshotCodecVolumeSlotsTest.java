@@ -13,17 +13,18 @@ import org.junit.jupiter.api.Test;
 class SnapshotCodecVolumeSlotsTest {
     private static VmSnapshot snapshot(int volumeSlots) {
         byte[] slotState = {0x56, 0x53, 0x4c, 0x31, 0};
-        return new VmSnapshot("vm", "/kernel", "console=ttyS0", 16L << 20, 0, false, 0, false, volumeSlots,
-                List.of(), List.of(), List.of(), new MachineState(List.of(), new byte[0], 0),
-                new SerialState(0, 0, 0, 0, 0, 0, false, false, new byte[0]),
-                List.of(new VirtioTransportState(0, 0, 0, 0, 0, 0, false, List.of(), slotState)));
+        return new VmSnapshot(new SnapshotConfig("vm", "/kernel", "console=ttyS0", 16L << 20, 0, false, 0, false,
+                volumeSlots, List.of(), List.of()),
+                new GuestState(List.of(), new MachineState(List.of(), new byte[0], 0),
+                        new SerialState(0, 0, 0, 0, 0, 0, false, false, new byte[0]),
+                        List.of(new VirtioTransportState(0, 0, 0, 0, 0, 0, false, List.of(), slotState))));
     }
 
     @Test
     void theSlotCountAndEachSlotsStateGoThroughTheFile() {
         VmSnapshot back = SnapshotCodec.decode(SnapshotCodec.encode(snapshot(3)), "test");
-        assertThat(back.volumeSlots()).isEqualTo(3);
-        assertThat(back.transports().get(0).deviceState()).containsExactly(0x56, 0x53, 0x4c, 0x31, 0);
+        assertThat(back.config().volumeSlots()).isEqualTo(3);
+        assertThat(back.state().transports().get(0).deviceState()).containsExactly(0x56, 0x53, 0x4c, 0x31, 0);
     }
 
     @Test
@@ -47,8 +48,8 @@ class SnapshotCodecVolumeSlotsTest {
         ByteBuffer.wrap(old).putInt(old.length - 4, (int) crc.getValue());
 
         VmSnapshot back = SnapshotCodec.decode(old, "format 2");
-        assertThat(back.volumeSlots()).isZero();
-        assertThat(back.cmdline()).isEqualTo("console=ttyS0");
-        assertThat(back.transports()).hasSize(1);
+        assertThat(back.config().volumeSlots()).isZero();
+        assertThat(back.config().cmdline()).isEqualTo("console=ttyS0");
+        assertThat(back.state().transports()).hasSize(1);
     }
 }

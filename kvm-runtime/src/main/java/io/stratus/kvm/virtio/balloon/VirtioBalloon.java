@@ -2,6 +2,7 @@ package io.stratus.kvm.virtio.balloon;
 
 import io.stratus.kvm.memory.GuestAddress;
 import io.stratus.kvm.memory.GuestMemory;
+import io.stratus.kvm.persist.Persist;
 import io.stratus.kvm.sys.EventFd;
 import io.stratus.kvm.virtio.ChainLoop;
 import io.stratus.kvm.virtio.Descriptor;
@@ -29,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Pages given back read as zero for the guest afterwards.
  */
-public final class VirtioBalloon implements VirtioDevice {
+public final class VirtioBalloon implements VirtioDevice, Persist<BalloonState> {
     public static final int DEVICE_TYPE = 5;
     public static final int QUEUE_SIZE = 256;
     /** Balloon pages are 4 KiB whatever the guest's page size (VIRTIO_BALLOON_PFN_SHIFT). */
@@ -259,17 +260,35 @@ public final class VirtioBalloon implements VirtioDevice {
     }
 
     @Override
-    public byte[] saveState() {
-        return ByteBuffer.allocate(8).putInt(targetPages).putInt(actualPages).array();
+    public BalloonState save() {
+        return new BalloonState(targetPages, actualPages);
+    }
+
+    /**
+     * Takes back a {@link #save()}: neither figure may be negative or above the guest's memory
+     * ({@link #setTarget} and the guest's reports are held to the same bounds).
+     */
+    @Override
+    public void restore(BalloonState state) {
+        long pages = guestBytes / PAGE;
+        if (state.targetPages() < 0 || state.targetPages() > pages || state.actualPages() < 0
+                || state.actualPages() > pages) {
+            throw new IllegalArgumentException(name + ": balloon state of " + state.targetPages() + " target and "
+                    + state.actualPages() + " actual pages is outside 0 to the guest's " + pages);
+        }
+        targetPages = state.targetPages();
+        actualPages = state.actualPages();
     }
 
     @Override
+    public byte[] saveState() {
+        return save().encode();
+    }
+
+    /** The transport's copy of {@link #save()}; every format so far wrote eight bytes. */
+    @Override
     public void restoreState(byte[] state) {
-        if (state.length == 8) {
-            ByteBuffer b = ByteBuffer.wrap(state);
-            targetPages = b.getInt();
-            actualPages = b.getInt();
-        }
+        restore(BalloonState.decode(state));
     }
 
     private void serve(VirtQueue queue, ChainLoop.Handler handler) {
