@@ -53,7 +53,8 @@ final class LocalCloud implements AutoCloseable {
      */
     final String metadataSecret;
     private final List<QuarkusProcess> processes = new ArrayList<>();
-    private final List<HostNetwork.Namespace> namespaces = new ArrayList<>();
+    /** The agents' namespaces by the number the class gave ({@link #agentIn}). */
+    private final Map<Integer, HostNetwork.Namespace> namespaces = new LinkedHashMap<>();
     /** The agents run in namespaces: each names its DHCP servers' namespaces after itself. */
     private final List<String> hostsInNamespaces = new ArrayList<>();
     /** Where the agents started after {@link #withOutside} have a leg, mapped to physical network {@link #PHYSNET}. */
@@ -64,7 +65,8 @@ final class LocalCloud implements AutoCloseable {
      * The lock of test classes whose agents run in the root namespace ({@link #agent}): their
      * bridges, filters and DHCP namespaces would share the machine's one set of names, so such
      * classes run one at a time. Agents in namespaces of their own ({@link #agentIn}) need none, as
-     * long as every class uses namespace numbers of its own.
+     * long as every class uses namespace numbers of its own ({@link NamespaceNumbers} fails a class
+     * that takes another's).
      */
     static final String ROOT_NAMESPACE_AGENTS = "root-namespace agents";
 
@@ -250,11 +252,18 @@ final class LocalCloud implements AutoCloseable {
      * and other agents at their namespaces' addresses. Needs a cloud started with namespaces.
      */
     QuarkusProcess agentIn(int index, String host, long memoryMib, Map<String, String> extra) throws Exception {
-        HostNetwork.Namespace ns = HostNetwork.create(index);
-        namespaces.add(ns);
+        int number = NamespaceNumbers.claim(index, name);
+        HostNetwork.Namespace ns;
+        try {
+            ns = HostNetwork.create(number);
+        } catch (IOException | RuntimeException e) {
+            NamespaceNumbers.release(number, name);
+            throw e;
+        }
+        namespaces.put(index, ns);
         Map<String, String> physical = Map.of();
         if (outside != null) {
-            outside.plug(ns, index);
+            outside.plug(ns, NamespaceNumbers.number(index));
             physical = Map.of("stratus.agent.network.physical-interfaces", PHYSNET + ":"
                     + HostNetwork.ExternalNetwork.EXTERNAL_INTERFACE);
         }
@@ -271,6 +280,15 @@ final class LocalCloud implements AutoCloseable {
                 Duration.ofSeconds(10));
         processes.add(agent);
         return agent;
+    }
+
+    /** The name of the namespace made for the agent started with {@code index} ({@link #agentIn}). */
+    String namespace(int index) {
+        HostNetwork.Namespace ns = namespaces.get(index);
+        if (ns == null) {
+            throw new IllegalArgumentException("no agent of cloud " + name + " runs in namespace number " + index);
+        }
+        return ns.name();
     }
 
     /**
@@ -315,6 +333,9 @@ final class LocalCloud implements AutoCloseable {
         s.put("stratus.agent.capacity.vcpus", "16");
         s.put("stratus.agent.capacity.memory-mib", Long.toString(memoryMib));
         s.put("stratus.agent.report-interval", "1s");
+        // Agroal's 5 s for the agent's first H2 connection (Flyway, at start) is not enough on a machine
+        // whose two cores also run another class's guests under TCG: an agent once failed to start so.
+        s.put("quarkus.datasource.jdbc.acquisition-timeout", "60s");
         return s;
     }
 
@@ -378,7 +399,10 @@ final class LocalCloud implements AutoCloseable {
             HostNetwork.removeAgentNamespaces(host);
             deleteTree(Path.of("/run/stratus", host));
         }
-        namespaces.forEach(HostNetwork.Namespace::close);
+        for (Map.Entry<Integer, HostNetwork.Namespace> ns : namespaces.entrySet()) {
+            ns.getValue().close();
+            NamespaceNumbers.release(NamespaceNumbers.number(ns.getKey()), name);
+        }
         bus.close();
         deleteTree(dir);
     }

@@ -191,7 +191,7 @@ class MigrationIT {
             assertThat(awaitCount(id, before + 5)).as("it counts on at the source").isGreaterThan(before);
             assertThat(vcpusUsed().get("m-one")).isEqualTo(1L);
         } finally {
-            two = cloud.agentIn(2, "m-two", 1024, AGENT);
+            two = cloud.agentIn(10, "m-two", 1024, AGENT);
             cloud.awaitHostsUp("m-two");
         }
         assertThat(vcpusUsed()).as("the target's claim went back").isEqualTo(Map.of("m-one", 1L, "m-two", 0L));

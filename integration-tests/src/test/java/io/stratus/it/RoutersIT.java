@@ -215,7 +215,7 @@ class RoutersIT {
         }
         assertThat(GuestAccess.run("ip", "netns", "list")).as("the router's namespace is gone")
                 .doesNotContain(namespace);
-        assertThat(GuestAccess.run("ip", "-n", "stratus-7", "-o", "link", "show")).as("and its legs")
+        assertThat(GuestAccess.run("ip", "-n", cloud.namespace(7), "-o", "link", "show")).as("and its legs")
                 .doesNotContain("qr-").doesNotContain("qg-");
     }
 

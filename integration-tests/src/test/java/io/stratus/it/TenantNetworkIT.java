@@ -229,7 +229,7 @@ class TenantNetworkIT {
         }
         assertThat(alice("port", "show", "port-b", "-c", "device_id", "-f", "value").trim())
                 .as("a port the tenant made outlives its server, unbound").isEmpty();
-        for (String ns : List.of("stratus-1", "stratus-2")) {
+        for (String ns : List.of(cloud.namespace(1), cloud.namespace(2))) {
             awaitClean(ns);
         }
     }
