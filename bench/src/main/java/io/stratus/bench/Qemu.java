@@ -49,7 +49,10 @@ public final class Qemu {
         }
         for (int i = 0; i < guest.disks().size(); i++) {
             GuestSpec.Disk d = guest.disks().get(i);
-            c.addAll(List.of("-drive", "id=d" + i + ",file=" + d.path() + ",format=raw,if=none"
+            // QEMU's own NBD client for a disk over NBD; both with QEMU's default cache=writeback.
+            String file = d.nbdSocket().map(s -> "nbd+unix:///" + GuestSpec.Disk.NBD_EXPORT + "?socket=" + s)
+                    .orElse(d.path().toString());
+            c.addAll(List.of("-drive", "id=d" + i + ",file=" + file + ",format=raw,if=none"
                     + (d.readOnly() ? ",readonly=on" : ""), "-device", "virtio-blk-device,drive=d" + i));
         }
         return c;
