@@ -43,7 +43,7 @@ public final class Qemu {
                 // The tiny guests power off by writing the Stratus ACPI sleep port; here it ends QEMU.
                 "-device", "isa-debug-exit,iobase=0x600,iosize=1",
                 "-kernel", guest.kernel().toString(),
-                "-append", ("console=ttyS0 " + guest.cmdline()).trim()));
+                "-append", ("console=ttyS0 " + guest.cmdline() + (kvm() ? "" : tcgTsc())).trim()));
         if (guest.initrd() != null) {
             c.addAll(List.of("-initrd", guest.initrd().toString()));
         }
@@ -56,6 +56,25 @@ public final class Qemu {
                     + (d.readOnly() ? ",readonly=on" : ""), "-device", "virtio-blk-device,drive=d" + i));
         }
         return c;
+    }
+
+    /**
+     * Under TCG the guest's TSC runs at the host's rate, and Linux calibrating it against the
+     * emulated PIT fails on a busy host, after which the kit's kernel stalls at boot: it is told the
+     * rate instead (as the agent's qemu driver does). Empty where the host's TSC is not constant.
+     */
+    static String tcgTsc() {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            if (lines.stream().noneMatch(l -> l.startsWith("flags") && l.contains(" constant_tsc"))) {
+                return "";
+            }
+            return lines.stream().filter(l -> l.startsWith("cpu MHz")).findFirst()
+                    .map(l -> " tsc_early_khz=" + Math.round(Double.parseDouble(l.substring(l.indexOf(':') + 1).strip())
+                            * 1000)).orElse("");
+        } catch (java.io.IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     public static ProcessVmm vmm() {

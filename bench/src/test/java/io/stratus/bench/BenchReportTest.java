@@ -56,7 +56,7 @@ class BenchReportTest {
         List<String> c = Qemu.command(g);
         assertThat(c).containsSequence("-m", "256M").containsSequence("-smp", "2")
                 .containsSequence("-kernel", "/k").containsSequence("-initrd", "/i")
-                .containsSequence("-append", "console=ttyS0 panic=-1")
+                .containsSequence("-append", ("console=ttyS0 panic=-1" + (Qemu.kvm() ? "" : Qemu.tcgTsc())).trim())
                 .contains("id=d0,file=/d.img,format=raw,if=none,readonly=on", "virtio-blk-device,drive=d0");
         // KVM where /dev/kvm works; QEMU's own emulator where it does not.
         assertThat(String.join(" ", c)).contains("-M microvm", Qemu.kvm() ? "-enable-kvm" : "-accel tcg");
