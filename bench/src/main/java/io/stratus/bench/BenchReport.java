@@ -7,18 +7,37 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What one benchmark found: the set-up, each metric per VMM, and the ratio of Stratus to its
- * peer. Printed as a table for people or as one JSON object for scripts.
+ * What one benchmark found: the set-up, each metric per VMM, and the ratios of the medians it
+ * compares (usually Stratus to its peer). Printed as a table for people or as one JSON object for
+ * scripts.
  */
 public record BenchReport(String benchmark, Map<String, String> setup, List<Measurement> measurements,
-                          List<String> notes, String peer) {
+                          List<String> notes, List<Ratio> ratios) {
     public static final String STRATUS = "stratus";
     public static final String PEER = "qemu-microvm";
+
+    /** The median of column {@code vmm} over that of column {@code peer}, for every metric. */
+    public record Ratio(String vmm, String peer) {
+        String label() {
+            return shortName(vmm) + "/" + shortName(peer);
+        }
+
+        String jsonKey() {
+            return "ratio_" + shortName(vmm) + "_to_" + shortName(peer);
+        }
+    }
 
     public BenchReport {
         setup = new LinkedHashMap<>(setup);
         measurements = List.copyOf(measurements);
         notes = List.copyOf(notes);
+        ratios = List.copyOf(ratios);
+    }
+
+    /** A report of Stratus against {@code peer}. */
+    public BenchReport(String benchmark, Map<String, String> setup, List<Measurement> measurements,
+                       List<String> notes, String peer) {
+        this(benchmark, setup, measurements, notes, List.of(new Ratio(STRATUS, peer)));
     }
 
     /** A report against QEMU, the peer of the VMM benchmarks. */
@@ -27,11 +46,11 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
         this(benchmark, setup, measurements, notes, PEER);
     }
 
-    private String peerShort() {
-        return peer.equals(PEER) ? "qemu" : peer;
+    private static String shortName(String vmm) {
+        return vmm.equals(PEER) ? "qemu" : vmm;
     }
 
-    /** A fixed-width table: metric, each VMM's median [min-max], and the Stratus/QEMU ratio. */
+    /** A fixed-width table: metric, each VMM's median [min-max], and the ratios (Stratus/QEMU). */
     public String table() {
         List<String> vmms = new ArrayList<>();
         for (Measurement m : measurements) {
@@ -47,7 +66,7 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
         List<String[]> rows = new ArrayList<>();
         List<String> header = new ArrayList<>(List.of("metric", "unit"));
         vmms.forEach(v -> header.add(v + " median [min-max]"));
-        header.add("stratus/" + peerShort());
+        ratios.forEach(r -> header.add(r.label()));
         rows.add(header.toArray(new String[0]));
         for (Measurement m : measurements) {
             List<String> row = new ArrayList<>(List.of(m.metric(), m.unit()));
@@ -56,9 +75,11 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
                 row.add(s == null ? "-" : String.format(Locale.ROOT, "%s [%s-%s]", fmt(s.median()), fmt(s.min()),
                         fmt(s.max())));
             }
-            double r = m.ratio(STRATUS, peer);
-            row.add(Double.isNaN(r) ? "-" : String.format(Locale.ROOT, "%.2f (%s better)", r,
-                    m.higherIsBetter() ? "higher" : "lower"));
+            for (Ratio ratio : ratios) {
+                double r = m.ratio(ratio.vmm(), ratio.peer());
+                row.add(Double.isNaN(r) ? "-" : String.format(Locale.ROOT, "%.2f (%s better)", r,
+                        m.higherIsBetter() ? "higher" : "lower"));
+            }
             rows.add(row.toArray(new String[0]));
         }
         int[] widths = new int[header.size()];
@@ -102,8 +123,10 @@ public record BenchReport(String benchmark, Map<String, String> setup, List<Meas
             for (Map.Entry<String, Stats> e : x.byVmm().entrySet()) {
                 b.append(',').append(Json.string(e.getKey())).append(':').append(e.getValue().json());
             }
-            b.append(",\"ratio_stratus_to_").append(peerShort()).append("\":").append(Json.number(x.ratio(STRATUS, peer)))
-                    .append('}');
+            for (Ratio r : ratios) {
+                b.append(',').append(Json.string(r.jsonKey())).append(':').append(Json.number(x.ratio(r.vmm(), r.peer())));
+            }
+            b.append('}');
         }
         b.append("],\"notes\":[");
         for (int n = 0; n < notes.size(); n++) {

@@ -33,29 +33,12 @@ public final class BlockBenchmark {
         List<String> notes = new ArrayList<>();
         for (int run = 0; run < runs; run++) {
             for (Vmm vmm : vmms) {
-                Path target = work.resolve("blk-target-" + vmm.name() + ".img");
-                Files.deleteIfExists(target);
-                try (FileChannel f = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    f.write(java.nio.ByteBuffer.wrap(new byte[1]), TARGET_BYTES - 1);
-                }
+                Path target = target(work.resolve("blk-target-" + vmm.name() + ".img"));
                 GuestSpec guest = new GuestSpec(kit.resolve("test-kernel/vmlinux"), kit.resolve("initramfs.cpio"),
                         "panic=-1 stratus.run=/mnt/bench.sh", 256, 1,
                         List.of(new GuestSpec.Disk(tools, true), new GuestSpec.Disk(target, false)));
                 Vmm.GuestRun r = vmm.run(guest, limit);
-                int found = 0;
-                for (String line : r.console().lines()) {
-                    Matcher m = RESULT.matcher(line);
-                    if (m.find()) {
-                        found++;
-                        String mode = m.group(1);
-                        double seconds = Long.parseLong(m.group(5)) / 1e6;
-                        if (mode.startsWith("seq")) {
-                            samples.add(mode, vmm.name(), Long.parseLong(m.group(4)) / seconds / (1 << 20));
-                        } else {
-                            samples.add(mode, vmm.name(), Long.parseLong(m.group(3)) / seconds);
-                        }
-                    }
-                }
+                int found = collect(r.console(), samples, vmm.name());
                 if (found < 4) {
                     notes.add(vmm.name() + " run " + run + " reported " + found + " of 4 results (" + r.outcome()
                             + "): " + r.console().tail(4));
@@ -67,11 +50,44 @@ public final class BlockBenchmark {
         setup.put("guest", "kit test kernel, 1 vCPU, 256 MiB; tools disk (ro) + 256 MiB raw target disk");
         setup.put("tool", "guests/blkbench.c, O_DIRECT; seq 64 x 1 MiB, random 1000 x 4 KiB");
         setup.put("runs", Integer.toString(runs));
-        return new BenchReport("blk", setup, List.of(
-                samples.measurement("seqread", "MiB/s", true),
-                samples.measurement("seqwrite", "MiB/s", true),
-                samples.measurement("randread", "IOPS", true),
-                samples.measurement("randwrite", "IOPS", true)), notes);
+        return new BenchReport("blk", setup, measurements(samples), notes);
+    }
+
+    /**
+     * Adds blkbench's results on {@code console} to {@code samples} under {@code column}: MiB/s for
+     * the sequential patterns, IOPS for the random ones; returns how many it found.
+     */
+    static int collect(ConsoleTimeline console, Samples samples, String column) {
+        int found = 0;
+        for (String line : console.lines()) {
+            Matcher m = RESULT.matcher(line);
+            if (m.find()) {
+                found++;
+                String mode = m.group(1);
+                double seconds = Long.parseLong(m.group(5)) / 1e6;
+                if (mode.startsWith("seq")) {
+                    samples.add(mode, column, Long.parseLong(m.group(4)) / seconds / (1 << 20));
+                } else {
+                    samples.add(mode, column, Long.parseLong(m.group(3)) / seconds);
+                }
+            }
+        }
+        return found;
+    }
+
+    /** The four patterns' measurements, in the order the guest runs them. */
+    static List<Measurement> measurements(Samples samples) {
+        return List.of(samples.measurement("seqread", "MiB/s", true), samples.measurement("seqwrite", "MiB/s", true),
+                samples.measurement("randread", "IOPS", true), samples.measurement("randwrite", "IOPS", true));
+    }
+
+    /** A fresh sparse raw target disk of {@link #TARGET_BYTES}. */
+    static Path target(Path file) throws IOException {
+        Files.deleteIfExists(file);
+        try (FileChannel f = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[1]), TARGET_BYTES - 1);
+        }
+        return file;
     }
 
     /** An ext4 image holding blkbench and the script the guest's init runs. */

@@ -43,16 +43,38 @@ public final class Qemu {
                 // The tiny guests power off by writing the Stratus ACPI sleep port; here it ends QEMU.
                 "-device", "isa-debug-exit,iobase=0x600,iosize=1",
                 "-kernel", guest.kernel().toString(),
-                "-append", ("console=ttyS0 " + guest.cmdline()).trim()));
+                "-append", ("console=ttyS0 " + guest.cmdline() + (kvm() ? "" : tcgTsc())).trim()));
         if (guest.initrd() != null) {
             c.addAll(List.of("-initrd", guest.initrd().toString()));
         }
         for (int i = 0; i < guest.disks().size(); i++) {
             GuestSpec.Disk d = guest.disks().get(i);
-            c.addAll(List.of("-drive", "id=d" + i + ",file=" + d.path() + ",format=raw,if=none"
+            // QEMU's own NBD client for a disk over NBD; both with QEMU's default cache=writeback.
+            String file = d.nbdSocket().map(s -> "nbd+unix:///" + GuestSpec.Disk.NBD_EXPORT + "?socket=" + s)
+                    .orElse(d.path().toString());
+            c.addAll(List.of("-drive", "id=d" + i + ",file=" + file + ",format=raw,if=none"
                     + (d.readOnly() ? ",readonly=on" : ""), "-device", "virtio-blk-device,drive=d" + i));
         }
         return c;
+    }
+
+    /**
+     * Under TCG the guest's TSC runs at the host's rate, and Linux calibrating it against the
+     * emulated PIT fails on a busy host, after which the kit's kernel stalls at boot: it is told the
+     * rate instead (as the agent's qemu driver does). Empty where the host's TSC is not constant.
+     */
+    static String tcgTsc() {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            if (lines.stream().noneMatch(l -> l.startsWith("flags") && l.contains(" constant_tsc"))) {
+                return "";
+            }
+            return lines.stream().filter(l -> l.startsWith("cpu MHz")).findFirst()
+                    .map(l -> " tsc_early_khz=" + Math.round(Double.parseDouble(l.substring(l.indexOf(':') + 1).strip())
+                            * 1000)).orElse("");
+        } catch (java.io.IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     public static ProcessVmm vmm() {

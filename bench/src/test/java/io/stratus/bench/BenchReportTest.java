@@ -56,9 +56,36 @@ class BenchReportTest {
         List<String> c = Qemu.command(g);
         assertThat(c).containsSequence("-m", "256M").containsSequence("-smp", "2")
                 .containsSequence("-kernel", "/k").containsSequence("-initrd", "/i")
-                .containsSequence("-append", "console=ttyS0 panic=-1")
+                .containsSequence("-append", ("console=ttyS0 panic=-1" + (Qemu.kvm() ? "" : Qemu.tcgTsc())).trim())
                 .contains("id=d0,file=/d.img,format=raw,if=none,readonly=on", "virtio-blk-device,drive=d0");
         // KVM where /dev/kvm works; QEMU's own emulator where it does not.
         assertThat(String.join(" ", c)).contains("-M microvm", Qemu.kvm() ? "-enable-kvm" : "-accel tcg");
+    }
+
+    @Test
+    void qemuReachesADiskOverNbdWithItsOwnClient() {
+        GuestSpec g = new GuestSpec(java.nio.file.Path.of("/k"), null, "", 256, 1, List.of(
+                new GuestSpec.Disk(java.nio.file.Path.of("/tools.img"), true),
+                GuestSpec.Disk.overNbd(java.nio.file.Path.of("/vol.img"), java.nio.file.Path.of("/w/nbd.sock"))));
+        assertThat(Qemu.command(g)).contains("id=d1,file=nbd+unix:///vol?socket=/w/nbd.sock,format=raw,if=none",
+                "virtio-blk-device,drive=d1").noneMatch(a -> a.contains("/vol.img"));
+    }
+
+    @Test
+    void volumeReportPrintsNbdOverLocalPerVmmAndStratusOverQemuPerPath() {
+        Vmm stratus = new StratusVmm();
+        Vmm qemu = Qemu.vmm();
+        Measurement m = new Measurement("seqread", "MiB/s", true, Map.of(
+                "qemu-local", Stats.of(List.of(10.0)), "qemu-nbd", Stats.of(List.of(8.0)),
+                "stratus-local", Stats.of(List.of(12.0)), "stratus-nbd", Stats.of(List.of(6.0))));
+        BenchReport report = new BenchReport("volume", Map.of(), List.of(m), List.of(),
+                VolumeBenchmark.ratios(List.of(stratus, qemu)));
+        assertThat(report.json()).contains("\"ratio_qemu-nbd_to_qemu-local\":0.8000",
+                "\"ratio_stratus-nbd_to_stratus-local\":0.5000", "\"ratio_stratus-nbd_to_qemu-nbd\":0.7500",
+                "\"ratio_stratus-local_to_qemu-local\":1.2000");
+        assertThat(report.table()).contains("qemu-nbd/qemu-local", "stratus-nbd/qemu-nbd", "0.75 (higher better)");
+        // Without the kvm engine, QEMU's own ratio only.
+        assertThat(VolumeBenchmark.ratios(List.of(qemu)))
+                .containsExactly(new BenchReport.Ratio("qemu-nbd", "qemu-local"));
     }
 }

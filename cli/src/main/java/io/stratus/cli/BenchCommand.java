@@ -21,7 +21,9 @@ import io.stratus.bench.SnapshotBenchmark;
 import io.stratus.bench.StratusVmm;
 import io.stratus.bench.TenantNetBenchmark;
 import io.stratus.bench.Vmm;
+import io.stratus.bench.VolumeBenchmark;
 import io.stratus.kvm.cpu.HostProfile;
+import io.stratus.kvm.sys.Kvm;
 import io.stratus.local.HostNetwork;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -46,7 +48,8 @@ import picocli.CommandLine.Spec;
         subcommands = {BenchCommand.Boot.class, BenchCommand.Exits.class, BenchCommand.Blk.class,
                 BenchCommand.Memory.class, BenchCommand.Snapshot.class, BenchCommand.Ksm.class,
                 BenchCommand.Net.class, BenchCommand.Balloon.class, BenchCommand.Agent.class, BenchCommand.Images.class,
-                BenchCommand.Load.class, BenchCommand.Migrate.class, BenchCommand.TenantNet.class})
+                BenchCommand.Load.class, BenchCommand.Migrate.class, BenchCommand.TenantNet.class,
+                BenchCommand.Volume.class})
 final class BenchCommand {
     private static final Duration GUEST_LIMIT = Duration.ofMinutes(10);
 
@@ -177,6 +180,38 @@ final class BenchCommand {
             parent.require(parent.guests.resolve("blkbench"), "run make -C guests OUT=" + parent.guests + " blkbench");
             return parent.print(BlockBenchmark.run(parent.kit, parent.guests, parent.workDir(),
                     List.of(new StratusVmm(), Qemu.vmm()), runs, GUEST_LIMIT));
+        }
+    }
+
+    @Command(name = "volume", mixinStandardHelpOptions = true,
+            description = "A volume's I/O inside the guest (the blk patterns) over NBD (qemu-nbd) against the same file"
+                    + " as a local disk, on QEMU's NBD client and on the kvm engine's.")
+    static final class Volume implements Callable<Integer> {
+        @ParentCommand
+        BenchCommand parent;
+
+        @Option(names = "--runs", defaultValue = "1", description = "Runs per VMM and path (default: ${DEFAULT-VALUE}).")
+        int runs;
+
+        @Override
+        public Integer call() throws Exception {
+            Qemu.require();
+            parent.require(parent.kit.resolve("test-kernel/vmlinux"), "run bin/stratus kit");
+            parent.require(parent.guests.resolve("blkbench"), "run make -C guests OUT=" + parent.guests + " blkbench");
+            List<Vmm> vmms = new ArrayList<>();
+            List<String> skipped = new ArrayList<>();
+            // The kvm engine needs /dev/kvm; QEMU runs on its emulator without it.
+            java.util.Optional<String> noKvm = Kvm.unavailableReason(Path.of("/dev/kvm"));
+            if (noKvm.isPresent()) {
+                String why = "the kvm engine (stratus-local, stratus-nbd) was not measured: " + noKvm.get();
+                System.err.println("stratus: " + why);
+                skipped.add(why);
+            } else {
+                vmms.add(new StratusVmm());
+            }
+            vmms.add(Qemu.vmm());
+            return parent.print(VolumeBenchmark.run(parent.kit, parent.guests, parent.workDir(), vmms, runs,
+                    GUEST_LIMIT, skipped));
         }
     }
 
