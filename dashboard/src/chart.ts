@@ -45,8 +45,9 @@ export function lineChart(title: string, series: Series[], format: (v: number) =
   const t0 = Math.min(...all.map((p) => p[0]));
   const t1 = Math.max(...all.map((p) => p[0]), t0 + 1);
   const top = Math.max(...all.map((p) => p[1]), 0) || 1;
+  // Some room above the highest value, so that a steady line does not run along the frame.
   const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
-  const y = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
+  const y = (v: number) => H - PAD.bottom - (v / (top * 1.15)) * (H - PAD.top - PAD.bottom);
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart-plot' });
   svg.append(
     el('line', { x1: PAD.left, y1: y(0), x2: W - PAD.right, y2: y(0), stroke: '#8a99a8' }),

@@ -37,6 +37,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
  * ({@code stratus.run=/bin/sh}). First Debian's {@code openstack console url show --serial} and a
  * WebSocket client talking to the guest's shell; then the dashboard in headless Chromium
  * ({@code dashboard/test/browser.mjs}, playwright-core), which also writes the README's screenshots.
+ * The first test's server stays up for the second: the browser's drain of the host finds it there
+ * and shows its live migration refused (one host: no other to go to).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -46,6 +48,8 @@ class DashboardIT {
     private static final String HOST = "dash-one";
     private static final String IMAGE = "shell";
     private static final String FLAVOR = "d1";
+    /** What the browser test resizes its stopped server to: one disk size, so the resize copies nothing. */
+    private static final String FLAVOR2 = "d2";
     private static final Path DASHBOARD = Path.of("..", "dashboard").toAbsolutePath().normalize();
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
@@ -69,6 +73,8 @@ class DashboardIT {
                 "ramdisk_id", ramdisk, "os_command_line", "panic=-1 stratus.run=/bin/sh"), GuestKit.file("disk.img"));
         cloud.admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", FLAVOR, "id", FLAVOR,
                 "vcpus", 1, "ram", 128, "disk", 1)));
+        cloud.admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", FLAVOR2, "id", FLAVOR2,
+                "vcpus", 1, "ram", 192, "disk", 1)));
         dana = cloud.tenant("dash", "dana", "dana-secret", "member");
     }
 
@@ -137,6 +143,7 @@ class DashboardIT {
         env.put("ADMIN", "admin:" + LocalCloud.ADMIN_PASSWORD + ":admin");
         env.put("IMAGE", IMAGE);
         env.put("FLAVOR", FLAVOR);
+        env.put("FLAVOR2", FLAVOR2);
         env.put("HOST", HOST);
         env.put("UPLOAD_FILE", upload.toString());
         // The README's pictures change only when asked (-Dstratus.dashboard.screenshots=readme): a
