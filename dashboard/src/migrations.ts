@@ -30,6 +30,15 @@ function rows(ms: MigrationRow[]): (string | HTMLElement)[][] {
   ]);
 }
 
+/** The table, there even when empty (one row across it says so), so that the page keeps its shape. */
+function listing(headers: string[], body: (string | HTMLElement)[][], none: string, caption: string): HTMLElement {
+  const t = table(headers, body.length === 0 ? [[none]] : body, caption);
+  if (body.length === 0) {
+    t.querySelector('td')!.colSpan = headers.length;
+  }
+  return t;
+}
+
 /**
  * Migrations (operators): the moves in flight from {@code GET /os-migrations}, refreshed every few
  * seconds, and the latest that ended. A member gets the API's refusal, shown as it is.
@@ -43,11 +52,9 @@ export async function migrationsPage(ctx: PageContext, root: HTMLElement): Promi
     const headers = ['Server', 'Type', 'Status', 'Hosts', 'Started', 'Fault'];
     replace(root,
       h('h2', {}, 'In flight'),
-      table(headers, flying.length === 0 ? [['No migration is in flight.']] : rows(flying),
-        'Migrations in flight (updated every few seconds)'),
+      listing(headers, rows(flying), 'No migration is in flight.', 'Migrations in flight (updated every few seconds)'),
       h('h2', {}, 'Ended'),
-      table(headers, ended.length === 0 ? [['No migration has ended yet.']] : rows(ended),
-        `The latest ${RECENT} migrations that ended`),
+      listing(headers, rows(ended), 'No migration has ended yet.', `The latest ${RECENT} migrations that ended`),
       h('p', { class: 'note' }, `Updated ${new Date().toLocaleTimeString()}`));
   };
   try {

@@ -163,6 +163,7 @@ export async function serverPage(ctx: PageContext, root: HTMLElement, id?: strin
     replace(head,
       h('h2', {}, current.name),
       h('p', {}, 'Status: ', h('span', { class: 'status', 'data-server': current.name }, statusText(current)),
+        current.flavor?.id ? ` · flavor ${current.flavor.id}` : '',
         isAdmin(s) && current['OS-EXT-SRV-ATTR:host'] ? ` · host ${current['OS-EXT-SRV-ATTR:host']}` : ''),
       current.fault && h('p', { class: 'fault' }, `Fault: ${current.fault.message}`),
       h('p', {}, addresses(current)),
