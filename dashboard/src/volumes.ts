@@ -17,6 +17,9 @@ interface ServerRef {
 }
 
 const POLL_MS = 3000;
+/** While a volume is on its way between states, asked every second instead. */
+const BUSY_POLL_MS = 1000;
+const SETTLED = ['available', 'in-use', 'error', 'error_deleting', 'error_extending'];
 
 const label = (v: Volume) => v.name || v.id;
 
@@ -32,6 +35,7 @@ export async function volumesPage(ctx: PageContext, root: HTMLElement): Promise<
     ctx.error(null);
     try {
       await fn();
+      busy = true;
       ctx.note(what);
       await refresh();
     } catch (e) {
@@ -39,11 +43,15 @@ export async function volumesPage(ctx: PageContext, root: HTMLElement): Promise<
     }
   };
   let shown = '';
+  let busy = false;
+  let asked = 0;
   const refresh = async () => {
+    asked = Date.now();
     const [volumes, servers] = await Promise.all([
       call<{ volumes: Volume[] }>(s, 'volume', 'GET', '/volumes/detail').then((r) => r.volumes),
       call<{ servers: ServerRef[] }>(s, 'compute', 'GET', '/servers/detail').then((r) => r.servers),
     ]);
+    busy = volumes.some((v) => !SETTLED.includes(v.status));
     // Drawn again only when something changed: a redraw would close a server list the user has open.
     const seen = JSON.stringify([volumes, servers.map((x) => [x.id, x.name, x.status])]);
     if (seen === shown) {
@@ -63,7 +71,11 @@ export async function volumesPage(ctx: PageContext, root: HTMLElement): Promise<
       'Volumes of this project (updated every few seconds)'));
   };
   await refresh();
-  ctx.every(POLL_MS, refresh);
+  ctx.every(BUSY_POLL_MS, async () => {
+    if (busy || Date.now() - asked >= POLL_MS) {
+      await refresh();
+    }
+  });
   const name = h('input', { name: 'name', required: true });
   const size = h('input', { name: 'size', type: 'number', min: 1, value: '1', required: true });
   const form = h('form', {

@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core; no browser download).
 // Run by integration-tests' DashboardIT against a real cloud, which passes it through the
 // environment: DASH_URL, CHROMIUM, MEMBER and ADMIN (user:password:project), IMAGE, FLAVOR and
-// FLAVOR2 (what a resize goes to), HOST, UPLOAD_FILE, SHOTS (where the README's screenshots go). Prints each step; exits 1 on the first
+// FLAVOR2 (what a resize goes to), HOST, UPLOAD_FILE, SHOTS, and PROMETHEUS (the URL of the
+// Prometheus the scheduler names to the dashboard, empty when there is none) (where the README's screenshots go). Prints each step; exits 1 on the first
 // failure, with a screenshot of the page as it was.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -23,6 +24,7 @@ const FLAVOR = env('FLAVOR');
 const FLAVOR2 = env('FLAVOR2');
 const HOST = env('HOST');
 const SHOTS = env('SHOTS');
+const PROMETHEUS = process.env.PROMETHEUS ?? '';
 mkdirSync(SHOTS, { recursive: true });
 
 /** A guest booting under TCG takes its time; every wait is bounded and says what it waited for. */
@@ -36,10 +38,13 @@ page.on('dialog', (d) => d.accept());
 page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
 
 let step = '';
+/** Runs a step and prints how long it took: CI's time budget is watched step by step. */
 async function run(name, fn) {
   step = name;
   console.log(`step: ${name}`);
+  const start = Date.now();
   await fn();
+  console.log(`  ${((Date.now() - start) / 1000).toFixed(1)} s`);
 }
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 
@@ -155,6 +160,7 @@ try {
     await shot('resize');
     await page.getByRole('button', { name: 'Confirm resize web' }).click();
     await statusReaches(status, 'SHUTOFF$', BOOT);
+    await page.getByText(`flavor ${FLAVOR2}`).waitFor({ timeout: SHORT });
     await page.getByRole('link', { name: '← All servers' }).click();
   });
 
@@ -211,9 +217,13 @@ try {
 
   await run('an admin sees the hosts\' figures charted', async () => {
     await page.getByRole('link', { name: 'Charts' }).click();
-    const chart = page.getByRole('img', { name: 'vCPUs used per host' });
+    // From the Prometheus the scheduler names, or without one from placement's figures.
+    await page.getByText(PROMETHEUS ? `From Prometheus at ${PROMETHEUS}` : 'No Prometheus is configured')
+      .waitFor({ timeout: SHORT });
+    const chart = page.getByRole('img', { name: PROMETHEUS ? 'Guests running per host' : 'vCPUs used per host' });
     await chart.waitFor({ timeout: SHORT });
-    // Two samples (5 s apart) make a line (flat, which Playwright calls hidden: attached is what counts).
+    // Two points make a line (flat, which Playwright calls hidden: attached is what counts); without
+    // Prometheus the page samples every 5 s.
     await chart.locator('polyline[points*=" "]').waitFor({ state: 'attached', timeout: SHORT });
     await page.getByText(`${HOST}: `).first().waitFor({ timeout: SHORT });
     await shot('charts');
