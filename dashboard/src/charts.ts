@@ -41,6 +41,13 @@ const PROMETHEUS_CHARTS: Chart[] = [
 
 export async function chartsPage(ctx: PageContext, root: HTMLElement): Promise<void> {
   const s = ctx.session;
+  // Prometheus asks no token: the Compute API says who is an operator, before any figure is shown.
+  try {
+    await call(s, 'compute', 'GET', '/os-hypervisors');
+  } catch (e) {
+    replace(root, h('p', { class: 'refused' }, 'The Compute API refused the host figures: this page is for operators.'));
+    throw e;
+  }
   const config = await call<Config>(s, 'dashboard', 'GET', '/config.json');
   const charts = h('div', { class: 'charts' });
   if (config.prometheus_url) {
@@ -111,12 +118,7 @@ async function fromControlPlane(ctx: PageContext, s: Session, root: HTMLElement,
       lineChart('Servers per host', per((x) => x.running_vms), plain),
       lineChart('KSM savings per host', per((x) => x.ksm_saved_bytes ?? 0), bytes));
   };
-  try {
-    await take();
-  } catch (e) {
-    replace(root, h('p', { class: 'refused' }, 'The Compute API refused the host figures: this page is for operators.'));
-    throw e;
-  }
+  await take();
   replace(root, h('p', { class: 'note' }, 'No Prometheus is configured (the scheduler\'s '
     + 'stratus.dashboard.prometheus-url): these are placement\'s figures from os-hypervisors, sampled every '
     + `${SAMPLE_MS / 1000} s while the dashboard is open, the last ${WINDOW_S / 60} minutes at most.`), charts);

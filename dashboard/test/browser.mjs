@@ -202,6 +202,13 @@ try {
     await page.getByText('this page is for operators').waitFor({ timeout: SHORT });
     await page.getByRole('alert').filter({ hasText: /HTTP 403/ }).waitFor({ timeout: SHORT });
     await shot('hosts-member');
+    // Each page's own words, so that the page before it cannot answer for it.
+    for (const [operators, refusal] of [['migrations', 'refused the migration list'],
+      ['charts', 'refused the host figures']]) {
+      await page.goto(`${URL_}#/${operators}`);
+      await page.getByText(`${refusal}: this page is for operators`).waitFor({ timeout: SHORT });
+      await page.getByRole('alert').filter({ hasText: /HTTP 403/ }).waitFor({ timeout: SHORT });
+    }
   });
 
   await run('an admin sees the migrations: the resize, confirmed', async () => {
