@@ -8,7 +8,7 @@ export class ApiError extends Error {
   }
 }
 
-export type Service = 'identity' | 'compute' | 'network' | 'image';
+export type Service = 'identity' | 'compute' | 'network' | 'image' | 'volume' | 'dashboard';
 
 export interface Session {
   token: string;
@@ -63,6 +63,9 @@ export async function login(user: string, password: string, project: string): Pr
       ?? entry.endpoints?.[0];
     if (pub && ['compute', 'network', 'image', 'identity'].includes(entry.type)) {
       endpoints[entry.type as Service] = pub.url.replace(/\/+$/, '');
+    } else if (pub && ['volumev3', 'block-storage'].includes(entry.type)) {
+      // Cinder v3 under either of its catalog names (Stratus lists both).
+      endpoints.volume = pub.url.replace(/\/+$/, '');
     }
   }
   const s: Session = {
@@ -79,8 +82,8 @@ export async function login(user: string, password: string, project: string): Pr
 }
 
 /**
- * A service's root for this page. The scheduler serves the app and the Identity, Compute and
- * Network APIs: those are called by path, on this page's origin, whatever host name the catalog
+ * A service's root for this page. The scheduler serves the app and the Identity, Compute,
+ * Network and Block Storage APIs: those are called by path, on this page's origin, whatever host name the catalog
  * uses. The image service is another origin (it allows this one by CORS).
  */
 export function root(s: Session | null, service: Service): string {
@@ -91,7 +94,14 @@ export function root(s: Session | null, service: Service): string {
     }
     return url;
   }
+  if (service === 'dashboard') {
+    // The dashboard's own settings, beside its files.
+    return '/dashboard';
+  }
   if (!url) {
+    if (service === 'volume') {
+      throw new ApiError(0, 'the service catalog names no block storage (volumev3) service');
+    }
     return service === 'identity' ? '' : `/${service}`;
   }
   return new URL(url, location.href).pathname.replace(/\/+$/, '');

@@ -1,5 +1,7 @@
 import { call } from './api';
+import { bytes } from './chart';
 import { h, replace, table } from './dom';
+import { drain } from './drain';
 import { PageContext } from './page';
 
 interface Hypervisor {
@@ -16,6 +18,10 @@ interface Hypervisor {
   local_gb_used: number;
   running_vms: number;
   ksm_saved_bytes?: number;
+  /** Stratus's own: the running guests' balloons, summed. */
+  balloon_held_bytes?: number;
+  guest_available_bytes?: number;
+  ballooned_guests?: number;
   service: { host: string; disabled_reason: string };
 }
 
@@ -24,16 +30,32 @@ function meter(label: string, used: number, total: number, unit: string): HTMLEl
     ` ${used} / ${total} ${unit}`);
 }
 
+/** The balloons' state: what they hold for the host, in how many guests, and what guests report free. */
+function balloons(x: Hypervisor): string {
+  if (!x.ballooned_guests) {
+    return x.guest_available_bytes ? `none inflated · guests report ${bytes(x.guest_available_bytes)} free`
+      : 'none inflated';
+  }
+  return `${bytes(x.balloon_held_bytes ?? 0)} held in ${x.ballooned_guests} guest(s)`
+    + (x.guest_available_bytes ? ` · guests report ${bytes(x.guest_available_bytes)} free` : '');
+}
+
 /**
- * The operator's hosts: capacity and usage from placement (os-hypervisors), enable and disable
- * (os-services). A member's token gets the API's refusal, which the page shows as it is.
+ * The operator's hosts: capacity and usage from placement (os-hypervisors), KSM and balloons as
+ * the agents report them, enable and disable (os-services), drain with each server's progress. A
+ * member's token gets the API's refusal, which the page shows as it is.
  */
 export async function hostsPage(ctx: PageContext, root: HTMLElement): Promise<void> {
   const s = ctx.session;
+  const list = h('div', {});
+  const progress = h('section', { 'aria-label': 'Drain progress' });
+  let left = false;
+  ctx.onLeave(() => { left = true; });
+  let draining = false;
   const refresh = async () => {
     const hosts = (await call<{ hypervisors: Hypervisor[] }>(s, 'compute', 'GET', '/os-hypervisors/detail')).hypervisors;
-    replace(root, hosts.length === 0 ? h('p', {}, 'No hosts have reported.') : table(
-      ['Host', 'State', 'Status', 'vCPUs', 'Memory', 'Disk', 'Servers', 'KSM saved', 'Actions'],
+    replace(list, hosts.length === 0 ? h('p', {}, 'No hosts have reported.') : table(
+      ['Host', 'State', 'Status', 'vCPUs', 'Memory', 'Disk', 'Servers', 'KSM saved', 'Balloons', 'Actions'],
       hosts.map((x) => [
         x.hypervisor_hostname,
         x.state,
@@ -44,7 +66,8 @@ export async function hostsPage(ctx: PageContext, root: HTMLElement): Promise<vo
         meter(`Disk used on ${x.hypervisor_hostname}`, x.local_gb_used, x.local_gb, 'GiB'),
         x.running_vms,
         x.ksm_saved_bytes ? `${(x.ksm_saved_bytes / (1 << 20)).toFixed(1)} MiB` : '0',
-        h('button', {
+        h('span', { 'data-balloons': x.hypervisor_hostname }, balloons(x)),
+        h('span', { class: 'actions' }, h('button', {
           type: 'button',
           'aria-label': `${x.status === 'enabled' ? 'Disable' : 'Enable'} host ${x.hypervisor_hostname}`,
           onclick: async () => {
@@ -61,6 +84,27 @@ export async function hostsPage(ctx: PageContext, root: HTMLElement): Promise<vo
             }
           },
         }, x.status === 'enabled' ? 'Disable' : 'Enable'),
+        h('button', {
+          type: 'button',
+          class: 'danger',
+          'aria-label': `Drain host ${x.hypervisor_hostname}`,
+          disabled: draining,
+          onclick: async () => {
+            if (!confirm(`Drain ${x.hypervisor_hostname}: disable it and live-migrate every server off it?`)) {
+              return;
+            }
+            ctx.error(null);
+            draining = true;
+            try {
+              await drain(s, x.hypervisor_hostname, progress, () => left);
+            } catch (e) {
+              ctx.error(e);
+            } finally {
+              draining = false;
+              await refresh().catch(ctx.error);
+            }
+          },
+        }, 'Drain')),
       ]), 'Compute hosts: capacity and usage'));
   };
   try {
@@ -69,5 +113,6 @@ export async function hostsPage(ctx: PageContext, root: HTMLElement): Promise<vo
     replace(root, h('p', { class: 'refused' }, 'The Compute API refused the host list: this page is for operators.'));
     throw e;
   }
+  replace(root, list, progress);
   ctx.every(5000, refresh);
 }

@@ -2,13 +2,16 @@ import '@xterm/xterm/css/xterm.css';
 import './style.css';
 import { forget, isAdmin, savedSession, Session } from './api';
 import { h, replace } from './dom';
+import { chartsPage } from './charts';
 import { hostsPage } from './hosts';
 import { imagesPage } from './images';
 import { keypairsPage } from './keypairs';
 import { loginPage } from './login';
+import { migrationsPage } from './migrations';
 import { networksPage } from './networks';
 import { describe, Page, PageContext } from './page';
 import { serverPage, serversPage } from './servers';
+import { volumesPage } from './volumes';
 
 // Hash routes (#/servers, #/servers/<id>): the scheduler serves index.html at /dashboard/ only,
 // so the app needs no server-side fallback for its own paths.
@@ -17,10 +20,13 @@ const routes: Record<string, { title: string; page: Page; admin?: boolean }> = {
   server: { title: 'Server', page: serverPage },
   images: { title: 'Images', page: imagesPage },
   networks: { title: 'Networks', page: networksPage },
+  volumes: { title: 'Volumes', page: volumesPage },
   keypairs: { title: 'Key pairs', page: keypairsPage },
   hosts: { title: 'Hosts', page: hostsPage, admin: true },
+  migrations: { title: 'Migrations', page: migrationsPage, admin: true },
+  charts: { title: 'Charts', page: chartsPage, admin: true },
 };
-const NAV = ['servers', 'images', 'networks', 'keypairs', 'hosts'];
+const NAV = ['servers', 'images', 'networks', 'volumes', 'keypairs', 'hosts', 'migrations', 'charts'];
 
 const app = document.getElementById('app')!;
 let leaving: (() => void)[] = [];

@@ -7,6 +7,7 @@ interface Server {
   id: string;
   name: string;
   status: string;
+  flavor: { id?: string; original_name?: string };
   'OS-EXT-STS:task_state'?: string | null;
   'OS-EXT-SRV-ATTR:host'?: string | null;
   addresses: Record<string, { addr: string }[]>;
@@ -55,10 +56,13 @@ function actions(ctx: PageContext, s: Server, changed: () => void): HTMLElement 
       }
     },
   }, 'Delete');
+  // Nova's VERIFY_RESIZE waits for the user to keep the new size or go back to the old one.
   return h('span', { class: 'actions' },
     s.status === 'SHUTOFF' && act('Start', { 'os-start': null }, 'Starting'),
     s.status === 'ACTIVE' && act('Stop', { 'os-stop': null }, 'Stopping'),
     s.status === 'ACTIVE' && act('Reboot', { reboot: { type: 'SOFT' } }, 'Rebooting'),
+    s.status === 'VERIFY_RESIZE' && act('Confirm resize', { confirmResize: null }, 'Confirmed the resize of'),
+    s.status === 'VERIFY_RESIZE' && act('Revert resize', { revertResize: null }, 'Reverting the resize of'),
     del);
 }
 
@@ -159,6 +163,7 @@ export async function serverPage(ctx: PageContext, root: HTMLElement, id?: strin
     replace(head,
       h('h2', {}, current.name),
       h('p', {}, 'Status: ', h('span', { class: 'status', 'data-server': current.name }, statusText(current)),
+        current.flavor?.id ? ` · flavor ${current.flavor.id}` : '',
         isAdmin(s) && current['OS-EXT-SRV-ATTR:host'] ? ` · host ${current['OS-EXT-SRV-ATTR:host']}` : ''),
       current.fault && h('p', { class: 'fault' }, `Fault: ${current.fault.message}`),
       h('p', {}, addresses(current)),
@@ -201,7 +206,42 @@ export async function serverPage(ctx: PageContext, root: HTMLElement, id?: strin
   }, 'Connect to the serial console');
   ctx.onLeave(() => close?.());
   replace(root, h('p', {}, h('a', { href: '#/servers' }, '← All servers')), head,
+    await resizeForm(ctx, id!, () => current, () => void refresh().catch(ctx.error)),
     h('section', {}, h('h2', {}, 'Serial console'), connect, consoleState,
       terminal),
     h('section', {}, h('h2', {}, 'Console log'), showLog, log));
+}
+
+/**
+ * Resize: a flavor other than the server's, then Nova's VERIFY_RESIZE, where the actions offer
+ * confirm and revert.
+ */
+async function resizeForm(ctx: PageContext, id: string, server: () => Server, changed: () => void):
+    Promise<HTMLElement> {
+  const s = ctx.session;
+  const flavors = (await call(s, 'compute', 'GET', '/flavors/detail')).flavors as { id: string; name: string;
+    ram: number; vcpus: number; disk: number }[];
+  const current = server().flavor;
+  const choice = h('select', { name: 'flavor' }, ...flavors
+    .filter((f) => f.id !== current.id && f.name !== current.original_name)
+    .map((f) => h('option', { value: f.id }, `${f.name} (${f.vcpus} vCPU, ${f.ram} MiB, ${f.disk} GiB)`)));
+  const submit = h('button', { type: 'submit' }, 'Resize');
+  const form = h('form', {
+    'aria-label': 'Resize the server',
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      ctx.error(null);
+      submit.disabled = true;
+      try {
+        await call(s, 'compute', 'POST', `/servers/${id}/action`, { resize: { flavorRef: choice.value } });
+        ctx.note(`Resizing ${server().name}: confirm or revert when it asks (VERIFY_RESIZE)`);
+        changed();
+      } catch (err) {
+        ctx.error(err);
+      } finally {
+        submit.disabled = false;
+      }
+    },
+  }, field('New flavor', choice), submit);
+  return h('details', { class: 'create' }, h('summary', {}, 'Resize'), form);
 }

@@ -1,7 +1,8 @@
 // The dashboard in headless Chromium (Debian's, driven by playwright-core; no browser download).
 // Run by integration-tests' DashboardIT against a real cloud, which passes it through the
-// environment: DASH_URL, CHROMIUM, MEMBER and ADMIN (user:password:project), IMAGE, FLAVOR, HOST,
-// UPLOAD_FILE, SHOTS (where the README's screenshots go). Prints each step; exits 1 on the first
+// environment: DASH_URL, CHROMIUM, MEMBER and ADMIN (user:password:project), IMAGE, FLAVOR and
+// FLAVOR2 (what a resize goes to), HOST, UPLOAD_FILE, SHOTS, and PROMETHEUS (the URL of the
+// Prometheus the scheduler names to the dashboard, empty when there is none) (where the README's screenshots go). Prints each step; exits 1 on the first
 // failure, with a screenshot of the page as it was.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -20,8 +21,10 @@ const [memberUser, memberPassword, memberProject] = env('MEMBER').split(':');
 const [adminUser, adminPassword, adminProject] = env('ADMIN').split(':');
 const IMAGE = env('IMAGE');
 const FLAVOR = env('FLAVOR');
+const FLAVOR2 = env('FLAVOR2');
 const HOST = env('HOST');
 const SHOTS = env('SHOTS');
+const PROMETHEUS = process.env.PROMETHEUS ?? '';
 mkdirSync(SHOTS, { recursive: true });
 
 /** A guest booting under TCG takes its time; every wait is bounded and says what it waited for. */
@@ -35,10 +38,13 @@ page.on('dialog', (d) => d.accept());
 page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
 
 let step = '';
+/** Runs a step and prints how long it took: CI's time budget is watched step by step. */
 async function run(name, fn) {
   step = name;
   console.log(`step: ${name}`);
+  const start = Date.now();
   await fn();
+  console.log(`  ${((Date.now() - start) / 1000).toFixed(1)} s`);
 }
 const shot = (name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 
@@ -116,10 +122,46 @@ try {
     await page.getByLabel('Console log').filter({ hasText: 'STRATUS-GUEST-READY' }).waitFor({ timeout: SHORT });
   });
 
+  // The volume and the resize use the server booted above: no guest boots for them alone.
+  await run('creates a volume, attaches it to the server, sees it in-use, detaches and deletes it', async () => {
+    await page.getByRole('link', { name: 'Volumes' }).click();
+    await page.getByText('Create a volume').click();
+    await page.getByLabel('Volume name').fill('data');
+    await page.getByRole('button', { name: 'Create volume' }).click();
+    const status = page.locator('[data-volume="data"]');
+    await statusReaches(status, 'available', SHORT);
+    await page.getByLabel('Server for data').selectOption({ label: 'web' });
+    await page.getByRole('button', { name: 'Attach data' }).click();
+    await statusReaches(status, 'in-use', BOOT);
+    await page.getByRole('row', { name: /data/ }).getByText(/web on \/dev\/vd/).waitFor({ timeout: SHORT });
+    await shot('volumes');
+    await page.getByRole('button', { name: 'Detach data' }).click();
+    await statusReaches(status, 'available', BOOT);
+    await page.getByRole('button', { name: 'Delete data' }).click();
+    await status.waitFor({ state: 'detached', timeout: BOOT });
+  });
+
   await run('stops the server', async () => {
-    await page.getByRole('link', { name: '← All servers' }).click();
+    await page.getByRole('link', { name: 'Servers' }).click();
     await page.getByRole('button', { name: 'Stop web' }).click();
     await statusReaches(page.locator('[data-server="web"]'), 'SHUTOFF', BOOT);
+  });
+
+  // Stopped, the resize needs no boot; Nova's VERIFY_RESIZE then asks to confirm or revert.
+  await run('resizes the server and confirms', async () => {
+    await page.getByRole('link', { name: 'web' }).click();
+    await page.locator('summary', { hasText: 'Resize' }).click();
+    const choice = await page.getByLabel('New flavor').locator('option', { hasText: `${FLAVOR2} (` })
+      .getAttribute('value');
+    await page.getByLabel('New flavor').selectOption(choice);
+    await page.getByRole('button', { name: 'Resize', exact: true }).click();
+    const status = page.locator('[data-server="web"]');
+    await statusReaches(status, 'VERIFY_RESIZE', BOOT);
+    await shot('resize');
+    await page.getByRole('button', { name: 'Confirm resize web' }).click();
+    await statusReaches(status, 'SHUTOFF$', BOOT);
+    await page.getByText(`flavor ${FLAVOR2}`).waitFor({ timeout: SHORT });
+    await page.getByRole('link', { name: '← All servers' }).click();
   });
 
   await run('deletes the server', async () => {
@@ -160,17 +202,58 @@ try {
     await page.getByText('this page is for operators').waitFor({ timeout: SHORT });
     await page.getByRole('alert').filter({ hasText: /HTTP 403/ }).waitFor({ timeout: SHORT });
     await shot('hosts-member');
+    // Each page's own words, so that the page before it cannot answer for it.
+    for (const [operators, refusal] of [['migrations', 'refused the migration list'],
+      ['charts', 'refused the host figures']]) {
+      await page.goto(`${URL_}#/${operators}`);
+      await page.getByText(`${refusal}: this page is for operators`).waitFor({ timeout: SHORT });
+      await page.getByRole('alert').filter({ hasText: /HTTP 403/ }).waitFor({ timeout: SHORT });
+    }
   });
 
-  await run('an admin disables a host, which new servers then avoid', async () => {
+  await run('an admin sees the migrations: the resize, confirmed', async () => {
     await logout();
     await login(adminUser, adminPassword, adminProject);
+    await page.getByRole('link', { name: 'Migrations' }).click();
+    await page.getByRole('table', { name: 'Migrations in flight (updated every few seconds)' })
+      .waitFor({ timeout: SHORT });
+    const ended = page.getByRole('table', { name: /migrations that ended/ });
+    await ended.getByRole('row', { name: /resize.*confirmed/ }).waitFor({ timeout: SHORT });
+    await shot('migrations');
+  });
+
+  await run('an admin sees the hosts\' figures charted', async () => {
+    await page.getByRole('link', { name: 'Charts' }).click();
+    // From the Prometheus the scheduler names, or without one from placement's figures.
+    await page.getByText(PROMETHEUS ? `From Prometheus at ${PROMETHEUS}` : 'No Prometheus is configured')
+      .waitFor({ timeout: SHORT });
+    const chart = page.getByRole('img', { name: PROMETHEUS ? 'Guests running per host' : 'vCPUs used per host' });
+    await chart.waitFor({ timeout: SHORT });
+    // Two points make a line (flat, which Playwright calls hidden: attached is what counts); without
+    // Prometheus the page samples every 5 s.
+    await chart.locator('polyline[points*=" "]').waitFor({ state: 'attached', timeout: SHORT });
+    await page.getByText(`${HOST}: `).first().waitFor({ timeout: SHORT });
+    await shot('charts');
+  });
+
+  await run('an admin drains the host: disabled, and its server refused with no other host', async () => {
     await page.getByRole('link', { name: 'Hosts' }).click();
     const state = page.locator(`[data-host="${HOST}"]`);
     await statusReaches(state, 'enabled', SHORT);
+    await page.locator(`[data-balloons="${HOST}"]`).filter({ hasText: /none inflated|held in/ })
+      .waitFor({ timeout: SHORT });
     await shot('hosts');
-    await page.getByRole('button', { name: `Disable host ${HOST}` }).click();
+    await page.getByRole('button', { name: `Drain host ${HOST}` }).click();
+    const progress = page.getByRole('region', { name: 'Drain progress' });
+    await progress.getByText(/Drain of .* ended: 0 moved, 1 failed/).waitFor({ timeout: BOOT });
+    await progress.locator('[data-drain="cli-console"]').filter({ hasText: 'failed' }).waitFor({ timeout: SHORT });
+    await progress.getByRole('row', { name: /cli-console/ }).getByText(/No valid host/i)
+      .waitFor({ timeout: SHORT });
     await statusReaches(state, 'disabled', SHORT);
+    await shot('drain');
+  });
+
+  await run('new servers avoid the disabled host', async () => {
     const refused = await createServer('refused');
     await statusReaches(refused, 'ERROR', BOOT);
     await page.getByRole('link', { name: 'refused' }).click();

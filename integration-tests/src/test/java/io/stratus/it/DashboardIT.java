@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.stratus.kvm.testing.GuestKit;
+import io.stratus.local.QuarkusProcess;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.ByteBuffer;
@@ -37,6 +40,8 @@ import org.junit.jupiter.api.parallel.ResourceLock;
  * ({@code stratus.run=/bin/sh}). First Debian's {@code openstack console url show --serial} and a
  * WebSocket client talking to the guest's shell; then the dashboard in headless Chromium
  * ({@code dashboard/test/browser.mjs}, playwright-core), which also writes the README's screenshots.
+ * The first test's server stays up for the second: the browser's drain of the host finds it there
+ * and shows its live migration refused (one host: no other to go to).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -46,18 +51,34 @@ class DashboardIT {
     private static final String HOST = "dash-one";
     private static final String IMAGE = "shell";
     private static final String FLAVOR = "d1";
+    /** What the browser test resizes its stopped server to: one disk size, so the resize copies nothing. */
+    private static final String FLAVOR2 = "d2";
     private static final Path DASHBOARD = Path.of("..", "dashboard").toAbsolutePath().normalize();
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
     private LocalCloud cloud;
+    /** Debian's Prometheus scraping the agent, where it is installed: the charts then come from it. */
+    private Process prometheus;
+    private String prometheusUrl = "";
     private Api dana;
     private final List<String> servers = new ArrayList<>();
 
     @BeforeAll
     void start() throws Exception {
-        cloud = LocalCloud.start(Files.createTempDirectory("stratus-dashboard-it-"), "dashboard", Map.of());
-        cloud.agent(HOST, cloud.imageUrl, 2048, Map.of("stratus.agent.driver", "qemu"));
+        boolean withPrometheus = onPath("prometheus");
+        if (withPrometheus) {
+            prometheusUrl = "http://127.0.0.1:" + QuarkusProcess.freePort();
+        } else {
+            System.out.println("DashboardIT: no prometheus on the PATH (apt-get install prometheus): the charts"
+                    + " page is tested on the control plane's figures");
+        }
+        cloud = LocalCloud.start(Files.createTempDirectory("stratus-dashboard-it-"), "dashboard", withPrometheus
+                ? Map.of("stratus.dashboard.prometheus-url", prometheusUrl) : Map.of());
+        QuarkusProcess agent = cloud.agent(HOST, cloud.imageUrl, 2048, Map.of("stratus.agent.driver", "qemu"));
         cloud.awaitHostsUp(HOST);
+        if (withPrometheus) {
+            startPrometheus(agent.host() + ":" + agent.port());
+        }
         Api images = cloud.admin.at(cloud.imageBase());
         String kernel = upload(images, Map.of("name", "dash-kernel", "disk_format", "aki", "container_format", "aki"),
                 GuestKit.file("test-kernel/vmlinux"));
@@ -69,11 +90,49 @@ class DashboardIT {
                 "ramdisk_id", ramdisk, "os_command_line", "panic=-1 stratus.run=/bin/sh"), GuestKit.file("disk.img"));
         cloud.admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", FLAVOR, "id", FLAVOR,
                 "vcpus", 1, "ram", 128, "disk", 1)));
+        cloud.admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", FLAVOR2, "id", FLAVOR2,
+                "vcpus", 1, "ram", 192, "disk", 1)));
         dana = cloud.tenant("dash", "dana", "dana-secret", "member");
+    }
+
+    /** Prometheus scraping the agent every second, as PrometheusIT starts it. */
+    private void startPrometheus(String agent) throws Exception {
+        Path dir = Files.createDirectories(cloud.dir.resolve("prometheus"));
+        // honor_labels: the agent's series carry their own `instance` label (the guest's id).
+        Files.writeString(dir.resolve("prometheus.yml"), String.join("\n", "global:", "  scrape_interval: 1s",
+                "scrape_configs:", "  - job_name: stratus-agent", "    metrics_path: /metrics",
+                "    honor_labels: true", "    static_configs:", "      - targets: ['" + agent + "']", ""));
+        prometheus = new ProcessBuilder("prometheus", "--config.file=" + dir.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + dir.resolve("data"),
+                "--web.listen-address=" + prometheusUrl.substring("http://".length()))
+                .redirectErrorStream(true).redirectOutput(cloud.logs.resolve("dashboard-prometheus.log").toFile())
+                .start();
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (true) {
+            assertThat(prometheus.isAlive()).as("prometheus runs (see target/it-logs/dashboard-prometheus.log)")
+                    .isTrue();
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create(prometheusUrl + "/-/ready")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // Not listening yet.
+            }
+            assertThat(System.nanoTime()).as("prometheus ready in time").isLessThan(deadline);
+            Thread.sleep(200);
+        }
     }
 
     @AfterAll
     void stop() throws Exception {
+        if (prometheus != null) {
+            prometheus.destroy();
+            if (!prometheus.waitFor(10, TimeUnit.SECONDS)) {
+                prometheus.destroyForcibly().waitFor();
+            }
+        }
         if (cloud == null) {
             return;
         }
@@ -137,6 +196,8 @@ class DashboardIT {
         env.put("ADMIN", "admin:" + LocalCloud.ADMIN_PASSWORD + ":admin");
         env.put("IMAGE", IMAGE);
         env.put("FLAVOR", FLAVOR);
+        env.put("FLAVOR2", FLAVOR2);
+        env.put("PROMETHEUS", prometheusUrl);
         env.put("HOST", HOST);
         env.put("UPLOAD_FILE", upload.toString());
         // The README's pictures change only when asked (-Dstratus.dashboard.screenshots=readme): a

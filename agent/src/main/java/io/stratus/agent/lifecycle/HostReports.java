@@ -108,6 +108,7 @@ public class HostReports {
                 .setMemoryTotalBytes(memory[0]).setMemoryAvailableBytes(memory[1])
                 .setKsmSavedBytes(HostFigures.ksmSavedBytes())
                 .setHardwareVirtualization(HostFigures.hardwareVirtualization());
+        balloons(records, r);
         config.grpcAddress().ifPresent(r::setGrpcAddress);
         // No tunnel address: this host cannot carry tenant networks, and NICs are not placed here.
         if (plugs.unusable().isEmpty()) {
@@ -120,6 +121,27 @@ public class HostReports {
                 .addAllTraits(driver.traits().stream().sorted().toList());
         driver.unusable().ifPresent(reason -> r.setEnabled(false).setDisabledReason(reason));
         return r.build();
+    }
+
+    /**
+     * The running guests' balloons, summed: what each holds is the guest's memory less what the
+     * guest keeps beside it (a guest without a balloon keeps all of it).
+     */
+    private void balloons(List<InstanceRecord> records, HostReport.Builder r) {
+        long held = 0;
+        long available = 0;
+        int ballooned = 0;
+        for (InstanceRecord rec : records) {
+            if (rec.state() == InstanceState.DELETED || guests.running(rec.id()).isEmpty()) {
+                continue;
+            }
+            GuestUsage u = guests.usage(rec.id());
+            long holds = Math.max(0, (rec.resources().getMemoryMib() << 20) - u.balloonActualBytes());
+            held += holds;
+            available += u.guestAvailableBytes();
+            ballooned += holds > 0 ? 1 : 0;
+        }
+        r.setBalloonHeldBytes(held).setGuestAvailableBytes(available).setBalloonedGuests(ballooned);
     }
 
     @Scheduled(every = "${stratus.agent.report-interval:10s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)

@@ -159,6 +159,11 @@ public class HostsResource {
         // hypervisor show fails without it). Every Stratus host is x86-64; the model is not reported.
         m.put("cpu_info", "{\"arch\": \"x86_64\"}");
         m.put("ksm_saved_bytes", report.map(HostReport::getKsmSavedBytes).orElse(0L));
+        // Stratus's own: the running guests' balloons, summed (memory they hold for the host, what
+        // the guests say is available, how many balloons hold memory), as the host last reported.
+        m.put("balloon_held_bytes", report.map(HostReport::getBalloonHeldBytes).orElse(0L));
+        m.put("guest_available_bytes", report.map(HostReport::getGuestAvailableBytes).orElse(0L));
+        m.put("ballooned_guests", report.map(HostReport::getBalloonedGuests).orElse(0));
         m.put("service", Map.of("host", p.name(), "id", id, "disabled_reason", status(p).reason().orElse("")));
         return m;
     }

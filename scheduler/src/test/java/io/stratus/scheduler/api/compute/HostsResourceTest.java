@@ -195,4 +195,16 @@ class HostsResourceTest {
         assertThat(list(api.hypervisorDetails(), "hypervisors")).extracting(h -> h.get("hypervisor_type"))
                 .containsExactly("", "KVM", "QEMU");
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void hypervisorsShowTheKsmSavingsAndBalloonsTheHostLastReported() {
+        hosts.apply(report("qemu-1").setHypervisorType("QEMU").setKsmSavedBytes(64L << 20)
+                .setBalloonHeldBytes(96L << 20).setGuestAvailableBytes(300L << 20).setBalloonedGuests(2).build());
+        Map<String, Object> qemu = (Map<String, Object>) api.hypervisor("qemu-1").get("hypervisor");
+        assertThat(qemu).containsEntry("ksm_saved_bytes", 64L << 20).containsEntry("balloon_held_bytes", 96L << 20)
+                .containsEntry("guest_available_bytes", 300L << 20).containsEntry("ballooned_guests", 2);
+        Map<String, Object> old = (Map<String, Object>) api.hypervisor("kvm-old").get("hypervisor");
+        assertThat(old).containsEntry("balloon_held_bytes", 0L).containsEntry("ballooned_guests", 0);
+    }
 }
