@@ -1,5 +1,6 @@
 package io.stratus.scheduler.conductor;
 
+import io.stratus.proto.v1.Boot;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -31,6 +32,7 @@ final class BootTask {
     private final Scheduling scheduling;
     private final BootRecipe recipe;
     private final NetworkService network;
+    private final ServerVolumes volumes;
     private final HostCommands commands;
     private final int maxAttempts;
     private final Counter placed;
@@ -39,8 +41,10 @@ final class BootTask {
     private final Timer placing;
 
     BootTask(ServerStore servers, ImageCatalog images, Scheduling scheduling, BootRecipe recipe,
-             NetworkService network, HostCommands commands, int maxAttempts, MeterRegistry meters) {
+             NetworkService network, ServerVolumes volumes, HostCommands commands, int maxAttempts,
+             MeterRegistry meters) {
         this.servers = servers;
+        this.volumes = volumes;
         this.images = images;
         this.scheduling = scheduling;
         this.recipe = recipe;
@@ -123,8 +127,10 @@ final class BootTask {
             return;
         }
         try {
-            commands.send(host, commands.envelope(s.id(), s.projectId(), s.requestId())
-                    .setBoot(recipe.boot(s, image, host)).build());
+            Boot boot = recipe.boot(s, image, host);
+            // An evacuated server's volumes keep their exports: they are its new host's now.
+            volumes.moved(s.id(), host);
+            commands.send(host, commands.envelope(s.id(), s.projectId(), s.requestId()).setBoot(boot).build());
         } catch (DispatchException e) {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());

@@ -270,10 +270,12 @@ public final class Conductor {
     /**
      * Binds the server's ports to {@code host}, where it runs now (Neutron's binding:host_id): that
      * host's agent gets their filters and DHCP leases, the other hosts on their networks the tunnel
-     * entries that lead to it, and the host it left loses them.
+     * entries that lead to it, and the host it left loses them; its volume attachments are that
+     * host's (their exports stay: every host reaches them at the same address).
      */
-    public void portsFollow(String serverId, String host) {
+    public void follow(String serverId, String host) {
         network.bindServer(serverId, host);
+        volumes.moved(serverId, host);
     }
 
     /** Whether {@code host} reported recently enough to count as up. */

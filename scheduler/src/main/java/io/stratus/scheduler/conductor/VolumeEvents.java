@@ -60,4 +60,14 @@ public final class VolumeEvents implements ServerVolumes {
     public void serverDeleted(String serverId) {
         attachments.serverDeleted(serverId);
     }
+
+    @Override
+    public boolean any(String serverId) {
+        return !attachments.ofServer(serverId).isEmpty();
+    }
+
+    @Override
+    public void moved(String serverId, String host) {
+        attachments.moved(serverId, host);
+    }
 }

@@ -85,6 +85,11 @@ public final class AttachmentStore {
         sql.update("UPDATE volume_attachment SET host = ?, nbd_port = ? WHERE id = ?", host, nbdPort, id);
     }
 
+    /** The server's attachments that have an export are {@code host}'s now (the server moved there). */
+    public void moved(String serverId, String host) {
+        sql.update("UPDATE volume_attachment SET host = ? WHERE server_id = ? AND nbd_port IS NOT NULL", host, serverId);
+    }
+
     public void setDevice(String id, String device) {
         sql.update("UPDATE volume_attachment SET device = ? WHERE id = ?", device, id);
     }

@@ -56,25 +56,37 @@ public final class VolumeAttachments {
 
     /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
     public VolumeAttachment export(Attachment a, String host) {
-        Attachment exported = exports.export(a, host);
-        Volume v = volumes.get(a.volumeId());
-        return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(a.id())
-                .setNbdUri(exports.uri(exported)).setSizeBytes(v.sizeBytes()).setReadOnly("ro".equals(a.mode()))
-                .setDevice(a.device() == null ? "" : a.device()).setBoot(a.boot()).build();
+        return described(exports.export(a, host));
+    }
+
+    private VolumeAttachment described(Attachment exported) {
+        Volume v = volumes.get(exported.volumeId());
+        return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(exported.id())
+                .setNbdUri(exports.uri(exported)).setSizeBytes(v.sizeBytes()).setReadOnly("ro".equals(exported.mode()))
+                .setDevice(exported.device() == null ? "" : exported.device()).setBoot(exported.boot()).build();
     }
 
     /**
-     * The server's volumes as a boot on {@code host} needs them (a boot, a move's target): each
-     * exported for that host, the boot volume first.
+     * The server's volumes as a boot on {@code host} needs them (a boot, a move's target), the boot
+     * volume first. An export that serves already is kept as it is: every host reaches it at the
+     * same address, and the server's current host may be reading it (a live migration's source
+     * runs on until the switch-over, a cold move's until it stops, and either may stay on a
+     * rollback), so the move's target opens the same export (qemu-nbd takes several clients). An
+     * attachment without a live export gets a new one.
      */
     public List<VolumeAttachment> forBoot(String serverId, String host) {
         List<VolumeAttachment> out = new ArrayList<>();
         for (Attachment a : attachments.ofServer(serverId)) {
             if (!Attachment.DETACHING.equals(a.status())) {
-                out.add(export(a, host));
+                out.add(a.nbdPort() > 0 && exports.serving(a.id()) ? described(a) : export(a, host));
             }
         }
         return out;
+    }
+
+    /** The server runs on {@code host} now: its attachments with an export are that host's. */
+    public void moved(String serverId, String host) {
+        attachments.moved(serverId, host);
     }
 
     /** The host attached it: the attachment is {@code attached}, the volume {@code in-use}. */
