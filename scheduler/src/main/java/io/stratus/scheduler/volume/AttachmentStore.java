@@ -67,6 +67,17 @@ public final class AttachmentStore {
                 + " created_at, id", AttachmentStore::row, serverId);
     }
 
+    /** The attachments of {@code projectId}'s volumes, or of every volume when it is null. */
+    public List<Attachment> ofProject(String projectId) {
+        String columns = java.util.Arrays.stream(COLUMNS.split(",")).map(c -> "a." + c.strip())
+                .collect(java.util.stream.Collectors.joining(", "));
+        if (projectId == null) {
+            return all();
+        }
+        return sql.list("SELECT " + columns + " FROM volume_attachment a JOIN volume v ON v.id = a.volume_id"
+                + " WHERE v.project_id = ? ORDER BY a.created_at, a.id", AttachmentStore::row, projectId);
+    }
+
     public List<Attachment> all() {
         return sql.list("SELECT " + COLUMNS + " FROM volume_attachment ORDER BY created_at, id", AttachmentStore::row);
     }

@@ -54,6 +54,92 @@ public final class VolumeAttachments {
         }
     }
 
+    /**
+     * Cinder's attachment_create without a connector: reserves {@code v} for {@code instance} (the
+     * attachment {@code reserved}, the volume {@code reserved}; a multiattach volume in use stays
+     * in use). Nothing is exported until a connector says for which host.
+     *
+     * @throws VolumeException InvalidVolume when its status or multi-attach does not allow it
+     */
+    public Attachment reserveForApi(Volume v, String instance) {
+        if (v.status() == VolumeStatus.IN_USE && !v.multiattach()) {
+            throw VolumeException.invalidVolume("Volume " + v.id() + " status must be available to reserve, but the"
+                    + " current status is in-use.");
+        }
+        if (attachments.find(v.id(), instance).isPresent()) {
+            throw VolumeException.invalidVolume("volume " + v.id() + " is already attached to server " + instance
+                    + ".");
+        }
+        if (v.status() != VolumeStatus.IN_USE) {
+            volumes.transition(v.id(), EnumSet.of(VolumeStatus.AVAILABLE), VolumeStatus.RESERVED);
+        }
+        try {
+            return attachments.reserve(v.id(), instance, null, v.isReadOnly(), false, false);
+        } catch (RuntimeException e) {
+            settle(v.id());
+            throw e;
+        }
+    }
+
+    /**
+     * Cinder's attachment_update: the connector's host is where the volume goes, so its export is
+     * made (or kept, when it serves already) and the attachment is {@code attaching} (the volume
+     * too, unless another attachment has it in use) until {@link #complete}.
+     *
+     * @param host       the connector's host
+     * @param mountpoint the connector's mountpoint, or null
+     */
+    public Attachment connect(Attachment a, String host, String mountpoint) {
+        Volume v = volumes.get(a.volumeId());
+        if (v.status().apiName().startsWith("error")) {
+            throw VolumeException.invalidVolume("Volume attachments can not be updated if the volume is in an error"
+                    + " state. The Volume " + v.id() + " currently has a status of: " + v.status().apiName());
+        }
+        if (mountpoint != null) {
+            attachments.setDevice(a.id(), mountpoint);
+        }
+        Attachment exported = a.nbdPort() > 0 && exports.serving(a.id()) ? a : exports.export(a, host);
+        attachments.moved(exported.serverId(), host);
+        attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHING);
+        settle(a.volumeId());
+        return attachments.get(a.id());
+    }
+
+    /** Cinder's os-complete: the attachment is {@code attached}, the volume {@code in-use}. */
+    public Attachment complete(Attachment a) {
+        attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHED);
+        attachments.transition(a.id(), Attachment.ATTACHING, Attachment.ATTACHED);
+        settle(a.volumeId());
+        return attachments.get(a.id());
+    }
+
+    /**
+     * Cinder's attachment_delete: the export and the attachment go, the volume is free again (or
+     * in use by its other attachments), which are returned.
+     */
+    public List<Attachment> delete(Attachment a) {
+        exports.stop(a.id());
+        attachments.delete(a.id());
+        settle(a.volumeId());
+        return attachments.ofVolume(a.volumeId());
+    }
+
+    /** How a host reaches the attachment's export (Cinder's connection_info), if it has one. */
+    public Optional<ConnectionInfo> connection(Attachment a) {
+        if (a.nbdPort() <= 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new ConnectionInfo(exports.uri(a), exports.address(), a.nbdPort(), a.volumeId(),
+                a.mode()));
+    }
+
+    /**
+     * Where an attachment's data is served: an NBD export (Cinder's connection_info names the
+     * protocol as {@code driver_volume_type} "nbd").
+     */
+    public record ConnectionInfo(String uri, String host, int port, String exportName, String accessMode) {
+    }
+
     /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
     public VolumeAttachment export(Attachment a, String host) {
         return described(exports.export(a, host));
@@ -182,8 +268,12 @@ public final class VolumeAttachments {
             next = VolumeStatus.IN_USE;
         } else if (left.stream().anyMatch(a -> Attachment.DETACHING.equals(a.status()))) {
             next = VolumeStatus.DETACHING;
-        } else if (!left.isEmpty()) {
+        } else if (left.stream().anyMatch(a -> Attachment.ATTACHING.equals(a.status()))) {
             next = VolumeStatus.ATTACHING;
+        } else if (!left.isEmpty()) {
+            // Only reservations: Cinder's API reserved it (the compute API's own attach has it attaching).
+            next = volumes.find(volumeId).map(Volume::status).orElse(VolumeStatus.ATTACHING) == VolumeStatus.RESERVED
+                    ? VolumeStatus.RESERVED : VolumeStatus.ATTACHING;
         } else {
             next = VolumeStatus.AVAILABLE;
         }
