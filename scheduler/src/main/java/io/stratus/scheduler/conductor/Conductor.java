@@ -69,7 +69,7 @@ public final class Conductor {
         this.live = live;
         this.cold = cold;
         this.resize = resize;
-        this.evacuation = new Evacuation(servers, scheduling, commands, boot);
+        this.evacuation = new Evacuation(servers, scheduling, commands, boot, volumes);
     }
 
     public static String newRequestId() {

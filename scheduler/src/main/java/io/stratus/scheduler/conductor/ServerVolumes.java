@@ -34,6 +34,10 @@ public interface ServerVolumes {
         @Override
         public void moved(String serverId, String host) {
         }
+
+        @Override
+        public void fence(String serverId) {
+        }
     };
 
     /**
@@ -51,6 +55,12 @@ public interface ServerVolumes {
      * that host's. Their exports stay, which every host reaches at the same address.
      */
     void moved(String serverId, String host);
+
+    /**
+     * The server's host is down and it is evacuated: its exports stop, so that its old host, if it
+     * only seems dead, cannot write its volumes any more; its next boot exports them anew.
+     */
+    void fence(String serverId);
 
     /** An agent's answer to an AttachVolume or DetachVolume (the event names the volume). */
     void answered(InstanceEvent e);

@@ -70,4 +70,9 @@ public final class VolumeEvents implements ServerVolumes {
     public void moved(String serverId, String host) {
         attachments.moved(serverId, host);
     }
+
+    @Override
+    public void fence(String serverId) {
+        attachments.fence(serverId);
+    }
 }

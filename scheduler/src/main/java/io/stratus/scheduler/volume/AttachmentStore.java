@@ -4,9 +4,11 @@ import io.stratus.database.Sql;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /** Attachments: which volume is on which server, its device, mode and NBD export port. */
@@ -69,11 +71,11 @@ public final class AttachmentStore {
 
     /** The attachments of {@code projectId}'s volumes, or of every volume when it is null. */
     public List<Attachment> ofProject(String projectId) {
-        String columns = java.util.Arrays.stream(COLUMNS.split(",")).map(c -> "a." + c.strip())
-                .collect(java.util.stream.Collectors.joining(", "));
         if (projectId == null) {
             return all();
         }
+        String columns = Arrays.stream(COLUMNS.split(",")).map(c -> "a." + c.strip())
+                .collect(Collectors.joining(", "));
         return sql.list("SELECT " + columns + " FROM volume_attachment a JOIN volume v ON v.id = a.volume_id"
                 + " WHERE v.project_id = ? ORDER BY a.created_at, a.id", AttachmentStore::row, projectId);
     }

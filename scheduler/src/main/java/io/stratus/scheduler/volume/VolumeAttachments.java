@@ -99,7 +99,7 @@ public final class VolumeAttachments {
             attachments.setDevice(a.id(), mountpoint);
         }
         Attachment exported = a.nbdPort() > 0 && exports.serving(a.id()) ? a : exports.export(a, host);
-        attachments.moved(exported.serverId(), host);
+        attachments.exported(a.id(), host, exported.nbdPort());
         attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHING);
         settle(a.volumeId());
         return attachments.get(a.id());
@@ -168,6 +168,17 @@ public final class VolumeAttachments {
             }
         }
         return out;
+    }
+
+    /**
+     * Stops the server's exports (its host is down and it is evacuated): a host that only seems
+     * dead loses its connections, and {@link #forBoot} exports them anew, on new ports, for the
+     * next host. The records stay.
+     */
+    public void fence(String serverId) {
+        for (Attachment a : attachments.ofServer(serverId)) {
+            exports.stop(a.id());
+        }
     }
 
     /** The server runs on {@code host} now: its attachments with an export are that host's. */

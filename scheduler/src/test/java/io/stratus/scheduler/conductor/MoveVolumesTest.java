@@ -29,6 +29,7 @@ import io.stratus.scheduler.volume.VolumeTypeStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -191,6 +192,27 @@ class MoveVolumesTest {
         assertThat(attachment(s).host()).isEqualTo("src");
         assertThat(attachment(s).nbdPort()).isEqualTo(before.nbdPort());
         assertThat(exports.serving(before.id())).isTrue();
+    }
+
+    @Test
+    void anEvacuationFencesTheDeadHostOffTheVolumeAndBootsTheServerOnANewExport() {
+        Server s = serverWithVolume(QEMU);
+        Attachment before = attachment(s);
+        // The source silent for longer than the fixture's service_down_time (a day); the target reports.
+        f.clock.advance(Duration.ofDays(2));
+        f.host("dst", 8192, 4, QEMU);
+
+        f.conductor.evacuate(f.now(s));
+
+        Boot boot = f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasBoot).map(CommandEnvelope::getBoot).findFirst().orElseThrow();
+        Attachment after = attachment(s);
+        assertThat(after.nbdPort()).as("a new export: the old host's connection is cut").isNotEqualTo(before.nbdPort());
+        assertThat(boot.getVolumesList()).extracting(VolumeAttachment::getNbdUri)
+                .containsExactly("nbd://127.0.0.1:" + after.nbdPort() + "/" + after.volumeId());
+        assertThat(exports.serving(after.id())).isTrue();
+        assertThat(after.host()).isEqualTo("dst");
+        assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
     }
 
     /** No image service: these volumes are made empty. */
