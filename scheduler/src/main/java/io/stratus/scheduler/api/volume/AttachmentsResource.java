@@ -220,7 +220,8 @@ public class AttachmentsResource extends VolumeApi {
 
     private static Optional<Connector> connector(JsonNode attachment) {
         JsonNode c = attachment.get("connector");
-        if (c == null || c.isNull()) {
+        // cinderclient sends {} for no connector (Cinder reads an empty one as none).
+        if (c == null || c.isNull() || (c.isObject() && c.isEmpty())) {
             return Optional.empty();
         }
         if (!c.isObject()) {
