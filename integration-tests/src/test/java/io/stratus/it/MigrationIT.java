@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.kvm.sys.Kvm;
+import io.stratus.kvm.testing.GuestKit;
 import io.stratus.local.HostNetwork;
 import io.stratus.local.QuarkusProcess;
 import java.io.IOException;
@@ -16,11 +17,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -66,9 +70,12 @@ class MigrationIT {
         assumeTrue(HostNetwork.available(), "network namespaces need root and iproute2");
         cloud = LocalCloud.start(Files.createTempDirectory("stratus-migration-it-"), "migration", Map.of(
                 "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s",
-                "stratus.scheduler.task-timeout", "PT90S",
+                "stratus.scheduler.task-timeout", "PT150S",
                 // Long enough for the tests that confirm or revert by hand; the last waits it out.
-                "stratus.scheduler.resize-confirm-window", "PT20S"), true);
+                "stratus.scheduler.resize-confirm-window", "PT20S",
+                // Volumes are exported where the agents' namespaces reach the control plane.
+                "stratus.volume.nbd.address", HostNetwork.GATEWAY, "stratus.volume.nbd.first-port", "11309",
+                "stratus.volume.nbd.last-port", "11399"), true);
         admin = cloud.admin;
         one = cloud.agentIn(9, "m-one", 1024, AGENT);
         two = cloud.agentIn(10, "m-two", 1024, AGENT);
@@ -115,6 +122,218 @@ class MigrationIT {
         String id = images.ok("POST", "/image/v2/images", Map.of("name", name, "disk_format", "aki",
                 "container_format", "aki", "visibility", "public", "os_command_line", cmdline)).path("id").asText();
         assertThat(images.upload(id, guest("migrant.elf")).status()).isEqualTo(204);
+        return id;
+    }
+
+    private static final Duration LINUX_WAIT = Duration.ofMinutes(4);
+
+    /** The guest of the volume test: waits for its volume, writes its token once, then reads it every 2 s. */
+    private static final String VOLMOVE = """
+            #!/bin/sh
+            # Its root disk is vda (this script's), its first volume slot vdb. What it reads, it reads from
+            # the disk: the page cache is dropped before each read.
+            mount -t sysfs sysfs /sys 2>/dev/null
+            mount -t proc proc /proc 2>/dev/null
+            mount -t devtmpfs devtmpfs /dev 2>/dev/null
+            echo VOLMOVE-WAITING
+            while read -r s </sys/block/vdb/size && [ "$s" = 0 ]; do sleep 1; done
+            if [ "$(dd if=/dev/vdb bs=64 count=1 2>/dev/null | tr -d '\\000\\n')" != "$VOLTOKEN" ]; then
+              echo "$VOLTOKEN" >/tmp/token
+              dd if=/tmp/token of=/dev/vdb bs=512 count=1 conv=sync,fsync 2>/dev/null && echo VOLMOVE-WRITTEN
+            fi
+            i=0
+            while true; do
+              echo 3 >/proc/sys/vm/drop_caches
+              echo "VOLMOVE-READ $i [$(dd if=/dev/vdb bs=64 count=1 2>/dev/null | tr -d '\\000\\n')]"
+              i=$((i + 1))
+              sleep 2
+            done
+            """;
+
+    /**
+     * A server with a volume (the Block Storage API's, attached through the Compute API) whose
+     * guest wrote a token to it is live-migrated, then cold-migrated back: the volume moves with it
+     * (the same export, opened by the target's QEMU in the same slot; not copied), and its guest
+     * reads the token from the volume after each move; a cold move boots the guest again, which
+     * finds the token there and does not write it again.
+     */
+    @Test
+    @Order(8)
+    void aServersVolumeMovesWithItLiveAndColdAndItsGuestReadsItsTokenAfterEach() throws Exception {
+        assumeTrue(!KVM, "the kvm driver does not live-migrate guests with volumes (its trait says so)");
+        String token = "stratus-volmove-" + UUID.randomUUID().toString().substring(0, 8);
+        Api images = admin.at(cloud.imageBase());
+        String kernel = upload(images, Map.of("name", "volmove-kernel", "disk_format", "aki", "container_format",
+                "aki"), GuestKit.file("test-kernel/vmlinux"));
+        String ramdisk = upload(images, Map.of("name", "volmove-initramfs", "disk_format", "ari",
+                "container_format", "ari"), GuestKit.file("initramfs.cpio"));
+        Path root = Files.createDirectories(cloud.dir.resolve("volmove-root"));
+        Path script = root.resolve("volmove.sh");
+        Files.writeString(script, VOLMOVE);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path disk = cloud.dir.resolve("volmove.img");
+        Process mkfs = new ProcessBuilder("mkfs.ext4", "-q", "-F", "-d", root.toString(), disk.toString(), "8M")
+                .redirectErrorStream(true).start();
+        assertThat(mkfs.waitFor()).as(new String(mkfs.getInputStream().readAllBytes())).isZero();
+        String image = upload(images, Map.of("name", "volmove", "disk_format", "raw", "container_format", "bare",
+                "kernel_id", kernel, "ramdisk_id", ramdisk, "os_command_line",
+                "panic=-1 stratus.run=/mnt/volmove.sh VOLTOKEN=" + token), disk);
+        admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "v1", "id", "v1", "vcpus", 1,
+                "ram", 96, "disk", 0)));
+        String id = bootOn("m-one", "volmove", image, "v1");
+        String volume = admin.ok("POST", "/volume/v3/volumes", Map.of("volume", Map.of("size", 1, "name",
+                "movable"))).path("volume").path("id").asText();
+        awaitVolume(volume, "available");
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/os-volume_attachments", Map.of("volumeAttachment",
+                Map.of("volumeId", volume)));
+        awaitVolume(volume, "in-use");
+        int read = awaitRead(id, token, -1);
+        assertThat(console(id)).contains("VOLMOVE-WRITTEN");
+
+        migrate(id, null);
+        // A Linux guest under TCG is copied paused, and its target takes a while to prepare on a busy host.
+        assertThat(admin.awaitServer(id, "ACTIVE", LINUX_WAIT).path("OS-EXT-SRV-ATTR:host").asText())
+                .isEqualTo("m-two");
+        // Read from the volume through the target's connection, the page cache dropped first.
+        awaitRead(id, token, read + 2);
+        assertThat(runsOn(one, "m-one", id)).as("the source let go of the guest").isFalse();
+        assertThat(moves(id).get(0)).isEqualTo("live-migration completed m-one->m-two");
+
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Collections.singletonMap("migrate", null));
+        assertThat(admin.awaitServer(id, "VERIFY_RESIZE", LINUX_WAIT).path("OS-EXT-SRV-ATTR:host").asText())
+                .isEqualTo("m-one");
+        admin.ok("POST", "/compute/v2.1/servers/" + id + "/action", Collections.singletonMap("confirmResize", null));
+        admin.awaitServer(id, "ACTIVE", LINUX_WAIT);
+        // Booted again on m-one: the token is on the volume already, so the guest only reads it.
+        String afterCold = awaitConsole(id, Pattern.compile("VOLMOVE-READ \\d+ \\[" + Pattern.quote(token) + "\\]"
+                + "(?![\\s\\S]*VOLMOVE-WAITING)"));
+        String lastBoot = afterCold.substring(afterCold.lastIndexOf("VOLMOVE-WAITING"));
+        assertThat(lastBoot).doesNotContain("VOLMOVE-WRITTEN");
+        assertThat(admin.ok("GET", "/volume/v3/volumes/" + volume, null).path("volume").path("status").asText())
+                .isEqualTo("in-use");
+        System.out.printf("volume %s moved with server %s: m-one -> m-two live, back cold; the token read after"
+                + " each%n", volume, id);
+        attachmentsThroughTheClient(id, volume);
+        awaitVolume(volume, "available");
+        admin.ok("DELETE", "/volume/v3/volumes/" + volume, null);
+    }
+
+    /**
+     * Cinder's v3 attachments API through Debian's client at 3.44: the Compute API's attachment is
+     * listed; another volume is reserved for the server, shown, and deleted (available again); a
+     * third is created with a connector (its NBD export in the connection info) and completed (in
+     * use), and goes with the server.
+     */
+    private void attachmentsThroughTheClient(String server, String attached) throws Exception {
+        JsonNode all = client("volume", "attachment", "list");
+        assertThat(all.findValuesAsText("Volume ID")).as(all.toString()).contains(attached);
+        String spare = volume("spare");
+        String other = volume("connected");
+        JsonNode reserved = client("volume", "attachment", "create", spare, server);
+        assertThat(reserved.path("Status").asText()).as(reserved.toString()).isEqualTo("reserved");
+        String reservation = reserved.path("ID").asText();
+        assertThat(client("volume", "attachment", "show", reservation).path("Status").asText()).isEqualTo("reserved");
+        assertThat(admin.ok("GET", "/volume/v3/volumes/" + spare, null).path("volume").path("status").asText())
+                .isEqualTo("reserved");
+        cloud.openstack("--os-volume-api-version", "3.44", "volume", "attachment", "delete", reservation);
+        awaitVolume(spare, "available");
+        JsonNode connected = client("volume", "attachment", "create", other, server, "--connect", "--host", "m-one",
+                "--initiator", "iqn.2026-12.io.stratus:migration-it");
+        assertThat(connected.path("Status").asText()).as(connected.toString()).isEqualTo("attaching");
+        assertThat(connected.toString()).contains("nbd://" + HostNetwork.GATEWAY + ":");
+        cloud.openstack("--os-volume-api-version", "3.44", "volume", "attachment", "complete",
+                connected.path("ID").asText());
+        assertThat(client("volume", "attachment", "show", connected.path("ID").asText()).path("Status").asText())
+                .isEqualTo("attached");
+        awaitVolume(other, "in-use");
+        admin.ok("DELETE", "/compute/v2.1/servers/" + server, null);
+        admin.awaitGone(server, WAIT);
+        booted.remove(server);
+        awaitVolume(other, "available");
+        admin.ok("DELETE", "/volume/v3/volumes/" + spare, null);
+        admin.ok("DELETE", "/volume/v3/volumes/" + other, null);
+    }
+
+    /** Debian's openstack client at volume API 3.44, its JSON (after any warnings it printed first). */
+    private JsonNode client(String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("--os-volume-api-version", "3.44"));
+        all.addAll(List.of(args));
+        all.addAll(List.of("-f", "json"));
+        String printed = cloud.openstack(all.toArray(String[]::new));
+        int start = printed.indexOf('{') < 0 ? printed.indexOf('[') : printed.indexOf('[') < 0 ? printed.indexOf('{')
+                : Math.min(printed.indexOf('{'), printed.indexOf('['));
+        return new ObjectMapper().readTree(printed.substring(Math.max(0, start)));
+    }
+
+    private String volume(String name) throws InterruptedException {
+        String id = admin.ok("POST", "/volume/v3/volumes", Map.of("volume", Map.of("size", 1, "name", name)))
+                .path("volume").path("id").asText();
+        awaitVolume(id, "available");
+        return id;
+    }
+
+    /** Waits until the guest's console shows a read of {@code token} numbered above {@code after}; its number. */
+    private int awaitRead(String id, String token, int after) throws InterruptedException {
+        Pattern read = Pattern.compile("VOLMOVE-READ (\\d+) \\[([^\\]]*)\\]");
+        long deadline = System.nanoTime() + LINUX_WAIT.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                    Map.of("os-getConsoleOutput", Map.of()));
+            if (r.status() == 200) {
+                last = r.body().path("output").asText();
+                Matcher m = read.matcher(last);
+                int n = -1;
+                String seen = null;
+                while (m.find()) {
+                    n = Integer.parseInt(m.group(1));
+                    seen = m.group(2);
+                }
+                if (n > after) {
+                    assertThat(seen).as("read %d of the volume: %s", n, last).isEqualTo(token);
+                    return n;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("server " + id + " never read its volume after read " + after + ": " + last);
+    }
+
+    private String awaitConsole(String id, Pattern wanted) throws InterruptedException {
+        long deadline = System.nanoTime() + LINUX_WAIT.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + id + "/action",
+                    Map.of("os-getConsoleOutput", Map.of()));
+            if (r.status() == 200) {
+                last = r.body().path("output").asText();
+                if (wanted.matcher(last).find()) {
+                    return last;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("server " + id + " never showed " + wanted + ": " + last);
+    }
+
+    private void awaitVolume(String id, String status) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        String now = "";
+        while (System.nanoTime() < deadline) {
+            now = admin.ok("GET", "/volume/v3/volumes/" + id, null).path("volume").path("status").asText();
+            if (now.equals(status)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("volume " + id + " never became " + status + " (" + now + ")");
+    }
+
+    private static String upload(Api images, Map<String, Object> fields, Path file) throws IOException {
+        Map<String, Object> body = new HashMap<>(fields);
+        body.put("visibility", "public");
+        String id = images.ok("POST", "/image/v2/images", body).path("id").asText();
+        assertThat(images.upload(id, file).status()).isEqualTo(204);
         return id;
     }
 
@@ -420,10 +639,14 @@ class MigrationIT {
     }
 
     private String bootOn(String host, String name, String image) throws InterruptedException {
+        return bootOn(host, name, image, "m1");
+    }
+
+    private String bootOn(String host, String name, String image, String flavor) throws InterruptedException {
         String other = host.equals("m-one") ? "m-two" : "m-one";
         admin.switchHost(other, false);
         try {
-            String id = admin.ok("POST", "/compute/v2.1/servers", Api.server(name, "m1", image)).path("server")
+            String id = admin.ok("POST", "/compute/v2.1/servers", Api.server(name, flavor, image)).path("server")
                     .path("id").asText();
             booted.add(id);
             assertThat(admin.awaitServer(id, "ACTIVE", WAIT).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(host);

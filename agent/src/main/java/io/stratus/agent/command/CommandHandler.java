@@ -602,21 +602,42 @@ public final class CommandHandler implements CommandApplier {
         if (!allowed(env, rec, t)) {
             return;
         }
-        if (rec.boot().getVolumesCount() > 0) {
-            // The target would build its volume slots from the record's order, which is not the
-            // running guest's after a detach from a middle slot, and QEMU's block migration would copy
-            // the volumes onto themselves.
-            journal.reject(env, Optional.of(rec), Faults.of("NotSupported", "instance " + rec.id() + " has "
-                    + rec.boot().getVolumesCount() + " volumes attached: live migration of a guest with volumes"
-                    + " is not done yet (a cold migration moves them)"));
+        Optional<Fault> volumes = liveVolumesRefusal(rec);
+        if (volumes.isPresent()) {
+            journal.reject(env, Optional.of(rec), volumes.get());
             return;
         }
         Guest guest = guestOf(rec);
         LiveMigrate command = env.getLiveMigrate();
         InstanceRecord r = emit(started(rec, t), env.getRequestId());
+        List<String> attachments = r.boot().getVolumesList().stream().map(VolumeAttachment::getAttachmentId).toList();
         inBackground(r, command.getMigrationId(), () -> {
-            return migrations.sources().migrate(r.id(), guest.machine(), command, r.sequence() + 1).orElse(null);
+            return migrations.sources().migrate(r.id(), guest.machine(), command, r.sequence() + 1, attachments)
+                    .orElse(null);
         }, failure -> moves.liveMigrationEnded(env, command, failure));
+    }
+
+    /**
+     * Why the instance's volumes keep it from a live migration, if they do: a driver without
+     * {@link Traits#LIVE_MIGRATION_VOLUMES}, or a boot volume (the qemu driver's is the guest's
+     * first disk, not a slot it can empty for the copy, and QEMU's block migration would copy it).
+     */
+    private Optional<Fault> liveVolumesRefusal(InstanceRecord rec) {
+        if (rec.boot().getVolumesCount() == 0) {
+            return Optional.empty();
+        }
+        if (!guests.driver().capabilities().has(Traits.LIVE_MIGRATION_VOLUMES)) {
+            return Optional.of(Faults.of("NotSupported", "instance " + rec.id() + " has "
+                    + rec.boot().getVolumesCount() + " volumes attached, and the hypervisor driver of host " + host
+                    + " (" + guests.driver().capabilities().name() + ") does not live-migrate a guest with volumes"
+                    + " (a cold migration moves them)"));
+        }
+        if (rec.boot().getVolumesList().stream().anyMatch(VolumeAttachment::getBoot)) {
+            return Optional.of(Faults.of("NotSupported", "instance " + rec.id() + " boots from a volume: live"
+                    + " migration of a guest whose root disk is a volume is not done yet (a cold migration moves"
+                    + " it)"));
+        }
+        return Optional.empty();
     }
 
     /** What a move does on its worker thread: returns why it failed, or null. */

@@ -24,7 +24,9 @@ import io.stratus.proto.v1.MigrationServiceGrpc;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -76,7 +78,9 @@ public final class MigrationSources {
 
     /**
      * Moves the guest to the target the command names (blocking), through this host's driver: the
-     * target runs the same driver (the scheduler sees to it), whose stream it is.
+     * target runs the same driver (the scheduler sees to it), whose stream it is. The Hello tells the
+     * target which of {@code attachments} (the instance's volumes) each volume slot holds, so that it
+     * opens them in the same slots.
      *
      * @return empty when it completed (stop the guest here: it runs on the target), or why it was
      *         aborted (it runs here)
@@ -84,8 +88,8 @@ public final class MigrationSources {
      *         the guest runs here
      * @throws InterruptedException {@link #abort} was called; the guest runs here
      */
-    public Optional<String> migrate(String instanceId, VirtualGuest guest, LiveMigrate command, long sequence)
-            throws InterruptedException {
+    public Optional<String> migrate(String instanceId, VirtualGuest guest, LiveMigrate command, long sequence,
+                                    Collection<String> attachments) throws InterruptedException {
         if (!driver.capabilities().has(DriverCapabilities.Traits.LIVE_MIGRATION)) {
             throw new MigrationException("host " + host + " runs instance " + instanceId + " under a driver that"
                     + " cannot live-migrate (" + driver.capabilities().name() + ")");
@@ -97,7 +101,7 @@ public final class MigrationSources {
         boolean completed = false;
         try {
             MigrationOutcome r = over(target, instanceId, sequence, guest.entropyDevice(),
-                    channel -> driver.migrate(guest, channel, limits));
+                    guest.volumeSlots(attachments), channel -> driver.migrate(guest, channel, limits));
             completed = r.completed();
             if (completed) {
                 meters.sent(r.total(), r.downtime());
@@ -137,7 +141,7 @@ public final class MigrationSources {
     private Optional<DiskCopyResult> copy(Target target, String instanceId, Optional<Path> disk, long sequence)
             throws InterruptedException {
         // A cold move builds no VM on the way: the target boots its own when the move is done.
-        return over(target, instanceId, sequence, false, channel -> {
+        return over(target, instanceId, sequence, false, List.of(), channel -> {
             if (disk.isEmpty()) {
                 channel.close();
                 try {
@@ -163,12 +167,12 @@ public final class MigrationSources {
         T run(StreamChannel<MigrationMessage> channel) throws InterruptedException;
     }
 
-    private <T> T over(Target target, String instanceId, long sequence, boolean entropyDevice, Transfer<T> transfer)
-            throws InterruptedException {
+    private <T> T over(Target target, String instanceId, long sequence, boolean entropyDevice,
+                       List<String> volumeSlots, Transfer<T> transfer) throws InterruptedException {
         checkRegistered(target, instanceId);
         MigrationHello hello = MigrationHello.newBuilder().setMigrationId(target.migrationId())
                 .setInstanceId(instanceId).setToken(target.token()).setSourceHost(host).setSequence(sequence)
-                .setEntropyDevice(entropyDevice).build();
+                .setEntropyDevice(entropyDevice).addAllVolumeSlots(volumeSlots).build();
         ManagedChannel link = channels.open(target.address(), target.host(), 4 << 20);
         running.put(target.migrationId(), Thread.currentThread());
         try {

@@ -14,6 +14,7 @@ import io.stratus.kvm.migration.DiskCopyResult;
 import io.stratus.kvm.migration.MigrationException;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.proto.v1.MigrationHello;
+import io.stratus.proto.v1.VolumeAttachment;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -21,6 +22,7 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -66,6 +68,8 @@ public final class MigrationTargets {
         volatile IncomingGuest guest;
         /** Whether the guest built here has an entropy device. */
         volatile boolean entropy;
+        /** The volume slots the guest was built with (attachment ids, "" for empty); empty: the record's order. */
+        volatile List<String> volumeSlots = List.of();
 
         Incoming(String migrationId, String token, String sourceHost, InstanceRecord record, Instant preparedAt,
                  boolean cold, boolean start) {
@@ -127,7 +131,7 @@ public final class MigrationTargets {
                     guests.disk(rec);
                 } else {
                     // As this host boots guests; a source whose guest differs says so in its Hello.
-                    in.guest = incomingGuest(rec, true);
+                    in.guest = incomingGuest(rec, true, List.of());
                     in.entropy = true;
                 }
                 if (settle(in, Phase.READY)) {
@@ -248,39 +252,65 @@ public final class MigrationTargets {
     }
 
     /** The instance's guest, not running, for a live migration to stream into (the driver's pre_live_migration). */
-    private IncomingGuest incomingGuest(InstanceRecord rec, boolean entropy) {
+    private IncomingGuest incomingGuest(InstanceRecord rec, boolean entropy, List<String> volumeSlots) {
         HypervisorDriver driver = guests.driver();
         if (!driver.capabilities().has(DriverCapabilities.Traits.LIVE_MIGRATION)) {
             throw new HypervisorException("NotSupported", "host " + host + " cannot receive a live migration: its"
                     + " hypervisor driver (" + driver.capabilities().name() + ") does not live-migrate");
         }
-        return guests.withSpec(rec, entropy, spec -> driver.incoming(spec, guests.console(rec.id())));
+        boolean volumes = rec.boot().getVolumesCount() > 0;
+        if (volumes && !driver.capabilities().has(DriverCapabilities.Traits.LIVE_MIGRATION_VOLUMES)) {
+            throw new HypervisorException("NotSupported", "host " + host + " cannot receive a live migration of a"
+                    + " guest with volumes: its hypervisor driver (" + driver.capabilities().name() + ") does not");
+        }
+        return guests.withSpec(rec, entropy, spec -> driver.incoming(volumeSlots.isEmpty() ? spec
+                : spec.withSlots(volumeSlots), guests.console(rec.id())));
     }
 
     /**
      * Builds the prepared guest again if the source's guest has other devices than this host gives a
-     * guest it boots: one booted before its host had entropy devices has none, and the stream of a
-     * guest whose devices differ is refused.
+     * guest it boots: one booted before its host had entropy devices has none, one whose volumes
+     * are not in the slots the record's order gives them (a detach from a middle slot leaves a gap)
+     * has them elsewhere, and the stream of a guest whose devices differ is refused (or, for the
+     * volumes, reaches the wrong disks).
      */
     private void matchDevices(Incoming in, MigrationHello hello) {
-        if (in.entropy == hello.getEntropyDevice()) {
+        List<String> slots = hello.getVolumeSlotsList();
+        boolean slotsDiffer = !slots.isEmpty() && !withoutTrailingEmpty(slots).equals(withoutTrailingEmpty(
+                in.volumeSlots.isEmpty() ? recordOrder(in.record) : in.volumeSlots));
+        if (in.entropy == hello.getEntropyDevice() && !slotsDiffer) {
             return;
         }
         // The prepared guest holds the disk's lock: it goes first.
         in.guest.discard();
         in.guest = null;
         try {
-            in.guest = incomingGuest(in.record, hello.getEntropyDevice());
+            in.guest = incomingGuest(in.record, hello.getEntropyDevice(), slots);
             in.entropy = hello.getEntropyDevice();
+            in.volumeSlots = List.copyOf(slots);
         } catch (RuntimeException e) {
             incoming.remove(in.migrationId, in);
             discard(in);
             throw Status.FAILED_PRECONDITION.withDescription("host " + host + " cannot build instance "
                     + in.record.id() + " with the source's devices: " + e.getMessage()).asRuntimeException();
         }
-        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device; its guest here was built"
-                        + " again to match", in.record.id(), in.migrationId, in.sourceHost,
-                hello.getEntropyDevice() ? "has" : "has no");
+        LOG.infof("instance %s: migration %s from %s: the guest %s an entropy device and its volume slots hold %s;"
+                        + " its guest here was built again to match", in.record.id(), in.migrationId, in.sourceHost,
+                hello.getEntropyDevice() ? "has" : "has no", slots);
+    }
+
+    /** The slots a guest built from {@code rec} gets: its volumes (but a boot volume) in order. */
+    private static List<String> recordOrder(InstanceRecord rec) {
+        return rec.boot().getVolumesList().stream().filter(v -> !v.getBoot())
+                .map(VolumeAttachment::getAttachmentId).toList();
+    }
+
+    private static List<String> withoutTrailingEmpty(List<String> slots) {
+        int end = slots.size();
+        while (end > 0 && slots.get(end - 1).isEmpty()) {
+            end--;
+        }
+        return slots.subList(0, end);
     }
 
     /** A migration admitted for one stream. */

@@ -2,6 +2,8 @@ package io.stratus.agent.virt;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 
 /** One running guest of a driver: a boot, a restore, or an arrival by migration each make one. */
@@ -76,5 +78,14 @@ public interface VirtualGuest {
     default void detachVolume(String attachmentId) {
         throw new HypervisorException("NotSupported", "this hypervisor driver does not detach volumes from running"
                 + " guests");
+    }
+
+    /**
+     * Which of {@code attachments} each volume slot holds, in slot order ("" for an empty slot): a
+     * live migration's target opens the same volumes in the same slots. Empty where the driver does
+     * not live-migrate guests with volumes.
+     */
+    default List<String> volumeSlots(Collection<String> attachments) {
+        return List.of();
     }
 }

@@ -1,5 +1,6 @@
 package io.stratus.scheduler.conductor;
 
+import io.stratus.proto.v1.Boot;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -139,8 +140,10 @@ final class BootTask {
             return;
         }
         try {
-            commands.send(host, commands.envelope(s.id(), s.projectId(), s.requestId())
-                    .setBoot(recipe.boot(s, image, host)).build());
+            Boot boot = recipe.boot(s, image, host);
+            // An evacuated server's volumes keep their exports: they are its new host's now.
+            volumes.moved(s.id(), host);
+            commands.send(host, commands.envelope(s.id(), s.projectId(), s.requestId()).setBoot(boot).build());
         } catch (DispatchException e) {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());

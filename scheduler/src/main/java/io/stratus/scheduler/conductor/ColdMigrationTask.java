@@ -96,7 +96,7 @@ final class ColdMigrationTask implements MoveTask {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.VERIFY_RESIZE && !e.hasFault()) {
             if (servers.moveForResize(s.id(), s.requestId(), e.getHost(), source)) {
-                targets.portsFollow(s.id(), e.getHost());
+                targets.follow(s.id(), e.getHost());
                 migrations.advance(s.requestId(), Migration.Status.MIGRATING, Migration.Status.FINISHED);
                 scheduling.reread(source);
                 scheduling.reread(e.getHost());

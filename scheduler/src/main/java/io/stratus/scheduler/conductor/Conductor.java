@@ -69,7 +69,7 @@ public final class Conductor {
         this.live = live;
         this.cold = cold;
         this.resize = resize;
-        this.evacuation = new Evacuation(servers, scheduling, commands, boot);
+        this.evacuation = new Evacuation(servers, scheduling, commands, boot, volumes);
     }
 
     public static String newRequestId() {
@@ -274,10 +274,12 @@ public final class Conductor {
     /**
      * Binds the server's ports to {@code host}, where it runs now (Neutron's binding:host_id): that
      * host's agent gets their filters and DHCP leases, the other hosts on their networks the tunnel
-     * entries that lead to it, and the host it left loses them.
+     * entries that lead to it, and the host it left loses them; its volume attachments are that
+     * host's (their exports stay: every host reaches them at the same address).
      */
-    public void portsFollow(String serverId, String host) {
+    public void follow(String serverId, String host) {
         network.bindServer(serverId, host);
+        volumes.moved(serverId, host);
     }
 
     /** Whether {@code host} reported recently enough to count as up. */

@@ -49,7 +49,7 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
                 services.volumes());
         TaskRunner runner = new TaskRunner(servers);
         MoveTargets targets = new MoveTargets(servers, services.images(), hosts.directory(), scheduling, recipe,
-                services.network());
+                services.network(), services.volumes());
         ColdMigrationTask cold = new ColdMigrationTask(servers, migrations, scheduling, targets, commands, runner);
         Conductor conductor = new Conductor(servers, migrations, services.images(), services.network(),
                 new GuestActions(services.actions()), services.volumes(),
@@ -57,7 +57,8 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
                 new BootTask(servers, services.images(), scheduling, recipe, services.network(), commands,
                         services.volumes(),
                         settings.maxAttempts(), meters),
-                runner, new LiveMigrationTask(servers, migrations, scheduling, targets, commands, runner), cold,
+                runner, new LiveMigrationTask(servers, migrations, scheduling, targets, commands, runner,
+                        services.volumes()), cold,
                 new ResizeTask(servers, migrations, scheduling, commands, runner, cold));
         return new ConductorParts(conductor, new Sweeper(servers, conductor, clock, settings.taskTimeout()), commands);
     }

@@ -25,8 +25,11 @@ final class Evacuation {
     private final Scheduling scheduling;
     private final HostCommands commands;
     private final BootTask boot;
+    private final ServerVolumes volumes;
 
-    Evacuation(ServerStore servers, Scheduling scheduling, HostCommands commands, BootTask boot) {
+    Evacuation(ServerStore servers, Scheduling scheduling, HostCommands commands, BootTask boot,
+               ServerVolumes volumes) {
+        this.volumes = volumes;
         this.servers = servers;
         this.scheduling = scheduling;
         this.commands = commands;
@@ -59,6 +62,9 @@ final class Evacuation {
         // The dead host's claim goes: its capacity is not there while it is down.
         scheduling.release(s.id());
         commands.cleanUp(s, failed);
+        // Fencing at the storage: a host that only looks dead (cut off from the bus, its guest running
+        // on) must not write the volumes the new boot writes. Its exports stop; the boot gets new ones.
+        volumes.fence(s.id());
         boot.schedule(s.id());
         return true;
     }

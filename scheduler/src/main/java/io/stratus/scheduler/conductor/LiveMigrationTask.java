@@ -29,9 +29,11 @@ final class LiveMigrationTask implements MoveTask {
     private final MoveTargets targets;
     private final HostCommands commands;
     private final TaskRunner runner;
+    private final ServerVolumes volumes;
 
     LiveMigrationTask(ServerStore servers, MigrationStore migrations, Scheduling scheduling, MoveTargets targets,
-                      HostCommands commands, TaskRunner runner) {
+                      HostCommands commands, TaskRunner runner, ServerVolumes volumes) {
+        this.volumes = volumes;
         this.servers = servers;
         this.migrations = migrations;
         this.scheduling = scheduling;
@@ -64,7 +66,9 @@ final class LiveMigrationTask implements MoveTask {
         if (s.vmState() != InstanceState.ACTIVE || s.taskState() != TaskState.NONE) {
             throw InstanceInvalidState.of(s, "os-migrateLive", "; live migration needs ACTIVE");
         }
-        MoveTargets.Move move = targets.claim(s, "os-migrateLive", Transfer.LIVE, targetHost, Optional.empty(),
+        // A guest with volumes needs drivers that open them again on the target instead of copying them.
+        Transfer transfer = volumes.any(s.id()) ? Transfer.LIVE_WITH_VOLUMES : Transfer.LIVE;
+        MoveTargets.Move move = targets.claim(s, "os-migrateLive", transfer, targetHost, Optional.empty(),
                 task(), InstanceState.ACTIVE);
         migrations.start(move.requestId(), s, Migration.Type.LIVE_MIGRATION, move.source(), move.target(),
                 s.flavorId(), Migration.Status.RUNNING);
@@ -93,7 +97,7 @@ final class LiveMigrationTask implements MoveTask {
         String source = s.host().orElse("");
         if (!e.getHost().equals(source) && e.getState() == InstanceState.ACTIVE && !e.hasFault()) {
             if (servers.moveTo(s.id(), s.requestId(), e.getHost())) {
-                targets.portsFollow(s.id(), e.getHost());
+                targets.follow(s.id(), e.getHost());
                 migrations.advance(s.requestId(), Migration.Status.RUNNING, Migration.Status.COMPLETED);
                 scheduling.transfer(s.id(), Conductor.migrationConsumer(s.id()));
                 scheduling.reread(source);

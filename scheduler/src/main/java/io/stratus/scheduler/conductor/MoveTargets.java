@@ -41,9 +41,11 @@ final class MoveTargets {
     private final Scheduling scheduling;
     private final BootRecipe recipe;
     private final NetworkService network;
+    private final ServerVolumes volumes;
 
     MoveTargets(ServerStore servers, ImageCatalog images, HostDirectory hosts, Scheduling scheduling,
-                BootRecipe recipe, NetworkService network) {
+                BootRecipe recipe, NetworkService network, ServerVolumes volumes) {
+        this.volumes = volumes;
         this.servers = servers;
         this.images = images;
         this.hosts = hosts;
@@ -90,7 +92,7 @@ final class MoveTargets {
             }
         });
         // Nova answers a live migration its hosts cannot do with MigrationPreCheckError (400).
-        String refused = transfer == Transfer.LIVE ? "Migration pre-check error: "
+        String refused = transfer.live() ? "Migration pre-check error: "
                 : "Cannot '" + action + "' instance " + s.id() + ": ";
         transfer.refusal(source, hosts.hypervisor(source), true).ifPresent(why -> {
             throw refusal(s, action, refused + why, refused + "the hypervisor of its compute host cannot " + action
@@ -122,7 +124,7 @@ final class MoveTargets {
                     + targetHost.map(h -> " to " + h).orElse("") + ": " + none.reason() + "; " + decision.summary()
                     + (decision.removedBy(Filters.TRAITS_FILTER) ? " (" + Filters.TRAITS_FILTER + ": the target's"
                     + " hypervisor needs the trait " + transfer.trait + " to receive " + transfer.what
-                    + (transfer == Transfer.LIVE ? ", and the source's driver (" + sourceDriver.describe() + ")" : "")
+                    + (transfer.live() ? ", and the source's driver (" + sourceDriver.describe() + ")" : "")
                     + ")" : ""),
                     "No valid host was found. There are not enough hosts available.", NoValidHost::new);
         }
@@ -144,15 +146,21 @@ final class MoveTargets {
     }
 
     /**
-     * Binds the server's ports to {@code host}, where its guest already runs: the move is done
-     * whatever happens here, so a failure (the database gone for a moment) is logged with the
-     * server's id.
+     * Binds the server's ports to {@code host}, where its guest already runs, and makes its volume
+     * attachments that host's: the move is done whatever happens here, so a failure (the database
+     * gone for a moment) is logged with the server's id.
      */
-    void portsFollow(String serverId, String host) {
+    void follow(String serverId, String host) {
         try {
             network.bindServer(serverId, host);
         } catch (RuntimeException e) {
             LOG.errorf(e, "instance %s: its ports could not be bound to %s, where it runs now", serverId, host);
+        }
+        try {
+            volumes.moved(serverId, host);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "instance %s: its volume attachments could not be moved to %s, where it runs now", serverId,
+                    host);
         }
     }
 }

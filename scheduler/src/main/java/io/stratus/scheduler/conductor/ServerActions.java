@@ -139,7 +139,7 @@ public final class ServerActions {
         if (!servers.startRevertMove(s.id(), request, source)) {
             throw InstanceInvalidState.of(servers.find(s.id()).orElse(s), "revertResize");
         }
-        conductor.portsFollow(s.id(), source);
+        conductor.follow(s.id(), source);
         try {
             commands.send(source, commands.envelope(s.id(), s.projectId(), request)
                     .setRevertResize(RevertResize.getDefaultInstance()).build());

@@ -7,8 +7,9 @@ import java.util.Optional;
 
 /**
  * The volume service as the conductor needs it: each boot carries the server's volumes exported
- * for the host that boots it, the agents' answers to AttachVolume and DetachVolume go back to it,
- * and a server's deletion frees its volumes.
+ * for the host that boots it (a move's target too: the attachment moves, the data stays on the
+ * export), the agents' answers to AttachVolume and DetachVolume go back to it, a move that ends
+ * on another host moves the attachments there, and a server's deletion frees its volumes.
  */
 public interface ServerVolumes {
     /** For a control plane without volumes (and tests of other parts): no server has any. */
@@ -25,10 +26,42 @@ public interface ServerVolumes {
         @Override
         public void serverDeleted(String serverId) {
         }
+
+        @Override
+        public boolean any(String serverId) {
+            return false;
+        }
+
+        @Override
+        public void moved(String serverId, String host) {
+        }
+
+        @Override
+        public void fence(String serverId) {
+        }
     };
 
-    /** The server's volumes, exported for {@code host}. */
+    /**
+     * The server's volumes as {@code host} reaches them: an export that serves already is kept (the
+     * server's current host may be reading it: a move's source, or a boot tried again), a missing
+     * one is made.
+     */
     List<VolumeAttachment> forBoot(String serverId, String host);
+
+    /** Whether the server has volumes (attached, or on their way). */
+    boolean any(String serverId);
+
+    /**
+     * The server runs on {@code host} now (a move arrived, or was reverted): its attachments are
+     * that host's. Their exports stay, which every host reaches at the same address.
+     */
+    void moved(String serverId, String host);
+
+    /**
+     * The server's host is down and it is evacuated: its exports stop, so that its old host, if it
+     * only seems dead, cannot write its volumes any more; its next boot exports them anew.
+     */
+    void fence(String serverId);
 
     /** An agent's answer to an AttachVolume or DetachVolume (the event names the volume). */
     void answered(InstanceEvent e);

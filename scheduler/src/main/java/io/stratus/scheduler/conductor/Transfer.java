@@ -11,6 +11,8 @@ import java.util.Set;
  */
 enum Transfer {
     LIVE(Hypervisor.LIVE_MIGRATION, "a live migration"),
+    /** A running guest with volumes: the target opens the same exports, the stream leaves them alone. */
+    LIVE_WITH_VOLUMES(Hypervisor.LIVE_MIGRATION_VOLUMES, "a live migration of a guest with volumes"),
     COLD(Hypervisor.COLD_MIGRATION, "a cold migration's disk copy");
 
     final String trait;
@@ -29,6 +31,16 @@ enum Transfer {
         this.what = what;
     }
 
+    /** Whether the guest moves running, in its driver's own stream. */
+    boolean live() {
+        return this != COLD;
+    }
+
+    /** The traits each end's driver needs for its own part. */
+    private Set<String> own() {
+        return this == LIVE_WITH_VOLUMES ? Set.of(Hypervisor.LIVE_MIGRATION, trait) : Set.of(trait);
+    }
+
     /**
      * Why {@code host} cannot do its end of this transfer (send it when {@code sending}, else
      * receive it); empty when its driver can.
@@ -36,18 +48,20 @@ enum Transfer {
      * @param driver the host's driver as reported; empty when the host has not reported yet
      */
     Optional<String> refusal(String host, Optional<Hypervisor> driver, boolean sending) {
-        if (driver.map(d -> d.has(trait)).orElse(false)) {
+        Optional<String> lacking = own().stream().filter(t -> !driver.map(d -> d.has(t)).orElse(false)).sorted()
+                .findFirst();
+        if (lacking.isEmpty()) {
             return Optional.empty();
         }
         return Optional.of("compute host " + host + "'s hypervisor (" + driver.map(Hypervisor::describe)
                 .orElse("not reported yet") + ") cannot " + (sending ? "send " : "receive ") + what + ": it lacks the"
-                + " trait " + trait);
+                + " trait " + lacking.get());
     }
 
     /** What the target's driver must have to take the guest from {@code source}'s driver: the trait, and the same stream. */
     Set<String> required(Hypervisor source) {
-        Set<String> r = new HashSet<>(Set.of(trait));
-        if (this == LIVE) {
+        Set<String> r = new HashSet<>(own());
+        if (live()) {
             source.traits().stream().filter(STREAM_TRAITS::contains).forEach(r::add);
         }
         return r;
@@ -55,7 +69,7 @@ enum Transfer {
 
     /** What the target's driver must not have to take the guest from {@code source}'s driver. */
     Set<String> forbidden(Hypervisor source) {
-        if (this != LIVE) {
+        if (!live()) {
             return Set.of();
         }
         Set<String> f = new HashSet<>(STREAM_TRAITS);

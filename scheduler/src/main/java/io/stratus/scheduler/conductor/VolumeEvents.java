@@ -75,4 +75,19 @@ public final class VolumeEvents implements ServerVolumes {
     public void booted(String serverId) {
         attachments.booted(serverId);
     }
+
+    @Override
+    public boolean any(String serverId) {
+        return !attachments.ofServer(serverId).isEmpty();
+    }
+
+    @Override
+    public void moved(String serverId, String host) {
+        attachments.moved(serverId, host);
+    }
+
+    @Override
+    public void fence(String serverId) {
+        attachments.fence(serverId);
+    }
 }

@@ -23,6 +23,8 @@ public record Hypervisor(String type, String version, Set<String> traits) {
     public static final String LIVE_MIGRATION = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION.name();
     /** The driver can send and receive a cold move's disk copy. */
     public static final String COLD_MIGRATION = HostTrait.CUSTOM_STRATUS_COLD_MIGRATION.name();
+    /** The driver can live-migrate a guest with volumes (the target opens the same NBD exports). */
+    public static final String LIVE_MIGRATION_VOLUMES = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION_VOLUMES.name();
 
     /**
      * What agents from before drivers were reported run: the in-JVM KVM driver, which moves guests

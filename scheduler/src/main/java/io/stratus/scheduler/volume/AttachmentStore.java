@@ -4,9 +4,11 @@ import io.stratus.database.Sql;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 
 /** Attachments: which volume is on which server, its device, mode and NBD export port. */
@@ -67,6 +69,17 @@ public final class AttachmentStore {
                 + " created_at, id", AttachmentStore::row, serverId);
     }
 
+    /** The attachments of {@code projectId}'s volumes, or of every volume when it is null. */
+    public List<Attachment> ofProject(String projectId) {
+        if (projectId == null) {
+            return all();
+        }
+        String columns = Arrays.stream(COLUMNS.split(",")).map(c -> "a." + c.strip())
+                .collect(Collectors.joining(", "));
+        return sql.list("SELECT " + columns + " FROM volume_attachment a JOIN volume v ON v.id = a.volume_id"
+                + " WHERE v.project_id = ? ORDER BY a.created_at, a.id", AttachmentStore::row, projectId);
+    }
+
     public List<Attachment> all() {
         return sql.list("SELECT " + COLUMNS + " FROM volume_attachment ORDER BY created_at, id", AttachmentStore::row);
     }
@@ -83,6 +96,11 @@ public final class AttachmentStore {
     /** Records the export made for the attachment on {@code host}. */
     public void exported(String id, String host, int nbdPort) {
         sql.update("UPDATE volume_attachment SET host = ?, nbd_port = ? WHERE id = ?", host, nbdPort, id);
+    }
+
+    /** The server's attachments that have an export are {@code host}'s now (the server moved there). */
+    public void moved(String serverId, String host) {
+        sql.update("UPDATE volume_attachment SET host = ? WHERE server_id = ? AND nbd_port IS NOT NULL", host, serverId);
     }
 
     public void setDevice(String id, String device) {

@@ -59,6 +59,11 @@ public final class NbdExports implements AutoCloseable {
         this.pids = pool.dir().resolve("exports");
     }
 
+    /** The address every export serves on, which every host reaches. */
+    public String address() {
+        return settings.address();
+    }
+
     /** The address agents reach the export of {@code a} under. */
     public String uri(Attachment a) {
         String host = settings.address().contains(":") ? "[" + settings.address() + "]" : settings.address();

@@ -95,27 +95,136 @@ public final class VolumeAttachments {
         }
     }
 
-    /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
-    public VolumeAttachment export(Attachment a, String host) {
-        Attachment exported = exports.export(a, host);
-        Volume v = volumes.get(a.volumeId());
-        return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(a.id())
-                .setNbdUri(exports.uri(exported)).setSizeBytes(v.sizeBytes()).setReadOnly("ro".equals(a.mode()))
-                .setDevice(a.device() == null ? "" : a.device()).setBoot(a.boot()).build();
+    /**
+     * Cinder's attachment_create without a connector: reserves {@code v} for {@code instance} (the
+     * attachment {@code reserved}, the volume {@code reserved}; a multiattach volume in use stays
+     * in use). Nothing is exported until a connector says for which host.
+     *
+     * @throws VolumeException InvalidVolume when its status or multi-attach does not allow it
+     */
+    public Attachment reserveForApi(Volume v, String instance) {
+        if (v.status() == VolumeStatus.IN_USE && !v.multiattach()) {
+            throw VolumeException.invalidVolume("Volume " + v.id() + " status must be available to reserve, but the"
+                    + " current status is in-use.");
+        }
+        if (attachments.find(v.id(), instance).isPresent()) {
+            throw VolumeException.invalidVolume("volume " + v.id() + " is already attached to server " + instance
+                    + ".");
+        }
+        if (v.status() != VolumeStatus.IN_USE) {
+            volumes.transition(v.id(), EnumSet.of(VolumeStatus.AVAILABLE), VolumeStatus.RESERVED);
+        }
+        try {
+            return attachments.reserve(v.id(), instance, null, v.isReadOnly(), false, false);
+        } catch (RuntimeException e) {
+            settle(v.id());
+            throw e;
+        }
     }
 
     /**
-     * The server's volumes as a boot on {@code host} needs them (a boot, a move's target): each
-     * exported for that host, the boot volume first.
+     * Cinder's attachment_update: the connector's host is where the volume goes, so its export is
+     * made (or kept, when it serves already) and the attachment is {@code attaching} (the volume
+     * too, unless another attachment has it in use) until {@link #complete}.
+     *
+     * @param host       the connector's host
+     * @param mountpoint the connector's mountpoint, or null
+     */
+    public Attachment connect(Attachment a, String host, String mountpoint) {
+        Volume v = volumes.get(a.volumeId());
+        if (v.status().apiName().startsWith("error")) {
+            throw VolumeException.invalidVolume("Volume attachments can not be updated if the volume is in an error"
+                    + " state. The Volume " + v.id() + " currently has a status of: " + v.status().apiName());
+        }
+        if (mountpoint != null) {
+            attachments.setDevice(a.id(), mountpoint);
+        }
+        Attachment exported = a.nbdPort() > 0 && exports.serving(a.id()) ? a : exports.export(a, host);
+        attachments.exported(a.id(), host, exported.nbdPort());
+        attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHING);
+        settle(a.volumeId());
+        return attachments.get(a.id());
+    }
+
+    /** Cinder's os-complete: the attachment is {@code attached}, the volume {@code in-use}. */
+    public Attachment complete(Attachment a) {
+        attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHED);
+        attachments.transition(a.id(), Attachment.ATTACHING, Attachment.ATTACHED);
+        settle(a.volumeId());
+        return attachments.get(a.id());
+    }
+
+    /**
+     * Cinder's attachment_delete: the export and the attachment go, the volume is free again (or
+     * in use by its other attachments), which are returned.
+     */
+    public List<Attachment> delete(Attachment a) {
+        exports.stop(a.id());
+        attachments.delete(a.id());
+        settle(a.volumeId());
+        return attachments.ofVolume(a.volumeId());
+    }
+
+    /** How a host reaches the attachment's export (Cinder's connection_info), if it has one. */
+    public Optional<ConnectionInfo> connection(Attachment a) {
+        if (a.nbdPort() <= 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new ConnectionInfo(exports.uri(a), exports.address(), a.nbdPort(), a.volumeId(),
+                a.mode()));
+    }
+
+    /**
+     * Where an attachment's data is served: an NBD export (Cinder's connection_info names the
+     * protocol as {@code driver_volume_type} "nbd").
+     */
+    public record ConnectionInfo(String uri, String host, int port, String exportName, String accessMode) {
+    }
+
+    /** Exports the attachment's volume for {@code host} and says how that host reaches it. */
+    public VolumeAttachment export(Attachment a, String host) {
+        return described(exports.export(a, host));
+    }
+
+    private VolumeAttachment described(Attachment exported) {
+        Volume v = volumes.get(exported.volumeId());
+        return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(exported.id())
+                .setNbdUri(exports.uri(exported)).setSizeBytes(v.sizeBytes()).setReadOnly("ro".equals(exported.mode()))
+                .setDevice(exported.device() == null ? "" : exported.device()).setBoot(exported.boot()).build();
+    }
+
+    /**
+     * The server's volumes as a boot on {@code host} needs them (a boot, a move's target), the boot
+     * volume first. An export that serves already is kept as it is: every host reaches it at the
+     * same address, and the server's current host may be reading it (a live migration's source
+     * runs on until the switch-over, a cold move's until it stops, and either may stay on a
+     * rollback), so the move's target opens the same export (qemu-nbd takes several clients). An
+     * attachment without a live export gets a new one.
      */
     public List<VolumeAttachment> forBoot(String serverId, String host) {
         List<VolumeAttachment> out = new ArrayList<>();
         for (Attachment a : attachments.ofServer(serverId)) {
             if (!Attachment.DETACHING.equals(a.status())) {
-                out.add(export(a, host));
+                out.add(a.nbdPort() > 0 && exports.serving(a.id()) ? described(a) : export(a, host));
             }
         }
         return out;
+    }
+
+    /**
+     * Stops the server's exports (its host is down and it is evacuated): a host that only seems
+     * dead loses its connections, and {@link #forBoot} exports them anew, on new ports, for the
+     * next host. The records stay.
+     */
+    public void fence(String serverId) {
+        for (Attachment a : attachments.ofServer(serverId)) {
+            exports.stop(a.id());
+        }
+    }
+
+    /** The server runs on {@code host} now: its attachments with an export are that host's. */
+    public void moved(String serverId, String host) {
+        attachments.moved(serverId, host);
     }
 
     /** The host attached it: the attachment is {@code attached}, the volume {@code in-use}. */
@@ -211,8 +320,12 @@ public final class VolumeAttachments {
             next = VolumeStatus.IN_USE;
         } else if (left.stream().anyMatch(a -> Attachment.DETACHING.equals(a.status()))) {
             next = VolumeStatus.DETACHING;
-        } else if (!left.isEmpty()) {
+        } else if (left.stream().anyMatch(a -> Attachment.ATTACHING.equals(a.status()))) {
             next = VolumeStatus.ATTACHING;
+        } else if (!left.isEmpty()) {
+            // Only reservations: Cinder's API reserved it (the compute API's own attach has it attaching).
+            next = volumes.find(volumeId).map(Volume::status).orElse(VolumeStatus.ATTACHING) == VolumeStatus.RESERVED
+                    ? VolumeStatus.RESERVED : VolumeStatus.ATTACHING;
         } else {
             next = VolumeStatus.AVAILABLE;
         }

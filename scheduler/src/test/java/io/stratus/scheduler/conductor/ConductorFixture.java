@@ -87,11 +87,16 @@ final class ConductorFixture implements AutoCloseable {
     private long sequence;
 
     ConductorFixture() {
-        this(ServerVolumes.NONE);
+        this(db -> ServerVolumes.NONE);
     }
 
     /** With {@code volumes} as the servers' volumes (a test's own). */
     ConductorFixture(ServerVolumes volumes) {
+        this(db -> volumes);
+    }
+
+    /** With the volume service {@code volumes} makes on the fixture's database. */
+    ConductorFixture(java.util.function.Function<Database, ServerVolumes> volumes) {
         db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
         try {
             imageService = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -125,7 +130,7 @@ final class ConductorFixture implements AutoCloseable {
                 Filters.imageProperties(), Filters.requiredTraits(), Filters.resources()),
                 List.of(Weigher.ram(1.0)));
         parts = ConductorParts.assemble(new ConductorParts.Services(servers, new ServerMetadataStore(db.dataSource()),
-                        migrations, flavors, images, groups, network, actions, volumes),
+                        migrations, flavors, images, groups, network, actions, volumes.apply(db)),
                 new ConductorParts.Hosts(placement, view, hosts, selector, sender), clock,
                 new Conductor.Settings(3, TASK_TIMEOUT, Duration.ofDays(1)), new SimpleMeterRegistry());
         conductor = parts.conductor();
@@ -147,11 +152,16 @@ final class ConductorFixture implements AutoCloseable {
     }
 
     void host(String name, long memoryMib, int vcpus) {
+        host(name, memoryMib, vcpus, KVM);
+    }
+
+    /** A host of {@code driver}'s agent. */
+    void host(String name, long memoryMib, int vcpus, Hypervisor driver) {
         Instant now = clock.instant();
         hosts.apply(HostReport.newBuilder().setHost(name).setEnabled(true).setGrpcAddress(name + ":7070")
                 .setReportedAt(Timestamp.newBuilder().setSeconds(now.getEpochSecond()).setNanos(now.getNano()))
                 .setCapacity(Resources.newBuilder().setVcpus(vcpus).setMemoryMib(memoryMib).setDiskGib(10))
-                .setHypervisorType(KVM.type()).setHypervisorVersion(KVM.version()).addAllTraits(KVM.traits())
+                .setHypervisorType(driver.type()).setHypervisorVersion(driver.version()).addAllTraits(driver.traits())
                 .build());
     }
 

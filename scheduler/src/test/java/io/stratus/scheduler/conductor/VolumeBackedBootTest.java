@@ -44,6 +44,19 @@ class VolumeBackedBootTest {
         }
 
         @Override
+        public boolean any(String serverId) {
+            return true;
+        }
+
+        @Override
+        public void moved(String serverId, String host) {
+        }
+
+        @Override
+        public void fence(String serverId) {
+        }
+
+        @Override
         public Optional<Unready> unready(String serverId) {
             return unready;
         }

@@ -166,7 +166,12 @@ class VolumeEventsTest {
         List<VolumeAttachment> boot = events.forBoot("server-1", "host-2");
         assertThat(boot).extracting(VolumeAttachment::getVolumeId).containsExactly(doomed.id(), kept.id());
         assertThat(boot.get(0).getBoot()).isTrue();
-        assertThat(attachments.get(k.id()).host()).as("exported anew for the booting host").isEqualTo("host-2");
+        assertThat(boot.get(1).getNbdUri()).as("the export that serves is kept: every host reaches it")
+                .endsWith(":" + attachments.get(k.id()).nbdPort() + "/" + kept.id());
+        assertThat(exports.serving(d.id())).as("one without an export gets one").isTrue();
+        assertThat(attachments.get(k.id()).host()).as("until the server runs there").isEqualTo("host-1");
+        events.moved("server-1", "host-2");
+        assertThat(attachments.get(k.id()).host()).isEqualTo("host-2");
 
         events.serverDeleted("server-1");
 

@@ -61,7 +61,7 @@ public final class QemuDriver implements HypervisorDriver {
         this.accel = accel;
         this.entropyBytesPerSecond = entropyBytesPerSecond;
         Set<String> traits = new HashSet<>(Set.of(Traits.DRIVER_QEMU, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION,
-                Traits.VOLUME_ATTACH));
+                Traits.VOLUME_ATTACH, Traits.LIVE_MIGRATION_VOLUMES));
         if (accel == Accel.TCG) {
             traits.add(Traits.SOFTWARE_EMULATION);
         }

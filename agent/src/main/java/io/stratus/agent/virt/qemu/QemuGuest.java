@@ -20,6 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -186,6 +188,11 @@ final class QemuGuest implements VirtualGuest {
     @Override
     public synchronized void detachVolume(String attachmentId) {
         VolumeSlots.detach(qmp, attachmentId);
+    }
+
+    @Override
+    public synchronized List<String> volumeSlots(Collection<String> attachments) {
+        return VolumeSlots.layout(qmp, attachments);
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -23,6 +24,13 @@ import org.jboss.logging.Logger;
  * agents' stream (no port of its own, so the stream's token check covers it). The guest's disk
  * goes along as QEMU's block migration, incremental: only the instance's qcow2 layer is copied;
  * the target made its own layer over its own copy of the same image.
+ *
+ * <p>Volumes stay where they are: their data is on their NBD export, which the target's QEMU
+ * opens in the same slots as it starts. QEMU 7.2's block migration would copy every writable disk
+ * and cannot be told to leave one out (libvirt mirrors each disk it means to copy over NBD
+ * instead), so the guest is paused, its volumes are taken out of their slots and closed (flushed)
+ * for the copy, and put back if the guest stays here: a guest with volumes is copied paused, on
+ * KVM too.
  *
  * <p>QEMU itself never gives up on a guest that dirties memory faster than the stream carries
  * it: the driver cancels after the limit's rounds, as the in-JVM engine does. After QEMU has sent
@@ -48,6 +56,8 @@ final class QemuMigrationSource {
     private final Qmp qmp;
     private final QemuGuest guest;
     private final boolean pausedCopy;
+    /** The volumes taken out of their slots for the copy (QEMU would copy them onto themselves). */
+    private List<VolumeSlots.Released> released = List.of();
 
     /** @param pausedCopy whether the guest is paused for the whole copy (TCG: see above) */
     QemuMigrationSource(QemuGuest guest, boolean pausedCopy) {
@@ -59,13 +69,15 @@ final class QemuMigrationSource {
     }
 
     MigrationOutcome send(MigrationPipe pipe, MigrationLimits limits) throws InterruptedException {
-        boolean pausedHere = pausedCopy && !guest.paused();
+        boolean volumes = VolumeSlots.holdsWritableVolume(qmp);
+        boolean pausedHere = (pausedCopy || volumes) && !guest.paused();
         long pausedAt = System.nanoTime();
         if (pausedHere) {
             guest.pause();
         }
         boolean handedOver = false;
         try {
+            released = VolumeSlots.release(qmp);
             MigrationOutcome outcome = copy(pipe, limits);
             handedOver = outcome.completed();
             if (!pausedHere || !handedOver) {
@@ -73,11 +85,26 @@ final class QemuMigrationSource {
             }
             Duration paused = Duration.ofNanos(System.nanoTime() - pausedAt);
             return new MigrationOutcome(outcome.aborted(), outcome.total(), Optional.of(paused), outcome.summary()
-                    + "; the guest paused for the whole copy (TCG): " + paused.toMillis() + " ms");
+                    + "; the guest paused for the whole copy (" + (pausedCopy ? "TCG" : "its volumes") + "): "
+                    + paused.toMillis() + " ms" + (released.isEmpty() ? "" : "; " + released.size() + " volumes"
+                    + " reopened by the target, not copied"));
         } finally {
-            if (pausedHere && !handedOver) {
-                guest.resume();
+            if (!handedOver) {
+                takeVolumesBack();
+                if (pausedHere) {
+                    guest.resume();
+                }
             }
+        }
+    }
+
+    /** Puts the volumes released for the copy back in their slots, once, before the guest runs here again. */
+    private void takeVolumesBack() {
+        List<VolumeSlots.Released> back = released;
+        released = List.of();
+        List<String> failed = VolumeSlots.restore(qmp, back);
+        if (!failed.isEmpty()) {
+            LOG.errorf("instance %s stays here, but not all its volumes could be reopened: %s", instanceId, failed);
         }
     }
 
@@ -205,6 +232,7 @@ final class QemuMigrationSource {
             LOG.warnf("instance %s: QEMU sent the guest, but the target did not take it (%s): it runs on here",
                     instanceId, e.getMessage());
             // Continuing after a completed migration takes the disks back (QEMU's cont activates them).
+            takeVolumesBack();
             guest.cont();
             throw new HypervisorException("HypervisorError", "the target did not take instance " + instanceId
                     + ": " + e.getMessage(), e);

@@ -15,9 +15,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import org.jboss.logging.Logger;
 
 /**
  * Volumes on a QEMU guest without hotplug: microvm's virtio-mmio devices cannot be added to a
@@ -37,6 +40,7 @@ import java.util.Optional;
  */
 final class VolumeSlots {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = Logger.getLogger(VolumeSlots.class);
     private static final String SLOT = "slot";
     private static final String EMPTY = "empty";
     private static final String BOOT_VOLUME = "bootvol";
@@ -75,18 +79,18 @@ final class VolumeSlots {
         return c;
     }
 
-    /** The slots after the other disks: the spec's volumes in the first ones, the rest empty. */
+    /** The slots after the other disks: the spec's volumes in theirs ({@link GuestSpec#slotLayout}), the rest empty. */
     static List<String> slots(GuestSpec spec, QemuRun run) {
         List<String> c = new ArrayList<>();
-        List<GuestSpec.Volume> volumes = spec.slotVolumes();
+        List<Optional<GuestSpec.Volume>> layout = spec.slotLayout();
         for (int i = 0; i < spec.volumeSlots(); i++) {
             ObjectNode empty = JSON.createObjectNode().put("driver", "file").put("node-name", EMPTY + i)
                     .put("filename", emptyFile(run, i).toString());
             c.addAll(List.of("-blockdev", empty.toString()));
             ObjectNode slot = JSON.createObjectNode().put("driver", "raw").put("node-name", SLOT + i);
             String device = "virtio-blk-device,drive=" + SLOT + i + ",id=" + SLOT + "dev" + i;
-            if (i < volumes.size()) {
-                GuestSpec.Volume v = volumes.get(i);
+            if (layout.get(i).isPresent()) {
+                GuestSpec.Volume v = layout.get(i).get();
                 String node = volumeNode(v.attachmentId());
                 c.addAll(List.of("-blockdev", nbd(node, v).toString()));
                 slot.put("file", node).put("read-only", v.readOnly());
@@ -171,6 +175,99 @@ final class VolumeSlots {
         }
     }
 
+    /**
+     * Which of {@code attachments} each slot holds, in slot order ("" for an empty slot or one whose
+     * volume is none of them): what a live migration's target must build.
+     */
+    static List<String> layout(Qmp qmp, Collection<String> attachments) {
+        List<JsonNode> nodes = nodes(qmp);
+        List<Integer> numbers = slotNumbers(nodes);
+        List<String> layout = new ArrayList<>(Collections.nCopies(numbers.isEmpty() ? 0
+                : numbers.get(numbers.size() - 1) + 1, ""));
+        for (String a : attachments) {
+            find(nodes, volumeNode(a)).flatMap(n -> slotOf(nodes, n)).ifPresent(i -> layout.set(i, a));
+        }
+        return layout;
+    }
+
+    /** Whether a slot holds a writable volume (which a live migration must take out first). */
+    static boolean holdsWritableVolume(Qmp qmp) {
+        List<JsonNode> nodes = nodes(qmp);
+        return slotNumbers(nodes).stream().anyMatch(i -> find(nodes, SLOT + i).map(s -> !s.path("ro").asBoolean()
+                && !s.path("file").asText().equals(find(nodes, EMPTY + i).map(e -> e.path("file").asText())
+                .orElse(""))).orElse(false));
+    }
+
+    /** A writable volume taken out of its slot for a migration: its slot, node and export. */
+    record Released(int slot, String node, NbdExport export) {
+    }
+
+    /**
+     * Takes every writable volume out of its slot, for a live migration of the paused guest: the
+     * slot reads its empty file (capacity 0, which QEMU's block migration skips) and the volume's
+     * node is closed, flushed first, so that the source lets go of the export. QEMU 7.2's block
+     * migration copies every writable disk it finds and has no way to leave one out, and a
+     * volume's data is on its NBD server already, where the target opens it itself. The guest is
+     * not told (no resize): it is paused, and on the target its slot holds the volume again.
+     *
+     * @return what to {@link #restore} if the guest stays here
+     */
+    static List<Released> release(Qmp qmp) {
+        List<JsonNode> nodes = nodes(qmp);
+        List<Released> released = new ArrayList<>();
+        try {
+            for (int i : slotNumbers(nodes)) {
+                Optional<JsonNode> slot = find(nodes, SLOT + i);
+                Optional<JsonNode> empty = find(nodes, EMPTY + i);
+                if (slot.isEmpty() || empty.isEmpty() || slot.get().path("ro").asBoolean()
+                        || slot.get().path("file").asText().equals(empty.get().path("file").asText())) {
+                    // Empty, or read-only: QEMU's block migration leaves read-only disks alone.
+                    continue;
+                }
+                String file = slot.get().path("file").asText();
+                Optional<JsonNode> volume = nodes.stream().filter(n -> n.path("drv").asText().equals("nbd")
+                        && n.path("file").asText().equals(file)).findFirst();
+                if (volume.isEmpty()) {
+                    throw new HypervisorException("HypervisorError", "slot " + i + " reads " + file + ", which is no"
+                            + " volume's NBD node: the guest cannot move without copying it");
+                }
+                String node = volume.get().path("node-name").asText();
+                NbdExport export = NbdExport.parse(file);
+                qmp.execute("blockdev-reopen", reopen(SLOT + i, EMPTY + i));
+                released.add(new Released(i, node, export));
+                // Closing the node flushes it: what the guest wrote is on the export before the target reads it.
+                qmp.execute("blockdev-del", JSON.createObjectNode().put("node-name", node));
+            }
+        } catch (RuntimeException e) {
+            restore(qmp, released);
+            throw e;
+        }
+        return released;
+    }
+
+    /**
+     * Puts volumes {@link #release}d for a migration that did not happen back in their slots (before
+     * the guest runs again); one that cannot be reopened is logged, and its slot stays empty.
+     *
+     * @return the volumes that could not be put back, in words; empty when all were
+     */
+    static List<String> restore(Qmp qmp, List<Released> released) {
+        List<String> failed = new ArrayList<>();
+        for (Released r : released) {
+            try {
+                if (find(nodes(qmp), r.node()).isEmpty()) {
+                    qmp.execute("blockdev-add", nbd(r.node(), r.export(), false));
+                }
+                qmp.execute("blockdev-reopen", reopen(SLOT + r.slot(), r.node()));
+            } catch (HypervisorException e) {
+                LOG.errorf("the volume at %s cannot go back into slot %d: %s; the guest sees an empty disk there",
+                        r.export(), r.slot(), e.getMessage());
+                failed.add("slot " + r.slot() + " (" + r.export() + "): " + e.getMessage());
+            }
+        }
+        return failed;
+    }
+
     private static void pause(Duration d) {
         try {
             Thread.sleep(d.toMillis());
@@ -199,9 +296,12 @@ final class VolumeSlots {
      * the guest's requests fail at once with I/O errors instead of waiting.
      */
     private static ObjectNode nbd(String node, GuestSpec.Volume v) {
-        NbdExport e = v.export();
+        return nbd(node, v.export(), v.readOnly());
+    }
+
+    private static ObjectNode nbd(String node, NbdExport e, boolean readOnly) {
         ObjectNode n = JSON.createObjectNode().put("driver", "nbd").put("node-name", node).put("export", e.name())
-                .put("read-only", v.readOnly());
+                .put("read-only", readOnly);
         ObjectNode server = n.putObject("server");
         if (e.socket().isPresent()) {
             server.put("type", "unix").put("path", e.socket().get().toString());

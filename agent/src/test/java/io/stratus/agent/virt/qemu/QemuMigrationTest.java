@@ -11,6 +11,7 @@ import io.stratus.agent.virt.IncomingGuest;
 import io.stratus.agent.virt.MigrationLimits;
 import io.stratus.agent.virt.MigrationOutcome;
 import io.stratus.agent.virt.MigrationPipe;
+import io.stratus.agent.virt.NbdExport;
 import io.stratus.agent.virt.VirtualGuest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -53,6 +54,7 @@ class QemuMigrationTest {
     private Path base;
     private final List<VirtualGuest> guests = new ArrayList<>();
     private final List<IncomingGuest> incoming = new ArrayList<>();
+    private final List<Process> servers = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -71,6 +73,7 @@ class QemuMigrationTest {
     void tearDown() {
         incoming.forEach(IncomingGuest::discard);
         guests.forEach(VirtualGuest::stop);
+        servers.forEach(Process::destroy);
     }
 
     /** The instance on one host: its own qcow2 layer over this test's base image, as the agent makes it. */
@@ -195,6 +198,113 @@ class QemuMigrationTest {
         assertThat(after.text()).as("every page arrived as the guest left it").doesNotContain("BAD");
     }
 
+    /**
+     * A volume on an NBD export (qemu-nbd, which takes several clients, as the volume service runs
+     * it) in the guest's second slot, its first empty (a detach from a middle slot): the target
+     * builds the source's layout from what the source's QEMU says, opens the same export in the
+     * same slot, and the stream carries none of the volume (QEMU's block migration copies every
+     * writable disk it finds, and would write it onto itself); the source lets go of the export.
+     */
+    @Test
+    void aVolumeIsOpenedInItsSlotOnTheTargetAndNotCopied() throws Exception {
+        GuestSpec.Volume volume = volume();
+        String cmdline = "mig.kib=1024 mig.every=4";
+        Console before = new Console();
+        QemuGuest guest = (QemuGuest) spawn(withVolume(spec("one", cmdline), volume.inSlot(1)), before);
+        long counted = before.await(2);
+        List<String> layout = guest.volumeSlots(List.of(volume.attachmentId()));
+        assertThat(layout).containsExactly("", volume.attachmentId());
+
+        Console after = new Console();
+        IncomingGuest target = driver.incoming(withVolume(spec("two", cmdline), volume).withSlots(layout), after);
+        incoming.add(target);
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+                OptionalLong.empty()));
+
+        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        assertThat(outcome.summary()).contains("1 volumes reopened by the target, not copied");
+        QemuGuest moved = (QemuGuest) arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        incoming.remove(target);
+        guests.add(moved);
+        after.await(counted + 2);
+        assertThat(moved.volumeSlots(List.of(volume.attachmentId()))).as("the same slot on the target")
+                .containsExactly("", volume.attachmentId());
+        assertThat(nbdNodes(guest)).as("the source let go of the export").isEmpty();
+        assertThat(link.source.written()).as("the stream: memory and devices, not the volume's %d MiB",
+                VOLUME_BYTES >> 20).isLessThan(VOLUME_BYTES / 2);
+        moved.stop();
+        run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0x7e 0 4M", volumeUri());
+    }
+
+    /** A migration that fails puts the volume back into its slot before the guest runs on here. */
+    @Test
+    void aFailedMigrationPutsTheVolumeBackInItsSlot() throws Exception {
+        GuestSpec.Volume volume = volume();
+        String cmdline = "mig.kib=16384 mig.every=4";
+        Console before = new Console();
+        QemuGuest guest = (QemuGuest) spawn(withVolume(spec("one", cmdline), volume.inSlot(1)), before);
+        long counted = before.await(2);
+        Link link = new Link();
+        Thread dying = new Thread(() -> {
+            try {
+                link.target.read(ByteBuffer.allocate(64 << 10));
+            } catch (IOException e) {
+                // Gone either way.
+            }
+            link.kill();
+        });
+        dying.start();
+
+        assertThatThrownBy(() -> driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+                OptionalLong.of(2L << 20)))).isInstanceOf(HypervisorException.class);
+
+        assertThat(guest.paused()).isFalse();
+        before.await(counted + 2);
+        assertThat(guest.volumeSlots(List.of(volume.attachmentId()))).containsExactly("", volume.attachmentId());
+        assertThat(nbdNodes(guest)).hasSize(1);
+        run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0x7e 0 4M", volumeUri());
+    }
+
+    private static final long VOLUME_BYTES = 32L << 20;
+
+    /** A 32 MiB volume of 0x7e bytes served by qemu-nbd on a Unix socket of this test. */
+    private GuestSpec.Volume volume() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")), "qemu-nbd (Debian: qemu-utils) serves volumes");
+        Path file = dir.resolve("vol.qcow2");
+        run("qemu-img", "create", "-f", "qcow2", file.toString(), Long.toString(VOLUME_BYTES));
+        run("qemu-io", "-f", "qcow2", "-c", "write -P 0x7e 0 " + VOLUME_BYTES, file.toString());
+        Process nbd = new ProcessBuilder("qemu-nbd", "--persistent", "--shared=4", "--format=qcow2",
+                "--socket=" + dir.resolve("nbd.sock"), "--export-name=vol", file.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("nbd.log").toFile()).start();
+        servers.add(nbd);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!Files.exists(dir.resolve("nbd.sock")) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return new GuestSpec.Volume("vol-0123456789abcdef", "att-1", NbdExport.parse(volumeUri()), false, false);
+    }
+
+    private String volumeUri() {
+        return "nbd+unix:///vol?socket=" + dir.resolve("nbd.sock");
+    }
+
+    private static GuestSpec withVolume(GuestSpec s, GuestSpec.Volume v) {
+        return new GuestSpec(s.instanceId(), s.instanceDir(), s.kernel(), s.initrd(), s.cmdline(), s.vcpus(),
+                s.memoryMiB(), s.disks(), s.nics(), s.entropy(), List.of(v), 2, false);
+    }
+
+    private static List<String> nbdNodes(QemuGuest g) {
+        List<String> out = new ArrayList<>();
+        g.qmp().execute("query-named-block-nodes", Qmp.arguments().put("flat", true)).forEach(n -> {
+            if (n.path("drv").asText().equals("nbd")) {
+                out.add(n.path("node-name").asText());
+            }
+        });
+        return out;
+    }
+
     private static MigrationLimits limits(Duration downtime, int rounds, OptionalLong bandwidth) {
         return new MigrationLimits(downtime, rounds, bandwidth);
     }
@@ -307,6 +417,11 @@ class QemuMigrationTest {
         final class End implements MigrationPipe {
             private final Pipe.SourceChannel in;
             private final Pipe.SinkChannel out;
+            private final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+
+            long written() {
+                return written.get();
+            }
 
             End(Pipe.SourceChannel in, Pipe.SinkChannel out) {
                 this.in = in;
@@ -324,6 +439,7 @@ class QemuMigrationTest {
                 while (src.hasRemaining()) {
                     n += out.write(src);
                 }
+                written.addAndGet(n);
                 return n;
             }
 

@@ -1,10 +1,12 @@
 package io.stratus.agent.virt.qemu;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.agent.virt.GuestSpec;
+import io.stratus.agent.virt.HypervisorException;
 import io.stratus.agent.virt.NbdExport;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -71,6 +73,32 @@ class VolumeSlotsTest {
         assertThat(nbd.path("server").path("path").asText()).isEqualTo("/run/nbd.sock");
         assertThat((String) args.get(1)).contains("serial=root");
         assertThat(VolumeSlots.slots(spec, QemuRun.of(DIR))).isEmpty();
+    }
+
+    @Test
+    void aVolumeThatNamesItsSlotFillsItAndTheOthersFillTheFreeOnesInOrder() throws Exception {
+        GuestSpec spec = spec(List.of(volume("a", "nbd://10.0.0.7/a", false).inSlot(2),
+                volume("b", "nbd://10.0.0.7/b", false)), 3);
+
+        List<Object> args = parsed(VolumeSlots.slots(spec, QemuRun.of(DIR)));
+
+        // Slot 0: empty file, b's node, the slot, the device; slot 1: empty file, slot, device; slot 2 as 0.
+        assertThat(((JsonNode) args.get(2)).path("file").asText()).isEqualTo(VolumeSlots.volumeNode("att-b"));
+        assertThat(((JsonNode) args.get(5)).path("file").asText()).isEqualTo("empty1");
+        assertThat(((JsonNode) args.get(9)).path("file").asText()).isEqualTo(VolumeSlots.volumeNode("att-a"));
+        assertThat((String) args.get(10)).contains("drive=slot2", "serial=a");
+    }
+
+    @Test
+    void aSourcesSlotsPlaceTheVolumesAndOnesTheTargetWasNotGivenAreRefused() {
+        GuestSpec spec = spec(List.of(volume("a", "nbd://10.0.0.7/a", false)), 2);
+
+        assertThat(spec.withSlots(List.of("", "att-a")).slotLayout()).extracting(v -> v.map(
+                GuestSpec.Volume::volumeId).orElse("")).containsExactly("", "a");
+        assertThatThrownBy(() -> spec.withSlots(List.of("att-a", "att-z"))).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("was not given").hasMessageContaining("att-z");
+        assertThatThrownBy(() -> spec.withSlots(List.of("", ""))).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("none of the source's slots");
     }
 
     @Test

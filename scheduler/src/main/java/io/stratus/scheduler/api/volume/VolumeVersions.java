@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * The Block Storage API's version documents: {@code /volume/} answers 300 with the versions (as
- * Cinder's root does), {@code /volume/v3/} 200 with v3. Only the base behaviour of 3.0 is served,
- * whatever microversion a client asks for, so 3.0 is both the minimum and the maximum.
+ * Cinder's root does), {@code /volume/v3/} 200 with v3, its microversions 3.0 to
+ * {@value VolumeMicroversion#MAX} ({@link VolumeMicroversion}).
  */
 @Path("/volume")
 @Produces(MediaType.APPLICATION_JSON)
@@ -37,7 +37,7 @@ public class VolumeVersions {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", "v3.0");
         m.put("status", "CURRENT");
-        m.put("version", "3.0");
+        m.put("version", VolumeMicroversion.MAX);
         m.put("min_version", "3.0");
         m.put("updated", "2023-08-31T00:00:00Z");
         m.put("links", List.of(Map.of("rel", "describedby", "type", "text/html", "href",

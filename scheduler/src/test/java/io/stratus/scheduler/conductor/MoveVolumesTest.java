@@ -1,0 +1,240 @@
+package io.stratus.scheduler.conductor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.stratus.database.Database;
+import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.CommandEnvelope;
+import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.VolumeAttachment;
+import io.stratus.scheduler.compute.Migration;
+import io.stratus.scheduler.compute.Server;
+import io.stratus.scheduler.exception.InvalidRequest;
+import io.stratus.scheduler.selection.Hypervisor;
+import io.stratus.scheduler.volume.Attachment;
+import io.stratus.scheduler.volume.AttachmentStore;
+import io.stratus.scheduler.volume.Images;
+import io.stratus.scheduler.volume.NbdExports;
+import io.stratus.scheduler.volume.SnapshotStore;
+import io.stratus.scheduler.volume.Volume;
+import io.stratus.scheduler.volume.VolumeAttachments;
+import io.stratus.scheduler.volume.VolumePool;
+import io.stratus.scheduler.volume.VolumeQuotaStore;
+import io.stratus.scheduler.volume.VolumeService;
+import io.stratus.scheduler.volume.VolumeStatus;
+import io.stratus.scheduler.volume.VolumeStore;
+import io.stratus.scheduler.volume.VolumeTypeStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Moves of a server with a volume, as the control plane drives them (Nova: the attachment moves,
+ * the data stays on the shared export): the target boots with the same export, the source keeps
+ * reading it until the move ends, a move that arrives makes the attachment the target's, and a
+ * move rolled back or reverted leaves the volume where it was, its export serving. Real qemu-nbd
+ * exports on loopback and the real schema (H2); the hosts' events are played.
+ */
+class MoveVolumesTest {
+    private static final VolumeService.Asker ALICE = new VolumeService.Asker("p1", "u1", false, "t");
+    private static final Hypervisor QEMU = new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
+            Hypervisor.ACCEL_TCG, Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION,
+            Hypervisor.LIVE_MIGRATION_VOLUMES));
+
+    @TempDir
+    Path dir;
+    private ScheduledExecutorService restarts;
+    private NbdExports exports;
+    private VolumeStore volumes;
+    private AttachmentStore attachments;
+    private VolumeService service;
+    private VolumeAttachments lives;
+    private ConductorFixture f;
+
+    @BeforeEach
+    void setUp() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
+                "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
+        restarts = Executors.newSingleThreadScheduledExecutor();
+        f = new ConductorFixture(this::volumeService);
+    }
+
+    private ServerVolumes volumeService(Database db) {
+        Clock clock = Clock.systemUTC();
+        volumes = new VolumeStore(db.dataSource(), clock);
+        attachments = new AttachmentStore(db.dataSource(), clock);
+        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
+        service = new VolumeService(volumes, new SnapshotStore(db.dataSource(), clock),
+                new VolumeTypeStore(db.dataSource()), attachments, new VolumeQuotaStore(db.dataSource()), pool,
+                new NoImages(), Runnable::run);
+        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 43809, 43899), pool, attachments,
+                restarts);
+        exports.recover();
+        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        return new VolumeEvents(lives);
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (f != null) {
+            exports.close();
+            restarts.shutdownNow();
+            f.close();
+        }
+    }
+
+    /** An ACTIVE server on "src" (hosts of {@code driver}) with a volume attached and in use there. */
+    private Server serverWithVolume(Hypervisor driver) {
+        f.host("src", 4096, 4, driver);
+        f.host("dst", 8192, 4, driver);
+        Server s = f.server("src", InstanceState.ACTIVE);
+        Volume v = service.create(ALICE, new VolumeService.Create(Optional.of(1), "data", null, Optional.empty(),
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), false));
+        Attachment a = lives.reserve(v, s.id(), "/dev/vdb", false, false);
+        lives.export(a, "src");
+        lives.attached(s.id(), v.id());
+        return s;
+    }
+
+    private Attachment attachment(Server s) {
+        List<Attachment> all = attachments.ofServer(s.id());
+        assertThat(all).hasSize(1);
+        return all.get(0);
+    }
+
+    /** The volumes of the boot the target was sent in the move's PrepareMigrationTarget. */
+    private List<VolumeAttachment> targetsVolumes() {
+        return f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasPrepareMigrationTarget).map(c -> c.getPrepareMigrationTarget()
+                        .getInstance()).map(Boot::getVolumesList).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aLiveMigrationsTargetOpensTheExportTheSourceReadsAndTheAttachmentMovesOnArrival() {
+        Server s = serverWithVolume(QEMU);
+        Attachment before = attachment(s);
+
+        f.conductor.liveMigrate(s, Optional.empty(), 0);
+
+        List<VolumeAttachment> sent = targetsVolumes();
+        assertThat(sent).hasSize(1);
+        assertThat(sent.get(0).getAttachmentId()).isEqualTo(before.id());
+        assertThat(sent.get(0).getNbdUri()).as("the same export: the source still reads it")
+                .endsWith(":" + before.nbdPort() + "/" + before.volumeId());
+        assertThat(exports.serving(before.id())).isTrue();
+        assertThat(attachment(s).host()).as("until the guest arrives").isEqualTo("src");
+
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.ACTIVE).build());
+
+        assertThat(f.now(s).host()).contains("dst");
+        Attachment after = attachment(s);
+        assertThat(after.host()).isEqualTo("dst");
+        assertThat(after.nbdPort()).isEqualTo(before.nbdPort());
+        assertThat(after.status()).isEqualTo(Attachment.ATTACHED);
+        assertThat(exports.serving(after.id())).isTrue();
+        assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
+    }
+
+    @Test
+    void aFailedLiveMigrationLeavesTheVolumeOnTheSourceItsExportServing() {
+        Server s = serverWithVolume(QEMU);
+        Attachment before = attachment(s);
+        f.conductor.liveMigrate(s, Optional.empty(), 0);
+
+        f.conductor.onEvent(f.moveEvent(s, "src", InstanceState.ACTIVE)
+                .setFault(ConductorFixture.fault("MigrationFailed", "the target stopped answering")).build());
+
+        assertThat(f.migration(s).status()).isEqualTo(Migration.Status.ERROR);
+        assertThat(f.now(s).host()).contains("src");
+        Attachment after = attachment(s);
+        assertThat(after).isEqualTo(before);
+        assertThat(exports.serving(after.id())).as("the guest on the source reads it on").isTrue();
+        assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
+    }
+
+    @Test
+    void aLiveMigrationOfAServerWithVolumesIsRefusedBetweenHostsWhoseDriverCannot() {
+        Server s = serverWithVolume(ConductorFixture.KVM);
+
+        assertThatThrownBy(() -> f.conductor.liveMigrate(s, Optional.empty(), 0))
+                .isInstanceOf(InvalidRequest.class).hasMessageContaining("Migration pre-check error")
+                .hasMessageContaining(Hypervisor.LIVE_MIGRATION_VOLUMES);
+        assertThat(f.sent()).isEmpty();
+        assertThat(f.vcpusUsed("dst")).as("nothing claimed").isZero();
+    }
+
+    @Test
+    void aColdMoveBootsTheTargetWithTheSameExportAndARevertGivesTheAttachmentBack() {
+        Server s = serverWithVolume(QEMU);
+        Attachment before = attachment(s);
+        f.actions().migrate(s, Optional.empty(), ConductorFixture.SMALL);
+
+        assertThat(targetsVolumes()).extracting(VolumeAttachment::getNbdUri)
+                .containsExactly("nbd://127.0.0.1:" + before.nbdPort() + "/" + before.volumeId());
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.VERIFY_RESIZE).build());
+        assertThat(attachment(s).host()).isEqualTo("dst");
+
+        f.actions().revertResize(f.now(s));
+
+        assertThat(attachment(s).host()).isEqualTo("src");
+        assertThat(attachment(s).nbdPort()).isEqualTo(before.nbdPort());
+        assertThat(exports.serving(before.id())).isTrue();
+    }
+
+    @Test
+    void anEvacuationFencesTheDeadHostOffTheVolumeAndBootsTheServerOnANewExport() {
+        Server s = serverWithVolume(QEMU);
+        Attachment before = attachment(s);
+        // The source silent for longer than the fixture's service_down_time (a day); the target reports.
+        f.clock.advance(Duration.ofDays(2));
+        f.host("dst", 8192, 4, QEMU);
+
+        f.conductor.evacuate(f.now(s));
+
+        Boot boot = f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasBoot).map(CommandEnvelope::getBoot).findFirst().orElseThrow();
+        Attachment after = attachment(s);
+        assertThat(after.nbdPort()).as("a new export: the old host's connection is cut").isNotEqualTo(before.nbdPort());
+        assertThat(boot.getVolumesList()).extracting(VolumeAttachment::getNbdUri)
+                .containsExactly("nbd://127.0.0.1:" + after.nbdPort() + "/" + after.volumeId());
+        assertThat(exports.serving(after.id())).isTrue();
+        assertThat(after.host()).isEqualTo("dst");
+        assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
+    }
+
+    /** No image service: these volumes are made empty. */
+    private static final class NoImages implements Images {
+        @Override
+        public Optional<Facts> find(String imageId) {
+            return Optional.empty();
+        }
+
+        @Override
+        public void download(String imageId, Path to) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String create(String callerToken, Map<String, Object> fields) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void upload(String imageId, Path from) {
+            throw new UnsupportedOperationException();
+        }
+    }
+}
