@@ -1,12 +1,10 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.grpc.StatusRuntimeException;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
 import io.stratus.api.auth.Caller;
 import io.stratus.api.auth.TokenFilter;
-import io.stratus.proto.v1.HostReport;
 import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.PowerState;
 import io.stratus.proto.v1.TaskState;
@@ -22,7 +20,6 @@ import io.stratus.scheduler.compute.ServerGroupStore;
 import io.stratus.scheduler.compute.ServerMetadataStore;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.compute.WatchdogPolicy;
-import io.stratus.scheduler.conductor.AgentConsoles;
 import io.stratus.scheduler.conductor.Conductor;
 import io.stratus.scheduler.conductor.ImageActions;
 import io.stratus.scheduler.conductor.ServerActions;
@@ -69,7 +66,8 @@ import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
- * {@code /compute/v2.1/servers}: create, list, show, delete and the server actions. A member sees
+ * {@code /compute/v2.1/servers}: create, list, show, update and delete ({@link ServerActionsResource}
+ * has the actions). A member sees
  * and touches only its project's servers (another project's server is "not found", as in Nova);
  * an admin may list all projects' servers with {@code all_tenants}.
  */
@@ -78,14 +76,7 @@ import org.jboss.logging.Logger;
 public class ServersResource {
     private static final Logger LOG = Logger.getLogger(ServersResource.class);
     private static final int MAX_COUNT = 10;
-    private static final int CONSOLE_BYTES = 256 * 1024;
     private static final java.security.SecureRandom PASSWORDS = new java.security.SecureRandom();
-    /** Actions a lock does not stop (Nova's check_instance_lock is not on these). */
-    private static final java.util.Set<String> UNLOCKED_ACTIONS = java.util.Set.of("lock", "unlock",
-            "os-getConsoleOutput", "os-getSerialConsole", "createImage");
-    /** The names Nova's instance actions give the API's actions where they differ from the action's key. */
-    private static final Map<String, String> ACTION_NAMES = Map.of("os-stop", "stop", "os-start", "start",
-            "os-migrateLive", "live-migration");
 
     @Inject
     ServerStore servers;
@@ -107,10 +98,6 @@ public class ServersResource {
     ServerActions actions;
     @Inject
     InstanceActionStore actionLog;
-    @Inject
-    AgentConsoles consoles;
-    @Inject
-    SerialConsoleUrls serialConsoles;
     @Inject
     ImageActions imageActions;
     @Inject
@@ -193,7 +180,7 @@ public class ServersResource {
                     .orElseThrow(() -> ApiException.badRequest("Server group " + g + " could not be found."));
             group = Optional.of(found.id());
         }
-        checkQuota(caller.projectId(), flavor, max);
+        quotaChecks().checkCreate(caller.projectId(), flavor, max);
         ServerMetadataResource.checkCount(meta.size(), quotas.limits(caller.projectId())
                 .getOrDefault("metadata_items", -1L));
         List<String> created = new ArrayList<>();
@@ -216,10 +203,7 @@ public class ServersResource {
             created.add(id);
         }
         // Nova re-checks quotas after creating, so that racing creates cannot both slip under it.
-        ServerStore.Usage used = servers.usage(caller.projectId());
-        Map<String, Long> limits = quotas.limits(caller.projectId());
-        if (over(limits, "instances", used.instances()) || over(limits, "cores", used.cores())
-                || over(limits, "ram", used.ramMib())) {
+        if (quotaChecks().over(caller.projectId())) {
             created.forEach(servers::markDeleted);
             throw new ApiException(403, "Quota exceeded for instances, cores or ram: concurrent requests used the"
                     + " project's quota up");
@@ -349,7 +333,7 @@ public class ServersResource {
         return new ServerPorts(network, networks, securityGroups);
     }
 
-    private void record(String serverId, Caller caller, String action) {
+    void record(String serverId, Caller caller, String action) {
         actionLog.record(new InstanceAction(serverId, RequestIds.of(request), action, caller.projectId(),
                 caller.userId(), clock.instant(), Optional.empty()));
     }
@@ -378,41 +362,13 @@ public class ServersResource {
     }
 
     /** A flavor the caller may use (public, shared with its project, or any for admins), else 400. */
-    private Flavor usableFlavor(Caller caller, String ref) {
+    Flavor usableFlavor(Caller caller, String ref) {
         return flavors.byId(ref).filter(f -> caller.isAdmin() || flavors.usableBy(f, caller.projectId()))
                 .orElseThrow(() -> ApiException.badRequest("Flavor " + ref + " could not be found."));
     }
 
-    private void checkQuotaDelta(String projectId, long cores, long ramMib) {
-        Map<String, Long> limits = quotas.limits(projectId);
-        ServerStore.Usage used = servers.usage(projectId);
-        if (cores > 0) {
-            checkOne(limits, "cores", used.cores(), cores);
-        }
-        if (ramMib > 0) {
-            checkOne(limits, "ram", used.ramMib(), ramMib);
-        }
-    }
-
-    private void checkQuota(String projectId, Flavor flavor, long count) {
-        Map<String, Long> limits = quotas.limits(projectId);
-        ServerStore.Usage used = servers.usage(projectId);
-        checkOne(limits, "instances", used.instances(), count);
-        checkOne(limits, "cores", used.cores(), count * flavor.vcpus());
-        checkOne(limits, "ram", used.ramMib(), count * flavor.ramMib());
-    }
-
-    private static void checkOne(Map<String, Long> limits, String resource, long used, long wanted) {
-        long limit = limits.getOrDefault(resource, -1L);
-        if (limit >= 0 && used + wanted > limit) {
-            throw new ApiException(403, "Quota exceeded for " + resource + ": Requested " + wanted + ", but already used "
-                    + used + " of " + limit + " " + resource);
-        }
-    }
-
-    private static boolean over(Map<String, Long> limits, String resource, long used) {
-        long limit = limits.getOrDefault(resource, -1L);
-        return limit >= 0 && used > limit;
+    ServerQuotas quotaChecks() {
+        return new ServerQuotas(quotas, servers);
     }
 
     @GET
@@ -500,157 +456,9 @@ public class ServersResource {
     }
 
     /** Nova's lock: a locked server takes no action but from an admin. */
-    private static void refuseIfLocked(Server s, Caller caller) {
+    static void refuseIfLocked(Server s, Caller caller) {
         if (s.lockedBy().isPresent() && !caller.isAdmin()) {
             throw ApiException.conflict("Instance " + s.id() + " is locked");
-        }
-    }
-
-    @POST
-    @Path("/{id}/action")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public Response action(@PathParam("id") String id, JsonNode body) {
-        Caller caller = TokenFilter.caller(request);
-        if (body == null || !body.isObject() || body.size() != 1) {
-            throw ApiException.badRequest("an action body names exactly one action, e.g. {\"os-stop\": null}");
-        }
-        String action = body.fieldNames().next();
-        JsonNode args = body.get(action);
-        Server s = owned(id);
-        if (!UNLOCKED_ACTIONS.contains(action)) {
-            refuseIfLocked(s, caller);
-        }
-        switch (action) {
-            case "lock":
-                // Nova records who locked it: an owner's lock the owner may lift, an admin's only an admin.
-                servers.lock(id, Optional.of(caller.isAdmin() && !s.projectId().equals(caller.projectId()) ? "admin"
-                        : "owner"));
-                break;
-            case "unlock":
-                if (s.lockedBy().equals(Optional.of("admin")) && !caller.isAdmin()) {
-                    throw ApiException.forbidden("Policy doesn't allow unlocking a server an admin locked.");
-                }
-                servers.lock(id, Optional.empty());
-                break;
-            case "os-stop":
-                actions.stop(s);
-                break;
-            case "os-start":
-                actions.start(s);
-                break;
-            case "reboot": {
-                String type = args != null && args.isObject()
-                        ? Json.optionalString(args, "type", 8).orElse("SOFT") : "SOFT";
-                if (!type.equalsIgnoreCase("SOFT") && !type.equalsIgnoreCase("HARD")) {
-                    throw ApiException.badRequest("reboot type must be SOFT or HARD, not " + type);
-                }
-                actions.reboot(s, type.equalsIgnoreCase("HARD"));
-                break;
-            }
-            case "pause":
-                actions.pause(s);
-                break;
-            case "unpause":
-                actions.unpause(s);
-                break;
-            case "resize": {
-                String ref = lastSegment(Json.string(Json.object(body, "resize"), "flavorRef", 1024));
-                Flavor to = usableFlavor(caller, ref);
-                // An upsize needs quota for what it adds; the old size is held until confirm, as in Nova.
-                checkQuotaDelta(s.projectId(), to.vcpus() - s.vcpus(), to.ramMib() - s.ramMib());
-                actions.resize(s, to);
-                break;
-            }
-            case "confirmResize": {
-                Flavor pending = s.pendingFlavorId().flatMap(flavors::byId).orElseThrow(() ->
-                        ApiException.conflict("Instance " + id + " has no resize to confirm"));
-                actions.confirmResize(s, pending);
-                record(id, caller, "confirmResize");
-                // Nova answers a confirm with 204, every other action with 202.
-                return Response.noContent().build();
-            }
-            case "revertResize":
-                actions.revertResize(s);
-                break;
-            case "os-migrateLive": {
-                requireAdmin(caller, action);
-                Optional<String> host = args != null && args.isObject()
-                        ? Json.optionalString(args, "host", 255) : Optional.empty();
-                actions.liveMigrate(s, host);
-                break;
-            }
-            case "migrate": {
-                requireAdmin(caller, action);
-                Optional<String> host = args != null && args.isObject()
-                        ? Json.optionalString(args, "host", 255) : Optional.empty();
-                Flavor current = flavors.byId(s.flavorId()).orElseThrow(() -> ApiException.conflict("Instance " + id
-                        + " cannot move: its flavor " + s.flavorId() + " was deleted"));
-                actions.migrate(s, host, current);
-                break;
-            }
-            case "evacuate": {
-                requireAdmin(caller, action);
-                if (args != null && args.isObject() && args.hasNonNull("host")) {
-                    throw ApiException.badRequest("evacuate does not take a host here: the scheduler chooses it");
-                }
-                // Rebuilt from its image elsewhere: what its root disk held on the dead host is lost, as in Nova.
-                conductor.evacuate(s);
-                record(id, caller, "evacuate");
-                // Nova answers 200 with no body from microversion 2.14 (no adminPass).
-                return Response.ok().build();
-            }
-            case "os-getConsoleOutput":
-                return Response.ok(Map.of("output", console(s, args))).build();
-            case "os-getSerialConsole": {
-                String type = Json.string(Json.object(body, action), "type", 16);
-                return Response.ok(Map.of("console", Map.of("type", type, "url", serialConsoles.issue(s, "serial",
-                        type)))).build();
-            }
-            case "rebuild": {
-                Response rebuilt = ServerImageActions.rebuild(this, caller, s, Json.object(body, "rebuild"));
-                record(id, caller, "rebuild");
-                return rebuilt;
-            }
-            case "createImage": {
-                Response imaging = ServerImageActions.createImage(this, caller, s, Json.object(body, "createImage"));
-                record(id, caller, "createImage");
-                return imaging;
-            }
-            default:
-                throw ApiException.badRequest("unknown server action '" + action + "'");
-        }
-        record(id, caller, ACTION_NAMES.getOrDefault(action, action));
-        return Response.accepted().build();
-    }
-
-    private String console(Server s, JsonNode args) {
-        long lines = -1;
-        if (args != null && args.isObject() && args.has("length") && !args.get("length").isNull()) {
-            lines = Json.integer(args, "length", -1, Integer.MAX_VALUE);
-        }
-        String host = s.host().orElseThrow(() -> ApiException.conflict("Instance " + s.id()
-                + " has no host yet, so no console (status " + Views.status(s.vmState(), s.taskState()) + ")"));
-        String address = hosts.report(host).map(HostReport::getGrpcAddress).filter(a -> !a.isEmpty())
-                .orElseThrow(() -> new ApiException(503, "host " + host + " has not published its agent's address"
-                        + " (stratus.agent.grpc-address); its console cannot be read"));
-        String text;
-        try {
-            text = consoles.tail(host, address, s.id(), CONSOLE_BYTES);
-        } catch (StatusRuntimeException e) {
-            throw new ApiException(e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND ? 404 : 503,
-                    "the console of instance " + s.id() + " on host " + host + " cannot be read: " + e.getStatus());
-        }
-        if (lines < 0) {
-            return text;
-        }
-        String[] all = text.split("\n", -1);
-        int from = (int) Math.max(0, all.length - lines - (text.endsWith("\n") ? 1 : 0));
-        return String.join("\n", java.util.Arrays.asList(all).subList(from, all.length));
-    }
-
-    private static void requireAdmin(Caller caller, String action) {
-        if (!caller.isAdmin()) {
-            throw ApiException.forbidden("Policy doesn't allow " + action + " to be performed: it needs the admin role.");
         }
     }
 
