@@ -28,38 +28,16 @@ import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.keypairs.KeypairStore;
 import io.stratus.scheduler.metadata.MetadataService;
 import io.stratus.scheduler.metadata.MetadataSource;
-import io.stratus.scheduler.network.FloatingIpStore;
-import io.stratus.scheduler.network.HostNetworkStates;
-import io.stratus.scheduler.network.NetworkQuotaStore;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.NetworkStatePublisher;
-import io.stratus.scheduler.network.NetworkStore;
-import io.stratus.scheduler.network.PortStore;
-import io.stratus.scheduler.network.RouterStore;
 import io.stratus.scheduler.network.SecurityGroupStore;
-import io.stratus.scheduler.network.SubnetPoolStore;
-import io.stratus.scheduler.network.SubnetStore;
 import io.stratus.scheduler.placement.PlacementStore;
 import io.stratus.scheduler.placement.PlacementView;
 import io.stratus.scheduler.selection.Filters;
 import io.stratus.scheduler.selection.HostSelector;
 import io.stratus.scheduler.selection.Weigher;
-import io.stratus.scheduler.conductor.VolumeActions;
 import io.stratus.scheduler.conductor.VolumeEvents;
-import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.BootVolumes;
 import io.stratus.scheduler.volume.VolumeAttachments;
-import io.stratus.scheduler.volume.Images;
-import io.stratus.scheduler.volume.NbdExports;
-import io.stratus.scheduler.volume.SnapshotStore;
-import io.stratus.scheduler.volume.VolumePool;
-import io.stratus.scheduler.volume.VolumeQuotaStore;
-import io.stratus.scheduler.volume.VolumeService;
-import io.stratus.scheduler.volume.VolumeStore;
-import io.stratus.scheduler.volume.VolumeTypeStore;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -78,7 +56,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
-/** Wires the scheduler's plain-Java parts together; only this class and the lifecycle know CDI. */
+/**
+ * Wires the scheduler's plain-Java parts together; only the components classes (this one, {@link
+ * NetworkComponents}, {@link VolumeComponents}) and the lifecycle know CDI.
+ */
 @Singleton
 public class SchedulerComponents {
     /** The reason a new host is disabled with (Nova's words for {@code enable_new_services=False}). */
@@ -220,68 +201,6 @@ public class SchedulerComponents {
                 report.getL3Agent()), config.newHostsEnabled() ? Optional.empty() : Optional.of(NEW_HOST_DISABLED));
     }
 
-    @Produces
-    @Singleton
-    NetworkStatePublisher networkStates(Database db, Clock clock, Producer<String, byte[]> producer) {
-        return new NetworkStatePublisher(db.dataSource(), new HostNetworkStates(db.dataSource(), clock), producer,
-                clock);
-    }
-
-    @Produces
-    @Singleton
-    NetworkStore networks(Database db, Clock clock, NetworkStatePublisher states) {
-        return new NetworkStore(db.dataSource(), clock, states);
-    }
-
-    @Produces
-    @Singleton
-    SubnetStore subnets(Database db, Clock clock, NetworkStatePublisher states) {
-        return new SubnetStore(db.dataSource(), clock, states);
-    }
-
-    @Produces
-    @Singleton
-    SubnetPoolStore subnetPools(Database db, Clock clock) {
-        return new SubnetPoolStore(db.dataSource(), clock);
-    }
-
-    @Produces
-    @Singleton
-    SecurityGroupStore securityGroups(Database db, Clock clock, NetworkStatePublisher states) {
-        return new SecurityGroupStore(db.dataSource(), clock, states);
-    }
-
-    @Produces
-    @Singleton
-    PortStore ports(Database db, Clock clock, SecurityGroupStore groups, NetworkStatePublisher states) {
-        return new PortStore(db.dataSource(), clock, groups, states);
-    }
-
-    @Produces
-    @Singleton
-    RouterStore routers(Database db, Clock clock, PortStore ports, NetworkStatePublisher states) {
-        return new RouterStore(db.dataSource(), clock, ports, states);
-    }
-
-    @Produces
-    @Singleton
-    FloatingIpStore floatingIps(Database db, Clock clock, PortStore ports, NetworkStatePublisher states) {
-        return new FloatingIpStore(db.dataSource(), clock, ports, states);
-    }
-
-    @Produces
-    @Singleton
-    NetworkQuotaStore networkQuotas(Database db) {
-        return new NetworkQuotaStore(db.dataSource());
-    }
-
-    /** What compute calls for its servers' ports (create, bind on placement and moves, release on delete). */
-    @Produces
-    @Singleton
-    NetworkService networkService(NetworkStore networks, SubnetStore subnets, PortStore ports) {
-        return new NetworkService(networks, subnets, ports);
-    }
-
     /** Nova's metadata service over the control plane's records, for the agents' metadata proxies. */
     @Produces
     @Singleton
@@ -397,140 +316,5 @@ public class SchedulerComponents {
 
     void closeConsoles(@Disposes AgentConsoles consoles) {
         consoles.close();
-    }
-
-    @Produces
-    @Singleton
-    VolumeStore volumes(Database db, Clock clock) {
-        return new VolumeStore(db.dataSource(), clock);
-    }
-
-    @Produces
-    @Singleton
-    SnapshotStore snapshots(Database db, Clock clock) {
-        return new SnapshotStore(db.dataSource(), clock);
-    }
-
-    @Produces
-    @Singleton
-    VolumeTypeStore volumeTypes(Database db) {
-        return new VolumeTypeStore(db.dataSource());
-    }
-
-    @Produces
-    @Singleton
-    AttachmentStore volumeAttachments(Database db, Clock clock) {
-        return new AttachmentStore(db.dataSource(), clock);
-    }
-
-    @Produces
-    @Singleton
-    VolumeQuotaStore volumeQuotas(Database db) {
-        return new VolumeQuotaStore(db.dataSource());
-    }
-
-    @Produces
-    @Singleton
-    VolumePool volumePool(VolumeConfig config) {
-        return new VolumePool(config.poolDir(), config.qemuImg()).open();
-    }
-
-    /** The volume service's worker: the slow half of creates, deletes, extends, snapshots and uploads. */
-    @Produces
-    @Singleton
-    @jakarta.inject.Named("volume-worker")
-    ExecutorService volumeWorker(VolumeConfig config) {
-        return Executors.newFixedThreadPool(config.workers(), r -> {
-            Thread t = new Thread(r, "volume-worker");
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    void closeVolumeWorker(@Disposes @jakarta.inject.Named("volume-worker") ExecutorService worker) {
-        worker.shutdownNow();
-    }
-
-    @Produces
-    @Singleton
-    VolumeService volumeService(VolumeStore volumes, SnapshotStore snapshots, VolumeTypeStore types,
-                                AttachmentStore attachments, VolumeQuotaStore quotas, VolumePool pool,
-                                ImageCatalog catalog, @jakarta.inject.Named("volume-worker") ExecutorService worker) {
-        return new VolumeService(volumes, snapshots, types, attachments, quotas, pool, images(catalog), worker);
-    }
-
-    /** The image service as the volume service sees it. */
-    private static Images images(ImageCatalog catalog) {
-        return new Images() {
-            @Override
-            public Optional<Facts> find(String imageId) {
-                return catalog.record(imageId).map(r -> {
-                    java.util.Map<String, String> properties = new java.util.LinkedHashMap<>();
-                    r.fields().forEachRemaining(f -> {
-                        if (f.getValue().isValueNode() && !f.getValue().isNull() && !f.getKey().equals("self")
-                                && !f.getKey().equals("file") && !f.getKey().equals("schema")) {
-                            properties.put(f.getKey(), f.getValue().asText());
-                        }
-                    });
-                    properties.put("image_name", r.path("name").asText(""));
-                    return new Facts(r.path("id").asText(), r.path("owner").asText(""),
-                            r.path("visibility").asText("private"), r.path("status").asText(),
-                            r.path("disk_format").asText(""), r.path("size").asLong(), r.path("min_disk").asLong(),
-                            properties);
-                });
-            }
-
-            @Override
-            public void download(String imageId, java.nio.file.Path to) {
-                catalog.download(imageId, to);
-            }
-
-            @Override
-            public String create(String callerToken, java.util.Map<String, Object> fields) {
-                return catalog.create(callerToken, fields);
-            }
-
-            @Override
-            public void upload(String imageId, java.nio.file.Path from) {
-                catalog.upload(imageId, from);
-            }
-        };
-    }
-
-    @Produces
-    @Singleton
-    NbdExports nbdExports(VolumeConfig config, VolumePool pool, AttachmentStore attachments) {
-        ScheduledExecutorService restarts = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "nbd-export-restarts");
-            t.setDaemon(true);
-            return t;
-        });
-        VolumeConfig.Nbd nbd = config.nbd();
-        return new NbdExports(new NbdExports.Settings(config.qemuNbd(), nbd.address(), nbd.firstPort(),
-                nbd.lastPort()), pool, attachments, restarts);
-    }
-
-    void closeNbdExports(@Disposes NbdExports exports) {
-        exports.close();
-    }
-
-    @Produces
-    @Singleton
-    VolumeAttachments volumeAttachmentsOfServers(VolumeStore volumes, AttachmentStore attachments, NbdExports exports,
-                                                 VolumeService service) {
-        return new VolumeAttachments(volumes, attachments, exports, service);
-    }
-
-    @Produces
-    @Singleton
-    BootVolumes bootVolumes(VolumeStore volumes, SnapshotStore snapshots, VolumeTypeStore types, ImageCatalog catalog,
-                            VolumeService service, VolumeAttachments attachments) {
-        return new BootVolumes(volumes, snapshots, types, images(catalog), service, attachments);
-    }
-
-    @Produces
-    @Singleton
-    VolumeActions volumeActions(VolumeAttachments attachments, HostCommands commands) {
-        return new VolumeActions(attachments, commands);
     }
 }
