@@ -50,6 +50,8 @@ class MigrationIT {
     /** The in-JVM VMM where it can run, else QEMU per guest (the agents' "auto" driver chooses the same). */
     private static final boolean KVM = Kvm.unavailableReason(Path.of("/dev/kvm")).isEmpty();
     private static final Duration WAIT = Duration.ofSeconds(120);
+    /** A move's limit here: a Linux guest with a volume is copied paused under TCG. */
+    private static final Duration TASK_TIMEOUT = Duration.ofSeconds(150);
     /** 8192 sectors: more than the guest counts in a test, so no sector is written twice. */
     private static final int DISK_BYTES = 4 << 20;
     private static final Pattern COUNT = Pattern.compile("COUNT (\\d+)( OK|( BAD[^\n]*))?\n");
@@ -70,7 +72,7 @@ class MigrationIT {
         assumeTrue(HostNetwork.available(), "network namespaces need root and iproute2");
         cloud = LocalCloud.start(Files.createTempDirectory("stratus-migration-it-"), "migration", Map.of(
                 "stratus.scheduler.host-down-after", "PT4S", "stratus.scheduler.sweep-interval", "1s",
-                "stratus.scheduler.task-timeout", "PT150S",
+                "stratus.scheduler.task-timeout", TASK_TIMEOUT.toString(),
                 // Long enough for the tests that confirm or revert by hand; the last waits it out.
                 "stratus.scheduler.resize-confirm-window", "PT20S",
                 // Volumes are exported where the agents' namespaces reach the control plane.
@@ -405,7 +407,9 @@ class MigrationIT {
         Thread.sleep(700);
         two.kill();
         try {
-            JsonNode s = admin.awaitServer(id, "ACTIVE", WAIT);
+            // The source hears of the dead target from the stream's reset or, when no reset comes,
+            // from gRPC's keepalive (two minutes); failing both, the task timeout (150 s) rolls back.
+            JsonNode s = admin.awaitServer(id, "ACTIVE", TASK_TIMEOUT.plusSeconds(60));
             assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
             assertThat(awaitCount(id, before + 5)).as("it counts on at the source").isGreaterThan(before);
             assertThat(vcpusUsed().get("m-one")).isEqualTo(1L);
