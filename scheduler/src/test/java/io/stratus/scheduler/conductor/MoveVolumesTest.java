@@ -15,8 +15,8 @@ import io.stratus.scheduler.exception.InvalidRequest;
 import io.stratus.scheduler.selection.Hypervisor;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.Images;
 import io.stratus.scheduler.volume.NbdExports;
+import io.stratus.scheduler.volume.NoImages;
 import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
@@ -213,28 +213,5 @@ class MoveVolumesTest {
         assertThat(exports.serving(after.id())).isTrue();
         assertThat(after.host()).isEqualTo("dst");
         assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
-    }
-
-    /** No image service: these volumes are made empty. */
-    private static final class NoImages implements Images {
-        @Override
-        public Optional<Facts> find(String imageId) {
-            return Optional.empty();
-        }
-
-        @Override
-        public void download(String imageId, Path to) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public String create(String callerToken, Map<String, Object> fields) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void upload(String imageId, Path from) {
-            throw new UnsupportedOperationException();
-        }
     }
 }

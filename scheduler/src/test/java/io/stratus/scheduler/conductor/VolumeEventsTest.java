@@ -10,8 +10,8 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.VolumeAttachment;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.Images;
 import io.stratus.scheduler.volume.NbdExports;
+import io.stratus.scheduler.volume.NoImages;
 import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
@@ -180,28 +180,5 @@ class VolumeEventsTest {
         assertThat(attachments.ofServer("server-1")).isEmpty();
         assertThat(exports.serving(k.id())).isFalse();
         assertThat(exports.serving(d.id())).isFalse();
-    }
-
-    /** No image service: these volumes are made empty. */
-    private static final class NoImages implements Images {
-        @Override
-        public Optional<Facts> find(String imageId) {
-            return Optional.empty();
-        }
-
-        @Override
-        public void download(String imageId, Path to) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public String create(String callerToken, Map<String, Object> fields) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void upload(String imageId, Path from) {
-            throw new UnsupportedOperationException();
-        }
     }
 }

@@ -15,8 +15,8 @@ import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.Images;
 import io.stratus.scheduler.volume.NbdExports;
+import io.stratus.scheduler.volume.NoImages;
 import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
@@ -301,28 +301,5 @@ class AttachmentsResourceTest {
                     case "getPath" -> "/volume/v3/attachments";
                     default -> throw new UnsupportedOperationException(m.getName());
                 });
-    }
-
-    /** No image service: these volumes are made empty. */
-    private static final class NoImages implements Images {
-        @Override
-        public Optional<Facts> find(String imageId) {
-            return Optional.empty();
-        }
-
-        @Override
-        public void download(String imageId, Path to) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public String create(String callerToken, Map<String, Object> fields) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void upload(String imageId, Path from) {
-            throw new UnsupportedOperationException();
-        }
     }
 }
