@@ -139,7 +139,7 @@ public final class VolumeAttachments {
         if (mountpoint != null) {
             attachments.setDevice(a.id(), mountpoint);
         }
-        Attachment exported = a.nbdPort() > 0 && exports.serving(a.id()) ? a : exports.export(a, host);
+        Attachment exported = served(a, host);
         attachments.exported(a.id(), host, exported.nbdPort());
         attachments.transition(a.id(), Attachment.RESERVED, Attachment.ATTACHING);
         settle(a.volumeId());
@@ -186,6 +186,11 @@ public final class VolumeAttachments {
         return described(exports.export(a, host));
     }
 
+    /** The attachment as served: its export kept when it serves already, else a new one for {@code host}. */
+    private Attachment served(Attachment a, String host) {
+        return a.nbdPort() > 0 && exports.serving(a.id()) ? a : exports.export(a, host);
+    }
+
     private VolumeAttachment described(Attachment exported) {
         Volume v = volumes.get(exported.volumeId());
         return VolumeAttachment.newBuilder().setVolumeId(v.id()).setAttachmentId(exported.id())
@@ -205,7 +210,7 @@ public final class VolumeAttachments {
         List<VolumeAttachment> out = new ArrayList<>();
         for (Attachment a : attachments.ofServer(serverId)) {
             if (!Attachment.DETACHING.equals(a.status())) {
-                out.add(a.nbdPort() > 0 && exports.serving(a.id()) ? described(a) : export(a, host));
+                out.add(described(served(a, host)));
             }
         }
         return out;
