@@ -37,19 +37,23 @@ class VolumesApiIT {
     private static final String B = "vol-host-b";
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
-     * Waits for a disk that was empty at boot (a volume slot) to get a size (an attached volume),
-     * and runs {@code $1} with its name: the guest's part of an attach.
+     * Notes the disks that have a size now, then waits in the background for one that was empty (a
+     * volume slot) to get a size (an attached volume) and runs {@code $1} with its name: the guest's
+     * part of an attach. The note is taken before {@code on_attach} returns, so a script that prints
+     * its marker after calling it cannot have the test attach before the guest knows what was there.
      */
     private static final String ON_ATTACH = """
             on_attach() {
               base=""; for d in /sys/block/vd*; do [ "$(cat $d/size)" != 0 ] && base="$base ${d##*/}"; done
-              while :; do
-                for d in /sys/block/vd*; do
-                  n=${d##*/}; case " $base " in *" $n "*) continue ;; esac
-                  [ "$(cat $d/size)" != 0 ] && { "$1" "$n"; return; }
+              (
+                while :; do
+                  for d in /sys/block/vd*; do
+                    n=${d##*/}; case " $base " in *" $n "*) continue ;; esac
+                    [ "$(cat $d/size)" != 0 ] && { "$1" "$n"; exit; }
+                  done
+                  sleep 1
                 done
-                sleep 1
-              done
+              ) &
             }
             """;
 
@@ -130,9 +134,9 @@ class VolumesApiIT {
         // volume attached to it gets a token of its own.
         String second = create(A, "--volume", root, "--user-data", script(ON_ATTACH + """
                 echo "READ-ROOT $(cat /root-token)"
-                echo ROOT-TOKEN-TWO >/root-token; sync; echo WROTE-ROOT-TWO
                 write() { echo DATA-TOKEN-XYZ | dd of=/dev/$1 conv=fsync 2>/dev/null; echo "WROTE-DATA $1"; }
-                on_attach write &
+                on_attach write
+                echo ROOT-TOKEN-TWO >/root-token; sync; echo WROTE-ROOT-TWO
                 """), "bfv-2");
         admin.awaitServer(second, "ACTIVE", WAIT);
         String out = guests.awaitConsole(second, "WROTE-ROOT-TWO", WAIT);
@@ -154,7 +158,7 @@ class VolumesApiIT {
         String third = create(B, "--image", "vol-small", "--block-device-mapping", "vdb=" + scratch + ":volume::true",
                 "--user-data", script(ON_ATTACH + """
                 read_token() { echo "READ-DATA $(head -c 14 /dev/$1)"; }
-                on_attach read_token &
+                on_attach read_token
                 echo THIRD-UP
                 """), "on-b");
         JsonNode onB = admin.awaitServer(third, "ACTIVE", WAIT);
