@@ -25,7 +25,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,8 +42,6 @@ import org.jboss.logging.Logger;
  */
 public final class MigrationSources {
     private static final Logger LOG = Logger.getLogger(MigrationSources.class);
-    /** Answers that mean the target is not ready yet (preparing, or its command not consumed). */
-    private static final Set<Status.Code> NOT_YET = EnumSet.of(Status.Code.NOT_FOUND, Status.Code.UNAVAILABLE);
 
     private final String host;
     private final HostDirectory directory;
@@ -230,7 +227,7 @@ public final class MigrationSources {
     /** Opens the call and has the Hello accepted, trying again while the target is not ready yet. */
     private StreamChannel<MigrationMessage> connect(ManagedChannel link, MigrationHello hello, Target command)
             throws InterruptedException {
-        long deadline = System.nanoTime() + targetWait.toNanos();
+        TargetWait wait = new TargetWait(System.nanoTime(), targetWait, TargetWait.LOST_GRACE);
         while (true) {
             CompletableFuture<Void> accepted = new CompletableFuture<>();
             StreamChannel<MigrationMessage>[] holder = newHolder();
@@ -279,15 +276,16 @@ public final class MigrationSources {
             });
             requests.onNext(MigrationMessage.newBuilder().setHello(hello).build());
             try {
-                accepted.get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                accepted.get(wait.left(System.nanoTime()), TimeUnit.NANOSECONDS);
                 return holder[0];
             } catch (ExecutionException e) {
                 Status s = Status.fromThrowable(e.getCause());
                 holder[0].fail(Status.CANCELLED);
-                if (!NOT_YET.contains(s.getCode()) || System.nanoTime() > deadline) {
+                Optional<String> givenUp = wait.after(s.getCode(), System.nanoTime());
+                if (givenUp.isPresent()) {
                     throw new MigrationException("target " + command.host() + " (" + command.address()
-                            + ") refused migration " + command.migrationId() + ": " + StreamChannel.describe(
-                            e.getCause()));
+                            + ") refused migration " + command.migrationId() + ": " + givenUp.get() + ": "
+                            + StreamChannel.describe(e.getCause()));
                 }
                 LOG.debugf("migration %s: target %s not ready yet (%s)", command.migrationId(),
                         command.host(), s);
