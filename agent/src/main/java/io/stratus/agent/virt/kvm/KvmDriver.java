@@ -52,14 +52,20 @@ public final class KvmDriver implements HypervisorDriver {
         if (unavailable.isPresent()) {
             return new Result(Optional.empty(), unavailable.get());
         }
-        DriverCapabilities c = new DriverCapabilities("kvm", "KVM", kernelVersion(),
-                Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION, Traits.VOLUME_ATTACH,
-                        Traits.LIVE_MIGRATION_VOLUMES),
-                VmConfig.MAX_VCPUS,
-                VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
+        DriverCapabilities c = capabilities(kernelVersion());
         Optional<EntropyRate> rate = entropyBytesPerSecond.isPresent()
                 ? Optional.of(EntropyRate.perSecond(entropyBytesPerSecond.getAsLong())) : Optional.empty();
         return new Result(Optional.of(new KvmDriver(c, rate)), "");
+    }
+
+    /**
+     * What the driver offers where /dev/kvm works: volumes attach to running guests (volume slots)
+     * and move with a live migration (the target connects to the same exports).
+     */
+    static DriverCapabilities capabilities(String kernelVersion) {
+        return new DriverCapabilities("kvm", "KVM", kernelVersion, Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION,
+                Traits.COLD_MIGRATION, Traits.VOLUME_ATTACH, Traits.LIVE_MIGRATION_VOLUMES), VmConfig.MAX_VCPUS,
+                VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
     }
 
     /** A probe's outcome: the driver, or the reason there is none. */

@@ -3,6 +3,7 @@ package io.stratus.agent.virt.kvm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.stratus.agent.virt.DriverCapabilities;
 import io.stratus.agent.virt.GuestSpec;
 import io.stratus.agent.virt.HypervisorException;
 import io.stratus.agent.virt.NbdExport;
@@ -92,6 +93,12 @@ class KvmVolumesTest {
         } finally {
             slots.forEach(VirtioBlock::closeVolume);
         }
+    }
+
+    @Test
+    void theDriverSaysItAttachesVolumesAndMovesThemLive() {
+        assertThat(KvmDriver.capabilities("6.1").traits()).contains(DriverCapabilities.Traits.VOLUME_ATTACH,
+                DriverCapabilities.Traits.LIVE_MIGRATION, DriverCapabilities.Traits.LIVE_MIGRATION_VOLUMES);
     }
 
     @Test
