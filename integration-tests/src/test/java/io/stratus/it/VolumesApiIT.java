@@ -62,17 +62,37 @@ class VolumesApiIT {
     private GuestAccess guests;
     private final List<String> servers = new ArrayList<>();
 
+    /** The hypervisor driver both hosts run. */
+    String driver() {
+        return "qemu";
+    }
+
+    /** The cloud's name and the first of its two host namespace numbers, which no other class may take. */
+    String cloudName() {
+        return "volumes";
+    }
+
+    int firstNamespace() {
+        return 187;
+    }
+
+    /** The first of this class's 30 NBD export ports. */
+    int firstExportPort() {
+        return 42610;
+    }
+
     @BeforeAll
     void start() throws Exception {
         assumeTrue(HostNetwork.available(), "two hosts in network namespaces need root and iproute2");
         // Exports on the namespaces' bridge, on ports of this test's own.
-        cloud = LocalCloud.start(Files.createTempDirectory("stratus-volumes-it-"), "volumes", Map.of(
-                "stratus.volume.nbd.address", HostNetwork.GATEWAY, "stratus.volume.nbd.first-port", "42610",
-                "stratus.volume.nbd.last-port", "42639", "stratus.scheduler.task-timeout", "PT240S"), true);
+        cloud = LocalCloud.start(Files.createTempDirectory("stratus-" + cloudName() + "-it-"), cloudName(), Map.of(
+                "stratus.volume.nbd.address", HostNetwork.GATEWAY, "stratus.volume.nbd.first-port",
+                Integer.toString(firstExportPort()), "stratus.volume.nbd.last-port",
+                Integer.toString(firstExportPort() + 29), "stratus.scheduler.task-timeout", "PT240S"), true);
         admin = cloud.admin;
         guests = new GuestAccess(admin, cloud.dir.resolve("no-key"));
-        cloud.agentIn(187, A, 2048, Map.of("stratus.agent.driver", "qemu"));
-        cloud.agentIn(188, B, 2048, Map.of("stratus.agent.driver", "qemu"));
+        cloud.agentIn(firstNamespace(), A, 2048, Map.of("stratus.agent.driver", driver()));
+        cloud.agentIn(firstNamespace() + 1, B, 2048, Map.of("stratus.agent.driver", driver()));
         cloud.awaitHostsUp(A, B);
         cloud.openstack("image", "create", "--public", "--disk-format", "qcow2", "--container-format", "bare",
                 "--file", GuestKit.file("cloud-small.qcow2").toString(), "vol-small");
@@ -89,7 +109,7 @@ class VolumesApiIT {
             Api.Reply console = admin.call("POST", "/compute/v2.1/servers/" + s + "/action",
                     Map.of("os-getConsoleOutput", Map.of()));
             if (console.status() == 200) {
-                Files.writeString(logs.resolve("volumes-console-" + s + ".log"), console.body().path("output").asText());
+                Files.writeString(logs.resolve(cloudName() + "-console-" + s + ".log"), console.body().path("output").asText());
             }
             admin.call("DELETE", "/compute/v2.1/servers/" + s, null);
         }

@@ -39,8 +39,8 @@ public record DriverCapabilities(String name, String hypervisorType, String vers
         public static final String VOLUME_ATTACH = HostTrait.CUSTOM_STRATUS_VOLUME_ATTACH.name();
         /**
          * Live-migrates a guest with volumes: the target opens the same NBD exports in the same
-         * slots and the stream leaves their data alone. The qemu driver has it; the in-JVM VMM does
-         * not yet (its migration stream carries no volume slots, and its disk copy would copy them).
+         * slots and the stream leaves their data alone. Both drivers have it (QEMU's -incoming
+         * guest built with the source's slots; the in-JVM VMM's slot state naming each export).
          */
         public static final String LIVE_MIGRATION_VOLUMES = HostTrait.CUSTOM_STRATUS_LIVE_MIGRATION_VOLUMES.name();
 

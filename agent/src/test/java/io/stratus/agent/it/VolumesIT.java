@@ -146,7 +146,9 @@ class VolumesIT {
             throws Exception {
         HostReport report = AgentServiceGrpc.newBlockingStub(agent.channel()).describe(
                 DescribeRequest.getDefaultInstance());
-        assertThat(report.getTraitsList()).contains("CUSTOM_STRATUS_VOLUME_ATTACH");
+        // Both drivers move a guest with volumes live (the same exports opened in the same slots at the target).
+        assertThat(report.getTraitsList()).contains("CUSTOM_STRATUS_VOLUME_ATTACH",
+                "CUSTOM_STRATUS_LIVE_MIGRATION_VOLUMES");
         String writer = "i-writer";
         String reader = "i-reader";
         send(boot(writer, "VOLTOKEN=" + TOKEN), InstanceState.ACTIVE);

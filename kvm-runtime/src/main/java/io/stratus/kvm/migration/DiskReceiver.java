@@ -6,6 +6,8 @@ import io.stratus.kvm.virtio.block.DiskImage;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -18,6 +20,7 @@ import java.util.List;
 final class DiskReceiver implements AutoCloseable {
     private static final int SECTOR = DiskImage.SECTOR_SIZE;
 
+    /** null where the guest's disk is on an NBD export: never sent, never written here. */
     private final List<DiskImage> disks;
     /** Where each disk's entries must end: its capacity, or less where the source declared less. */
     private final long[] sizes;
@@ -27,9 +30,9 @@ final class DiskReceiver implements AutoCloseable {
     private long dataBytes;
     private long zeroBytes;
 
-    /** @param disks the target VM's disks, in the guest's order */
+    /** @param disks the target VM's disks, in the guest's order; null for a disk on an NBD export */
     DiskReceiver(List<DiskImage> disks) {
-        this(disks, disks.stream().mapToLong(DiskImage::capacity).toArray());
+        this(disks, disks.stream().mapToLong(d -> d == null ? 0 : d.capacity()).toArray());
     }
 
     /**
@@ -41,12 +44,13 @@ final class DiskReceiver implements AutoCloseable {
             throw new IllegalArgumentException(sizes.length + " sizes for " + disks.size() + " disks");
         }
         for (int i = 0; i < sizes.length; i++) {
-            if (sizes[i] < 0 || sizes[i] > disks.get(i).capacity()) {
+            long capacity = disks.get(i) == null ? 0 : disks.get(i).capacity();
+            if (sizes[i] < 0 || sizes[i] > capacity) {
                 throw new IllegalArgumentException("disk " + i + " size " + sizes[i] + " is outside its capacity of "
-                        + disks.get(i).capacity());
+                        + capacity);
             }
         }
-        this.disks = List.copyOf(disks);
+        this.disks = Collections.unmodifiableList(new ArrayList<>(disks));
         this.sizes = sizes.clone();
     }
 
@@ -102,6 +106,9 @@ final class DiskReceiver implements AutoCloseable {
             throw malformed("disk " + index + " does not exist; the guest has " + disks.size());
         }
         DiskImage disk = disks.get(index);
+        if (disk == null) {
+            throw malformed("disk " + index + " is on an NBD export (shared) and is never sent");
+        }
         if (disk.readOnly()) {
             throw malformed("disk " + index + " is read-only and is never sent");
         }
@@ -133,7 +140,7 @@ final class DiskReceiver implements AutoCloseable {
     void flush() {
         for (int i = 0; i < disks.size(); i++) {
             DiskImage disk = disks.get(i);
-            if (!disk.readOnly()) {
+            if (disk != null && !disk.readOnly()) {
                 write(i, disk, disk::flush);
             }
         }

@@ -13,7 +13,8 @@ import java.util.List;
 /**
  * The HELLO frame: the stream's magic and version, and what the target must have to take the
  * guest: the page size, the vCPU count, guest RAM's regions in mapping order, and the disks (size
- * and read-only flag of each, in order), with whether their content travels in the stream.
+ * and read-only flag of each, in order, and whether it is on an NBD export), with whether their
+ * content travels in the stream (a disk on an NBD export's never does).
  *
  * @param migrateDisks the writable disks' content follows in DISK frames (else the disks are shared)
  */
@@ -26,6 +27,12 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migra
     static final int MAX_DISKS = 8;
     private static final int FLAG_MIGRATE_DISKS = 1;
     private static final int DISK_READ_ONLY = 1;
+    /**
+     * The disk is a volume on an NBD export both hosts reach: its data is never sent, the target
+     * connects to the same export. A flag older targets refuse as unknown, which is the truth: they
+     * would have opened a file there.
+     */
+    private static final int DISK_ON_NBD = 2;
 
     /** A guest-physical range of RAM. */
     record Region(long start, long size) {
@@ -35,11 +42,18 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migra
         }
     }
 
-    /** A disk as the guest sees it: its size in bytes (whole sectors) and whether it is read-only. */
-    record Disk(long capacity, boolean readOnly) {
+    /**
+     * A disk as the guest sees it: its size in bytes (whole sectors), whether it is read-only, and
+     * whether its data is on an NBD export (shared, never sent).
+     */
+    record Disk(long capacity, boolean readOnly, boolean onNbd) {
+        Disk(long capacity, boolean readOnly) {
+            this(capacity, readOnly, false);
+        }
+
         @Override
         public String toString() {
-            return capacity + " bytes" + (readOnly ? " read-only" : "");
+            return capacity + " bytes" + (readOnly ? " read-only" : "") + (onNbd ? " on NBD" : "");
         }
     }
 
@@ -66,7 +80,7 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migra
     static MemoryLayout of(VirtualMachine vm, boolean migrateDisks) {
         List<Disk> disks = new ArrayList<>();
         for (VirtioBlock b : vm.blockDevices()) {
-            disks.add(new Disk(b.disk().capacity(), b.disk().readOnly()));
+            disks.add(new Disk(b.backend().capacity(), b.backend().readOnly(), b.image().isEmpty()));
         }
         MemoryLayout memory = of(vm.memory(), vm.config().vcpus());
         return new MemoryLayout(memory.pageSize, memory.vcpus, memory.regions, migrateDisks, disks);
@@ -93,7 +107,7 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migra
         }
         b.putInt(migrateDisks ? FLAG_MIGRATE_DISKS : 0).putInt(disks.size());
         for (Disk d : disks) {
-            b.putLong(d.capacity()).put((byte) (d.readOnly() ? DISK_READ_ONLY : 0));
+            b.putLong(d.capacity()).put((byte) ((d.readOnly() ? DISK_READ_ONLY : 0) | (d.onNbd() ? DISK_ON_NBD : 0)));
         }
         return b.flip();
     }
@@ -134,11 +148,11 @@ record MemoryLayout(int pageSize, int vcpus, List<Region> regions, boolean migra
             for (int i = 0; i < diskCount; i++) {
                 long capacity = payload.getLong();
                 int diskFlags = payload.get() & 0xff;
-                if (capacity <= 0 || capacity % 512 != 0 || (diskFlags & ~DISK_READ_ONLY) != 0) {
+                if (capacity <= 0 || capacity % 512 != 0 || (diskFlags & ~(DISK_READ_ONLY | DISK_ON_NBD)) != 0) {
                     throw new MigrationException("malformed migration stream: disk " + i + " of " + capacity
                             + " bytes with flags 0x" + Integer.toHexString(diskFlags));
                 }
-                disks.add(new Disk(capacity, (diskFlags & DISK_READ_ONLY) != 0));
+                disks.add(new Disk(capacity, (diskFlags & DISK_READ_ONLY) != 0, (diskFlags & DISK_ON_NBD) != 0));
             }
             if (payload.hasRemaining()) {
                 throw new MigrationException("malformed migration stream: " + payload.remaining()

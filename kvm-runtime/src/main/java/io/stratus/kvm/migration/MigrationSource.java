@@ -45,7 +45,8 @@ import java.util.Set;
  * block of a raw image), later rounds the blocks the guest changed meanwhile (see
  * {@link VirtioBlock#startDirtyTracking()}), and the switch-over the last changed blocks once the
  * devices are quiesced, before the machine state. Blocks of zeros travel as zero runs. Read-only
- * disks are not sent: they must be identical on both hosts.
+ * disks are not sent: they must be identical on both hosts; nor are disks on an NBD export or the
+ * volumes in volume slots, which the target connects to again (their state names the export).
  *
  * <p>When the guest dirtied at least 90% as many pages while a round ran as the round sent (from
  * round 2 on: the dirty rate keeps up with the link), the vCPUs are throttled one more
@@ -125,7 +126,8 @@ public final class MigrationSource {
         List<VirtioBlock> blocks = vm.blockDevices();
         if (settings.migrateDisks()) {
             for (int i = 0; i < blocks.size(); i++) {
-                if (!blocks.get(i).disk().readOnly()) {
+                // A disk on an NBD export is shared storage: the target connects to it, nothing is copied.
+                if (blocks.get(i).image().isPresent() && !blocks.get(i).disk().readOnly()) {
                     movingDisks.add(i);
                 }
             }

@@ -2,6 +2,8 @@ package io.stratus.kvm.migration;
 
 import io.stratus.kvm.snapshot.SnapshotCodec;
 import io.stratus.kvm.snapshot.VmSnapshot;
+import io.stratus.kvm.virtio.block.DiskImage;
+import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.vm.VirtualMachine;
 import io.stratus.kvm.vm.VmExit;
 import java.io.IOException;
@@ -12,9 +14,12 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The receiving side of a live migration (see {@link MigrationSource}).
@@ -52,19 +57,40 @@ public final class MigrationTarget {
 
     /** {@link #receive(VirtualMachine, ReadableByteChannel, WritableByteChannel)} over one channel (a socket). */
     public static MigrationResult receive(VirtualMachine vm, ByteChannel source) {
-        return receive(vm, source, source);
+        return receive(vm, source, source, v -> {
+        });
+    }
+
+    /**
+     * {@link #receive(VirtualMachine, ReadableByteChannel, WritableByteChannel, Consumer)} over one
+     * channel (a socket).
+     */
+    public static MigrationResult receive(VirtualMachine vm, ByteChannel source, Consumer<VirtualMachine> accept) {
+        return receive(vm, source, source, accept);
+    }
+
+    /** {@link #receive(VirtualMachine, ReadableByteChannel, WritableByteChannel, Consumer)}, the guest taken as it comes. */
+    public static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
+                                          WritableByteChannel toSource) {
+        return receive(vm, fromSource, toSource, v -> {
+        });
     }
 
     /**
      * Receives a guest into {@code vm}, built by {@link VirtualMachine#createIncoming} from the
      * source's configuration and not started, and starts it.
      *
+     * <p>The restored guest runs here only if every volume in its volume slots was reached again
+     * (their state names the exports) and {@code accept} takes it: {@code accept} sees the restored,
+     * not yet running VM (its owner checks that each slot holds the volume it expects, say) and
+     * refuses it by throwing. A refused guest is reported to the source, which lets it run on there.
+     *
      * @return what arrived; the guest runs in {@code vm}
      * @throws MigrationException the source aborted, the connection broke, or the stream or state
      *         was unusable; close {@code vm}
      */
     public static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
-                                          WritableByteChannel toSource) {
+                                          WritableByteChannel toSource, Consumer<VirtualMachine> accept) {
         if (vm.state() != VirtualMachine.State.CREATED) {
             throw new IllegalStateException("VM " + vm.config().name() + " is " + vm.state()
                     + "; a migration target must be built by VirtualMachine.createIncoming and not started");
@@ -72,19 +98,22 @@ public final class MigrationTarget {
         Sockets.noDelay(toSource);
         VirtualMachine.MemoryHold hold = vm.holdMemory();
         try {
-            return receive(vm, fromSource, toSource, hold);
+            return receive(vm, fromSource, toSource, hold, accept);
         } finally {
             hold.close();
         }
     }
 
     private static MigrationResult receive(VirtualMachine vm, ReadableByteChannel fromSource,
-                                           WritableByteChannel toSource, VirtualMachine.MemoryHold hold) {
+                                           WritableByteChannel toSource, VirtualMachine.MemoryHold hold,
+                                           Consumer<VirtualMachine> accept) {
         long start = System.nanoTime();
         FrameReader in = new FrameReader(fromSource, "the source");
         FrameWriter out = new FrameWriter(toSource, java.util.OptionalLong.empty());
         PageReceiver pages = new PageReceiver(vm.memory());
-        DiskReceiver disks = new DiskReceiver(vm.blockDevices().stream().map(b -> b.disk()).toList());
+        List<DiskImage> images = new ArrayList<>();
+        vm.blockDevices().forEach(b -> images.add(b.image().orElse(null)));
+        DiskReceiver disks = new DiskReceiver(images);
         int rounds = 0;
         try {
             MemoryLayout theirs = MemoryLayout.decode(in.next(Set.of(Frame.Type.HELLO)).payload());
@@ -139,7 +168,7 @@ public final class MigrationTarget {
                         if (vm.state() == VirtualMachine.State.CREATED) {
                             vm.startHeld();
                         }
-                        restore(vm, snapshot);
+                        restore(vm, snapshot, accept);
                         try {
                             out.write(Frame.Type.RUNNING);
                         } catch (IOException e) {
@@ -202,11 +231,26 @@ public final class MigrationTarget {
      * refusing a register) is a {@link MigrationException}, and so is a vCPU thread that failed
      * while held.
      */
-    private static void restore(VirtualMachine vm, VmSnapshot snapshot) throws InterruptedException {
+    private static void restore(VirtualMachine vm, VmSnapshot snapshot, Consumer<VirtualMachine> accept)
+            throws InterruptedException {
         try {
             vm.restoreState(snapshot);
         } catch (RuntimeException e) {
             throw new MigrationException("the incoming guest cannot be restored here: " + e.getMessage(), e);
+        }
+        // A restored slot whose server was not reached would give the guest I/O errors here, where the
+        // source still reaches it: the guest had better run on there.
+        for (VirtioBlock slot : vm.volumeSlots()) {
+            Optional<String> why = slot.unreachable();
+            if (why.isPresent()) {
+                throw new MigrationException("the incoming guest's volume cannot be reached from this host: "
+                        + why.get());
+            }
+        }
+        try {
+            accept.accept(vm);
+        } catch (RuntimeException e) {
+            throw new MigrationException("the incoming guest was refused here: " + e.getMessage(), e);
         }
         Optional<VmExit> ended = vm.awaitExit(Duration.ZERO);
         if (ended.isPresent()) {

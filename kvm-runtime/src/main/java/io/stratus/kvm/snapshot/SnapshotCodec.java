@@ -24,9 +24,10 @@ public final class SnapshotCodec {
     static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'N', 'A', 'P', 0};
     /**
      * Bump on any change of the body layout; older readers then refuse the file. What this VMM
-     * writes: 2 adds the entropy device after the balloon interval, 3 the volume slots after it.
+     * writes: 2 adds the entropy device after the balloon interval, 3 the volume slots after it, 4
+     * each disk's NBD export (a root volume) after its serial.
      */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
     /** The oldest version this VMM still reads (snapshots an older agent took before an upgrade). */
     public static final int OLDEST_READ = 1;
     public static final String STATE_FILE = "state.bin";

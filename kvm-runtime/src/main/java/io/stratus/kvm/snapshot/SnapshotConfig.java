@@ -2,6 +2,8 @@ package io.stratus.kvm.snapshot;
 
 import io.stratus.kvm.persist.StateReader;
 import io.stratus.kvm.persist.StateWriter;
+import io.stratus.kvm.virtio.block.NbdVolume;
+import io.stratus.kvm.virtio.block.VolumeSlotState;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,14 +17,35 @@ import java.util.List;
  * @param entropy            whether the guest has a virtio-rng device (format 2 on)
  * @param volumeSlots        how many volume slots it has (format 3 on); each slot's transport state
  *                           names the volume in it (not its data, which stays on its NBD server)
- * @param disks              in guest order; restore reattaches the same files
+ * @param disks              in guest order; restore reattaches the same files, and connects again
+ *                           to the NBD export of a disk on one (format 4 on)
  */
 public record SnapshotConfig(String name, String kernel, String cmdline, long memoryBytes, int vcpus,
                              boolean mergeableMemory, long balloonStatsMillis, boolean entropy, int volumeSlots,
                              List<Disk> disks, List<Net> nets) {
 
-    /** A disk as the guest had it attached. */
-    public record Disk(String path, boolean readOnly, String id) {
+    /**
+     * A disk as the guest had it attached.
+     *
+     * @param volume for a disk on an NBD export, which volume and the capacity the guest knows
+     *               (never its data, which stays on the server); {@link VolumeSlotState#EMPTY} for
+     *               an image file
+     */
+    public record Disk(String path, boolean readOnly, String id, VolumeSlotState volume) {
+        public Disk {
+            if (volume.volume().isPresent()) {
+                NbdVolume v = volume.volume().get();
+                if (v.readOnly() != readOnly || !v.serial().equals(id) || volume.capacity() == 0) {
+                    throw new IllegalArgumentException("disk '" + id + "' on " + v + " of " + volume.capacity()
+                            + " bytes: a volume's disk has its serial and read-only flag, and a size");
+                }
+            }
+        }
+
+        /** An image file. */
+        public Disk(String path, boolean readOnly, String id) {
+            this(path, readOnly, id, VolumeSlotState.EMPTY);
+        }
     }
 
     /** A network device: its TAP (opened again on restore) and MAC address. */
@@ -50,6 +73,7 @@ public record SnapshotConfig(String name, String kernel, String cmdline, long me
             out.writeUTF(d.path());
             out.writeBoolean(d.readOnly());
             out.writeUTF(d.id());
+            out.writeBlob(d.volume().encode());
         }
         out.writeCount(nets.size());
         for (Net n : nets) {
@@ -58,7 +82,10 @@ public record SnapshotConfig(String name, String kernel, String cmdline, long me
         }
     }
 
-    /** Reads the fields of format {@code version}: 1 has no entropy flag, 1 and 2 no slot count. */
+    /**
+     * Reads the fields of format {@code version}: 1 has no entropy flag, 1 and 2 no slot count, 1 to
+     * 3 no disks on NBD exports.
+     */
     static SnapshotConfig readFrom(StateReader in, int version) {
         String name = in.readUTF();
         String kernel = in.readUTF();
@@ -71,7 +98,11 @@ public record SnapshotConfig(String name, String kernel, String cmdline, long me
         int volumeSlots = version >= 3 ? in.readInt() : 0;
         List<Disk> disks = new ArrayList<>();
         for (int i = in.readCount(); i > 0; i--) {
-            disks.add(new Disk(in.readUTF(), in.readBoolean(), in.readUTF()));
+            String path = in.readUTF();
+            boolean readOnly = in.readBoolean();
+            String id = in.readUTF();
+            disks.add(new Disk(path, readOnly, id, version >= 4 ? VolumeSlotState.decode(in.readBlob())
+                    : VolumeSlotState.EMPTY));
         }
         List<Net> nets = new ArrayList<>();
         for (int i = in.readCount(); i > 0; i--) {

@@ -19,7 +19,9 @@ import io.stratus.kvm.virtio.VirtioDevice;
 import io.stratus.kvm.virtio.VirtioInterrupt;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.balloon.VirtioBalloon;
+import io.stratus.kvm.virtio.block.BlockBackend;
 import io.stratus.kvm.virtio.block.DiskImage;
+import io.stratus.kvm.virtio.block.NbdDisk;
 import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.virtio.net.VirtioNet;
 import io.stratus.kvm.virtio.rng.VirtioRng;
@@ -46,12 +48,13 @@ final class DeviceManager {
      * The longest a volume slot waits for its NBD server at any step: a request on a server that
      * stopped answering fails (an I/O error in the guest) after this, instead of holding its queue.
      */
-    private static final Duration NBD_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration NBD_TIMEOUT = Duration.ofSeconds(10);
 
     private final VmConfig config;
     private final VmFd vmFd;
     private final GuestMemory memory;
-    private final List<DiskImage> diskImages;
+    /** The disks' storage, in config order: image files, or NBD connections for disks on an export. */
+    private final List<BlockBackend> disks;
     private final List<MmioSlot> slots;
     private final Bus pio = new Bus("port I/O");
     private final Bus mmio = new Bus("MMIO");
@@ -66,12 +69,15 @@ final class DeviceManager {
     /** The IB700, when the config asks for one. */
     private Ib700Watchdog watchdog;
 
-    /** @param diskImages the opened images of {@code config}'s disks, in its order; closed by {@link #closeDevices()} */
-    DeviceManager(VmConfig config, VmFd vmFd, GuestMemory memory, List<DiskImage> diskImages) {
+    /**
+     * @param disks the opened storage of {@code config}'s disks, in its order (a {@link DiskImage},
+     *                   or an {@link NbdDisk} for a disk on an NBD export); closed by {@link #closeDevices()}
+     */
+    DeviceManager(VmConfig config, VmFd vmFd, GuestMemory memory, List<BlockBackend> disks) {
         this.config = config;
         this.vmFd = vmFd;
         this.memory = memory;
-        this.diskImages = diskImages;
+        this.disks = disks;
         this.slots = MmioSlot.allocate(slotCount(config));
     }
 
@@ -104,14 +110,15 @@ final class DeviceManager {
         }
     }
 
-    /** The disks take the first slots, in config order (vda first). */
+    /** The disks take the first slots, in config order (vda first), whether files or NBD exports. */
     void attachBlockDevices() {
         int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
-        for (int i = 0; i < diskImages.size(); i++) {
+        for (int i = 0; i < disks.size(); i++) {
             MmioSlot slot = slots.get(i);
             DiskConfig disk = config.disks().get(i);
-            VirtioBlock block = new VirtioBlock(config.name() + "-vd" + (char) ('a' + i), diskImages.get(i), disk.id(),
-                    queues);
+            String name = config.name() + "-vd" + (char) ('a' + i);
+            VirtioBlock block = disks.get(i) instanceof NbdDisk nbd ? VirtioBlock.onNbd(name, nbd, queues)
+                    : new VirtioBlock(name, (DiskImage) disks.get(i), disk.id(), queues);
             blockDevices.add(block);
             attachVirtio(block, slot);
         }
@@ -129,7 +136,7 @@ final class DeviceManager {
             }
             VirtioNet device = new VirtioNet(config.name() + "-eth" + i, tap, net.macBytes());
             netDevices.add(device);
-            attachVirtio(device, slots.get(diskImages.size() + i));
+            attachVirtio(device, slots.get(disks.size() + i));
         }
     }
 
@@ -137,7 +144,7 @@ final class DeviceManager {
     void attachBalloon() {
         config.balloonStatsInterval().ifPresent(interval -> {
             balloon = new VirtioBalloon(config.name() + "-balloon", config.memoryBytes(), interval);
-            attachVirtio(balloon, slots.get(diskImages.size() + config.nets().size()));
+            attachVirtio(balloon, slots.get(disks.size() + config.nets().size()));
         });
     }
 
@@ -147,7 +154,7 @@ final class DeviceManager {
      */
     void attachVolumeSlots() {
         int queues = Math.min(config.vcpus(), MAX_BLOCK_QUEUES);
-        int first = diskImages.size() + config.nets().size() + (config.balloonStatsInterval().isPresent() ? 1 : 0);
+        int first = disks.size() + config.nets().size() + (config.balloonStatsInterval().isPresent() ? 1 : 0);
         for (int i = 0; i < config.volumeSlots(); i++) {
             VirtioBlock slot = VirtioBlock.volumeSlot(config.name() + "-vol" + i, queues, NBD_TIMEOUT);
             volumeSlots.add(slot);
@@ -214,9 +221,9 @@ final class DeviceManager {
         }
     }
 
-    /** Flushes every disk image, durably (a qcow2 image writes its metadata back). */
+    /** Flushes every disk, durably (a qcow2 image writes its metadata back; an NBD server its cache). */
     void flushDisks() throws IOException {
-        for (DiskImage d : diskImages) {
+        for (BlockBackend d : disks) {
             d.flush();
         }
     }
@@ -233,7 +240,7 @@ final class DeviceManager {
         for (VirtioMmioTransport t : transports) {
             t.close();
         }
-        for (DiskImage d : diskImages) {
+        for (BlockBackend d : disks) {
             d.close();
         }
         for (VirtioBlock v : volumeSlots) {

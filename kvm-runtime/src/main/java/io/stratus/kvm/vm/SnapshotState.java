@@ -13,6 +13,7 @@ import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
 import io.stratus.kvm.virtio.VirtioTransportState;
+import io.stratus.kvm.virtio.block.VolumeSlotState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,8 +49,16 @@ final class SnapshotState {
                 vmFd.getIrqchip(VmFd.IRQCHIP_PIC_SLAVE), vmFd.getIrqchip(VmFd.IRQCHIP_IOAPIC)),
                 vmFd.getPit2(), vmFd.getClock());
         VmConfig c = vm.config();
-        List<SnapshotConfig.Disk> disks = c.disks().stream()
-                .map(d -> new SnapshotConfig.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id())).toList();
+        List<SnapshotConfig.Disk> disks = new ArrayList<>();
+        for (int i = 0; i < c.disks().size(); i++) {
+            DiskConfig d = c.disks().get(i);
+            // A disk on an NBD export keeps which volume and the size the guest knows, not the data:
+            // that stays on the server, where the restore connects again.
+            disks.add(d.onNbd()
+                    ? new SnapshotConfig.Disk(d.path().toString(), d.readOnly(), d.id(), new VolumeSlotState(d.volume(),
+                            vm.devices().blockDevices().get(i).backend().capacity()))
+                    : new SnapshotConfig.Disk(d.path().toAbsolutePath().toString(), d.readOnly(), d.id()));
+        }
         List<SnapshotConfig.Net> nets = c.nets().stream().map(n -> new SnapshotConfig.Net(n.tap(), n.mac())).toList();
         List<VirtioTransportState> transports = vm.transports().stream().map(VirtioMmioTransport::save).toList();
         SnapshotConfig config = new SnapshotConfig(c.name(), c.kernel().toString(), vm.effectiveCmdline(),

@@ -167,7 +167,10 @@ public final class VirtualMachine implements AutoCloseable {
             b.noBalloon();
         }
         for (SnapshotConfig.Disk d : saved.disks()) {
-            b.disk(new DiskConfig(Path.of(d.path()), d.readOnly(), d.id()));
+            // A volume's disk connects to its export again; one that cannot be reached fails the
+            // restore (DiskImageException), as a missing image file does.
+            b.disk(d.volume().volume().map(DiskConfig::nbd)
+                    .orElseGet(() -> new DiskConfig(Path.of(d.path()), d.readOnly(), d.id())));
         }
         for (SnapshotConfig.Net n : saved.nets()) {
             b.net(new NetConfig(n.tap(), n.mac()));
@@ -175,9 +178,24 @@ public final class VirtualMachine implements AutoCloseable {
         return VmBuilder.assemble(b.build(), console,
                 c -> GuestMemory.x86FromFile(memoryFile, c.memoryBytes(), c.mergeableMemory()),
                 vm -> {
+                    requireSavedCapacities(vm, saved, snapshotDir);
                     vm.effectiveCmdline = saved.cmdline();
                     SnapshotState.apply(vm, snapshot);
                 });
+    }
+
+    /** A volume's disk must still have the size the guest knows: a guest finding its root disk changed under it corrupts it. */
+    private static void requireSavedCapacities(VirtualMachine vm, SnapshotConfig saved, Path snapshotDir) {
+        List<VirtioBlock> blocks = vm.devices().blockDevices();
+        for (int i = 0; i < saved.disks().size(); i++) {
+            SnapshotConfig.Disk d = saved.disks().get(i);
+            long now = blocks.get(i).backend().capacity();
+            if (d.volume().volume().isPresent() && now != d.volume().capacity()) {
+                throw new SnapshotException("snapshot " + snapshotDir + ": disk " + d.id() + " on "
+                        + d.volume().volume().get() + " now has " + now + " bytes, the guest knew "
+                        + d.volume().capacity() + "; it is not restored onto a disk of another size");
+            }
+        }
     }
 
     /**
@@ -506,6 +524,8 @@ public final class VirtualMachine implements AutoCloseable {
             throw new IllegalStateException("VM " + config.name() + " is " + state() + "; pause it before capturing state");
         }
         devices.flushDisks();
+        // A volume stays on its server and the target connects to it: what the guest wrote must be there.
+        devices.flushVolumes();
         return SnapshotState.capture(this);
     }
 

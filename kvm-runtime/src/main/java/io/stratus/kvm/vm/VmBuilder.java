@@ -32,7 +32,11 @@ import io.stratus.kvm.sys.VcpuFd;
 import io.stratus.kvm.sys.VmFd;
 import io.stratus.kvm.vcpu.Vcpu;
 import io.stratus.kvm.virtio.VirtioMmioTransport;
+import io.stratus.kvm.virtio.block.BlockBackend;
 import io.stratus.kvm.virtio.block.DiskImage;
+import io.stratus.kvm.virtio.block.DiskImageException;
+import io.stratus.kvm.virtio.block.NbdDisk;
+import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,12 +64,12 @@ final class VmBuilder {
                                    Consumer<VirtualMachine> finish) {
         checkHostMemory(config);
         HostProfile host = HostProfile.detect();
-        List<DiskImage> disks = openDisks(config);
+        List<BlockBackend> disks = openDisks(config);
         Kvm kvm;
         try {
             kvm = Kvm.open();
         } catch (RuntimeException e) {
-            disks.forEach(DiskImage::close);
+            disks.forEach(BlockBackend::close);
             throw e;
         }
         VmFd vmFd = null;
@@ -111,7 +115,7 @@ final class VmBuilder {
                     vmFd.close();
                 }
                 kvm.close();
-                disks.forEach(DiskImage::close);
+                disks.forEach(BlockBackend::close);
             }
             if (e instanceof IllegalArgumentException) {
                 throw new VmConfigException(e.getMessage());
@@ -184,14 +188,24 @@ final class VmBuilder {
         }
     }
 
-    private static List<DiskImage> openDisks(VmConfig config) {
-        List<DiskImage> opened = new ArrayList<>();
+    /** Opens each disk's storage: its image file, or a connection to its NBD export. */
+    private static List<BlockBackend> openDisks(VmConfig config) {
+        List<BlockBackend> opened = new ArrayList<>();
         try {
             for (DiskConfig d : config.disks()) {
-                opened.add(DiskImage.open(d.path(), d.readOnly(), d.format()));
+                if (d.volume().isPresent()) {
+                    try {
+                        opened.add(NbdDisk.open(d.volume().get(), DeviceManager.NBD_TIMEOUT));
+                    } catch (IOException e) {
+                        throw new DiskImageException("disk " + d.id() + ": " + d.volume().get()
+                                + " cannot be opened: " + e.getMessage());
+                    }
+                } else {
+                    opened.add(DiskImage.open(d.path(), d.readOnly(), d.format()));
+                }
             }
         } catch (RuntimeException e) {
-            opened.forEach(DiskImage::close);
+            opened.forEach(BlockBackend::close);
             throw e;
         }
         return opened;

@@ -74,4 +74,22 @@ class DiskStreamTest {
             assertThat(readAll(target)).isEqualTo(readAll(source));
         }
     }
+
+    @Test
+    void aDiskOnAnNbdExportTakesNoDiskFramesAndTheOthersStillDo(@TempDir Path dir) throws Exception {
+        Path raw = Files.write(dir.resolve("data.raw"), new byte[4 * B]);
+        try (DiskImage data = DiskImage.open(raw, false);
+             DiskReceiver receiver = new DiskReceiver(java.util.Arrays.asList(null, data))) {
+            java.nio.ByteBuffer toVolume = java.nio.ByteBuffer.allocate(Frame.DISK_DATA_HEADER + 512)
+                    .put((byte) Frame.DISK_DATA).put((byte) 0).putLong(0).putInt(512).put(new byte[512]).flip();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> receiver.apply(toVolume))
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("disk 0 is on an NBD export");
+            java.nio.ByteBuffer toData = java.nio.ByteBuffer.allocate(Frame.DISK_DATA_HEADER + 512)
+                    .put((byte) Frame.DISK_DATA).put((byte) 1).putLong(512).putInt(512).put(filled(512, 'x')).flip();
+            receiver.apply(toData);
+            receiver.flush();
+            assertThat(receiver.dataBytes()).isEqualTo(512);
+            assertThat(readAll(data)[512]).isEqualTo((byte) 'x');
+        }
+    }
 }

@@ -132,6 +132,101 @@ class LiveMigrationTest {
         }
     }
 
+    /**
+     * A guest whose root disk is on an NBD export and with a volume in a slot: both stay on the
+     * server (nothing of them travels, with disk migration asked for), the target connects to the
+     * same exports (the server takes two clients) and the guest counts on; a target that cannot
+     * reach a slot's server refuses the guest, which runs on at the source.
+     */
+    @Test
+    void volumesStayOnTheirServerAndTheTargetConnectsToThemOrRefusesTheGuest() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.util.stream.Stream.of(System.getenv()
+                .getOrDefault("PATH", "").split(":")).anyMatch(d -> java.nio.file.Files.isExecutable(
+                java.nio.file.Path.of(d, "qemu-nbd"))), "qemu-nbd is not installed (Debian: qemu-utils): migration"
+                + " with volumes is not tested");
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory(java.nio.file.Path.of("/tmp"), "migvol");
+        java.nio.file.Path rootFile = java.nio.file.Files.write(dir.resolve("root.raw"), new byte[1 << 20]);
+        java.nio.file.Path dataFile = java.nio.file.Files.write(dir.resolve("data.raw"), new byte[2 << 20]);
+        Process rootServer = io.stratus.kvm.testing.NbdSockets.serveRaw(rootFile, dir.resolve("root.sock"),
+                dir.resolve("root.log"), "-e", "2");
+        Process dataServer = io.stratus.kvm.testing.NbdSockets.serveRaw(dataFile, dir.resolve("data.sock"),
+                dir.resolve("data.log"), "-e", "2");
+        io.stratus.kvm.virtio.block.NbdVolume root = io.stratus.kvm.virtio.block.NbdVolume.unix("root-volume-0001",
+                dir.resolve("root.sock").toString(), "vol", false);
+        io.stratus.kvm.virtio.block.NbdVolume data = io.stratus.kvm.virtio.block.NbdVolume.unix("data-volume-0002",
+                dir.resolve("data.sock").toString(), "vol", false);
+        VmConfig config = VmConfig.builder(TestGuests.image("migrant.elf")).name("migvol").vcpus(2).memoryMiB(64)
+                .cmdline("mig.kib=2048 mig.delay=2000000").disk(io.stratus.kvm.vm.DiskConfig.nbd(root))
+                .volumeSlots(2).build();
+        // A server that takes one client only, for the second part.
+        Process single = io.stratus.kvm.testing.NbdSockets.serveRaw(java.nio.file.Files.write(dir.resolve("one.raw"),
+                new byte[1 << 20]), dir.resolve("one.sock"),
+                dir.resolve("one.log"), "-e", "1");
+        try {
+            migrateWithVolumes(config, root, data);
+            refusedWhereAVolumeIsOutOfReach(config, io.stratus.kvm.virtio.block.NbdVolume.unix("data-volume-0003",
+                    dir.resolve("one.sock").toString(), "vol", false));
+        } finally {
+            rootServer.destroyForcibly().waitFor();
+            dataServer.destroyForcibly().waitFor();
+            single.destroyForcibly().waitFor();
+            try (var files = java.nio.file.Files.list(dir)) {
+                for (java.nio.file.Path f : files.toList()) {
+                    java.nio.file.Files.deleteIfExists(f);
+                }
+            }
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    private void migrateWithVolumes(VmConfig config, io.stratus.kvm.virtio.block.NbdVolume root,
+                                    io.stratus.kvm.virtio.block.NbdVolume data) throws Exception {
+        ConsoleBuffer before = new ConsoleBuffer(1 << 16);
+        ConsoleBuffer after = new ConsoleBuffer(1 << 16);
+        try (VirtualMachine source = VirtualMachine.create(config, before);
+             VirtualMachine target = VirtualMachine.createIncoming(config, after)) {
+            source.volumeSlots().get(1).fill(data);
+            source.start();
+            awaitCount(before, 3);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, link.target()));
+            MigrationResult sent = MigrationSource.migrate(source, link.source(),
+                    MigrationSettings.defaults().withDisks(true));
+            incoming.get(60, TimeUnit.SECONDS);
+            figures("with volumes", sent);
+            assertThat(sent.completed()).as(sent.toString()).isTrue();
+            assertThat(sent.diskBytes() + sent.diskZeroBytes()).as("no volume's data travels").isZero();
+            assertThat(target.blockDevices().get(0).volume()).contains(root);
+            assertThat(target.volumeSlots().get(0).volume()).isEmpty();
+            assertThat(target.volumeSlots().get(1).volume()).contains(data);
+            assertThat(target.volumeSlots().get(1).unreachable()).isEmpty();
+            awaitCount(after, lastCount(before.text()) + 3);
+        }
+    }
+
+    /**
+     * A slot's server that takes one client, the source's: the target cannot reach the volume and
+     * refuses the guest (after the NBD timeout), and the source lets it run on.
+     */
+    private void refusedWhereAVolumeIsOutOfReach(VmConfig config, io.stratus.kvm.virtio.block.NbdVolume lonely)
+            throws Exception {
+        ConsoleBuffer third = new ConsoleBuffer(1 << 16);
+        try (LoopbackLink second = LoopbackLink.open();
+             VirtualMachine source = VirtualMachine.create(config, third);
+             VirtualMachine target = VirtualMachine.createIncoming(config, new ConsoleBuffer(1 << 16))) {
+            source.volumeSlots().get(0).fill(lonely);
+            source.start();
+            awaitCount(third, 2);
+            CompletableFuture<MigrationResult> incoming = CompletableFuture.supplyAsync(
+                    () -> MigrationTarget.receive(target, second.target()));
+            assertThatThrownBy(() -> MigrationSource.migrate(source, second.source(), MigrationSettings.defaults()))
+                    .isInstanceOf(MigrationException.class).hasMessageContaining("data-volume-0003");
+            assertThatThrownBy(() -> incoming.get(60, TimeUnit.SECONDS)).hasCauseInstanceOf(MigrationException.class);
+            assertThat(source.state()).isEqualTo(VirtualMachine.State.RUNNING);
+            awaitCount(third, lastCount(third.text()) + 2);
+        }
+    }
+
     @Test
     void compressedMigrationArrivesIntactToo() throws Exception {
         ConsoleBuffer before = new ConsoleBuffer(1 << 16);

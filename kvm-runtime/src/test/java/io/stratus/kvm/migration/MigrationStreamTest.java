@@ -275,6 +275,26 @@ class MigrationStreamTest {
     }
 
     @Test
+    void theHandshakeSaysWhichDisksAreOnNbdExportsAndRefusesUnknownDiskFlags() {
+        List<MemoryLayout.Region> ram = List.of(new MemoryLayout.Region(0, 32L << 20));
+        MemoryLayout layout = new MemoryLayout(PAGE, 1, ram, true, List.of(new MemoryLayout.Disk(8L << 20, false, true),
+                new MemoryLayout.Disk(1L << 20, true, false)));
+        MemoryLayout back = MemoryLayout.decode(layout.encode());
+        assertThat(back).isEqualTo(layout);
+        assertThat(back.disks().get(0).onNbd()).isTrue();
+        assertThat(back.disks()).isNotEqualTo(List.of(new MemoryLayout.Disk(8L << 20, false),
+                new MemoryLayout.Disk(1L << 20, true)));
+        ByteBuffer unknown = layout.encode();
+        // The first disk's flags: after the magic, version, page size, vCPUs, region count, one region,
+        // the stream's flags, the disk count and the disk's capacity.
+        int at = MemoryLayout.MAGIC.length + 16 + 16 + 8 + 8;
+        assertThat(unknown.get(at)).isEqualTo((byte) 2);
+        unknown.put(at, (byte) 6);
+        assertThatThrownBy(() -> MemoryLayout.decode(unknown)).isInstanceOf(MigrationException.class)
+                .hasMessageContaining("flags 0x6");
+    }
+
+    @Test
     void aStreamThatSkipsPagesIsIncomplete() throws Exception {
         try (GuestMemory source = sourceMemory(); GuestMemory target = GuestMemory.x86(RAM, false)) {
             DirtyPages most = DirtyPages.ofBitmap(source.pageCount(), 0, new long[] {-1L}, 64)

@@ -87,6 +87,48 @@ class SnapshotTest {
         assertCountsRunOn(before + console.text());
     }
 
+    /**
+     * A guest whose disk is on an NBD export: the snapshot keeps the export, not the data (the
+     * memory file is guest RAM only, the served file untouched by it); the restore connects again,
+     * and refuses with the volume's name once the server is gone.
+     */
+    @Test
+    void aGuestWithADiskOnAnNbdExportRestoresOntoTheSameExportOrIsRefused(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.util.stream.Stream.of(System.getenv().getOrDefault("PATH",
+                "").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, "qemu-nbd"))), "qemu-nbd is not"
+                + " installed (Debian: qemu-utils): a snapshot of a disk on an NBD export is not tested");
+        Path volume = Files.write(dir.resolve("volume.raw"), new byte[1 << 20]);
+        Path sockets = Files.createTempDirectory(Path.of("/tmp"), "nbdsnap");
+        Path socket = sockets.resolve("root.sock");
+        Path snapshot = dir.resolve("snapshot");
+        io.stratus.kvm.virtio.block.NbdVolume root = io.stratus.kvm.virtio.block.NbdVolume.unix(
+                "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", socket.toString(), "vol", false);
+        VmConfig config = VmConfig.builder(TestGuests.image("counter.elf")).name("nbd-counter").memoryMiB(64)
+                .disk(DiskConfig.nbd(root)).build();
+        Process server = io.stratus.kvm.testing.NbdSockets.serveRaw(volume, socket, dir.resolve("nbd-1.log"));
+        try {
+            ConsoleBuffer console = new ConsoleBuffer(1 << 16);
+            try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+                vm.start();
+                assertThat(console.await(Pattern.compile("COUNT 2\n"), LIMIT)).isPresent();
+                vm.pause();
+                vm.snapshot(snapshot);
+            }
+            assertThat(SnapshotCodec.read(snapshot).config().disks().get(0).volume().volume()).contains(root);
+            try (VirtualMachine vm = VirtualMachine.restore(snapshot, new ConsoleBuffer(1 << 16))) {
+                assertThat(vm.blockDevices().get(0).volume()).contains(root);
+                assertThat(vm.blockDevices().get(0).backend().capacity()).isEqualTo(1 << 20);
+            }
+        } finally {
+            server.destroyForcibly().waitFor();
+        }
+        Files.deleteIfExists(socket);
+        assertThatThrownBy(() -> VirtualMachine.restore(snapshot, new ConsoleBuffer(1 << 16)))
+                .isInstanceOf(io.stratus.kvm.virtio.block.DiskImageException.class)
+                .hasMessageContaining(root.volumeId());
+        Files.deleteIfExists(sockets);
+    }
+
     /** An agent upgraded while its guests were saved restores what the older VMM wrote (format 1). */
     @Test
     void aSnapshotInTheFormerFormatStillRestores(@TempDir Path dir) throws Exception {

@@ -205,6 +205,55 @@ class TestGuestBootTest {
         assertThat(new String(written, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("STRATUS-BLK-WRITE-PATTERN");
     }
 
+    /**
+     * A root volume: the guest's first disk (vda) is an NBD export served by Debian's qemu-nbd,
+     * its serial the volume id's first 20 bytes, its writes in the served file.
+     */
+    @Test
+    void aDiskOnAnNbdExportIsTheGuestsFirstDiskWithTheVolumeIdAsItsSerial(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(onPath("qemu-nbd"), "qemu-nbd is not installed (Debian:"
+                + " qemu-utils): a disk on an NBD export is not booted");
+        Path image = dir.resolve("volume.raw");
+        byte[] content = new byte[1 << 20];
+        byte[] marker = "SECTOR-ZERO-FROM-THE-HOST".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(marker, 0, content, 0, marker.length);
+        Files.write(image, content);
+        Path sockets = Files.createTempDirectory(Path.of("/tmp"), "nbdroot");
+        Path socket = sockets.resolve("root.sock");
+        Process server = io.stratus.kvm.testing.NbdSockets.serveRaw(image, socket, dir.resolve("qemu-nbd.log"));
+        String volumeId = "7d0c9e8a-1b2c-4d3e-8f9a-0b1c2d3e4f50";
+        try {
+            VmConfig config = VmConfig.builder(TestGuests.image("blkdrv.elf")).name("nbdroot").vcpus(2).memoryMiB(64)
+                    .disk(DiskConfig.nbd(io.stratus.kvm.virtio.block.NbdVolume.unix(volumeId, socket.toString(), "vol",
+                            false))).build();
+            ConsoleBuffer console = new ConsoleBuffer(64 * 1024);
+            String text;
+            try (VirtualMachine vm = VirtualMachine.create(config, console)) {
+                assertThat(vm.blockDevices().get(0).volume()).isPresent();
+                vm.start();
+                VmExit exit = vm.awaitExit(RUN_LIMIT).orElseThrow(() -> new AssertionError(console.text()));
+                text = console.text();
+                assertThat(exit.reason()).as(text).isEqualTo(VmExit.Reason.POWER_OFF);
+            }
+            assertThat(text).contains("blkdrv capacity=2048 ro=0 queues=2",
+                    "blkdrv sector0=SECTOR-ZERO-FROM-THE-HOST", "blkdrv readback=match",
+                    "blkdrv id=" + volumeId.substring(0, 20), "blkdrv beyond-end len=1 status=1",
+                    "STRATUS-BLKDRV-END");
+            byte[] written = java.util.Arrays.copyOfRange(Files.readAllBytes(image), 1024, 1049);
+            assertThat(new String(written, java.nio.charset.StandardCharsets.US_ASCII))
+                    .isEqualTo("STRATUS-BLK-WRITE-PATTERN");
+        } finally {
+            server.destroyForcibly().waitFor();
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(sockets);
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, tool)));
+    }
+
     @Test
     void theEntropyDeviceFillsTheGuestsBuffersWithRandomBytes() throws Exception {
         VmConfig config = VmConfig.builder(TestGuests.image("rngdrv.elf")).name("rngdrv").memoryMiB(64).noBalloon()

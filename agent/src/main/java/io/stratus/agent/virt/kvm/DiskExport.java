@@ -7,7 +7,6 @@ import io.stratus.agent.virt.HypervisorException;
 import io.stratus.kvm.virtio.block.DiskFormat;
 import io.stratus.kvm.virtio.block.DiskImage;
 import io.stratus.kvm.virtio.block.DiskImageException;
-import io.stratus.kvm.virtio.block.VirtioBlock;
 import io.stratus.kvm.vm.VirtualMachine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,7 +29,7 @@ final class DiskExport {
 
     static void export(Optional<VirtualMachine> vm, GuestSpec.Disk disk, Path target)
             throws IOException, InterruptedException {
-        Optional<DiskImage> open = vm.flatMap(v -> v.blockDevices().stream().map(VirtioBlock::disk)
+        Optional<DiskImage> open = vm.flatMap(v -> v.blockDevices().stream().flatMap(b -> b.image().stream())
                 .filter(d -> d.path().toAbsolutePath().normalize().equals(disk.path().toAbsolutePath().normalize()))
                 .findFirst());
         if (open.isEmpty()) {

@@ -52,13 +52,20 @@ public final class KvmDriver implements HypervisorDriver {
         if (unavailable.isPresent()) {
             return new Result(Optional.empty(), unavailable.get());
         }
-        DriverCapabilities c = new DriverCapabilities("kvm", "KVM", kernelVersion(),
-                Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION, Traits.COLD_MIGRATION, Traits.VOLUME_ATTACH),
-                VmConfig.MAX_VCPUS,
-                VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
+        DriverCapabilities c = capabilities(kernelVersion());
         Optional<EntropyRate> rate = entropyBytesPerSecond.isPresent()
                 ? Optional.of(EntropyRate.perSecond(entropyBytesPerSecond.getAsLong())) : Optional.empty();
         return new Result(Optional.of(new KvmDriver(c, rate)), "");
+    }
+
+    /**
+     * What the driver offers where /dev/kvm works: volumes attach to running guests (volume slots)
+     * and move with a live migration (the target connects to the same exports).
+     */
+    static DriverCapabilities capabilities(String kernelVersion) {
+        return new DriverCapabilities("kvm", "KVM", kernelVersion, Set.of(Traits.DRIVER_KVM, Traits.LIVE_MIGRATION,
+                Traits.COLD_MIGRATION, Traits.VOLUME_ATTACH, Traits.LIVE_MIGRATION_VOLUMES), VmConfig.MAX_VCPUS,
+                VmConfig.MIN_MEMORY >> 20, false, Optional.empty());
     }
 
     /** A probe's outcome: the driver, or the reason there is none. */
@@ -119,14 +126,23 @@ public final class KvmDriver implements HypervisorDriver {
         return Optional.empty();
     }
 
-    /** Builds the guest's VM, not started, for kvm-runtime's migration stream to fill. */
+    /**
+     * Builds the guest's VM, not started, for kvm-runtime's migration stream to fill: its volume
+     * slots stay empty until the stream's device state connects each to the export the source's
+     * slot had; the spec's layout ({@link GuestSpec#withSlots}, from the source's Hello) says which
+     * attachment that must be.
+     */
     @Override
     public KvmIncoming incoming(GuestSpec spec, ConsoleOutput console) {
         return translated(() -> new KvmIncoming(spec.instanceId(),
-                VirtualMachine.createIncoming(config(spec), sink(console)), entropyRate));
+                VirtualMachine.createIncoming(config(spec), sink(console)), spec.slotLayout(), entropyRate));
     }
 
-    /** kvm-runtime's pre-copy engine, the guest's disks along (they are local: a layer over the cached image). */
+    /**
+     * kvm-runtime's pre-copy engine, the guest's disks along (they are local: a layer over the cached
+     * image). Volumes are not copied: a root volume and the slots' volumes stay on their NBD servers,
+     * and the target connects to the same exports (the state names them).
+     */
     @Override
     public MigrationOutcome migrate(VirtualGuest guest, MigrationPipe pipe, MigrationLimits limits)
             throws InterruptedException {
@@ -161,16 +177,16 @@ public final class KvmDriver implements HypervisorDriver {
         }
     }
 
+    /**
+     * The VM of {@code spec}: a boot volume is its first disk (vda, the volume id as its serial, its
+     * data on the volume's NBD export), the image disks after it, then the volume slots.
+     */
     static VmConfig config(GuestSpec spec) {
-        if (spec.bootVolume().isPresent()) {
-            // The VMM's volume slots come after the image disks: a boot volume would not be vda.
-            throw new HypervisorException("NotSupported", "the kvm driver does not boot from a volume yet (instance "
-                    + spec.instanceId() + ")");
-        }
         VmConfig.Builder b = VmConfig.builder(spec.kernel()).name(spec.instanceId()).cmdline(spec.cmdline())
                 .vcpus(spec.vcpus()).memoryMiB(spec.memoryMiB()).entropy(spec.entropy())
                 .volumeSlots(spec.volumeSlots()).watchdog(spec.watchdog());
         spec.initrd().ifPresent(b::initrd);
+        spec.bootVolume().ifPresent(v -> b.disk(DiskConfig.nbd(KvmVolumes.nbdVolume(v))));
         for (GuestSpec.Disk d : spec.disks()) {
             b.disk(DiskConfig.of(d.path(), d.readOnly(),
                     d.format() == GuestSpec.Format.QCOW2 ? DiskFormat.QCOW2 : DiskFormat.RAW));

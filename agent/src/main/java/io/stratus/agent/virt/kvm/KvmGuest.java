@@ -15,6 +15,7 @@ import io.stratus.kvm.vm.VmExit;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -156,5 +157,11 @@ public final class KvmGuest implements VirtualGuest {
     @Override
     public void detachVolume(String attachmentId) {
         volumes.detach(attachmentId);
+    }
+
+    /** Which of {@code attachments} each slot holds: the migration target builds the same layout. */
+    @Override
+    public List<String> volumeSlots(Collection<String> attachments) {
+        return volumes.layout(attachments);
     }
 }

@@ -15,6 +15,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,16 +49,73 @@ final class KvmVolumes {
     }
 
     /**
-     * Fills the first slots with the spec's volumes, before the guest runs: its driver then
-     * probes them filled, read-only ones with VIRTIO_BLK_F_RO.
+     * Fills the slots with the spec's volumes ({@link GuestSpec#slotLayout}), before the guest runs:
+     * its driver then probes them filled, read-only ones with VIRTIO_BLK_F_RO. A boot volume is no
+     * slot's: it is the VM's first disk.
      */
     synchronized void fillAtBoot(GuestSpec spec) {
-        List<GuestSpec.Volume> volumes = spec.slotVolumes();
+        List<Optional<GuestSpec.Volume>> layout = spec.slotLayout();
         List<VirtioBlock> slots = vm.volumeSlots();
-        for (int i = 0; i < volumes.size(); i++) {
-            fill(slots.get(i), volumes.get(i));
-            attachments.put(volumes.get(i).attachmentId(), i);
+        for (int i = 0; i < layout.size(); i++) {
+            if (layout.get(i).isPresent()) {
+                fill(slots.get(i), layout.get(i).get());
+                attachments.put(layout.get(i).get().attachmentId(), i);
+            }
         }
+    }
+
+    /**
+     * The record of a guest that a live migration's stream restored into {@code vm}: each slot of
+     * {@code layout} (the source's, from its Hello) must hold the volume its attachment names, and
+     * every other slot must be empty.
+     *
+     * @throws HypervisorException {@code InvalidVolumes}: a slot holds another volume, or none
+     */
+    static KvmVolumes adopt(VirtualMachine vm, String instanceId, List<Optional<GuestSpec.Volume>> layout) {
+        KvmVolumes v = new KvmVolumes(vm);
+        v.attachments.putAll(adopted(vm.volumeSlots(), instanceId, layout));
+        return v;
+    }
+
+    /** {@link #adopt}'s check of the restored {@code slots}: attachment id → slot index. */
+    static Map<String, Integer> adopted(List<VirtioBlock> slots, String instanceId,
+                                        List<Optional<GuestSpec.Volume>> layout) {
+        Map<String, Integer> adopted = new HashMap<>();
+        if (layout.size() != slots.size()) {
+            throw new HypervisorException("InvalidVolumes", "instance " + instanceId + " arrived with " + slots.size()
+                    + " volume slots, this host expected " + layout.size());
+        }
+        for (int i = 0; i < slots.size(); i++) {
+            Optional<String> held = slots.get(i).volume().map(NbdVolume::volumeId);
+            Optional<String> expected = layout.get(i).map(GuestSpec.Volume::volumeId);
+            if (!held.equals(expected)) {
+                throw new HypervisorException("InvalidVolumes", "instance " + instanceId + ": volume slot " + i
+                        + " arrived holding " + held.map(id -> "volume " + id).orElse("nothing") + ", the source said "
+                        + expected.map(id -> "volume " + id).orElse("nothing"));
+            }
+            if (layout.get(i).isPresent()) {
+                adopted.put(layout.get(i).get().attachmentId(), i);
+            }
+        }
+        return adopted;
+    }
+
+    /**
+     * Which of {@code known} each slot holds, in slot order ("" for an empty slot or one whose
+     * attachment the caller does not know): a live migration's Hello.
+     */
+    synchronized List<String> layout(Collection<String> known) {
+        return layout(attachments, vm.volumeSlots().size(), known);
+    }
+
+    static List<String> layout(Map<String, Integer> attachments, int slots, Collection<String> known) {
+        List<String> layout = new ArrayList<>(Collections.nCopies(slots, ""));
+        attachments.forEach((id, slot) -> {
+            if (known.contains(id)) {
+                layout.set(slot, id);
+            }
+        });
+        return List.copyOf(layout);
     }
 
     /** Fills a free slot; an attachment the guest has already is nothing to do. */

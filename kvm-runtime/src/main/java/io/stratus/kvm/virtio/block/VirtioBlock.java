@@ -78,14 +78,16 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
     private static final System.Logger LOG = System.getLogger(VirtioBlock.class.getName());
 
     private final String name;
-    /** The image of a disk; null for a volume slot. */
+    /** The image of a disk; null for a volume slot or a disk on an NBD export. */
     private final DiskImage image;
+    /** Whether volumes come and go in this device ({@link #volumeSlot}). */
+    private final boolean slot;
     private final int queueCount;
     /** How long a slot's NBD connection waits for its server at any step. */
     private final Duration nbdTimeout;
     private final ReentrantReadWriteLock swap = new ReentrantReadWriteLock();
     private volatile BlockBackend disk;
-    /** The volume in a slot; null for an empty slot or an image. */
+    /** The volume in a slot or behind a disk on an NBD export; null for an empty slot or an image. */
     private volatile NbdVolume volume;
     private volatile byte[] id;
     private volatile byte[] config;
@@ -104,17 +106,19 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
      * @param queueCount queues, each served by its own thread (VIRTIO_BLK_F_MQ when more than one)
      */
     public VirtioBlock(String name, DiskImage disk, String id, int queueCount) {
-        this(name, disk, disk, id, queueCount, Duration.ZERO);
+        this(name, disk, disk, null, false, id, queueCount, Duration.ZERO);
     }
 
-    private VirtioBlock(String name, DiskImage image, BlockBackend disk, String id, int queueCount,
-                        Duration nbdTimeout) {
+    private VirtioBlock(String name, DiskImage image, BlockBackend disk, NbdVolume volume, boolean slot, String id,
+                        int queueCount, Duration nbdTimeout) {
         if (queueCount < 1 || queueCount > 16) {
             throw new IllegalArgumentException("a block device has 1 to 16 queues, not " + queueCount);
         }
         this.name = name;
         this.image = image;
+        this.slot = slot;
         this.disk = disk;
+        this.volume = volume;
         this.queueCount = queueCount;
         this.nbdTimeout = nbdTimeout;
         this.id = serial(id);
@@ -127,7 +131,20 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
      * @param nbdTimeout the longest wait for a volume's NBD server at any step (connecting, each request)
      */
     public static VirtioBlock volumeSlot(String name, int queueCount, Duration nbdTimeout) {
-        return new VirtioBlock(name, null, BlockBackend.EMPTY, "", queueCount, nbdTimeout);
+        return new VirtioBlock(name, null, BlockBackend.EMPTY, null, true, "", queueCount, nbdTimeout);
+    }
+
+    /**
+     * A disk whose data is a volume's NBD export for the device's whole life (a guest's root
+     * volume): no slot, so nothing fills or empties it; its serial is the volume's. Like a slot it
+     * offers no discard or write-zeroes (the NBD client sends neither), and its saved state is
+     * empty: the VM's configuration names the export ({@code DiskConfig.nbd}), never its data.
+     *
+     * @param volume the open connection, which this device now owns (closed with the VM)
+     */
+    public static VirtioBlock onNbd(String name, NbdDisk volume, int queueCount) {
+        return new VirtioBlock(name, null, volume, volume.volume(), false, volume.volume().serial(), queueCount,
+                Duration.ZERO);
     }
 
     private static byte[] serial(String id) {
@@ -174,7 +191,7 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
         if (disk.readOnly()) {
             return f | F_RO;
         }
-        return isVolumeSlot() ? f : f | F_DISCARD | F_WRITE_ZEROES;
+        return image == null ? f : f | F_DISCARD | F_WRITE_ZEROES;
     }
 
     @Override
@@ -195,14 +212,29 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
     /** The image of a disk device. */
     public DiskImage disk() {
         if (image == null) {
-            throw new IllegalStateException(name + " is a volume slot, not an image's disk");
+            throw new IllegalStateException(name + " is " + (slot ? "a volume slot" : "a disk on an NBD export")
+                    + ", not an image's disk");
         }
         return image;
     }
 
-    /** Whether this is a volume slot ({@link #volumeSlot}) rather than an image's disk. */
+    /** The image of a disk device; empty for a volume slot or a disk on an NBD export ({@link #onNbd}). */
+    public Optional<DiskImage> image() {
+        return Optional.ofNullable(image);
+    }
+
+    /** Whether this is a volume slot ({@link #volumeSlot}) rather than a disk. */
     public boolean isVolumeSlot() {
-        return image == null;
+        return slot;
+    }
+
+    /**
+     * Why the volume a restore put back in this slot is not served (its server was not reached, or
+     * serves another size now): every request fails until the slot is emptied. Empty where the
+     * slot's volume is connected, or it holds none.
+     */
+    public Optional<String> unreachable() {
+        return disk instanceof Unreachable u ? Optional.of(u.describe() + ": " + u.why) : Optional.empty();
     }
 
     /** The storage behind the device now: the image, a volume, or {@link BlockBackend#EMPTY}. */
@@ -210,7 +242,7 @@ public final class VirtioBlock implements VirtioDevice, Persist<VolumeSlotState>
         return disk;
     }
 
-    /** The volume in this slot, if it holds one. */
+    /** The volume in this slot or behind this disk, if it holds one. */
     public Optional<NbdVolume> volume() {
         return Optional.ofNullable(volume);
     }

@@ -337,6 +337,67 @@ class VolumeSlotTest {
     }
 
     @Test
+    void aDiskOnAnNbdExportServesItsVolumeFromTheStartWithItsSerialAndIsNoSlot() throws Exception {
+        Path file = volumeFile(2 * MIB, "ROOT-VOLUME");
+        Path socket = sockets.resolve("root.sock");
+        serve(file, socket);
+        NbdDisk opened = NbdDisk.open(volume(socket, false), TIMEOUT);
+        VirtioBlock root = VirtioBlock.onNbd("vda", opened, 1);
+        try {
+            plug(root);
+            assertThat(root.isVolumeSlot()).isFalse();
+            assertThat(root.image()).isEmpty();
+            assertThat(root.volume()).contains(volume(socket, false));
+            assertThatThrownBy(root::disk).isInstanceOf(IllegalStateException.class).hasMessageContaining("NBD");
+            assertThat(capacitySectors()).isEqualTo(2 * MIB / 512);
+            assertThat(offeredLow() & (int) (VirtioBlock.F_RO | VirtioBlock.F_DISCARD | VirtioBlock.F_WRITE_ZEROES))
+                    .as("writable; no discard or write-zeroes, which the NBD client does not send").isZero();
+            MockDriver d = start(VirtioBlock.F_FLUSH);
+            long buf = d.allocate(512);
+            assertThat(roundTrip(d, VirtioBlock.T_IN, 0, buf, 512, true)).isEqualTo(VirtioBlock.S_OK);
+            assertThat(readString(buf, 11)).isEqualTo("ROOT-VOLUME");
+            long id = d.allocate(20);
+            assertThat(roundTrip(d, VirtioBlock.T_GET_ID, 0, id, 20, true)).isEqualTo(VirtioBlock.S_OK);
+            assertThat(readString(id, 20)).as("the volume id's first 20 bytes").isEqualTo(VOLUME_ID.substring(0, 20));
+            long w = d.allocate(512);
+            memory.write(GuestAddress.of(w), "ROOT-TOKEN".getBytes(StandardCharsets.US_ASCII));
+            assertThat(roundTrip(d, VirtioBlock.T_OUT, 8, w, 512, false)).isEqualTo(VirtioBlock.S_OK);
+            assertThat(roundTrip(d, VirtioBlock.T_FLUSH, 0, 0, 0, false)).isEqualTo(VirtioBlock.S_OK);
+            assertThat(new String(Files.readAllBytes(file), 8 * 512, 10, StandardCharsets.US_ASCII))
+                    .isEqualTo("ROOT-TOKEN");
+
+            // Nothing fills or empties it, and its saved state is empty: the VM's configuration names the export.
+            assertThatThrownBy(() -> root.fill(volume(socket, false))).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(root::empty).isInstanceOf(IllegalStateException.class);
+            assertThat(root.saveState()).isEmpty();
+            assertThatThrownBy(() -> root.restoreState(new VolumeSlotState(java.util.Optional.of(volume(socket,
+                    false)), 2 * MIB).encode())).isInstanceOf(IllegalArgumentException.class);
+        } finally {
+            root.backend().close();
+        }
+    }
+
+    @Test
+    void aSlotRestoredWithoutItsServerSaysWhyAndAConnectedOneDoesNot() throws Exception {
+        Path file = volumeFile(MIB, "UP");
+        Path up = sockets.resolve("up.sock");
+        serve(file, up);
+        VirtioBlock connected = VirtioBlock.volumeSlot("vdb", 1, TIMEOUT);
+        VirtioBlock lost = VirtioBlock.volumeSlot("vdc", 1, TIMEOUT);
+        try {
+            connected.restore(new VolumeSlotState(java.util.Optional.of(volume(up, false)), MIB));
+            assertThat(connected.unreachable()).isEmpty();
+            lost.restore(new VolumeSlotState(java.util.Optional.of(volume(sockets.resolve("gone.sock"), false)), MIB));
+            assertThat(lost.volume()).contains(volume(sockets.resolve("gone.sock"), false));
+            assertThat(lost.unreachable()).hasValueSatisfying(why -> assertThat(why).contains(VOLUME_ID));
+            assertThat(VirtioBlock.volumeSlot("vdd", 1, TIMEOUT).unreachable()).as("an empty slot").isEmpty();
+        } finally {
+            connected.closeVolume();
+            lost.closeVolume();
+        }
+    }
+
+    @Test
     void anImagesDiskIsNoSlot() throws Exception {
         Path image = dir.resolve("disk.img");
         Files.write(image, new byte[MIB]);
