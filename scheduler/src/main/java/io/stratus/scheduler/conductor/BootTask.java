@@ -175,7 +175,8 @@ final class BootTask {
             return;
         }
         // Nova polls every block_device_allocate_retries_interval (3 s): its attempts for this wait.
-        long seconds = waited.toSeconds();
+        // Whole seconds, rounded: the database may keep the start a fraction of a microsecond later than it was.
+        long seconds = (waited.toMillis() + 500) / 1000;
         abort(s, "Volume " + unready.volumeId() + " did not finish being created even after we waited " + seconds
                 + " seconds or " + (seconds / NOVA_POLL_SECONDS + 1) + " attempts. And its status is "
                 + unready.status() + ".");
