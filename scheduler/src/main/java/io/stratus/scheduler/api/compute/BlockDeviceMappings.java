@@ -1,10 +1,10 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
 import io.stratus.scheduler.volume.BlockDeviceMapping;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -188,9 +188,10 @@ record BlockDeviceMappings(List<BlockDeviceMapping> volumes, boolean volumeRoot)
             return Optional.empty();
         }
         List<BlockDeviceMapping> merged = new ArrayList<>(fromImage.stream().filter(BlockDeviceMapping::root).toList());
-        Set<Optional<String>> requestedDevices = new HashSet<>();
-        requested.volumes().forEach(v -> v.deviceName().ifPresent(d -> requestedDevices.add(v.deviceName())));
-        fromImage.stream().filter(v -> !v.root() && !requestedDevices.contains(v.deviceName())).forEach(merged::add);
+        Set<String> requestedDevices = new HashSet<>();
+        requested.volumes().forEach(v -> v.deviceName().ifPresent(requestedDevices::add));
+        fromImage.stream().filter(v -> !v.root() && v.deviceName().filter(requestedDevices::contains).isEmpty())
+                .forEach(merged::add);
         merged.addAll(requested.volumes());
         return Optional.of(new BlockDeviceMappings(merged, true));
     }
