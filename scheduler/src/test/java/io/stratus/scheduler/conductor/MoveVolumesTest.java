@@ -300,6 +300,23 @@ class MoveVolumesTest {
     }
 
     @Test
+    void aVolumeBackedServersColdMoveRevertedLeavesItAndItsRootVolumeOnItsSource() {
+        Server s = volumeBacked();
+        Attachment root = attachment(s);
+        f.actions().migrate(s, Optional.empty(), DISKY);
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.VERIFY_RESIZE).build());
+
+        f.actions().revertResize(f.now(s));
+
+        assertThat(f.now(s).host()).contains("src");
+        assertThat(attachment(s).host()).isEqualTo("src");
+        assertThat(attachment(s).nbdPort()).as("the same export all along").isEqualTo(root.nbdPort());
+        assertThat(f.sent()).as("the target drops its copy, the source starts its own").contains("dst:DELETE");
+        assertThat(f.vcpusUsed("dst")).isZero();
+        assertThat(f.diskUsed("src")).isZero();
+    }
+
+    @Test
     void aVolumeBackedServersResizeClaimsTheNewSizeWithoutItsDisk() {
         Server s = volumeBacked();
 
