@@ -12,8 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,7 +30,10 @@ import org.junit.jupiter.api.TestInstance;
  * after the server is deleted, and a new server ({@code --volume}) boots from it and finds it; a
  * snapshot of that volume keeps the earlier state while the volume is written again; a data volume
  * written by a guest on one host is detached and attached to a server on the other host, whose guest
- * reads it; a volume given to that server at boot with delete_on_termination goes with it. Guests
+ * reads it; a volume given to that server at boot with delete_on_termination goes with it. The
+ * server booted from the root volume moves live to the other host and cold back, reading its token
+ * after each, and its createImage (snapshots, no data) is what that server on the other host boots
+ * from, its root a volume made from the snapshot. Guests
  * answer on their consoles (their user data comes on a config drive). Nova's 400s for mappings it
  * refuses come first, before any boot.
  */
@@ -157,7 +164,7 @@ class VolumesApiIT {
                 write() { echo DATA-TOKEN-XYZ | dd of=/dev/$1 conv=fsync 2>/dev/null; echo "WROTE-DATA $1"; }
                 on_attach write
                 echo ROOT-TOKEN-TWO >/root-token; sync; echo WROTE-ROOT-TWO
-                """), "bfv-2");
+                """ + READ_ROOT), "bfv-2");
         admin.awaitServer(second, "ACTIVE", WAIT);
         String out = guests.awaitConsole(second, "WROTE-ROOT-TWO", WAIT);
         assertThat(out).contains("READ-ROOT ROOT-TOKEN-ONE");
@@ -172,10 +179,42 @@ class VolumesApiIT {
                 .status()).isEqualTo(202);
         awaitVolume(data, "available");
 
+        // The server booted from its volume moves: live to B (no disk copied: the target opens the same
+        // export), then cold back to A (booted again from the volume there); its guest reads its root
+        // disk's token after each, its page cache dropped first.
+        RootRead beforeMoves = awaitRootRead(second, r -> true);
+        moveAction(second, Map.of("os-migrateLive", Map.of("host", B, "block_migration", "auto")), 202);
+        assertThat(admin.awaitServer(second, "ACTIVE", WAIT).path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(B);
+        RootRead arrived = latestRootRead(second);
+        RootRead readOnB = awaitRootRead(second, r -> r.boot().equals(beforeMoves.boot()) && r.n() > arrived.n());
+        assertThat(volume(root).path("attachments").path(0).path("host_name").asText()).isEqualTo(B);
+        moveAction(second, Collections.singletonMap("migrate", null), 202);
+        assertThat(admin.awaitServer(second, "VERIFY_RESIZE", WAIT).path("OS-EXT-SRV-ATTR:host").asText())
+                .isEqualTo(A);
+        moveAction(second, Collections.singletonMap("confirmResize", null), 204);
+        admin.awaitServer(second, "ACTIVE", WAIT);
+        RootRead backOnA = awaitRootRead(second, r -> !r.boot().equals(beforeMoves.boot()));
+        assertThat(volume(root).path("status").asText()).isEqualTo("in-use");
+        System.out.printf("volume-backed server %s: live A -> B (read %d after read %d), cold back to A (read %d,"
+                + " boot %s)%n", second, readOnB.n(), arrived.n(), backOnA.n(), backOnA.boot());
+
+        // Its image (Nova's snapshot_volume_backed): no data, only its root volume's snapshot, named in
+        // its block_device_mapping; the server on B below boots from it, its root a volume made from that.
+        Api.Reply imaged = admin.call("POST", "/compute/v2.1/servers/" + second + "/action", Map.of("createImage",
+                Map.of("name", "bfv-2-image")));
+        assertThat(imaged.status()).as(imaged.body().toString()).isEqualTo(202);
+        String location = imaged.raw().headers().firstValue("Location").orElseThrow();
+        String savedImage = location.substring(location.lastIndexOf('/') + 1);
+        JsonNode saved = JSON.readTree(cloud.openstack("image", "show", savedImage, "-f", "json"));
+        assertThat(saved.path("status").asText()).isEqualTo("active");
+        assertThat(saved.path("size").asLong()).isZero();
+        assertThat(saved.path("properties").toString()).contains("block_device_mapping").contains("bdm_v2");
+        awaitSnapshotsOf("bfv-2-image");
+
         // The data volume on a server of the other host: its guest reads the token. That server also
         // gets a scratch volume at boot, to be deleted with it (delete_on_termination).
         String scratch = newVolume(1);
-        String third = create(B, "--image", "vol-small", "--block-device-mapping", "vdb=" + scratch + ":volume::true",
+        String third = create(B, "--image", savedImage, "--block-device-mapping", "vdb=" + scratch + ":volume::true",
                 "--user-data", script(ON_ATTACH + """
                 read_token() { echo "READ-DATA $(head -c 14 /dev/$1)"; }
                 on_attach read_token
@@ -183,9 +222,13 @@ class VolumesApiIT {
                 """), "on-b");
         JsonNode onB = admin.awaitServer(third, "ACTIVE", WAIT);
         assertThat(onB.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo(B);
-        assertThat(onB.path("os-extended-volumes:volumes_attached").findValuesAsText("id")).containsExactly(scratch);
+        List<String> thirdsVolumes = onB.path("os-extended-volumes:volumes_attached").findValuesAsText("id");
+        assertThat(thirdsVolumes).as("its root, made from the image's snapshot, and the scratch volume").hasSize(2)
+                .contains(scratch).doesNotContain(root);
         assertThat(volume(scratch).path("status").asText()).isEqualTo("in-use");
         guests.awaitConsole(third, "THIRD-UP", WAIT);
+        // Its root holds what the second server's did: its reader (in the root's inittab) reads the token.
+        awaitRootRead(third, r -> true);
         attach(third, data);
         guests.awaitConsole(third, "READ-DATA DATA-TOKEN-XYZ", WAIT);
 
@@ -204,6 +247,82 @@ class VolumesApiIT {
             assertThat(System.nanoTime()).as("scratch volume " + scratch + " deleted in time").isLessThan(deadline);
             Api.pause();
         }
+    }
+
+    /**
+     * A guest's reads of its root disk's token, one every 2 s from each boot on (busybox init runs
+     * the reader, which the script puts in its inittab, so a boot after a cold move reads too): its
+     * boot's id, a counter, and what it read after dropping its page cache.
+     */
+    private static final String READ_ROOT = """
+            cat >/etc/read-root.sh <<'EOF'
+            #!/bin/sh
+            boot=$(cat /proc/sys/kernel/random/boot_id); i=0
+            while :; do
+              echo 3 >/proc/sys/vm/drop_caches
+              echo "ROOT-READ $boot $i [$(cat /root-token)]"; i=$((i + 1)); sleep 2
+            done
+            EOF
+            chmod 0755 /etc/read-root.sh
+            echo '::once:/etc/read-root.sh' >>/etc/inittab; sync
+            """;
+    private static final Pattern ROOT_READ = Pattern.compile("ROOT-READ (\\S+) (\\d+) \\[([^\\]]*)\\]");
+
+    /** One read of {@link #READ_ROOT}. */
+    private record RootRead(String boot, int n) {
+    }
+
+    /** The guest's last read of its root token so far (it reads every 2 s, so one comes soon). */
+    private RootRead latestRootRead(String server) throws InterruptedException {
+        return awaitRootRead(server, r -> true);
+    }
+
+    /** Waits for a last read that {@code wanted} takes; it must have read the second server's token. */
+    private RootRead awaitRootRead(String server, Predicate<RootRead> wanted) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        String out = "";
+        while (System.nanoTime() < deadline) {
+            out = guests.console(server);
+            Matcher m = ROOT_READ.matcher(out);
+            RootRead last = null;
+            String seen = null;
+            while (m.find()) {
+                last = new RootRead(m.group(1), Integer.parseInt(m.group(2)));
+                seen = m.group(3);
+            }
+            if (last != null && wanted.test(last)) {
+                assertThat(seen).as("read %s of its root disk: %s", last, out).isEqualTo("ROOT-TOKEN-TWO");
+                return last;
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError("server " + server + " did not read its root disk as waited for; console:\n" + out);
+    }
+
+    /** Waits until the volume snapshots Nova's createImage made for image {@code imageName} are available. */
+    private void awaitSnapshotsOf(String imageName) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            last = admin.ok("GET", "/volume/v3/snapshots/detail", null).path("snapshots");
+            List<String> statuses = new ArrayList<>();
+            last.forEach(sn -> {
+                if (sn.path("name").asText().equals("snapshot for " + imageName)) {
+                    statuses.add(sn.path("status").asText());
+                }
+            });
+            if (!statuses.isEmpty() && statuses.stream().allMatch("available"::equals)) {
+                return;
+            }
+            Api.pause();
+        }
+        throw new AssertionError("the snapshots of image " + imageName + " are not available: " + last);
+    }
+
+    /** A server action answered as Nova answers it ({@code status}: 202, or confirmResize's 204). */
+    private void moveAction(String server, Map<String, Object> action, int status) {
+        Api.Reply r = admin.call("POST", "/compute/v2.1/servers/" + server + "/action", action);
+        assertThat(r.status()).as(action + ": " + r.body()).isEqualTo(status);
     }
 
     /** Nova's message of a create it refuses with 400. */

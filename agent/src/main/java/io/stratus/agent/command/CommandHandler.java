@@ -619,8 +619,8 @@ public final class CommandHandler implements CommandApplier {
 
     /**
      * Why the instance's volumes keep it from a live migration, if they do: a driver without
-     * {@link Traits#LIVE_MIGRATION_VOLUMES}, or a boot volume (the qemu driver's is the guest's
-     * first disk, not a slot it can empty for the copy, and QEMU's block migration would copy it).
+     * {@link Traits#LIVE_MIGRATION_VOLUMES}. A boot volume moves as the others do (the qemu
+     * driver's guest that writes only volumes migrates without copying any disk).
      */
     private Optional<Fault> liveVolumesRefusal(InstanceRecord rec) {
         if (rec.boot().getVolumesCount() == 0) {
@@ -631,11 +631,6 @@ public final class CommandHandler implements CommandApplier {
                     + rec.boot().getVolumesCount() + " volumes attached, and the hypervisor driver of host " + host
                     + " (" + guests.driver().capabilities().name() + ") does not live-migrate a guest with volumes"
                     + " (a cold migration moves them)"));
-        }
-        if (rec.boot().getVolumesList().stream().anyMatch(VolumeAttachment::getBoot)) {
-            return Optional.of(Faults.of("NotSupported", "instance " + rec.id() + " boots from a volume: live"
-                    + " migration of a guest whose root disk is a volume is not done yet (a cold migration moves"
-                    + " it)"));
         }
         return Optional.empty();
     }

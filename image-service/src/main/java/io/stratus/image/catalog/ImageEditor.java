@@ -28,8 +28,19 @@ public final class ImageEditor {
     public static final int MAX_PROPERTIES = 128;
     /** Glance's {@code image_tag_quota}. */
     public static final int MAX_TAGS = 128;
-    /** The longest property key (Glance's) and value (this service's). */
+    /** The longest property key (Glance's). */
     public static final int MAX_PROPERTY_LENGTH = 255;
+    /**
+     * The longest property value: Glance's column is a MySQL TEXT (64 KiB), and Nova writes long ones
+     * (a volume-backed server's image holds its {@code block_device_mapping} as JSON, about 450
+     * characters a volume).
+     */
+    public static final int MAX_PROPERTY_VALUE_LENGTH = 65535;
+    /**
+     * The most characters all of an image's property keys and values hold together: their JSON,
+     * escapes included (at most 6 characters for one), fits the catalog's column of 1 000 000.
+     */
+    public static final int MAX_PROPERTIES_CHARACTERS = 160_000;
     private static final long MAX_MIN_RAM_MIB = 1L << 40;
     private static final long MAX_MIN_DISK_GIB = 1L << 30;
     /** Glance's {@code _readonly_properties}, and {@code stores} (read-only in its schema). */
@@ -61,6 +72,12 @@ public final class ImageEditor {
         if (d.properties.size() > MAX_PROPERTIES) {
             throw CatalogException.limitExceeded("The limit has been exceeded on the number of allowed image"
                     + " properties. Attempted: " + d.properties.size() + ", Maximum: " + MAX_PROPERTIES);
+        }
+        long characters = d.properties.entrySet().stream().mapToLong(e -> e.getKey().length()
+                + e.getValue().length()).sum();
+        if (characters > MAX_PROPERTIES_CHARACTERS) {
+            throw CatalogException.limitExceeded("The image's properties would hold " + characters + " characters,"
+                    + " more than the " + MAX_PROPERTIES_CHARACTERS + " this service keeps");
         }
         if (d.tags.size() > MAX_TAGS) {
             throw CatalogException.limitExceeded("The limit has been exceeded on the number of allowed image tags."
@@ -127,9 +144,9 @@ public final class ImageEditor {
             // A null a custom property's schema allows (kernel_id, ramdisk_id) reads as '' in
             // Glance's answers; so it is kept.
             String text = value.isNull() ? "" : value.asText();
-            if (text.length() > MAX_PROPERTY_LENGTH) {
+            if (text.length() > MAX_PROPERTY_VALUE_LENGTH) {
                 throw CatalogException.invalid("the value of image property '" + attribute + "' is longer than "
-                        + MAX_PROPERTY_LENGTH + " characters");
+                        + MAX_PROPERTY_VALUE_LENGTH + " characters");
             }
             d.properties.put(attribute, text);
             return;

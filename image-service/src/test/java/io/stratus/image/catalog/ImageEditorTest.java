@@ -122,7 +122,15 @@ class ImageEditorTest {
         refused(v21(PatchOperation.replace("disk_format", J.textNode("floppy"))), Reason.INVALID, "is not one of");
         refused(v21(PatchOperation.replace("disk_format", J.nullNode())), Reason.INVALID, "cannot be null");
         refused(v21(PatchOperation.add("my_property", J.numberNode(5))), Reason.INVALID, "'string'");
-        refused(v21(PatchOperation.add("my_property", J.textNode("v".repeat(256)))), Reason.INVALID, "255");
+        refused(v21(PatchOperation.add("my_property", J.textNode("v".repeat(65536)))), Reason.INVALID, "65535");
+        // Nova's block_device_mapping of a volume-backed server's image is longer than 255 characters.
+        assertThat(editor.apply(queued, v21(PatchOperation.add("block_device_mapping", J.textNode("b".repeat(900)))),
+                false).properties().get("block_device_mapping")).hasSize(900);
+        PatchOperation[] many = new PatchOperation[3];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = PatchOperation.add("p" + i, J.textNode("v".repeat(60_000)));
+        }
+        refused(v21(many), Reason.LIMIT_EXCEEDED, "160000");
         refused(v21(PatchOperation.add("k".repeat(256), J.textNode("v"))), Reason.INVALID,
                 "Custom property should not be greater than 255 characters.");
         refused(v21(PatchOperation.add("tags", J.arrayNode().add("t".repeat(256)))), Reason.INVALID, "too long");

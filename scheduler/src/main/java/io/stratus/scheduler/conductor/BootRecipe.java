@@ -16,6 +16,7 @@ import io.stratus.scheduler.exception.InvalidRequest;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.network.Port;
+import io.stratus.scheduler.placement.ResourceRequest;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
@@ -51,6 +52,19 @@ public final class BootRecipe {
                 s.diskGib(), false));
     }
 
+    /**
+     * The disk a server of {@code flavor} takes on its host: none for one booted from a volume
+     * (Nova's {@code root_gb} 0 for a volume-backed instance: its root is the volume), else the flavor's.
+     */
+    static long localDiskGib(Server s, Flavor flavor) {
+        return s.imageId().isEmpty() ? 0 : flavor.diskGib();
+    }
+
+    /** What a host claims for {@code s} at {@code flavor}'s size (a move's target, a resize's new size). */
+    static ResourceRequest claim(Server s, Flavor flavor) {
+        return ResourceRequest.of(flavor.vcpus(), flavor.ramMib(), localDiskGib(s, flavor));
+    }
+
     Boot boot(Server s, Image image, String host) {
         return boot(s, image, flavorOf(s), host);
     }
@@ -62,7 +76,7 @@ public final class BootRecipe {
      */
     Boot boot(Server s, Image image, Flavor flavor, String host) {
         // A server booted from a volume has no local root disk: its flavor's disk is not taken (Nova's root_gb 0).
-        long disk = s.imageId().isEmpty() ? 0 : flavor.diskGib();
+        long disk = localDiskGib(s, flavor);
         Boot.Builder b = Boot.newBuilder().setName(s.name()).setFlavor(flavor.name()).setResources(resources(
                 flavor.vcpus(), flavor.ramMib(), disk)).setSource(source(image))
                 .putAllMetadata(metadata.of(s.id())).setConfigDrive(s.launch().configDrive())

@@ -12,6 +12,8 @@ import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.network.NetworkService;
 import io.stratus.scheduler.placement.PlacementException;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -26,6 +28,8 @@ import org.jboss.logging.Logger;
  */
 final class BootTask {
     private static final Logger LOG = Logger.getLogger(BootTask.class);
+    /** Nova's block_device_allocate_retries_interval default. */
+    private static final long NOVA_POLL_SECONDS = 3;
 
     private final ServerStore servers;
     private final ImageCatalog images;
@@ -35,6 +39,8 @@ final class BootTask {
     private final HostCommands commands;
     private final ServerVolumes volumes;
     private final int maxAttempts;
+    private final Clock clock;
+    private final Duration volumeWait;
     private final Counter placed;
     private final Counter noValidHost;
     private final Counter rescheduled;
@@ -42,7 +48,9 @@ final class BootTask {
 
     BootTask(ServerStore servers, ImageCatalog images, Scheduling scheduling, BootRecipe recipe,
              NetworkService network, HostCommands commands, ServerVolumes volumes, int maxAttempts,
-             MeterRegistry meters) {
+             Clock clock, Duration volumeWait, MeterRegistry meters) {
+        this.clock = clock;
+        this.volumeWait = volumeWait;
         this.servers = servers;
         this.images = images;
         this.scheduling = scheduling;
@@ -76,13 +84,11 @@ final class BootTask {
         Optional<ServerVolumes.Unready> unready = volumes.unready(s.id());
         if (unready.isPresent()) {
             if (unready.get().failed()) {
-                // Nova's BuildAbortException: the server is in ERROR, the volumes made for it go.
-                LOG.warnf("instance %s request %s: %s", s.id(), s.requestId(), unready.get().reason());
-                servers.fail(s.id(), s.requestId(), new Server.Fault("BuildAbortException", "Build of instance "
-                        + s.id() + " aborted: " + unready.get().reason()));
-                volumes.buildFailed(s.id());
+                abort(s, unready.get().reason());
+            } else {
+                // Still being made: the volume service schedules the server again when they are, unless it waited too long.
+                volumesOverdue(s, unready.get());
             }
-            // Still being made: the volume service schedules the server again when they are.
             return;
         }
         Image image;
@@ -148,6 +154,40 @@ final class BootTask {
             LOG.warnf("instance %s request %s: boot not dispatched to %s: %s", s.id(), s.requestId(), host,
                     e.getMessage());
             rollback(s, new Server.Fault("DispatchFailed", e.getMessage()));
+        }
+    }
+
+    /**
+     * Gives up on a server in BUILD whose volumes are still being made after the volume wait
+     * (Nova's {@code _await_block_device_map_created}: {@code VolumeNotCreated}, the build aborted):
+     * ERROR with Nova's {@code BuildAbortException} fault, its volumes let go as at its deletion.
+     * Nothing for a server that has waited less, is placed already or waits for nothing.
+     */
+    void volumesOverdue(Server s) {
+        if (s.taskState() == TaskState.SCHEDULING) {
+            volumes.unready(s.id()).filter(u -> !u.failed()).ifPresent(u -> volumesOverdue(s, u));
+        }
+    }
+
+    private void volumesOverdue(Server s, ServerVolumes.Unready unready) {
+        Duration waited = Duration.between(s.taskStartedAt(), clock.instant());
+        if (waited.compareTo(volumeWait) < 0) {
+            return;
+        }
+        // Nova polls every block_device_allocate_retries_interval (3 s): its attempts for this wait.
+        // Whole seconds, rounded: the database may keep the start a fraction of a microsecond later than it was.
+        long seconds = (waited.toMillis() + 500) / 1000;
+        abort(s, "Volume " + unready.volumeId() + " did not finish being created even after we waited " + seconds
+                + " seconds or " + (seconds / NOVA_POLL_SECONDS + 1) + " attempts. And its status is "
+                + unready.status() + ".");
+    }
+
+    /** Nova's BuildAbortException: the server is in ERROR, the volumes made for it go. */
+    private void abort(Server s, String reason) {
+        LOG.warnf("instance %s request %s: %s", s.id(), s.requestId(), reason);
+        if (servers.fail(s.id(), s.requestId(), new Server.Fault("BuildAbortException", "Build of instance " + s.id()
+                + " aborted: " + reason))) {
+            volumes.buildFailed(s.id());
         }
     }
 

@@ -29,8 +29,20 @@ public final class Conductor {
     /** The zone every host is in until hosts name their own (Nova's default zone). */
     public static final String DEFAULT_ZONE = "nova";
 
-    /** The conductor's limits. */
-    public record Settings(int maxAttempts, Duration taskTimeout, Duration hostDownAfter) {
+    /**
+     * The conductor's limits.
+     *
+     * @param volumeWait how long a server waits in BUILD for the volumes made for it (Nova's
+     *                   {@code block_device_allocate_retries} × {@code block_device_allocate_retries_interval})
+     */
+    public record Settings(int maxAttempts, Duration taskTimeout, Duration hostDownAfter, Duration volumeWait) {
+        /** Nova's default wait: 60 retries 3 s apart. */
+        public static final Duration NOVA_VOLUME_WAIT = Duration.ofSeconds(60 * 3);
+
+        /** With Nova's wait for volumes. */
+        public Settings(int maxAttempts, Duration taskTimeout, Duration hostDownAfter) {
+            this(maxAttempts, taskTimeout, hostDownAfter, NOVA_VOLUME_WAIT);
+        }
     }
 
     private final ServerStore servers;
@@ -96,6 +108,11 @@ public final class Conductor {
 
     void reschedule(Server s, Server.Fault cause) {
         boot.reschedule(s, cause);
+    }
+
+    /** Ends the wait of a server whose volumes are still being made past the volume wait ({@link BootTask#volumesOverdue}). */
+    void volumesOverdue(Server s) {
+        boot.volumesOverdue(s);
     }
 
     /** Starts a live migration ({@link LiveMigrationTask}); returns the target host. */

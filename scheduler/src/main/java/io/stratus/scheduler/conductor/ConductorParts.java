@@ -56,10 +56,11 @@ public record ConductorParts(Conductor conductor, Sweeper sweeper, HostCommands 
                 hosts.directory(), scheduling, commands, settings.hostDownAfter(),
                 new BootTask(servers, services.images(), scheduling, recipe, services.network(), commands,
                         services.volumes(),
-                        settings.maxAttempts(), meters),
+                        settings.maxAttempts(), clock, settings.volumeWait(), meters),
                 runner, new LiveMigrationTask(servers, migrations, scheduling, targets, commands, runner,
                         services.volumes()), cold,
                 new ResizeTask(servers, migrations, scheduling, commands, runner, cold));
-        return new ConductorParts(conductor, new Sweeper(servers, conductor, clock, settings.taskTimeout()), commands);
+        return new ConductorParts(conductor, new Sweeper(servers, conductor, clock, settings.taskTimeout(),
+                settings.volumeWait()), commands);
     }
 }

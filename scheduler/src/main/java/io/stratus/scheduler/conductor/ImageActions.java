@@ -12,10 +12,17 @@ import io.stratus.scheduler.exception.InstanceInvalidState;
 import io.stratus.scheduler.exception.ServiceUnavailable;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -25,6 +32,7 @@ import org.jboss.logging.Logger;
  */
 public final class ImageActions {
     private static final Logger LOG = Logger.getLogger(ImageActions.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
     /** Image properties of the server's image that its images keep (Nova keeps the image's system metadata). */
     private static final Set<String> NOT_INHERITED = Set.of("image_type", "instance_uuid", "base_image_ref",
             "user_id", "image_location", "image_state", "owner_id", "owner_project_name", "owner_user_name");
@@ -116,6 +124,62 @@ public final class ImageActions {
                     + e.getMessage(), e);
         }
         LOG.infof("instance %s request %s: image %s (%s) to be made on %s", s.id(), request, imageId, name, host);
+        return imageId;
+    }
+
+    /**
+     * Nova's {@code snapshot_volume_backed}: createImage of a server booted from a volume, from
+     * ACTIVE, SHUTOFF or PAUSED with no task. Its volumes are snapshotted ({@code snapshots}, the
+     * image's block device mapping as Nova writes it) and the image holds no data, only them: size
+     * 0, active at once (Nova uploads empty data, {@code qcow2}/{@code bare}, for Glance v2 to
+     * activate it), private, with the request's metadata and Nova's {@code root_device_name},
+     * {@code block_device_mapping} (JSON, as Nova's Glance client writes a list property) and
+     * {@code bdm_v2}. No host is involved: the server's task does not change.
+     *
+     * @return the new image's id
+     */
+    public String createVolumeBackedImage(Server s, String callerToken, String name, Map<String, String> metadata,
+                                          Supplier<List<Map<String, Object>>> snapshots) {
+        if ((s.vmState() != InstanceState.ACTIVE && s.vmState() != InstanceState.SHUTOFF
+                && s.vmState() != InstanceState.PAUSED) || s.taskState() != TaskState.NONE) {
+            throw InstanceInvalidState.of(s, "createImage");
+        }
+        List<Map<String, Object>> mapping = snapshots.get();
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("name", name);
+        fields.put("disk_format", "qcow2");
+        fields.put("container_format", "bare");
+        fields.put("visibility", "private");
+        fields.putAll(metadata);
+        fields.put("root_device_name", "/dev/vda");
+        if (!mapping.isEmpty()) {
+            try {
+                fields.put("block_device_mapping", JSON.writeValueAsString(mapping));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException("a list of plain maps is JSON", e);
+            }
+            fields.put("bdm_v2", "True");
+        }
+        String imageId = images.create(callerToken, fields);
+        Path empty = null;
+        try {
+            empty = Files.createTempFile("stratus-empty-image-", ".qcow2");
+            images.upload(imageId, empty);
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(images, imageId);
+            throw new ServiceUnavailable("the image of volume-backed server " + s.id() + " could not be made"
+                    + " active: " + e.getMessage(), e);
+        } finally {
+            if (empty != null) {
+                try {
+                    Files.deleteIfExists(empty);
+                } catch (IOException ignored) {
+                    // An empty temporary file left behind is nothing.
+                }
+            }
+        }
+        LOG.infof("instance %s: image %s (%s) names the snapshots of its %d volumes", s.id(), imageId, name,
+                mapping.size());
         return imageId;
     }
 

@@ -17,7 +17,6 @@ import io.stratus.scheduler.hosts.HostDirectory;
 import io.stratus.scheduler.image.Image;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.network.NetworkService;
-import io.stratus.scheduler.placement.ResourceRequest;
 import io.stratus.scheduler.selection.Filters;
 import io.stratus.scheduler.selection.Hypervisor;
 import java.security.SecureRandom;
@@ -109,13 +108,15 @@ final class MoveTargets {
                 });
         // An operator may have enabled a host a moment ago: a move chooses from a current picture.
         scheduling.refresh();
-        Image image = images.find(s.imageId()).orElseThrow(() -> new Conflict("Instance " + s.id()
-                + " cannot move: its image " + s.imageId() + " was deleted, and the target host needs it"));
+        // A server booted from a volume needs no image: the target boots the same root volume's export.
+        Image image = s.imageId().isEmpty() ? BootRecipe.VOLUME_BACKED : images.find(s.imageId())
+                .orElseThrow(() -> new Conflict("Instance " + s.id() + " cannot move: its image " + s.imageId()
+                        + " was deleted, and the target host needs it"));
         Flavor flavor = to.orElseGet(() -> recipe.flavorOf(s));
         String consumer = Conductor.migrationConsumer(s.id());
         scheduling.release(consumer);
         Scheduling.Outcome outcome = scheduling.place(new Scheduling.Request(consumer, s, image,
-                ResourceRequest.of(flavor.vcpus(), flavor.ramMib(), flavor.diskGib()),
+                BootRecipe.claim(s, flavor),
                 transfer.required(sourceDriver), transfer.forbidden(sourceDriver),
                 h -> !h.equals(source) && targetHost.map(h::equals).orElse(true)));
         Scheduling.Decision decision = outcome.decision();

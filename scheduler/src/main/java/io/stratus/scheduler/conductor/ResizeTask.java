@@ -10,7 +10,6 @@ import io.stratus.scheduler.compute.MigrationStore;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.exception.InvalidRequest;
-import io.stratus.scheduler.placement.ResourceRequest;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -58,7 +57,7 @@ final class ResizeTask implements MoveTask {
         String host = StateCheck.hostOf(s, "resize");
         String consumer = Conductor.resizeConsumer(s.id());
         scheduling.release(consumer);
-        if (!scheduling.claimOn(consumer, ResourceRequest.of(to.vcpus(), to.ramMib(), to.diskGib()), host)) {
+        if (!scheduling.claimOn(consumer, BootRecipe.claim(s, to), host)) {
             LOG.infof("instance %s: host %s cannot take flavor %s next to its current size; moving it", s.id(), host,
                     to.name());
             elsewhere.start(s, "resize", to, Optional.empty());
@@ -79,7 +78,8 @@ final class ResizeTask implements MoveTask {
         runner.dispatch(this, s, request, "'resize' could not be handed to host " + host,
                 () -> commands.send(host, commands.envelope(s.id(), s.projectId(), request)
                         .setResize(Resize.newBuilder().setFlavor(to.name())
-                                .setResources(BootRecipe.resources(to.vcpus(), to.ramMib(), to.diskGib())))
+                                .setResources(BootRecipe.resources(to.vcpus(), to.ramMib(),
+                                        BootRecipe.localDiskGib(s, to))))
                         .build()));
         LOG.infof("instance %s request %s: %s sent to %s", s.id(), request, "resize", host);
     }

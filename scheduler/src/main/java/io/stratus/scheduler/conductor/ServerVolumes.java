@@ -69,10 +69,11 @@ public interface ServerVolumes {
     void serverDeleted(String serverId);
 
     /**
-     * Why the server's volumes cannot be booted with yet: one is still being made (the volume
-     * service schedules the server again when it is), or its making failed ({@code failed}).
+     * Why the server's volumes cannot be booted with yet: one ({@code volumeId}, in Cinder's
+     * {@code status}) is still being made (the volume service schedules the server again when it
+     * is), or its making failed ({@code failed}).
      */
-    record Unready(boolean failed, String reason) {
+    record Unready(boolean failed, String reason, String volumeId, String status) {
     }
 
     default Optional<Unready> unready(String serverId) {

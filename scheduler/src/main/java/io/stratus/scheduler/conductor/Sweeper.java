@@ -21,16 +21,26 @@ public final class Sweeper {
     private final Conductor conductor;
     private final Clock clock;
     private final Duration taskTimeout;
+    private final Duration volumeWait;
 
-    public Sweeper(ServerStore servers, Conductor conductor, Clock clock, Duration taskTimeout) {
+    public Sweeper(ServerStore servers, Conductor conductor, Clock clock, Duration taskTimeout, Duration volumeWait) {
         this.servers = servers;
         this.conductor = conductor;
         this.clock = clock;
         this.taskTimeout = taskTimeout;
+        this.volumeWait = volumeWait;
     }
 
-    /** One pass over the servers whose task has waited longer than the task timeout. */
+    /**
+     * One pass over the servers whose task has waited longer than the task timeout, and over those
+     * waiting in BUILD for their volumes longer than the volume wait (which ends in ERROR).
+     */
     public void sweep() {
+        for (Server s : servers.stuckSince(clock.instant().minus(volumeWait))) {
+            if (s.taskState() == TaskState.SCHEDULING && s.vmState() == InstanceState.BUILD) {
+                conductor.volumesOverdue(s);
+            }
+        }
         for (Server s : servers.stuckSince(clock.instant().minus(taskTimeout))) {
             String silent = "host " + s.host().orElse("(none)") + " sent nothing for " + taskTimeout.toSeconds()
                     + " s";

@@ -67,8 +67,9 @@ public final class VolumeEvents implements ServerVolumes {
     public Optional<Unready> unready(String serverId) {
         return attachments.unmade(serverId).map(v -> v.status() == VolumeStatus.ERROR
                 ? new Unready(true, "Volume " + v.id() + " did not finish being created: its status is error ("
-                        + (v.fault() == null ? "no reason given" : v.fault()) + ")")
-                : new Unready(false, "volume " + v.id() + " is " + v.status().apiName()));
+                        + (v.fault() == null ? "no reason given" : v.fault()) + ")", v.id(), v.status().apiName())
+                : new Unready(false, "volume " + v.id() + " is " + v.status().apiName(), v.id(),
+                        v.status().apiName()));
     }
 
     @Override

@@ -253,7 +253,8 @@ public class SchedulerComponents {
         return ConductorParts.assemble(new ConductorParts.Services(servers, metadata, migrations, flavors, images,
                         groups, network, actions, new VolumeEvents(volumes)),
                 new ConductorParts.Hosts(placement, view, hosts, selector, commands), clock,
-                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter()), meters);
+                new Conductor.Settings(config.maxAttempts(), config.taskTimeout(), config.hostDownAfter(),
+                        config.volumeWait()), meters);
     }
 
     @Produces

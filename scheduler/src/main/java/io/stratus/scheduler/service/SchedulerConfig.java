@@ -78,6 +78,14 @@ public interface SchedulerConfig {
     Duration taskTimeout();
 
     /**
+     * How long a server waits in BUILD for the volumes made for it (from an image or a snapshot)
+     * before it goes to ERROR: Nova's {@code block_device_allocate_retries} ×
+     * {@code block_device_allocate_retries_interval}, 60 × 3 s.
+     */
+    @WithDefault("PT180S")
+    Duration volumeWait();
+
+    /**
      * A resize or cold migration waiting in VERIFY_RESIZE this long is confirmed automatically
      * (Nova's resize_confirm_window); 0 leaves it to the user.
      */

@@ -3,7 +3,9 @@ package io.stratus.scheduler.volume;
 import io.stratus.proto.v1.VolumeAttachment;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -225,6 +227,45 @@ public final class VolumeAttachments {
         for (Attachment a : attachments.ofServer(serverId)) {
             exports.stop(a.id());
         }
+    }
+
+    /**
+     * The volume half of Nova's {@code snapshot_volume_backed} (createImage of a server booted from
+     * a volume): a snapshot of each of the server's volumes, forced as Nova's
+     * {@code create_snapshot_force} (they are in use; what the guest has not flushed is not in it,
+     * as with Nova when the guest cannot be quiesced), named {@code snapshot for <image name>}, the
+     * root's first; and each one's entry of the image's {@code block_device_mapping} as Nova writes
+     * it ({@code snapshot_from_bdm(...).get_image_mapping()}: every field of a mapping, the
+     * attachment's boot index, device, delete_on_termination and the volume's size kept).
+     *
+     * @throws VolumeException a snapshot refused (its volume's status, the project's quota); the
+     *                         snapshots made before it stay, as in Nova
+     */
+    public List<Map<String, Object>> snapshotForImage(VolumeService.Asker asker, String serverId, String imageName) {
+        List<Attachment> all = new ArrayList<>(attachments.ofServer(serverId).stream().filter(Attachment::boot)
+                .toList());
+        all.addAll(attachments.ofServer(serverId).stream().filter(a -> !a.boot()).toList());
+        List<Map<String, Object>> mapping = new ArrayList<>();
+        for (Attachment a : all) {
+            Volume v = volumes.get(a.volumeId());
+            Snapshot snap = service.snapshot(asker, v, "snapshot for " + imageName, v.description(), Map.of(), true);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("source_type", "snapshot");
+            m.put("destination_type", "volume");
+            m.put("snapshot_id", snap.id());
+            m.put("disk_bus", "virtio");
+            m.put("device_type", "disk");
+            m.put("boot_index", a.boot() ? 0 : null);
+            m.put("delete_on_termination", a.deleteOnTermination());
+            m.put("volume_size", v.sizeGb());
+            m.put("device_name", a.device());
+            for (String unset : List.of("guest_format", "volume_id", "image_id", "no_device", "tag", "volume_type",
+                    "encrypted", "encryption_secret_uuid", "encryption_format", "encryption_options")) {
+                m.put(unset, null);
+            }
+            mapping.add(m);
+        }
+        return mapping;
     }
 
     /** The server runs on {@code host} now: its attachments with an export are that host's. */

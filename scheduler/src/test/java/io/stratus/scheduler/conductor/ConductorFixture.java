@@ -167,14 +167,23 @@ final class ConductorFixture implements AutoCloseable {
 
     /** A SMALL server in {@code state} on {@code host} (which holds its claim), with no task. */
     Server server(String host, InstanceState state) {
+        return server(host, state, "img", SMALL);
+    }
+
+    /**
+     * A server of {@code flavor} and image {@code imageId} ("" for one booted from a volume, whose
+     * claim takes no disk) in {@code state} on {@code host}, which holds its claim; no task.
+     */
+    Server server(String host, InstanceState state, String imageId, Flavor flavor) {
         Instant now = clock.instant();
-        Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", SMALL.id(), Optional.empty(), 1, 512, 0,
-                "img", "", Optional.empty(), state, TaskState.NONE, Optional.of(host), "req-0", now,
-                List.of(host), 1, 0, Optional.empty(), Optional.empty(), now, now, Optional.empty(),
-                PowerState.POWER_RUNNING, Optional.empty(), Optional.empty(), "", "", Server.Launch.plain("vm", "r-1"));
+        Server s = new Server("s-" + UUID.randomUUID(), "vm", "p1", "u1", flavor.id(), Optional.empty(),
+                flavor.vcpus(), flavor.ramMib(), flavor.diskGib(), imageId, "", Optional.empty(), state,
+                TaskState.NONE, Optional.of(host), "req-0", now, List.of(host), 1, 0, Optional.empty(),
+                Optional.empty(), now, now, Optional.empty(), PowerState.POWER_RUNNING, Optional.empty(),
+                Optional.empty(), "", "", Server.Launch.plain("vm", "r-1"));
         servers.insert(s);
         if (!new Placement(placement).place(s.id(),
-                ResourceRequest.of(1, 512, 0),
+                ResourceRequest.of(flavor.vcpus(), flavor.ramMib(), imageId.isEmpty() ? 0 : flavor.diskGib()),
                 fitting -> fitting.stream().filter(p -> p.name().equals(host)).toList()).equals(host)) {
             throw new AssertionError("no claim on " + host);
         }
@@ -200,6 +209,11 @@ final class ConductorFixture implements AutoCloseable {
 
     Server now(Server s) {
         return servers.find(s.id()).orElseThrow();
+    }
+
+    /** Disk (GiB) claimed on {@code host}. */
+    long diskUsed(String host) {
+        return placement.usage(host).orElseThrow().used().getOrDefault(ResourceClass.DISK_GB, 0L);
     }
 
     /** vCPUs claimed on {@code host}. */

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.stratus.database.Database;
 import io.stratus.proto.v1.Boot;
+import io.stratus.proto.v1.BootSource;
 import io.stratus.proto.v1.CommandEnvelope;
 import io.stratus.proto.v1.InstanceState;
+import io.stratus.proto.v1.Resize;
 import io.stratus.proto.v1.VolumeAttachment;
+import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Migration;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.exception.InvalidRequest;
@@ -53,6 +56,10 @@ class MoveVolumesTest {
     private static final Hypervisor QEMU = new Hypervisor("QEMU", "7.2.0", Set.of(Hypervisor.DRIVER_QEMU,
             Hypervisor.ACCEL_TCG, Hypervisor.LIVE_MIGRATION, Hypervisor.COLD_MIGRATION,
             Hypervisor.LIVE_MIGRATION_VOLUMES));
+
+    /** Flavors whose disk no host has (10 GiB each): a server booted from a volume takes none of it. */
+    private static final Flavor DISKY = new Flavor("m3", "m3.disky", 1, 512, 20, true);
+    private static final Flavor DISKIER = new Flavor("m4", "m4.disky", 2, 1024, 40, true);
 
     @TempDir
     Path dir;
@@ -107,6 +114,32 @@ class MoveVolumesTest {
         lives.export(a, "src");
         lives.attached(s.id(), v.id());
         return s;
+    }
+
+    /**
+     * An ACTIVE server booted from a 1 GiB root volume on "src" (qemu hosts of 10 GiB disk), its
+     * flavor's disk (20 GiB) more than any host has: only a claim without it fits, as Nova's
+     * {@code root_gb} 0 for a volume-backed server.
+     */
+    private Server volumeBacked() {
+        f.flavors.create(DISKY);
+        f.flavors.create(DISKIER);
+        f.host("src", 4096, 4, QEMU);
+        f.host("dst", 8192, 4, QEMU);
+        Server s = f.server("src", InstanceState.ACTIVE, "", DISKY);
+        Volume v = service.create(ALICE, new VolumeService.Create(Optional.of(1), "root", null, Optional.empty(),
+                Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), false));
+        Attachment a = lives.reserve(v, s.id(), "/dev/vda", true, false);
+        lives.export(a, "src");
+        lives.attached(s.id(), v.id());
+        return s;
+    }
+
+    /** The boot the target was sent in the move's PrepareMigrationTarget. */
+    private Boot targetsBoot() {
+        return f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasPrepareMigrationTarget).map(c -> c.getPrepareMigrationTarget()
+                        .getInstance()).findFirst().orElseThrow();
     }
 
     private Attachment attachment(Server s) {
@@ -213,5 +246,105 @@ class MoveVolumesTest {
         assertThat(exports.serving(after.id())).isTrue();
         assertThat(after.host()).isEqualTo("dst");
         assertThat(volumes.get(after.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
+    }
+
+    @Test
+    void aVolumeBackedServerLiveMigratesWithoutAnImageItsTargetBootingTheSameRootExportAndClaimingNoDisk() {
+        Server s = volumeBacked();
+        Attachment root = attachment(s);
+
+        f.conductor.liveMigrate(s, Optional.empty(), 0);
+
+        Boot boot = targetsBoot();
+        assertThat(boot.getSource()).as("no image: the agent boots the root volume").isEqualTo(
+                BootSource.getDefaultInstance());
+        assertThat(boot.getResources().getDiskGib()).isZero();
+        assertThat(boot.getVolumesList()).singleElement().satisfies(v -> {
+            assertThat(v.getBoot()).isTrue();
+            assertThat(v.getNbdUri()).isEqualTo("nbd://127.0.0.1:" + root.nbdPort() + "/" + root.volumeId());
+        });
+        assertThat(f.vcpusUsed("dst")).as("the target's claim").isEqualTo(1);
+        assertThat(f.diskUsed("dst")).as("Nova's root_gb 0: the root is the volume").isZero();
+
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.ACTIVE).build());
+
+        assertThat(f.now(s).host()).contains("dst");
+        assertThat(attachment(s).host()).isEqualTo("dst");
+        assertThat(exports.serving(root.id())).isTrue();
+        assertThat(f.diskUsed("dst")).isZero();
+        assertThat(f.vcpusUsed("src")).as("the source's claim went with the guest").isZero();
+    }
+
+    @Test
+    void aVolumeBackedServerMovesColdAndOnConfirmItsRootVolumeStaysWithIt() {
+        Server s = volumeBacked();
+        Attachment root = attachment(s);
+
+        f.actions().migrate(s, Optional.empty(), DISKY);
+
+        assertThat(targetsBoot().getSource()).isEqualTo(BootSource.getDefaultInstance());
+        assertThat(f.diskUsed("dst")).isZero();
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.VERIFY_RESIZE).build());
+        assertThat(attachment(s).host()).isEqualTo("dst");
+        f.actions().confirmResize(f.now(s), DISKY);
+
+        Server moved = f.now(s);
+        assertThat(moved.host()).contains("dst");
+        assertThat(moved.sourceHost()).isEmpty();
+        assertThat(f.sent()).as("the source deletes its stopped copy; the volume is not its to free")
+                .contains("src:DELETE");
+        assertThat(f.vcpusUsed("src")).isZero();
+        assertThat(f.diskUsed("dst")).isZero();
+        assertThat(volumes.get(root.volumeId()).status()).isEqualTo(VolumeStatus.IN_USE);
+        assertThat(exports.serving(root.id())).as("its export stays: every host reaches it").isTrue();
+    }
+
+    @Test
+    void aVolumeBackedServersColdMoveRevertedLeavesItAndItsRootVolumeOnItsSource() {
+        Server s = volumeBacked();
+        Attachment root = attachment(s);
+        f.actions().migrate(s, Optional.empty(), DISKY);
+        f.conductor.onEvent(f.moveEvent(s, "dst", InstanceState.VERIFY_RESIZE).build());
+
+        f.actions().revertResize(f.now(s));
+
+        assertThat(f.now(s).host()).contains("src");
+        assertThat(attachment(s).host()).isEqualTo("src");
+        assertThat(attachment(s).nbdPort()).as("the same export all along").isEqualTo(root.nbdPort());
+        assertThat(f.sent()).as("the target drops its copy, the source starts its own").contains("dst:DELETE");
+        assertThat(f.vcpusUsed("dst")).isZero();
+        assertThat(f.diskUsed("src")).isZero();
+    }
+
+    @Test
+    void aVolumeBackedServersResizeClaimsTheNewSizeWithoutItsDisk() {
+        Server s = volumeBacked();
+
+        f.conductor.resize(s, DISKIER);
+
+        Resize resize = f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasResize).map(CommandEnvelope::getResize).findFirst().orElseThrow();
+        assertThat(f.sent()).as("resized where it is: the disk the host lacks is not taken")
+                .containsExactly("src:RESIZE");
+        assertThat(resize.getResources().getDiskGib()).isZero();
+        assertThat(f.vcpusUsed("src")).as("old and new size held until confirmed").isEqualTo(3);
+        assertThat(f.diskUsed("src")).isZero();
+    }
+
+    @Test
+    void aVolumeBackedServerIsEvacuatedOntoItsRootVolumeWithoutAnImage() {
+        Server s = volumeBacked();
+        f.clock.advance(Duration.ofDays(2));
+        f.host("dst", 8192, 4, QEMU);
+
+        f.conductor.evacuate(f.now(s));
+
+        Boot boot = f.sender.sent.stream().map(ConductorFixture.RecordingSender.Sent::command)
+                .filter(CommandEnvelope::hasBoot).map(CommandEnvelope::getBoot).findFirst().orElseThrow();
+        assertThat(f.sent()).contains("dst:BOOT");
+        assertThat(boot.getSource()).isEqualTo(BootSource.getDefaultInstance());
+        assertThat(boot.getResources().getDiskGib()).isZero();
+        assertThat(boot.getVolumesList()).extracting(VolumeAttachment::getBoot).containsExactly(true);
+        assertThat(attachment(s).host()).isEqualTo("dst");
     }
 }

@@ -9,6 +9,7 @@ import io.stratus.proto.v1.InstanceState;
 import io.stratus.proto.v1.TaskState;
 import io.stratus.proto.v1.VolumeAttachment;
 import io.stratus.scheduler.compute.Server;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -79,7 +80,8 @@ class VolumeBackedBootTest {
     void waitsForItsVolumesThenBootsTheRootVolumeWithoutALocalDisk() {
         f.host("h1", 4096);
         Server s = f.waiting("", 5);
-        volumes.unready = Optional.of(new ServerVolumes.Unready(false, "volume v is downloading"));
+        volumes.unready = Optional.of(new ServerVolumes.Unready(false, "volume v is downloading", "v",
+                "downloading"));
 
         f.conductor.schedule(s.id());
         assertThat(f.sent()).as("nothing placed while its volume is made").isEmpty();
@@ -104,7 +106,7 @@ class VolumeBackedBootTest {
         f.host("h1", 4096);
         Server s = f.waiting("", 0);
         volumes.unready = Optional.of(new ServerVolumes.Unready(true, "Volume v did not finish being created: its"
-                + " status is error (image gone)"));
+                + " status is error (image gone)", "v", "error"));
 
         f.conductor.schedule(s.id());
 
@@ -114,6 +116,32 @@ class VolumeBackedBootTest {
         assertThat(now.fault().orElseThrow().message()).isEqualTo("Build of instance " + s.id() + " aborted: Volume v"
                 + " did not finish being created: its status is error (image gone)");
         assertThat(volumes.letGo).containsExactly(s.id());
+        assertThat(f.sent()).isEmpty();
+    }
+
+    @Test
+    void aServerWhoseVolumeIsStillBeingMadeAfterNovasWaitGoesToErrorWithNovasFault() {
+        f.host("h1", 4096);
+        Server s = f.waiting("", 0);
+        volumes.unready = Optional.of(new ServerVolumes.Unready(false, "volume vol-root is downloading", "vol-root",
+                "downloading"));
+        f.conductor.schedule(s.id());
+
+        f.clock.advance(Conductor.Settings.NOVA_VOLUME_WAIT.minusSeconds(1));
+        f.parts.sweeper().sweep();
+        assertThat(f.now(s).taskState()).as("within Nova's 60 × 3 s it waits").isEqualTo(TaskState.SCHEDULING);
+        assertThat(volumes.letGo).isEmpty();
+
+        f.clock.advance(Duration.ofSeconds(2));
+        f.parts.sweeper().sweep();
+
+        Server now = f.now(s);
+        assertThat(now.vmState()).isEqualTo(InstanceState.ERROR);
+        assertThat(now.fault()).map(Server.Fault::code).contains("BuildAbortException");
+        assertThat(now.fault().orElseThrow().message()).isEqualTo("Build of instance " + s.id() + " aborted: Volume"
+                + " vol-root did not finish being created even after we waited 181 seconds or 61 attempts. And its"
+                + " status is downloading.");
+        assertThat(volumes.letGo).as("its volumes let go as at its deletion").containsExactly(s.id());
         assertThat(f.sent()).isEmpty();
     }
 }

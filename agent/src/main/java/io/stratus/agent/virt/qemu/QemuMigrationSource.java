@@ -25,6 +25,11 @@ import org.jboss.logging.Logger;
  * goes along as QEMU's block migration, incremental: only the instance's qcow2 layer is copied;
  * the target made its own layer over its own copy of the same image.
  *
+ * <p>A guest booted from a volume whose every writable disk is a volume moves without block
+ * migration: QEMU's plain migration copies no disk, flushes and closes the volumes at the
+ * switch-over (it inactivates its block nodes) and the target, which opened the same exports as it
+ * started, takes them over; the read-only config drive is the target's own, made there.
+ *
  * <p>Volumes stay where they are: their data is on their NBD export, which the target's QEMU
  * opens in the same slots as it starts. QEMU 7.2's block migration would copy every writable disk
  * and cannot be told to leave one out (libvirt mirrors each disk it means to copy over NBD
@@ -69,7 +74,9 @@ final class QemuMigrationSource {
     }
 
     MigrationOutcome send(MigrationPipe pipe, MigrationLimits limits) throws InterruptedException {
-        boolean volumes = VolumeSlots.holdsWritableVolume(qmp);
+        // A guest booted from a volume may write nothing but volumes: then no disk is copied at all.
+        boolean shared = VolumeSlots.onlyVolumesWritable(qmp);
+        boolean volumes = !shared && VolumeSlots.holdsWritableVolume(qmp);
         boolean pausedHere = (pausedCopy || volumes) && !guest.paused();
         long pausedAt = System.nanoTime();
         if (pausedHere) {
@@ -77,17 +84,23 @@ final class QemuMigrationSource {
         }
         boolean handedOver = false;
         try {
-            released = VolumeSlots.release(qmp);
-            MigrationOutcome outcome = copy(pipe, limits);
+            released = shared ? List.of() : VolumeSlots.release(qmp);
+            MigrationOutcome outcome = copy(pipe, limits, !shared);
             handedOver = outcome.completed();
-            if (!pausedHere || !handedOver) {
+            if (!handedOver) {
                 return outcome;
+            }
+            String disks = shared ? "; no disk copied: every disk the guest writes is a volume, which the target"
+                    + " opens on its export" : "";
+            if (!pausedHere) {
+                return new MigrationOutcome(outcome.aborted(), outcome.total(), outcome.downtime(),
+                        outcome.summary() + disks);
             }
             Duration paused = Duration.ofNanos(System.nanoTime() - pausedAt);
             return new MigrationOutcome(outcome.aborted(), outcome.total(), Optional.of(paused), outcome.summary()
                     + "; the guest paused for the whole copy (" + (pausedCopy ? "TCG" : "its volumes") + "): "
                     + paused.toMillis() + " ms" + (released.isEmpty() ? "" : "; " + released.size() + " volumes"
-                    + " reopened by the target, not copied"));
+                    + " reopened by the target, not copied") + disks);
         } finally {
             if (!handedOver) {
                 takeVolumesBack();
@@ -108,9 +121,11 @@ final class QemuMigrationSource {
         }
     }
 
-    private MigrationOutcome copy(MigrationPipe pipe, MigrationLimits limits) throws InterruptedException {
+    /** @param block whether QEMU copies the guest's writable disks (its local layer) in the stream */
+    private MigrationOutcome copy(MigrationPipe pipe, MigrationLimits limits, boolean block)
+            throws InterruptedException {
         try (ServerSocketChannel listener = listen()) {
-            configure(limits);
+            configure(limits, block);
             qmp.execute("migrate", Qmp.arguments().put("uri", "unix:" + run.migrationSocket()));
             SocketChannel socket = accept(listener);
             Pump out = Pump.start(instanceId + "-migration-out", socket, pipe, pipe::endOutput,
@@ -139,15 +154,21 @@ final class QemuMigrationSource {
         return listener;
     }
 
-    /** Block migration of the top layer only, the agent's downtime and bandwidth. */
-    private void configure(MigrationLimits limits) {
+    /**
+     * Block migration of the top layer only ({@code block}), or none: set either way, since QEMU
+     * keeps a capability from one migration to the next. The agent's downtime and bandwidth.
+     */
+    private void configure(MigrationLimits limits, boolean block) {
         ObjectNode caps = Qmp.arguments();
         ArrayNode list = caps.putArray("capabilities");
-        list.addObject().put("capability", "block").put("state", true);
+        list.addObject().put("capability", "block").put("state", block);
         qmp.execute("migrate-set-capabilities", caps);
-        qmp.execute("migrate-set-parameters", Qmp.arguments().put("block-incremental", true)
-                .put("downtime-limit", Math.max(1, limits.maxDowntime().toMillis()))
-                .put("max-bandwidth", limits.maxBandwidth().orElse(UNLIMITED_BANDWIDTH)));
+        ObjectNode parameters = Qmp.arguments().put("downtime-limit", Math.max(1, limits.maxDowntime().toMillis()))
+                .put("max-bandwidth", limits.maxBandwidth().orElse(UNLIMITED_BANDWIDTH));
+        if (block) {
+            parameters.put("block-incremental", true);
+        }
+        qmp.execute("migrate-set-parameters", parameters);
     }
 
     /** QEMU connects as it starts the migration; one that failed to start never does. */

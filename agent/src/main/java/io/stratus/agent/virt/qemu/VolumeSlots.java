@@ -190,6 +190,27 @@ final class VolumeSlots {
         return layout;
     }
 
+    /**
+     * Whether every disk the guest can write is a volume (its root volume, its slots' volumes or
+     * their empty files), so that a live migration copies no disk: QEMU's plain migration (no
+     * {@code block} capability) leaves every disk alone, flushes and lets go of them at the
+     * switch-over (it inactivates its nodes), and the target opens the same exports, as libvirt
+     * migrates a guest on shared storage. Read-only disks (the config drive) are never copied.
+     */
+    static boolean onlyVolumesWritable(Qmp qmp) {
+        for (JsonNode device : qmp.execute("query-block", JSON.createObjectNode())) {
+            JsonNode inserted = device.path("inserted");
+            if (inserted.isMissingNode() || inserted.path("ro").asBoolean()) {
+                continue;
+            }
+            String node = inserted.path("node-name").asText();
+            if (!inserted.path("drv").asText().equals("nbd") && !node.matches(SLOT + "\\d{1,3}")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Whether a slot holds a writable volume (which a live migration must take out first). */
     static boolean holdsWritableVolume(Qmp qmp) {
         List<JsonNode> nodes = nodes(qmp);

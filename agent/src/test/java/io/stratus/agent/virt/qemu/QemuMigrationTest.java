@@ -238,6 +238,45 @@ class QemuMigrationTest {
         run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0x7e 0 4M", volumeUri());
     }
 
+    /**
+     * A guest booted from a volume, with no disk of its own: QEMU's plain migration, no block copy
+     * (the stream carries none of the volume), the target's root disk the same export, opened while
+     * the source still reads it (qemu-nbd takes several clients); the guest is not paused for it.
+     */
+    @Test
+    void aGuestBootedFromAVolumeMovesWithoutAnyDiskCopied() throws Exception {
+        GuestSpec.Volume root = bootVolume(volume());
+        String cmdline = "mig.kib=1024 mig.every=4";
+        Console before = new Console();
+        QemuGuest guest = (QemuGuest) spawn(bootedFrom(spec("one", cmdline), root), before);
+        long counted = before.await(2);
+        assertThat(VolumeSlots.onlyVolumesWritable(guest.qmp())).isTrue();
+        List<String> layout = guest.volumeSlots(List.of(root.attachmentId()));
+
+        Console after = new Console();
+        IncomingGuest target = driver.incoming(bootedFrom(spec("two", cmdline), root).withSlots(layout), after);
+        incoming.add(target);
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+                OptionalLong.empty()));
+
+        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        assertThat(outcome.summary()).contains("no disk copied").doesNotContain("KiB of disk");
+        QemuGuest moved = (QemuGuest) arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        incoming.remove(target);
+        guests.add(moved);
+        after.await(counted + 2);
+        assertThat(nbdNodes(moved)).as("its root disk on the target").hasSize(1);
+        assertThat(link.source.written()).as("the stream: memory and devices, not the volume's %d MiB",
+                VOLUME_BYTES >> 20).isLessThan(VOLUME_BYTES / 2);
+        System.out.printf("qemu live migration of a guest booted from a volume: %s; %d KiB streamed%n",
+                outcome.summary(), link.source.written() >> 10);
+        guest.stop();
+        moved.stop();
+        run("qemu-io", "-f", "raw", "-r", "-c", "read -P 0x7e 0 4M", volumeUri());
+    }
+
     /** A migration that fails puts the volume back into its slot before the guest runs on here. */
     @Test
     void aFailedMigrationPutsTheVolumeBackInItsSlot() throws Exception {
@@ -293,6 +332,16 @@ class QemuMigrationTest {
     private static GuestSpec withVolume(GuestSpec s, GuestSpec.Volume v) {
         return new GuestSpec(s.instanceId(), s.instanceDir(), s.kernel(), s.initrd(), s.cmdline(), s.vcpus(),
                 s.memoryMiB(), s.disks(), s.nics(), s.entropy(), List.of(v), 2, false);
+    }
+
+    private static GuestSpec.Volume bootVolume(GuestSpec.Volume v) {
+        return new GuestSpec.Volume(v.volumeId(), v.attachmentId(), v.export(), false, true);
+    }
+
+    /** {@code s} without its disk, booting {@code root} as its first disk. */
+    private static GuestSpec bootedFrom(GuestSpec s, GuestSpec.Volume root) {
+        return new GuestSpec(s.instanceId(), s.instanceDir(), s.kernel(), s.initrd(), s.cmdline(), s.vcpus(),
+                s.memoryMiB(), List.of(), s.nics(), s.entropy(), List.of(root), 2, false);
     }
 
     private static List<String> nbdNodes(QemuGuest g) {

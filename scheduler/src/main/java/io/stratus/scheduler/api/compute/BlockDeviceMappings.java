@@ -1,12 +1,16 @@
 package io.stratus.scheduler.api.compute;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
 import io.stratus.api.Json;
 import io.stratus.scheduler.volume.BlockDeviceMapping;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -26,6 +30,7 @@ record BlockDeviceMappings(List<BlockDeviceMapping> volumes, boolean volumeRoot)
             "volume_size", "delete_on_termination", "device_name", "guest_format", "disk_bus", "device_type", "tag",
             "volume_type", "no_device");
     private static final String INVALID = "Block Device Mapping is Invalid: ";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     BlockDeviceMappings {
         volumes = List.copyOf(volumes);
@@ -140,6 +145,55 @@ record BlockDeviceMappings(List<BlockDeviceMapping> volumes, boolean volumeRoot)
         List<BlockDeviceMapping> ordered = new ArrayList<>(volumes.stream().filter(BlockDeviceMapping::root).toList());
         ordered.addAll(volumes.stream().filter(v -> !v.root()).toList());
         return new BlockDeviceMappings(ordered, volumeRoot);
+    }
+
+    /**
+     * The mappings of a create whose image names volume snapshots (the image of a volume-backed
+     * server's createImage: {@code bdm_v2} and a {@code block_device_mapping} with a root, as
+     * Nova's {@code _get_image_defined_bdms} reads them): its root and other volumes are made from
+     * the snapshots, and the request's own volumes follow unless they name the same device (the
+     * request's win, as Nova merges them). Empty when the image names none, or the request has a
+     * root volume of its own: then the image is booted as it is.
+     *
+     * @throws ApiException 400 for an image mapping Stratus cannot honour
+     */
+    static Optional<BlockDeviceMappings> ofImage(Map<String, String> imageProperties, BlockDeviceMappings requested) {
+        String json = imageProperties.get("block_device_mapping");
+        if (json == null || !Boolean.parseBoolean(imageProperties.getOrDefault("bdm_v2", "false"))
+                || requested.volumeRoot()) {
+            return Optional.empty();
+        }
+        JsonNode defined;
+        try {
+            defined = JSON.readTree(json);
+        } catch (IOException e) {
+            throw ApiException.badRequest(INVALID + "the image's block_device_mapping is not JSON: " + e.getMessage());
+        }
+        List<BlockDeviceMapping> fromImage = new ArrayList<>();
+        for (JsonNode m : defined) {
+            if (!m.path("source_type").asText().equals("snapshot") || !m.path("destination_type").asText()
+                    .equals("volume") || !m.path("snapshot_id").isTextual()) {
+                throw ApiException.badRequest(INVALID + "the image maps " + m + "; this cloud boots an image's"
+                        + " mappings of volume snapshots only.");
+            }
+            fromImage.add(new BlockDeviceMapping(BlockDeviceMapping.Source.SNAPSHOT, m.get("snapshot_id").asText(),
+                    m.path("boot_index").asInt(-1) == 0 ? 0 : -1,
+                    m.path("volume_size").canConvertToInt() && m.path("volume_size").asInt() > 0
+                            ? Optional.of(m.path("volume_size").asInt()) : Optional.empty(),
+                    m.path("delete_on_termination").asBoolean(false),
+                    m.path("device_name").isTextual() ? Optional.of(m.get("device_name").asText()) : Optional.empty(),
+                    m.path("volume_type").isTextual() ? Optional.of(m.get("volume_type").asText()) : Optional.empty()));
+        }
+        if (fromImage.stream().noneMatch(BlockDeviceMapping::root)) {
+            return Optional.empty();
+        }
+        List<BlockDeviceMapping> merged = new ArrayList<>(fromImage.stream().filter(BlockDeviceMapping::root).toList());
+        Set<String> requestedDevices = new HashSet<>();
+        requested.volumes().forEach(v -> v.deviceName().ifPresent(requestedDevices::add));
+        fromImage.stream().filter(v -> !v.root() && v.deviceName().filter(requestedDevices::contains).isEmpty())
+                .forEach(merged::add);
+        merged.addAll(requested.volumes());
+        return Optional.of(new BlockDeviceMappings(merged, true));
     }
 
     private static ApiException bootSequence() {

@@ -8,6 +8,8 @@ import io.stratus.api.auth.TokenFilter;
 import io.stratus.scheduler.compute.Flavor;
 import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.image.Image;
+import io.stratus.scheduler.volume.VolumeException;
+import io.stratus.scheduler.volume.VolumeService;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.util.Map;
@@ -73,6 +75,23 @@ final class ServerImageActions {
         String token = api.request.getHeaderString("X-Auth-Token");
         if (token == null || token.isEmpty()) {
             throw new ApiException(401, "The request you have made requires authentication.");
+        }
+        if (s.imageId().isEmpty()) {
+            // Nova's snapshot_volume_backed: its volumes are snapshotted, and the image only names them.
+            VolumeService.Asker asker = new VolumeService.Asker(caller.projectId(), caller.userId(),
+                    caller.isAdmin(), token);
+            String imageId;
+            try {
+                imageId = api.imageActions.createVolumeBackedImage(s, token, name, metadata,
+                        () -> api.volumeAttachmentsOfServers.snapshotForImage(asker, s.id(), name));
+            } catch (VolumeException e) {
+                throw switch (e.kind()) {
+                    case INVALID -> ApiException.badRequest(e.getMessage());
+                    case OVER_QUOTA -> new ApiException(403, "Quota exceeded for snapshots: " + e.getMessage());
+                    default -> e;
+                };
+            }
+            return Response.accepted().location(URI.create(api.images.url() + "/v2/images/" + imageId)).build();
         }
         Optional<Image> base = api.images.find(s.imageId());
         long flavorDisk = api.flavors.byId(s.flavorId()).map(Flavor::diskGib).orElse(s.diskGib());

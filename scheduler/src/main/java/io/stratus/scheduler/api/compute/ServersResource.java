@@ -134,8 +134,8 @@ public class ServersResource {
         // A client booting from a volume sends no imageRef, or an empty one (novaclient).
         Optional<String> imageRef = s.path("imageRef").isTextual() && s.get("imageRef").asText().isEmpty()
                 ? Optional.empty() : Json.optionalString(s, "imageRef", 1024).map(ServersResource::lastSegment);
-        BlockDeviceMappings mappings = BlockDeviceMappings.read(s, imageRef.isPresent());
-        if (imageRef.isEmpty() && mappings.volumes().isEmpty()) {
+        BlockDeviceMappings requested = BlockDeviceMappings.read(s, imageRef.isPresent());
+        if (imageRef.isEmpty() && requested.volumes().isEmpty()) {
             throw ApiException.badRequest("Missing imageRef attribute");
         }
         long min = Json.optionalInteger(s, "min_count", 1, MAX_COUNT, 1);
@@ -163,9 +163,14 @@ public class ServersResource {
         Optional<String> userData = CloudInitFields.userData(s);
         boolean wantsConfigDrive = CloudInitFields.configDrive(s);
         Flavor flavor = usableFlavor(caller, flavorRef);
-        // A server whose root is a volume has no image, as in Nova (its image is "").
-        Optional<Image> image = mappings.volumeRoot() ? Optional.empty()
+        Optional<Image> named = requested.volumeRoot() ? Optional.empty()
                 : Optional.of(bootableImage(caller, imageRef.orElseThrow(), flavor.ramMib(), flavor.diskGib()));
+        // An image of a volume-backed server (its createImage) names snapshots: its root is a volume made from one.
+        Optional<BlockDeviceMappings> imageDefined = named.flatMap(i -> BlockDeviceMappings.ofImage(i.properties(),
+                requested));
+        BlockDeviceMappings mappings = imageDefined.orElse(requested);
+        // A server whose root is a volume has no image, as in Nova (its image is "").
+        Optional<Image> image = mappings.volumeRoot() ? Optional.empty() : named;
         // A watchdog action Nova does not know is the request's fault, said now rather than at boot.
         image.ifPresent(i -> WatchdogPolicy.of(Map.of(), i.properties()));
         boolean configDrive = wantsConfigDrive || image.filter(CloudInitFields::imageWantsConfigDrive).isPresent();

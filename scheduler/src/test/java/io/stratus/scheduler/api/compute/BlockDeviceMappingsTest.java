@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.stratus.api.ApiException;
 import io.stratus.scheduler.volume.BlockDeviceMapping;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -137,5 +138,59 @@ class BlockDeviceMappingsTest {
         assertThatThrownBy(() -> BlockDeviceMappings.read(server("""
                 {"block_device_mapping_v2": [{"uuid": "vol-1", "source_type": "volume", "boot_index": 0,
                   "tag": "db"}]}"""), false)).hasMessageContaining("tags");
+    }
+
+    /** A volume-backed server's image as Nova's snapshot_volume_backed writes it: its root and a data volume. */
+    private static final String NOVA_IMAGE_BDM = "[{\"source_type\": \"snapshot\", \"destination_type\": \"volume\","
+            + " \"snapshot_id\": \"snap-root\", \"disk_bus\": \"virtio\", \"device_type\": \"disk\", \"boot_index\": 0,"
+            + " \"delete_on_termination\": true, \"volume_size\": 2, \"device_name\": \"/dev/vda\", \"guest_format\": null,"
+            + " \"volume_id\": null, \"image_id\": null, \"no_device\": null, \"tag\": null, \"volume_type\": null},"
+            + " {\"source_type\": \"snapshot\", \"destination_type\": \"volume\", \"snapshot_id\": \"snap-data\","
+            + " \"boot_index\": null, \"delete_on_termination\": false, \"volume_size\": 1, \"device_name\": \"/dev/vdb\"}]";
+
+    @Test
+    void anImageOfAVolumeBackedServerBootsItsRootAndDataVolumesFromItsSnapshots() {
+        BlockDeviceMappings m = BlockDeviceMappings.ofImage(Map.of("block_device_mapping", NOVA_IMAGE_BDM,
+                "bdm_v2", "True", "root_device_name", "/dev/vda"), BlockDeviceMappings.NONE).orElseThrow();
+
+        assertThat(m.volumeRoot()).isTrue();
+        assertThat(m.volumes()).containsExactly(
+                new BlockDeviceMapping(BlockDeviceMapping.Source.SNAPSHOT, "snap-root", 0, Optional.of(2), true,
+                        Optional.of("/dev/vda"), Optional.empty()),
+                new BlockDeviceMapping(BlockDeviceMapping.Source.SNAPSHOT, "snap-data", -1, Optional.of(1), false,
+                        Optional.of("/dev/vdb"), Optional.empty()));
+    }
+
+    @Test
+    void theRequestsOwnVolumesJoinTheImagesAndTakeTheirDevices() {
+        BlockDeviceMappings requested = BlockDeviceMappings.read(server("""
+                {"imageRef": "img", "block_device_mapping_v2": [{"uuid": "vol-mine", "source_type": "volume",
+                  "destination_type": "volume", "device_name": "/dev/vdb"}]}"""), true);
+
+        BlockDeviceMappings m = BlockDeviceMappings.ofImage(Map.of("block_device_mapping", NOVA_IMAGE_BDM,
+                "bdm_v2", "True"), requested).orElseThrow();
+
+        assertThat(m.volumes()).extracting(BlockDeviceMapping::uuid).containsExactly("snap-root", "vol-mine");
+    }
+
+    @Test
+    void anImageWithoutSnapshotsOrARequestWithItsOwnRootBootsTheImageAsItIs() {
+        assertThat(BlockDeviceMappings.ofImage(Map.of("hw_watchdog_action", "reset"), BlockDeviceMappings.NONE))
+                .isEmpty();
+        assertThat(BlockDeviceMappings.ofImage(Map.of("block_device_mapping", NOVA_IMAGE_BDM),
+                BlockDeviceMappings.NONE)).as("a legacy mapping (no bdm_v2)").isEmpty();
+        BlockDeviceMappings ownRoot = BlockDeviceMappings.read(server("""
+                {"block_device_mapping_v2": [{"uuid": "vol-1", "boot_index": 0, "source_type": "volume",
+                  "destination_type": "volume"}]}"""), false);
+        assertThat(BlockDeviceMappings.ofImage(Map.of("block_device_mapping", NOVA_IMAGE_BDM, "bdm_v2", "True"),
+                ownRoot)).isEmpty();
+    }
+
+    @Test
+    void anImageMappingOtherThanAVolumeSnapshotIsRefused() {
+        assertThatThrownBy(() -> BlockDeviceMappings.ofImage(Map.of("bdm_v2", "True", "block_device_mapping",
+                "[{\"source_type\": \"blank\", \"destination_type\": \"local\", \"boot_index\": -1}]"),
+                BlockDeviceMappings.NONE)).isInstanceOf(ApiException.class)
+                .hasMessageStartingWith("Block Device Mapping is Invalid: the image maps");
     }
 }
