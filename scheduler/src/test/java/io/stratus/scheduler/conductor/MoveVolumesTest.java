@@ -19,16 +19,12 @@ import io.stratus.scheduler.selection.Hypervisor;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
 import io.stratus.scheduler.volume.NbdExports;
-import io.stratus.scheduler.volume.NoImages;
-import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
-import io.stratus.scheduler.volume.VolumePool;
-import io.stratus.scheduler.volume.VolumeQuotaStore;
 import io.stratus.scheduler.volume.VolumeService;
+import io.stratus.scheduler.volume.VolumeStack;
 import io.stratus.scheduler.volume.VolumeStatus;
 import io.stratus.scheduler.volume.VolumeStore;
-import io.stratus.scheduler.volume.VolumeTypeStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -37,8 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,7 +57,7 @@ class MoveVolumesTest {
 
     @TempDir
     Path dir;
-    private ScheduledExecutorService restarts;
+    private VolumeStack stack;
     private NbdExports exports;
     private VolumeStore volumes;
     private AttachmentStore attachments;
@@ -75,30 +69,23 @@ class MoveVolumesTest {
     void setUp() {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
                 "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
-        restarts = Executors.newSingleThreadScheduledExecutor();
         f = new ConductorFixture(this::volumeService);
     }
 
     private ServerVolumes volumeService(Database db) {
-        Clock clock = Clock.systemUTC();
-        volumes = new VolumeStore(db.dataSource(), clock);
-        attachments = new AttachmentStore(db.dataSource(), clock);
-        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
-        service = new VolumeService(volumes, new SnapshotStore(db.dataSource(), clock),
-                new VolumeTypeStore(db.dataSource()), attachments, new VolumeQuotaStore(db.dataSource()), pool,
-                new NoImages(), Runnable::run);
-        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 43809, 43899), pool, attachments,
-                restarts);
-        exports.recover();
-        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        stack = VolumeStack.open(db.dataSource(), Clock.systemUTC(), dir.resolve("pool"), 43809, 43899);
+        volumes = stack.volumes();
+        attachments = stack.attachmentRows();
+        service = stack.service();
+        exports = stack.exports();
+        lives = stack.attachments();
         return new VolumeEvents(lives);
     }
 
     @AfterEach
     void tearDown() {
         if (f != null) {
-            exports.close();
-            restarts.shutdownNow();
+            stack.close();
             f.close();
         }
     }

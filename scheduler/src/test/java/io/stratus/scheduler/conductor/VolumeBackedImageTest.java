@@ -16,18 +16,12 @@ import io.stratus.scheduler.exception.InstanceInvalidState;
 import io.stratus.scheduler.image.ImageCatalog;
 import io.stratus.scheduler.selection.Hypervisor;
 import io.stratus.scheduler.volume.Attachment;
-import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.NbdExports;
-import io.stratus.scheduler.volume.NoImages;
 import io.stratus.scheduler.volume.Snapshot;
 import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
-import io.stratus.scheduler.volume.VolumePool;
-import io.stratus.scheduler.volume.VolumeQuotaStore;
 import io.stratus.scheduler.volume.VolumeService;
-import io.stratus.scheduler.volume.VolumeStore;
-import io.stratus.scheduler.volume.VolumeTypeStore;
+import io.stratus.scheduler.volume.VolumeStack;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -42,8 +36,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -68,8 +60,7 @@ class VolumeBackedImageTest {
 
     @TempDir
     Path dir;
-    private ScheduledExecutorService restarts;
-    private NbdExports exports;
+    private VolumeStack stack;
     private SnapshotStore snapshots;
     private VolumeService service;
     private VolumeAttachments lives;
@@ -82,7 +73,6 @@ class VolumeBackedImageTest {
     void setUp() throws IOException {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
                 "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
-        restarts = Executors.newSingleThreadScheduledExecutor();
         f = new ConductorFixture(this::volumeService);
         imageService = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         imageService.createContext("/image/v2/images", this::answer);
@@ -109,17 +99,10 @@ class VolumeBackedImageTest {
     }
 
     private ServerVolumes volumeService(Database db) {
-        Clock clock = Clock.systemUTC();
-        VolumeStore volumes = new VolumeStore(db.dataSource(), clock);
-        AttachmentStore attachments = new AttachmentStore(db.dataSource(), clock);
-        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
-        snapshots = new SnapshotStore(db.dataSource(), clock);
-        service = new VolumeService(volumes, snapshots, new VolumeTypeStore(db.dataSource()), attachments,
-                new VolumeQuotaStore(db.dataSource()), pool, new NoImages(), Runnable::run);
-        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 43909, 43999), pool, attachments,
-                restarts);
-        exports.recover();
-        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        stack = VolumeStack.open(db.dataSource(), Clock.systemUTC(), dir.resolve("pool"), 43909, 43999);
+        snapshots = stack.snapshots();
+        service = stack.service();
+        lives = stack.attachments();
         return new VolumeEvents(lives);
     }
 
@@ -127,8 +110,7 @@ class VolumeBackedImageTest {
     void tearDown() {
         if (f != null) {
             imageService.stop(0);
-            exports.close();
-            restarts.shutdownNow();
+            stack.close();
             f.close();
         }
     }

@@ -10,18 +10,13 @@ import io.stratus.proto.v1.InstanceEvent;
 import io.stratus.proto.v1.VolumeAttachment;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.NbdExports;
-import io.stratus.scheduler.volume.NoImages;
-import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
 import io.stratus.scheduler.volume.VolumeException;
-import io.stratus.scheduler.volume.VolumePool;
-import io.stratus.scheduler.volume.VolumeQuotaStore;
 import io.stratus.scheduler.volume.VolumeService;
+import io.stratus.scheduler.volume.VolumeStack;
 import io.stratus.scheduler.volume.VolumeStatus;
 import io.stratus.scheduler.volume.VolumeStore;
-import io.stratus.scheduler.volume.VolumeTypeStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -29,8 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,8 +42,7 @@ class VolumeEventsTest {
     private VolumeStore volumes;
     private AttachmentStore attachments;
     private VolumeService service;
-    private NbdExports exports;
-    private ScheduledExecutorService restarts;
+    private VolumeStack stack;
     private VolumeAttachments lives;
     private VolumeEvents events;
 
@@ -59,26 +51,18 @@ class VolumeEventsTest {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-nbd")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
                 "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
         db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
-        Clock clock = Clock.systemUTC();
-        volumes = new VolumeStore(db.dataSource(), clock);
-        attachments = new AttachmentStore(db.dataSource(), clock);
-        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
-        service = new VolumeService(volumes, new SnapshotStore(db.dataSource(), clock),
-                new VolumeTypeStore(db.dataSource()), attachments, new VolumeQuotaStore(db.dataSource()), pool,
-                new NoImages(), Runnable::run);
-        restarts = Executors.newSingleThreadScheduledExecutor();
-        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 42809, 42899), pool, attachments,
-                restarts);
-        exports.recover();
-        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        stack = VolumeStack.open(db.dataSource(), Clock.systemUTC(), dir.resolve("pool"), 42809, 42899);
+        volumes = stack.volumes();
+        attachments = stack.attachmentRows();
+        service = stack.service();
+        lives = stack.attachments();
         events = new VolumeEvents(lives);
     }
 
     @AfterEach
     void tearDown() {
-        if (exports != null) {
-            exports.close();
-            restarts.shutdownNow();
+        if (stack != null) {
+            stack.close();
             db.close();
         }
     }
@@ -105,7 +89,7 @@ class VolumeEventsTest {
         VolumeAttachment sent = lives.export(a, "host-1");
         assertThat(sent.getNbdUri()).startsWith("nbd://127.0.0.1:").endsWith("/" + v.id());
         assertThat(sent.getSizeBytes()).isEqualTo(1L << 30);
-        assertThat(exports.serving(a.id())).isTrue();
+        assertThat(stack.exports().serving(a.id())).isTrue();
 
         events.answered(answer("server-1", v.id(), false));
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.IN_USE);
@@ -120,7 +104,7 @@ class VolumeEventsTest {
         events.answered(answer("server-1", v.id(), false));
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
         assertThat(attachments.find(a.id())).isEmpty();
-        assertThat(exports.serving(a.id())).isFalse();
+        assertThat(stack.exports().serving(a.id())).isFalse();
         events.answered(answer("server-1", v.id(), false));
         assertThat(volumes.get(v.id()).status()).as("a repeated answer changes nothing")
                 .isEqualTo(VolumeStatus.AVAILABLE);
@@ -136,7 +120,7 @@ class VolumeEventsTest {
 
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
         assertThat(attachments.ofVolume(v.id())).isEmpty();
-        assertThat(exports.serving(a.id())).isFalse();
+        assertThat(stack.exports().serving(a.id())).isFalse();
     }
 
     @Test
@@ -151,7 +135,7 @@ class VolumeEventsTest {
 
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.IN_USE);
         assertThat(attachments.get(a.id()).status()).isEqualTo(Attachment.ATTACHED);
-        assertThat(exports.serving(a.id())).isTrue();
+        assertThat(stack.exports().serving(a.id())).isTrue();
     }
 
     @Test
@@ -168,7 +152,7 @@ class VolumeEventsTest {
         assertThat(boot.get(0).getBoot()).isTrue();
         assertThat(boot.get(1).getNbdUri()).as("the export that serves is kept: every host reaches it")
                 .endsWith(":" + attachments.get(k.id()).nbdPort() + "/" + kept.id());
-        assertThat(exports.serving(d.id())).as("one without an export gets one").isTrue();
+        assertThat(stack.exports().serving(d.id())).as("one without an export gets one").isTrue();
         assertThat(attachments.get(k.id()).host()).as("until the server runs there").isEqualTo("host-1");
         events.moved("server-1", "host-2");
         assertThat(attachments.get(k.id()).host()).isEqualTo("host-2");
@@ -178,7 +162,7 @@ class VolumeEventsTest {
         assertThat(volumes.get(kept.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
         assertThat(volumes.find(doomed.id())).as("delete_on_termination").isEmpty();
         assertThat(attachments.ofServer("server-1")).isEmpty();
-        assertThat(exports.serving(k.id())).isFalse();
-        assertThat(exports.serving(d.id())).isFalse();
+        assertThat(stack.exports().serving(k.id())).isFalse();
+        assertThat(stack.exports().serving(d.id())).isFalse();
     }
 }

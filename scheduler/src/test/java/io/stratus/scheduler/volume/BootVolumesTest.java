@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -37,8 +35,7 @@ class BootVolumesTest {
     private VolumePool pool;
     private VolumeService service;
     private VolumeAttachments attachments;
-    private ScheduledExecutorService restarts;
-    private NbdExports exports;
+    private VolumeStack stack;
     private BootVolumes boot;
     private final StagedImages images = new StagedImages();
     /** Each time a volume made for a server is ready (the conductor places the server then). */
@@ -48,27 +45,20 @@ class BootVolumesTest {
     void setUp() {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-img")), "needs Debian's qemu-utils (qemu-img)");
         db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
-        Clock clock = Clock.systemUTC();
-        volumes = new VolumeStore(db.dataSource(), clock);
-        snapshots = new SnapshotStore(db.dataSource(), clock);
-        AttachmentStore store = new AttachmentStore(db.dataSource(), clock);
-        VolumeTypeStore types = new VolumeTypeStore(db.dataSource());
-        pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
-        service = new VolumeService(volumes, snapshots, types, store, new VolumeQuotaStore(db.dataSource()), pool,
-                images, Runnable::run);
-        restarts = Executors.newSingleThreadScheduledExecutor();
-        // No export is made here (no host boots): the settings only have to be valid.
-        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 41900, 41909), pool, store,
-                restarts);
-        attachments = new VolumeAttachments(volumes, store, exports, service);
-        boot = new BootVolumes(volumes, snapshots, types, images, service, attachments);
+        // No export is made here (no host boots): the ports only have to be valid.
+        stack = VolumeStack.open(db.dataSource(), Clock.systemUTC(), dir.resolve("pool"), images, 41900, 41909);
+        volumes = stack.volumes();
+        snapshots = stack.snapshots();
+        pool = stack.pool();
+        service = stack.service();
+        attachments = stack.attachments();
+        boot = new BootVolumes(volumes, snapshots, stack.types(), images, service, attachments);
     }
 
     @AfterEach
     void tearDown() {
         if (db != null) {
-            exports.close();
-            restarts.shutdownNow();
+            stack.close();
             db.close();
         }
     }

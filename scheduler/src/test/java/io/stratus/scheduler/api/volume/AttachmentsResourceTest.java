@@ -15,18 +15,13 @@ import io.stratus.scheduler.compute.Server;
 import io.stratus.scheduler.compute.ServerStore;
 import io.stratus.scheduler.volume.Attachment;
 import io.stratus.scheduler.volume.AttachmentStore;
-import io.stratus.scheduler.volume.NbdExports;
-import io.stratus.scheduler.volume.NoImages;
-import io.stratus.scheduler.volume.SnapshotStore;
 import io.stratus.scheduler.volume.Volume;
 import io.stratus.scheduler.volume.VolumeAttachments;
 import io.stratus.scheduler.volume.VolumeException;
-import io.stratus.scheduler.volume.VolumePool;
-import io.stratus.scheduler.volume.VolumeQuotaStore;
 import io.stratus.scheduler.volume.VolumeService;
+import io.stratus.scheduler.volume.VolumeStack;
 import io.stratus.scheduler.volume.VolumeStatus;
 import io.stratus.scheduler.volume.VolumeStore;
-import io.stratus.scheduler.volume.VolumeTypeStore;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.MultivaluedHashMap;
 import jakarta.ws.rs.core.MultivaluedMap;
@@ -46,8 +41,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -65,8 +58,7 @@ class AttachmentsResourceTest {
     @TempDir
     Path dir;
     private Database db;
-    private ScheduledExecutorService restarts;
-    private NbdExports exports;
+    private VolumeStack stack;
     private VolumeStore volumes;
     private AttachmentStore attachments;
     private VolumeService service;
@@ -79,25 +71,18 @@ class AttachmentsResourceTest {
                 "needs Debian's qemu-utils (qemu-nbd, qemu-img)");
         db = Database.open("jdbc:h2:mem:" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "", 4);
         Clock clock = Clock.systemUTC();
-        volumes = new VolumeStore(db.dataSource(), clock);
-        attachments = new AttachmentStore(db.dataSource(), clock);
-        VolumePool pool = new VolumePool(dir.resolve("pool"), "qemu-img").open();
-        service = new VolumeService(volumes, new SnapshotStore(db.dataSource(), clock),
-                new VolumeTypeStore(db.dataSource()), attachments, new VolumeQuotaStore(db.dataSource()), pool,
-                new NoImages(), Runnable::run);
-        restarts = Executors.newSingleThreadScheduledExecutor();
-        exports = new NbdExports(new NbdExports.Settings("qemu-nbd", "127.0.0.1", 44809, 44899), pool, attachments,
-                restarts);
-        exports.recover();
-        lives = new VolumeAttachments(volumes, attachments, exports, service);
+        stack = VolumeStack.open(db.dataSource(), clock, dir.resolve("pool"), 44809, 44899);
+        volumes = stack.volumes();
+        attachments = stack.attachmentRows();
+        service = stack.service();
+        lives = stack.attachments();
         servers = new ServerStore(db.dataSource(), clock);
     }
 
     @AfterEach
     void tearDown() {
         if (db != null) {
-            exports.close();
-            restarts.shutdownNow();
+            stack.close();
             db.close();
         }
     }
@@ -164,7 +149,7 @@ class AttachmentsResourceTest {
         int port = (Integer) data.get("port");
         assertThat(data).containsEntry("uri", "nbd://127.0.0.1:" + port + "/" + v.id())
                 .containsEntry("export_name", v.id()).containsEntry("access_mode", "rw");
-        assertThat(exports.serving(id)).isTrue();
+        assertThat(stack.exports().serving(id)).isTrue();
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.ATTACHING);
         assertThat(attachments.get(id).device()).isEqualTo("/dev/vdb");
 
@@ -176,7 +161,7 @@ class AttachmentsResourceTest {
 
         assertThat(listed(alice("3.27").delete(id))).as("no other attachment of the volume").isEmpty();
         assertThat(volumes.get(v.id()).status()).isEqualTo(VolumeStatus.AVAILABLE);
-        assertThat(exports.serving(id)).isFalse();
+        assertThat(stack.exports().serving(id)).isFalse();
         assertThatThrownBy(() -> alice("3.27").show(id)).isInstanceOf(VolumeException.class)
                 .hasMessageContaining("could not be found");
     }
@@ -250,7 +235,7 @@ class AttachmentsResourceTest {
         assertThatThrownBy(() -> alice("3.27").delete(a.id())).isInstanceOf(VolumeException.class)
                 .hasMessageContaining("using the Compute API")
                 .satisfies(e -> assertThat(((VolumeException) e).kind()).isEqualTo(VolumeException.Kind.CONFLICT));
-        assertThat(exports.serving(a.id())).isTrue();
+        assertThat(stack.exports().serving(a.id())).isTrue();
     }
 
     private Server server(String project) {
