@@ -4,6 +4,7 @@ import io.stratus.agent.virt.ConsoleOutput;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.jboss.logging.Logger;
 
 /**
  * An instance's serial console output: the last {@code capacity} bytes, addressed by their offset
@@ -11,6 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * sees the same byte twice), and live subscribers.
  */
 public final class ConsoleLog implements ConsoleOutput {
+    private static final Logger LOG = Logger.getLogger(ConsoleLog.class);
     /** A live reader; called on vCPU threads, so it must hand the bytes off quickly. */
     public interface Subscriber {
         void output(long offset, byte[] bytes);
@@ -47,7 +49,14 @@ public final class ConsoleLog implements ConsoleOutput {
         if (!subscribers.isEmpty()) {
             byte[] copy = Arrays.copyOfRange(bytes, offset, offset + length);
             for (Subscriber s : subscribers) {
-                s.output(start, copy);
+                try {
+                    s.output(start, copy);
+                } catch (RuntimeException e) {
+                    // The writer is the guest's console (a vCPU thread, or the thread reading QEMU's
+                    // socket): a reader whose call broke loses its subscription, never the console.
+                    LOG.debugf(e, "console reader dropped: %s", e.getMessage());
+                    subscribers.remove(s);
+                }
             }
         }
     }

@@ -74,4 +74,24 @@ class ConsoleLogTest {
         }, 16);
         assertThat(closed).containsExactly(true, true);
     }
+
+    @Test
+    void aReaderThatFailsLosesItsSubscriptionAndTheConsoleGoesOn() {
+        ConsoleLog log = new ConsoleLog(64);
+        int[] calls = {0};
+        log.subscribe((offset, bytes) -> {
+            if (calls[0]++ > 0) {
+                throw new IllegalStateException("call is closed");
+            }
+        }, 64);
+        ByteArrayOutputStream heard = new ByteArrayOutputStream();
+        log.subscribe((offset, bytes) -> heard.writeBytes(bytes), 64);
+        byte[] one = "one ".getBytes(StandardCharsets.US_ASCII);
+        byte[] two = "two".getBytes(StandardCharsets.US_ASCII);
+        log.write(one, 0, one.length);
+        log.write(two, 0, two.length);
+        assertThat(calls[0]).as("the failed reader is not called again").isEqualTo(2);
+        assertThat(heard.toString(StandardCharsets.US_ASCII)).isEqualTo("one two");
+        assertThat(log.text()).isEqualTo("one two");
+    }
 }
