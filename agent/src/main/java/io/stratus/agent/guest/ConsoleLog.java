@@ -95,7 +95,12 @@ public final class ConsoleLog implements ConsoleOutput {
     public synchronized void close() {
         closed = true;
         for (Subscriber s : subscribers) {
-            s.closed();
+            try {
+                s.closed();
+            } catch (RuntimeException e) {
+                // Its call broke first: the others are still told.
+                LOG.debugf(e, "console reader not told of the end: %s", e.getMessage());
+            }
         }
         subscribers.clear();
     }

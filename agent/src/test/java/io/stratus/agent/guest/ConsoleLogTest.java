@@ -94,4 +94,32 @@ class ConsoleLogTest {
         assertThat(heard.toString(StandardCharsets.US_ASCII)).isEqualTo("one two");
         assertThat(log.text()).isEqualTo("one two");
     }
+
+    @Test
+    void everyReaderHearsTheEndEvenWhenOneFails() {
+        ConsoleLog log = new ConsoleLog(16);
+        boolean[] told = new boolean[1];
+        log.subscribe(new ConsoleLog.Subscriber() {
+            @Override
+            public void output(long offset, byte[] bytes) {
+            }
+
+            @Override
+            public void closed() {
+                throw new IllegalStateException("call already closed");
+            }
+        }, 16);
+        log.subscribe(new ConsoleLog.Subscriber() {
+            @Override
+            public void output(long offset, byte[] bytes) {
+            }
+
+            @Override
+            public void closed() {
+                told[0] = true;
+            }
+        }, 16);
+        log.close();
+        assertThat(told[0]).isTrue();
+    }
 }
