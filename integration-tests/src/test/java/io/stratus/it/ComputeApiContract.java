@@ -887,7 +887,10 @@ abstract class ComputeApiContract {
                     .setCapacity(Resources.newBuilder().setVcpus(64).setMemoryMib(1 << 20).setDiskGib(100))
                     .build().toByteArray())).get();
         }
-        awaitService("sim-gone", svc -> svc.path("state").asText().equals("up"));
+        // Its report was taken (the service is listed); whether it is still seen up depends on how soon
+        // the test looks: the cloud's hosts go down 4 s after their last report, and a loaded CI host
+        // once took longer than that to show it.
+        awaitService("sim-gone", svc -> true);
         awaitService("sim-gone", svc -> svc.path("state").asText().equals("down"));
         admin.ok("POST", "/compute/v2.1/flavors", Map.of("flavor", Map.of("name", "big", "id", "big", "vcpus", 2,
                 "ram", 16 * 1024, "disk", 0)));
