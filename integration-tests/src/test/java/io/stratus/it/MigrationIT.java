@@ -407,9 +407,8 @@ class MigrationIT {
         Thread.sleep(700);
         two.kill();
         try {
-            // Killed before it accepted the stream, the target refuses connections: the source, which
-            // had its answers while it prepared, gives up 10 s later (TargetWait); failing that, the
-            // task timeout (150 s) rolls back.
+            // Killed before it accepted the stream, the target refuses connections: the source gives up
+            // 10 s later (TargetWait); failing that, the task timeout (150 s) rolls back.
             JsonNode s = admin.awaitServer(id, "ACTIVE", TASK_TIMEOUT.plusSeconds(60));
             assertThat(s.path("OS-EXT-SRV-ATTR:host").asText()).isEqualTo("m-one");
             assertThat(awaitCount(id, before + 5)).as("it counts on at the source").isGreaterThan(before);

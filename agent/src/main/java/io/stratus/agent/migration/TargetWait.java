@@ -6,11 +6,12 @@ import java.util.Optional;
 
 /**
  * How long the source keeps offering its Hello to a target that has not accepted it yet. The
- * target answers NOT_FOUND while it prepares (fetches images, builds the guest) and cannot be
- * reached (UNAVAILABLE) while its agent is not up: both are worth waiting for, up to the target
- * wait. But a target that answered once and then cannot be reached has lost its agent, and with
- * it the migration it was preparing (that lives in the agent's memory): after a short grace for a
- * dropped connection, the source gives up at once rather than for the rest of the target wait.
+ * target answers NOT_FOUND while it prepares (fetches images, builds the guest): worth waiting
+ * for, up to the target wait. A target that cannot be reached (UNAVAILABLE) has no agent
+ * listening: the target host is up (it was chosen as one), so its agent stopped, and the
+ * migration it was preparing, which lives in the agent's memory, went with it; an agent that
+ * comes back would answer NOT_FOUND for ever. So after a short grace for a connection being made
+ * or made again, the source gives up rather than for the rest of the target wait.
  */
 final class TargetWait {
     /** Enough for gRPC to reconnect a dropped connection a few times (its backoff starts at 1 s). */
@@ -43,13 +44,14 @@ final class TargetWait {
             answered = true;
             lost = false;
         } else if (code == Status.Code.UNAVAILABLE) {
-            if (answered && !lost) {
+            if (!lost) {
                 lost = true;
                 lostSince = now;
             }
-            if (lost && now - lostSince > lostGrace) {
-                return Optional.of("it answered, then could not be reached for " + lostGrace / 1_000_000_000
-                        + " s: its agent stopped, and the migration it was preparing went with it");
+            if (now - lostSince > lostGrace) {
+                return Optional.of((answered ? "it answered, then" : "it") + " could not be reached for "
+                        + lostGrace / 1_000_000_000 + " s: its agent stopped, and the migration it was preparing"
+                        + " went with it");
             }
         } else {
             return Optional.of("it answered " + code);
