@@ -98,18 +98,12 @@ class QemuMigrationTest {
         long counted = before.await(3);
 
         Console after = new Console();
-        IncomingGuest target = driver.incoming(spec("two", cmdline), after);
-        incoming.add(target);
-        Link link = new Link();
-        CompletableFuture<VirtualGuest> arrived = receive(target, link);
-        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
+        Move move = move(guest, spec("two", cmdline), after, limits(Duration.ofMillis(300), 30,
                 OptionalLong.empty()));
+        MigrationOutcome outcome = move.outcome();
 
-        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
         assertThat(outcome.downtime()).isPresent();
-        VirtualGuest moved = arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        incoming.remove(target);
-        guests.add(moved);
+        VirtualGuest moved = move.guest();
         assertThat(moved.paused()).as("it runs on the target").isFalse();
         assertThat(((QemuGuest) guest).qmp().execute("query-status").path("status").asText())
                 .as("QEMU here holds it after the switch-over").isEqualTo("postmigrate");
@@ -182,18 +176,12 @@ class QemuMigrationTest {
         VirtualGuest guest = spawn(spec("one", cmdline), before);
         long counted = before.await(1);
         Console after = new Console();
-        IncomingGuest target = driver.incoming(spec("two", cmdline), after);
-        incoming.add(target);
-        Link link = new Link();
-        CompletableFuture<VirtualGuest> arrived = receive(target, link);
-        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(1), 2,
+        Move move = move(guest, spec("two", cmdline), after, limits(Duration.ofMillis(1), 2,
                 OptionalLong.empty()));
-        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        MigrationOutcome outcome = move.outcome();
         assertThat(outcome.summary()).contains("paused for the whole copy");
         assertThat(outcome.downtime().orElseThrow()).as("the downtime is the whole copy").isPositive();
-        VirtualGuest moved = arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        incoming.remove(target);
-        guests.add(moved);
+        VirtualGuest moved = move.guest();
         after.await(counted + 2);
         assertThat(after.text()).as("every page arrived as the guest left it").doesNotContain("BAD");
     }
@@ -216,18 +204,13 @@ class QemuMigrationTest {
         assertThat(layout).containsExactly("", volume.attachmentId());
 
         Console after = new Console();
-        IncomingGuest target = driver.incoming(withVolume(spec("two", cmdline), volume).withSlots(layout), after);
-        incoming.add(target);
-        Link link = new Link();
-        CompletableFuture<VirtualGuest> arrived = receive(target, link);
-        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
-                OptionalLong.empty()));
+        Move move = move(guest, withVolume(spec("two", cmdline), volume).withSlots(layout), after,
+                limits(Duration.ofMillis(300), 30, OptionalLong.empty()));
+        MigrationOutcome outcome = move.outcome();
+        Link link = move.link();
 
-        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
         assertThat(outcome.summary()).contains("1 volumes reopened by the target, not copied");
-        QemuGuest moved = (QemuGuest) arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        incoming.remove(target);
-        guests.add(moved);
+        QemuGuest moved = (QemuGuest) move.guest();
         after.await(counted + 2);
         assertThat(moved.volumeSlots(List.of(volume.attachmentId()))).as("the same slot on the target")
                 .containsExactly("", volume.attachmentId());
@@ -254,18 +237,13 @@ class QemuMigrationTest {
         List<String> layout = guest.volumeSlots(List.of(root.attachmentId()));
 
         Console after = new Console();
-        IncomingGuest target = driver.incoming(bootedFrom(spec("two", cmdline), root).withSlots(layout), after);
-        incoming.add(target);
-        Link link = new Link();
-        CompletableFuture<VirtualGuest> arrived = receive(target, link);
-        MigrationOutcome outcome = driver.migrate(guest, link.source, limits(Duration.ofMillis(300), 30,
-                OptionalLong.empty()));
+        Move move = move(guest, bootedFrom(spec("two", cmdline), root).withSlots(layout), after,
+                limits(Duration.ofMillis(300), 30, OptionalLong.empty()));
+        MigrationOutcome outcome = move.outcome();
+        Link link = move.link();
 
-        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
         assertThat(outcome.summary()).contains("no disk copied").doesNotContain("KiB of disk");
-        QemuGuest moved = (QemuGuest) arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        incoming.remove(target);
-        guests.add(moved);
+        QemuGuest moved = (QemuGuest) move.guest();
         after.await(counted + 2);
         assertThat(nbdNodes(moved)).as("its root disk on the target").hasSize(1);
         assertThat(link.source.written()).as("the stream: memory and devices, not the volume's %d MiB",
@@ -362,6 +340,29 @@ class QemuMigrationTest {
         VirtualGuest g = driver.spawn(spec, console);
         guests.add(g);
         return g;
+    }
+
+    /** What a completed move left: the source's outcome, the guest running on the target, the link it went over. */
+    private record Move(MigrationOutcome outcome, VirtualGuest guest, Link link) {
+    }
+
+    /**
+     * Moves {@code guest} to a target built from {@code targetSpec}, as the agents do (the target
+     * receives on its own thread); the move must complete, and the target's guest is then stopped
+     * with the test's other guests.
+     */
+    private Move move(VirtualGuest guest, GuestSpec targetSpec, Console after, MigrationLimits limits)
+            throws Exception {
+        IncomingGuest target = driver.incoming(targetSpec, after);
+        incoming.add(target);
+        Link link = new Link();
+        CompletableFuture<VirtualGuest> arrived = receive(target, link);
+        MigrationOutcome outcome = driver.migrate(guest, link.source, limits);
+        assertThat(outcome.completed()).as(outcome.summary()).isTrue();
+        VirtualGuest moved = arrived.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        incoming.remove(target);
+        guests.add(moved);
+        return new Move(outcome, moved, link);
     }
 
     /** The target's end, as the agent runs it: receive, then end its side (normally when the guest runs). */
